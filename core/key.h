@@ -1,0 +1,55 @@
+/* Private keys: EC P-256 / P-384, Ed25519, RSA 2048-4096. */
+#ifndef CS_KEY_H
+#define CS_KEY_H
+
+#include <stddef.h>
+
+#include <openssl/evp.h>
+
+#include "error.h"
+
+/* A private key. Constructors: cs_key_generate, cs_key_load_pem, cs_key_load_file.
+ * Destructor: cs_key_free (NULL is fine). */
+typedef struct cs_key cs_key;
+
+typedef struct cs_key_params {
+    const char *type;  /* "ec", "ed25519" or "rsa" */
+    const char *curve; /* ec only: "P-256" or "P-384" (also "prime256v1", "secp384r1") */
+    int bits;          /* rsa only: 2048 to 4096, a multiple of 8; 0 means 3072 */
+} cs_key_params;
+
+CS_NODISCARD cs_code cs_key_generate(const cs_key_params *p, cs_key **out, cs_err *err);
+
+/* PEM (PKCS#8, or the traditional EC/RSA forms) or DER; unencrypted only.
+ * what names the source in messages (a file name, "key"). */
+CS_NODISCARD cs_code cs_key_load(const char *data, size_t len, const char *what,
+                                 cs_key **out, cs_err *err);
+CS_NODISCARD cs_code cs_key_load_file(const char *path, cs_key **out, cs_err *err);
+void cs_key_free(cs_key *key);
+
+/* Write the private key as unencrypted PKCS#8 PEM, mode 0600, atomically.
+ * An existing file is CS_EEXIST unless overwrite. */
+CS_NODISCARD cs_code cs_key_save(const cs_key *key, const char *path, int overwrite,
+                                 cs_err *err);
+
+/* The public key as SubjectPublicKeyInfo PEM; free with free(). */
+CS_NODISCARD cs_code cs_key_public_pem(const cs_key *key, char **out, size_t *len,
+                                       cs_err *err);
+
+/* "ec", "ed25519" or "rsa". */
+const char *cs_key_type(const cs_key *key);
+/* "P-256", "P-384" for ec keys, NULL otherwise. */
+const char *cs_key_curve(const cs_key *key);
+int cs_key_bits(const cs_key *key);
+
+/* SHA-256 of the DER SubjectPublicKeyInfo, as 64 lower-case hex digits + NUL. */
+CS_NODISCARD cs_code cs_key_fingerprint(const cs_key *key, char out[65], cs_err *err);
+
+/* The digest a signature by this key uses: SHA-256 for P-256 and RSA,
+ * SHA-384 for P-384, NULL (intrinsic) for Ed25519. The one place that decides. */
+const char *cs_key_digest_name(const cs_key *key);
+
+/* Borrowed; lives as long as key. */
+EVP_PKEY *cs_key_get0_pkey(const cs_key *key);
+
+#endif

@@ -1,0 +1,35 @@
+#!/bin/sh
+# Install what chainsmith needs on Debian 12, then fetch CivetWeb's source.
+# Safe to run again: it installs only what is missing and fetches only once.
+set -eu
+
+here=$(cd "$(dirname "$0")/.." && pwd)
+cache="$here/.cache"
+
+packages="build-essential cmake pkg-config libssl-dev openssl libsqlite3-dev sqlite3
+liblua5.4-dev lua5.4 lua-argparse gnutls-bin curl dpkg-dev ca-certificates"
+
+missing=""
+for p in $packages; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then
+        missing="$missing $p"
+    fi
+done
+
+if [ -n "$missing" ]; then
+    sudo=""
+    if [ "$(id -u)" -ne 0 ]; then
+        sudo="sudo"
+    fi
+    echo "setup: installing:$missing"
+    $sudo apt-get update -q
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends $missing
+fi
+
+# lua-check and lua-busted pull in Lua 5.1, whose alternative then wins `lua`.
+if command -v update-alternatives >/dev/null 2>&1 &&
+   [ "$(lua -v 2>&1 | cut -c1-7)" != "Lua 5.4" ] && [ "$(id -u)" -eq 0 ]; then
+    update-alternatives --set lua-interpreter "$(command -v lua5.4)" || true
+fi
+
+"$here/tools/fetch_civetweb.sh" "$cache/civetweb"
