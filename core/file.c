@@ -158,3 +158,27 @@ void cs_file_free(char *data, size_t len)
     OPENSSL_cleanse(data, len);
     free(data);
 }
+
+cs_code cs_file_mkdir(const char *path, unsigned mode, cs_err *err)
+{
+    char buf[4096];
+    size_t len = strlen(path);
+    struct stat st;
+
+    if (len == 0 || len >= sizeof buf)
+        return cs_err_set(err, CS_EINVAL, "folder name is empty or too long");
+    memcpy(buf, path, len + 1);
+    /* Each prefix ending before a '/', then the whole path. */
+    for (size_t i = 1; i <= len; i++) {
+        if (buf[i] != '/' && buf[i] != '\0')
+            continue;
+        buf[i] = '\0';
+        if (mkdir(buf, (mode_t)mode) != 0 && errno != EEXIST)
+            return cs_err_set(err, CS_EIO, "%s: cannot create folder: %s", buf, strerror(errno));
+        if (stat(buf, &st) != 0 || !S_ISDIR(st.st_mode))
+            return cs_err_set(err, CS_EIO, "%s: exists and is not a folder", buf);
+        if (i < len)
+            buf[i] = '/';
+    }
+    return CS_OK;
+}

@@ -20,4 +20,8 @@ CS_NODISCARD cs_code cs_file_read(const char *path, size_t max, char **out, size
                                   cs_err *err);
 void cs_file_free(char *data, size_t len);
 
+/* Create the folder path and any missing parents, each new one with mode
+ * (0700 for a folder that will hold keys). An existing folder is fine. */
+CS_NODISCARD cs_code cs_file_mkdir(const char *path, unsigned mode, cs_err *err);
+
 #endif

@@ -1,0 +1,269 @@
+-- Building the chain: root, intermediate and server certificate from their
+-- profiles, into one folder, reusing what is still right.
+
+local pki = require "pki"
+local policy = require "policy"
+local profile = require "chainsmith.profile"
+
+local chain = {}
+
+-- The three certificates, in signing order, and the files each one owns.
+chain.order = { "root", "intermediate", "server" }
+local expected_issuer = { root = "self", intermediate = "root", server = "intermediate" }
+
+local function paths(out, name)
+    return { key = out .. "/" .. name .. ".key", cert = out .. "/" .. name .. ".pem" }
+end
+
+function chain.files(out)
+    return {
+        root = paths(out, "root"),
+        intermediate = paths(out, "intermediate"),
+        server = paths(out, "server"),
+        server_chain = out .. "/server-chain.pem",
+        db = out .. "/ca.db",
+    }
+end
+
+local function exists(path)
+    local f = io.open(path, "rb")
+    if f then
+        f:close()
+        return true
+    end
+    return false
+end
+
+-- Load and check every profile before anything is written: a policy
+-- violation anywhere stops the build with nothing touched.
+function chain.load_profiles(dir)
+    local profiles, problems = {}, {}
+    for _, name in ipairs(chain.order) do
+        local p, err = profile.load(dir, name)
+        if not p then
+            problems[#problems + 1] = err
+        else
+            if p.issuer ~= expected_issuer[name] then
+                problems[#problems + 1] = ("%s: issuer: must be '%s', is '%s'")
+                    :format(p.file, expected_issuer[name], p.issuer)
+            end
+            local ok, why = policy.check(p)
+            if not ok then
+                problems[#problems + 1] = why
+            end
+            profiles[name] = p
+        end
+    end
+    if #problems > 0 then
+        return nil, table.concat(problems, "\n")
+    end
+    return profiles
+end
+
+local function same_list(a, b)
+    local seen = {}
+    for _, v in ipairs(a or {}) do
+        seen[v] = (seen[v] or 0) + 1
+    end
+    for _, v in ipairs(b or {}) do
+        if not seen[v] then
+            return false
+        end
+        seen[v] = seen[v] - 1
+    end
+    for _, n in pairs(seen) do
+        if n ~= 0 then
+            return false
+        end
+    end
+    return true
+end
+
+local function subject_text(subject)
+    local parts = {}
+    for _, rdn in ipairs(subject) do
+        parts[#parts + 1] = rdn[1] .. "=" .. rdn[2]
+    end
+    return table.concat(parts, ", ")
+end
+
+-- How an existing certificate differs from its profile: nil when it does
+-- not, or the first difference, in words.
+function chain.difference(info, p)
+    local want_key = p.key
+    if info.key.type ~= want_key.type then
+        return ("key type %s, profile says %s"):format(info.key.type, want_key.type)
+    end
+    if want_key.type == "ec" and info.key.curve ~= want_key.curve then
+        return ("curve %s, profile says %s"):format(info.key.curve, want_key.curve)
+    end
+    if want_key.type == "rsa" and info.key.bits ~= (want_key.bits or 3072) then
+        return ("RSA %d bits, profile says %d"):format(info.key.bits, want_key.bits or 3072)
+    end
+    if subject_text(info.subject) ~= subject_text(p.subject) then
+        return ("subject %s, profile says %s"):format(subject_text(info.subject),
+            subject_text(p.subject))
+    end
+    local days = (info.not_after - info.not_before) // 86400
+    if days ~= p.validity_days then
+        return ("validity %d days, profile says %d"):format(days, p.validity_days)
+    end
+    local san, want_san = info.subject_alt_name or {}, p.subject_alt_name or {}
+    for _, kind in ipairs { "dns", "ip", "email", "uri" } do
+        if not same_list(san[kind], want_san[kind]) then
+            return ("subject_alt_name.%s differs from the profile"):format(kind)
+        end
+    end
+    if not same_list(info.key_usage, p.key_usage) then
+        return "key_usage differs from the profile"
+    end
+    if not same_list(info.extended_key_usage, p.extended_key_usage) then
+        return "extended_key_usage differs from the profile"
+    end
+    local bc, want_bc = info.basic_constraints or {}, p.basic_constraints or {}
+    if (bc.ca or false) ~= (want_bc.ca or false) or bc.path_len ~= want_bc.path_len then
+        return "basic_constraints differ from the profile"
+    end
+    return nil
+end
+
+-- Read a key and certificate from disk if both are there, whole and
+-- matching. Returns {key = , cert = }; nil when neither exists; or nil, message.
+local function load_existing(files)
+    local have_key, have_cert = exists(files.key), exists(files.cert)
+    if not have_key and not have_cert then
+        return nil, nil
+    end
+    if not (have_key and have_cert) then
+        return nil, ("%s or %s is missing"):format(files.key, files.cert)
+    end
+    local key, kerr = pki.read_key(files.key)
+    if not key then
+        return nil, kerr
+    end
+    local cert, cerr = pki.read_cert(files.cert)
+    if not cert then
+        return nil, cerr
+    end
+    local ok, merr = cert:check_key(key)
+    if not ok then
+        return nil, ("%s: %s"):format(files.cert, merr)
+    end
+    return { key = key, cert = cert }
+end
+
+-- Sign name's certificate from its profile, record it, write key and cert.
+local function issue(store, p, issuer_cert, issuer_key, files, overwrite)
+    local key, err, code = pki.generate_key(p.key)
+    if not key then
+        return nil, ("profile %s: %s"):format(p.name, err), code
+    end
+    local cert
+    cert, err, code = store:issue(profile.spec(p), key, issuer_cert, issuer_key or key, p.name)
+    if not cert then
+        return nil, ("profile %s: %s"):format(p.name, err), code
+    end
+    local ok
+    ok, err, code = key:save(files.key, { overwrite = overwrite })
+    if ok then
+        ok, err, code = cert:save(files.cert, { overwrite = overwrite })
+    end
+    if not ok then
+        return nil, err, code
+    end
+    return key, cert
+end
+
+local function renew_due(info, p, now)
+    local window = (p.renew_before_days or 0) * 86400
+    return info.not_after - window <= now
+end
+
+-- Build (or bring up to date) the chain in opts.out from opts.profiles.
+-- opts.force re-creates everything. Returns a report: one entry per
+-- certificate {name, cert, action = "created"|"kept"|"re-issued", why}, or
+-- nil, message, code.
+function chain.build(opts)
+    local profiles, perr = chain.load_profiles(opts.profiles)
+    if not profiles then
+        return nil, perr, "policy"
+    end
+    local ok, derr, dcode = pki.mkdir(opts.out)
+    if not ok then
+        return nil, derr, dcode
+    end
+    local files = chain.files(opts.out)
+    local store <close>, serr, scode = pki.open_store(files.db)
+    if not store then
+        return nil, serr, scode
+    end
+    local now = os.time()
+    local report = {}
+    local parent_cert, parent_key, roots = nil, nil, nil
+    local parent_changed = false
+
+    for _, name in ipairs(chain.order) do
+        local p, f = profiles[name], files[name]
+        local key, cert, action, why
+        if not opts.force then
+            local existing, lerr = load_existing(f)
+            if lerr then
+                return nil, ("%s (pass --force to re-create the chain)"):format(lerr), "invalid"
+            end
+            if existing then
+                key, cert = existing.key, existing.cert
+            end
+        end
+        if key then
+            local info = cert:info()
+            local valid, verr = pki.verify { leaf = cert, chain = {},
+                roots = roots or { cert }, time = now }
+            if name == "server" then
+                -- The leaf follows its profile: re-issue on any change.
+                local chain_ok = parent_cert and pki.verify { leaf = cert,
+                    chain = { parent_cert }, roots = roots, time = now }
+                why = (not chain_ok and "not issued by the current intermediate")
+                    or (renew_due(info, p, now) and "expires within renew_before_days")
+                    or chain.difference(info, p)
+            elseif parent_changed or not valid then
+                return nil, ("%s: %s; it cannot be kept (pass --force to re-create the chain)")
+                    :format(f.cert, parent_changed and "its issuer was re-created"
+                    or verr), "verify"
+            else
+                local diff = chain.difference(info, p)
+                if diff then
+                    io.stderr:write(("note: %s differs from %s (%s); kept, as a CA is only "
+                        .. "replaced with --force\n"):format(f.cert, p.file, diff))
+                end
+                action = "kept"
+            end
+        end
+        if not key or why then
+            local overwrite = opts.force or why ~= nil
+            local new_key, new_cert, icode = issue(store, p, parent_cert, parent_key, f, overwrite)
+            if not new_key then
+                return nil, new_cert, icode
+            end
+            key, cert = new_key, new_cert
+            action = why and "re-issued" or "created"
+            if name ~= "server" then
+                parent_changed = true
+            end
+        end
+        report[#report + 1] = { name = name, cert = cert, action = action, why = why }
+        if name == "root" then
+            roots = { cert }
+        end
+        if name == "server" then
+            local wrote, werr, wcode = pki.save_chain(files.server_chain, { cert, parent_cert },
+                { overwrite = true })
+            if not wrote then
+                return nil, werr, wcode
+            end
+        end
+        parent_cert, parent_key = cert, key
+    end
+    return report
+end
+
+return chain

@@ -1,0 +1,16 @@
+-- The root CA: self-signed, the only certificate clients are asked to trust.
+-- Kept across rebuilds (pass --force to build_chain.lua to replace it).
+return {
+    description = "Self-signed root CA, P-384, 10 years",
+    issuer = "self",
+    key = { type = "ec", curve = "P-384" },
+    validity_days = 3650,
+    subject = {
+        { "C", "SE" },
+        { "O", "Simple Inc" },
+        { "CN", "Simple Root CA" },
+    },
+    basic_constraints = { critical = true, ca = true },
+    key_usage = { critical = true, "keyCertSign", "cRLSign" },
+    subject_key_id = true,
+}

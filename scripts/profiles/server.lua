@@ -1,0 +1,24 @@
+-- The HTTPS server's certificate: what serve.lua presents, with the
+-- intermediate, to every client.
+return {
+    description = "TLS server certificate for localhost, P-384, 30 days",
+    issuer = "intermediate",
+    key = { type = "ec", curve = "P-384" },
+    validity_days = 30,
+    renew_before_days = 10,   -- build_chain.lua re-issues it this close to expiry
+    subject = {
+        { "C", "SE" },
+        { "O", "Simple Inc" },
+        { "OU", "ABC" },
+        { "CN", "localhost" },
+    },
+    basic_constraints = { critical = true, ca = false },
+    key_usage = { critical = true, "digitalSignature" },
+    extended_key_usage = { "serverAuth" },
+    subject_alt_name = {
+        dns = { "localhost" },
+        ip = { "127.0.0.1", "::1" },
+    },
+    subject_key_id = true,
+    authority_key_id = true,
+}

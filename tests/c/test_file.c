@@ -1,0 +1,88 @@
+/* core/file: atomic writes with exact modes, no silent overwrite, reads. */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "error.h"
+#include "file.h"
+
+static int count_entries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    int n = 0;
+    struct dirent *e;
+
+    if (!d)
+        return -1;
+    while ((e = readdir(d)) != NULL)
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+            n++;
+    closedir(d);
+    return n;
+}
+
+int main(void)
+{
+    char dir[] = "/tmp/cs-test-file-XXXXXX";
+    char path[256], nested[256];
+    char *data = NULL;
+    size_t len = 0;
+    struct stat st;
+    cs_err err = {0};
+
+    CHECK(mkdtemp(dir) != NULL);
+    snprintf(path, sizeof path, "%s/secret.key", dir);
+
+    umask(022);
+    CHECK_OK(cs_file_write(path, "one", 3, 0600, 0, &err), &err);
+    CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600);
+
+    /* No silent overwrite: the old content stays, no temporary file is left. */
+    CHECK_FAIL(cs_file_write(path, "two", 3, 0600, 0, &err), CS_EEXIST, &err, "secret.key: exists");
+    CHECK_OK(cs_file_read(path, 100, &data, &len, &err), &err);
+    CHECK(len == 3 && memcmp(data, "one", 3) == 0);
+    cs_file_free(data, len);
+    CHECK(count_entries(dir) == 1);
+
+    CHECK_OK(cs_file_write(path, "three", 5, 0600, 1, &err), &err);
+    CHECK_OK(cs_file_read(path, 100, &data, &len, &err), &err);
+    CHECK(len == 5 && strcmp(data, "three") == 0);
+    cs_file_free(data, len);
+
+    /* A public file gets 0644 even under a strict umask, a key never more than 0600. */
+    umask(077);
+    snprintf(nested, sizeof nested, "%s/cert.pem", dir);
+    CHECK_OK(cs_file_write(nested, "c", 1, 0644, 0, &err), &err);
+    CHECK(stat(nested, &st) == 0 && (st.st_mode & 0777) == 0644);
+    umask(022);
+
+    CHECK_FAIL(cs_file_read(path, 2, &data, &len, &err), CS_EINVAL, &err, "larger than");
+    snprintf(nested, sizeof nested, "%s/missing", dir);
+    CHECK_FAIL(cs_file_read(nested, 100, &data, &len, &err), CS_ENOENT, &err, "missing");
+    CHECK_FAIL(cs_file_read(dir, 100, &data, &len, &err), CS_EINVAL, &err, "not a regular");
+
+    /* A write into a folder that does not exist fails cleanly. */
+    snprintf(nested, sizeof nested, "%s/no/such/file", dir);
+    CHECK_FAIL(cs_file_write(nested, "x", 1, 0600, 0, &err), CS_ENOENT, &err, "cannot create");
+
+    snprintf(nested, sizeof nested, "%s/a/b/c", dir);
+    CHECK_OK(cs_file_mkdir(nested, 0700, &err), &err);
+    CHECK(stat(nested, &st) == 0 && S_ISDIR(st.st_mode) && (st.st_mode & 0777) == 0700);
+    CHECK_OK(cs_file_mkdir(nested, 0700, &err), &err);
+    CHECK_FAIL(cs_file_mkdir(path, 0700, &err), CS_EIO, &err, "not a folder");
+
+    CHECK(strcmp(cs_code_name(CS_EEXIST), "exists") == 0);
+    CHECK(strcmp(cs_code_name(CS_EINVAL), "invalid") == 0);
+    CHECK(strcmp(cs_code_name((cs_code)999), "unknown") == 0);
+
+    {
+        char cmd[300];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+        CHECK(system(cmd) == 0);
+    }
+    return CHECK_DONE();
+}
