@@ -1,0 +1,58 @@
+#!/bin/bash
+# Chain build: `lua scripts/build_chain.lua --force` into a fresh folder
+# against the tutorial's openssl sequence (bench/tutorial/build.sh) for the
+# same P-384 chain, alternating in one run; then the same with P-256 profiles.
+# Prints medians and the ratio. A benchmark, not a test: it asserts nothing.
+set -eu
+repo=$(cd "$(dirname "$0")/.." && pwd)
+LUA=${LUA:-lua5.4}
+runs=${RUNS:-21}
+work=$(mktemp -d /tmp/cs-bench-XXXXXX)
+trap 'rm -rf "$work"' EXIT
+
+now_ns() { date +%s%N; }
+
+# median of the numbers on stdin
+median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+
+time_tutorial() {
+    local d=$work/tut-$1
+    mkdir "$d"
+    local t0 t1
+    t0=$(now_ns)
+    (cd "$d" && sh "$repo/bench/tutorial/build.sh" >/dev/null 2>&1)
+    t1=$(now_ns)
+    rm -rf "$d"
+    echo $(( (t1 - t0) / 1000 ))
+}
+
+time_chainsmith() {
+    local d=$work/cs-$1 profiles=$2
+    local t0 t1
+    t0=$(now_ns)
+    "$LUA" "$repo/scripts/build_chain.lua" --force --out "$d" --profiles "$profiles" >/dev/null
+    t1=$(now_ns)
+    rm -rf "$d"
+    echo $(( (t1 - t0) / 1000 ))
+}
+
+p256=$work/profiles-p256
+cp -r "$repo/scripts/profiles" "$p256"
+sed -i 's/"P-384"/"P-256"/' "$p256"/*.lua
+
+: >"$work/tut" ; : >"$work/cs384" ; : >"$work/cs256"
+for i in $(seq 1 "$runs"); do
+    time_tutorial "$i" >>"$work/tut"
+    time_chainsmith "$i" "$repo/scripts/profiles" >>"$work/cs384"
+    time_chainsmith "p$i" "$p256" >>"$work/cs256"
+done
+
+tut=$(median <"$work/tut")
+cs384=$(median <"$work/cs384")
+cs256=$(median <"$work/cs256")
+printf '\nChain build (root + intermediate + server), median of %d runs, microseconds\n' "$runs"
+printf '%-52s %10s %8s\n' "what" "median us" "ratio"
+printf '%-52s %10d %8s\n' "tutorial openssl sequence (P-384, 13 processes)" "$tut" "1.0x"
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1fx", a / b }'; }
+printf '%-52s %10d %8s\n' "build_chain.lua --force (P-384 profiles)" "$cs384" "$(ratio "$tut" "$cs384")"
+printf '%-52s %10d %8s\n' "build_chain.lua --force (P-256 profiles)" "$cs256" "$(ratio "$tut" "$cs256")"

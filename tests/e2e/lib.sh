@@ -1,0 +1,89 @@
+# Shared by the end-to-end tests: a temp folder, the interpreter CMake found,
+# a tally that ends in "N passed, N failed", and a server started on a free port.
+set -u
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+LUA=${CS_LUA:-lua5.4}
+tmp=$(mktemp -d /tmp/cs-e2e-XXXXXX)
+passed=0
+failed=0
+server_pid=""
+
+cleanup() {
+    if [ -n "$server_pid" ]; then
+        kill "$server_pid" 2>/dev/null
+        wait "$server_pid" 2>/dev/null
+    fi
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+ok() { passed=$((passed + 1)); }
+bad() { failed=$((failed + 1)); echo "FAILED: $*" >&2; }
+
+# check NAME CMD...: CMD must succeed.
+check() {
+    local name=$1
+    shift
+    if "$@" >"$tmp/last.out" 2>&1; then ok; else bad "$name"; sed 's/^/    /' "$tmp/last.out" >&2; fi
+}
+
+# refuse NAME CMD...: CMD must fail.
+refuse() {
+    local name=$1
+    shift
+    if "$@" >"$tmp/last.out" 2>&1; then bad "$name (succeeded)"; else ok; fi
+}
+
+# contains NAME FILE TEXT: FILE must contain TEXT (fixed string).
+contains() {
+    if grep -qF -- "$3" "$2"; then ok; else bad "$1: no '$3' in:"; sed 's/^/    /' "$2" >&2; fi
+}
+
+lacks() {
+    if grep -qF -- "$3" "$2"; then bad "$1: unexpected '$3'"; else ok; fi
+}
+
+equal() {
+    if [ "$2" = "$3" ]; then ok; else bad "$1: '$2' != '$3'"; fi
+}
+
+build_chain() {
+    "$LUA" "$repo/scripts/build_chain.lua" "$@"
+}
+
+# start_server LOG ARGS...: serve.lua on a free port; sets server_pid, port.
+start_server() {
+    local log=$1
+    shift
+    "$LUA" "$repo/scripts/serve.lua" --port 0 "$@" >"$log" 2>&1 &
+    server_pid=$!
+    port=""
+    for _ in $(seq 1 100); do
+        port=$(sed -n 's|^serving https://localhost:\([0-9]*\)/.*|\1|p' "$log")
+        [ -n "$port" ] && return 0
+        kill -0 "$server_pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    echo "server did not start:" >&2
+    cat "$log" >&2
+    return 1
+}
+
+# stop_server SIGNAL: send it, wait, return the server's exit status.
+stop_server() {
+    local status=0
+    kill "-$1" "$server_pid"
+    wait "$server_pid" || status=$?
+    server_pid=""
+    return $status
+}
+
+fingerprint() {
+    openssl x509 -in "$1" -noout -fingerprint -sha256 | cut -d= -f2
+}
+
+finish() {
+    echo "$passed passed, $failed failed"
+    [ "$failed" -eq 0 ]
+}
