@@ -1,0 +1,661 @@
+/* The CA database: one SQLite file, one row per certificate issued.
+ *
+ * Durability: the file is in WAL mode with synchronous=FULL, so every
+ * cs_store_issue outside a batch is on disk when it returns (one fsync per
+ * certificate); cs_store_begin/commit group many issues into one transaction
+ * and one fsync. Inside a batch each issue runs in its own SAVEPOINT, so a
+ * failed issue undoes only itself.
+ *
+ * Serials: 16 random bytes, top bit cleared, non-zero (at most 127 bits, so
+ * the DER INTEGER is at most 16 octets: RFC 5280 4.1.2.2 allows 20). Their
+ * uniqueness per issuer is the UNIQUE (issuer, serial) constraint; a collision
+ * draws a new serial.
+ *
+ * Serials are stored as OpenSSL prints them (BN_bn2hex): upper-case hex, whole
+ * bytes, no leading zero byte. cs_store_find accepts any case and any leading
+ * zeros and normalises to that form.
+ *
+ * A cs_store is used by one thread at a time (its prepared statements and its
+ * batch flag are not shared state). */
+#include "store.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/rand.h>
+#include <sqlite3.h>
+
+#include "internal.h"
+
+#define SCHEMA_VERSION 1
+#define SERIAL_BYTES 16
+#define SERIAL_TRIES 8
+#define SERIAL_HEX_MAX 40 /* RFC 5280 4.1.2.2: at most 20 octets */
+
+static const char schema_sql[] =
+    "CREATE TABLE IF NOT EXISTS certificates ("
+    " id INTEGER PRIMARY KEY,"
+    " issuer TEXT NOT NULL,"      /* the issuer's one-line subject */
+    " serial TEXT NOT NULL,"      /* upper-case hex, whole bytes */
+    " subject TEXT NOT NULL,"
+    " sans TEXT NOT NULL,"        /* "DNS:localhost, IP:127.0.0.1" */
+    " not_before INTEGER NOT NULL,"
+    " not_after INTEGER NOT NULL,"
+    " profile TEXT,"
+    " fingerprint TEXT NOT NULL," /* SHA-256 of the DER, lower-case hex */
+    " pem TEXT NOT NULL,"
+    " issued_at INTEGER NOT NULL,"
+    " UNIQUE (issuer, serial));"
+    "CREATE INDEX IF NOT EXISTS certificates_fingerprint ON certificates (fingerprint);"
+    "CREATE INDEX IF NOT EXISTS certificates_serial ON certificates (serial);"
+    "PRAGMA user_version = 1;";
+
+/* Every statement, prepared once at open. */
+enum {
+    ST_BEGIN,
+    ST_COMMIT,
+    ST_ROLLBACK,
+    ST_SAVEPOINT,
+    ST_RELEASE,
+    ST_ROLLBACK_TO,
+    ST_EXISTS,
+    ST_INSERT,
+    ST_FIND,
+    ST_FIND_ISSUER,
+    ST_COUNT,
+    ST_N
+};
+
+static const char *const stmt_sql[ST_N] = {
+    [ST_BEGIN] = "BEGIN IMMEDIATE",
+    [ST_COMMIT] = "COMMIT",
+    [ST_ROLLBACK] = "ROLLBACK",
+    [ST_SAVEPOINT] = "SAVEPOINT cs_issue",
+    [ST_RELEASE] = "RELEASE cs_issue",
+    [ST_ROLLBACK_TO] = "ROLLBACK TO cs_issue",
+    [ST_EXISTS] = "SELECT 1 FROM certificates WHERE issuer = ?1 AND serial = ?2",
+    [ST_INSERT] = "INSERT INTO certificates (issuer, serial, subject, sans, not_before,"
+                  " not_after, profile, fingerprint, pem, issued_at)"
+                  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    [ST_FIND] = "SELECT pem, profile FROM certificates WHERE serial = ?1 ORDER BY id LIMIT 2",
+    [ST_FIND_ISSUER] = "SELECT pem, profile FROM certificates WHERE serial = ?1 AND issuer = ?2",
+    [ST_COUNT] = "SELECT count(*) FROM certificates",
+};
+
+struct cs_store {
+    sqlite3 *db;
+    char *path; /* for messages */
+    sqlite3_stmt *st[ST_N];
+    int in_batch;
+};
+
+/* CS_EDB naming the file, what was being done and SQLite's reason. */
+static cs_code db_fail(const cs_store *s, const char *doing, cs_err *err)
+{
+    return cs_err_set(err, CS_EDB, "%s: %s: %s", s->path, doing, sqlite3_errmsg(s->db));
+}
+
+/* Step a statement that returns no row we need, then reset it. */
+static cs_code run(cs_store *s, int which, const char *doing, cs_err *err)
+{
+    sqlite3_stmt *st = s->st[which];
+    int rc = sqlite3_step(st);
+    cs_code code = CS_OK;
+
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+        code = db_fail(s, doing, err);
+    sqlite3_reset(st);
+    return code;
+}
+
+/* Whole bytes of a big-endian magnitude as upper-case hex, no leading zero
+ * byte ("00" for zero); out holds 2 * n + 3. */
+static void hex_bytes(const unsigned char *b, size_t n, char *out)
+{
+    static const char digits[] = "0123456789ABCDEF";
+    size_t i = 0, o = 0;
+
+    while (i < n && b[i] == 0)
+        i++;
+    if (i == n) {
+        strcpy(out, "00");
+        return;
+    }
+    for (; i < n; i++) {
+        out[o++] = digits[b[i] >> 4];
+        out[o++] = digits[b[i] & 0x0f];
+    }
+    out[o] = '\0';
+}
+
+/* A serial typed by someone, in the stored form; -1 if not hex or too long. */
+static int canon_serial(const char *in, char out[SERIAL_HEX_MAX + 1])
+{
+    size_t len = strlen(in), skip = 0, rem, o = 0, i;
+
+    if (len == 0)
+        return -1;
+    for (i = 0; i < len; i++)
+        if (!isxdigit((unsigned char)in[i]))
+            return -1;
+    while (skip < len && in[skip] == '0')
+        skip++;
+    rem = len - skip;
+    if (rem == 0) {
+        strcpy(out, "00");
+        return 0;
+    }
+    if (rem > SERIAL_HEX_MAX)
+        return -1;
+    if (rem % 2)
+        out[o++] = '0';
+    for (i = skip; i < len; i++)
+        out[o++] = (char)toupper((unsigned char)in[i]);
+    out[o] = '\0';
+    return 0;
+}
+
+/* "DNS:localhost, IP:127.0.0.1"; free with free(). */
+static char *sans_text(const cs_cert_info *info)
+{
+    size_t i, len = 1;
+    char *out, *p;
+
+    for (i = 0; i < info->subject_alt_name.len; i++)
+        len += strlen(info->subject_alt_name.names[i].value) + 8;
+    out = malloc(len);
+    if (!out)
+        return NULL;
+    p = out;
+    *p = '\0';
+    for (i = 0; i < info->subject_alt_name.len; i++) {
+        const cs_name *n = &info->subject_alt_name.names[i];
+        const char *tag = n->type == CS_NAME_DNS     ? "DNS"
+                          : n->type == CS_NAME_IP    ? "IP"
+                          : n->type == CS_NAME_EMAIL ? "email"
+                                                     : "URI";
+        p += sprintf(p, "%s%s:%s", i ? ", " : "", tag, n->value);
+    }
+    return out;
+}
+
+/* The cert's serial in the stored form. */
+static int cert_serial(const cs_cert *cert, char out[SERIAL_HEX_MAX + 3])
+{
+    const ASN1_INTEGER *ai = X509_get0_serialNumber(cert->x509);
+    int n = ASN1_STRING_length(ai);
+
+    if (ASN1_STRING_type(ai) != V_ASN1_INTEGER || n <= 0 || n > SERIAL_HEX_MAX / 2)
+        return -1;
+    hex_bytes(ASN1_STRING_get0_data(ai), (size_t)n, out);
+    return 0;
+}
+
+/* Insert the row for cert. *dup is set when (issuer, serial) is taken. */
+static cs_code record(cs_store *s, const cs_cert *cert, const char *profile, int *dup,
+                      cs_err *err)
+{
+    sqlite3_stmt *st = s->st[ST_INSERT];
+    cs_cert_info *info = NULL;
+    char *sans = NULL, *pem = NULL;
+    size_t pem_len = 0;
+    char serial[SERIAL_HEX_MAX + 3], fp[65];
+    cs_code rc;
+    int src;
+
+    *dup = 0;
+    rc = cs_cert_get_info(cert, &info, err);
+    if (rc != CS_OK)
+        goto done;
+    rc = cs_cert_pem(cert, &pem, &pem_len, err);
+    if (rc != CS_OK)
+        goto done;
+    sans = sans_text(info);
+    if (!sans) {
+        rc = cs_err_set(err, CS_ENOMEM, "%s: recording a certificate: out of memory", s->path);
+        goto done;
+    }
+    if (cert_serial(cert, serial) != 0) {
+        rc = cs_err_set(err, CS_EINVAL, "%s: recording a certificate: bad serial", s->path);
+        goto done;
+    }
+    cs_cert_fingerprint(cert, fp);
+
+    if (sqlite3_bind_text(st, 1, info->issuer, -1, SQLITE_STATIC) != SQLITE_OK ||
+        sqlite3_bind_text(st, 2, serial, -1, SQLITE_STATIC) != SQLITE_OK ||
+        sqlite3_bind_text(st, 3, info->subject, -1, SQLITE_STATIC) != SQLITE_OK ||
+        sqlite3_bind_text(st, 4, sans, -1, SQLITE_STATIC) != SQLITE_OK ||
+        sqlite3_bind_int64(st, 5, info->not_before) != SQLITE_OK ||
+        sqlite3_bind_int64(st, 6, info->not_after) != SQLITE_OK ||
+        (profile ? sqlite3_bind_text(st, 7, profile, -1, SQLITE_STATIC)
+                 : sqlite3_bind_null(st, 7)) != SQLITE_OK ||
+        sqlite3_bind_text(st, 8, fp, -1, SQLITE_STATIC) != SQLITE_OK ||
+        sqlite3_bind_text(st, 9, pem, (int)pem_len, SQLITE_STATIC) != SQLITE_OK ||
+        sqlite3_bind_int64(st, 10, (sqlite3_int64)time(NULL)) != SQLITE_OK) {
+        rc = db_fail(s, "recording a certificate", err);
+        goto unbind;
+    }
+    src = sqlite3_step(st);
+    if (src == SQLITE_CONSTRAINT_UNIQUE)
+        *dup = 1;
+    else if (src != SQLITE_DONE)
+        rc = db_fail(s, "recording a certificate", err);
+unbind:
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+done:
+    free(sans);
+    free(pem);
+    cs_cert_info_free(info);
+    return rc;
+}
+
+/* Is (issuer, serial) already recorded? 1 yes, 0 no, -1 error (err set). */
+static int serial_taken(cs_store *s, const char *issuer, const char *serial, cs_err *err)
+{
+    sqlite3_stmt *st = s->st[ST_EXISTS];
+    int rc, taken = -1;
+
+    if (sqlite3_bind_text(st, 1, issuer, -1, SQLITE_STATIC) == SQLITE_OK &&
+        sqlite3_bind_text(st, 2, serial, -1, SQLITE_STATIC) == SQLITE_OK) {
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW)
+            taken = 1;
+        else if (rc == SQLITE_DONE)
+            taken = 0;
+    }
+    if (taken < 0)
+        db_fail(s, "looking up a serial", err);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return taken;
+}
+
+/* Undo the current issue: its savepoint in a batch, else the transaction. If
+ * SQLite already rolled the whole batch back (I/O error, disk full), the batch
+ * is over; say so in err. */
+static void undo(cs_store *s, cs_err *err)
+{
+    if (s->in_batch) {
+        if (!sqlite3_get_autocommit(s->db)) {
+            (void)run(s, ST_ROLLBACK_TO, "rolling back", NULL);
+            (void)run(s, ST_RELEASE, "rolling back", NULL);
+        }
+        if (sqlite3_get_autocommit(s->db)) {
+            s->in_batch = 0;
+            if (err) {
+                size_t used = strlen(err->msg);
+                snprintf(err->msg + used, sizeof err->msg - used,
+                         " (the whole batch was rolled back)");
+            }
+        }
+    } else if (!sqlite3_get_autocommit(s->db)) {
+        (void)run(s, ST_ROLLBACK, "rolling back", NULL);
+    }
+}
+
+cs_code cs_store_issue(cs_store *store, const cs_cert_spec *spec, const cs_key *subject_key,
+                       const cs_cert *issuer, const cs_key *issuer_key, const char *profile,
+                       cs_cert **out, cs_err *err)
+{
+    cs_cert_info *iinfo = NULL;
+    cs_cert *cert = NULL;
+    unsigned char serial[SERIAL_BYTES];
+    char serial_hex[2 * SERIAL_BYTES + 3];
+    cs_cert_spec local;
+    cs_code rc = CS_OK;
+    int open_tx = 0, tries, dup = 0;
+
+    if (!store || !spec || !subject_key || !issuer_key || !out)
+        return cs_err_set(err, CS_EINVAL, "cs_store_issue: missing argument");
+    if (spec->serial)
+        return cs_err_set(err, CS_EINVAL,
+                          "spec.serial: must be unset (the store allots serials)");
+    /* Known before signing when there is an issuer certificate: lets us skip a
+     * taken serial without a signature. Self-signed: the UNIQUE index decides. */
+    if (issuer) {
+        rc = cs_cert_get_info(issuer, &iinfo, err);
+        if (rc != CS_OK)
+            goto done;
+    }
+
+    rc = run(store, store->in_batch ? ST_SAVEPOINT : ST_BEGIN, "starting a transaction", err);
+    if (rc != CS_OK)
+        goto done;
+    open_tx = 1;
+
+    for (tries = 0; tries < SERIAL_TRIES && !cert; tries++) {
+        if (RAND_bytes(serial, sizeof serial) != 1) {
+            rc = cs_err_ossl(err, CS_ECRYPTO, "%s: drawing a serial", store->path);
+            goto done;
+        }
+        serial[0] &= 0x7f; /* positive, so the DER INTEGER needs no 17th octet */
+        hex_bytes(serial, sizeof serial, serial_hex);
+        if (strcmp(serial_hex, "00") == 0)
+            continue; /* RFC 5280 4.1.2.2: positive */
+        if (iinfo) {
+            int taken = serial_taken(store, iinfo->subject, serial_hex, err);
+            if (taken < 0) {
+                rc = CS_EDB;
+                goto done;
+            }
+            if (taken)
+                continue;
+        }
+        local = *spec;
+        local.serial = serial;
+        local.serial_len = sizeof serial;
+        rc = cs_cert_sign(&local, subject_key, issuer, issuer_key, &cert, err);
+        if (rc != CS_OK)
+            goto done;
+        rc = record(store, cert, profile, &dup, err);
+        if (rc != CS_OK)
+            goto done;
+        if (dup) {
+            cs_cert_free(cert);
+            cert = NULL;
+        }
+    }
+    if (!cert) {
+        rc = cs_err_set(err, CS_EEXIST, "%s: no free serial after %d tries", store->path,
+                        SERIAL_TRIES);
+        goto done;
+    }
+
+    rc = run(store, store->in_batch ? ST_RELEASE : ST_COMMIT, "committing a certificate",
+             err);
+    if (rc != CS_OK)
+        goto done;
+    open_tx = 0;
+    *out = cert;
+    cert = NULL;
+
+done:
+    if (open_tx)
+        undo(store, err);
+    cs_cert_free(cert);
+    cs_cert_info_free(iinfo);
+    return rc;
+}
+
+cs_code cs_store_begin(cs_store *store, cs_err *err)
+{
+    cs_code rc;
+
+    if (!store)
+        return cs_err_set(err, CS_EINVAL, "cs_store_begin: no store");
+    if (store->in_batch)
+        return cs_err_set(err, CS_EINVAL, "%s: a batch is already open", store->path);
+    rc = run(store, ST_BEGIN, "starting a batch", err);
+    if (rc == CS_OK)
+        store->in_batch = 1;
+    return rc;
+}
+
+cs_code cs_store_commit(cs_store *store, cs_err *err)
+{
+    cs_code rc;
+
+    if (!store)
+        return cs_err_set(err, CS_EINVAL, "cs_store_commit: no store");
+    if (!store->in_batch)
+        return cs_err_set(err, CS_EINVAL, "%s: no batch is open", store->path);
+    rc = run(store, ST_COMMIT, "committing the batch", err);
+    if (rc != CS_OK && !sqlite3_get_autocommit(store->db)) {
+        /* Leave no half-open transaction behind: the batch is lost, say so. */
+        (void)run(store, ST_ROLLBACK, "rolling back", NULL);
+        if (err) {
+            size_t used = strlen(err->msg);
+            snprintf(err->msg + used, sizeof err->msg - used, " (the batch was rolled back)");
+        }
+    }
+    store->in_batch = 0;
+    return rc;
+}
+
+void cs_store_rollback(cs_store *store)
+{
+    if (!store || !store->in_batch)
+        return;
+    if (!sqlite3_get_autocommit(store->db))
+        (void)run(store, ST_ROLLBACK, "rolling back the batch", NULL);
+    store->in_batch = 0;
+}
+
+cs_code cs_store_find(cs_store *store, const char *serial_hex, const char *issuer,
+                      cs_cert **out, char **profile, cs_err *err)
+{
+    sqlite3_stmt *st;
+    char serial[SERIAL_HEX_MAX + 1], what[128];
+    cs_cert *cert = NULL;
+    char *prof = NULL;
+    cs_code rc = CS_OK;
+    int src;
+
+    if (!store || !serial_hex || !out)
+        return cs_err_set(err, CS_EINVAL, "cs_store_find: missing argument");
+    if (canon_serial(serial_hex, serial) != 0)
+        return cs_err_set(err, CS_EINVAL, "serial %.64s: not a hexadecimal serial of at most "
+                          "20 bytes", serial_hex);
+    st = store->st[issuer ? ST_FIND_ISSUER : ST_FIND];
+    if (sqlite3_bind_text(st, 1, serial, -1, SQLITE_STATIC) != SQLITE_OK ||
+        (issuer && sqlite3_bind_text(st, 2, issuer, -1, SQLITE_STATIC) != SQLITE_OK)) {
+        rc = db_fail(store, "looking up a serial", err);
+        goto done;
+    }
+    src = sqlite3_step(st);
+    if (src == SQLITE_DONE) {
+        if (issuer)
+            rc = cs_err_set(err, CS_ENOENT, "serial %s from issuer %.200s: not in the database",
+                            serial_hex, issuer);
+        else
+            rc = cs_err_set(err, CS_ENOENT, "serial %s: not in the database", serial_hex);
+        goto done;
+    }
+    if (src != SQLITE_ROW) {
+        rc = db_fail(store, "looking up a serial", err);
+        goto done;
+    }
+    snprintf(what, sizeof what, "%s: serial %s", store->path, serial);
+    rc = cs_cert_load((const char *)sqlite3_column_text(st, 0),
+                      (size_t)sqlite3_column_bytes(st, 0), what, &cert, err);
+    if (rc != CS_OK)
+        goto done;
+    if (profile && sqlite3_column_type(st, 1) != SQLITE_NULL) {
+        prof = strdup((const char *)sqlite3_column_text(st, 1));
+        if (!prof) {
+            rc = cs_err_set(err, CS_ENOMEM, "serial %s: out of memory", serial);
+            goto done;
+        }
+    }
+    if (!issuer) {
+        src = sqlite3_step(st);
+        if (src == SQLITE_ROW) {
+            rc = cs_err_set(err, CS_EINVAL, "serial %s: issued by more than one issuer "
+                            "(name the issuer)", serial_hex);
+            goto done;
+        }
+        if (src != SQLITE_DONE) {
+            rc = db_fail(store, "looking up a serial", err);
+            goto done;
+        }
+    }
+    *out = cert;
+    cert = NULL;
+    if (profile) {
+        *profile = prof;
+        prof = NULL;
+    }
+done:
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    free(prof);
+    cs_cert_free(cert);
+    return rc;
+}
+
+cs_code cs_store_count(cs_store *store, int64_t *out, cs_err *err)
+{
+    sqlite3_stmt *st;
+    cs_code rc = CS_OK;
+
+    if (!store || !out)
+        return cs_err_set(err, CS_EINVAL, "cs_store_count: missing argument");
+    st = store->st[ST_COUNT];
+    if (sqlite3_step(st) == SQLITE_ROW)
+        *out = sqlite3_column_int64(st, 0);
+    else
+        rc = db_fail(store, "counting certificates", err);
+    sqlite3_reset(st);
+    return rc;
+}
+
+int cs_store_schema_version(void)
+{
+    return SCHEMA_VERSION;
+}
+
+/* PRAGMA user_version, or -1 (err set). The first read of the file: a file
+ * that is not a database fails here, before anything is written. */
+static int user_version(cs_store *s, cs_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int v = -1;
+
+    if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int(st, 0);
+    if (v < 0)
+        cs_err_set(err, CS_EDB, "%s: %s", s->path, sqlite3_errmsg(s->db));
+    sqlite3_finalize(st);
+    return v;
+}
+
+static cs_code exec(cs_store *s, const char *sql, const char *doing, cs_err *err)
+{
+    if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+        return db_fail(s, doing, err);
+    return CS_OK;
+}
+
+/* Settings, schema, statements. */
+static cs_code set_up(cs_store *s, cs_err *err)
+{
+    cs_code rc;
+    int v, i;
+
+    v = user_version(s, err);
+    if (v < 0)
+        return CS_EDB;
+    if (v > SCHEMA_VERSION)
+        return cs_err_set(err, CS_EDB, "%s: database schema version %d is newer than this "
+                          "build (%d)", s->path, v, SCHEMA_VERSION);
+    /* WAL: readers do not block the writer; FULL: a commit is durable when it
+     * returns (WAL's default NORMAL may lose the last commits on power loss). */
+    rc = exec(s, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
+                 " PRAGMA foreign_keys = ON;", "configuring", err);
+    if (rc != CS_OK)
+        return rc;
+    if (v < SCHEMA_VERSION) {
+        rc = exec(s, "BEGIN IMMEDIATE", "creating the schema", err);
+        if (rc != CS_OK)
+            return rc;
+        /* Another process may have created it while we waited for the lock. */
+        v = user_version(s, err);
+        if (v < 0 || v > SCHEMA_VERSION) {
+            (void)exec(s, "ROLLBACK", "rolling back", NULL);
+            if (v > SCHEMA_VERSION)
+                return cs_err_set(err, CS_EDB, "%s: database schema version %d is newer than "
+                                  "this build (%d)", s->path, v, SCHEMA_VERSION);
+            return CS_EDB;
+        }
+        if (v < SCHEMA_VERSION)
+            rc = exec(s, schema_sql, "creating the schema", err);
+        if (rc == CS_OK)
+            rc = exec(s, "COMMIT", "creating the schema", err);
+        if (rc != CS_OK) {
+            (void)exec(s, "ROLLBACK", "rolling back", NULL);
+            return rc;
+        }
+    }
+    for (i = 0; i < ST_N; i++) {
+        if (sqlite3_prepare_v3(s->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i],
+                               NULL) != SQLITE_OK)
+            return db_fail(s, "preparing statements", err);
+    }
+    return CS_OK;
+}
+
+cs_code cs_store_open(const char *path, cs_store **out, cs_err *err)
+{
+    cs_store *s = NULL;
+    cs_code rc = CS_OK;
+    int created = 0, fd, src;
+
+    if (!path || !*path || !out)
+        return cs_err_set(err, CS_EINVAL, "cs_store_open: missing path");
+    /* Create it ourselves so it is 0600 from the first byte (SQLite would use
+     * 0644); SQLite gives its -wal and -shm files the database's mode. */
+    fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd >= 0) {
+        created = 1;
+        close(fd);
+    } else if (errno != EEXIST) {
+        return cs_err_set(err, errno == ENOENT ? CS_ENOENT : CS_EIO, "%s: cannot create: %s",
+                          path, strerror(errno));
+    }
+
+    s = calloc(1, sizeof *s);
+    if (!s || !(s->path = strdup(path))) {
+        rc = cs_err_set(err, CS_ENOMEM, "%s: out of memory", path);
+        goto done;
+    }
+    src = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+                                          SQLITE_OPEN_FULLMUTEX, NULL);
+    if (src != SQLITE_OK) {
+        rc = cs_err_set(err, CS_EDB, "%s: %s", path,
+                        s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(src));
+        goto done;
+    }
+    sqlite3_extended_result_codes(s->db, 1);
+    sqlite3_busy_timeout(s->db, 5000);
+    rc = set_up(s, err);
+    if (rc != CS_OK)
+        goto done;
+    *out = s;
+    s = NULL;
+done:
+    cs_store_close(s);
+    if (rc != CS_OK && created) {
+        /* Nothing changed: the file we made goes away again. */
+        char side[4096];
+        unlink(path);
+        if (snprintf(side, sizeof side, "%s-wal", path) < (int)sizeof side)
+            unlink(side);
+        if (snprintf(side, sizeof side, "%s-shm", path) < (int)sizeof side)
+            unlink(side);
+    }
+    return rc;
+}
+
+void cs_store_close(cs_store *store)
+{
+    int i;
+
+    if (!store)
+        return;
+    if (store->db) {
+        cs_store_rollback(store);
+        for (i = 0; i < ST_N; i++)
+            sqlite3_finalize(store->st[i]);
+        sqlite3_close(store->db);
+    }
+    free(store->path);
+    free(store);
+}
