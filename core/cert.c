@@ -1,0 +1,1171 @@
+/* X.509 certificates: build from a spec, lint, sign, load, save, fingerprint.
+ * cs_cert_get_info lives in info.c, cs_cert_verify in verify.c. */
+#include "cert.h"
+
+#include <ctype.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/bn.h>
+#include <openssl/err.h>
+#include <openssl/objects.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/x509v3.h>
+
+#include "file.h"
+#include "internal.h"
+
+/* A certificate or chain file larger than this is not one we wrote. */
+#define CERT_FILE_MAX (4 * 1024 * 1024)
+#define SERIAL_RANDOM_LEN 16 /* CA/B BR 7.1: at least 64 bits of randomness */
+#define SERIAL_MAX_LEN 20    /* RFC 5280 4.1.2.2: at most 20 octets */
+
+const char *const cs_key_usage_names[7] = {
+    "digitalSignature", "nonRepudiation", "keyEncipherment", "dataEncipherment",
+    "keyAgreement",     "keyCertSign",    "cRLSign",
+};
+
+static const char *const subject_fields[] = {
+    "C", "ST", "L", "O", "OU", "CN", "serialNumber", "emailAddress", "DC",
+};
+
+static const struct {
+    const char *name;
+    int nid;
+} purposes[] = {
+    {"serverAuth", NID_server_auth},     {"clientAuth", NID_client_auth},
+    {"codeSigning", NID_code_sign},      {"emailProtection", NID_email_protect},
+    {"timeStamping", NID_time_stamp},    {"OCSPSigning", NID_OCSP_sign},
+};
+
+static cs_code wrap(X509 **x509, cs_cert **out, cs_err *err)
+{
+    cs_cert *cert = malloc(sizeof *cert);
+
+    if (!cert)
+        return cs_err_set(err, CS_ENOMEM, "certificate: out of memory");
+    cert->x509 = *x509;
+    *x509 = NULL;
+    *out = cert;
+    return CS_OK;
+}
+
+static int contains(const char *data, size_t len, const char *needle)
+{
+    size_t n = strlen(needle);
+    size_t i;
+
+    for (i = 0; n <= len && i <= len - n; i++)
+        if (memcmp(data + i, needle, n) == 0)
+            return 1;
+    return 0;
+}
+
+/* ---- the spec, checked before anything is built ---- */
+
+/* RFC 5280 rules no spec may break; the message names the rule. */
+static cs_code lint_spec(const cs_cert_spec *s, cs_err *err)
+{
+    int ca = s->basic_constraints.present && s->basic_constraints.ca;
+    int cert_sign = s->key_usage.present && (s->key_usage.bits & CS_KU_KEY_CERT_SIGN);
+    int has_san = s->subject_alt_name.present && s->subject_alt_name.len > 0;
+
+    if (s->not_before >= s->not_after)
+        return cs_err_set(err, CS_ELINT,
+                          "lint: notBefore must be before notAfter (RFC 5280 4.1.2.5)");
+    if (ca && !s->basic_constraints.critical)
+        return cs_err_set(err, CS_ELINT, "lint: CA certificate needs critical "
+                                         "basicConstraints CA:TRUE (RFC 5280 4.2.1.9)");
+    if (ca && !cert_sign)
+        return cs_err_set(err, CS_ELINT,
+                          "lint: CA certificate needs keyUsage keyCertSign (RFC 5280 4.2.1.3)");
+    if (cert_sign && !ca)
+        return cs_err_set(err, CS_ELINT, "lint: keyUsage keyCertSign needs basicConstraints "
+                                         "CA:TRUE (RFC 5280 4.2.1.3)");
+    if (s->basic_constraints.present && !ca && s->basic_constraints.path_len >= 0)
+        return cs_err_set(err, CS_ELINT, "lint: pathLenConstraint needs basicConstraints "
+                                         "CA:TRUE (RFC 5280 4.2.1.9)");
+    if (s->key_usage.present && (s->key_usage.bits & 0x7f) == 0)
+        return cs_err_set(err, CS_ELINT,
+                          "lint: keyUsage needs at least one bit set (RFC 5280 4.2.1.3)");
+    if (s->subject_alt_name.present && s->subject_alt_name.len == 0)
+        return cs_err_set(err, CS_ELINT,
+                          "lint: subjectAltName must not be empty (RFC 5280 4.2.1.6)");
+    if (!ca && !has_san)
+        return cs_err_set(err, CS_ELINT, "lint: end-entity certificate needs a non-empty "
+                                         "subjectAltName (RFC 5280 4.2.1.6)");
+    if (ca && s->subject_len == 0)
+        return cs_err_set(err, CS_ELINT,
+                          "lint: CA certificate needs a non-empty subject (RFC 5280 4.1.2.6)");
+    if (s->subject_len == 0 && !s->subject_alt_name.critical)
+        return cs_err_set(err, CS_ELINT, "lint: empty subject needs a critical "
+                                         "subjectAltName (RFC 5280 4.2.1.6)");
+    if (s->name_constraints.present && !ca)
+        return cs_err_set(err, CS_ELINT,
+                          "lint: nameConstraints only in a CA certificate (RFC 5280 4.2.1.10)");
+    if (s->name_constraints.present && s->name_constraints.permitted_len == 0 &&
+        s->name_constraints.excluded_len == 0)
+        return cs_err_set(err, CS_ELINT, "lint: nameConstraints needs a permitted or "
+                                         "excluded subtree (RFC 5280 4.2.1.10)");
+    if (s->ext_key_usage.present && s->ext_key_usage.len == 0)
+        return cs_err_set(err, CS_ELINT,
+                          "lint: extKeyUsage needs at least one purpose (RFC 5280 4.2.1.12)");
+    return CS_OK;
+}
+
+/* ---- names ---- */
+
+static cs_code build_subject(const cs_cert_spec *s, X509_NAME **out, cs_err *err)
+{
+    X509_NAME *name = NULL;
+    size_t i, j;
+    cs_code rc = CS_OK;
+
+    name = X509_NAME_new();
+    if (!name) {
+        rc = cs_err_ossl(err, CS_ENOMEM, "subject: out of memory");
+        goto done;
+    }
+    for (i = 0; i < s->subject_len; i++) {
+        const cs_rdn *r = &s->subject[i];
+        int known = 0;
+        if (!r->field || !r->value) {
+            rc = cs_err_set(err, CS_EINVAL, "subject: entry %zu has no field or value", i + 1);
+            goto done;
+        }
+        for (j = 0; j < sizeof subject_fields / sizeof subject_fields[0]; j++)
+            known |= strcmp(r->field, subject_fields[j]) == 0;
+        if (!known) {
+            rc = cs_err_set(err, CS_EINVAL, "subject: unknown field '%s' (use C, ST, L, O, "
+                            "OU, CN, serialNumber, emailAddress or DC)", r->field);
+            goto done;
+        }
+        if (r->value[0] == '\0') {
+            rc = cs_err_set(err, CS_EINVAL, "subject: empty value for %s", r->field);
+            goto done;
+        }
+        if (X509_NAME_add_entry_by_txt(name, r->field, MBSTRING_UTF8,
+                                       (const unsigned char *)r->value, -1, -1, 0) != 1) {
+            rc = cs_err_ossl(err, CS_EINVAL, "subject: invalid %s '%s'", r->field, r->value);
+            goto done;
+        }
+    }
+    *out = name;
+    name = NULL;
+done:
+    X509_NAME_free(name);
+    return rc;
+}
+
+/* A host name in preferred name syntax (RFC 1034 3.5, RFC 5280 4.2.1.6): labels of
+ * letters, digits and hyphens; "*." may lead (a wildcard); a name constraint may
+ * start with "." (every subdomain). */
+static int valid_dns(const char *v, int constraint)
+{
+    size_t label = 0;
+    const char *p = v;
+
+    if (constraint && *p == '.')
+        p++;
+    else if (!constraint && p[0] == '*' && p[1] == '.')
+        p += 2;
+    if (*p == '\0' || strlen(v) > 253)
+        return 0;
+    for (; *p; p++) {
+        if (*p == '.') {
+            if (label == 0 || p[-1] == '-')
+                return 0;
+            label = 0;
+            continue;
+        }
+        if (!(isalnum((unsigned char)*p) || *p == '-' || *p == '_') || (unsigned char)*p > 127)
+            return 0;
+        if (*p == '-' && label == 0)
+            return 0;
+        if (++label > 63)
+            return 0;
+    }
+    return label > 0;
+}
+
+static int valid_email(const char *v, int constraint)
+{
+    const char *at = strchr(v, '@');
+    const char *p;
+
+    for (p = v; *p; p++)
+        if ((unsigned char)*p <= ' ' || (unsigned char)*p > 126)
+            return 0;
+    if (!at)
+        return constraint && valid_dns(v, 1); /* a constraint may name a whole domain */
+    return at != v && strchr(at + 1, '@') == NULL && valid_dns(at + 1, 0);
+}
+
+static int valid_uri(const char *v, int constraint)
+{
+    const char *p;
+
+    if (constraint)
+        return valid_dns(v, 1); /* RFC 5280 4.2.1.10: a host or a .domain */
+    if (!isalpha((unsigned char)v[0]))
+        return 0;
+    for (p = v; *p && *p != ':'; p++)
+        if (!(isalnum((unsigned char)*p) || *p == '+' || *p == '-' || *p == '.'))
+            return 0;
+    if (*p != ':' || p[1] == '\0')
+        return 0;
+    for (; *p; p++)
+        if ((unsigned char)*p <= ' ' || (unsigned char)*p > 126)
+            return 0;
+    return 1;
+}
+
+/* "10.0.0.0/8" or "2001:db8::/32" into address and mask octets (RFC 5280
+ * 4.2.1.10); host bits must be zero so the constraint means what it says. */
+static ASN1_OCTET_STRING *cidr_octets(const char *v)
+{
+    char addr[64];
+    const char *slash = strchr(v, '/');
+    ASN1_OCTET_STRING *ip = NULL;
+    ASN1_OCTET_STRING *res = NULL;
+    unsigned char buf[32];
+    char *end = NULL;
+    long prefix;
+    int n, i;
+
+    if (!slash || (size_t)(slash - v) >= sizeof addr || !isdigit((unsigned char)slash[1]))
+        return NULL;
+    memcpy(addr, v, (size_t)(slash - v));
+    addr[slash - v] = '\0';
+    prefix = strtol(slash + 1, &end, 10);
+    if (*end != '\0')
+        return NULL;
+    ERR_set_mark();
+    ip = a2i_IPADDRESS(addr);
+    ERR_pop_to_mark();
+    if (!ip)
+        return NULL;
+    n = ASN1_STRING_length(ip);
+    if (prefix < 0 || prefix > n * 8)
+        goto done;
+    memcpy(buf, ASN1_STRING_get0_data(ip), (size_t)n);
+    for (i = 0; i < n; i++) {
+        long bits = prefix - i * 8;
+        unsigned char m = bits >= 8 ? 0xff : bits <= 0 ? 0 : (unsigned char)(0xff << (8 - bits));
+        if (buf[i] & (unsigned char)~m)
+            goto done;
+        buf[n + i] = m;
+    }
+    res = ASN1_OCTET_STRING_new();
+    if (res && ASN1_OCTET_STRING_set(res, buf, 2 * n) != 1) {
+        ASN1_OCTET_STRING_free(res);
+        res = NULL;
+    }
+done:
+    ASN1_OCTET_STRING_free(ip);
+    return res;
+}
+
+/* One general name; in a constraint IPs are CIDR and domains may lead with ".". */
+static cs_code build_name(const cs_name *n, int constraint, const char *ext,
+                          GENERAL_NAME **out, cs_err *err)
+{
+    GENERAL_NAME *gen = NULL;
+    ASN1_STRING *str = NULL;
+    const char *v = n->value;
+    int type, ok;
+    cs_code rc = CS_OK;
+
+    if (!v)
+        return cs_err_set(err, CS_EINVAL, "%s: name without a value", ext);
+    switch (n->type) {
+    case CS_NAME_DNS:
+        ok = valid_dns(v, constraint);
+        type = GEN_DNS;
+        break;
+    case CS_NAME_EMAIL:
+        ok = valid_email(v, constraint);
+        type = GEN_EMAIL;
+        break;
+    case CS_NAME_URI:
+        ok = valid_uri(v, constraint);
+        type = GEN_URI;
+        break;
+    case CS_NAME_IP:
+        if (constraint) {
+            str = cidr_octets(v);
+        } else {
+            ERR_set_mark();
+            str = a2i_IPADDRESS(v);
+            ERR_pop_to_mark();
+        }
+        ok = str != NULL;
+        type = GEN_IPADD;
+        break;
+    default:
+        return cs_err_set(err, CS_EINVAL, "%s: unknown name type %d", ext, (int)n->type);
+    }
+    if (!ok) {
+        static const char *const kinds[] = {"DNS name", "IP address", "email", "URI"};
+        rc = cs_err_set(err, CS_EINVAL, "%s: invalid %s%s '%s'", ext, kinds[n->type],
+                        constraint && n->type == CS_NAME_IP ? " range (use a CIDR such as "
+                                                              "10.0.0.0/8)" : "", v);
+        goto done;
+    }
+    if (!str) {
+        str = ASN1_IA5STRING_new();
+        if (!str || ASN1_STRING_set(str, v, -1) != 1) {
+            rc = cs_err_ossl(err, CS_ENOMEM, "%s: out of memory", ext);
+            goto done;
+        }
+    }
+    gen = GENERAL_NAME_new();
+    if (!gen) {
+        rc = cs_err_ossl(err, CS_ENOMEM, "%s: out of memory", ext);
+        goto done;
+    }
+    GENERAL_NAME_set0_value(gen, type, str);
+    str = NULL;
+    *out = gen;
+    gen = NULL;
+done:
+    ASN1_STRING_free(str);
+    GENERAL_NAME_free(gen);
+    return rc;
+}
+
+static cs_code build_names(const cs_name *names, size_t len, GENERAL_NAMES **out, cs_err *err)
+{
+    GENERAL_NAMES *gens = NULL;
+    GENERAL_NAME *gen = NULL;
+    size_t i;
+    cs_code rc = CS_OK;
+
+    gens = sk_GENERAL_NAME_new_null();
+    if (!gens) {
+        rc = cs_err_ossl(err, CS_ENOMEM, "subjectAltName: out of memory");
+        goto done;
+    }
+    for (i = 0; i < len; i++) {
+        rc = build_name(&names[i], 0, "subjectAltName", &gen, err);
+        if (rc != CS_OK)
+            goto done;
+        if (!sk_GENERAL_NAME_push(gens, gen)) {
+            rc = cs_err_ossl(err, CS_ENOMEM, "subjectAltName: out of memory");
+            goto done;
+        }
+        gen = NULL;
+    }
+    *out = gens;
+    gens = NULL;
+done:
+    GENERAL_NAME_free(gen);
+    GENERAL_NAMES_free(gens);
+    return rc;
+}
+
+static cs_code build_subtrees(const cs_name *names, size_t len,
+                              STACK_OF(GENERAL_SUBTREE) **out, cs_err *err)
+{
+    STACK_OF(GENERAL_SUBTREE) *trees = NULL;
+    GENERAL_SUBTREE *sub = NULL;
+    GENERAL_NAME *gen = NULL;
+    size_t i;
+    cs_code rc = CS_OK;
+
+    if (len == 0) {
+        *out = NULL; /* OPTIONAL, and an empty SEQUENCE is not allowed */
+        return CS_OK;
+    }
+    trees = sk_GENERAL_SUBTREE_new_null();
+    if (!trees) {
+        rc = cs_err_ossl(err, CS_ENOMEM, "nameConstraints: out of memory");
+        goto done;
+    }
+    for (i = 0; i < len; i++) {
+        rc = build_name(&names[i], 1, "nameConstraints", &gen, err);
+        if (rc != CS_OK)
+            goto done;
+        sub = GENERAL_SUBTREE_new();
+        if (!sub) {
+            rc = cs_err_ossl(err, CS_ENOMEM, "nameConstraints: out of memory");
+            goto done;
+        }
+        GENERAL_NAME_free(sub->base);
+        sub->base = gen;
+        gen = NULL;
+        if (!sk_GENERAL_SUBTREE_push(trees, sub)) {
+            rc = cs_err_ossl(err, CS_ENOMEM, "nameConstraints: out of memory");
+            goto done;
+        }
+        sub = NULL;
+    }
+    *out = trees;
+    trees = NULL;
+done:
+    GENERAL_NAME_free(gen);
+    GENERAL_SUBTREE_free(sub);
+    sk_GENERAL_SUBTREE_pop_free(trees, GENERAL_SUBTREE_free);
+    return rc;
+}
+
+/* ---- extensions ---- */
+
+static cs_code add_ext(X509 *x, int nid, void *value, int critical, const char *name,
+                       cs_err *err)
+{
+    if (X509_add1_ext_i2d(x, nid, value, critical ? 1 : 0, X509V3_ADD_DEFAULT) != 1)
+        return cs_err_ossl(err, CS_ECRYPTO, "%s: cannot add the extension", name);
+    return CS_OK;
+}
+
+static cs_code add_basic_constraints(X509 *x, const cs_cert_spec *s, cs_err *err)
+{
+    BASIC_CONSTRAINTS *bc = NULL;
+    cs_code rc = CS_OK;
+
+    bc = BASIC_CONSTRAINTS_new();
+    if (!bc) {
+        rc = cs_err_ossl(err, CS_ENOMEM, "basicConstraints: out of memory");
+        goto done;
+    }
+    bc->ca = s->basic_constraints.ca ? 0xff : 0; /* DER TRUE; FALSE is omitted */
+    if (s->basic_constraints.ca && s->basic_constraints.path_len >= 0) {
+        bc->pathlen = ASN1_INTEGER_new();
+        if (!bc->pathlen || ASN1_INTEGER_set(bc->pathlen, s->basic_constraints.path_len) != 1) {
+            rc = cs_err_ossl(err, CS_ENOMEM, "basicConstraints: out of memory");
+            goto done;
+        }
+    }
+    rc = add_ext(x, NID_basic_constraints, bc, s->basic_constraints.critical,
+                 "basicConstraints", err);
+done:
+    BASIC_CONSTRAINTS_free(bc);
+    return rc;
+}
+
+static cs_code add_key_usage(X509 *x, const cs_cert_spec *s, cs_err *err)
+{
+    ASN1_BIT_STRING *ku = NULL;
+    int i;
+    cs_code rc = CS_OK;
+
+    if (s->key_usage.bits & ~0x7fu)
+        return cs_err_set(err, CS_EINVAL, "keyUsage: unknown bits 0x%x",
+                          s->key_usage.bits & ~0x7fu);
+    ku = ASN1_BIT_STRING_new();
+    if (!ku) {
+        rc = cs_err_ossl(err, CS_ENOMEM, "keyUsage: out of memory");
+        goto done;
+    }
+    /* set_bit trims trailing zero bits, as DER requires (X.690 11.2.2). */
+    for (i = 0; i < 7; i++) {
+        if ((s->key_usage.bits & (1u << i)) && ASN1_BIT_STRING_set_bit(ku, i, 1) != 1) {
+            rc = cs_err_ossl(err, CS_ENOMEM, "keyUsage: out of memory");
+            goto done;
+        }
+    }
+    rc = add_ext(x, NID_key_usage, ku, s->key_usage.critical, "keyUsage", err);
+done:
+    ASN1_BIT_STRING_free(ku);
+    return rc;
+}
+
+static int dotted_oid(const char *v)
+{
+    const char *p;
+    int dots = 0;
+
+    if (!isdigit((unsigned char)v[0]))
+        return 0;
+    for (p = v; *p; p++) {
+        if (*p == '.') {
+            if (p[1] == '\0' || p[1] == '.')
+                return 0;
+            dots++;
+        } else if (!isdigit((unsigned char)*p)) {
+            return 0;
+        }
+    }
+    return dots >= 1;
+}
+
+static cs_code add_ext_key_usage(X509 *x, const cs_cert_spec *s, cs_err *err)
+{
+    EXTENDED_KEY_USAGE *eku = NULL;
+    ASN1_OBJECT *obj = NULL;
+    size_t i, j;
+    cs_code rc = CS_OK;
+
+    eku = sk_ASN1_OBJECT_new_null();
+    if (!eku) {
+        rc = cs_err_ossl(err, CS_ENOMEM, "extKeyUsage: out of memory");
+        goto done;
+    }
+    for (i = 0; i < s->ext_key_usage.len; i++) {
+        const char *p = s->ext_key_usage.purposes[i];
+        for (j = 0; p && j < sizeof purposes / sizeof purposes[0] && !obj; j++)
+            if (strcmp(p, purposes[j].name) == 0)
+                obj = OBJ_nid2obj(purposes[j].nid);
+        if (!obj && p && dotted_oid(p)) {
+            ERR_set_mark();
+            obj = OBJ_txt2obj(p, 1);
+            ERR_pop_to_mark();
+        }
+        if (!obj) {
+            rc = cs_err_set(err, CS_EINVAL, "extKeyUsage: unknown purpose '%s' (use "
+                            "serverAuth, clientAuth, codeSigning, emailProtection, "
+                            "timeStamping, OCSPSigning or a dotted OID)", p ? p : "(null)");
+            goto done;
+        }
+        if (!sk_ASN1_OBJECT_push(eku, obj)) {
+            rc = cs_err_ossl(err, CS_ENOMEM, "extKeyUsage: out of memory");
+            goto done;
+        }
+        obj = NULL;
+    }
+    rc = add_ext(x, NID_ext_key_usage, eku, s->ext_key_usage.critical, "extKeyUsage", err);
+done:
+    ASN1_OBJECT_free(obj);
+    sk_ASN1_OBJECT_pop_free(eku, ASN1_OBJECT_free);
+    return rc;
+}
+
+static cs_code add_san(X509 *x, const cs_cert_spec *s, cs_err *err)
+{
+    GENERAL_NAMES *gens = NULL;
+    cs_code rc;
+
+    rc = build_names(s->subject_alt_name.names, s->subject_alt_name.len, &gens, err);
+    if (rc == CS_OK)
+        rc = add_ext(x, NID_subject_alt_name, gens, s->subject_alt_name.critical,
+                     "subjectAltName", err);
+    GENERAL_NAMES_free(gens);
+    return rc;
+}
+
+static cs_code add_name_constraints(X509 *x, const cs_cert_spec *s, cs_err *err)
+{
+    NAME_CONSTRAINTS *nc = NULL;
+    cs_code rc = CS_OK;
+
+    nc = NAME_CONSTRAINTS_new();
+    if (!nc) {
+        rc = cs_err_ossl(err, CS_ENOMEM, "nameConstraints: out of memory");
+        goto done;
+    }
+    rc = build_subtrees(s->name_constraints.permitted, s->name_constraints.permitted_len,
+                        &nc->permittedSubtrees, err);
+    if (rc != CS_OK)
+        goto done;
+    rc = build_subtrees(s->name_constraints.excluded, s->name_constraints.excluded_len,
+                        &nc->excludedSubtrees, err);
+    if (rc != CS_OK)
+        goto done;
+    rc = add_ext(x, NID_name_constraints, nc, s->name_constraints.critical,
+                 "nameConstraints", err);
+done:
+    NAME_CONSTRAINTS_free(nc);
+    return rc;
+}
+
+/* RFC 5280 4.2.1.2 method (1): SHA-1 of the subjectPublicKey BIT STRING. */
+static ASN1_OCTET_STRING *key_id(const X509 *x)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    ASN1_OCTET_STRING *id = NULL;
+
+    if (X509_pubkey_digest(x, EVP_sha1(), md, &len) != 1)
+        return NULL;
+    id = ASN1_OCTET_STRING_new();
+    if (id && ASN1_OCTET_STRING_set(id, md, (int)len) != 1) {
+        ASN1_OCTET_STRING_free(id);
+        id = NULL;
+    }
+    return id;
+}
+
+static cs_code add_key_ids(X509 *x, const cs_cert_spec *s, const cs_cert *issuer,
+                           cs_err *err)
+{
+    ASN1_OCTET_STRING *ski = NULL;
+    AUTHORITY_KEYID *akid = NULL;
+    cs_code rc = CS_OK;
+
+    ski = key_id(x);
+    if (!ski) {
+        rc = cs_err_ossl(err, CS_ECRYPTO, "subjectKeyIdentifier: hashing the public key");
+        goto done;
+    }
+    /* RFC 5280 4.2.1.1/4.2.1.2: both MUST be non-critical. */
+    if (s->subject_key_id) {
+        rc = add_ext(x, NID_subject_key_identifier, ski, 0, "subjectKeyIdentifier", err);
+        if (rc != CS_OK)
+            goto done;
+    }
+    if (s->authority_key_id) {
+        akid = AUTHORITY_KEYID_new();
+        if (!akid) {
+            rc = cs_err_ossl(err, CS_ENOMEM, "authorityKeyIdentifier: out of memory");
+            goto done;
+        }
+        if (!issuer) {
+            akid->keyid = ski;
+            ski = NULL;
+        } else if (X509_get0_subject_key_id(issuer->x509)) {
+            akid->keyid = ASN1_OCTET_STRING_dup(X509_get0_subject_key_id(issuer->x509));
+        } else {
+            /* An issuer without SKI: use the same method a verifier would. */
+            akid->keyid = key_id(issuer->x509);
+        }
+        if (!akid->keyid) {
+            rc = cs_err_ossl(err, CS_ECRYPTO, "authorityKeyIdentifier: issuer key id");
+            goto done;
+        }
+        rc = add_ext(x, NID_authority_key_identifier, akid, 0, "authorityKeyIdentifier", err);
+    }
+done:
+    AUTHORITY_KEYID_free(akid);
+    ASN1_OCTET_STRING_free(ski);
+    return rc;
+}
+
+/* ---- serial, validity ---- */
+
+static cs_code set_serial(X509 *x, const cs_cert_spec *s, cs_err *err)
+{
+    unsigned char buf[SERIAL_RANDOM_LEN];
+    const unsigned char *p = s->serial;
+    size_t len = s->serial_len;
+    BIGNUM *bn = NULL;
+    ASN1_INTEGER *ai = NULL;
+    cs_code rc = CS_OK;
+
+    if (p) {
+        while (len > 0 && *p == 0) {
+            p++;
+            len--;
+        }
+        if (len == 0)
+            return cs_err_set(err, CS_EINVAL, "serial: must be positive (RFC 5280 4.1.2.2)");
+        /* A top bit set costs a leading zero octet in DER. */
+        if (len > SERIAL_MAX_LEN || (len == SERIAL_MAX_LEN && (p[0] & 0x80)))
+            return cs_err_set(err, CS_EINVAL,
+                              "serial: longer than 20 octets (RFC 5280 4.1.2.2)");
+    } else {
+        size_t i, nonzero;
+        do {
+            if (RAND_bytes(buf, sizeof buf) != 1)
+                return cs_err_ossl(err, CS_ECRYPTO, "serial: no random bytes");
+            buf[0] &= 0x7f; /* positive, so DER needs no extra octet */
+            for (i = 0, nonzero = 0; i < sizeof buf; i++)
+                nonzero |= buf[i];
+        } while (!nonzero); /* RFC 5280 4.1.2.2: zero is not a valid serial */
+        p = buf;
+        len = sizeof buf;
+    }
+    bn = BN_bin2bn(p, (int)len, NULL);
+    if (!bn || BN_is_zero(bn)) {
+        rc = cs_err_ossl(err, CS_ECRYPTO, "serial: cannot encode");
+        goto done;
+    }
+    ai = BN_to_ASN1_INTEGER(bn, NULL);
+    if (!ai || X509_set_serialNumber(x, ai) != 1) {
+        rc = cs_err_ossl(err, CS_ECRYPTO, "serial: cannot encode");
+        goto done;
+    }
+done:
+    OPENSSL_cleanse(buf, sizeof buf);
+    ASN1_INTEGER_free(ai);
+    BN_free(bn);
+    return rc;
+}
+
+static cs_code set_validity(X509 *x, const cs_cert_spec *s, cs_err *err)
+{
+    ASN1_TIME *nb = NULL;
+    ASN1_TIME *na = NULL;
+    cs_code rc = CS_OK;
+
+    if ((int64_t)(time_t)s->not_before != s->not_before ||
+        (int64_t)(time_t)s->not_after != s->not_after)
+        return cs_err_set(err, CS_EINVAL, "validity: time out of range");
+    /* ASN1_TIME_set picks UTCTime before 2050, GeneralizedTime after (RFC 5280 4.1.2.5). */
+    nb = ASN1_TIME_set(NULL, (time_t)s->not_before);
+    na = ASN1_TIME_set(NULL, (time_t)s->not_after);
+    if (!nb || !na) {
+        rc = cs_err_ossl(err, CS_EINVAL, "validity: time out of range (years 0000 to 9999)");
+        goto done;
+    }
+    if (X509_set1_notBefore(x, nb) != 1 || X509_set1_notAfter(x, na) != 1) {
+        rc = cs_err_ossl(err, CS_ENOMEM, "validity: out of memory");
+        goto done;
+    }
+done:
+    ASN1_TIME_free(na);
+    ASN1_TIME_free(nb);
+    return rc;
+}
+
+/* ---- signing ---- */
+
+static cs_code check_issuer(const cs_cert_spec *s, const cs_key *subject_key,
+                            const cs_cert *issuer, const cs_key *issuer_key, cs_err *err)
+{
+    int ok;
+
+    if (!issuer) {
+        ERR_set_mark();
+        ok = issuer_key == subject_key || EVP_PKEY_eq(issuer_key->pkey, subject_key->pkey) == 1;
+        ERR_pop_to_mark();
+        if (!ok)
+            return cs_err_set(err, CS_EMISMATCH, "self-signed certificate: the issuer key "
+                                                 "must be the subject key");
+        return CS_OK;
+    }
+    /* 1: basicConstraints CA:TRUE, and keyCertSign if keyUsage is present. */
+    if (X509_check_ca(issuer->x509) != 1)
+        return cs_err_set(err, CS_ELINT, "lint: issuer is not a CA certificate (needs "
+                                         "basicConstraints CA:TRUE, RFC 5280 4.2.1.9)");
+    if (X509_get_pathlen(issuer->x509) == 0 && s->basic_constraints.present &&
+        s->basic_constraints.ca)
+        return cs_err_set(err, CS_ELINT, "lint: issuer's pathLenConstraint 0 forbids a CA "
+                                         "certificate below it (RFC 5280 4.2.1.9)");
+    ERR_set_mark();
+    ok = X509_check_private_key(issuer->x509, issuer_key->pkey) == 1;
+    ERR_pop_to_mark();
+    if (!ok)
+        return cs_err_set(err, CS_EMISMATCH,
+                          "issuer certificate and issuer key do not match");
+    return CS_OK;
+}
+
+cs_code cs_cert_sign(const cs_cert_spec *spec, const cs_key *subject_key,
+                     const cs_cert *issuer, const cs_key *issuer_key, cs_cert **out,
+                     cs_err *err)
+{
+    X509 *x = NULL;
+    X509_NAME *subject = NULL;
+    EVP_MD_CTX *mctx = NULL;
+    cs_code rc = CS_OK;
+
+    if (!spec || !subject_key || !issuer_key || !out)
+        return cs_err_set(err, CS_EINVAL, "certificate: missing spec, subject key or "
+                                          "issuer key");
+    if (spec->subject_len > 0 && !spec->subject)
+        return cs_err_set(err, CS_EINVAL, "subject: missing");
+    rc = lint_spec(spec, err);
+    if (rc != CS_OK)
+        return rc;
+    rc = check_issuer(spec, subject_key, issuer, issuer_key, err);
+    if (rc != CS_OK)
+        return rc;
+
+    x = X509_new();
+    if (!x) {
+        rc = cs_err_ossl(err, CS_ENOMEM, "certificate: out of memory");
+        goto done;
+    }
+    rc = build_subject(spec, &subject, err);
+    if (rc != CS_OK)
+        goto done;
+    if (X509_set_version(x, X509_VERSION_3) != 1 || X509_set_subject_name(x, subject) != 1 ||
+        X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer->x509) : subject) != 1 ||
+        X509_set_pubkey(x, subject_key->pkey) != 1) {
+        rc = cs_err_ossl(err, CS_ECRYPTO, "certificate: cannot set names or key");
+        goto done;
+    }
+    rc = set_serial(x, spec, err);
+    if (rc == CS_OK)
+        rc = set_validity(x, spec, err);
+    if (rc == CS_OK && spec->basic_constraints.present)
+        rc = add_basic_constraints(x, spec, err);
+    if (rc == CS_OK && spec->key_usage.present)
+        rc = add_key_usage(x, spec, err);
+    if (rc == CS_OK && spec->ext_key_usage.present)
+        rc = add_ext_key_usage(x, spec, err);
+    if (rc == CS_OK && spec->subject_alt_name.present)
+        rc = add_san(x, spec, err);
+    if (rc == CS_OK && spec->name_constraints.present)
+        rc = add_name_constraints(x, spec, err);
+    if (rc == CS_OK && (spec->subject_key_id || spec->authority_key_id))
+        rc = add_key_ids(x, spec, issuer, err);
+    if (rc != CS_OK)
+        goto done;
+
+    mctx = EVP_MD_CTX_new();
+    if (!mctx) {
+        rc = cs_err_ossl(err, CS_ENOMEM, "certificate: out of memory");
+        goto done;
+    }
+    /* The digest follows the issuer's key; NULL for Ed25519. */
+    if (EVP_DigestSignInit_ex(mctx, NULL, cs_key_digest_name(issuer_key), NULL, NULL,
+                              issuer_key->pkey, NULL) != 1 ||
+        X509_sign_ctx(x, mctx) <= 0) {
+        rc = cs_err_ossl(err, CS_ECRYPTO, "certificate: signing");
+        goto done;
+    }
+    rc = wrap(&x, out, err);
+done:
+    EVP_MD_CTX_free(mctx);
+    X509_NAME_free(subject);
+    X509_free(x);
+    return rc;
+}
+
+/* ---- loading ---- */
+
+cs_code cs_cert_load(const char *data, size_t len, const char *what, cs_cert **out,
+                     cs_err *err)
+{
+    BIO *bio = NULL;
+    X509 *x = NULL;
+    cs_code rc = CS_OK;
+
+    if (!what)
+        what = "certificate";
+    if (!data || !out)
+        return cs_err_set(err, CS_EINVAL, "%s: no data", what);
+    if (len > INT_MAX)
+        return cs_err_set(err, CS_EINVAL, "%s: too large", what);
+    /* PEM first; DER only for what cannot be PEM, so the reasons reported are the
+     * parser's that was meant. */
+    if (contains(data, len, "-----BEGIN")) {
+        bio = BIO_new_mem_buf(data, (int)len);
+        if (!bio) {
+            rc = cs_err_ossl(err, CS_ENOMEM, "%s: out of memory", what);
+            goto done;
+        }
+        x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+    } else {
+        const unsigned char *p = (const unsigned char *)data;
+        x = d2i_X509(NULL, &p, (long)len);
+        if (x && p != (const unsigned char *)data + len) {
+            rc = cs_err_set(err, CS_EINVAL, "%s: trailing bytes after the DER certificate",
+                            what);
+            goto done;
+        }
+    }
+    if (!x) {
+        rc = cs_err_ossl(err, CS_EINVAL, "%s: not a PEM or DER certificate", what);
+        goto done;
+    }
+    rc = wrap(&x, out, err);
+done:
+    X509_free(x);
+    BIO_free(bio);
+    return rc;
+}
+
+cs_code cs_cert_load_file(const char *path, cs_cert **out, cs_err *err)
+{
+    char *data = NULL;
+    size_t len = 0;
+    cs_code rc;
+
+    rc = cs_file_read(path, CERT_FILE_MAX, &data, &len, err);
+    if (rc != CS_OK)
+        return rc;
+    rc = cs_cert_load(data, len, path, out, err);
+    cs_file_free(data, len);
+    return rc;
+}
+
+cs_code cs_cert_load_chain_file(const char *path, cs_cert ***out, size_t *n, cs_err *err)
+{
+    char *data = NULL;
+    size_t len = 0;
+    BIO *bio = NULL;
+    X509 *x = NULL;
+    cs_cert **certs = NULL;
+    cs_cert **grown;
+    size_t count = 0;
+    cs_code rc;
+
+    if (!path || !out || !n)
+        return cs_err_set(err, CS_EINVAL, "chain: no file");
+    rc = cs_file_read(path, CERT_FILE_MAX, &data, &len, err);
+    if (rc != CS_OK)
+        return rc;
+    if (!contains(data, len, "-----BEGIN CERTIFICATE-----")) {
+        /* Not a PEM chain: a single DER certificate is still a chain of one. */
+        certs = malloc(sizeof *certs);
+        if (!certs) {
+            rc = cs_err_set(err, CS_ENOMEM, "%s: out of memory", path);
+            goto done;
+        }
+        rc = cs_cert_load(data, len, path, &certs[0], err);
+        if (rc != CS_OK)
+            goto done;
+        count = 1;
+        goto finish;
+    }
+    bio = BIO_new_mem_buf(data, (int)len);
+    if (!bio) {
+        rc = cs_err_ossl(err, CS_ENOMEM, "%s: out of memory", path);
+        goto done;
+    }
+    for (;;) {
+        ERR_set_mark();
+        x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+        if (!x) {
+            /* No further BEGIN line is the normal end of the file. */
+            unsigned long e = ERR_peek_last_error();
+            if (count > 0 && ERR_GET_LIB(e) == ERR_LIB_PEM &&
+                ERR_GET_REASON(e) == PEM_R_NO_START_LINE) {
+                ERR_pop_to_mark();
+                break;
+            }
+            ERR_clear_last_mark();
+            rc = cs_err_ossl(err, CS_EINVAL, "%s: certificate %zu: not a PEM certificate",
+                             path, count + 1);
+            goto done;
+        }
+        ERR_clear_last_mark();
+        grown = realloc(certs, (count + 1) * sizeof *certs);
+        if (!grown) {
+            rc = cs_err_set(err, CS_ENOMEM, "%s: out of memory", path);
+            goto done;
+        }
+        certs = grown;
+        rc = wrap(&x, &certs[count], err);
+        if (rc != CS_OK)
+            goto done;
+        count++;
+    }
+finish:
+    *out = certs;
+    *n = count;
+    certs = NULL;
+    count = 0;
+done:
+    cs_cert_free_all(certs, count); /* also frees an array with no entries yet */
+    X509_free(x);
+    BIO_free(bio);
+    cs_file_free(data, len);
+    return rc;
+}
+
+void cs_cert_free(cs_cert *cert)
+{
+    if (!cert)
+        return;
+    X509_free(cert->x509);
+    free(cert);
+}
+
+void cs_cert_free_all(cs_cert **certs, size_t n)
+{
+    size_t i;
+
+    if (!certs)
+        return;
+    for (i = 0; i < n; i++)
+        cs_cert_free(certs[i]);
+    free(certs);
+}
+
+cs_cert *cs_cert_dup(const cs_cert *cert)
+{
+    cs_cert *copy;
+
+    if (!cert)
+        return NULL;
+    copy = malloc(sizeof *copy);
+    if (!copy)
+        return NULL;
+    if (X509_up_ref(cert->x509) != 1) {
+        free(copy);
+        return NULL;
+    }
+    copy->x509 = cert->x509;
+    return copy;
+}
+
+/* ---- writing ---- */
+
+static cs_code bio_copy(BIO *bio, char **out, size_t *len, cs_err *err)
+{
+    char *data = NULL;
+    char *copy;
+    long n = BIO_get_mem_data(bio, &data);
+
+    if (n <= 0 || !data)
+        return cs_err_ossl(err, CS_ECRYPTO, "certificate: encoding");
+    copy = malloc((size_t)n + 1);
+    if (!copy)
+        return cs_err_set(err, CS_ENOMEM, "certificate: out of memory");
+    memcpy(copy, data, (size_t)n);
+    copy[n] = '\0';
+    *out = copy;
+    *len = (size_t)n;
+    return CS_OK;
+}
+
+cs_code cs_cert_pem(const cs_cert *cert, char **out, size_t *len, cs_err *err)
+{
+    BIO *bio = NULL;
+    cs_code rc;
+
+    if (!cert || !out || !len)
+        return cs_err_set(err, CS_EINVAL, "certificate: none");
+    bio = BIO_new(BIO_s_mem());
+    if (!bio || PEM_write_bio_X509(bio, cert->x509) != 1)
+        rc = cs_err_ossl(err, CS_ECRYPTO, "certificate: encoding PEM");
+    else
+        rc = bio_copy(bio, out, len, err);
+    BIO_free(bio);
+    return rc;
+}
+
+cs_code cs_cert_der(const cs_cert *cert, unsigned char **out, size_t *len, cs_err *err)
+{
+    unsigned char *buf;
+    unsigned char *p;
+    int n;
+
+    if (!cert || !out || !len)
+        return cs_err_set(err, CS_EINVAL, "certificate: none");
+    n = i2d_X509(cert->x509, NULL);
+    if (n <= 0)
+        return cs_err_ossl(err, CS_ECRYPTO, "certificate: encoding DER");
+    buf = malloc((size_t)n);
+    if (!buf)
+        return cs_err_set(err, CS_ENOMEM, "certificate: out of memory");
+    p = buf;
+    if (i2d_X509(cert->x509, &p) != n) {
+        free(buf);
+        return cs_err_ossl(err, CS_ECRYPTO, "certificate: encoding DER");
+    }
+    *out = buf;
+    *len = (size_t)n;
+    return CS_OK;
+}
+
+cs_code cs_cert_save(const cs_cert *const *certs, size_t n, const char *path, int overwrite,
+                     cs_err *err)
+{
+    BIO *bio = NULL;
+    char *data = NULL;
+    long len;
+    size_t i;
+    cs_code rc = CS_OK;
+
+    if (!path)
+        return cs_err_set(err, CS_EINVAL, "certificate: no file name");
+    if (!certs || n == 0)
+        return cs_err_set(err, CS_EINVAL, "%s: no certificates to save", path);
+    bio = BIO_new(BIO_s_mem());
+    if (!bio) {
+        rc = cs_err_ossl(err, CS_ENOMEM, "%s: out of memory", path);
+        goto done;
+    }
+    for (i = 0; i < n; i++) {
+        if (!certs[i] || PEM_write_bio_X509(bio, certs[i]->x509) != 1) {
+            rc = cs_err_ossl(err, CS_ECRYPTO, "%s: encoding certificate %zu", path, i + 1);
+            goto done;
+        }
+    }
+    len = BIO_get_mem_data(bio, &data);
+    if (len <= 0 || !data) {
+        rc = cs_err_ossl(err, CS_ECRYPTO, "%s: encoding", path);
+        goto done;
+    }
+    rc = cs_file_write(path, data, (size_t)len, 0644, overwrite, err);
+done:
+    BIO_free(bio);
+    return rc;
+}
+
+cs_code cs_cert_check_key(const cs_cert *cert, const cs_key *key, cs_err *err)
+{
+    int ok;
+
+    if (!cert || !key)
+        return cs_err_set(err, CS_EINVAL, "certificate: no certificate or key");
+    ERR_set_mark();
+    ok = X509_check_private_key(cert->x509, key->pkey) == 1;
+    ERR_pop_to_mark();
+    if (!ok)
+        return cs_err_set(err, CS_EMISMATCH, "certificate and key do not match");
+    return CS_OK;
+}
+
+/* ---- inspecting ---- */
+
+void cs_cert_fingerprint(const cs_cert *cert, char out[65])
+{
+    static const char digits[] = "0123456789abcdef";
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    unsigned int i;
+
+    out[0] = '\0';
+    if (!cert || X509_digest(cert->x509, EVP_sha256(), md, &len) != 1 || len != 32) {
+        ERR_clear_error();
+        return;
+    }
+    for (i = 0; i < len; i++) {
+        out[2 * i] = digits[md[i] >> 4];
+        out[2 * i + 1] = digits[md[i] & 0x0f];
+    }
+    out[2 * len] = '\0';
+}
+
+char *cs_cert_serial_hex(const cs_cert *cert)
+{
+    BIGNUM *bn = NULL;
+    char *hex = NULL;
+    char *copy = NULL;
+
+    if (!cert)
+        return NULL;
+    bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert->x509), NULL);
+    if (bn)
+        hex = BN_bn2hex(bn); /* upper case, no separators */
+    if (hex) {
+        copy = malloc(strlen(hex) + 1);
+        if (copy)
+            strcpy(copy, hex);
+    }
+    OPENSSL_free(hex);
+    BN_free(bn);
+    return copy;
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm):
+ * timegm is not POSIX, and mktime would apply the local zone. */
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+    int64_t era;
+    unsigned yoe, doy, doe;
+
+    y -= m <= 2;
+    era = (y >= 0 ? y : y - 399) / 400;
+    yoe = (unsigned)(y - era * 400);
+    doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (int64_t)doe - 719468;
+}
+
+int64_t cs_cert_not_after(const cs_cert *cert)
+{
+    struct tm tm;
+
+    if (!cert || ASN1_TIME_to_tm(X509_get0_notAfter(cert->x509), &tm) != 1) {
+        ERR_clear_error();
+        return 0;
+    }
+    return days_from_civil((int64_t)tm.tm_year + 1900, (unsigned)tm.tm_mon + 1,
+                           (unsigned)tm.tm_mday) * 86400 +
+           tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec;
+}
+
+X509 *cs_cert_get0_x509(const cs_cert *cert)
+{
+    return cert ? cert->x509 : NULL;
+}

@@ -1,0 +1,399 @@
+/* Private keys: generate, load, save, inspect. Only EVP_PKEY, no per-type objects. */
+#include "key.h"
+
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include "file.h"
+#include "internal.h"
+
+/* A key file larger than this is not a key we wrote or could use. */
+#define KEY_FILE_MAX (1024 * 1024)
+
+#define RSA_BITS_MIN 2048
+#define RSA_BITS_MAX 4096
+#define RSA_BITS_DEFAULT 3072
+
+static const struct {
+    const char *name;  /* what we call it */
+    const char *alias; /* what OpenSSL calls it */
+} curves[] = {
+    {"P-256", "prime256v1"},
+    {"P-384", "secp384r1"},
+};
+
+/* Our name for a curve given either spelling, or NULL if we do not support it. */
+static const char *curve_name(const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < sizeof curves / sizeof curves[0]; i++)
+        if (strcmp(name, curves[i].name) == 0 || strcmp(name, curves[i].alias) == 0)
+            return curves[i].name;
+    return NULL;
+}
+
+static cs_code wrap(EVP_PKEY **pkey, cs_key **out, cs_err *err)
+{
+    cs_key *key = malloc(sizeof *key);
+
+    if (!key)
+        return cs_err_set(err, CS_ENOMEM, "key: out of memory");
+    key->pkey = *pkey;
+    *pkey = NULL;
+    *out = key;
+    return CS_OK;
+}
+
+cs_code cs_key_generate(const cs_key_params *p, cs_key **out, cs_err *err)
+{
+    EVP_PKEY *pkey = NULL;
+    cs_code rc = CS_OK;
+
+    if (!p || !p->type || !out)
+        return cs_err_set(err, CS_EINVAL, "key: missing key type (use ec, ed25519 or rsa)");
+    if (strcmp(p->type, "ec") == 0) {
+        const char *curve = p->curve ? curve_name(p->curve) : NULL;
+        if (!curve)
+            return cs_err_set(err, CS_EINVAL, "key: unknown curve '%s' (use P-256 or P-384)",
+                              p->curve ? p->curve : "(none)");
+        pkey = EVP_PKEY_Q_keygen(NULL, NULL, "EC", curve);
+    } else if (strcmp(p->type, "ed25519") == 0) {
+        pkey = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+    } else if (strcmp(p->type, "rsa") == 0) {
+        int bits = p->bits == 0 ? RSA_BITS_DEFAULT : p->bits;
+        if (bits < RSA_BITS_MIN || bits > RSA_BITS_MAX || bits % 8 != 0)
+            return cs_err_set(err, CS_EINVAL,
+                              "key: unsupported RSA size %d bits (use 2048 to 4096, a "
+                              "multiple of 8)", p->bits);
+        pkey = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)bits);
+    } else {
+        return cs_err_set(err, CS_EINVAL, "key: unknown key type '%s' (use ec, ed25519 or rsa)",
+                          p->type);
+    }
+    if (!pkey) {
+        rc = cs_err_ossl(err, CS_ECRYPTO, "key: generating a %s key", p->type);
+        goto done;
+    }
+    rc = wrap(&pkey, out, err);
+done:
+    EVP_PKEY_free(pkey);
+    return rc;
+}
+
+/* Is this a key we support? Same limits as cs_key_generate. */
+static cs_code check_supported(EVP_PKEY *pkey, const char *what, cs_err *err)
+{
+    char group[64];
+
+    if (EVP_PKEY_is_a(pkey, "ED25519"))
+        return CS_OK;
+    if (EVP_PKEY_is_a(pkey, "RSA")) {
+        int bits = EVP_PKEY_get_bits(pkey);
+        if (bits < RSA_BITS_MIN || bits > RSA_BITS_MAX)
+            return cs_err_set(err, CS_EINVAL,
+                              "%s: unsupported RSA key size %d bits (use 2048 to 4096)", what,
+                              bits);
+        return CS_OK;
+    }
+    if (EVP_PKEY_is_a(pkey, "EC")) {
+        if (EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, group,
+                                           sizeof group, NULL) != 1) {
+            ERR_clear_error(); /* explicit curve parameters: no name to report */
+            return cs_err_set(err, CS_EINVAL,
+                              "%s: unsupported EC key without a named curve (use P-256 or "
+                              "P-384)", what);
+        }
+        if (!curve_name(group))
+            return cs_err_set(err, CS_EINVAL,
+                              "%s: unsupported curve '%s' (use P-256 or P-384)", what, group);
+        return CS_OK;
+    }
+    return cs_err_set(err, CS_EINVAL,
+                      "%s: unsupported key type '%s' (use EC P-256/P-384, Ed25519 or RSA)",
+                      what, EVP_PKEY_get0_type_name(pkey) ? EVP_PKEY_get0_type_name(pkey)
+                                                         : "unknown");
+}
+
+/* Called only when the PEM is encrypted: note it and refuse to go on. */
+static int no_password(char *buf, int size, int rwflag, void *u)
+{
+    (void)buf;
+    (void)size;
+    (void)rwflag;
+    *(int *)u = 1;
+    return -1;
+}
+
+static int contains(const char *data, size_t len, const char *needle)
+{
+    size_t n = strlen(needle);
+    size_t i;
+
+    for (i = 0; n <= len && i <= len - n; i++)
+        if (memcmp(data + i, needle, n) == 0)
+            return 1;
+    return 0;
+}
+
+/* Is this DER an encrypted PKCS#8 key (EncryptedPrivateKeyInfo)? */
+static int der_is_encrypted(const unsigned char *der, size_t len)
+{
+    const unsigned char *p = der;
+    X509_SIG *sig;
+    int yes;
+
+    ERR_set_mark();
+    sig = d2i_X509_SIG(NULL, &p, (long)len);
+    yes = sig != NULL && p == der + len;
+    X509_SIG_free(sig);
+    ERR_pop_to_mark();
+    return yes;
+}
+
+cs_code cs_key_load(const char *data, size_t len, const char *what, cs_key **out, cs_err *err)
+{
+    BIO *bio = NULL;
+    EVP_PKEY *pkey = NULL;
+    int encrypted = 0;
+    cs_code rc = CS_OK;
+
+    if (!what)
+        what = "key";
+    if (!data || !out)
+        return cs_err_set(err, CS_EINVAL, "%s: no data", what);
+    if (len > INT_MAX)
+        return cs_err_set(err, CS_EINVAL, "%s: too large", what);
+
+    if (contains(data, len, "-----BEGIN")) {
+        bio = BIO_new_mem_buf(data, (int)len);
+        if (!bio) {
+            rc = cs_err_ossl(err, CS_ENOMEM, "%s: out of memory", what);
+            goto done;
+        }
+        pkey = PEM_read_bio_PrivateKey_ex(bio, NULL, no_password, &encrypted, NULL, NULL);
+        if (!pkey && (encrypted || contains(data, len, "ENCRYPTED"))) {
+            ERR_clear_error();
+            rc = cs_err_set(err, CS_EINVAL,
+                            "%s: encrypted private keys are not supported (decrypt it first, "
+                            "e.g. openssl pkey -in KEY -out PLAIN)", what);
+            goto done;
+        }
+        if (!pkey) {
+            rc = cs_err_ossl(err, CS_EINVAL, "%s: not a PEM or DER private key", what);
+            goto done;
+        }
+    } else {
+        const unsigned char *p = (const unsigned char *)data;
+        if (der_is_encrypted(p, len)) {
+            rc = cs_err_set(err, CS_EINVAL,
+                            "%s: encrypted private keys are not supported (decrypt it first, "
+                            "e.g. openssl pkey -in KEY -out PLAIN)", what);
+            goto done;
+        }
+        pkey = d2i_AutoPrivateKey_ex(NULL, &p, (long)len, NULL, NULL);
+        if (!pkey) {
+            rc = cs_err_ossl(err, CS_EINVAL, "%s: not a PEM or DER private key", what);
+            goto done;
+        }
+        if (p != (const unsigned char *)data + len) {
+            rc = cs_err_set(err, CS_EINVAL, "%s: trailing bytes after the DER private key",
+                            what);
+            goto done;
+        }
+    }
+    rc = check_supported(pkey, what, err);
+    if (rc != CS_OK)
+        goto done;
+    rc = wrap(&pkey, out, err);
+done:
+    EVP_PKEY_free(pkey);
+    BIO_free(bio);
+    return rc;
+}
+
+cs_code cs_key_load_file(const char *path, cs_key **out, cs_err *err)
+{
+    char *data = NULL;
+    size_t len = 0;
+    cs_code rc;
+
+    rc = cs_file_read(path, KEY_FILE_MAX, &data, &len, err);
+    if (rc != CS_OK)
+        return rc;
+    rc = cs_key_load(data, len, path, out, err);
+    cs_file_free(data, len); /* wipes: it held the private key */
+    return rc;
+}
+
+void cs_key_free(cs_key *key)
+{
+    if (!key)
+        return;
+    EVP_PKEY_free(key->pkey);
+    free(key);
+}
+
+cs_code cs_key_save(const cs_key *key, const char *path, int overwrite, cs_err *err)
+{
+    BIO *bio = NULL;
+    char *data = NULL;
+    long len = 0;
+    cs_code rc = CS_OK;
+
+    if (!key || !path)
+        return cs_err_set(err, CS_EINVAL, "key: nothing to save");
+    /* Secure-heap memory BIO: the PEM holds the private key. */
+    bio = BIO_new(BIO_s_secmem());
+    if (!bio) {
+        rc = cs_err_ossl(err, CS_ENOMEM, "%s: out of memory", path);
+        goto done;
+    }
+    /* PEM_write_bio_PrivateKey writes PKCS#8 in OpenSSL 3. */
+    if (PEM_write_bio_PrivateKey(bio, key->pkey, NULL, NULL, 0, NULL, NULL) != 1) {
+        rc = cs_err_ossl(err, CS_ECRYPTO, "%s: encoding the private key", path);
+        goto done;
+    }
+    len = BIO_get_mem_data(bio, &data);
+    if (len <= 0 || !data) {
+        rc = cs_err_ossl(err, CS_ECRYPTO, "%s: encoding the private key", path);
+        goto done;
+    }
+    rc = cs_file_write(path, data, (size_t)len, 0600, overwrite, err);
+done:
+    if (data && len > 0)
+        OPENSSL_cleanse(data, (size_t)len);
+    BIO_free(bio);
+    return rc;
+}
+
+cs_code cs_key_public_pem(const cs_key *key, char **out, size_t *len, cs_err *err)
+{
+    BIO *bio = NULL;
+    char *data = NULL;
+    char *copy = NULL;
+    long n;
+    cs_code rc = CS_OK;
+
+    if (!key || !out || !len)
+        return cs_err_set(err, CS_EINVAL, "key: no key");
+    bio = BIO_new(BIO_s_mem());
+    if (!bio || PEM_write_bio_PUBKEY(bio, key->pkey) != 1) {
+        rc = cs_err_ossl(err, CS_ECRYPTO, "key: encoding the public key");
+        goto done;
+    }
+    n = BIO_get_mem_data(bio, &data);
+    if (n <= 0 || !data) {
+        rc = cs_err_ossl(err, CS_ECRYPTO, "key: encoding the public key");
+        goto done;
+    }
+    copy = malloc((size_t)n + 1);
+    if (!copy) {
+        rc = cs_err_set(err, CS_ENOMEM, "key: out of memory");
+        goto done;
+    }
+    memcpy(copy, data, (size_t)n);
+    copy[n] = '\0';
+    *out = copy;
+    *len = (size_t)n;
+done:
+    BIO_free(bio);
+    return rc;
+}
+
+const char *cs_key_type(const cs_key *key)
+{
+    if (!key || !key->pkey)
+        return NULL;
+    if (EVP_PKEY_is_a(key->pkey, "EC"))
+        return "ec";
+    if (EVP_PKEY_is_a(key->pkey, "ED25519"))
+        return "ed25519";
+    if (EVP_PKEY_is_a(key->pkey, "RSA"))
+        return "rsa";
+    return NULL;
+}
+
+const char *cs_key_curve(const cs_key *key)
+{
+    char group[64];
+
+    if (!key || !key->pkey || !EVP_PKEY_is_a(key->pkey, "EC"))
+        return NULL;
+    if (EVP_PKEY_get_utf8_string_param(key->pkey, OSSL_PKEY_PARAM_GROUP_NAME, group,
+                                       sizeof group, NULL) != 1) {
+        ERR_clear_error();
+        return NULL;
+    }
+    return curve_name(group);
+}
+
+int cs_key_bits(const cs_key *key)
+{
+    if (!key || !key->pkey)
+        return 0;
+    return EVP_PKEY_get_bits(key->pkey);
+}
+
+static void to_hex(const unsigned char *in, size_t n, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        out[2 * i] = digits[in[i] >> 4];
+        out[2 * i + 1] = digits[in[i] & 0x0f];
+    }
+    out[2 * n] = '\0';
+}
+
+cs_code cs_key_fingerprint(const cs_key *key, char out[65], cs_err *err)
+{
+    unsigned char *der = NULL;
+    unsigned char md[32];
+    size_t mdlen = 0;
+    int n;
+    cs_code rc = CS_OK;
+
+    if (!key || !out)
+        return cs_err_set(err, CS_EINVAL, "key: no key");
+    n = i2d_PUBKEY(key->pkey, &der);
+    if (n <= 0) {
+        rc = cs_err_ossl(err, CS_ECRYPTO, "key: encoding the public key");
+        goto done;
+    }
+    if (EVP_Q_digest(NULL, "SHA256", NULL, der, (size_t)n, md, &mdlen) != 1 ||
+        mdlen != sizeof md) {
+        rc = cs_err_ossl(err, CS_ECRYPTO, "key: hashing the public key");
+        goto done;
+    }
+    to_hex(md, sizeof md, out);
+done:
+    OPENSSL_free(der);
+    return rc;
+}
+
+const char *cs_key_digest_name(const cs_key *key)
+{
+    const char *curve;
+
+    if (!key || !key->pkey || EVP_PKEY_is_a(key->pkey, "ED25519"))
+        return NULL; /* Ed25519 hashes internally (RFC 8032) */
+    curve = cs_key_curve(key);
+    /* Match the hash to the key's strength (RFC 5480 4, CA/B BR 7.1.3.2). */
+    if (curve && strcmp(curve, "P-384") == 0)
+        return "SHA384";
+    return "SHA256";
+}
+
+EVP_PKEY *cs_key_get0_pkey(const cs_key *key)
+{
+    return key ? key->pkey : NULL;
+}

@@ -1,0 +1,241 @@
+/* core/key.c: generate, inspect, save, load, refuse. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+
+#include "check.h"
+#include "file.h"
+#include "key.h"
+
+static char dir[] = "/tmp/cs-test-key-XXXXXX";
+
+static void path_in(char *buf, size_t size, const char *name)
+{
+    snprintf(buf, size, "%s/%s", dir, name);
+}
+
+static void test_generate(void)
+{
+    cs_err err = {0};
+    cs_key *k = NULL;
+    cs_key_params p256 = {"ec", "P-256", 0};
+    cs_key_params p384 = {"ec", "secp384r1", 0};
+    cs_key_params ed = {"ed25519", NULL, 0};
+    cs_key_params rsa = {"rsa", NULL, 2048};
+    cs_key_params rsa0 = {"rsa", NULL, 0};
+
+    CHECK_OK(cs_key_generate(&p256, &k, &err), &err);
+    CHECK(strcmp(cs_key_type(k), "ec") == 0);
+    CHECK(cs_key_curve(k) && strcmp(cs_key_curve(k), "P-256") == 0);
+    CHECK(cs_key_bits(k) == 256);
+    CHECK(strcmp(cs_key_digest_name(k), "SHA256") == 0);
+    CHECK(cs_key_get0_pkey(k) != NULL);
+    cs_key_free(k);
+
+    k = NULL;
+    CHECK_OK(cs_key_generate(&p384, &k, &err), &err);
+    CHECK(cs_key_curve(k) && strcmp(cs_key_curve(k), "P-384") == 0);
+    CHECK(cs_key_bits(k) == 384);
+    CHECK(strcmp(cs_key_digest_name(k), "SHA384") == 0);
+    cs_key_free(k);
+
+    k = NULL;
+    CHECK_OK(cs_key_generate(&ed, &k, &err), &err);
+    CHECK(strcmp(cs_key_type(k), "ed25519") == 0);
+    CHECK(cs_key_curve(k) == NULL);
+    CHECK(cs_key_digest_name(k) == NULL);
+    cs_key_free(k);
+
+    k = NULL;
+    CHECK_OK(cs_key_generate(&rsa, &k, &err), &err);
+    CHECK(strcmp(cs_key_type(k), "rsa") == 0);
+    CHECK(cs_key_bits(k) == 2048);
+    CHECK(strcmp(cs_key_digest_name(k), "SHA256") == 0);
+    cs_key_free(k);
+
+    k = NULL;
+    CHECK_OK(cs_key_generate(&rsa0, &k, &err), &err);
+    CHECK(cs_key_bits(k) == 3072);
+    cs_key_free(k);
+    cs_key_free(NULL);
+}
+
+static void test_generate_refused(void)
+{
+    cs_err err = {0};
+    cs_key *k = NULL;
+    cs_key_params curve = {"ec", "P-999", 0};
+    cs_key_params nocurve = {"ec", NULL, 0};
+    cs_key_params type = {"dsa", NULL, 0};
+    cs_key_params small = {"rsa", NULL, 1024};
+    cs_key_params odd = {"rsa", NULL, 2049};
+    cs_key_params big = {"rsa", NULL, 8192};
+
+    CHECK_FAIL(cs_key_generate(&curve, &k, &err), CS_EINVAL, &err, "unknown curve 'P-999'");
+    CHECK_FAIL(cs_key_generate(&nocurve, &k, &err), CS_EINVAL, &err, "unknown curve");
+    CHECK_FAIL(cs_key_generate(&type, &k, &err), CS_EINVAL, &err, "unknown key type 'dsa'");
+    CHECK_FAIL(cs_key_generate(&small, &k, &err), CS_EINVAL, &err, "1024");
+    CHECK_FAIL(cs_key_generate(&odd, &k, &err), CS_EINVAL, &err, "2049");
+    CHECK_FAIL(cs_key_generate(&big, &k, &err), CS_EINVAL, &err, "8192");
+    CHECK(k == NULL);
+}
+
+static int file_equals(const char *path, const char *data, size_t len)
+{
+    char *got = NULL;
+    size_t n = 0;
+    cs_err err = {0};
+    int same;
+
+    if (cs_file_read(path, 1 << 20, &got, &n, &err) != CS_OK)
+        return 0;
+    same = n == len && memcmp(got, data, len) == 0;
+    cs_file_free(got, n);
+    return same;
+}
+
+static void test_save_load(void)
+{
+    cs_err err = {0};
+    cs_key *k = NULL, *k2 = NULL, *k3 = NULL;
+    cs_key_params p = {"ec", "P-384", 0};
+    cs_key_params ed = {"ed25519", NULL, 0};
+    char path[512], fp1[65], fp2[65], fp3[65];
+    char *before = NULL, *pub = NULL;
+    size_t before_len = 0, pub_len = 0;
+    struct stat st;
+
+    path_in(path, sizeof path, "a.key");
+    CHECK_OK(cs_key_generate(&p, &k, &err), &err);
+    CHECK_OK(cs_key_save(k, path, 0, &err), &err);
+    CHECK(stat(path, &st) == 0 && (st.st_mode & 07777) == 0600);
+    CHECK_OK(cs_key_load_file(path, &k2, &err), &err);
+    CHECK_OK(cs_key_fingerprint(k, fp1, &err), &err);
+    CHECK_OK(cs_key_fingerprint(k2, fp2, &err), &err);
+    CHECK(strlen(fp1) == 64 && strcmp(fp1, fp2) == 0);
+    CHECK(strcmp(cs_key_curve(k2), "P-384") == 0);
+
+    /* PKCS#8 on disk. */
+    CHECK_OK(cs_file_read(path, 1 << 20, &before, &before_len, &err), &err);
+    CHECK(before && strstr(before, "-----BEGIN PRIVATE KEY-----") != NULL);
+
+    /* An existing file is left alone unless overwrite is asked. */
+    CHECK_OK(cs_key_generate(&ed, &k3, &err), &err);
+    CHECK_FAIL(cs_key_save(k3, path, 0, &err), CS_EEXIST, &err, "exists");
+    CHECK(file_equals(path, before, before_len));
+    CHECK_OK(cs_key_save(k3, path, 1, &err), &err);
+    CHECK(!file_equals(path, before, before_len));
+    CHECK(stat(path, &st) == 0 && (st.st_mode & 07777) == 0600);
+    cs_key_free(k2);
+    k2 = NULL;
+    CHECK_OK(cs_key_load_file(path, &k2, &err), &err);
+    CHECK_OK(cs_key_fingerprint(k3, fp3, &err), &err);
+    CHECK_OK(cs_key_fingerprint(k2, fp2, &err), &err);
+    CHECK(strcmp(fp2, fp3) == 0 && strcmp(fp1, fp3) != 0);
+
+    /* The public PEM carries no private key. */
+    CHECK_OK(cs_key_public_pem(k, &pub, &pub_len, &err), &err);
+    CHECK(pub && strstr(pub, "-----BEGIN PUBLIC KEY-----") && !strstr(pub, "PRIVATE"));
+    CHECK(pub && strlen(pub) == pub_len);
+
+    free(pub);
+    cs_file_free(before, before_len);
+    cs_key_free(k3);
+    cs_key_free(k2);
+    cs_key_free(k);
+    unlink(path);
+}
+
+/* DER, traditional PEM, encrypted and unsupported keys. */
+static void test_load_forms(void)
+{
+    cs_err err = {0};
+    cs_key *k = NULL, *k2 = NULL;
+    cs_key_params p = {"ec", "P-256", 0};
+    EVP_PKEY *other = NULL;
+    unsigned char *der = NULL;
+    int der_len;
+    BIO *bio = NULL;
+    char *pem = NULL;
+    long pem_len;
+    char fp1[65], fp2[65];
+    char path[512];
+    static const char garbage[] = "-----BEGIN PRIVATE KEY-----\nnot base64!!\n"
+                                  "-----END PRIVATE KEY-----\n";
+
+    CHECK_OK(cs_key_generate(&p, &k, &err), &err);
+    CHECK_OK(cs_key_fingerprint(k, fp1, &err), &err);
+
+    der_len = i2d_PrivateKey(cs_key_get0_pkey(k), &der);
+    CHECK(der_len > 0);
+    CHECK_OK(cs_key_load((const char *)der, (size_t)der_len, "der", &k2, &err), &err);
+    CHECK_OK(cs_key_fingerprint(k2, fp2, &err), &err);
+    CHECK(strcmp(fp1, fp2) == 0);
+    cs_key_free(k2);
+    k2 = NULL;
+
+    /* Encrypted PKCS#8 PEM is refused with a clear message. */
+    bio = BIO_new(BIO_s_mem());
+    CHECK(PEM_write_bio_PKCS8PrivateKey(bio, cs_key_get0_pkey(k), EVP_aes_256_cbc(),
+                                        "secret", 6, NULL, NULL) == 1);
+    pem_len = BIO_get_mem_data(bio, &pem);
+    CHECK_FAIL(cs_key_load(pem, (size_t)pem_len, "enc.key", &k2, &err), CS_EINVAL, &err,
+               "enc.key: encrypted");
+    CHECK(strstr(err.msg, "secret") == NULL);
+    BIO_free(bio);
+
+    /* Malformed PEM, empty input, a certificate-less random blob. */
+    CHECK_FAIL(cs_key_load(garbage, sizeof garbage - 1, "bad.key", &k2, &err), CS_EINVAL,
+               &err, "bad.key: not a PEM or DER private key");
+    CHECK_FAIL(cs_key_load("", 0, "empty.key", &k2, &err), CS_EINVAL, &err, "empty.key");
+    CHECK_FAIL(cs_key_load("hello", 5, "text", &k2, &err), CS_EINVAL, &err,
+               "text: not a PEM or DER private key");
+    CHECK(k2 == NULL);
+
+    /* An unsupported curve is refused by name. */
+    other = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "secp521r1");
+    bio = BIO_new(BIO_s_mem());
+    CHECK(other && PEM_write_bio_PrivateKey(bio, other, NULL, NULL, 0, NULL, NULL) == 1);
+    pem_len = BIO_get_mem_data(bio, &pem);
+    CHECK_FAIL(cs_key_load(pem, (size_t)pem_len, "p521.key", &k2, &err), CS_EINVAL, &err,
+               "unsupported curve 'secp521r1'");
+    BIO_free(bio);
+    EVP_PKEY_free(other);
+
+    /* X25519 is not a signing key type we support. */
+    other = EVP_PKEY_Q_keygen(NULL, NULL, "X25519");
+    bio = BIO_new(BIO_s_mem());
+    CHECK(other && PEM_write_bio_PrivateKey(bio, other, NULL, NULL, 0, NULL, NULL) == 1);
+    pem_len = BIO_get_mem_data(bio, &pem);
+    CHECK_FAIL(cs_key_load(pem, (size_t)pem_len, "x.key", &k2, &err), CS_EINVAL, &err,
+               "unsupported key type");
+    BIO_free(bio);
+    EVP_PKEY_free(other);
+
+    path_in(path, sizeof path, "missing.key");
+    CHECK_FAIL(cs_key_load_file(path, &k2, &err), CS_ENOENT, &err, "missing.key");
+    CHECK(k2 == NULL);
+
+    OPENSSL_free(der);
+    cs_key_free(k);
+}
+
+int main(void)
+{
+    if (!mkdtemp(dir)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    test_generate();
+    test_generate_refused();
+    test_save_load();
+    test_load_forms();
+    CHECK(ERR_peek_error() == 0); /* every failure drained OpenSSL's queue */
+    rmdir(dir);
+    return CHECK_DONE();
+}
