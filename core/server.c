@@ -1,0 +1,479 @@
+/* The embedded HTTPS server: CivetWeb listening on loopback, with an SSL_CTX
+ * built here (TLS 1.2+, ECDHE + AEAD for 1.2, the chain sent after the leaf)
+ * and a table of in-memory routes prepared before start. */
+#include "server.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include <civetweb.h>
+
+#include "internal.h"
+
+/* TLS 1.2 suites: forward secret key exchange and AEAD only. TLS 1.3 suites
+ * are all AEAD and keep OpenSSL's defaults. */
+static const char tls12_ciphers[] =
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+
+static const char security_headers[] =
+    "X-Content-Type-Options: nosniff\r\n"
+    "Content-Security-Policy: default-src 'self'; style-src 'self' 'unsafe-inline'\r\n";
+
+static const char method_not_allowed[] =
+    "HTTP/1.1 405 Method Not Allowed\r\n"
+    "Allow: GET, HEAD\r\n"
+    "Content-Length: 0\r\n"
+    "X-Content-Type-Options: nosniff\r\n"
+    "\r\n";
+
+/* A route with its whole response prepared: headers then body, so a GET is
+ * one mg_write and a HEAD the first head_len bytes of it. */
+typedef struct route {
+    char *path;
+    char *response;
+    size_t head_len;
+    size_t len;
+} route;
+
+struct cs_server {
+    struct mg_context *mg;
+    SSL_CTX *ssl_ctx; /* ours: CivetWeb borrows it (external_ssl_ctx returns 1) */
+    route *routes;
+    size_t routes_len;
+    int port;
+    int library_initialized;
+    /* CivetWeb's first complaint while starting ("cannot bind to ...: 98
+     * (Address already in use)"), more telling than mg_error_data's summary. */
+    pthread_mutex_t log_lock;
+    int starting;
+    char start_log[256];
+};
+
+/* CivetWeb calls this twice: at start with *ssl_ctx == NULL (we hand over our
+ * context) and when the context is freed with *ssl_ctx set (returning 1 tells
+ * CivetWeb not to SSL_CTX_free it: cs_server_stop does, after mg_stop). */
+static int external_ssl_ctx(void **ssl_ctx, void *user_data)
+{
+    cs_server *srv = user_data;
+    if (*ssl_ctx == NULL)
+        *ssl_ctx = srv->ssl_ctx;
+    return 1;
+}
+
+/* Runtime noise (failed handshakes, clients going away) stays out of stderr;
+ * start-up failures come back in cs_err. */
+static int log_message(const struct mg_connection *conn, const char *message)
+{
+    const struct mg_context *mg = conn ? mg_get_context(conn) : NULL;
+    cs_server *srv = mg ? mg_get_user_data(mg) : NULL;
+
+    if (!srv || !message)
+        return 1;
+    pthread_mutex_lock(&srv->log_lock);
+    if (srv->starting && srv->start_log[0] == '\0') {
+        size_t n;
+        snprintf(srv->start_log, sizeof srv->start_log, "%s", message);
+        n = strlen(srv->start_log);
+        while (n > 0 && (srv->start_log[n - 1] == '\n' || srv->start_log[n - 1] == '\r'))
+            srv->start_log[--n] = '\0';
+    }
+    pthread_mutex_unlock(&srv->log_lock);
+    return 1;
+}
+
+static const route *find_route(const cs_server *srv, const char *path)
+{
+    size_t i;
+    for (i = 0; i < srv->routes_len; i++)
+        if (strcmp(srv->routes[i].path, path) == 0)
+            return &srv->routes[i];
+    return NULL;
+}
+
+/* Registered on "/", which CivetWeb matches as a prefix of every path: an exact
+ * route answers, anything else returns 0 so CivetWeb serves document_root. */
+static int route_handler(struct mg_connection *conn, void *cbdata)
+{
+    const cs_server *srv = cbdata;
+    const struct mg_request_info *ri = mg_get_request_info(conn);
+    const route *r;
+
+    if (!ri || !ri->local_uri)
+        return 0;
+    r = find_route(srv, ri->local_uri);
+    if (!r)
+        return 0;
+    if (strcmp(ri->request_method, "GET") == 0) {
+        mg_write(conn, r->response, r->len);
+        return 200;
+    }
+    if (strcmp(ri->request_method, "HEAD") == 0) {
+        mg_write(conn, r->response, r->head_len);
+        return 200;
+    }
+    mg_write(conn, method_not_allowed, sizeof method_not_allowed - 1);
+    return 405;
+}
+
+static void free_routes(route *routes, size_t n)
+{
+    size_t i;
+    if (!routes)
+        return;
+    for (i = 0; i < n; i++) {
+        free(routes[i].path);
+        free(routes[i].response);
+    }
+    free(routes);
+}
+
+static int has_ctl(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            return 1;
+    return 0;
+}
+
+static cs_code build_routes(const cs_server_config *cfg, route **out, cs_err *err)
+{
+    route *routes = NULL;
+    size_t i;
+    cs_code rc = CS_OK;
+
+    if (cfg->routes_len == 0) {
+        *out = NULL;
+        return CS_OK;
+    }
+    routes = calloc(cfg->routes_len, sizeof *routes);
+    if (!routes)
+        return cs_err_set(err, CS_ENOMEM, "server: out of memory copying routes");
+    for (i = 0; i < cfg->routes_len; i++) {
+        const cs_route *src = &cfg->routes[i];
+        const char *type = src->content_type ? src->content_type : "application/octet-stream";
+        char head[1024];
+        int n;
+
+        if (!src->path || src->path[0] != '/' || has_ctl(src->path)) {
+            rc = cs_err_set(err, CS_EINVAL, "server: routes[%zu].path: must start with '/'",
+                            i + 1);
+            goto done;
+        }
+        if (has_ctl(type)) {
+            rc = cs_err_set(err, CS_EINVAL,
+                            "server: routes[%zu].content_type: control characters", i + 1);
+            goto done;
+        }
+        if (!src->body && src->body_len > 0) {
+            rc = cs_err_set(err, CS_EINVAL, "server: routes[%zu].body: NULL with a length",
+                            i + 1);
+            goto done;
+        }
+        n = snprintf(head, sizeof head,
+                     "HTTP/1.1 200 OK\r\n"
+                     "Content-Type: %s\r\n"
+                     "Content-Length: %zu\r\n"
+                     "%s"
+                     "\r\n",
+                     type, src->body_len, security_headers);
+        if (n < 0 || (size_t)n >= sizeof head) {
+            rc = cs_err_set(err, CS_EINVAL, "server: routes[%zu].content_type: too long",
+                            i + 1);
+            goto done;
+        }
+        routes[i].path = strdup(src->path);
+        routes[i].response = malloc((size_t)n + src->body_len + 1);
+        if (!routes[i].path || !routes[i].response) {
+            rc = cs_err_set(err, CS_ENOMEM, "server: out of memory copying routes");
+            goto done;
+        }
+        memcpy(routes[i].response, head, (size_t)n);
+        if (src->body_len > 0)
+            memcpy(routes[i].response + n, src->body, src->body_len);
+        routes[i].head_len = (size_t)n;
+        routes[i].len = (size_t)n + src->body_len;
+    }
+    *out = routes;
+    routes = NULL;
+done:
+    free_routes(routes, cfg->routes_len);
+    return rc;
+}
+
+static cs_code build_ssl_ctx(const cs_server_config *cfg, SSL_CTX **out, cs_err *err)
+{
+    SSL_CTX *ctx = NULL;
+    size_t i;
+    cs_code rc = CS_OK;
+
+    ctx = SSL_CTX_new_ex(NULL, NULL, TLS_server_method());
+    if (!ctx) {
+        rc = cs_err_ossl(err, CS_ESERVER, "server: cannot create the TLS context");
+        goto done;
+    }
+    if (!SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION)) {
+        rc = cs_err_ossl(err, CS_ESERVER, "server: cannot require TLS 1.2");
+        goto done;
+    }
+    if (!SSL_CTX_set_cipher_list(ctx, tls12_ciphers)) {
+        rc = cs_err_ossl(err, CS_ESERVER, "server: cannot set the TLS 1.2 cipher list");
+        goto done;
+    }
+    SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
+                                 SSL_OP_NO_COMPRESSION);
+    if (!SSL_CTX_use_certificate(ctx, cfg->leaf->x509)) {
+        rc = cs_err_ossl(err, CS_ESERVER, "server: cannot use the leaf certificate");
+        goto done;
+    }
+    for (i = 0; i < cfg->chain_len; i++) {
+        if (!SSL_CTX_add1_chain_cert(ctx, cfg->chain[i]->x509)) {
+            rc = cs_err_ossl(err, CS_ESERVER, "server: cannot add chain[%zu]", i + 1);
+            goto done;
+        }
+    }
+    if (!SSL_CTX_use_PrivateKey(ctx, cfg->key->pkey)) {
+        rc = cs_err_ossl(err, CS_ESERVER, "server: cannot use the private key");
+        goto done;
+    }
+    if (!SSL_CTX_check_private_key(ctx)) {
+        rc = cs_err_ossl(err, CS_EMISMATCH,
+                         "server: the key does not match the certificate");
+        goto done;
+    }
+    *out = ctx;
+    ctx = NULL;
+done:
+    SSL_CTX_free(ctx);
+    return rc;
+}
+
+static cs_code check_config(const cs_server_config *cfg, cs_err *err)
+{
+    size_t i;
+
+    if (!cfg)
+        return cs_err_set(err, CS_EINVAL, "server: no configuration");
+    if (!cfg->leaf || !cfg->leaf->x509)
+        return cs_err_set(err, CS_EINVAL, "server: leaf: missing");
+    if (!cfg->key || !cfg->key->pkey)
+        return cs_err_set(err, CS_EINVAL, "server: key: missing");
+    if (!cfg->hosts || cfg->hosts_len == 0)
+        return cs_err_set(err, CS_EINVAL, "server: hosts: at least one address is needed");
+    for (i = 0; i < cfg->hosts_len; i++) {
+        const char *h = cfg->hosts[i];
+        if (!h || !*h || strlen(h) > 64 || strpbrk(h, ",[] \t\r\n"))
+            return cs_err_set(err, CS_EINVAL, "server: hosts[%zu]: not an address", i + 1);
+    }
+    if (cfg->port < 0 || cfg->port > 65535)
+        return cs_err_set(err, CS_EINVAL, "server: port: %d is not in 0..65535", cfg->port);
+    if (cfg->chain_len > 0 && !cfg->chain)
+        return cs_err_set(err, CS_EINVAL, "server: chain: NULL with a length");
+    for (i = 0; i < cfg->chain_len; i++)
+        if (!cfg->chain[i] || !cfg->chain[i]->x509)
+            return cs_err_set(err, CS_EINVAL, "server: chain[%zu]: missing", i + 1);
+    if (cfg->routes_len > 0 && !cfg->routes)
+        return cs_err_set(err, CS_EINVAL, "server: routes: NULL with a length");
+    if (cfg->threads < 0 || cfg->threads > 1024)
+        return cs_err_set(err, CS_EINVAL, "server: threads: %d is not in 0..1024",
+                          cfg->threads);
+    if (cfg->document_root && !*cfg->document_root)
+        return cs_err_set(err, CS_EINVAL, "server: document_root: empty");
+    return CS_OK;
+}
+
+/* "127.0.0.1:8443s,[::1]:8443s" */
+static char *listening_ports(const cs_server_config *cfg)
+{
+    size_t i, cap = cfg->hosts_len * 80 + 1, used = 0;
+    char *s = malloc(cap);
+
+    if (!s)
+        return NULL;
+    s[0] = '\0';
+    for (i = 0; i < cfg->hosts_len; i++) {
+        const char *h = cfg->hosts[i];
+        int v6 = strchr(h, ':') != NULL;
+        int n = snprintf(s + used, cap - used, "%s%s%s%s:%ds", i ? "," : "", v6 ? "[" : "",
+                         h, v6 ? "]" : "", cfg->port);
+        if (n < 0 || (size_t)n >= cap - used) {
+            free(s);
+            return NULL;
+        }
+        used += (size_t)n;
+    }
+    return s;
+}
+
+cs_code cs_server_start(const cs_server_config *cfg, cs_server **out, cs_err *err)
+{
+    cs_server *srv = NULL;
+    char *ports = NULL;
+    char threads[16];
+    char mg_text[256] = "";
+    unsigned mg_code = 0;
+    struct mg_error_data mg_err = {&mg_code, mg_text, sizeof mg_text};
+    struct mg_callbacks callbacks;
+    struct mg_init_data init;
+    struct mg_server_port bound[8];
+    const char *options[32];
+    size_t n = 0;
+    cs_err sub;
+    cs_code rc;
+    int nports;
+
+    rc = check_config(cfg, err);
+    if (rc != CS_OK)
+        return rc;
+    rc = cs_cert_check_key(cfg->leaf, cfg->key, &sub);
+    if (rc == CS_EMISMATCH)
+        return cs_err_set(err, rc, "server: the key does not match the certificate: %s",
+                          sub.msg);
+    if (rc != CS_OK)
+        return cs_err_set(err, rc, "server: %s", sub.msg);
+
+    srv = calloc(1, sizeof *srv);
+    if (!srv)
+        return cs_err_set(err, CS_ENOMEM, "server: out of memory");
+    pthread_mutex_init(&srv->log_lock, NULL);
+    rc = build_routes(cfg, &srv->routes, err);
+    if (rc != CS_OK)
+        goto done;
+    srv->routes_len = cfg->routes_len;
+    rc = build_ssl_ctx(cfg, &srv->ssl_ctx, err);
+    if (rc != CS_OK)
+        goto done;
+    ports = listening_ports(cfg);
+    if (!ports) {
+        rc = cs_err_set(err, CS_ENOMEM, "server: out of memory");
+        goto done;
+    }
+    snprintf(threads, sizeof threads, "%d", cfg->threads > 0 ? cfg->threads : 8);
+
+    options[n++] = "listening_ports";
+    options[n++] = ports;
+    if (cfg->document_root) {
+        options[n++] = "document_root";
+        options[n++] = cfg->document_root;
+    }
+    options[n++] = "enable_directory_listing";
+    options[n++] = "no";
+    options[n++] = "ssl_protocol_version";
+    options[n++] = "4";
+    options[n++] = "tcp_nodelay";
+    options[n++] = "1";
+    options[n++] = "num_threads";
+    options[n++] = threads;
+    options[n++] = "enable_keep_alive";
+    options[n++] = "yes";
+    options[n++] = "request_timeout_ms";
+    options[n++] = "10000";
+    options[n++] = "additional_header";
+    options[n++] = "X-Content-Type-Options: nosniff";
+    options[n++] = NULL;
+
+    memset(&callbacks, 0, sizeof callbacks);
+    callbacks.external_ssl_ctx = external_ssl_ctx;
+    callbacks.log_message = log_message;
+    init.callbacks = &callbacks;
+    init.user_data = srv;
+    init.configuration_options = options;
+
+    /* Reference-counted in CivetWeb; paired with mg_exit_library in stop. */
+    mg_init_library(MG_FEATURES_TLS);
+    srv->library_initialized = 1;
+
+    srv->starting = 1;
+    srv->mg = mg_start2(&init, &mg_err);
+    pthread_mutex_lock(&srv->log_lock);
+    srv->starting = 0;
+    pthread_mutex_unlock(&srv->log_lock);
+    if (!srv->mg) {
+        const char *why = mg_text[0] ? mg_text : "CivetWeb failed to start";
+        if (srv->start_log[0])
+            rc = cs_err_set(err, CS_ESERVER, "server: cannot listen on %s: %s (%s)", ports,
+                            why, srv->start_log);
+        else
+            rc = cs_err_set(err, CS_ESERVER, "server: cannot listen on %s: %s", ports, why);
+        goto done;
+    }
+    mg_set_request_handler(srv->mg, "/", route_handler, srv);
+
+    nports = mg_get_server_ports(srv->mg, (int)(sizeof bound / sizeof bound[0]), bound);
+    srv->port = nports > 0 ? bound[0].port : cfg->port;
+
+    *out = srv;
+    srv = NULL;
+done:
+    free(ports);
+    cs_server_stop(srv);
+    return rc;
+}
+
+int cs_server_port(const cs_server *srv)
+{
+    return srv ? srv->port : 0;
+}
+
+void cs_server_stop(cs_server *srv)
+{
+    if (!srv)
+        return;
+    /* Joins every worker: after this no handler reads routes or the context. */
+    if (srv->mg)
+        mg_stop(srv->mg);
+    SSL_CTX_free(srv->ssl_ctx);
+    free_routes(srv->routes, srv->routes_len);
+    if (srv->library_initialized)
+        mg_exit_library();
+    pthread_mutex_destroy(&srv->log_lock);
+    free(srv);
+}
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop_signal(int sig)
+{
+    stop_signal = sig;
+}
+
+int cs_wait_for_stop_signal(int timeout_ms)
+{
+    struct sigaction sa, old_int, old_term;
+    struct timespec start, now, nap = {0, 10 * 1000 * 1000};
+    int sig;
+
+    stop_signal = 0;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    clock_gettime(CLOCK_MONOTONIC, &start);
+
+    while (!stop_signal) {
+        if (timeout_ms > 0) {
+            long long elapsed;
+            clock_gettime(CLOCK_MONOTONIC, &now);
+            elapsed = (long long)(now.tv_sec - start.tv_sec) * 1000 +
+                      (now.tv_nsec - start.tv_nsec) / 1000000;
+            if (elapsed >= timeout_ms)
+                break;
+        }
+        nanosleep(&nap, NULL); /* EINTR on the signal: the loop re-checks */
+    }
+    sig = stop_signal;
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    stop_signal = 0;
+    return sig;
+}
