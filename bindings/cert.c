@@ -1,0 +1,304 @@
+/* pki.cert: certificates: sign from a spec, load, save, inspect, verify. */
+#include "bindings.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static int cert_gc(lua_State *L)
+{
+    cs_cert **box = luaL_checkudata(L, 1, PKI_CERT);
+    if (*box) {
+        cs_cert_free(*box);
+        *box = NULL;
+    }
+    return 0;
+}
+
+static int cert_tostring(lua_State *L)
+{
+    cs_cert **box = luaL_checkudata(L, 1, PKI_CERT);
+    if (*box == NULL) {
+        lua_pushliteral(L, "pki.cert (closed)");
+    } else {
+        char *serial = cs_cert_serial_hex(*box);
+        lua_pushfstring(L, "pki.cert (serial %s)", serial ? serial : "?");
+        free(serial);
+    }
+    return 1;
+}
+
+static int cert_eq(lua_State *L)
+{
+    cs_cert **a = luaL_testudata(L, 1, PKI_CERT);
+    cs_cert **b = luaL_testudata(L, 2, PKI_CERT);
+    char fa[65], fb[65];
+
+    if (a == NULL || b == NULL || *a == NULL || *b == NULL) {
+        lua_pushboolean(L, a == b);
+        return 1;
+    }
+    cs_cert_fingerprint(*a, fa);
+    cs_cert_fingerprint(*b, fb);
+    lua_pushboolean(L, strcmp(fa, fb) == 0);
+    return 1;
+}
+
+/* pki.sign(spec, subject_key, issuer_cert_or_nil, issuer_key): issuer_key
+ * may be left out when self-signing. */
+static int cert_sign(lua_State *L)
+{
+    const cs_key *subject_key, *issuer_key;
+    const cs_cert *issuer = NULL;
+    cs_err err = {CS_OK, ""};
+    cs_cert_spec spec;
+    cs_cert **box;
+
+    luaL_checktype(L, 1, LUA_TTABLE);
+    subject_key = pki_checkkey(L, 2);
+    if (!lua_isnoneornil(L, 3))
+        issuer = pki_checkcert(L, 3);
+    if (issuer == NULL && lua_isnoneornil(L, 4))
+        issuer_key = subject_key;
+    else
+        issuer_key = pki_checkkey(L, 4);
+    lua_settop(L, 4);
+    if (pki_spec_from_table(L, 1, &spec, &err) != CS_OK)
+        return pki_fail(L, &err);
+    box = pki_newcert(L);
+    if (cs_cert_sign(&spec, subject_key, issuer, issuer_key, box, &err) != CS_OK)
+        return pki_fail(L, &err);
+    return 1;
+}
+
+static int cert_load(lua_State *L)
+{
+    size_t len;
+    const char *data = luaL_checklstring(L, 1, &len);
+    const char *what = luaL_optstring(L, 2, "certificate");
+    cs_err err = {CS_OK, ""};
+    cs_cert **box = pki_newcert(L);
+
+    if (cs_cert_load(data, len, what, box, &err) != CS_OK)
+        return pki_fail(L, &err);
+    return 1;
+}
+
+static int cert_read(lua_State *L)
+{
+    const char *path = luaL_checkstring(L, 1);
+    cs_err err = {CS_OK, ""};
+    cs_cert **box = pki_newcert(L);
+
+    if (cs_cert_load_file(path, box, &err) != CS_OK)
+        return pki_fail(L, &err);
+    return 1;
+}
+
+static int cert_read_chain(lua_State *L)
+{
+    const char *path = luaL_checkstring(L, 1);
+    cs_err err = {CS_OK, ""};
+    cs_cert **certs = NULL;
+    size_t n = 0;
+
+    if (cs_cert_load_chain_file(path, &certs, &n, &err) != CS_OK)
+        return pki_fail(L, &err);
+    lua_createtable(L, (int)n, 0);
+    for (size_t i = 0; i < n; i++) {
+        /* each userdata owns a reference of its own; the array goes below */
+        cs_cert **box = pki_newcert(L);
+        *box = cs_cert_dup(certs[i]);
+        if (*box == NULL) {
+            cs_cert_free_all(certs, n);
+            return luaL_error(L, "out of memory");
+        }
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+    cs_cert_free_all(certs, n);
+    return 1;
+}
+
+static int cert_save_chain(lua_State *L)
+{
+    const char *path = luaL_checkstring(L, 1);
+    size_t n;
+    const cs_cert **certs;
+    int overwrite;
+    cs_err err = {CS_OK, ""};
+
+    luaL_checktype(L, 2, LUA_TTABLE);
+    overwrite = pki_opt_overwrite(L, 3);
+    certs = pki_cert_array(L, 2, NULL, 2, &n);
+    if (n == 0)
+        return luaL_argerror(L, 2, "at least one pki.cert expected");
+    if (cs_cert_save((const cs_cert *const *)certs, n, path, overwrite, &err) != CS_OK)
+        return pki_fail(L, &err);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+static int cert_save(lua_State *L)
+{
+    const cs_cert *cert = pki_checkcert(L, 1);
+    const char *path = luaL_checkstring(L, 2);
+    int overwrite = pki_opt_overwrite(L, 3);
+    cs_err err = {CS_OK, ""};
+
+    if (cs_cert_save(&cert, 1, path, overwrite, &err) != CS_OK)
+        return pki_fail(L, &err);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+static int cert_pem(lua_State *L)
+{
+    const cs_cert *cert = pki_checkcert(L, 1);
+    cs_err err = {CS_OK, ""};
+    char *pem = NULL;
+    size_t len = 0;
+
+    if (cs_cert_pem(cert, &pem, &len, &err) != CS_OK)
+        return pki_fail(L, &err);
+    lua_pushlstring(L, pem, len);
+    free(pem);
+    return 1;
+}
+
+static int cert_der(lua_State *L)
+{
+    const cs_cert *cert = pki_checkcert(L, 1);
+    cs_err err = {CS_OK, ""};
+    unsigned char *der = NULL;
+    size_t len = 0;
+
+    if (cs_cert_der(cert, &der, &len, &err) != CS_OK)
+        return pki_fail(L, &err);
+    lua_pushlstring(L, (const char *)der, len);
+    free(der);
+    return 1;
+}
+
+static int cert_fingerprint(lua_State *L)
+{
+    const cs_cert *cert = pki_checkcert(L, 1);
+    char fp[65];
+
+    cs_cert_fingerprint(cert, fp);
+    lua_pushstring(L, fp);
+    return 1;
+}
+
+static int cert_serial(lua_State *L)
+{
+    const cs_cert *cert = pki_checkcert(L, 1);
+    char *serial = cs_cert_serial_hex(cert);
+
+    if (serial == NULL)
+        return luaL_error(L, "out of memory");
+    lua_pushstring(L, serial);
+    free(serial);
+    return 1;
+}
+
+static int cert_check_key(lua_State *L)
+{
+    const cs_cert *cert = pki_checkcert(L, 1);
+    const cs_key *key = pki_checkkey(L, 2);
+    cs_err err = {CS_OK, ""};
+
+    if (cs_cert_check_key(cert, key, &err) != CS_OK)
+        return pki_fail(L, &err);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+static int cert_info(lua_State *L)
+{
+    const cs_cert *cert = pki_checkcert(L, 1);
+    cs_err err = {CS_OK, ""};
+    cs_cert_info *info = NULL;
+
+    if (cs_cert_get_info(cert, &info, &err) != CS_OK)
+        return pki_fail(L, &err);
+    pki_push_info(L, info);
+    cs_cert_info_free(info);
+    return 1;
+}
+
+/* pki.verify{leaf = cert, chain = {...}, roots = {...}, host = "x", time = unix} */
+static int cert_verify(lua_State *L)
+{
+    static const char *const names[] = {"leaf", "chain", "roots", "host", "time", NULL};
+    const cs_cert **chain, **roots;
+    size_t chain_len, roots_len;
+    const char *host = NULL;
+    lua_Integer at = 0;
+    cs_cert **leaf;
+    cs_err err = {CS_OK, ""};
+
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_settop(L, 1);
+    pki_check_option_names(L, 1, names);
+    lua_getfield(L, 1, "leaf");
+    leaf = luaL_testudata(L, -1, PKI_CERT);
+    if (leaf == NULL)
+        return luaL_argerror(L, 1, lua_pushfstring(L, "leaf: pki.cert expected, got %s",
+                                                   luaL_typename(L, -1)));
+    if (*leaf == NULL)
+        return luaL_error(L, "attempt to use a closed %s", PKI_CERT);
+    if (lua_getfield(L, 1, "host") != LUA_TNIL) {
+        if (lua_type(L, -1) != LUA_TSTRING)
+            return luaL_argerror(L, 1, lua_pushfstring(L, "host: string expected, got %s",
+                                                       luaL_typename(L, -1)));
+        host = lua_tostring(L, -1);
+    }
+    if (lua_getfield(L, 1, "time") != LUA_TNIL) {
+        if (!lua_isinteger(L, -1))
+            return luaL_argerror(L, 1, lua_pushfstring(L, "time: integer expected, got %s",
+                                                       luaL_typename(L, -1)));
+        at = lua_tointeger(L, -1);
+    }
+    chain = pki_cert_array(L, 1, "chain", 1, &chain_len);
+    roots = pki_cert_array(L, 1, "roots", 1, &roots_len);
+    if (cs_cert_verify(*leaf, (const cs_cert *const *)chain, chain_len,
+                       (const cs_cert *const *)roots, roots_len, host, (int64_t)at,
+                       &err) != CS_OK)
+        return pki_fail(L, &err);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+static const luaL_Reg cert_meta[] = {
+    {"__gc", cert_gc},
+    {"__close", cert_gc},
+    {"__tostring", cert_tostring},
+    {"__eq", cert_eq},
+    {NULL, NULL},
+};
+
+static const luaL_Reg cert_methods[] = {
+    {"save", cert_save},
+    {"pem", cert_pem},
+    {"der", cert_der},
+    {"fingerprint", cert_fingerprint},
+    {"serial", cert_serial},
+    {"check_key", cert_check_key},
+    {"info", cert_info},
+    {"close", cert_gc},
+    {NULL, NULL},
+};
+
+const luaL_Reg pki_cert_funcs[] = {
+    {"sign", cert_sign},
+    {"load_cert", cert_load},
+    {"read_cert", cert_read},
+    {"read_chain", cert_read_chain},
+    {"save_chain", cert_save_chain},
+    {"verify", cert_verify},
+    {NULL, NULL},
+};
+
+void pki_cert_register(lua_State *L)
+{
+    pki_new_metatable(L, PKI_CERT, cert_meta, cert_methods);
+}

@@ -1,0 +1,198 @@
+/* pki.key: private keys. The private half never crosses into Lua. */
+#include "bindings.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static int key_gc(lua_State *L)
+{
+    pki_key_box *box = luaL_checkudata(L, 1, PKI_KEY);
+    if (box->key && !box->closed) {
+        box->closed = 1;
+        if (box->pins == 0) { /* else the last unpin (a server stopping) frees it */
+            cs_key_free(box->key);
+            box->key = NULL;
+        }
+    }
+    return 0;
+}
+
+static int key_tostring(lua_State *L)
+{
+    pki_key_box *box = luaL_checkudata(L, 1, PKI_KEY);
+    if (box->key == NULL || box->closed) {
+        lua_pushliteral(L, "pki.key (closed)");
+    } else {
+        const char *curve = cs_key_curve(box->key);
+        if (curve)
+            lua_pushfstring(L, "pki.key (%s %s)", cs_key_type(box->key), curve);
+        else
+            lua_pushfstring(L, "pki.key (%s %d)", cs_key_type(box->key),
+                            cs_key_bits(box->key));
+    }
+    return 1;
+}
+
+/* A field of the generate_key table: a wrong type is invalid data, not a bug. */
+static int params_field(lua_State *L, const char *key, int type, cs_err *err)
+{
+    int t = lua_getfield(L, 1, key);
+    if (t != LUA_TNIL && t != type) {
+        const char *got = (t == LUA_TNUMBER && !lua_isinteger(L, -1)) ? "float"
+                                                                       : lua_typename(L, t);
+        cs_err_set(err, CS_EINVAL, "key.%s: expected %s, got %s", key,
+                   type == LUA_TNUMBER ? "integer" : lua_typename(L, type), got);
+        return -1;
+    }
+    if (t == LUA_TNUMBER && !lua_isinteger(L, -1)) {
+        cs_err_set(err, CS_EINVAL, "key.%s: expected integer, got float", key);
+        return -1;
+    }
+    return t != LUA_TNIL;
+}
+
+static int key_generate(lua_State *L)
+{
+    cs_key_params p = {NULL, NULL, 0};
+    cs_err err = {CS_OK, ""};
+    pki_key_box *box;
+
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_settop(L, 1);
+    lua_pushnil(L);
+    while (lua_next(L, 1) != 0) {
+        const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
+        if (k == NULL || (strcmp(k, "type") && strcmp(k, "curve") && strcmp(k, "bits"))) {
+            if (k)
+                cs_err_set(&err, CS_EINVAL, "key: unknown field '%s'", k);
+            else
+                cs_err_set(&err, CS_EINVAL, "key: unexpected %s key", luaL_typename(L, -2));
+            return pki_fail(L, &err);
+        }
+        lua_pop(L, 1);
+    }
+    if (params_field(L, "type", LUA_TSTRING, &err) < 0
+        || params_field(L, "curve", LUA_TSTRING, &err) < 0
+        || params_field(L, "bits", LUA_TNUMBER, &err) < 0)
+        return pki_fail(L, &err);
+    /* stack: table, type, curve, bits; the strings stay referenced */
+    p.type = lua_tostring(L, 2);
+    p.curve = lua_tostring(L, 3);
+    if (!lua_isnil(L, 4)) {
+        lua_Integer bits = lua_tointeger(L, 4);
+        if (bits < 0 || bits > 16384) {
+            cs_err_set(&err, CS_EINVAL, "key.bits: %lld is out of range", (long long)bits);
+            return pki_fail(L, &err);
+        }
+        p.bits = (int)bits;
+    }
+    if (p.type == NULL) {
+        cs_err_set(&err, CS_EINVAL, "key: missing field 'type' (\"ec\", \"ed25519\" or \"rsa\")");
+        return pki_fail(L, &err);
+    }
+    box = pki_newkey(L);
+    if (cs_key_generate(&p, &box->key, &err) != CS_OK)
+        return pki_fail(L, &err);
+    return 1;
+}
+
+static int key_load(lua_State *L)
+{
+    size_t len;
+    const char *data = luaL_checklstring(L, 1, &len);
+    const char *what = luaL_optstring(L, 2, "key");
+    cs_err err = {CS_OK, ""};
+    pki_key_box *box = pki_newkey(L);
+
+    if (cs_key_load(data, len, what, &box->key, &err) != CS_OK)
+        return pki_fail(L, &err);
+    return 1;
+}
+
+static int key_read(lua_State *L)
+{
+    const char *path = luaL_checkstring(L, 1);
+    cs_err err = {CS_OK, ""};
+    pki_key_box *box = pki_newkey(L);
+
+    if (cs_key_load_file(path, &box->key, &err) != CS_OK)
+        return pki_fail(L, &err);
+    return 1;
+}
+
+static int key_save(lua_State *L)
+{
+    const cs_key *key = pki_checkkey(L, 1);
+    const char *path = luaL_checkstring(L, 2);
+    int overwrite = pki_opt_overwrite(L, 3);
+    cs_err err = {CS_OK, ""};
+
+    if (cs_key_save(key, path, overwrite, &err) != CS_OK)
+        return pki_fail(L, &err);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+static int key_public_pem(lua_State *L)
+{
+    const cs_key *key = pki_checkkey(L, 1);
+    cs_err err = {CS_OK, ""};
+    char *pem = NULL;
+    size_t len = 0;
+
+    if (cs_key_public_pem(key, &pem, &len, &err) != CS_OK)
+        return pki_fail(L, &err);
+    lua_pushlstring(L, pem, len); /* a public key: no need to wipe */
+    free(pem);
+    return 1;
+}
+
+static int key_info(lua_State *L)
+{
+    const cs_key *key = pki_checkkey(L, 1);
+    const char *curve = cs_key_curve(key);
+    cs_err err = {CS_OK, ""};
+    char fp[65];
+
+    if (cs_key_fingerprint(key, fp, &err) != CS_OK)
+        return pki_fail(L, &err);
+    lua_createtable(L, 0, 4);
+    lua_pushstring(L, cs_key_type(key));
+    lua_setfield(L, -2, "type");
+    if (curve) {
+        lua_pushstring(L, curve);
+        lua_setfield(L, -2, "curve");
+    }
+    lua_pushinteger(L, cs_key_bits(key));
+    lua_setfield(L, -2, "bits");
+    lua_pushstring(L, fp);
+    lua_setfield(L, -2, "fingerprint");
+    return 1;
+}
+
+static const luaL_Reg key_meta[] = {
+    {"__gc", key_gc},
+    {"__close", key_gc},
+    {"__tostring", key_tostring},
+    {NULL, NULL},
+};
+
+static const luaL_Reg key_methods[] = {
+    {"save", key_save},
+    {"public_pem", key_public_pem},
+    {"info", key_info},
+    {"close", key_gc},
+    {NULL, NULL},
+};
+
+const luaL_Reg pki_key_funcs[] = {
+    {"generate_key", key_generate},
+    {"load_key", key_load},
+    {"read_key", key_read},
+    {NULL, NULL},
+};
+
+void pki_key_register(lua_State *L)
+{
+    pki_new_metatable(L, PKI_KEY, key_meta, key_methods);
+}

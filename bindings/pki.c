@@ -1,0 +1,21 @@
+/* luaopen_pki: the module table and the four userdata types. */
+#include "bindings.h"
+
+__attribute__((visibility("default"))) int luaopen_pki(lua_State *L);
+
+int luaopen_pki(lua_State *L)
+{
+    luaL_checkversion(L);
+    pki_key_register(L);
+    pki_cert_register(L);
+    pki_store_register(L);
+    pki_server_register(L);
+    lua_newtable(L);
+    luaL_setfuncs(L, pki_key_funcs, 0);
+    luaL_setfuncs(L, pki_cert_funcs, 0);
+    luaL_setfuncs(L, pki_store_funcs, 0);
+    luaL_setfuncs(L, pki_server_funcs, 0);
+    lua_pushliteral(L, "0.1");
+    lua_setfield(L, -2, "version");
+    return 1;
+}

@@ -1,0 +1,289 @@
+/* pki.server: the embedded HTTPS server. Core borrows the leaf, chain and
+ * key for the server's life: the server holds its own references to the
+ * certificates (cs_cert_dup), pins the key (so key:close() defers the free),
+ * and keeps all of them in its user value so the collector keeps them too. */
+#include "bindings.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct server_box {
+    cs_server *srv;
+    cs_cert **certs; /* leaf then chain: our own references */
+    size_t ncerts;
+    pki_key_box *key; /* pinned; its userdata is in our user value */
+} server_box;
+
+static void release(server_box *box)
+{
+    cs_server_stop(box->srv);
+    box->srv = NULL;
+    if (box->certs) {
+        cs_cert_free_all(box->certs, box->ncerts);
+        box->certs = NULL;
+        box->ncerts = 0;
+    }
+    if (box->key) {
+        pki_key_unpin(box->key);
+        box->key = NULL;
+    }
+}
+
+static int server_stop(lua_State *L)
+{
+    server_box *box = luaL_checkudata(L, 1, PKI_SERVER);
+    release(box);
+    return 0;
+}
+
+static server_box *check_server(lua_State *L)
+{
+    server_box *box = luaL_checkudata(L, 1, PKI_SERVER);
+    if (box->srv == NULL)
+        luaL_error(L, "attempt to use a closed %s", PKI_SERVER);
+    return box;
+}
+
+static int server_tostring(lua_State *L)
+{
+    server_box *box = luaL_checkudata(L, 1, PKI_SERVER);
+    if (box->srv == NULL)
+        lua_pushliteral(L, "pki.server (closed)");
+    else
+        lua_pushfstring(L, "pki.server (port %d)", cs_server_port(box->srv));
+    return 1;
+}
+
+static int server_port(lua_State *L)
+{
+    lua_pushinteger(L, cs_server_port(check_server(L)->srv));
+    return 1;
+}
+
+/* The value at the top of the stack is not what field needs: a caller bug. */
+static int argfail(lua_State *L, const char *field, const char *what)
+{
+    const char *got = luaL_typename(L, -1);
+    return luaL_argerror(L, 1, lua_pushfstring(L, "%s: %s expected, got %s", field, what, got));
+}
+
+/* hosts = {"127.0.0.1", ...}: a scratch array of the strings. */
+static const char **read_hosts(lua_State *L, size_t *n)
+{
+    const char **hosts;
+    size_t len;
+
+    if (lua_getfield(L, 1, "hosts") == LUA_TNIL) {
+        *n = 0;
+        return lua_newuserdatauv(L, 1, 0);
+    }
+    if (!lua_istable(L, -1))
+        argfail(L, "hosts", "table of strings");
+    len = lua_rawlen(L, -1);
+    hosts = lua_newuserdatauv(L, len * sizeof *hosts + 1, 0);
+    for (size_t i = 0; i < len; i++) {
+        if (lua_rawgeti(L, -2, (lua_Integer)i + 1) != LUA_TSTRING)
+            argfail(L, "hosts[i]", "string");
+        hosts[i] = lua_tostring(L, -1);
+        lua_pop(L, 1);
+    }
+    lua_remove(L, -2);
+    *n = len;
+    return hosts;
+}
+
+/* routes = {["/"] = {type = "text/html", body = "..."}}: a scratch array. */
+static cs_route *read_routes(lua_State *L, size_t *n)
+{
+    static const char *const names[] = {"type", "body", NULL};
+    cs_route *routes;
+    size_t len = 0, i = 0;
+
+    if (lua_getfield(L, 1, "routes") == LUA_TNIL) {
+        *n = 0;
+        return lua_newuserdatauv(L, 1, 0);
+    }
+    if (!lua_istable(L, -1))
+        argfail(L, "routes", "table");
+    lua_pushnil(L);
+    while (lua_next(L, -2) != 0) {
+        len++;
+        lua_pop(L, 1);
+    }
+    routes = lua_newuserdatauv(L, len * sizeof *routes + 1, 0);
+    lua_pushnil(L);
+    while (lua_next(L, -3) != 0) {
+        int route = lua_gettop(L);
+        if (lua_type(L, -2) != LUA_TSTRING)
+            luaL_argerror(L, 1, "routes: keys must be paths (strings)");
+        routes[i].path = lua_tostring(L, -2);
+        if (!lua_istable(L, route))
+            argfail(L, "routes[path]", "{type = ..., body = ...}");
+        pki_check_option_names(L, route, names);
+        if (lua_getfield(L, route, "body") != LUA_TSTRING)
+            argfail(L, "routes[path].body", "string");
+        routes[i].body = lua_tolstring(L, -1, &routes[i].body_len);
+        switch (lua_getfield(L, route, "type")) {
+        case LUA_TNIL:
+            routes[i].content_type = "text/plain; charset=utf-8";
+            break;
+        case LUA_TSTRING:
+            routes[i].content_type = lua_tostring(L, -1);
+            break;
+        default:
+            argfail(L, "routes[path].type", "string");
+        }
+        lua_settop(L, route - 1);
+        i++;
+    }
+    lua_remove(L, -2);
+    *n = len;
+    return routes;
+}
+
+/* pki.start_server{hosts, port, www, cert, chain, key, routes, threads} */
+static int server_start(lua_State *L)
+{
+    static const char *const names[] = {"hosts", "port", "www", "cert", "chain", "key",
+                                        "routes", "threads", NULL};
+    cs_server_config cfg;
+    cs_err err = {CS_OK, ""};
+    server_box *box;
+    pki_key_box *keybox;
+    cs_cert **leaf;
+    const cs_cert **chain;
+    lua_Integer v;
+    int keep;
+
+    memset(&cfg, 0, sizeof cfg);
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_settop(L, 1);
+    pki_check_option_names(L, 1, names);
+
+    /* what the server keeps alive: {cert, key, chain...} */
+    lua_newtable(L);
+    keep = lua_gettop(L);
+    lua_getfield(L, 1, "cert");
+    leaf = luaL_testudata(L, -1, PKI_CERT);
+    if (leaf == NULL)
+        argfail(L, "cert", "pki.cert");
+    if (*leaf == NULL)
+        luaL_error(L, "attempt to use a closed %s", PKI_CERT);
+    lua_rawseti(L, keep, 1);
+    lua_getfield(L, 1, "key");
+    keybox = luaL_testudata(L, -1, PKI_KEY);
+    if (keybox == NULL)
+        argfail(L, "key", "pki.key");
+    if (keybox->key == NULL || keybox->closed)
+        luaL_error(L, "attempt to use a closed %s", PKI_KEY);
+    lua_rawseti(L, keep, 2);
+    cfg.leaf = *leaf;
+    cfg.key = keybox->key;
+
+    chain = pki_cert_array(L, 1, "chain", 1, &cfg.chain_len);
+    cfg.chain = (const cs_cert *const *)chain;
+    lua_getfield(L, 1, "chain");
+    lua_rawseti(L, keep, 3);
+
+    cfg.hosts = read_hosts(L, &cfg.hosts_len);
+    cfg.routes = read_routes(L, &cfg.routes_len);
+
+    if (lua_getfield(L, 1, "port") != LUA_TNIL) {
+        if (!lua_isinteger(L, -1))
+            argfail(L, "port", "integer");
+        v = lua_tointeger(L, -1);
+        if (v < 0 || v > 65535)
+            luaL_argerror(L, 1, "port: not in 0..65535");
+        cfg.port = (int)v;
+    }
+    lua_pop(L, 1);
+    if (lua_getfield(L, 1, "threads") != LUA_TNIL) {
+        if (!lua_isinteger(L, -1))
+            argfail(L, "threads", "integer");
+        v = lua_tointeger(L, -1);
+        if (v < 0 || v > 1024)
+            luaL_argerror(L, 1, "threads: not in 0..1024");
+        cfg.threads = (int)v;
+    }
+    lua_pop(L, 1);
+    if (lua_getfield(L, 1, "www") != LUA_TNIL) {
+        if (lua_type(L, -1) != LUA_TSTRING)
+            argfail(L, "www", "string");
+        cfg.document_root = lua_tostring(L, -1);
+    }
+    /* (www stays on the stack until start returns) */
+
+    box = lua_newuserdatauv(L, sizeof *box, 1);
+    memset(box, 0, sizeof *box);
+    luaL_setmetatable(L, PKI_SERVER);
+    lua_pushvalue(L, keep);
+    lua_setiuservalue(L, -2, 1);
+
+    box->certs = calloc(cfg.chain_len + 1, sizeof *box->certs);
+    if (box->certs == NULL)
+        return luaL_error(L, "out of memory");
+    box->certs[0] = cs_cert_dup(cfg.leaf);
+    box->ncerts = box->certs[0] ? 1 : 0;
+    for (size_t i = 0; i < cfg.chain_len && box->ncerts == i + 1; i++) {
+        box->certs[i + 1] = cs_cert_dup(cfg.chain[i]);
+        if (box->certs[i + 1])
+            box->ncerts++;
+    }
+    if (box->ncerts != cfg.chain_len + 1) {
+        release(box);
+        return luaL_error(L, "out of memory");
+    }
+    cfg.leaf = box->certs[0];
+    cfg.chain = (const cs_cert *const *)(box->certs + 1);
+    if (cs_server_start(&cfg, &box->srv, &err) != CS_OK) {
+        release(box);
+        return pki_fail(L, &err);
+    }
+    pki_key_pin(keybox);
+    box->key = keybox;
+    return 1;
+}
+
+static int wait_for_signal(lua_State *L)
+{
+    lua_Integer timeout = luaL_optinteger(L, 1, 0);
+    int sig;
+
+    luaL_argcheck(L, timeout >= 0 && timeout <= 0x7fffffff, 1, "timeout out of range");
+    sig = cs_wait_for_stop_signal((int)timeout);
+    if (sig == SIGINT)
+        lua_pushliteral(L, "SIGINT");
+    else if (sig == SIGTERM)
+        lua_pushliteral(L, "SIGTERM");
+    else if (sig == 0)
+        lua_pushnil(L);
+    else
+        lua_pushinteger(L, sig);
+    return 1;
+}
+
+static const luaL_Reg server_meta[] = {
+    {"__gc", server_stop},
+    {"__close", server_stop},
+    {"__tostring", server_tostring},
+    {NULL, NULL},
+};
+
+static const luaL_Reg server_methods[] = {
+    {"port", server_port},
+    {"stop", server_stop},
+    {"close", server_stop},
+    {NULL, NULL},
+};
+
+const luaL_Reg pki_server_funcs[] = {
+    {"start_server", server_start},
+    {"wait_for_signal", wait_for_signal},
+    {NULL, NULL},
+};
+
+void pki_server_register(lua_State *L)
+{
+    pki_new_metatable(L, PKI_SERVER, server_meta, server_methods);
+}

@@ -1,0 +1,155 @@
+/* pki.store: the CA database. */
+#include "bindings.h"
+
+#include <stdlib.h>
+
+static int store_close(lua_State *L)
+{
+    cs_store **box = luaL_checkudata(L, 1, PKI_STORE);
+    if (*box) {
+        cs_store_close(*box);
+        *box = NULL;
+    }
+    return 0;
+}
+
+static int store_tostring(lua_State *L)
+{
+    cs_store **box = luaL_checkudata(L, 1, PKI_STORE);
+    if (*box == NULL)
+        lua_pushliteral(L, "pki.store (closed)");
+    else
+        lua_pushfstring(L, "pki.store (%p)", (void *)*box);
+    return 1;
+}
+
+static int store_open(lua_State *L)
+{
+    const char *path = luaL_checkstring(L, 1);
+    cs_err err = {CS_OK, ""};
+    cs_store **box = lua_newuserdatauv(L, sizeof *box, 0);
+
+    *box = NULL;
+    luaL_setmetatable(L, PKI_STORE);
+    if (cs_store_open(path, box, &err) != CS_OK)
+        return pki_fail(L, &err);
+    return 1;
+}
+
+/* store:issue(spec, subject_key, issuer_cert_or_nil, issuer_key, profile_name) */
+static int store_issue(lua_State *L)
+{
+    cs_store *store = pki_checkopen(L, 1, PKI_STORE);
+    const cs_key *subject_key, *issuer_key;
+    const cs_cert *issuer = NULL;
+    const char *profile;
+    cs_err err = {CS_OK, ""};
+    cs_cert_spec spec;
+    cs_cert **box;
+
+    luaL_checktype(L, 2, LUA_TTABLE);
+    subject_key = pki_checkkey(L, 3);
+    if (!lua_isnoneornil(L, 4))
+        issuer = pki_checkcert(L, 4);
+    if (issuer == NULL && lua_isnoneornil(L, 5))
+        issuer_key = subject_key;
+    else
+        issuer_key = pki_checkkey(L, 5);
+    profile = luaL_optstring(L, 6, NULL);
+    lua_settop(L, 6);
+    if (pki_spec_from_table(L, 2, &spec, &err) != CS_OK)
+        return pki_fail(L, &err);
+    box = pki_newcert(L);
+    if (cs_store_issue(store, &spec, subject_key, issuer, issuer_key, profile, box, &err)
+        != CS_OK)
+        return pki_fail(L, &err);
+    return 1;
+}
+
+static int store_begin(lua_State *L)
+{
+    cs_store *store = pki_checkopen(L, 1, PKI_STORE);
+    cs_err err = {CS_OK, ""};
+
+    if (cs_store_begin(store, &err) != CS_OK)
+        return pki_fail(L, &err);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+static int store_commit(lua_State *L)
+{
+    cs_store *store = pki_checkopen(L, 1, PKI_STORE);
+    cs_err err = {CS_OK, ""};
+
+    if (cs_store_commit(store, &err) != CS_OK)
+        return pki_fail(L, &err);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+static int store_rollback(lua_State *L)
+{
+    cs_store_rollback(pki_checkopen(L, 1, PKI_STORE));
+    return 0;
+}
+
+/* store:find(serial_hex [, issuer_line]) -> cert, profile_name */
+static int store_find(lua_State *L)
+{
+    cs_store *store = pki_checkopen(L, 1, PKI_STORE);
+    const char *serial = luaL_checkstring(L, 2);
+    const char *issuer = luaL_optstring(L, 3, NULL);
+    cs_err err = {CS_OK, ""};
+    char *profile = NULL;
+    cs_cert **box = pki_newcert(L);
+
+    if (cs_store_find(store, serial, issuer, box, &profile, &err) != CS_OK)
+        return pki_fail(L, &err);
+    if (profile)
+        lua_pushstring(L, profile);
+    else
+        lua_pushnil(L);
+    free(profile);
+    return 2;
+}
+
+static int store_count(lua_State *L)
+{
+    cs_store *store = pki_checkopen(L, 1, PKI_STORE);
+    cs_err err = {CS_OK, ""};
+    int64_t n = 0;
+
+    if (cs_store_count(store, &n, &err) != CS_OK)
+        return pki_fail(L, &err);
+    lua_pushinteger(L, (lua_Integer)n);
+    return 1;
+}
+
+static const luaL_Reg store_meta[] = {
+    {"__gc", store_close},
+    {"__close", store_close},
+    {"__tostring", store_tostring},
+    {NULL, NULL},
+};
+
+static const luaL_Reg store_methods[] = {
+    {"issue", store_issue},
+    {"begin", store_begin},
+    {"commit", store_commit},
+    {"rollback", store_rollback},
+    {"find", store_find},
+    {"count", store_count},
+    {"close", store_close},
+    {NULL, NULL},
+};
+
+const luaL_Reg pki_store_funcs[] = {
+    {"open_store", store_open},
+    {NULL, NULL},
+};
+
+void pki_store_register(lua_State *L)
+{
+    pki_new_metatable(L, PKI_STORE, store_meta, store_methods);
+}

@@ -1,0 +1,165 @@
+/* Helpers shared by the pki module's files: failures, closed objects, options. */
+#include "bindings.h"
+
+#include <string.h>
+
+int pki_fail(lua_State *L, const cs_err *err)
+{
+    lua_pushnil(L);
+    lua_pushstring(L, err->msg[0] ? err->msg : cs_code_name(err->code));
+    lua_pushstring(L, cs_code_name(err->code));
+    return 3;
+}
+
+void *pki_checkopen(lua_State *L, int idx, const char *tname)
+{
+    void **box = luaL_checkudata(L, idx, tname);
+    if (*box == NULL)
+        luaL_error(L, "attempt to use a closed %s", tname);
+    return *box;
+}
+
+cs_key *pki_checkkey(lua_State *L, int idx)
+{
+    pki_key_box *box = luaL_checkudata(L, idx, PKI_KEY);
+    if (box->key == NULL || box->closed)
+        luaL_error(L, "attempt to use a closed %s", PKI_KEY);
+    return box->key;
+}
+
+cs_cert *pki_checkcert(lua_State *L, int idx)
+{
+    return pki_checkopen(L, idx, PKI_CERT);
+}
+
+pki_key_box *pki_newkey(lua_State *L)
+{
+    pki_key_box *box = lua_newuserdatauv(L, sizeof *box, 1);
+    box->key = NULL;  /* created closed, as liolib does */
+    box->pins = 0;
+    box->closed = 0;
+    luaL_setmetatable(L, PKI_KEY);
+    return box;
+}
+
+cs_cert **pki_newcert(lua_State *L)
+{
+    cs_cert **box = lua_newuserdatauv(L, sizeof *box, 1);
+    *box = NULL;
+    luaL_setmetatable(L, PKI_CERT);
+    return box;
+}
+
+void pki_pushcert(lua_State *L, cs_cert *cert)
+{
+    cs_cert **box;
+
+    if (cert == NULL)
+        luaL_error(L, "out of memory");
+    box = lua_newuserdatauv(L, sizeof *box, 1);
+    *box = cert;
+    luaL_setmetatable(L, PKI_CERT);
+}
+
+void pki_key_pin(pki_key_box *box)
+{
+    box->pins++;
+}
+
+void pki_key_unpin(pki_key_box *box)
+{
+    if (box->pins > 0)
+        box->pins--;
+    if (box->pins == 0 && box->closed) {
+        cs_key_free(box->key);
+        box->key = NULL;
+    }
+}
+
+void pki_check_option_names(lua_State *L, int idx, const char *const names[])
+{
+    idx = lua_absindex(L, idx);
+    luaL_checktype(L, idx, LUA_TTABLE);
+    lua_pushnil(L);
+    while (lua_next(L, idx) != 0) {
+        int known = 0;
+        if (lua_type(L, -2) == LUA_TSTRING) {
+            const char *k = lua_tostring(L, -2);
+            for (size_t i = 0; names[i] && !known; i++)
+                known = strcmp(k, names[i]) == 0;
+            if (!known)
+                luaL_argerror(L, idx, lua_pushfstring(L, "unknown option '%s'", k));
+        } else {
+            luaL_argerror(L, idx, lua_pushfstring(L, "unexpected %s key in options",
+                                                  luaL_typename(L, -2)));
+        }
+        lua_pop(L, 1);
+    }
+}
+
+int pki_opt_overwrite(lua_State *L, int idx)
+{
+    static const char *const names[] = {"overwrite", NULL};
+    int overwrite;
+
+    if (lua_isnoneornil(L, idx))
+        return 0;
+    pki_check_option_names(L, idx, names);
+    lua_getfield(L, idx, "overwrite");
+    if (!lua_isnil(L, -1) && !lua_isboolean(L, -1))
+        luaL_argerror(L, idx, lua_pushfstring(L, "overwrite: boolean expected, got %s",
+                                              luaL_typename(L, -1)));
+    overwrite = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    return overwrite;
+}
+
+const cs_cert **pki_cert_array(lua_State *L, int idx, const char *field, int argn, size_t *n)
+{
+    const cs_cert **arr;
+    lua_Integer len;
+
+    idx = lua_absindex(L, idx);
+    if (field)
+        lua_getfield(L, idx, field);
+    else
+        lua_pushvalue(L, idx);
+    if (field == NULL)
+        field = "certificates";
+    if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        *n = 0;
+        return lua_newuserdatauv(L, 1, 0);
+    }
+    if (!lua_istable(L, -1))
+        luaL_argerror(L, argn, lua_pushfstring(L, "%s: table of pki.cert expected, got %s",
+                                               field, luaL_typename(L, -1)));
+    len = (lua_Integer)lua_rawlen(L, -1);
+    arr = lua_newuserdatauv(L, (size_t)(len > 0 ? len : 1) * sizeof *arr, 0);
+    for (lua_Integer i = 1; i <= len; i++) {
+        cs_cert **box;
+        lua_rawgeti(L, -2, i);
+        box = luaL_testudata(L, -1, PKI_CERT);
+        if (box == NULL)
+            luaL_argerror(L, argn, lua_pushfstring(L, "%s[%d]: pki.cert expected, got %s",
+                                                   field, (int)i, luaL_typename(L, -1)));
+        if (*box == NULL)
+            luaL_error(L, "attempt to use a closed %s", PKI_CERT);
+        arr[i - 1] = *box;
+        lua_pop(L, 1);
+    }
+    lua_remove(L, -2);
+    *n = (size_t)len;
+    return arr;
+}
+
+void pki_new_metatable(lua_State *L, const char *tname, const luaL_Reg *meta,
+                       const luaL_Reg *methods)
+{
+    luaL_newmetatable(L, tname);
+    luaL_setfuncs(L, meta, 0);
+    lua_newtable(L);
+    luaL_setfuncs(L, methods, 0);
+    lua_setfield(L, -2, "__index");
+    lua_pop(L, 1);
+}

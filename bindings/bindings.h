@@ -1,0 +1,79 @@
+/* Shared by the files of the pki Lua module; nothing here is exported but
+ * luaopen_pki (the module is built with hidden visibility). */
+#ifndef PKI_BINDINGS_H
+#define PKI_BINDINGS_H
+
+#include <lauxlib.h>
+#include <lua.h>
+
+#include "cert.h"
+#include "error.h"
+#include "key.h"
+#include "server.h"
+#include "store.h"
+
+#define PKI_KEY "pki.key"
+#define PKI_CERT "pki.cert"
+#define PKI_STORE "pki.store"
+#define PKI_SERVER "pki.server"
+
+/* A key's userdata. A running server borrows the key (core keeps a pointer),
+ * so while pins > 0 closing only marks it closed; the last unpin frees it. */
+typedef struct pki_key_box {
+    cs_key *key;
+    int pins;
+    int closed;
+} pki_key_box;
+
+/* Push nil, err->msg, cs_code_name(err->code); return 3 (luaL_fileresult's shape). */
+int pki_fail(lua_State *L, const cs_err *err);
+
+/* Check that argument idx is a udata of type tname and still open; return
+ * the pointer it holds. A closed object raises "attempt to use a closed tname". */
+void *pki_checkopen(lua_State *L, int idx, const char *tname);
+
+cs_key *pki_checkkey(lua_State *L, int idx);
+cs_cert *pki_checkcert(lua_State *L, int idx);
+/* Push a new, closed pki.key / pki.cert userdata (1 user value) and return
+ * where core writes the object. */
+pki_key_box *pki_newkey(lua_State *L);
+cs_cert **pki_newcert(lua_State *L);
+/* Push cert (ownership taken) as a pki.cert; a NULL cert raises. */
+void pki_pushcert(lua_State *L, cs_cert *cert);
+/* Pin and unpin a key borrowed by core beyond one call. */
+void pki_key_pin(pki_key_box *box);
+void pki_key_unpin(pki_key_box *box);
+
+/* Options tables ({overwrite = true}): a caller bug raises. names is
+ * NULL-terminated; an unknown key raises naming it and argument idx. */
+void pki_check_option_names(lua_State *L, int idx, const char *const names[]);
+/* The optional {overwrite = bool} table at idx; absent or nil is 0. */
+int pki_opt_overwrite(lua_State *L, int idx);
+/* The array at field of table idx (field NULL: the table at idx itself),
+ * every value a pki.cert (else raises naming argument argn).
+ * Pushes a scratch userdata holding the array (freed by the collector) and
+ * returns it; *n is the count. An absent field is 0 certificates. */
+const cs_cert **pki_cert_array(lua_State *L, int idx, const char *field, int argn, size_t *n);
+
+/* The spec table at idx into spec. Pushes one value (a scratch table that
+ * owns the temporary arrays) that must stay on the stack while spec is in use.
+ * CS_OK, or CS_EINVAL with err naming the field. Never raises on bad data. */
+cs_code pki_spec_from_table(lua_State *L, int idx, cs_cert_spec *spec, cs_err *err);
+/* Push cert:info()'s table. */
+void pki_push_info(lua_State *L, const cs_cert_info *info);
+
+/* Each file registers its metatable; the funcs go into the module table. */
+void pki_key_register(lua_State *L);
+void pki_cert_register(lua_State *L);
+void pki_store_register(lua_State *L);
+void pki_server_register(lua_State *L);
+extern const luaL_Reg pki_key_funcs[];
+extern const luaL_Reg pki_cert_funcs[];
+extern const luaL_Reg pki_store_funcs[];
+extern const luaL_Reg pki_server_funcs[];
+
+/* Create metatable tname with metamethods meta and methods as __index. */
+void pki_new_metatable(lua_State *L, const char *tname, const luaL_Reg *meta,
+                       const luaL_Reg *methods);
+
+#endif

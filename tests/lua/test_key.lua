@@ -1,0 +1,113 @@
+-- pki.key: generate, load, save, inspect; every failure's code and message.
+package.path = (arg[0]:match("(.-)[^/]*$") or "") .. "?.lua;" .. package.path
+local pki = require "pki"
+local t = require "testlib"
+
+local dir = t.tmpdir()
+
+-- every key type
+for _, c in ipairs{
+    {name = "ec P-256", params = {type = "ec", curve = "P-256"}, type = "ec", curve = "P-256",
+     bits = 256},
+    {name = "ec P-384", params = {type = "ec", curve = "P-384"}, type = "ec", curve = "P-384",
+     bits = 384},
+    {name = "ed25519", params = {type = "ed25519"}, type = "ed25519", bits = 256},
+    {name = "rsa 2048", params = {type = "rsa", bits = 2048}, type = "rsa", bits = 2048},
+} do
+    t.case("generate " .. c.name, function()
+        local key = assert(pki.generate_key(c.params))
+        local info = key:info()
+        assert(info.type == c.type, info.type)
+        assert(info.curve == c.curve, tostring(info.curve))
+        assert(info.bits == c.bits, info.bits)
+        assert(info.fingerprint:match("^%x+$") and #info.fingerprint == 64)
+        local pem = assert(key:public_pem())
+        assert(pem:find("^%-%-%-%-%-BEGIN PUBLIC KEY%-%-%-%-%-"))
+        assert(not pem:find("PRIVATE"))
+        assert(tostring(key):find("^pki.key %(" .. c.type))
+        -- save, read back: same public key
+        local path = dir .. "/" .. c.name:gsub(" ", "_") .. ".pem"
+        assert(key:save(path) == true)
+        local back = assert(pki.read_key(path))
+        assert(back:info().fingerprint == info.fingerprint)
+        local loaded = assert(pki.load_key(t.read_file(path)))
+        assert(loaded:public_pem() == pem)
+    end)
+end
+
+-- failures that correct code can meet: nil, message, code
+t.expect_fail("unknown curve names it", "invalid", "P%-999", pki.generate_key,
+              {type = "ec", curve = "P-999"})
+t.expect_fail("unknown type names it", "invalid", "dsa", pki.generate_key, {type = "dsa"})
+t.expect_fail("missing type", "invalid", "type", pki.generate_key, {curve = "P-256"})
+t.expect_fail("unknown field", "invalid", "unknown field 'curv'", pki.generate_key,
+              {type = "ec", curv = "P-256"})
+t.expect_fail("bits as string", "invalid", "key.bits: expected integer, got string",
+              pki.generate_key, {type = "rsa", bits = "2048"})
+t.expect_fail("rsa too small", "invalid", "", pki.generate_key, {type = "rsa", bits = 512})
+t.expect_fail("malformed PEM", "invalid", "", pki.load_key,
+              "-----BEGIN PRIVATE KEY-----\nnot base64\n-----END PRIVATE KEY-----\n")
+t.expect_fail("garbage bytes name the source", "invalid", "mykey", pki.load_key,
+              "garbage", "mykey")
+t.expect_fail("read a missing file", "notfound", "nope.pem", pki.read_key,
+              dir .. "/nope.pem")
+
+t.case("save twice: exists, file unchanged; overwrite replaces", function()
+    local a = assert(pki.generate_key{type = "ed25519"})
+    local b = assert(pki.generate_key{type = "ed25519"})
+    local path = dir .. "/twice.pem"
+    assert(a:save(path))
+    local before = t.read_file(path)
+    local ok, msg, code = b:save(path)
+    assert(ok == nil and code == "exists", tostring(code))
+    assert(msg:find("twice.pem", 1, true), msg)
+    assert(t.read_file(path) == before)
+    assert(b:save(path, {overwrite = true}) == true)
+    assert(pki.read_key(path):info().fingerprint == b:info().fingerprint)
+end)
+
+t.case("saved key is mode 0600", function()
+    local key = assert(pki.generate_key{type = "ec", curve = "P-256"})
+    local path = dir .. "/mode.pem"
+    assert(key:save(path))
+    local mode = t.sh("stat -c %a " .. t.quote(path))
+    assert(mode == "600", mode)
+end)
+
+-- caller bugs raise, naming the argument
+t.expect_error("generate_key with a string",
+               "bad argument #1 to '[%w.]*generate_key' %(table expected, got string%)",
+               pki.generate_key, "ec")
+t.expect_error("generate_key with nothing", "bad argument #1", pki.generate_key)
+t.expect_error("save with a bad option", "unknown option 'overwrit'", function()
+    local key = assert(pki.generate_key{type = "ed25519"})
+    key:save(dir .. "/opt.pem", {overwrit = true})
+end)
+t.expect_error("method on a non-key", "pki.key expected", function()
+    local key = assert(pki.generate_key{type = "ed25519"})
+    key.info("not a key")
+end)
+
+t.case("close is idempotent; use after close raises", function()
+    local key = assert(pki.generate_key{type = "ed25519"})
+    key:close()
+    key:close()
+    assert(tostring(key) == "pki.key (closed)")
+    local ok, err = pcall(key.info, key)
+    assert(not ok and err:find("attempt to use a closed pki.key"), err)
+end)
+
+t.case("<close> variable", function()
+    local outer
+    do
+        local key <close> = assert(pki.generate_key{type = "ed25519"})
+        outer = key
+        assert(key:info().type == "ed25519")
+    end
+    local ok, err = pcall(outer.public_pem, outer)
+    assert(not ok and err:find("closed pki.key"), err)
+end)
+
+collectgarbage()
+t.cleanup()
+t.done()
