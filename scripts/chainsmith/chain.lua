@@ -179,6 +179,39 @@ local function renew_due(info, p, now)
     return info.not_after - window <= now
 end
 
+-- Why an existing leaf must be re-issued, or nil to keep it.
+local function leaf_change(cert, p, issuer, roots, now)
+    if not pki.verify { leaf = cert, chain = { issuer }, roots = roots, time = now } then
+        return "not issued by the current intermediate"
+    end
+    local info = cert:info()
+    if renew_due(info, p, now) then
+        return "expires within renew_before_days"
+    end
+    return chain.difference(info, p)
+end
+
+-- Whether an existing CA certificate can be kept: true, or nil and why not.
+-- A CA is never replaced silently: that takes --force.
+local function ca_keepable(cert, p, f, roots, issuer_changed, now)
+    if issuer_changed then
+        return nil, ("%s: its issuer was re-created; it cannot be kept (pass --force to "
+            .. "re-create the chain)"):format(f.cert)
+    end
+    local valid, verr = pki.verify { leaf = cert, chain = {}, roots = roots or { cert },
+        time = now }
+    if not valid then
+        return nil, ("%s: %s; it cannot be kept (pass --force to re-create the chain)")
+            :format(f.cert, verr)
+    end
+    local diff = chain.difference(cert:info(), p)
+    if diff then
+        io.stderr:write(("note: %s differs from %s (%s); kept, as a CA is only replaced "
+            .. "with --force\n"):format(f.cert, p.file, diff))
+    end
+    return true
+end
+
 -- Build (or bring up to date) the chain in opts.out from opts.profiles.
 -- opts.force re-creates everything. Returns a report: one entry per
 -- certificate {name, cert, action = "created"|"kept"|"re-issued", why}, or
@@ -199,69 +232,52 @@ function chain.build(opts)
     end
     local now = os.time()
     local report = {}
-    local parent_cert, parent_key, roots = nil, nil, nil
-    local parent_changed = false
+    local issuer_cert, issuer_key, roots = nil, nil, nil
+    local issuer_changed = false
 
     for _, name in ipairs(chain.order) do
         local p, f = profiles[name], files[name]
-        local key, cert, action, why
+        local existing, why
         if not opts.force then
-            local existing, lerr = load_existing(f)
+            local lerr
+            existing, lerr = load_existing(f)
             if lerr then
                 return nil, ("%s (pass --force to re-create the chain)"):format(lerr), "invalid"
             end
-            if existing then
-                key, cert = existing.key, existing.cert
+        end
+        if existing and name == "server" then
+            why = leaf_change(existing.cert, p, issuer_cert, roots, now)
+        elseif existing then
+            local keep, kerr = ca_keepable(existing.cert, p, f, roots, issuer_changed, now)
+            if not keep then
+                return nil, kerr, "verify"
             end
         end
-        if key then
-            local info = cert:info()
-            local valid, verr = pki.verify { leaf = cert, chain = {},
-                roots = roots or { cert }, time = now }
-            if name == "server" then
-                -- The leaf follows its profile: re-issue on any change.
-                local chain_ok = parent_cert and pki.verify { leaf = cert,
-                    chain = { parent_cert }, roots = roots, time = now }
-                why = (not chain_ok and "not issued by the current intermediate")
-                    or (renew_due(info, p, now) and "expires within renew_before_days")
-                    or chain.difference(info, p)
-            elseif parent_changed or not valid then
-                return nil, ("%s: %s; it cannot be kept (pass --force to re-create the chain)")
-                    :format(f.cert, parent_changed and "its issuer was re-created"
-                    or verr), "verify"
-            else
-                local diff = chain.difference(info, p)
-                if diff then
-                    io.stderr:write(("note: %s differs from %s (%s); kept, as a CA is only "
-                        .. "replaced with --force\n"):format(f.cert, p.file, diff))
-                end
-                action = "kept"
+
+        local key, cert, action
+        if existing and not why then
+            key, cert, action = existing.key, existing.cert, "kept"
+        else
+            local code
+            key, cert, code = issue(store, p, issuer_cert, issuer_key, f, opts.force or why ~= nil)
+            if not key then
+                return nil, cert, code
             end
-        end
-        if not key or why then
-            local overwrite = opts.force or why ~= nil
-            local new_key, new_cert, icode = issue(store, p, parent_cert, parent_key, f, overwrite)
-            if not new_key then
-                return nil, new_cert, icode
-            end
-            key, cert = new_key, new_cert
             action = why and "re-issued" or "created"
-            if name ~= "server" then
-                parent_changed = true
-            end
+            issuer_changed = issuer_changed or name ~= "server"
         end
         report[#report + 1] = { name = name, cert = cert, action = action, why = why }
+
         if name == "root" then
             roots = { cert }
-        end
-        if name == "server" then
-            local wrote, werr, wcode = pki.save_chain(files.server_chain, { cert, parent_cert },
+        elseif name == "server" then
+            local wrote, werr, wcode = pki.save_chain(files.server_chain, { cert, issuer_cert },
                 { overwrite = true })
             if not wrote then
                 return nil, werr, wcode
             end
         end
-        parent_cert, parent_key = cert, key
+        issuer_cert, issuer_key = cert, key
     end
     return report
 end

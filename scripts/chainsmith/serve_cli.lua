@@ -51,7 +51,8 @@ end
 function cli.main(args, boot)
     local parser = argparse("serve.lua", "Serve www/ over HTTPS with the chain built by "
         .. "build_chain.lua (leaf + intermediate, TLS 1.2 and 1.3 only).")
-    parser:option("--port", "Port to listen on (0: any free port).", "8443"):convert(tonumber)
+    parser:option("--port", "Port to listen on (0: any free port, on 127.0.0.1 only unless "
+        .. "--listen says otherwise).", "8443"):convert(math.tointeger)
     parser:option("--chain", "Folder build_chain.lua wrote.", "chain")
     parser:option("--www", "Folder of pages to serve.", boot.www_dir)
     parser:option("--listen", "Address to listen on (repeatable; default 127.0.0.1 and ::1)")
@@ -71,6 +72,9 @@ function cli.main(args, boot)
     local html = page.render(template, c.served, c.root)
     local hello = { type = "text/html; charset=utf-8", body = html }
     local hosts = #opts.listen > 0 and opts.listen or default_hosts()
+    if opts.port == 0 and #opts.listen == 0 then
+        hosts = { hosts[1] } -- each address would get a different free port
+    end
     local server, serr = pki.start_server {
         hosts = hosts,
         port = opts.port,
