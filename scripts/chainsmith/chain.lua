@@ -152,8 +152,8 @@ local function load_existing(files)
     return { key = key, cert = cert }
 end
 
--- Sign name's certificate from its profile, record it, write key and cert.
-local function issue(store, p, issuer_cert, issuer_key, files, overwrite)
+-- Sign a certificate from its profile with a new key, and record it.
+local function issue(store, p, issuer_cert, issuer_key)
     local key, err, code = pki.generate_key(p.key)
     if not key then
         return nil, ("profile %s: %s"):format(p.name, err), code
@@ -163,15 +163,26 @@ local function issue(store, p, issuer_cert, issuer_key, files, overwrite)
     if not cert then
         return nil, ("profile %s: %s"):format(p.name, err), code
     end
-    local ok
-    ok, err, code = key:save(files.key, { overwrite = overwrite })
-    if ok then
-        ok, err, code = cert:save(files.cert, { overwrite = overwrite })
-    end
-    if not ok then
-        return nil, err, code
-    end
     return key, cert
+end
+
+-- Write what was issued: each key and certificate, then the server's chain.
+local function write_files(report, files, force)
+    for _, r in ipairs(report) do
+        if r.action ~= "kept" then
+            local overwrite = force or r.action == "re-issued"
+            local f = files[r.name]
+            local ok, err, code = r.key:save(f.key, { overwrite = overwrite })
+            if ok then
+                ok, err, code = r.cert:save(f.cert, { overwrite = overwrite })
+            end
+            if not ok then
+                return nil, err, code
+            end
+        end
+    end
+    return pki.save_chain(files.server_chain, { report[3].cert, report[2].cert },
+        { overwrite = true })
 end
 
 local function renew_due(info, p, now)
@@ -230,6 +241,10 @@ function chain.build(opts)
     if not store then
         return nil, serr, scode
     end
+    local began, berr, bcode = store:begin()
+    if not began then
+        return nil, berr, bcode
+    end
     local now = os.time()
     local report = {}
     local issuer_cert, issuer_key, roots = nil, nil, nil
@@ -259,25 +274,29 @@ function chain.build(opts)
             key, cert, action = existing.key, existing.cert, "kept"
         else
             local code
-            key, cert, code = issue(store, p, issuer_cert, issuer_key, f, opts.force or why ~= nil)
+            key, cert, code = issue(store, p, issuer_cert, issuer_key)
             if not key then
                 return nil, cert, code
             end
             action = why and "re-issued" or "created"
             issuer_changed = issuer_changed or name ~= "server"
         end
-        report[#report + 1] = { name = name, cert = cert, action = action, why = why }
-
+        report[#report + 1] = { name = name, key = key, cert = cert, action = action, why = why }
         if name == "root" then
             roots = { cert }
-        elseif name == "server" then
-            local wrote, werr, wcode = pki.save_chain(files.server_chain, { cert, issuer_cert },
-                { overwrite = true })
-            if not wrote then
-                return nil, werr, wcode
-            end
         end
         issuer_cert, issuer_key = cert, key
+    end
+
+    -- Every record in one commit, then the files: a failure before this
+    -- point leaves the folder and the database as they were.
+    local committed, cerr, ccode = store:commit()
+    if not committed then
+        return nil, cerr, ccode
+    end
+    local wrote, werr, wcode = write_files(report, files, opts.force)
+    if not wrote then
+        return nil, werr, wcode
     end
     return report
 end
