@@ -54,7 +54,7 @@ curl -s --path-as-is --cacert "$out/root.pem" --resolve "localhost:$port:127.0.0
 lacks "no encoded path escape" "$tmp/escape2" "root:"
 
 # A second server on the same port says so.
-refuse "port in use" "$LUA" "$repo/scripts/serve.lua" --port "$port" --listen 127.0.0.1 \
+refuse "port in use" lua "$repo/scripts/serve.lua" --port "$port" --listen 127.0.0.1 \
     --chain "$out" --www "$tmp/www"
 contains "port in use is named" "$tmp/last.out" "$port"
 
@@ -67,9 +67,9 @@ contains "stops cleanly on Ctrl-C" "$tmp/serve2.log" "stopped (SIGINT)"
 # Refusals: a key that does not match, files missing.
 cp -r "$out" "$tmp/mismatch"
 cp "$out/intermediate.key" "$tmp/mismatch/server.key"
-refuse "mismatched key" "$LUA" "$repo/scripts/serve.lua" --port 0 --chain "$tmp/mismatch"
+refuse "mismatched key" lua "$repo/scripts/serve.lua" --port 0 --chain "$tmp/mismatch"
 contains "mismatch is named" "$tmp/last.out" "does not match"
-refuse "missing chain" "$LUA" "$repo/scripts/serve.lua" --port 0 --chain "$tmp/nothing"
+refuse "missing chain" lua "$repo/scripts/serve.lua" --port 0 --chain "$tmp/nothing"
 contains "missing chain says what to do" "$tmp/last.out" "build_chain.lua"
 
 finish

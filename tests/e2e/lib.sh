@@ -4,6 +4,10 @@ set -u
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 LUA=${CS_LUA:-lua5.4}
+# Under the sanitizer build LD_PRELOAD carries ASan for the uninstrumented
+# interpreter; curl and certtool must not get it (they hang with it).
+lua_preload=${LD_PRELOAD:-}
+unset LD_PRELOAD
 tmp=$(mktemp -d /tmp/cs-e2e-XXXXXX)
 passed=0
 failed=0
@@ -48,15 +52,20 @@ equal() {
     if [ "$2" = "$3" ]; then ok; else bad "$1: '$2' != '$3'"; fi
 }
 
+lua() {
+    LD_PRELOAD=$lua_preload "$LUA" "$@"
+}
+
 build_chain() {
-    "$LUA" "$repo/scripts/build_chain.lua" "$@"
+    lua "$repo/scripts/build_chain.lua" "$@"
 }
 
 # start_server LOG ARGS...: serve.lua on a free port; sets server_pid, port.
 start_server() {
     local log=$1
     shift
-    "$LUA" "$repo/scripts/serve.lua" --port 0 "$@" >"$log" 2>&1 &
+    # A plain command, not the lua function: $! must be the server itself.
+    LD_PRELOAD=$lua_preload "$LUA" "$repo/scripts/serve.lua" --port 0 "$@" >"$log" 2>&1 &
     server_pid=$!
     port=""
     for _ in $(seq 1 100); do
