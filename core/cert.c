@@ -1137,32 +1137,15 @@ char *cs_cert_serial_hex(const cs_cert *cert)
     return copy;
 }
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm):
- * timegm is not POSIX, and mktime would apply the local zone. */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-    int64_t era;
-    unsigned yoe, doy, doe;
-
-    y -= m <= 2;
-    era = (y >= 0 ? y : y - 399) / 400;
-    yoe = (unsigned)(y - era * 400);
-    doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (int64_t)doe - 719468;
-}
-
 int64_t cs_cert_not_after(const cs_cert *cert)
 {
-    struct tm tm;
+    int64_t t = 0;
 
-    if (!cert || ASN1_TIME_to_tm(X509_get0_notAfter(cert->x509), &tm) != 1) {
+    if (!cert || !cs_asn1_time_unix(X509_get0_notAfter(cert->x509), &t)) {
         ERR_clear_error();
         return 0;
     }
-    return days_from_civil((int64_t)tm.tm_year + 1900, (unsigned)tm.tm_mon + 1,
-                           (unsigned)tm.tm_mday) * 86400 +
-           tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec;
+    return t;
 }
 
 X509 *cs_cert_get0_x509(const cs_cert *cert)

@@ -189,7 +189,7 @@ static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
     return era * 146097 + (int64_t)doe - 719468;
 }
 
-static int asn1_time_unix(const ASN1_TIME *t, int64_t *out)
+int cs_asn1_time_unix(const ASN1_TIME *t, int64_t *out)
 {
     struct tm tm;
     memset(&tm, 0, sizeof tm);
@@ -560,11 +560,11 @@ cs_code cs_cert_get_info(const cs_cert *cert, cs_cert_info **out, cs_err *err)
         goto done;
 
     rc = CS_EINVAL;
-    if (!asn1_time_unix(X509_get0_notBefore(x), &info->not_before)) {
+    if (!cs_asn1_time_unix(X509_get0_notBefore(x), &info->not_before)) {
         what = "notBefore";
         goto done;
     }
-    if (!asn1_time_unix(X509_get0_notAfter(x), &info->not_after)) {
+    if (!cs_asn1_time_unix(X509_get0_notAfter(x), &info->not_after)) {
         what = "notAfter";
         goto done;
     }

@@ -2,6 +2,9 @@
 #ifndef CS_INTERNAL_H
 #define CS_INTERNAL_H
 
+#include <stdint.h>
+
+#include <openssl/asn1.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
@@ -12,5 +15,9 @@ struct cs_key {
 struct cs_cert {
     X509 *x509;
 };
+
+/* An ASN1_TIME as Unix seconds, whatever the local zone; 0 if unreadable.
+ * Defined in info.c. */
+int cs_asn1_time_unix(const ASN1_TIME *t, int64_t *out);
 
 #endif
