@@ -71,6 +71,7 @@ extern const luaL_Reg pki_key_funcs[];
 extern const luaL_Reg pki_cert_funcs[];
 extern const luaL_Reg pki_store_funcs[];
 extern const luaL_Reg pki_server_funcs[];
+extern const luaL_Reg pki_files_funcs[];
 
 /* Create metatable tname with metamethods meta and methods as __index. */
 void pki_new_metatable(lua_State *L, const char *tname, const luaL_Reg *meta,

@@ -1008,18 +1008,9 @@ static cs_code bio_copy(BIO *bio, char **out, size_t *len, cs_err *err)
 
 cs_code cs_cert_pem(const cs_cert *cert, char **out, size_t *len, cs_err *err)
 {
-    BIO *bio = NULL;
-    cs_code rc;
-
     if (!cert || !out || !len)
         return cs_err_set(err, CS_EINVAL, "certificate: none");
-    bio = BIO_new(BIO_s_mem());
-    if (!bio || PEM_write_bio_X509(bio, cert->x509) != 1)
-        rc = cs_err_ossl(err, CS_ECRYPTO, "certificate: encoding PEM");
-    else
-        rc = bio_copy(bio, out, len, err);
-    BIO_free(bio);
-    return rc;
+    return cs_cert_chain_pem(&cert, 1, "certificate", out, len, err);
 }
 
 cs_code cs_cert_der(const cs_cert *cert, unsigned char **out, size_t *len, cs_err *err)
@@ -1046,38 +1037,45 @@ cs_code cs_cert_der(const cs_cert *cert, unsigned char **out, size_t *len, cs_er
     return CS_OK;
 }
 
-cs_code cs_cert_save(const cs_cert *const *certs, size_t n, const char *path, int overwrite,
-                     cs_err *err)
+cs_code cs_cert_chain_pem(const cs_cert *const *certs, size_t n, const char *what, char **out,
+                          size_t *len, cs_err *err)
 {
     BIO *bio = NULL;
-    char *data = NULL;
-    long len;
-    size_t i;
     cs_code rc = CS_OK;
 
-    if (!path)
-        return cs_err_set(err, CS_EINVAL, "certificate: no file name");
     if (!certs || n == 0)
-        return cs_err_set(err, CS_EINVAL, "%s: no certificates to save", path);
+        return cs_err_set(err, CS_EINVAL, "%s: no certificates to save", what);
     bio = BIO_new(BIO_s_mem());
     if (!bio) {
-        rc = cs_err_ossl(err, CS_ENOMEM, "%s: out of memory", path);
+        rc = cs_err_ossl(err, CS_ENOMEM, "%s: out of memory", what);
         goto done;
     }
-    for (i = 0; i < n; i++) {
+    for (size_t i = 0; i < n; i++) {
         if (!certs[i] || PEM_write_bio_X509(bio, certs[i]->x509) != 1) {
-            rc = cs_err_ossl(err, CS_ECRYPTO, "%s: encoding certificate %zu", path, i + 1);
+            rc = cs_err_ossl(err, CS_ECRYPTO, "%s: encoding certificate %zu", what, i + 1);
             goto done;
         }
     }
-    len = BIO_get_mem_data(bio, &data);
-    if (len <= 0 || !data) {
-        rc = cs_err_ossl(err, CS_ECRYPTO, "%s: encoding", path);
-        goto done;
-    }
-    rc = cs_file_write(path, data, (size_t)len, 0644, overwrite, err);
+    rc = bio_copy(bio, out, len, err);
 done:
     BIO_free(bio);
+    return rc;
+}
+
+cs_code cs_cert_save(const cs_cert *const *certs, size_t n, const char *path, int overwrite,
+                     cs_err *err)
+{
+    char *pem = NULL;
+    size_t len = 0;
+    cs_code rc;
+
+    if (!path)
+        return cs_err_set(err, CS_EINVAL, "certificate: no file name");
+    rc = cs_cert_chain_pem(certs, n, path, &pem, &len, err);
+    if (rc != CS_OK)
+        return rc;
+    rc = cs_file_write(path, pem, len, 0644, overwrite, err);
+    free(pem);
     return rc;
 }
 

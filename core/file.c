@@ -27,80 +27,134 @@ static int write_all(int fd, const unsigned char *p, size_t len)
     return 0;
 }
 
-/* Make the rename durable: fsync the folder that holds the new name. */
-static void sync_parent(const char *path)
+/* The folder part of path ("." for a bare name), into buf. */
+static int parent_of(const char *path, char *buf, size_t size)
 {
     char copy[4096];
-    int fd;
 
     if (strlen(path) >= sizeof copy)
-        return;
+        return -1;
     strcpy(copy, path);
-    fd = open(dirname(copy), O_RDONLY | O_DIRECTORY);
-    if (fd >= 0) {
-        (void)fsync(fd);
-        close(fd);
+    if (snprintf(buf, size, "%s", dirname(copy)) >= (int)size)
+        return -1;
+    return 0;
+}
+
+/* Make the new names durable: fsync each folder that got one, once. */
+static void sync_parents(const cs_file_out *files, size_t n)
+{
+    char dir[4096], seen[4096] = "";
+
+    for (size_t i = 0; i < n; i++) {
+        int fd;
+        if (parent_of(files[i].path, dir, sizeof dir) != 0 || strcmp(dir, seen) == 0)
+            continue;
+        fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd >= 0) {
+            (void)fsync(fd);
+            close(fd);
+        }
+        strcpy(seen, dir);
     }
+}
+
+static cs_code exists_error(cs_err *err, const char *path)
+{
+    return cs_err_set(err, CS_EEXIST,
+                      "%s: exists, not overwritten (pass overwrite = true to replace)", path);
+}
+
+/* Write one file's bytes to a fresh temporary name beside it, fsynced.
+ * tmp receives the name; on failure nothing is left behind. */
+static cs_code write_temp(const cs_file_out *f, char *tmp, size_t size, cs_err *err)
+{
+    unsigned char rnd[6];
+    int fd;
+
+    if (RAND_bytes(rnd, sizeof rnd) != 1)
+        return cs_err_ossl(err, CS_ECRYPTO, "%s: random name for temporary file", f->path);
+    if (snprintf(tmp, size, "%s.tmp-%02x%02x%02x%02x%02x%02x", f->path, rnd[0], rnd[1],
+                 rnd[2], rnd[3], rnd[4], rnd[5]) >= (int)size)
+        return cs_err_set(err, CS_EINVAL, "%s: path too long", f->path);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, (mode_t)f->mode);
+    if (fd < 0)
+        return cs_err_set(err, errno == ENOENT ? CS_ENOENT : CS_EIO, "%s: cannot create: %s",
+                          f->path, strerror(errno));
+    /* The umask may have removed bits; a key must be exactly 0600, no more. */
+    if (fchmod(fd, (mode_t)f->mode) != 0 || write_all(fd, f->data, f->len) != 0 ||
+        fsync(fd) != 0) {
+        int e = errno;
+        close(fd);
+        unlink(tmp);
+        return cs_err_set(err, CS_EIO, "%s: cannot write: %s", f->path, strerror(e));
+    }
+    if (close(fd) != 0) {
+        int e = errno;
+        unlink(tmp);
+        return cs_err_set(err, CS_EIO, "%s: cannot write: %s", f->path, strerror(e));
+    }
+    return CS_OK;
+}
+
+/* Give the temporary file its name. */
+static cs_code put_in_place(const cs_file_out *f, const char *tmp, cs_err *err)
+{
+    if (f->overwrite) {
+        if (rename(tmp, f->path) != 0)
+            return cs_err_set(err, CS_EIO, "%s: cannot replace: %s", f->path, strerror(errno));
+        return CS_OK;
+    }
+    /* link() fails if the name appeared meanwhile: no race overwrites it. */
+    if (link(tmp, f->path) != 0)
+        return errno == EEXIST ? exists_error(err, f->path)
+                               : cs_err_set(err, CS_EIO, "%s: cannot create: %s", f->path,
+                                            strerror(errno));
+    unlink(tmp);
+    return CS_OK;
+}
+
+cs_code cs_file_write_all(const cs_file_out *files, size_t n, cs_err *err)
+{
+    char (*tmp)[4096] = NULL;
+    size_t written = 0, placed = 0;
+    cs_code rc = CS_OK;
+    struct stat st;
+
+    for (size_t i = 0; i < n; i++) {
+        if (!files[i].overwrite && lstat(files[i].path, &st) == 0)
+            return exists_error(err, files[i].path);
+    }
+    tmp = calloc(n ? n : 1, sizeof *tmp);
+    if (!tmp)
+        return cs_err_set(err, CS_ENOMEM, "writing files: out of memory");
+    for (; written < n; written++) {
+        rc = write_temp(&files[written], tmp[written], sizeof tmp[written], err);
+        if (rc != CS_OK)
+            goto done;
+    }
+    for (; placed < n; placed++) {
+        rc = put_in_place(&files[placed], tmp[placed], err);
+        if (rc != CS_OK)
+            goto done;
+    }
+    sync_parents(files, n);
+done:
+    if (rc != CS_OK && placed > 0 && err) {
+        size_t used = strlen(err->msg);
+        snprintf(err->msg + used, sizeof err->msg - used, " (already in place: %s%s)",
+                 files[0].path, placed > 1 ? " and the files after it" : "");
+    }
+    for (size_t i = placed; i < written; i++)
+        unlink(tmp[i]);
+    free(tmp);
+    return rc;
 }
 
 cs_code cs_file_write(const char *path, const void *data, size_t len, unsigned mode,
                       int overwrite, cs_err *err)
 {
-    char tmp[4096];
-    unsigned char rnd[6];
-    int fd = -1;
-    cs_code rc = CS_OK;
-    struct stat st;
-
-    if (!overwrite && lstat(path, &st) == 0)
-        return cs_err_set(err, CS_EEXIST,
-                          "%s: exists, not overwritten (pass overwrite = true to replace)",
-                          path);
-    if (RAND_bytes(rnd, sizeof rnd) != 1)
-        return cs_err_ossl(err, CS_ECRYPTO, "%s: random name for temporary file", path);
-    if (snprintf(tmp, sizeof tmp, "%s.tmp-%02x%02x%02x%02x%02x%02x", path, rnd[0], rnd[1],
-                 rnd[2], rnd[3], rnd[4], rnd[5]) >= (int)sizeof tmp)
-        return cs_err_set(err, CS_EINVAL, "%s: path too long", path);
-
-    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, (mode_t)mode);
-    if (fd < 0) {
-        rc = cs_err_set(err, errno == ENOENT ? CS_ENOENT : CS_EIO, "%s: cannot create: %s",
-                        path, strerror(errno));
-        return rc;
-    }
-    /* The umask may have removed bits; a key must be exactly 0600, no more. */
-    if (fchmod(fd, (mode_t)mode) != 0 || write_all(fd, data, len) != 0 || fsync(fd) != 0) {
-        rc = cs_err_set(err, CS_EIO, "%s: cannot write: %s", path, strerror(errno));
-        goto done;
-    }
-    if (close(fd) != 0) {
-        fd = -1;
-        rc = cs_err_set(err, CS_EIO, "%s: cannot write: %s", path, strerror(errno));
-        goto done;
-    }
-    fd = -1;
-    if (!overwrite) {
-        /* link() fails if path appeared meanwhile: no race overwrites it. */
-        if (link(tmp, path) != 0) {
-            rc = errno == EEXIST
-                     ? cs_err_set(err, CS_EEXIST,
-                                  "%s: exists, not overwritten (pass overwrite = true to "
-                                  "replace)", path)
-                     : cs_err_set(err, CS_EIO, "%s: cannot create: %s", path, strerror(errno));
-            goto done;
-        }
-        unlink(tmp);
-    } else if (rename(tmp, path) != 0) {
-        rc = cs_err_set(err, CS_EIO, "%s: cannot replace: %s", path, strerror(errno));
-        goto done;
-    }
-    sync_parent(path);
-    return CS_OK;
-done:
-    if (fd >= 0)
-        close(fd);
-    unlink(tmp);
-    return rc;
+    const cs_file_out one = {path, data, len, mode, overwrite};
+    return cs_file_write_all(&one, 1, err);
 }
 
 cs_code cs_file_read(const char *path, size_t max, char **out, size_t *len, cs_err *err)

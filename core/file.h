@@ -7,9 +7,26 @@
 
 #include "error.h"
 
-/* Write data to path with the given mode (0600 for keys, 0644 otherwise).
- * An existing path is CS_EEXIST unless overwrite is non-zero. On failure
- * nothing at path changed and no temporary file is left. */
+/* One file to write: its bytes, its mode (0600 for keys, 0644 otherwise),
+ * and whether an existing file may be replaced. */
+typedef struct cs_file_out {
+    const char *path;
+    const void *data;
+    size_t len;
+    unsigned mode;
+    int overwrite;
+} cs_file_out;
+
+/* Write several files as one step. Every file is written to a temporary
+ * file beside it and fsynced; only when all are on disk do they take their
+ * names (rename, or link when not overwriting, so a file that appeared
+ * meanwhile is not replaced); then each folder is fsynced once. An existing
+ * file without overwrite is CS_EEXIST before anything is written. On failure
+ * no temporary file is left and no target changed, unless a rename itself
+ * fails part-way (the message then says which files were replaced). */
+CS_NODISCARD cs_code cs_file_write_all(const cs_file_out *files, size_t n, cs_err *err);
+
+/* cs_file_write_all for one file. */
 CS_NODISCARD cs_code cs_file_write(const char *path, const void *data, size_t len,
                                    unsigned mode, int overwrite, cs_err *err);
 

@@ -8,6 +8,10 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
+#include "cert.h"
+#include "error.h"
+#include "key.h"
+
 struct cs_key {
     EVP_PKEY *pkey;
 };
@@ -15,6 +19,15 @@ struct cs_key {
 struct cs_cert {
     X509 *x509;
 };
+
+/* The private key as unencrypted PKCS#8 PEM in OpenSSL's secure heap; free
+ * with OPENSSL_secure_clear_free(*out, *len). what names it in messages. */
+cs_code cs_key_private_pem(const cs_key *key, const char *what, char **out, size_t *len,
+                           cs_err *err);
+
+/* Certificates as concatenated PEM; free with free(). */
+cs_code cs_cert_chain_pem(const cs_cert *const *certs, size_t n, const char *what, char **out,
+                          size_t *len, cs_err *err);
 
 /* An ASN1_TIME as Unix seconds, whatever the local zone; 0 if unreadable.
  * Defined in info.c. */

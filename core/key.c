@@ -241,36 +241,54 @@ void cs_key_free(cs_key *key)
     free(key);
 }
 
-cs_code cs_key_save(const cs_key *key, const char *path, int overwrite, cs_err *err)
+cs_code cs_key_private_pem(const cs_key *key, const char *what, char **out, size_t *len,
+                           cs_err *err)
 {
     BIO *bio = NULL;
-    char *data = NULL;
-    long len = 0;
+    char *data = NULL, *copy = NULL;
+    long n = 0;
     cs_code rc = CS_OK;
 
-    if (!key || !path)
-        return cs_err_set(err, CS_EINVAL, "key: nothing to save");
     /* Secure-heap memory BIO: the PEM holds the private key. */
     bio = BIO_new(BIO_s_secmem());
     if (!bio) {
-        rc = cs_err_ossl(err, CS_ENOMEM, "%s: out of memory", path);
+        rc = cs_err_ossl(err, CS_ENOMEM, "%s: out of memory", what);
         goto done;
     }
     /* PEM_write_bio_PrivateKey writes PKCS#8 in OpenSSL 3. */
     if (PEM_write_bio_PrivateKey(bio, key->pkey, NULL, NULL, 0, NULL, NULL) != 1) {
-        rc = cs_err_ossl(err, CS_ECRYPTO, "%s: encoding the private key", path);
+        rc = cs_err_ossl(err, CS_ECRYPTO, "%s: encoding the private key", what);
         goto done;
     }
-    len = BIO_get_mem_data(bio, &data);
-    if (len <= 0 || !data) {
-        rc = cs_err_ossl(err, CS_ECRYPTO, "%s: encoding the private key", path);
+    n = BIO_get_mem_data(bio, &data);
+    copy = n > 0 && data ? OPENSSL_secure_malloc((size_t)n) : NULL;
+    if (!copy) {
+        rc = cs_err_ossl(err, CS_ENOMEM, "%s: encoding the private key", what);
         goto done;
     }
-    rc = cs_file_write(path, data, (size_t)len, 0600, overwrite, err);
+    memcpy(copy, data, (size_t)n);
+    *out = copy;
+    *len = (size_t)n;
 done:
-    if (data && len > 0)
-        OPENSSL_cleanse(data, (size_t)len);
+    if (data && n > 0)
+        OPENSSL_cleanse(data, (size_t)n);
     BIO_free(bio);
+    return rc;
+}
+
+cs_code cs_key_save(const cs_key *key, const char *path, int overwrite, cs_err *err)
+{
+    char *pem = NULL;
+    size_t len = 0;
+    cs_code rc;
+
+    if (!key || !path)
+        return cs_err_set(err, CS_EINVAL, "key: nothing to save");
+    rc = cs_key_private_pem(key, path, &pem, &len, err);
+    if (rc != CS_OK)
+        return rc;
+    rc = cs_file_write(path, pem, len, 0600, overwrite, err);
+    OPENSSL_secure_clear_free(pem, len);
     return rc;
 }
 

@@ -166,23 +166,20 @@ local function issue(store, p, issuer_cert, issuer_key)
     return key, cert
 end
 
--- Write what was issued: each key and certificate, then the server's chain.
+-- Write what was issued, each key with its certificate, and the server's
+-- chain file, as one step: every file is on disk before any takes its name.
 local function write_files(report, files, force)
+    local out = {}
     for _, r in ipairs(report) do
         if r.action ~= "kept" then
-            local overwrite = force or r.action == "re-issued"
-            local f = files[r.name]
-            local ok, err, code = r.key:save(f.key, { overwrite = overwrite })
-            if ok then
-                ok, err, code = r.cert:save(f.cert, { overwrite = overwrite })
-            end
-            if not ok then
-                return nil, err, code
-            end
+            local f, overwrite = files[r.name], force or r.action == "re-issued"
+            out[#out + 1] = { path = f.key, key = r.key, overwrite = overwrite }
+            out[#out + 1] = { path = f.cert, cert = r.cert, overwrite = overwrite }
         end
     end
-    return pki.save_chain(files.server_chain, { report[3].cert, report[2].cert },
-        { overwrite = true })
+    out[#out + 1] = { path = files.server_chain, certs = { report[3].cert, report[2].cert },
+        overwrite = true }
+    return pki.write_files(out)
 end
 
 local function renew_due(info, p, now)

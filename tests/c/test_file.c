@@ -75,6 +75,34 @@ int main(void)
     CHECK_OK(cs_file_mkdir(nested, 0700, &err), &err);
     CHECK_FAIL(cs_file_mkdir(path, 0700, &err), CS_EIO, &err, "not a folder");
 
+    /* Several files as one step: a problem with any of them writes none. */
+    {
+        char a[256], b[256], bad[256];
+        cs_file_out two[2];
+        snprintf(a, sizeof a, "%s/set-a.key", dir);
+        snprintf(b, sizeof b, "%s/set-b.pem", dir);
+        snprintf(bad, sizeof bad, "%s/missing-folder/b.pem", dir);
+        two[0] = (cs_file_out){a, "key", 3, 0600, 0};
+        two[1] = (cs_file_out){path, "x", 1, 0644, 0}; /* exists */
+        CHECK_FAIL(cs_file_write_all(two, 2, &err), CS_EEXIST, &err, "secret.key: exists");
+        CHECK(access(a, F_OK) != 0);
+        two[1] = (cs_file_out){bad, "x", 1, 0644, 0};
+        CHECK_FAIL(cs_file_write_all(two, 2, &err), CS_ENOENT, &err, "missing-folder");
+        CHECK(access(a, F_OK) != 0);
+        two[1] = (cs_file_out){b, "cert", 4, 0644, 0};
+        CHECK_OK(cs_file_write_all(two, 2, &err), &err);
+        CHECK(stat(a, &st) == 0 && (st.st_mode & 0777) == 0600 && st.st_size == 3);
+        CHECK(stat(b, &st) == 0 && (st.st_mode & 0777) == 0644 && st.st_size == 4);
+        two[0].overwrite = two[1].overwrite = 1;
+        two[0].data = "new";
+        CHECK_OK(cs_file_write_all(two, 2, &err), &err);
+        CHECK_OK(cs_file_read(a, 100, &data, &len, &err), &err);
+        CHECK(len == 3 && strcmp(data, "new") == 0);
+        cs_file_free(data, len);
+        /* dir holds secret.key, cert.pem, a/, set-a.key, set-b.pem: no temporary left */
+        CHECK(count_entries(dir) == 5);
+    }
+
     CHECK(strcmp(cs_code_name(CS_EEXIST), "exists") == 0);
     CHECK(strcmp(cs_code_name(CS_EINVAL), "invalid") == 0);
     CHECK(strcmp(cs_code_name((cs_code)999), "unknown") == 0);

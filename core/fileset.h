@@ -1,0 +1,31 @@
+/* Keys and certificates written to disk together, as one step: a new key
+ * and its certificate never exist on disk one without the other. */
+#ifndef CS_FILESET_H
+#define CS_FILESET_H
+
+#include <stddef.h>
+
+#include "cert.h"
+#include "error.h"
+#include "key.h"
+
+/* Files waiting to be written. Constructor: cs_fileset_new. Destructor:
+ * cs_fileset_free (NULL is fine; wipes the encoded keys). */
+typedef struct cs_fileset cs_fileset;
+
+CS_NODISCARD cs_code cs_fileset_new(cs_fileset **out, cs_err *err);
+void cs_fileset_free(cs_fileset *fs);
+
+/* Add key as unencrypted PKCS#8 PEM, mode 0600. The key is encoded now. */
+CS_NODISCARD cs_code cs_fileset_add_key(cs_fileset *fs, const cs_key *key, const char *path,
+                                        int overwrite, cs_err *err);
+/* Add certs as concatenated PEM (a chain file: leaf first), mode 0644. */
+CS_NODISCARD cs_code cs_fileset_add_certs(cs_fileset *fs, const cs_cert *const *certs,
+                                          size_t n, const char *path, int overwrite,
+                                          cs_err *err);
+
+/* Write every file added, through cs_file_write_all: all temporary files are
+ * on disk before any takes its name. */
+CS_NODISCARD cs_code cs_fileset_write(cs_fileset *fs, cs_err *err);
+
+#endif

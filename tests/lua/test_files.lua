@@ -1,0 +1,84 @@
+-- pki.write_files and pki.mkdir: keys and certificates written together,
+-- nothing written when any entry fails, caller bugs raised.
+package.path = (arg[0]:match("(.-)[^/]*$") or "") .. "?.lua;" .. package.path
+local pki = require "pki"
+local t = require "testlib"
+
+local dir = t.tmpdir()
+local key = assert(pki.generate_key { type = "ec", curve = "P-256" })
+local cert = assert(pki.sign(t.root_spec(), key))
+local function mode(path)
+    return t.sh("stat -c %a " .. t.quote(path))
+end
+local function entries()
+    return t.sh("ls -A " .. t.quote(dir))
+end
+
+t.case("mkdir makes parents, 0700", function()
+    assert(pki.mkdir(dir .. "/a/b") == true)
+    assert(mode(dir .. "/a/b") == "700")
+    assert(pki.mkdir(dir .. "/a/b") == true, "an existing folder is fine")
+end)
+t.expect_fail("mkdir over a file", "io", "not a folder", function()
+    t.write_file(dir .. "/file", "x")
+    return pki.mkdir(dir .. "/file")
+end)
+os.remove(dir .. "/file")
+
+t.case("key, cert and chain written together with their modes", function()
+    assert(pki.write_files {
+        { path = dir .. "/k.key", key = key },
+        { path = dir .. "/c.pem", cert = cert },
+        { path = dir .. "/chain.pem", certs = { cert, cert } },
+    } == true)
+    assert(mode(dir .. "/k.key") == "600")
+    assert(mode(dir .. "/c.pem") == "644")
+    assert(assert(pki.read_key(dir .. "/k.key")):info().fingerprint == key:info().fingerprint)
+    assert(#assert(pki.read_chain(dir .. "/chain.pem")) == 2)
+    assert(t.read_file(dir .. "/c.pem") == cert:pem())
+end)
+
+t.expect_fail("an existing file stops all of them", "exists", "c%.pem: exists", function()
+    return pki.write_files {
+        { path = dir .. "/new.key", key = key },
+        { path = dir .. "/c.pem", cert = cert },
+    }
+end)
+t.case("... and nothing was written", function()
+    assert(t.read_file(dir .. "/new.key") == nil)
+    assert(not entries():find("tmp"), entries())
+end)
+t.expect_fail("a missing folder stops all of them", "notfound", "cannot create", function()
+    return pki.write_files {
+        { path = dir .. "/new.key", key = key },
+        { path = dir .. "/nowhere/c.pem", cert = cert },
+    }
+end)
+t.case("... and nothing was written", function()
+    assert(t.read_file(dir .. "/new.key") == nil)
+    assert(not entries():find("tmp"), entries())
+end)
+t.case("overwrite = true replaces", function()
+    local other = assert(pki.generate_key { type = "ec", curve = "P-256" })
+    assert(pki.write_files { { path = dir .. "/k.key", key = other, overwrite = true } })
+    assert(pki.read_key(dir .. "/k.key"):info().fingerprint == other:info().fingerprint)
+    assert(mode(dir .. "/k.key") == "600")
+end)
+
+t.expect_error("entry not a table", "%[1%]: table expected", pki.write_files, { "x" })
+t.expect_error("no path", "%[1%]%.path: string expected", pki.write_files, { { key = key } })
+t.expect_error("two kinds", "exactly one of key, cert, certs", pki.write_files,
+    { { path = dir .. "/x", key = key, cert = cert } })
+t.expect_error("a cert where the key goes", "%[1%]%.key: pki%.key expected", pki.write_files,
+    { { path = dir .. "/x", key = cert } })
+t.expect_error("unknown field", "unknown option 'overwrit'", pki.write_files,
+    { { path = dir .. "/x", key = key, overwrit = true } })
+t.case("closed key raises", function()
+    local k = assert(pki.generate_key { type = "ec", curve = "P-256" })
+    k:close()
+    local ok, err = pcall(pki.write_files, { { path = dir .. "/x", key = k } })
+    assert(not ok and err:find("attempt to use a closed pki.key"), err)
+end)
+
+t.cleanup()
+t.done()
