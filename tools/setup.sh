@@ -7,7 +7,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 cache="$here/.cache"
 
 packages="build-essential cmake pkg-config libssl-dev openssl libsqlite3-dev sqlite3
-liblua5.4-dev lua5.4 lua-argparse gnutls-bin curl dpkg-dev ca-certificates"
+liblua5.4-dev lua5.4 lua-argparse lua-check gnutls-bin curl dpkg-dev ca-certificates"
 
 missing=""
 for p in $packages; do

@@ -79,6 +79,7 @@ t.case("a server left to the collector stops", function()
     collectgarbage()
     -- the port is free again: a new server can take it
     local again <close> = assert(pki.start_server(config{port = port}))
+    assert(again:port() == port)
 end)
 
 t.case("wait_for_signal times out with nil", function()

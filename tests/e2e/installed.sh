@@ -1,0 +1,29 @@
+# After `cmake --install`, the commands find the installed module and pages
+# by themselves: no LUA_CPATH, no source tree.
+. "$(dirname "$0")/lib.sh"
+
+prefix=$tmp/prefix
+check "cmake --install" cmake --install "$CS_BUILD_DIR" --prefix "$prefix"
+scripts=$prefix/share/chainsmith/scripts
+[ -n "$(find "$prefix" -name pki.so)" ] && ok || bad "module installed"
+[ -f "$scripts/build_chain.lua" ] && ok || bad "scripts installed"
+
+unset LUA_CPATH LUA_CPATH_5_4
+cd "$tmp" || exit 1
+check "installed build_chain.lua" lua "$scripts/build_chain.lua" --out "$tmp/chain"
+contains "it built the chain" "$tmp/last.out" "server: created"
+LD_PRELOAD=$lua_preload "$LUA" "$scripts/serve.lua" --port 0 --chain "$tmp/chain" \
+    >"$tmp/serve.log" 2>&1 &
+server_pid=$!
+for _ in $(seq 1 100); do
+    port=$(sed -n 's|^serving https://localhost:\([0-9]*\)/.*|\1|p' "$tmp/serve.log")
+    [ -n "$port" ] && break
+    sleep 0.1
+done
+check "installed serve.lua serves the installed page" curl -sS --fail \
+    --cacert "$tmp/chain/root.pem" --resolve "localhost:$port:127.0.0.1" \
+    -o "$tmp/page.html" "https://localhost:$port/"
+contains "hello page" "$tmp/page.html" "Hello, World!"
+stop_server TERM || bad "stop"
+
+finish
