@@ -23,8 +23,9 @@ static const char *const spec_fields[] = {
     "key_usage", "extended_key_usage", "subject_alt_name", "name_constraints",
     "subject_key_id", "authority_key_id",
     /* read-only fields of cert:info(), accepted and ignored so an info can be
-     * fed back as a spec */
-    "version", "serial", "subject_line", "issuer_line", "signature_algorithm", "key",
+     * fed back as a spec; not "serial", which is always random and would
+     * mislead if silently ignored */
+    "version", "subject_line", "issuer_line", "signature_algorithm", "key",
     "fingerprint", "self_signed", "extensions", NULL};
 static const char *const no_fields[] = {NULL};
 static const char *const bc_fields[] = {"critical", "ca", "path_len", NULL};
