@@ -24,10 +24,12 @@ run: chain
 	$(LUA) scripts/serve.lua --port $(PORT)
 
 test: build
+	@tools/setup.sh --test
 	ctest --test-dir $(BUILD) --output-on-failure
 
 # The whole suite once more, built with AddressSanitizer + UBSan.
 test-sanitize: setup
+	@tools/setup.sh --test
 	cmake -S . -B $(BUILD)-asan -DCMAKE_BUILD_TYPE=Debug -DCS_SANITIZE=ON
 	cmake --build $(BUILD)-asan -j2
 	ctest --test-dir $(BUILD)-asan --output-on-failure

@@ -1,5 +1,6 @@
 #!/bin/sh
 # Install what chainsmith needs on Debian 12, then fetch CivetWeb's source.
+# With --test, also what only the tests use (a browser, NSS tools).
 # Safe to run again: it installs only what is missing and fetches only once.
 set -eu
 
@@ -8,6 +9,10 @@ cache="$here/.cache"
 
 packages="build-essential cmake pkg-config libssl-dev openssl libsqlite3-dev sqlite3
 liblua5.4-dev lua5.4 lua-argparse lua-check gnutls-bin curl dpkg-dev ca-certificates"
+
+if [ "${1:-}" = "--test" ]; then
+    packages="$packages chromium libnss3-tools"
+fi
 
 missing=""
 for p in $packages; do
