@@ -36,4 +36,20 @@ days=$(( ($(date -d "$(openssl x509 -noout -enddate <"$tmp/s_client.txt" | cut -
 equal "served validity is 20 days" "$days" 20
 stop_server TERM || bad "stop"
 
+# Nearing expiry: a renewal window as long as the validity re-issues every time.
+sed -i 's/renew_before_days = 10,/renew_before_days = 20,/' "$profiles/server.lua"
+before=$(fingerprint "$out/server.pem")
+check "rebuild inside the renewal window" build_chain --out "$out" --profiles "$profiles"
+contains "the leaf is renewed" "$tmp/last.out" "server: re-issued (expires within renew_before_days)"
+[ "$(fingerprint "$out/server.pem")" != "$before" ] && ok || bad "a new leaf was written"
+check "the renewed leaf verifies" openssl verify -x509_strict -CAfile "$out/root.pem" \
+    -untrusted "$out/intermediate.pem" "$out/server.pem"
+
+# A CA profile edit is noted, not acted on: the root users trust stays.
+sed -i 's/curve = "P-384"/curve = "P-256"/' "$profiles/root.lua"
+check "rebuild after editing root.lua" build_chain --out "$out" --profiles "$profiles"
+contains "the change is noted" "$tmp/last.out" "differs from $profiles/root.lua (curve P-384, profile says P-256)"
+contains "the root is still kept" "$tmp/last.out" "root: kept"
+equal "root still the same" "$(fingerprint "$out/root.pem")" "$root_fp"
+
 finish
