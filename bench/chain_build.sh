@@ -1,6 +1,6 @@
 #!/bin/bash
 # Chain build: `lua scripts/build_chain.lua --force` into a fresh folder
-# against the tutorial's openssl sequence (bench/tutorial/build.sh) for the
+# against the tutorial's Makefile of openssl steps (bench/tutorial/) for the
 # same P-384 chain, alternating in one run; then the same with P-256 profiles.
 # Prints medians and the ratio. A benchmark, not a test: it asserts nothing.
 set -eu
@@ -21,7 +21,8 @@ time_tutorial() {
     mkdir "$d"
     local t0 t1
     t0=$(now_ns)
-    (cd "$d" && sh "$repo/bench/tutorial/build.sh" >/dev/null 2>&1)
+    make -s -C "$d" -f "$repo/bench/tutorial/Makefile" CONF="$repo/bench/tutorial" \
+        >/dev/null 2>&1
     t1=$(now_ns)
     rm -rf "$d"
     echo $(( (t1 - t0) / 1000 ))
@@ -67,7 +68,7 @@ cs384=$(median <"$work/cs384")
 cs256=$(median <"$work/cs256")
 printf '\nChain build (root + intermediate + server), median of %d runs, microseconds\n' "$runs"
 printf '%-52s %10s %8s\n' "what" "median us" "ratio"
-printf '%-52s %10d %8s\n' "tutorial openssl sequence (P-384, 13 processes)" "$tut" "1.0x"
+printf '%-52s %10d %8s\n' "tutorial Makefile (P-384, 17 processes)" "$tut" "1.0x"
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1fx", a / b }'; }
 printf '%-52s %10d %8s\n' "build_chain.lua --force (P-384 profiles)" "$cs384" "$(ratio "$tut" "$cs384")"
 printf '%-52s %10d %8s\n' "build_chain.lua --force (P-256 profiles)" "$cs256" "$(ratio "$tut" "$cs256")"
