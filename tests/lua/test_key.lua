@@ -44,8 +44,9 @@ t.expect_fail("unknown field", "invalid", "unknown field 'curv'", pki.generate_k
               {type = "ec", curv = "P-256"})
 t.expect_fail("bits as string", "invalid", "key.bits: expected integer, got string",
               pki.generate_key, {type = "rsa", bits = "2048"})
-t.expect_fail("rsa too small", "invalid", "", pki.generate_key, {type = "rsa", bits = 512})
-t.expect_fail("malformed PEM", "invalid", "", pki.load_key,
+t.expect_fail("rsa too small", "invalid", "unsupported RSA size 512 bits", pki.generate_key,
+              {type = "rsa", bits = 512})
+t.expect_fail("malformed PEM", "invalid", "not a PEM or DER private key", pki.load_key,
               "-----BEGIN PRIVATE KEY-----\nnot base64\n-----END PRIVATE KEY-----\n")
 t.expect_fail("garbage bytes name the source", "invalid", "mykey", pki.load_key,
               "garbage", "mykey")
