@@ -45,8 +45,9 @@ void pki_key_pin(pki_key_box *box);
 void pki_key_unpin(pki_key_box *box);
 
 /* Options tables ({overwrite = true}): a caller bug raises. names is
- * NULL-terminated; an unknown key raises naming it and argument idx. */
-void pki_check_option_names(lua_State *L, int idx, const char *const names[]);
+ * NULL-terminated; an unknown key in the table at stack index idx raises
+ * naming it and argument argn (the table may sit inside that argument). */
+void pki_check_option_names(lua_State *L, int idx, int argn, const char *const names[]);
 /* The optional {overwrite = bool} table at idx; absent or nil is 0. */
 int pki_opt_overwrite(lua_State *L, int idx);
 /* The array at field of table idx (field NULL: the table at idx itself),

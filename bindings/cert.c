@@ -238,7 +238,7 @@ static int cert_verify(lua_State *L)
 
     luaL_checktype(L, 1, LUA_TTABLE);
     lua_settop(L, 1);
-    pki_check_option_names(L, 1, names);
+    pki_check_option_names(L, 1, 1, names);
     lua_getfield(L, 1, "leaf");
     leaf = luaL_testudata(L, -1, PKI_CERT);
     if (leaf == NULL)

@@ -53,7 +53,7 @@ static void check_entry(lua_State *L, int t, lua_Integer i, entry *e, int keep)
     if (!lua_istable(L, t))
         luaL_argerror(L, 1, lua_pushfstring(L, "[%d]: table expected, got %s", (int)i,
                                             luaL_typename(L, t)));
-    pki_check_option_names(L, t, names);
+    pki_check_option_names(L, t, 1, names);
     if (lua_getfield(L, t, "path") != LUA_TSTRING)
         luaL_argerror(L, 1, lua_pushfstring(L, "[%d].path: string expected", (int)i));
     e->path = lua_tostring(L, -1); /* the entry table keeps the string alive */

@@ -120,7 +120,7 @@ static cs_route *read_routes(lua_State *L, size_t *n)
         routes[i].path = lua_tostring(L, -2);
         if (!lua_istable(L, route))
             argfail(L, "routes[path]", "{type = ..., body = ...}");
-        pki_check_option_names(L, route, names);
+        pki_check_option_names(L, route, 1, names);
         if (lua_getfield(L, route, "body") != LUA_TSTRING)
             argfail(L, "routes[path].body", "string");
         routes[i].body = lua_tolstring(L, -1, &routes[i].body_len);
@@ -159,7 +159,7 @@ static int server_start(lua_State *L)
     memset(&cfg, 0, sizeof cfg);
     luaL_checktype(L, 1, LUA_TTABLE);
     lua_settop(L, 1);
-    pki_check_option_names(L, 1, names);
+    pki_check_option_names(L, 1, 1, names);
 
     /* what the server keeps alive: {cert, key, chain...} */
     lua_newtable(L);

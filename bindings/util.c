@@ -76,7 +76,7 @@ void pki_key_unpin(pki_key_box *box)
     }
 }
 
-void pki_check_option_names(lua_State *L, int idx, const char *const names[])
+void pki_check_option_names(lua_State *L, int idx, int argn, const char *const names[])
 {
     idx = lua_absindex(L, idx);
     luaL_checktype(L, idx, LUA_TTABLE);
@@ -88,9 +88,9 @@ void pki_check_option_names(lua_State *L, int idx, const char *const names[])
             for (size_t i = 0; names[i] && !known; i++)
                 known = strcmp(k, names[i]) == 0;
             if (!known)
-                luaL_argerror(L, idx, lua_pushfstring(L, "unknown option '%s'", k));
+                luaL_argerror(L, argn, lua_pushfstring(L, "unknown option '%s'", k));
         } else {
-            luaL_argerror(L, idx, lua_pushfstring(L, "unexpected %s key in options",
+            luaL_argerror(L, argn, lua_pushfstring(L, "unexpected %s key in options",
                                                   luaL_typename(L, -2)));
         }
         lua_pop(L, 1);
@@ -104,7 +104,7 @@ int pki_opt_overwrite(lua_State *L, int idx)
 
     if (lua_isnoneornil(L, idx))
         return 0;
-    pki_check_option_names(L, idx, names);
+    pki_check_option_names(L, idx, idx, names);
     lua_getfield(L, idx, "overwrite");
     if (!lua_isnil(L, -1) && !lua_isboolean(L, -1))
         luaL_argerror(L, idx, lua_pushfstring(L, "overwrite: boolean expected, got %s",
