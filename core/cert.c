@@ -53,17 +53,6 @@ static cs_code wrap(X509 **x509, cs_cert **out, cs_err *err)
     return CS_OK;
 }
 
-static int contains(const char *data, size_t len, const char *needle)
-{
-    size_t n = strlen(needle);
-    size_t i;
-
-    for (i = 0; n <= len && i <= len - n; i++)
-        if (memcmp(data + i, needle, n) == 0)
-            return 1;
-    return 0;
-}
-
 /* ---- the spec, checked before anything is built ---- */
 
 /* RFC 5280 rules no spec may break; the message names the rule. */
@@ -834,7 +823,7 @@ cs_code cs_cert_load(const char *data, size_t len, const char *what, cs_cert **o
         return cs_err_set(err, CS_EINVAL, "%s: too large", what);
     /* PEM first; DER only for what cannot be PEM, so the reasons reported are the
      * parser's that was meant. */
-    if (contains(data, len, "-----BEGIN")) {
+    if (cs_mem_contains(data, len, "-----BEGIN")) {
         bio = BIO_new_mem_buf(data, (int)len);
         if (!bio) {
             rc = cs_err_ossl(err, CS_ENOMEM, "%s: out of memory", what);
@@ -891,7 +880,7 @@ cs_code cs_cert_load_chain_file(const char *path, cs_cert ***out, size_t *n, cs_
     rc = cs_file_read(path, CERT_FILE_MAX, &data, &len, err);
     if (rc != CS_OK)
         return rc;
-    if (!contains(data, len, "-----BEGIN CERTIFICATE-----")) {
+    if (!cs_mem_contains(data, len, "-----BEGIN CERTIFICATE-----")) {
         /* Not a PEM chain: a single DER certificate is still a chain of one. */
         certs = malloc(sizeof *certs);
         if (!certs) {
@@ -988,17 +977,17 @@ cs_cert *cs_cert_dup(const cs_cert *cert)
 
 /* ---- writing ---- */
 
-static cs_code bio_copy(BIO *bio, char **out, size_t *len, cs_err *err)
+cs_code cs_bio_copy(BIO *bio, const char *what, char **out, size_t *len, cs_err *err)
 {
     char *data = NULL;
     char *copy;
     long n = BIO_get_mem_data(bio, &data);
 
     if (n <= 0 || !data)
-        return cs_err_ossl(err, CS_ECRYPTO, "certificate: encoding");
+        return cs_err_ossl(err, CS_ECRYPTO, "%s: encoding", what);
     copy = malloc((size_t)n + 1);
     if (!copy)
-        return cs_err_set(err, CS_ENOMEM, "certificate: out of memory");
+        return cs_err_set(err, CS_ENOMEM, "%s: out of memory", what);
     memcpy(copy, data, (size_t)n);
     copy[n] = '\0';
     *out = copy;
@@ -1056,7 +1045,7 @@ cs_code cs_cert_chain_pem(const cs_cert *const *certs, size_t n, const char *wha
             goto done;
         }
     }
-    rc = bio_copy(bio, out, len, err);
+    rc = cs_bio_copy(bio, what, out, len, err);
 done:
     BIO_free(bio);
     return rc;
@@ -1097,21 +1086,15 @@ cs_code cs_cert_check_key(const cs_cert *cert, const cs_key *key, cs_err *err)
 
 void cs_cert_fingerprint(const cs_cert *cert, char out[65])
 {
-    static const char digits[] = "0123456789abcdef";
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int len = 0;
-    unsigned int i;
 
     out[0] = '\0';
     if (!cert || X509_digest(cert->x509, EVP_sha256(), md, &len) != 1 || len != 32) {
         ERR_clear_error();
         return;
     }
-    for (i = 0; i < len; i++) {
-        out[2 * i] = digits[md[i] >> 4];
-        out[2 * i + 1] = digits[md[i] & 0x0f];
-    }
-    out[2 * len] = '\0';
+    cs_hex_lower(md, len, out);
 }
 
 char *cs_cert_serial_hex(const cs_cert *cert)

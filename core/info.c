@@ -80,16 +80,9 @@ static char *xstrdup(const char *s)
 /* Lower-case hex of len bytes; free with free(). */
 static char *hex_lower(const unsigned char *p, size_t len)
 {
-    static const char digits[] = "0123456789abcdef";
     char *s = malloc(len * 2 + 1);
-    size_t i;
-    if (!s)
-        return NULL;
-    for (i = 0; i < len; i++) {
-        s[2 * i] = digits[p[i] >> 4];
-        s[2 * i + 1] = digits[p[i] & 0x0f];
-    }
-    s[2 * len] = '\0';
+    if (s)
+        cs_hex_lower(p, len, s);
     return s;
 }
 
@@ -126,7 +119,7 @@ static char *asn1_utf8(const ASN1_STRING *str)
 }
 
 /* "C=SE, O=Simple Inc, CN=x": RDNs in certificate order, multi-valued ones joined by '+'. */
-static char *name_oneline(const X509_NAME *name)
+char *cs_name_oneline(const X509_NAME *name)
 {
     strbuf b = {0};
     int i, n = X509_NAME_entry_count(name), prev_set = -1;
@@ -519,26 +512,10 @@ static int fill_extensions(cs_cert_info *info, X509 *x)
     return 1;
 }
 
-static char *serial_upper(X509 *x)
-{
-    BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
-    char *hex, *s = NULL;
-    if (!bn)
-        return NULL;
-    hex = BN_bn2hex(bn); /* upper case; "-..." for a (non-conforming) negative serial */
-    if (hex)
-        s = xstrdup(hex);
-    OPENSSL_free(hex);
-    BN_free(bn);
-    return s;
-}
-
 cs_code cs_cert_get_info(const cs_cert *cert, cs_cert_info **out, cs_err *err)
 {
     cs_cert_info *info = NULL;
     X509 *x;
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
     const ASN1_OCTET_STRING *ski, *aki;
     const char *what = NULL;
     cs_code rc = CS_ENOMEM;
@@ -551,9 +528,9 @@ cs_code cs_cert_get_info(const cs_cert *cert, cs_cert_info **out, cs_err *err)
         goto done;
 
     info->version = (int)X509_get_version(x) + 1;
-    info->serial = serial_upper(x);
-    info->subject = name_oneline(X509_get_subject_name(x));
-    info->issuer = name_oneline(X509_get_issuer_name(x));
+    info->serial = cs_cert_serial_hex(cert);
+    info->subject = cs_name_oneline(X509_get_subject_name(x));
+    info->issuer = cs_name_oneline(X509_get_issuer_name(x));
     if (!info->serial || !info->subject || !info->issuer)
         goto done;
     if (!name_rdns(X509_get_subject_name(x), &info->subject_rdns, &info->subject_rdns_len))
@@ -587,14 +564,15 @@ cs_code cs_cert_get_info(const cs_cert *cert, cs_cert_info **out, cs_err *err)
     if (!fill_key(info, x))
         goto done;
 
-    if (!X509_digest(x, EVP_sha256(), md, &mdlen)) {
+    info->fingerprint_sha256 = malloc(65);
+    if (!info->fingerprint_sha256)
+        goto done;
+    cs_cert_fingerprint(cert, info->fingerprint_sha256);
+    if (info->fingerprint_sha256[0] == '\0') {
         rc = CS_ECRYPTO;
         what = "fingerprint";
         goto done;
     }
-    info->fingerprint_sha256 = hex_lower(md, mdlen);
-    if (!info->fingerprint_sha256)
-        goto done;
 
     /* The get0 accessors below make OpenSSL cache the extensions (X509v3 "x509v3
      * cache"); a certificate whose extensions do not parse is reported below. */

@@ -2,9 +2,12 @@
 #ifndef CS_INTERNAL_H
 #define CS_INTERNAL_H
 
+#include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <openssl/asn1.h>
+#include <openssl/bio.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
@@ -28,6 +31,35 @@ cs_code cs_key_private_pem(const cs_key *key, const char *what, char **out, size
 /* Certificates as concatenated PEM; free with free(). */
 cs_code cs_cert_chain_pem(const cs_cert *const *certs, size_t n, const char *what, char **out,
                           size_t *len, cs_err *err);
+
+/* The bytes of a memory BIO, copied and NUL-terminated; free with free().
+ * what names the thing in messages. Defined in cert.c. */
+cs_code cs_bio_copy(BIO *bio, const char *what, char **out, size_t *len, cs_err *err);
+
+/* A name as one line in certificate order, "C=SE, O=Simple Inc, CN=x";
+ * free with free(); NULL when out of memory. Defined in info.c. */
+char *cs_name_oneline(const X509_NAME *name);
+
+/* n bytes as lower-case hex into out (2 * n + 1 bytes). */
+static inline void cs_hex_lower(const unsigned char *in, size_t n, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digits[in[i] >> 4];
+        out[2 * i + 1] = digits[in[i] & 0x0f];
+    }
+    out[2 * n] = '\0';
+}
+
+/* Does data (not NUL-terminated) contain needle? */
+static inline int cs_mem_contains(const char *data, size_t len, const char *needle)
+{
+    size_t n = strlen(needle);
+    for (size_t i = 0; n <= len && i <= len - n; i++)
+        if (memcmp(data + i, needle, n) == 0)
+            return 1;
+    return 0;
+}
 
 /* An ASN1_TIME as Unix seconds, whatever the local zone; 0 if unreadable.
  * Defined in info.c. */

@@ -132,17 +132,6 @@ static int no_password(char *buf, int size, int rwflag, void *u)
     return -1;
 }
 
-static int contains(const char *data, size_t len, const char *needle)
-{
-    size_t n = strlen(needle);
-    size_t i;
-
-    for (i = 0; n <= len && i <= len - n; i++)
-        if (memcmp(data + i, needle, n) == 0)
-            return 1;
-    return 0;
-}
-
 /* Is this DER an encrypted PKCS#8 key (EncryptedPrivateKeyInfo)? */
 static int der_is_encrypted(const unsigned char *der, size_t len)
 {
@@ -172,14 +161,14 @@ cs_code cs_key_load(const char *data, size_t len, const char *what, cs_key **out
     if (len > INT_MAX)
         return cs_err_set(err, CS_EINVAL, "%s: too large", what);
 
-    if (contains(data, len, "-----BEGIN")) {
+    if (cs_mem_contains(data, len, "-----BEGIN")) {
         bio = BIO_new_mem_buf(data, (int)len);
         if (!bio) {
             rc = cs_err_ossl(err, CS_ENOMEM, "%s: out of memory", what);
             goto done;
         }
         pkey = PEM_read_bio_PrivateKey_ex(bio, NULL, no_password, &encrypted, NULL, NULL);
-        if (!pkey && (encrypted || contains(data, len, "ENCRYPTED"))) {
+        if (!pkey && (encrypted || cs_mem_contains(data, len, "ENCRYPTED"))) {
             ERR_clear_error();
             rc = cs_err_set(err, CS_EINVAL,
                             "%s: encrypted private keys are not supported (decrypt it first, "
@@ -295,33 +284,15 @@ cs_code cs_key_save(const cs_key *key, const char *path, int overwrite, cs_err *
 cs_code cs_key_public_pem(const cs_key *key, char **out, size_t *len, cs_err *err)
 {
     BIO *bio = NULL;
-    char *data = NULL;
-    char *copy = NULL;
-    long n;
-    cs_code rc = CS_OK;
+    cs_code rc;
 
     if (!key || !out || !len)
         return cs_err_set(err, CS_EINVAL, "key: no key");
     bio = BIO_new(BIO_s_mem());
-    if (!bio || PEM_write_bio_PUBKEY(bio, key->pkey) != 1) {
+    if (!bio || PEM_write_bio_PUBKEY(bio, key->pkey) != 1)
         rc = cs_err_ossl(err, CS_ECRYPTO, "key: encoding the public key");
-        goto done;
-    }
-    n = BIO_get_mem_data(bio, &data);
-    if (n <= 0 || !data) {
-        rc = cs_err_ossl(err, CS_ECRYPTO, "key: encoding the public key");
-        goto done;
-    }
-    copy = malloc((size_t)n + 1);
-    if (!copy) {
-        rc = cs_err_set(err, CS_ENOMEM, "key: out of memory");
-        goto done;
-    }
-    memcpy(copy, data, (size_t)n);
-    copy[n] = '\0';
-    *out = copy;
-    *len = (size_t)n;
-done:
+    else
+        rc = cs_bio_copy(bio, "public key", out, len, err);
     BIO_free(bio);
     return rc;
 }
@@ -360,18 +331,6 @@ int cs_key_bits(const cs_key *key)
     return EVP_PKEY_get_bits(key->pkey);
 }
 
-static void to_hex(const unsigned char *in, size_t n, char *out)
-{
-    static const char digits[] = "0123456789abcdef";
-    size_t i;
-
-    for (i = 0; i < n; i++) {
-        out[2 * i] = digits[in[i] >> 4];
-        out[2 * i + 1] = digits[in[i] & 0x0f];
-    }
-    out[2 * n] = '\0';
-}
-
 cs_code cs_key_fingerprint(const cs_key *key, char out[65], cs_err *err)
 {
     unsigned char *der = NULL;
@@ -392,7 +351,7 @@ cs_code cs_key_fingerprint(const cs_key *key, char out[65], cs_err *err)
         rc = cs_err_ossl(err, CS_ECRYPTO, "key: hashing the public key");
         goto done;
     }
-    to_hex(md, sizeof md, out);
+    cs_hex_lower(md, sizeof md, out);
 done:
     OPENSSL_free(der);
     return rc;

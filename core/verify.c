@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -18,28 +19,6 @@ static int is_ip_literal(const char *host)
 {
     unsigned char buf[16];
     return inet_pton(AF_INET, host, buf) == 1 || inet_pton(AF_INET6, host, buf) == 1;
-}
-
-/* The subject of cert as one line "C=SE, CN=x" into buf (RFC 2253 order reversed,
- * as cs_cert_info's subject). */
-static void subject_line(X509 *cert, char *buf, size_t size)
-{
-    BIO *bio;
-    int n;
-    buf[0] = '\0';
-    if (!cert)
-        return;
-    bio = BIO_new(BIO_s_mem());
-    if (!bio)
-        return;
-    /* XN_FLAG_ONELINE minus the spaces around '=' and with UTF-8 output. */
-    if (X509_NAME_print_ex(bio, X509_get_subject_name(cert), 0,
-                           (XN_FLAG_ONELINE & ~XN_FLAG_SPC_EQ & ~ASN1_STRFLGS_ESC_MSB) |
-                               ASN1_STRFLGS_UTF8_CONVERT) >= 0) {
-        n = BIO_read(bio, buf, (int)size - 1);
-        buf[n > 0 ? n : 0] = '\0';
-    }
-    BIO_free(bio);
 }
 
 cs_code cs_cert_verify(const cs_cert *leaf, const cs_cert *const *untrusted,
@@ -123,16 +102,17 @@ cs_code cs_cert_verify(const cs_cert *leaf, const cs_cert *const *untrusted,
     if (ok != 1) {
         int e = X509_STORE_CTX_get_error(ctx);
         int depth = X509_STORE_CTX_get_error_depth(ctx);
-        char subject[256];
-        subject_line(X509_STORE_CTX_get_current_cert(ctx), subject, sizeof subject);
+        X509 *current = X509_STORE_CTX_get_current_cert(ctx);
+        char *subject = current ? cs_name_oneline(X509_get_subject_name(current)) : NULL;
         if (e == X509_V_OK) /* failed before any check, e.g. out of memory */
             rc = cs_err_ossl(err, CS_EVERIFY, "verify: could not build the chain");
-        else if (subject[0])
+        else if (subject && subject[0])
             rc = cs_err_set(err, CS_EVERIFY, "verify: %s (depth %d, subject %s)",
                             X509_verify_cert_error_string(e), depth, subject);
         else
             rc = cs_err_set(err, CS_EVERIFY, "verify: %s (depth %d)",
                             X509_verify_cert_error_string(e), depth);
+        free(subject);
         goto done;
     }
     rc = CS_OK;
