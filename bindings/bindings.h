@@ -44,6 +44,9 @@ void pki_pushcert(lua_State *L, cs_cert *cert);
 void pki_key_pin(pki_key_box *box);
 void pki_key_unpin(pki_key_box *box);
 
+/* Is name one of the NULL-terminated names? */
+int pki_name_in(const char *const names[], const char *name);
+
 /* Options tables ({overwrite = true}): a caller bug raises. names is
  * NULL-terminated; an unknown key in the table at stack index idx raises
  * naming it and argument argn (the table may sit inside that argument). */

@@ -72,12 +72,9 @@ static cs_code check_fields(conv *c, int idx, const char *path, const char *cons
 
     lua_pushnil(L);
     while (lua_next(L, idx) != 0) {
-        int known = 0;
         if (lua_type(L, -2) == LUA_TSTRING) {
             const char *k = lua_tostring(L, -2);
-            for (size_t i = 0; names[i] && !known; i++)
-                known = strcmp(k, names[i]) == 0;
-            if (!known) {
+            if (!pki_name_in(names, k)) {
                 cs_err_set(c->err, CS_EINVAL, "%s: unknown field '%s'", path, k);
                 lua_settop(L, top);
                 return CS_EINVAL;

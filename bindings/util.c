@@ -52,13 +52,9 @@ cs_cert **pki_newcert(lua_State *L)
 
 void pki_pushcert(lua_State *L, cs_cert *cert)
 {
-    cs_cert **box;
-
     if (cert == NULL)
         luaL_error(L, "out of memory");
-    box = lua_newuserdatauv(L, sizeof *box, 1);
-    *box = cert;
-    luaL_setmetatable(L, PKI_CERT);
+    *pki_newcert(L) = cert;
 }
 
 void pki_key_pin(pki_key_box *box)
@@ -76,18 +72,23 @@ void pki_key_unpin(pki_key_box *box)
     }
 }
 
+int pki_name_in(const char *const names[], const char *name)
+{
+    for (size_t i = 0; names[i]; i++)
+        if (strcmp(name, names[i]) == 0)
+            return 1;
+    return 0;
+}
+
 void pki_check_option_names(lua_State *L, int idx, int argn, const char *const names[])
 {
     idx = lua_absindex(L, idx);
     luaL_checktype(L, idx, LUA_TTABLE);
     lua_pushnil(L);
     while (lua_next(L, idx) != 0) {
-        int known = 0;
         if (lua_type(L, -2) == LUA_TSTRING) {
             const char *k = lua_tostring(L, -2);
-            for (size_t i = 0; names[i] && !known; i++)
-                known = strcmp(k, names[i]) == 0;
-            if (!known)
+            if (!pki_name_in(names, k))
                 luaL_argerror(L, argn, lua_pushfstring(L, "unknown option '%s'", k));
         } else {
             luaL_argerror(L, argn, lua_pushfstring(L, "unexpected %s key in options",

@@ -9,22 +9,16 @@ local function escape(s)
     }))
 end
 
+-- summary.rows' labels, as the page shows them.
+local labels = { subject = "Subject", issuer = "Issuer", valid = "Valid", key = "Key",
+    SANs = "Names", serial = "Serial", ["SHA-256"] = "SHA-256" }
+
 local function cert_table(role, info)
-    local rows = {
-        { "Subject", info.subject_line },
-        { "Issuer", info.issuer_line },
-        { "Valid", ("%s to %s"):format(summary.date(info.not_before),
-            summary.date(info.not_after)) },
-        { "Key", ("%s, signed with %s"):format(summary.key(info), info.signature_algorithm) },
-        { "Names", summary.sans(info) },
-        { "Serial", info.serial },
-        { "SHA-256", summary.fingerprint(info.fingerprint) },
-    }
     local out = { ("<table>\n<caption>%s</caption>"):format(escape(role)) }
-    for _, row in ipairs(rows) do
+    for _, row in ipairs(summary.rows(info)) do
         local value = row[1] == "SHA-256" and ("<code>%s</code>"):format(escape(row[2]))
             or escape(row[2])
-        out[#out + 1] = ("<tr><th>%s</th><td>%s</td></tr>"):format(row[1], value)
+        out[#out + 1] = ("<tr><th>%s</th><td>%s</td></tr>"):format(labels[row[1]], value)
     end
     out[#out + 1] = "</table>"
     return table.concat(out, "\n")
@@ -38,9 +32,9 @@ function page.render(template, served, root)
         local role = i == 1 and "Server certificate (leaf)" or "Intermediate CA"
         tables[#tables + 1] = cert_table(role, cert:info())
     end
-    tables[#tables + 1] = cert_table("Root CA (not sent: your client must already trust it)",
-        root:info())
     local rinfo = root:info()
+    tables[#tables + 1] = cert_table("Root CA (not sent: your client must already trust it)",
+        rinfo)
     local values = {
         chain = table.concat(tables, "\n"),
         root_subject = escape(rinfo.subject_line),

@@ -86,8 +86,4 @@ function profile.spec(p)
     return spec
 end
 
-function profile.is_ca(p)
-    return p.basic_constraints ~= nil and p.basic_constraints.ca == true
-end
-
 return profile

@@ -30,20 +30,30 @@ function summary.key(info)
     return k.type
 end
 
+-- What is shown of a certificate, in order, as {label, value}; the hello
+-- page shows the same rows.
+function summary.rows(info)
+    return {
+        { "subject", info.subject_line },
+        { "issuer", info.issuer_line },
+        { "valid", ("%s to %s"):format(summary.date(info.not_before),
+            summary.date(info.not_after)) },
+        { "key", ("%s, signed with %s"):format(summary.key(info), info.signature_algorithm) },
+        { "SANs", summary.sans(info) },
+        { "serial", info.serial },
+        { "SHA-256", summary.fingerprint(info.fingerprint) },
+    }
+end
+
 function summary.cert(name, cert, action, why)
     local info = cert:info()
     local days_left = (info.not_after - os.time()) // 86400
-    local lines = {
-        ("%s: %s%s"):format(name, action, why and (" (" .. why .. ")") or ""),
-        ("  subject   %s"):format(info.subject_line),
-        ("  issuer    %s"):format(info.issuer_line),
-        ("  valid     %s to %s (%d days left)"):format(summary.date(info.not_before),
-            summary.date(info.not_after), days_left),
-        ("  key       %s, signed with %s"):format(summary.key(info), info.signature_algorithm),
-        ("  SANs      %s"):format(summary.sans(info)),
-        ("  serial    %s"):format(info.serial),
-        ("  SHA-256   %s"):format(summary.fingerprint(info.fingerprint)),
-    }
+    local lines = { ("%s: %s%s"):format(name, action, why and (" (" .. why .. ")") or "") }
+    for _, row in ipairs(summary.rows(info)) do
+        local value = row[1] == "valid" and ("%s (%d days left)"):format(row[2], days_left)
+            or row[2]
+        lines[#lines + 1] = ("  %-9s %s"):format(row[1], value)
+    end
     return table.concat(lines, "\n") .. "\n"
 end
 
