@@ -77,6 +77,10 @@ equal "nothing changed after the refusal" "$(cd "$out" && sha256sum ./*.pem ./*.
 refuse "policy refusal in a new folder" build_chain --out "$tmp/never" --profiles "$tmp/bad"
 [ ! -e "$tmp/never" ] && ok || bad "a refused build created its folder"
 
+refuse "a missing profiles folder" build_chain --out "$tmp/never" --profiles "$tmp/nowhere"
+contains "it names the missing profile" "$tmp/last.out" "cannot open $tmp/nowhere/root.lua"
+[ ! -e "$tmp/never" ] && ok || bad "a failed build created its folder"
+
 # A profile is data: it cannot reach os, io or require.
 cp -r "$repo/scripts/profiles" "$tmp/evil"
 sed -i '1i os.execute("touch '"$tmp"'/pwned")' "$tmp/evil/server.lua"
