@@ -41,7 +41,7 @@ static const char method_not_allowed[] =
 /* Intermediates allowed between a client certificate and its root. */
 static const int client_verify_depth = 4;
 
-static const char no_client_cert[] = "no client certificate";
+static const char no_client_cert[] = "anonymous (no client certificate)";
 
 static const char server_error[] =
     "HTTP/1.1 500 Internal Server Error\r\n"

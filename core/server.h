@@ -21,7 +21,7 @@ typedef struct cs_route {
     /* NULL: the body is served as is. Otherwise a text the body holds
      * ("{{client}}"): its first occurrence is replaced on each request by the
      * TLS client's certificate, "C=SE, O=Example, CN=alice (serial 5A0F...)",
-     * or "no client certificate", HTML-escaped. */
+     * or "anonymous (no client certificate)", HTML-escaped. */
     const char *client_marker;
 } cs_route;
 
@@ -62,8 +62,8 @@ typedef struct cs_server_config {
 } cs_server_config;
 
 /* Check the key matches the leaf (CS_EMISMATCH), build the TLS context (TLS
- * 1.2+, client verification as client_auth says), and listen. A port in use or a TLS failure is CS_ESERVER with
- * CivetWeb's or OpenSSL's words. */
+ * 1.2+, client verification as client_auth says), and listen. A port in use
+ * or a TLS failure is CS_ESERVER with CivetWeb's or OpenSSL's words. */
 CS_NODISCARD cs_code cs_server_start(const cs_server_config *cfg, cs_server **out,
                                      cs_err *err);
 /* The port actually bound (useful with port 0). */

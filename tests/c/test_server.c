@@ -388,7 +388,7 @@ static void test_client_auth(const cs_server_config *base, const cs_cert *root,
     if (srv) {
         port = cs_server_port(srv);
         rc = fetch_as(out, sizeof out, port, "", "", "");
-        CHECK(rc == 0 && strcmp(out, "<p>Hello, no client certificate!</p>") == 0);
+        CHECK(rc == 0 && strcmp(out, "<p>Hello, anonymous (no client certificate)!</p>") == 0);
         rc = fetch_as(out, sizeof out, port, "client.pem", "client.key", "");
         CHECK(rc == 0 && strcmp(out, want) == 0);
         CHECK(fetch_as(out, sizeof out, port, "oclient.pem", "oclient.key", "") != 0);
@@ -409,7 +409,7 @@ static void test_client_auth(const cs_server_config *base, const cs_cert *root,
         CHECK(strstr(out, "No client certificate CA names sent") != NULL);
         CHECK(strstr(out, "Acceptable client certificate CA names") == NULL);
         rc = fetch_as(out, sizeof out, port, "client.pem", "client.key", "");
-        CHECK(rc == 0 && strcmp(out, "<p>Hello, no client certificate!</p>") == 0);
+        CHECK(rc == 0 && strcmp(out, "<p>Hello, anonymous (no client certificate)!</p>") == 0);
         cs_server_stop(srv);
     }
 }

@@ -150,7 +150,7 @@ end)
 t.case("client_ca alone means request: anonymous in, a bad certificate out", function()
     local srv <close> = assert(pki.start_server(config{routes = {["/"] = greet_page},
         client_ca = {c.root, c.inter}}))
-    assert(fetch_as(srv:port()) == "Hello, no client certificate!")
+    assert(fetch_as(srv:port()) == "Hello, anonymous (no client certificate)!")
     assert(fetch_as(srv:port(), "client"):find("CN=Alice", 1, true))
     assert(fetch_as(srv:port(), "stranger") == nil, "another CA's got in")
 end)
@@ -158,7 +158,7 @@ end)
 t.case("client_cert = none: the greeting says so", function()
     local srv <close> = assert(pki.start_server(config{routes = {["/"] = greet_page},
         client_cert = "none"}))
-    assert(fetch_as(srv:port(), "client") == "Hello, no client certificate!")
+    assert(fetch_as(srv:port(), "client") == "Hello, anonymous (no client certificate)!")
 end)
 
 t.expect_fail("client_cert without client_ca", "invalid", "client_ca: at least one",
