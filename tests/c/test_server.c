@@ -349,6 +349,15 @@ static void test_client_auth(const cs_server_config *base, const cs_cert *root,
         CHECK(fetch_as(out, sizeof out, port, "leaf.pem", "leaf.key", "") != 0);
         CHECK(fetch_as(out, sizeof out, port, "oclient.pem", "oclient.key",
                        "--tlsv1.2 --tls-max 1.2") != 0);
+        /* a resumed TLS 1.2 session keeps the client's identity (and resumes at
+         * all: OpenSSL needs a session id context under SSL_VERIFY_PEER) */
+        rc = run(NULL, 0, "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | openssl s_client -tls1_2 "
+                 "-quiet -connect 127.0.0.1:%d -CAfile root.pem -cert client.pem "
+                 "-key client.key -sess_out sess.pem >/dev/null 2>&1", port);
+        run(out, sizeof out, "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | openssl s_client -tls1_2 "
+            "-ign_eof -connect 127.0.0.1:%d -CAfile root.pem -sess_in sess.pem 2>&1", port);
+        CHECK(rc == 0 && strstr(out, "\nReused, ") != NULL);
+        CHECK(strstr(out, "CN=Alice &lt;b&gt;&amp; (serial ") != NULL);
         /* the CertificateRequest names both CAs */
         run(out, sizeof out, "openssl s_client -connect 127.0.0.1:%d </dev/null 2>&1", port);
         CHECK(strstr(out, "Acceptable client certificate CA names") != NULL);
