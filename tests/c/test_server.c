@@ -45,7 +45,14 @@ static const char ext_cnf[] =
     "extendedKeyUsage = clientAuth\n"
     "subjectAltName = email:alice@example.com\n"
     "subjectKeyIdentifier = hash\n"
-    "authorityKeyIdentifier = keyid\n";
+    "authorityKeyIdentifier = keyid\n"
+    "[client_noaki]\n" /* fine for OpenSSL, not X.509-strict */
+    "basicConstraints = critical,CA:FALSE\n"
+    "keyUsage = critical,digitalSignature\n"
+    "extendedKeyUsage = clientAuth\n"
+    "subjectAltName = email:alice@example.com\n"
+    "subjectKeyIdentifier = none\n"
+    "authorityKeyIdentifier = none\n";
 
 static int write_file(const char *path, const char *text)
 {
@@ -121,6 +128,9 @@ static int make_chain(void)
                "-CAcreateserial -extfile ext.cnf -extensions client -sha256 -days 2 "
                "-out client.pem || exit 1; "
                "cat client.pem inter.pem > client-chain.pem; "
+               "openssl x509 -req -in client.csr -CA inter.pem -CAkey inter.key "
+               "-CAcreateserial -extfile ext.cnf -extensions client_noaki -sha256 -days 2 "
+               "-out noaki.pem || exit 1; "
                "openssl req -x509 -new -config ext.cnf -extensions root -key oroot.key "
                "-subj '/CN=Other Root' -sha256 -days 2 -out oroot.pem || exit 1; "
                "openssl req -new -config ext.cnf -key oclient.key -subj '/CN=Mallory' "
@@ -347,6 +357,7 @@ static void test_client_auth(const cs_server_config *base, const cs_cert *root,
         CHECK(fetch_as(out, sizeof out, port, "oclient.pem", "oclient.key", "") != 0);
         CHECK(fetch_as(out, sizeof out, port, "expired.pem", "client.key", "") != 0);
         CHECK(fetch_as(out, sizeof out, port, "leaf.pem", "leaf.key", "") != 0);
+        CHECK(fetch_as(out, sizeof out, port, "noaki.pem", "client.key", "") != 0);
         CHECK(fetch_as(out, sizeof out, port, "oclient.pem", "oclient.key",
                        "--tlsv1.2 --tls-max 1.2") != 0);
         /* a resumed TLS 1.2 session keeps the client's identity (and resumes at
