@@ -249,15 +249,17 @@ static int make_expired(const cs_cert *inter, const cs_key *inter_key)
     return ok ? 0 : -1;
 }
 
-/* curl with a client certificate (cert and key files in dir, or "" for
- * none) against a server on port: the exit status; the body in out. */
-#define CURL_AS(cert, key)                                                              \
+/* curl as a client: port, then "--cert ", file, "--key ", file (or four ""). */
+#define CURL_AS                                                                         \
     "curl -sS --max-time 10 --cacert root.pem --resolve localhost:%d:127.0.0.1 "       \
     "%s%s %s%s "
+
+/* curl with a client certificate (cert and key files in dir, or "" for
+ * none) against a server on port: the exit status; the body in out. */
 static int fetch_as(char *out, size_t cap, int port, const char *cert, const char *key,
                     const char *extra)
 {
-    return run(out, cap, CURL_AS(cert, key) "%s https://localhost:%d/ 2>/dev/null", port,
+    return run(out, cap, CURL_AS "%s https://localhost:%d/ 2>/dev/null", port,
                *cert ? "--cert " : "", cert, *key ? "--key " : "", key, extra, port);
 }
 
@@ -348,6 +350,11 @@ static void test_client_auth(const cs_server_config *base, const cs_cert *root,
         CHECK(strstr(out, "X-Content-Type-Options: nosniff\r\n") != NULL);
         rc = fetch_as(out, sizeof out, port, "client.pem", "client.key", "-I");
         CHECK(rc == 0 && strstr(out, want + 256) != NULL && strstr(out, "Hello") == NULL);
+        /* every request on a kept-alive connection is greeted */
+        rc = run(out, sizeof out, CURL_AS "-w '[%%{num_connects}]' "
+                 "https://localhost:%d/ https://localhost:%d/ 2>/dev/null", port, "--cert ",
+                 "client.pem", "--key ", "client.key", port, port);
+        CHECK(rc == 0 && count(out, "CN=Alice") == 2 && strstr(out, "[0]") != NULL);
         /* TLS 1.2 as well (the certificate comes in the handshake proper) */
         rc = fetch_as(out, sizeof out, port, "client.pem", "client.key",
                       "--tlsv1.2 --tls-max 1.2");
