@@ -109,7 +109,7 @@ static int log_message(const struct mg_connection *conn, const char *message)
     return 1;
 }
 
-/* Is c safe to show as is in HTML text? */
+/* The entity c stands for in HTML text, or NULL: c is safe as is. */
 static const char *html_entity(char c)
 {
     switch (c) {
@@ -507,8 +507,8 @@ static cs_code check_client_auth(const cs_server_config *cfg, cs_err *err)
     switch (cfg->client_auth) {
     case CS_CLIENT_AUTH_NONE:
         if (cfg->client_ca_len > 0)
-            return cs_err_set(err, CS_EINVAL,
-                              "server: client_ca: given, but client_auth is none");
+            return cs_err_set(err, CS_EINVAL, "server: client_ca: given, but client "
+                              "certificates are not asked for (none)");
         return CS_OK;
     case CS_CLIENT_AUTH_REQUEST:
     case CS_CLIENT_AUTH_REQUIRE:
