@@ -1,7 +1,8 @@
 /* pki.server: the embedded HTTPS server. Core borrows the leaf, chain and
  * key for the server's life: the server holds its own references to the
  * certificates (cs_cert_dup), pins the key (so key:close() defers the free),
- * and keeps all of them in its user value so the collector keeps them too. */
+ * and keeps all of them in its user value so the collector keeps them too.
+ * The client CAs core copies at start: nothing to keep. */
 #include "bindings.h"
 
 #include <signal.h>
@@ -93,10 +94,11 @@ static const char **read_hosts(lua_State *L, size_t *n)
     return hosts;
 }
 
-/* routes = {["/"] = {type = "text/html", body = "..."}}: a scratch array. */
+/* routes = {["/"] = {type = "text/html", body = "...", client_marker = "{{client}}"}}:
+ * a scratch array. */
 static cs_route *read_routes(lua_State *L, size_t *n)
 {
-    static const char *const names[] = {"type", "body", NULL};
+    static const char *const names[] = {"type", "body", "client_marker", NULL};
     cs_route *routes;
     size_t len = 0, i = 0;
 
@@ -112,6 +114,7 @@ static cs_route *read_routes(lua_State *L, size_t *n)
         lua_pop(L, 1);
     }
     routes = lua_newuserdatauv(L, len * sizeof *routes + 1, 0);
+    memset(routes, 0, len * sizeof *routes);
     lua_pushnil(L);
     while (lua_next(L, -3) != 0) {
         int route = lua_gettop(L);
@@ -134,6 +137,15 @@ static cs_route *read_routes(lua_State *L, size_t *n)
         default:
             argfail(L, "routes[path].type", "string");
         }
+        switch (lua_getfield(L, route, "client_marker")) {
+        case LUA_TNIL:
+            break;
+        case LUA_TSTRING:
+            routes[i].client_marker = lua_tostring(L, -1);
+            break;
+        default:
+            argfail(L, "routes[path].client_marker", "string");
+        }
         lua_settop(L, route - 1);
         i++;
     }
@@ -142,11 +154,41 @@ static cs_route *read_routes(lua_State *L, size_t *n)
     return routes;
 }
 
-/* pki.start_server{hosts, port, www, cert, chain, key, routes, threads} */
+/* client_cert = "none" | "request" | "require"; absent: "request" when there
+ * are client CAs to verify against, else "none". */
+static cs_client_auth read_client_auth(lua_State *L, size_t client_ca_len)
+{
+    static const char *const modes[] = {"none", "request", "require", NULL};
+    static const cs_client_auth values[] = {CS_CLIENT_AUTH_NONE, CS_CLIENT_AUTH_REQUEST,
+                                            CS_CLIENT_AUTH_REQUIRE};
+    const char *mode;
+    int type = lua_getfield(L, 1, "client_cert");
+
+    if (type == LUA_TNIL) {
+        lua_pop(L, 1);
+        return client_ca_len > 0 ? CS_CLIENT_AUTH_REQUEST : CS_CLIENT_AUTH_NONE;
+    }
+    if (type != LUA_TSTRING)
+        argfail(L, "client_cert", "string");
+    mode = lua_tostring(L, -1);
+    for (size_t i = 0; modes[i]; i++) {
+        if (strcmp(mode, modes[i]) == 0) {
+            lua_pop(L, 1);
+            return values[i];
+        }
+    }
+    luaL_argerror(L, 1, lua_pushfstring(L, "client_cert: unknown value '%s' (none, request "
+                                        "or require)", mode));
+    return CS_CLIENT_AUTH_NONE;
+}
+
+/* pki.start_server{hosts, port, www, cert, chain, key, routes, threads,
+ * client_ca, client_cert} */
 static int server_start(lua_State *L)
 {
     static const char *const names[] = {"hosts", "port", "www", "cert", "chain", "key",
-                                        "routes", "threads", NULL};
+                                        "routes", "threads", "client_ca", "client_cert",
+                                        NULL};
     cs_server_config cfg;
     cs_err err = {CS_OK, ""};
     server_box *box;
@@ -188,6 +230,8 @@ static int server_start(lua_State *L)
 
     cfg.hosts = read_hosts(L, &cfg.hosts_len);
     cfg.routes = read_routes(L, &cfg.routes_len);
+    cfg.client_ca = pki_cert_array(L, 1, "client_ca", 1, &cfg.client_ca_len);
+    cfg.client_auth = read_client_auth(L, cfg.client_ca_len);
 
     if (lua_getfield(L, 1, "port") != LUA_TNIL) {
         if (!lua_isinteger(L, -1))

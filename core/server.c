@@ -1,6 +1,7 @@
 /* The embedded HTTPS server: CivetWeb listening on loopback, with an SSL_CTX
- * built here (TLS 1.2+, ECDHE + AEAD for 1.2, the chain sent after the leaf)
- * and a table of in-memory routes prepared before start. */
+ * built here (TLS 1.2+, ECDHE + AEAD for 1.2, the chain sent after the leaf,
+ * client certificates verified when asked for) and a table of in-memory
+ * routes prepared before start. */
 #include "server.h"
 
 #include <errno.h>
@@ -13,6 +14,7 @@
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #include <civetweb.h>
 
@@ -36,13 +38,29 @@ static const char method_not_allowed[] =
     "X-Content-Type-Options: nosniff\r\n"
     "\r\n";
 
+/* Intermediates allowed between a client certificate and its root. */
+static const int client_verify_depth = 4;
+
+static const char no_client_cert[] = "anonymous (no client certificate)";
+
+static const char server_error[] =
+    "HTTP/1.1 500 Internal Server Error\r\n"
+    "Content-Length: 0\r\n"
+    "X-Content-Type-Options: nosniff\r\n"
+    "\r\n";
+
 /* A route with its whole response prepared: headers then body, so a GET is
- * one mg_write and a HEAD the first head_len bytes of it. */
+ * one mg_write and a HEAD the first head_len bytes of it. A route greeting
+ * the client (greet) cannot know its Content-Length before the request:
+ * response holds the headers up to "Content-Length: " (head_len bytes), then
+ * the body before the marker (body_pre_len bytes), then the body after it. */
 typedef struct route {
     char *path;
     char *response;
     size_t head_len;
     size_t len;
+    int greet;
+    size_t body_pre_len;
 } route;
 
 struct cs_server {
@@ -91,6 +109,136 @@ static int log_message(const struct mg_connection *conn, const char *message)
     return 1;
 }
 
+/* The entity c stands for in HTML text, or NULL: c is safe as is. */
+static const char *html_entity(char c)
+{
+    switch (c) {
+    case '&':
+        return "&amp;";
+    case '<':
+        return "&lt;";
+    case '>':
+        return "&gt;";
+    case '"':
+        return "&quot;";
+    case '\'':
+        return "&#39;";
+    default:
+        return NULL;
+    }
+}
+
+/* s HTML-escaped, control characters as '?'; free with free(). */
+static char *html_escape(const char *s)
+{
+    size_t n = strlen(s), used = 0;
+    char *out = malloc(6 * n + 1); /* "&quot;" is the longest */
+
+    if (!out)
+        return NULL;
+    for (; *s; s++) {
+        const char *e = html_entity(*s);
+        if (e) {
+            memcpy(out + used, e, strlen(e));
+            used += strlen(e);
+        } else {
+            out[used++] = ((unsigned char)*s < 0x20 || *s == 0x7f) ? '?' : *s;
+        }
+    }
+    out[used] = '\0';
+    return out;
+}
+
+/* The client, as the greeting names it: "<subject> (serial <HEX>)" from the
+ * certificate the handshake verified, or no_client_cert; HTML-escaped, free
+ * with free(). NULL when out of memory. */
+static char *client_greeting(const struct mg_request_info *ri)
+{
+    const struct mg_client_cert *cc = ri->client_cert;
+    cs_cert peer;
+    char *subject = NULL, *serial = NULL, *text = NULL, *escaped = NULL;
+    size_t cap;
+
+    if (!cc || !cc->peer_cert)
+        return html_escape(no_client_cert);
+    peer.x509 = cc->peer_cert; /* CivetWeb's reference, valid for the connection */
+    subject = cs_name_oneline(X509_get_subject_name(peer.x509));
+    serial = cs_cert_serial_hex(&peer);
+    if (!subject || !serial)
+        goto done;
+    cap = strlen(subject) + strlen(serial) + sizeof " (serial )";
+    text = malloc(cap);
+    if (!text)
+        goto done;
+    snprintf(text, cap, "%s (serial %s)", subject, serial);
+    escaped = html_escape(text);
+done:
+    free(text);
+    free(serial);
+    free(subject);
+    return escaped;
+}
+
+/* A greeting route's response for this connection's client, in one buffer;
+ * free with free(). NULL when out of memory. */
+static char *greet_response(const route *r, const struct mg_request_info *ri, size_t *len,
+                            size_t *head_len)
+{
+    char *who = client_greeting(ri);
+    char *out = NULL;
+    char tail[512];
+    size_t who_len, body_len, used;
+    int n;
+
+    if (!who)
+        return NULL;
+    who_len = strlen(who);
+    body_len = r->len - r->head_len + who_len;
+    n = snprintf(tail, sizeof tail, "%zu\r\n%s\r\n", body_len, security_headers);
+    if (n < 0 || (size_t)n >= sizeof tail)
+        goto done;
+    *head_len = r->head_len + (size_t)n;
+    *len = *head_len + body_len;
+    out = malloc(*len);
+    if (!out)
+        goto done;
+    memcpy(out, r->response, r->head_len);
+    used = r->head_len;
+    memcpy(out + used, tail, (size_t)n);
+    used += (size_t)n;
+    memcpy(out + used, r->response + r->head_len, r->body_pre_len);
+    used += r->body_pre_len;
+    memcpy(out + used, who, who_len);
+    used += who_len;
+    memcpy(out + used, r->response + r->head_len + r->body_pre_len,
+           r->len - r->head_len - r->body_pre_len);
+done:
+    free(who);
+    return out;
+}
+
+/* Every route response goes out here, in one mg_write: headers and body
+ * together (a HEAD: the headers only). Returns the HTTP status sent. */
+static int send_route(struct mg_connection *conn, const struct mg_request_info *ri,
+                      const route *r, int head_only)
+{
+    char *buf;
+    size_t len = 0, head_len = 0;
+
+    if (!r->greet) {
+        mg_write(conn, r->response, head_only ? r->head_len : r->len);
+        return 200;
+    }
+    buf = greet_response(r, ri, &len, &head_len);
+    if (!buf) {
+        mg_write(conn, server_error, sizeof server_error - 1);
+        return 500;
+    }
+    mg_write(conn, buf, head_only ? head_len : len);
+    free(buf);
+    return 200;
+}
+
 static const route *find_route(const cs_server *srv, const char *path)
 {
     size_t i;
@@ -113,14 +261,10 @@ static int route_handler(struct mg_connection *conn, void *cbdata)
     r = find_route(srv, ri->local_uri);
     if (!r)
         return 0;
-    if (strcmp(ri->request_method, "GET") == 0) {
-        mg_write(conn, r->response, r->len);
-        return 200;
-    }
-    if (strcmp(ri->request_method, "HEAD") == 0) {
-        mg_write(conn, r->response, r->head_len);
-        return 200;
-    }
+    if (strcmp(ri->request_method, "GET") == 0)
+        return send_route(conn, ri, r, 0);
+    if (strcmp(ri->request_method, "HEAD") == 0)
+        return send_route(conn, ri, r, 1);
     mg_write(conn, method_not_allowed, sizeof method_not_allowed - 1);
     return 405;
 }
@@ -161,6 +305,8 @@ static cs_code build_routes(const cs_server_config *cfg, route **out, cs_err *er
     for (i = 0; i < cfg->routes_len; i++) {
         const cs_route *src = &cfg->routes[i];
         const char *type = src->content_type ? src->content_type : "application/octet-stream";
+        const char *marker = src->client_marker;
+        size_t pre = 0, skip = 0;
         char head[1024];
         int n;
 
@@ -179,13 +325,41 @@ static cs_code build_routes(const cs_server_config *cfg, route **out, cs_err *er
                             i + 1);
             goto done;
         }
-        n = snprintf(head, sizeof head,
-                     "HTTP/1.1 200 OK\r\n"
-                     "Content-Type: %s\r\n"
-                     "Content-Length: %zu\r\n"
-                     "%s"
-                     "\r\n",
-                     type, src->body_len, security_headers);
+        if (marker) {
+            const char *at = NULL;
+            if (!*marker) {
+                rc = cs_err_set(err, CS_EINVAL, "server: routes[%zu].client_marker: empty",
+                                i + 1);
+                goto done;
+            }
+            skip = strlen(marker);
+            for (pre = 0; src->body_len >= skip && pre <= src->body_len - skip; pre++) {
+                if (memcmp(src->body + pre, marker, skip) == 0) {
+                    at = src->body + pre;
+                    break;
+                }
+            }
+            if (!at) {
+                rc = cs_err_set(err, CS_EINVAL,
+                                "server: routes[%zu].client_marker: '%s' is not in the body",
+                                i + 1, marker);
+                goto done;
+            }
+            /* the length and what follows it are written per request */
+            n = snprintf(head, sizeof head,
+                         "HTTP/1.1 200 OK\r\n"
+                         "Content-Type: %s\r\n"
+                         "Content-Length: ",
+                         type);
+        } else {
+            n = snprintf(head, sizeof head,
+                         "HTTP/1.1 200 OK\r\n"
+                         "Content-Type: %s\r\n"
+                         "Content-Length: %zu\r\n"
+                         "%s"
+                         "\r\n",
+                         type, src->body_len, security_headers);
+        }
         if (n < 0 || (size_t)n >= sizeof head) {
             rc = cs_err_set(err, CS_EINVAL, "server: routes[%zu].content_type: too long",
                             i + 1);
@@ -198,15 +372,81 @@ static cs_code build_routes(const cs_server_config *cfg, route **out, cs_err *er
             goto done;
         }
         memcpy(routes[i].response, head, (size_t)n);
-        if (src->body_len > 0)
-            memcpy(routes[i].response + n, src->body, src->body_len);
+        if (marker) {
+            memcpy(routes[i].response + n, src->body, pre);
+            memcpy(routes[i].response + n + pre, src->body + pre + skip,
+                   src->body_len - pre - skip);
+            routes[i].greet = 1;
+            routes[i].body_pre_len = pre;
+            routes[i].len = (size_t)n + src->body_len - skip;
+        } else {
+            if (src->body_len > 0)
+                memcpy(routes[i].response + n, src->body, src->body_len);
+            routes[i].len = (size_t)n + src->body_len;
+        }
         routes[i].head_len = (size_t)n;
-        routes[i].len = (size_t)n + src->body_len;
     }
     *out = routes;
     routes = NULL;
 done:
     free_routes(routes, cfg->routes_len);
+    return rc;
+}
+
+/* Client certificates: verified against a store of client_ca only (the
+ * server's own trust has nothing to do with it), X.509-strict, for TLS client
+ * use, and the handshake fails on any verification error (no callback that
+ * could wave one through). */
+static cs_code set_client_auth(const cs_server_config *cfg, SSL_CTX *ctx, cs_err *err)
+{
+    /* Resumed sessions carry the client's identity: OpenSSL refuses to resume
+     * under SSL_VERIFY_PEER without a context naming whose sessions they are. */
+    static const unsigned char sid_ctx[] = "chainsmith";
+    X509_STORE *store = NULL;
+    X509_VERIFY_PARAM *param;
+    int mode;
+    size_t i;
+    cs_code rc = CS_OK;
+
+    if (cfg->client_auth == CS_CLIENT_AUTH_NONE) {
+        SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+        return CS_OK;
+    }
+    store = X509_STORE_new();
+    if (!store) {
+        rc = cs_err_ossl(err, CS_ENOMEM, "server: cannot create the client CA store");
+        goto done;
+    }
+    for (i = 0; i < cfg->client_ca_len; i++) {
+        X509 *ca = cfg->client_ca[i]->x509;
+        if (!X509_STORE_add_cert(store, ca) || !SSL_CTX_add_client_CA(ctx, ca)) {
+            rc = cs_err_ossl(err, CS_ESERVER, "server: cannot add client_ca[%zu]", i + 1);
+            goto done;
+        }
+    }
+    X509_STORE_set_flags(store, X509_V_FLAG_X509_STRICT);
+    if (!SSL_CTX_set1_verify_cert_store(ctx, store)) {
+        rc = cs_err_ossl(err, CS_ESERVER, "server: cannot set the client CA store");
+        goto done;
+    }
+    param = SSL_CTX_get0_param(ctx);
+    X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_X509_STRICT);
+    X509_VERIFY_PARAM_clear_flags(param, X509_V_FLAG_PARTIAL_CHAIN);
+    if (!SSL_CTX_set_purpose(ctx, X509_PURPOSE_SSL_CLIENT)) {
+        rc = cs_err_ossl(err, CS_ESERVER, "server: cannot set the client purpose");
+        goto done;
+    }
+    SSL_CTX_set_verify_depth(ctx, client_verify_depth);
+    if (!SSL_CTX_set_session_id_context(ctx, sid_ctx, sizeof sid_ctx - 1)) {
+        rc = cs_err_ossl(err, CS_ESERVER, "server: cannot set the session context");
+        goto done;
+    }
+    mode = SSL_VERIFY_PEER;
+    if (cfg->client_auth == CS_CLIENT_AUTH_REQUIRE)
+        mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
+    SSL_CTX_set_verify(ctx, mode, NULL);
+done:
+    X509_STORE_free(store); /* the context holds its own reference */
     return rc;
 }
 
@@ -250,11 +490,48 @@ static cs_code build_ssl_ctx(const cs_server_config *cfg, SSL_CTX **out, cs_err 
                          "server: the key does not match the certificate");
         goto done;
     }
+    rc = set_client_auth(cfg, ctx, err);
+    if (rc != CS_OK)
+        goto done;
     *out = ctx;
     ctx = NULL;
 done:
     SSL_CTX_free(ctx);
     return rc;
+}
+
+static cs_code check_client_auth(const cs_server_config *cfg, cs_err *err)
+{
+    size_t i;
+
+    switch (cfg->client_auth) {
+    case CS_CLIENT_AUTH_NONE:
+        if (cfg->client_ca_len > 0)
+            return cs_err_set(err, CS_EINVAL, "server: client_ca: given, but client "
+                              "certificates are not asked for (none)");
+        return CS_OK;
+    case CS_CLIENT_AUTH_REQUEST:
+    case CS_CLIENT_AUTH_REQUIRE:
+        break;
+    default:
+        return cs_err_set(err, CS_EINVAL, "server: client_auth: %d is not a mode",
+                          (int)cfg->client_auth);
+    }
+    if (cfg->client_ca_len == 0)
+        return cs_err_set(err, CS_EINVAL,
+                          "server: client_ca: at least one CA is needed to verify clients");
+    if (!cfg->client_ca)
+        return cs_err_set(err, CS_EINVAL, "server: client_ca: NULL with a length");
+    for (i = 0; i < cfg->client_ca_len; i++) {
+        const cs_cert *ca = cfg->client_ca[i];
+        if (!ca || !ca->x509)
+            return cs_err_set(err, CS_EINVAL, "server: client_ca[%zu]: missing", i + 1);
+        /* 1: a CA by basicConstraints; anything else could never sign a path */
+        if (X509_check_ca(ca->x509) != 1)
+            return cs_err_set(err, CS_EINVAL, "server: client_ca[%zu]: not a CA certificate",
+                              i + 1);
+    }
+    return CS_OK;
 }
 
 static cs_code check_config(const cs_server_config *cfg, cs_err *err)
@@ -288,7 +565,7 @@ static cs_code check_config(const cs_server_config *cfg, cs_err *err)
                           cfg->threads);
     if (cfg->document_root && !*cfg->document_root)
         return cs_err_set(err, CS_EINVAL, "server: document_root: empty");
-    return CS_OK;
+    return check_client_auth(cfg, err);
 }
 
 /* "127.0.0.1:8443s,[::1]:8443s" */

@@ -18,7 +18,22 @@ typedef struct cs_route {
     const char *content_type; /* "text/html; charset=utf-8" */
     const char *body;
     size_t body_len;
+    /* NULL: the body is served as is. Otherwise a text the body holds
+     * ("{{client}}"): its first occurrence is replaced on each request by the
+     * TLS client's certificate, "C=SE, O=Example, CN=alice (serial 5A0F...)",
+     * or "anonymous (no client certificate)", HTML-escaped. */
+    const char *client_marker;
 } cs_route;
+
+/* Whether the server asks TLS clients for a certificate. A certificate that
+ * is sent is always verified, and the handshake fails if it does not verify
+ * (another CA, expired, not for clientAuth): "request" lets a client without
+ * one in, never a client with a bad one. */
+typedef enum cs_client_auth {
+    CS_CLIENT_AUTH_NONE = 0, /* no CertificateRequest at all */
+    CS_CLIENT_AUTH_REQUEST,  /* ask; a client may send none */
+    CS_CLIENT_AUTH_REQUIRE,  /* ask; no certificate, no handshake */
+} cs_client_auth;
 
 typedef struct cs_server_config {
     const char *const *hosts; /* addresses to listen on: "127.0.0.1", "::1" */
@@ -32,11 +47,23 @@ typedef struct cs_server_config {
     const cs_route *routes;   /* copied at start */
     size_t routes_len;
     int threads;              /* worker threads; 0: a default */
+    /* Client certificates (mTLS). client_ca: the CA certificates a client
+     * certificate must chain to, copied at start. Each must be a CA; their
+     * names are the acceptable CAs sent in the CertificateRequest. The path
+     * must end at a self-signed one (no partial chains): an intermediate
+     * listed here only fills in between, as the intermediates the client
+     * sends do. Checked X.509-strict, for the purpose sslclient (an
+     * extendedKeyUsage without clientAuth is refused), within the validity
+     * period, at most 4 intermediates. Required unless client_auth is NONE,
+     * refused with NONE. */
+    const cs_cert *const *client_ca;
+    size_t client_ca_len;
+    cs_client_auth client_auth;
 } cs_server_config;
 
 /* Check the key matches the leaf (CS_EMISMATCH), build the TLS context (TLS
- * 1.2+), and listen. A port in use or a TLS failure is CS_ESERVER with
- * CivetWeb's or OpenSSL's words. */
+ * 1.2+, client verification as client_auth says), and listen. A port in use
+ * or a TLS failure is CS_ESERVER with CivetWeb's or OpenSSL's words. */
 CS_NODISCARD cs_code cs_server_start(const cs_server_config *cfg, cs_server **out,
                                      cs_err *err);
 /* The port actually bound (useful with port 0). */

@@ -3,9 +3,15 @@ local summary = require "chainsmith.summary"
 
 local page = {}
 
+-- Where the server writes, per request, who the TLS client is (the route's
+-- client_marker): the template keeps it, render leaves it in.
+page.client_marker = "{{client}}"
+
+-- Braces too: a certificate field must not be able to place a marker.
 local function escape(s)
-    return (tostring(s):gsub("[&<>\"']", {
+    return (tostring(s):gsub("[&<>\"'{}]", {
         ["&"] = "&amp;", ["<"] = "&lt;", [">"] = "&gt;", ['"'] = "&quot;", ["'"] = "&#39;",
+        ["{"] = "&#123;", ["}"] = "&#125;",
     }))
 end
 
@@ -25,7 +31,7 @@ local function cert_table(role, info)
 end
 
 -- template: the text of index.html; served: {leaf, intermediate, ...};
--- root: the root certificate. Returns the HTML.
+-- root: the root certificate. Returns the HTML, page.client_marker still in it.
 function page.render(template, served, root)
     local tables = {}
     for i, cert in ipairs(served) do
@@ -39,6 +45,7 @@ function page.render(template, served, root)
         chain = table.concat(tables, "\n"),
         root_subject = escape(rinfo.subject_line),
         root_fingerprint = escape(summary.fingerprint(rinfo.fingerprint)),
+        client = page.client_marker,
     }
     return (template:gsub("{{([%w_]+)}}", function(name)
         return values[name]

@@ -48,6 +48,50 @@ local function load_chain(dir)
     return { served = served, key = key, root = root }
 end
 
+local function add_once(list, cert)
+    for _, have in ipairs(list) do
+        if have == cert then
+            return
+        end
+    end
+    list[#list + 1] = cert
+end
+
+-- The CAs client certificates must chain to: --client-ca FILE's, and the
+-- chain's own root with --mtls (or --require-client-cert alone). Each served
+-- intermediate that chains to them joins, so a client of ours may send its
+-- certificate alone. {} when clients are not asked; nil, message on error.
+local function client_cas(opts, c)
+    local cas = {}
+    if opts.client_ca then
+        local certs, err = pki.read_chain(opts.client_ca)
+        if not certs then
+            return nil, err
+        end
+        for i, cert in ipairs(certs) do
+            local info = cert:info()
+            if not (info.basic_constraints and info.basic_constraints.ca) then
+                return nil, ("%s: certificate %d (%s) is not a CA"):format(opts.client_ca, i,
+                    info.subject_line)
+            end
+            add_once(cas, cert)
+        end
+    end
+    if opts.mtls or (opts.require_client_cert and #cas == 0) then
+        add_once(cas, c.root)
+    end
+    if #cas == 0 then
+        return cas
+    end
+    local intermediates = { table.unpack(c.served, 2) }
+    for _, inter in ipairs(intermediates) do
+        if pki.verify { leaf = inter, chain = intermediates, roots = cas } then
+            add_once(cas, inter)
+        end
+    end
+    return cas
+end
+
 function cli.main(args, boot)
     local parser = argparse("serve.lua", "Serve www/ over HTTPS with the chain built by "
         .. "build_chain.lua (leaf + intermediate, TLS 1.2 and 1.3 only).")
@@ -58,6 +102,11 @@ function cli.main(args, boot)
     parser:option("--listen", "Address to listen on (repeatable; default 127.0.0.1 and ::1)")
         :count("*")
     parser:option("--threads", "Worker threads.", "8"):convert(tonumber)
+    parser:option("--client-ca", "PEM file of the CA certificate(s) client certificates must "
+        .. "chain to: ask TLS clients for a certificate (mTLS).")
+    parser:flag("--mtls", "Ask clients for a certificate issued under the chain's own root.")
+    parser:flag("--require-client-cert", "Refuse clients without a certificate (otherwise "
+        .. "they get in as anonymous); alone, it implies --mtls.")
     local opts = parser:parse(args)
 
     local c, err = load_chain(opts.chain)
@@ -69,8 +118,16 @@ function cli.main(args, boot)
     if not template then
         boot.die("serve: %s", err)
     end
+    local cas
+    cas, err = client_cas(opts, c)
+    if not cas then
+        boot.die("serve: --client-ca: %s", err)
+    end
     local html = page.render(template, c.served, c.root)
-    local hello = { type = "text/html; charset=utf-8", body = html }
+    local hello = { type = "text/html; charset=utf-8", body = html,
+        client_marker = html:find(page.client_marker, 1, true) and page.client_marker or nil }
+    local client_cert = #cas == 0 and "none"
+        or opts.require_client_cert and "require" or "request"
     local hosts = #opts.listen > 0 and opts.listen or default_hosts()
     if opts.port == 0 and #opts.listen == 0 then
         hosts = { hosts[1] } -- each address would get a different free port
@@ -83,6 +140,8 @@ function cli.main(args, boot)
         chain = { table.unpack(c.served, 2) },
         key = c.key,
         threads = opts.threads,
+        client_ca = #cas > 0 and cas or nil,
+        client_cert = client_cert,
         routes = {
             ["/"] = hello,
             ["/index.html"] = hello,
@@ -94,6 +153,15 @@ function cli.main(args, boot)
     end
     io.write(("serving https://localhost:%d/ on %s (Ctrl-C to stop)\n")
         :format(server:port(), table.concat(hosts, ", ")))
+    if #cas > 0 then
+        local names = {}
+        for _, ca in ipairs(cas) do
+            names[#names + 1] = ca:info().subject_line
+        end
+        io.write(("client certificates %s, issued under: %s\n"):format(
+            client_cert == "require" and "required" or "requested (optional)",
+            table.concat(names, "; ")))
+    end
     io.stdout:flush()
     local signal = pki.wait_for_signal()
     server:stop()

@@ -38,7 +38,21 @@ static const char ext_cnf[] =
     "extendedKeyUsage = serverAuth\n"
     "subjectAltName = DNS:localhost,IP:127.0.0.1,IP:::1\n"
     "subjectKeyIdentifier = hash\n"
-    "authorityKeyIdentifier = keyid\n";
+    "authorityKeyIdentifier = keyid\n"
+    "[client]\n"
+    "basicConstraints = critical,CA:FALSE\n"
+    "keyUsage = critical,digitalSignature\n"
+    "extendedKeyUsage = clientAuth\n"
+    "subjectAltName = email:alice@example.com\n"
+    "subjectKeyIdentifier = hash\n"
+    "authorityKeyIdentifier = keyid\n"
+    "[client_noaki]\n" /* fine for OpenSSL, not X.509-strict */
+    "basicConstraints = critical,CA:FALSE\n"
+    "keyUsage = critical,digitalSignature\n"
+    "extendedKeyUsage = clientAuth\n"
+    "subjectAltName = email:alice@example.com\n"
+    "subjectKeyIdentifier = none\n"
+    "authorityKeyIdentifier = none\n";
 
 static int write_file(const char *path, const char *text)
 {
@@ -92,7 +106,7 @@ static int make_chain(void)
     if (write_file(path, ext_cnf) != 0)
         return -1;
     return run(NULL, 0, "{ "
-               "for k in root inter leaf other; do "
+               "for k in root inter leaf other client oroot oclient; do "
                "openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out $k.key "
                "|| exit 1; done; "
                "openssl req -x509 -new -config ext.cnf -extensions root -key root.key "
@@ -107,6 +121,23 @@ static int make_chain(void)
                "openssl x509 -req -in leaf.csr -CA inter.pem -CAkey inter.key "
                "-CAcreateserial -extfile ext.cnf -extensions leaf -sha256 -days 2 "
                "-out leaf.pem || exit 1; "
+               /* a client of ours (subject with HTML in it), one of another CA */
+               "openssl req -new -config ext.cnf -key client.key "
+               "-subj '/O=Test/CN=Alice <b>&' -out client.csr || exit 1; "
+               "openssl x509 -req -in client.csr -CA inter.pem -CAkey inter.key "
+               "-CAcreateserial -extfile ext.cnf -extensions client -sha256 -days 2 "
+               "-out client.pem || exit 1; "
+               "cat client.pem inter.pem > client-chain.pem; "
+               "openssl x509 -req -in client.csr -CA inter.pem -CAkey inter.key "
+               "-CAcreateserial -extfile ext.cnf -extensions client_noaki -sha256 -days 2 "
+               "-out noaki.pem || exit 1; "
+               "openssl req -x509 -new -config ext.cnf -extensions root -key oroot.key "
+               "-subj '/CN=Other Root' -sha256 -days 2 -out oroot.pem || exit 1; "
+               "openssl req -new -config ext.cnf -key oclient.key -subj '/CN=Mallory' "
+               "-out oclient.csr || exit 1; "
+               "openssl x509 -req -in oclient.csr -CA oroot.pem -CAkey oroot.key "
+               "-CAcreateserial -extfile ext.cnf -extensions client -sha256 -days 2 "
+               "-out oclient.pem || exit 1; "
                "mkdir -p www/sub && printf 'file a\\n' > www/a.txt "
                "&& printf 'in sub\\n' > www/sub/b.txt; "
                "} >/dev/null 2>&1");
@@ -139,8 +170,8 @@ static void test_config_errors(const cs_server_config *good)
     cs_err err;
     const char *const hosts[] = {"127.0.0.1"};
     const char *const bad_hosts[] = {"127.0.0.1,0.0.0.0"};
-    const cs_route bad_route[] = {{"noslash", "text/plain", "x", 1}};
-    const cs_route bad_type[] = {{"/", "text/plain\r\nX-Evil: 1", "x", 1}};
+    const cs_route bad_route[] = {{"noslash", "text/plain", "x", 1, NULL}};
+    const cs_route bad_type[] = {{"/", "text/plain\r\nX-Evil: 1", "x", 1, NULL}};
 
     CHECK_FAIL(cs_server_start(NULL, &srv, &err), CS_EINVAL, &err, "configuration");
     c = *good;
@@ -168,6 +199,246 @@ static void test_config_errors(const cs_server_config *good)
     c.routes = bad_type;
     CHECK_FAIL(cs_server_start(&c, &srv, &err), CS_EINVAL, &err, "routes[1].content_type");
     CHECK(srv == NULL);
+}
+
+/* A client certificate of ours that expired yesterday: openssl x509 -req
+ * cannot backdate, core can. */
+static int make_expired(const cs_cert *inter, const cs_key *inter_key)
+{
+    static const cs_rdn subject[] = {{"O", "Test"}, {"CN", "Expired"}};
+    static const char *const eku[] = {"clientAuth"};
+    static const cs_name san[] = {{CS_NAME_EMAIL, "expired@example.com"}};
+    cs_cert_spec spec;
+    cs_key *key = NULL;
+    cs_cert *cert = NULL;
+    cs_err err;
+    char path[128];
+    time_t now = time(NULL);
+    int ok;
+
+    memset(&spec, 0, sizeof spec);
+    spec.subject = subject;
+    spec.subject_len = 2;
+    spec.not_before = (int64_t)now - 3 * 86400;
+    spec.not_after = (int64_t)now - 86400;
+    spec.basic_constraints.present = 1;
+    spec.basic_constraints.path_len = -1;
+    spec.key_usage.present = 1;
+    spec.key_usage.critical = 1;
+    spec.key_usage.bits = CS_KU_DIGITAL_SIGNATURE;
+    spec.ext_key_usage.present = 1;
+    spec.ext_key_usage.purposes = eku;
+    spec.ext_key_usage.len = 1;
+    spec.subject_alt_name.present = 1;
+    spec.subject_alt_name.names = san;
+    spec.subject_alt_name.len = 1;
+    spec.subject_key_id = 1;
+    spec.authority_key_id = 1;
+    snprintf(path, sizeof path, "%s/client.key", dir);
+    ok = cs_key_load_file(path, &key, &err) == CS_OK &&
+         cs_cert_sign(&spec, key, inter, inter_key, &cert, &err) == CS_OK;
+    if (ok) {
+        const cs_cert *one = cert;
+        snprintf(path, sizeof path, "%s/expired.pem", dir);
+        ok = cs_cert_save(&one, 1, path, 0, &err) == CS_OK;
+    }
+    if (!ok)
+        fprintf(stderr, "expired client: %s\n", err.msg);
+    cs_cert_free(cert);
+    cs_key_free(key);
+    return ok ? 0 : -1;
+}
+
+/* curl as a client: port, then "--cert ", file, "--key ", file (or four ""). */
+#define CURL_AS                                                                         \
+    "curl -sS --max-time 10 --cacert root.pem --resolve localhost:%d:127.0.0.1 "       \
+    "%s%s %s%s "
+
+/* curl with a client certificate (cert and key files in dir, or "" for
+ * none) against a server on port: the exit status; the body in out. */
+static int fetch_as(char *out, size_t cap, int port, const char *cert, const char *key,
+                    const char *extra)
+{
+    return run(out, cap, CURL_AS "%s https://localhost:%d/ 2>/dev/null", port,
+               *cert ? "--cert " : "", cert, *key ? "--key " : "", key, extra, port);
+}
+
+static void test_client_errors(const cs_server_config *good, const cs_cert *root,
+                               const cs_cert *leaf)
+{
+    cs_server_config c;
+    cs_server *srv = NULL;
+    cs_err err;
+    const cs_cert *cas[] = {root};
+    const cs_cert *not_ca[] = {leaf};
+    const cs_cert *holes[] = {root, NULL};
+    const cs_route no_marker[] = {{"/", "text/html", "Hello", 5, "{{client}}"}};
+    const cs_route empty_marker[] = {{"/", "text/html", "Hello", 5, ""}};
+
+    c = *good;
+    c.client_ca = cas;
+    c.client_ca_len = 1;
+    c.client_auth = CS_CLIENT_AUTH_NONE;
+    CHECK_FAIL(cs_server_start(&c, &srv, &err), CS_EINVAL, &err,
+               "client_ca: given, but client certificates are not asked for (none)");
+    c.client_ca_len = 0;
+    c.client_auth = CS_CLIENT_AUTH_REQUIRE;
+    CHECK_FAIL(cs_server_start(&c, &srv, &err), CS_EINVAL, &err, "client_ca: at least one");
+    c.client_auth = CS_CLIENT_AUTH_REQUEST;
+    CHECK_FAIL(cs_server_start(&c, &srv, &err), CS_EINVAL, &err, "client_ca: at least one");
+    c.client_auth = (cs_client_auth)7;
+    c.client_ca_len = 1;
+    CHECK_FAIL(cs_server_start(&c, &srv, &err), CS_EINVAL, &err, "client_auth: 7");
+    c.client_auth = CS_CLIENT_AUTH_REQUIRE;
+    c.client_ca = not_ca;
+    CHECK_FAIL(cs_server_start(&c, &srv, &err), CS_EINVAL, &err,
+               "client_ca[1]: not a CA certificate");
+    c.client_ca = holes;
+    c.client_ca_len = 2;
+    CHECK_FAIL(cs_server_start(&c, &srv, &err), CS_EINVAL, &err, "client_ca[2]: missing");
+    c = *good;
+    c.routes = no_marker;
+    c.routes_len = 1;
+    CHECK_FAIL(cs_server_start(&c, &srv, &err), CS_EINVAL, &err,
+               "routes[1].client_marker: '{{client}}' is not in the body");
+    c.routes = empty_marker;
+    CHECK_FAIL(cs_server_start(&c, &srv, &err), CS_EINVAL, &err,
+               "routes[1].client_marker: empty");
+    CHECK(srv == NULL);
+}
+
+/* mTLS: who gets in under "require" and "request", what the greeting says,
+ * what the CertificateRequest names, and that no request goes out without. */
+static void test_client_auth(const cs_server_config *base, const cs_cert *root,
+                             const cs_cert *inter, const cs_cert *leaf)
+{
+    static const char page[] = "<p>Hello, {{client}}!</p>";
+    const cs_route greet[] = {{"/", "text/html; charset=utf-8", page, sizeof page - 1,
+                               "{{client}}"}};
+    const cs_cert *root_inter[] = {root, inter};
+    const cs_cert *root_only[] = {root};
+    const cs_cert *inter_only[] = {inter};
+    cs_server_config c = *base;
+    cs_server *srv = NULL;
+    cs_err err;
+    char out[16384], serial[128], want[512];
+    int port, rc;
+
+    test_client_errors(base, root, leaf);
+    rc = run(serial, sizeof serial, "openssl x509 -in client.pem -noout -serial | cut -d= -f2 "
+             "| tr -d '\\n'");
+    CHECK(rc == 0 && strlen(serial) > 8);
+    snprintf(want, sizeof want,
+             "<p>Hello, O=Test, CN=Alice &lt;b&gt;&amp; (serial %s)!</p>", serial);
+
+    c.routes = greet;
+    c.routes_len = 1;
+    c.client_ca = root_inter;
+    c.client_ca_len = 2;
+    c.client_auth = CS_CLIENT_AUTH_REQUIRE;
+    CHECK_OK(cs_server_start(&c, &srv, &err), &err);
+    if (srv) {
+        port = cs_server_port(srv);
+        /* ours gets in and is greeted by subject (escaped) and serial */
+        rc = fetch_as(out, sizeof out, port, "client.pem", "client.key", "");
+        CHECK(rc == 0 && strcmp(out, want) == 0);
+        if (strcmp(out, want) != 0)
+            fprintf(stderr, "got  %s\nwant %s\n", out, want);
+        rc = fetch_as(out, sizeof out, port, "client.pem", "client.key", "-i");
+        snprintf(want + 256, 256, "Content-Length: %zu\r\n", strlen(want));
+        CHECK(rc == 0 && strstr(out, want + 256) != NULL);
+        CHECK(strstr(out, "X-Content-Type-Options: nosniff\r\n") != NULL);
+        rc = fetch_as(out, sizeof out, port, "client.pem", "client.key", "-I");
+        CHECK(rc == 0 && strstr(out, want + 256) != NULL && strstr(out, "Hello") == NULL);
+        /* every request on a kept-alive connection is greeted */
+        rc = run(out, sizeof out, CURL_AS "-w '[%%{num_connects}]' "
+                 "https://localhost:%d/ https://localhost:%d/ 2>/dev/null", port, "--cert ",
+                 "client.pem", "--key ", "client.key", port, port);
+        CHECK(rc == 0 && count(out, "CN=Alice") == 2 && strstr(out, "[0]") != NULL);
+        /* TLS 1.2 as well (the certificate comes in the handshake proper) */
+        rc = fetch_as(out, sizeof out, port, "client.pem", "client.key",
+                      "--tlsv1.2 --tls-max 1.2");
+        CHECK(rc == 0 && strstr(out, "CN=Alice") != NULL);
+        /* refused: none, another CA's, an expired one, a server certificate */
+        CHECK(fetch_as(out, sizeof out, port, "", "", "") != 0);
+        CHECK(fetch_as(out, sizeof out, port, "oclient.pem", "oclient.key", "") != 0);
+        CHECK(fetch_as(out, sizeof out, port, "expired.pem", "client.key", "") != 0);
+        CHECK(fetch_as(out, sizeof out, port, "leaf.pem", "leaf.key", "") != 0);
+        CHECK(fetch_as(out, sizeof out, port, "noaki.pem", "client.key", "") != 0);
+        CHECK(fetch_as(out, sizeof out, port, "oclient.pem", "oclient.key",
+                       "--tlsv1.2 --tls-max 1.2") != 0);
+        /* a resumed TLS 1.2 session keeps the client's identity (and resumes at
+         * all: OpenSSL needs a session id context under SSL_VERIFY_PEER) */
+        rc = run(NULL, 0, "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | openssl s_client -tls1_2 "
+                 "-quiet -connect 127.0.0.1:%d -CAfile root.pem -cert client.pem "
+                 "-key client.key -sess_out sess.pem >/dev/null 2>&1", port);
+        run(out, sizeof out, "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | openssl s_client -tls1_2 "
+            "-ign_eof -connect 127.0.0.1:%d -CAfile root.pem -sess_in sess.pem 2>&1", port);
+        CHECK(rc == 0 && strstr(out, "\nReused, ") != NULL);
+        CHECK(strstr(out, "CN=Alice &lt;b&gt;&amp; (serial ") != NULL);
+        /* the CertificateRequest names both CAs */
+        run(out, sizeof out, "openssl s_client -connect 127.0.0.1:%d </dev/null 2>&1", port);
+        CHECK(strstr(out, "Acceptable client certificate CA names") != NULL);
+        CHECK(strstr(out, "CN = Test Root") != NULL && strstr(out, "CN = Test Inter") != NULL);
+        cs_server_stop(srv);
+        srv = NULL;
+    }
+
+    /* Only the root trusted: the client sends its intermediate, or is refused. */
+    c.client_ca = root_only;
+    c.client_ca_len = 1;
+    CHECK_OK(cs_server_start(&c, &srv, &err), &err);
+    if (srv) {
+        port = cs_server_port(srv);
+        rc = fetch_as(out, sizeof out, port, "client-chain.pem", "client.key", "");
+        CHECK(rc == 0 && strstr(out, "CN=Alice") != NULL);
+        CHECK(fetch_as(out, sizeof out, port, "client.pem", "client.key", "") != 0);
+        cs_server_stop(srv);
+        srv = NULL;
+    }
+
+    /* Only the intermediate: not a trust anchor (no partial chains). */
+    c.client_ca = inter_only;
+    CHECK_OK(cs_server_start(&c, &srv, &err), &err);
+    if (srv) {
+        port = cs_server_port(srv);
+        CHECK(fetch_as(out, sizeof out, port, "client-chain.pem", "client.key", "") != 0);
+        cs_server_stop(srv);
+        srv = NULL;
+    }
+
+    /* "request": no certificate is anonymous, a bad one is still refused. */
+    c.client_ca = root_inter;
+    c.client_ca_len = 2;
+    c.client_auth = CS_CLIENT_AUTH_REQUEST;
+    CHECK_OK(cs_server_start(&c, &srv, &err), &err);
+    if (srv) {
+        port = cs_server_port(srv);
+        rc = fetch_as(out, sizeof out, port, "", "", "");
+        CHECK(rc == 0 && strcmp(out, "<p>Hello, anonymous (no client certificate)!</p>") == 0);
+        rc = fetch_as(out, sizeof out, port, "client.pem", "client.key", "");
+        CHECK(rc == 0 && strcmp(out, want) == 0);
+        CHECK(fetch_as(out, sizeof out, port, "oclient.pem", "oclient.key", "") != 0);
+        CHECK(fetch_as(out, sizeof out, port, "expired.pem", "client.key", "") != 0);
+        CHECK(fetch_as(out, sizeof out, port, "leaf.pem", "leaf.key", "") != 0);
+        cs_server_stop(srv);
+        srv = NULL;
+    }
+
+    /* "none": no CertificateRequest; a greeting route still works. */
+    c.client_ca = NULL;
+    c.client_ca_len = 0;
+    c.client_auth = CS_CLIENT_AUTH_NONE;
+    CHECK_OK(cs_server_start(&c, &srv, &err), &err);
+    if (srv) {
+        port = cs_server_port(srv);
+        run(out, sizeof out, "openssl s_client -connect 127.0.0.1:%d </dev/null 2>&1", port);
+        CHECK(strstr(out, "No client certificate CA names sent") != NULL);
+        CHECK(strstr(out, "Acceptable client certificate CA names") == NULL);
+        rc = fetch_as(out, sizeof out, port, "client.pem", "client.key", "");
+        CHECK(rc == 0 && strcmp(out, "<p>Hello, anonymous (no client certificate)!</p>") == 0);
+        cs_server_stop(srv);
+    }
 }
 
 static void test_signals(void)
@@ -201,15 +472,15 @@ static void test_signals(void)
 int main(void)
 {
     cs_err err;
-    cs_cert *leaf = NULL, *inter = NULL;
-    cs_key *key = NULL, *other = NULL;
+    cs_cert *leaf = NULL, *inter = NULL, *root = NULL;
+    cs_key *key = NULL, *other = NULL, *inter_key = NULL;
     cs_server *srv = NULL, *srv2 = NULL, *srv6 = NULL;
     char path[128], www[128], out[16384];
     const char *const hosts[] = {"127.0.0.1"};
     const char *const hosts6[] = {"::1"};
     const cs_route routes[] = {
-        {"/", "text/plain; charset=utf-8", "Hello, World!", 13},
-        {"/empty", "text/plain", NULL, 0},
+        {"/", "text/plain; charset=utf-8", "Hello, World!", 13, NULL},
+        {"/empty", "text/plain", NULL, 0, NULL},
     };
     const cs_cert *chain[1];
     cs_server_config cfg;
@@ -229,9 +500,12 @@ int main(void)
     } while (0)
     LOAD(cs_cert_load_file, "leaf.pem", &leaf);
     LOAD(cs_cert_load_file, "inter.pem", &inter);
+    LOAD(cs_cert_load_file, "root.pem", &root);
+    LOAD(cs_key_load_file, "inter.key", &inter_key);
     LOAD(cs_key_load_file, "leaf.key", &key);
     LOAD(cs_key_load_file, "other.key", &other);
-    if (!leaf || !inter || !key || !other) {
+    if (!leaf || !inter || !root || !key || !other || !inter_key ||
+        make_expired(inter, inter_key) != 0) {
         fprintf(stderr, "fixtures missing in %s\n", dir);
         return CHECK_DONE();
     }
@@ -252,6 +526,7 @@ int main(void)
     cfg.threads = 4;
 
     test_config_errors(&cfg);
+    test_client_auth(&cfg, root, inter, leaf);
 
     /* A key that is not the leaf's. */
     {
@@ -397,6 +672,8 @@ done:
 
     test_signals();
 
+    cs_key_free(inter_key);
+    cs_cert_free(root);
     cs_key_free(other);
     cs_key_free(key);
     cs_cert_free(inter);

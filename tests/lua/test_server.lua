@@ -92,6 +92,93 @@ t.case("wait_for_signal sees SIGTERM", function()
     assert(pki.wait_for_signal(5000) == "SIGTERM")
 end)
 
+-- mTLS: client certificates from the intermediate, another CA's, an expired one.
+local function client_spec(cn, changes)
+    local spec = {subject = {{"O", "Test"}, {"CN", cn}}, validity_days = 30,
+                  basic_constraints = {critical = true, ca = false},
+                  key_usage = {critical = true, "digitalSignature"},
+                  extended_key_usage = {"clientAuth"},
+                  subject_alt_name = {email = {cn:lower():gsub("%W", "") .. "@example.com"}},
+                  subject_key_id = true, authority_key_id = true}
+    for k, v in pairs(changes or {}) do spec[k] = v end
+    return spec
+end
+
+local function save_client(name, cert, key)
+    assert(cert:save(dir .. "/" .. name .. ".pem"))
+    assert(key:save(dir .. "/" .. name .. ".key"))
+end
+
+local client_key = assert(pki.generate_key{type = "ec", curve = "P-256"})
+local client = assert(pki.sign(client_spec("Alice <b>"), client_key, c.inter, c.inter_key))
+save_client("client", client, client_key)
+local now = os.time()
+local expired_spec = client_spec("Expired", {not_before = now - 3 * 86400,
+                                             not_after = now - 86400})
+expired_spec.validity_days = nil
+local expired = assert(pki.sign(expired_spec, client_key, c.inter, c.inter_key))
+save_client("expired", expired, client_key)
+local other = t.chain()
+local stranger = assert(pki.sign(client_spec("Mallory"), client_key, other.inter,
+                                 other.inter_key))
+save_client("stranger", stranger, client_key)
+
+local greet_page = {type = "text/html", body = "Hello, {{client}}!", client_marker = "{{client}}"}
+
+-- curl as a client: the body, or nil when the handshake or request failed.
+local function fetch_as(port, name)
+    local cert = name and ("--cert %s --key %s "):format(t.quote(dir .. "/" .. name .. ".pem"),
+                                                         t.quote(dir .. "/" .. name .. ".key"))
+    local cmd = ("curl -sS --fail --max-time 10 --cacert %s --resolve localhost:%d:127.0.0.1 %s"
+                 .. "https://localhost:%d/ 2>/dev/null && echo ' [ok]'")
+        :format(t.quote(root_pem), port, cert or "", port)
+    local out = t.sh(cmd)
+    return out:match("^(.*) %[ok%]$")
+end
+
+t.case("client_cert = require: ours gets in and is greeted", function()
+    local srv <close> = assert(pki.start_server(config{routes = {["/"] = greet_page},
+        client_ca = {c.root, c.inter}, client_cert = "require"}))
+    local body = fetch_as(srv:port(), "client")
+    local want = ("Hello, O=Test, CN=Alice &lt;b&gt; (serial %s)!"):format(client:serial())
+    assert(body == want, tostring(body))
+    assert(fetch_as(srv:port()) == nil, "no certificate got in")
+    assert(fetch_as(srv:port(), "stranger") == nil, "another CA's got in")
+    assert(fetch_as(srv:port(), "expired") == nil, "an expired one got in")
+end)
+
+t.case("client_ca alone means request: anonymous in, a bad certificate out", function()
+    local srv <close> = assert(pki.start_server(config{routes = {["/"] = greet_page},
+        client_ca = {c.root, c.inter}}))
+    assert(fetch_as(srv:port()) == "Hello, anonymous (no client certificate)!")
+    assert(fetch_as(srv:port(), "client"):find("CN=Alice", 1, true))
+    assert(fetch_as(srv:port(), "stranger") == nil, "another CA's got in")
+end)
+
+t.case("client_cert = none: the greeting says so", function()
+    local srv <close> = assert(pki.start_server(config{routes = {["/"] = greet_page},
+        client_cert = "none"}))
+    assert(fetch_as(srv:port(), "client") == "Hello, anonymous (no client certificate)!")
+end)
+
+t.expect_fail("client_cert without client_ca", "invalid", "client_ca: at least one",
+              pki.start_server, config{client_cert = "require"})
+t.expect_fail("client_ca with client_cert none", "invalid", "client_ca: given, but",
+              pki.start_server, config{client_ca = {c.root}, client_cert = "none"})
+t.expect_fail("client_ca holding a leaf", "invalid", "client_ca%[2%]: not a CA",
+              pki.start_server, config{client_ca = {c.root, c.leaf}})
+t.expect_fail("client_marker missing from the body", "invalid",
+              "routes%[1%]%.client_marker: '{{who}}' is not in the body", pki.start_server,
+              config{routes = {["/"] = {body = "Hello", client_marker = "{{who}}"}}})
+t.expect_error("client_cert with an unknown value", "client_cert: unknown value 'maybe'",
+               pki.start_server, config{client_ca = {c.root}, client_cert = "maybe"})
+t.expect_error("client_cert as a boolean", "client_cert: string expected, got boolean",
+               pki.start_server, config{client_ca = {c.root}, client_cert = true})
+t.expect_error("client_ca as a cert", "client_ca: table of pki.cert expected",
+               pki.start_server, config{client_ca = c.root})
+t.expect_error("client_marker as a number", "client_marker: string expected",
+               pki.start_server, config{routes = {["/"] = {body = "x", client_marker = 1}}})
+
 t.expect_error("start_server with a string", "bad argument #1", pki.start_server, "cfg")
 t.expect_error("start_server with an unknown option", "unknown option 'prot'", pki.start_server,
                config{prot = 1})
