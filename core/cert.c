@@ -530,7 +530,10 @@ static cs_code check_issuer(const cs_cert_spec *s, const cs_key *subject_key,
                             const cs_cert *issuer, const cs_key *issuer_key, cs_err *err)
 {
     int ok;
+    cs_code rc = cs_key_need_private(issuer_key, "issuer key", err);
 
+    if (rc != CS_OK)
+        return rc; /* the subject key may be public only: a CSR's */
     if (!issuer) {
         ERR_set_mark();
         ok = issuer_key == subject_key || EVP_PKEY_eq(issuer_key->pkey, subject_key->pkey) == 1;
@@ -898,6 +901,8 @@ cs_code cs_cert_check_key(const cs_cert *cert, const cs_key *key, cs_err *err)
 
     if (!cert || !key)
         return cs_err_set(err, CS_EINVAL, "certificate: no certificate or key");
+    if (!key->is_private)
+        return cs_err_set(err, CS_EINVAL, "key: public key only, has no private key");
     ERR_set_mark();
     ok = X509_check_private_key(cert->x509, key->pkey) == 1;
     ERR_pop_to_mark();
