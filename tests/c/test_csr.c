@@ -264,6 +264,16 @@ static void test_create_and_issue(void)
                 pub2 = NULL;
                 CHECK_FAIL(cs_key_load_public(data, dlen - 1, "short.der", &pub2, &err),
                            CS_EINVAL, &err, "short.der: not a PEM or DER public key");
+                {
+                    char *longer = malloc(dlen + 1);
+                    if (longer) {
+                        memcpy(longer, data, dlen);
+                        longer[dlen] = 0;
+                        CHECK_FAIL(cs_key_load_public(longer, dlen + 1, "long.der", &pub2, &err),
+                                   CS_EINVAL, &err, "long.der: trailing bytes");
+                        free(longer);
+                    }
+                }
                 cs_file_free(data, dlen);
             }
         }
@@ -334,6 +344,17 @@ static void test_forged(void)
     der[len - 1] ^= 0x01;
     CHECK_FAIL(cs_csr_load((const char *)der, len - 5, "cut.der", &forged, &err), CS_EINVAL,
                &err, "cut.der: not a PEM or DER certificate request");
+    {
+        unsigned char *longer = malloc(len + 1);
+        CHECK(longer != NULL);
+        if (longer) {
+            memcpy(longer, der, len);
+            longer[len] = 0;
+            CHECK_FAIL(cs_csr_load((const char *)longer, len + 1, "long.der", &forged, &err),
+                       CS_EINVAL, &err, "long.der: trailing bytes after the DER CSR");
+            free(longer);
+        }
+    }
     CHECK_FAIL(cs_csr_load("-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n"
                            "-----END CERTIFICATE REQUEST-----\n", 76, "bad.pem", &forged, &err),
                CS_EINVAL, &err, "bad.pem: not a PEM or DER certificate request");
