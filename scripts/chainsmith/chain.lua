@@ -38,12 +38,12 @@ end
 -- Whether a profile's names fit the name constraints of its issuer (a
 -- profile's or a certificate's): true, or nil and a line in policy's form.
 function chain.check_names(p, issuer_nc)
-    local ok, why = constraints.check(p.subject_alt_name, issuer_nc)
+    local ok, why, field = constraints.check(p.subject_alt_name, issuer_nc, p.subject)
     if ok then
         return true
     end
-    return nil, ("profile %s: subject_alt_name: %s of issuer %s (rule issuer-name-constraints)")
-        :format(p.name, why, p.issuer)
+    return nil, ("profile %s: %s: %s (issuer %s, rule issuer-name-constraints)")
+        :format(p.name, field, why, p.issuer)
 end
 
 -- Load and check every profile before anything is written: a policy

@@ -185,25 +185,49 @@ local function any_within(kind, name, list)
     return false
 end
 
--- Whether every name fits: true, or nil and the first name that does not,
--- in words ("DNS:example.com is outside the permitted DNS names (localhost,
--- test)"). A kind with no permitted subtree is not constrained (RFC 5280).
-function constraints.check(names, nc)
+-- A name against one kind's subtrees: true, or nil and why, in words.
+local function fits(kind, label, name, permitted, excluded)
+    local allowed = permitted[kind]
+    if allowed and #allowed > 0 and not any_within(kind, name, allowed) then
+        return nil, ("%s is outside the permitted %s names (%s)")
+            :format(label, kind:upper(), table.concat(allowed, ", "))
+    end
+    if any_within(kind, name, excluded[kind]) then
+        return nil, ("%s is inside the excluded %s names (%s)")
+            :format(label, kind:upper(), table.concat(excluded[kind], ", "))
+    end
+    return true
+end
+
+-- Whether every name fits: true, or nil, the first name that does not in
+-- words ("DNS:example.com is outside the permitted DNS names (localhost,
+-- test)") and the field it came from ("subject_alt_name" or "subject").
+-- A kind with no permitted subtree is not constrained (RFC 5280).
+-- `subject` is optional: without DNS names, a certificate's CN is checked
+-- as a DNS name, as GnuTLS does (it rejects the chain otherwise).
+function constraints.check(names, nc, subject)
     if not nc then
         return true
     end
+    names = names or {}
     local permitted, excluded = nc.permitted or {}, nc.excluded or {}
     for _, kind in ipairs(constraints.kinds) do
-        for _, name in ipairs(names and names[kind] or {}) do
-            local label = kind:upper() .. ":" .. name
-            local allowed = permitted[kind]
-            if allowed and #allowed > 0 and not any_within(kind, name, allowed) then
-                return nil, ("%s is outside the permitted %s names (%s)")
-                    :format(label, kind:upper(), table.concat(allowed, ", "))
+        for _, name in ipairs(names[kind] or {}) do
+            local ok, why = fits(kind, kind:upper() .. ":" .. name, name, permitted, excluded)
+            if not ok then
+                return nil, why, "subject_alt_name"
             end
-            if any_within(kind, name, excluded[kind]) then
-                return nil, ("%s is inside the excluded %s names (%s)")
-                    :format(label, kind:upper(), table.concat(excluded[kind], ", "))
+        end
+    end
+    if #(names.dns or {}) == 0 then
+        for _, rdn in ipairs(subject or {}) do
+            if rdn[1] == "CN" then
+                local ok, why = fits("dns", "CN " .. tostring(rdn[2]), tostring(rdn[2]),
+                    permitted, excluded)
+                if not ok then
+                    return nil, why .. "; without a DNS name, GnuTLS checks the CN as one",
+                        "subject"
+                end
             end
         end
     end

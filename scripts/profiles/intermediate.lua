@@ -23,9 +23,11 @@ return {
             -- A DNS entry covers the name and every name under it:
             -- "localhost" is localhost and *.localhost (RFC 6761 names).
             dns = { "localhost", "test", "internal" },
-            -- Mail on the same domains: "test" is the host test itself,
-            -- ".test" every host under it (RFC 5280 4.2.1.10).
+            -- Mail and URIs on the same domains: here "test" is the host
+            -- test itself, ".test" every host under it (RFC 5280 4.2.1.10).
+            -- A URI without a host (urn:...) is outside.
             email = { "localhost", ".localhost", "test", ".test", "internal", ".internal" },
+            uri = { "localhost", ".localhost", "test", ".test", "internal", ".internal" },
             -- Loopback, and the private range containers and service
             -- meshes use for service-to-service mTLS.
             ip = { "127.0.0.0/8", "::1/128", "10.0.0.0/8" },

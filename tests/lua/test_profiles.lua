@@ -343,7 +343,7 @@ local inside = {
     { dns = { "APP.TEST" } }, { ip = { "127.0.0.1" } }, { ip = { "127.255.255.254" } },
     { ip = { "::1" } }, { ip = { "0:0:0:0:0:0:0:1" } }, { ip = { "10.20.30.40" } },
     { email = { "alice@app.test" } }, { email = { "root@localhost" } },
-    { uri = { "spiffe://example.com/svc" } }, -- no URI subtree: not constrained
+    { uri = { "spiffe://app.test/ns/web" } }, { uri = { "https://user@api.internal:8443/x" } },
 }
 for _, names in ipairs(inside) do
     local ok, why = constraints.check(names, nc)
@@ -363,12 +363,27 @@ local outside_names = {
     { { ip = { "not-an-ip" } }, "IP:not-an-ip is outside" },
     { { email = { "alice@example.com" } }, "EMAIL:alice@example.com is outside" },
     { { email = { "alice@mail.localhost.example" } }, "EMAIL:alice@mail.localhost.example" },
+    { { uri = { "spiffe://example.com/ns/web" } }, "URI:spiffe://example.com/ns/web is outside" },
+    { { uri = { "urn:uuid:1234" } }, "URI:urn:uuid:1234 is outside" },
+    { { uri = { "https://[::1]/" } }, "URI:https://[::1]/ is outside" },
 }
 for _, o in ipairs(outside_names) do
     local ok, why = constraints.check(o[1], nc)
     case("outside: " .. o[2], not ok and why:find(o[2], 1, true) == 1, why)
 end
-local ok, why = constraints.check({ dns = { "a.corp.test" } },
+-- Without DNS names, the CN is checked as one (GnuTLS does, and rejects).
+local ok, why, field = constraints.check({ email = { "alice@app.test" } }, nc,
+    { { "O", "Simple Inc" }, { "CN", "alice" } })
+case("a CN outside, without DNS names", not ok and field == "subject" and why ==
+    "CN alice is outside the permitted DNS names (localhost, test, internal); without a " ..
+    "DNS name, GnuTLS checks the CN as one", why)
+case("a CN inside, without DNS names", constraints.check({ ip = { "127.0.0.1" } }, nc,
+    { { "CN", "alice.test" } }))
+case("a CN beside DNS names is not checked", constraints.check({ dns = { "a.test" } }, nc,
+    { { "CN", "alice" } }))
+case("no CN, no DNS names", constraints.check({ email = { "alice@app.test" } }, nc,
+    { { "O", "x" } }))
+ok, why = constraints.check({ dns = { "a.corp.test" } },
     { permitted = { dns = { "test" } }, excluded = { dns = { ".corp.test" } } })
 case("excluded subtrees", not ok and why ==
     "DNS:a.corp.test is inside the excluded DNS names (.corp.test)", why)
@@ -376,6 +391,8 @@ case("a leading dot: only names under it",
     not constraints.check({ dns = { "test" } }, { permitted = { dns = { ".test" } } }) and
     constraints.check({ dns = { "a.test" } }, { permitted = { dns = { ".test" } } }))
 case("no constraints: anything", constraints.check({ dns = { "example.com" } }, nil))
+case("a kind without subtrees is not constrained", constraints.check(
+    { uri = { "urn:x" } }, { permitted = { dns = { "test" } } }))
 
 -- The IP parser behind the check.
 local ips = {
@@ -401,11 +418,12 @@ case("an unconstrained certificate is told apart", constraints.difference(nil, n
     "it has no name constraints, the profile asks for them")
 case("one more range is a difference", constraints.difference(inter_info,
     { critical = true, permitted = { dns = nc.permitted.dns, email = nc.permitted.email,
+      uri = nc.permitted.uri,
       ip = { "127.0.0.0/8", "0:0::1/128", "10.0.0.0/8", "192.168.0.0/16" } } }) ==
     "name_constraints.permitted.ip differs from the profile")
 case("the same ranges spelled otherwise", constraints.difference(inter_info,
     { critical = true, permitted = { dns = nc.permitted.dns, email = nc.permitted.email,
-      ip = { "10.0.0.0/8", "0:0::1/128", "127.0.0.0/8" } } }) == nil)
+      uri = nc.permitted.uri, ip = { "10.0.0.0/8", "0:0::1/128", "127.0.0.0/8" } } }) == nil)
 
 -- build_chain refuses a server profile outside its issuer's constraints
 -- before anything is signed.
@@ -415,7 +433,7 @@ write("server", (text:gsub('"localhost"', '"example.com"')), tmp .. "/names")
 local profiles, perr2 = chain.load_profiles(tmp .. "/names")
 case("load_profiles refuses names outside the intermediate", profiles == nil and perr2 ==
     "profile server: subject_alt_name: DNS:example.com is outside the permitted DNS names " ..
-    "(localhost, test, internal) of issuer intermediate (rule issuer-name-constraints)", perr2)
+    "(localhost, test, internal) (issuer intermediate, rule issuer-name-constraints)", perr2)
 
 os.execute("rm -rf " .. tmp)
 print(("%d passed, %d failed"):format(passed, failed))
