@@ -63,6 +63,10 @@ function sandbox.run(file)
     end
     local chunk, err = loadfile(file, "t", sandbox.env())
     if not chunk then
+        -- A binary chunk after a "#" first line is refused without a name.
+        if not err:find(file, 1, true) then
+            err = ("%s: %s"):format(file, err)
+        end
         return nil, err
     end
     -- A coroutine of its own, so the instruction bound is set on it alone

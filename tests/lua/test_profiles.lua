@@ -109,6 +109,12 @@ bc:close()
 refused("bytecode refused", "compiled",
     tmp .. "/compiled.lua: a precompiled (binary) chunk; profiles are loaded as text only")
 
+bc = assert(io.open(tmp .. "/hashbang.lua", "wb"))
+bc:write("#!/usr/bin/lua\n", string.dump(load("return { " .. minimal .. " }")))
+bc:close()
+refused("bytecode after a # line refused", "hashbang",
+    tmp .. "/hashbang.lua: attempt to load a binary chunk (mode is 't')")
+
 -- A loop that never ends is stopped, naming file and line.
 write("loop", "local n = 0\nwhile true do n = n + 1 end\n")
 refused("endless loop bounded", "loop", tmp .. "/loop.lua:2: ran past " ..
