@@ -23,7 +23,7 @@ local spec = {
     basic_constraints = { critical = true, ca = false },
     key_usage = { critical = true, "digitalSignature" },
     extended_key_usage = { "clientAuth" },
-    subject_alt_name = { email = { "client@example.com" } },
+    subject_alt_name = { email = { "client@example.test" } },
     subject_key_id = true,
     authority_key_id = true,
 }
