@@ -143,6 +143,9 @@ local function from_pem(path, data)
             return nil, NOT_ONE:format(path, msg)
         end
     end
+    if #found.certs + #found.keys + #found.csrs == 0 then
+        return nil, NOT_ONE:format(path, "only EC parameters, no key")
+    end
     return found
 end
 

@@ -62,6 +62,7 @@ for _, k in ipairs(keys) do
     openssl(("pkey -in %s.key -outform DER -out %s.der"):format(k.name, k.name))
 end
 openssl("pkey -in ec.key -traditional -out ec-trad.key")
+openssl("ecparam -genkey -name prime256v1 -out ecparam.key")
 
 local PASSWORD = "pa55-word-never-shown"
 openssl("pkcs12 -export -in leaf.crt -inkey leaf.key -certfile inter.crt -passout pass:"
@@ -253,6 +254,11 @@ t.case("traditional EC PEM key", function()
     assert(status == 0, err)
     has(out, "EC P-384, private (never shown)")
     no_secret(out, path("ec-trad.key"))
+    -- `openssl ecparam -genkey` writes EC PARAMETERS before the key
+    out, err, status = inspect(q(path("ecparam.key")))
+    assert(status == 0, err)
+    has(out, ": private key (PEM)")
+    has(out, "EC P-256, private (never shown)")
 end)
 
 t.case("bundle: certificate and its key in one PEM", function()
@@ -355,6 +361,7 @@ t.write_file(path("crl.pem"), "-----BEGIN X509 CRL-----\nAAAA\n-----END X509 CRL
 t.write_file(path("empty"), "")
 t.write_file(path("text.txt"), "hello, world\n")
 t.write_file(path("cut.p12"), t.read_file(path("pw.p12")):sub(1, 300))
+openssl("ecparam -name prime256v1 -out params.pem")
 
 for _, case in ipairs{
     {"malformed DER", "bad.der", "not PEM, and no DER certificate, key or CSR parses"},
@@ -364,6 +371,7 @@ for _, case in ipairs{
     {"empty file", "empty", "empty file"},
     {"text", "text.txt", "no DER certificate, key or CSR parses"},
     {"truncated PKCS#12", "cut.p12", "not a PKCS#12 file"},
+    {"EC parameters alone", "params.pem", "only EC parameters, no key"},
 } do
     t.case("bad input: " .. case[1], function()
         local out, err, status = inspect(q(path(case[2])))
