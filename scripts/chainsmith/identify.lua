@@ -14,8 +14,11 @@ local function read(path)
     if not f then
         return nil, ("%s: cannot read (%s)"):format(path, err:gsub("^.-: ", ""))
     end
-    local data = f:read(FILE_MAX + 1)
+    local data, rerr = f:read(FILE_MAX + 1)
     f:close()
+    if not data and rerr then -- a folder opens, then fails to read
+        return nil, ("%s: cannot read (%s)"):format(path, rerr)
+    end
     if not data or data == "" then
         return nil, NOT_ONE:format(path, "empty file")
     end

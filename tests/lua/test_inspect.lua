@@ -390,6 +390,10 @@ t.case("a missing file is named", function()
     local _, err, status = inspect(q(path("nope.pem")))
     assert(status == 2)
     has(err, path("nope.pem") .. ": cannot read (No such file or directory)")
+    local out
+    out, err, status = inspect(q(dir))
+    assert(status == 2 and out == "")
+    has(err, dir .. ": cannot read (Is a directory)")
 end)
 
 t.case("several files: the good ones shown, exit 2 for the bad one", function()
