@@ -61,8 +61,6 @@ end
 local function add_key(found, key)
     local info, err = key:info()
     if not info then return nil, err end
-    -- a key from the csr branch's pki says whether it is private; ours always is
-    if info.private == nil then info.private = true end
     found.keys[#found.keys + 1] = { key = key, info = info }
     return true
 end
@@ -93,11 +91,8 @@ local function load_key(text, what, found)
 end
 
 local function load_csr(text, what, found)
-    if not pki.load_csr then
-        return nil, "certificate requests are not supported by this pki module"
-    end
-    local csr, err = pki.load_csr(text, what)
-    if not csr then return nil, err end
+    local csr, err, code = pki.load_csr(text, what)
+    if not csr then return nil, err, code end
     return add_csr(found, csr)
 end
 
@@ -116,9 +111,6 @@ local loaders = {
         return add_encrypted(found, enc)
     end,
     ["PUBLIC KEY"] = function(text, what, found)
-        if not pki.load_public_key then
-            return nil, "public keys are not supported by this pki module"
-        end
         local key, err = pki.load_public_key(text, what)
         if not key then return nil, err end
         return add_key(found, key)
@@ -141,8 +133,10 @@ local function from_pem(path, data)
             return nil, NOT_ONE:format(path, ("unknown PEM label '%s'"):format(b.label))
         end
         local what = #blocks > 1 and ("%s: PEM block %d (%s)"):format(path, i, b.label) or path
-        local ok, msg = load(b.text, what, found)
-        if not ok then
+        local ok, msg, code = load(b.text, what, found)
+        if code == "verify" then
+            return nil, msg -- a forged CSR: it is one, and that is what is wrong
+        elseif not ok then
             return nil, NOT_ONE:format(path, msg)
         end
     end
@@ -202,21 +196,19 @@ local function from_der(path, data)
         add_encrypted(found, enc)
         return found
     end
-    if pki.load_csr then
-        local csr = pki.load_csr(data, path)
-        if csr then
-            local ok, err = add_csr(found, csr)
-            if not ok then return nil, NOT_ONE:format(path, err) end
-            return found
-        end
+    local csr, cerr, ccode = pki.load_csr(data, path)
+    if csr then
+        local ok, err = add_csr(found, csr)
+        if not ok then return nil, NOT_ONE:format(path, err) end
+        return found
+    elseif ccode == "verify" then
+        return nil, cerr -- a forged CSR
     end
-    if pki.load_public_key then
-        local pub = pki.load_public_key(data, path)
-        if pub then
-            local ok, err = add_key(found, pub)
-            if not ok then return nil, NOT_ONE:format(path, err) end
-            return found
-        end
+    local pub = pki.load_public_key(data, path)
+    if pub then
+        local ok, err = add_key(found, pub)
+        if not ok then return nil, NOT_ONE:format(path, err) end
+        return found
     end
     -- a key of a type we refuse says so (core's "path: unsupported curve ...");
     -- anything else is not DER we know

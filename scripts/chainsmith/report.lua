@@ -57,7 +57,7 @@ local function chain_order(certs)
     return order
 end
 
--- Which certificate of the file each private key belongs to.
+-- Which certificate and which CSR of the file each key belongs to.
 local function key_matches(found)
     for _, k in ipairs(found.keys) do
         if k.key and k.info.private then
@@ -66,6 +66,12 @@ local function key_matches(found)
                     k.certificate = i
                     break
                 end
+            end
+        end
+        for i, r in ipairs(found.csrs) do
+            if k.info.fingerprint and r.info.key.fingerprint == k.info.fingerprint then
+                k.csr = i
+                break
             end
         end
     end
@@ -107,6 +113,10 @@ local function pbe_text(e)
     return e.legacy and s .. " (legacy)" or s
 end
 
+local function critical(ext, text)
+    return ext.critical and text .. " (critical)" or text
+end
+
 local function plural(n, word)
     return ("%d %s%s"):format(n, word, n == 1 and "" or "s")
 end
@@ -144,36 +154,35 @@ local function key_rows(k, found)
         rows[#rows + 1] = { "matches", k.certificate and ("certificate %d"):format(k.certificate)
             or "no certificate in this file" }
     end
+    if #found.csrs > 0 then
+        rows[#rows + 1] = { "CSR", k.csr and ("the key of CSR %d"):format(k.csr)
+            or "not the key of a CSR in this file" }
+    end
     return rows
 end
 
 local function csr_rows(r)
     local info = r.info
-    local subject = {}
-    for _, rdn in ipairs(info.subject or {}) do
-        subject[#subject + 1] = rdn[1] .. "=" .. rdn[2]
-    end
     local names = {}
     for _, n in ipairs(info.names or {}) do
         names[#names + 1] = n.type:upper() .. ":" .. n.value
     end
     local rows = {
-        { "subject", #subject > 0 and table.concat(subject, ", ") or "-" },
+        { "subject", info.subject_line ~= "" and info.subject_line or "-" },
         { "SANs", #names > 0 and table.concat(names, ", ") or "-" },
-        { "key", info.key and summary.key(info) or "?" },
+        { "key", summary.key(info) },
+        { "SHA-256", summary.fingerprint(info.key.fingerprint) .. " (public key)" },
+        { "asks CA", info.ca and "yes (CA:TRUE)" or "no" },
     }
-    if info.key and info.key.fingerprint then
-        rows[#rows + 1] = { "SHA-256",
-            summary.fingerprint(info.key.fingerprint) .. " (public key)" }
+    if #info.key_usage > 0 then
+        rows[#rows + 1] = { "usage", critical(info.key_usage, table.concat(info.key_usage, ", ")) }
     end
-    rows[#rows + 1] = { "asks CA", info.ca and "yes (CA:TRUE)" or "no" }
-    if info.key_usage and #info.key_usage > 0 then
-        rows[#rows + 1] = { "usage", table.concat(info.key_usage, ", ") }
-    end
-    if info.extended_key_usage and #info.extended_key_usage > 0 then
+    if #info.extended_key_usage > 0 then
         rows[#rows + 1] = { "ext usage", table.concat(info.extended_key_usage, ", ") }
     end
-    rows[#rows + 1] = { "signature", "verified" }
+    -- pki.load_csr refuses a CSR whose signature does not verify
+    rows[#rows + 1] = { "signature", ("%s, verified with its own key (proof of possession)")
+        :format(info.signature_algorithm) }
     return rows
 end
 
@@ -327,6 +336,7 @@ local function key_json(k)
         bits = or_null(i.bits),
         fingerprint = or_null(i.fingerprint),
         certificate = or_null(k.certificate),
+        csr = or_null(k.csr),
         encryption = pbe_json(k.encryption),
     }
 end
@@ -334,13 +344,16 @@ end
 local function csr_json(r)
     local i = r.info
     return {
-        subject = array(i.subject, function(rdn) return json.array { rdn[1], rdn[2] } end),
+        subject = i.subject_line,
+        subject_rdns = array(i.subject, function(rdn) return json.array { rdn[1], rdn[2] } end),
         names = array(i.names, function(n) return { type = n.type, value = n.value } end),
-        ca = i.ca or false,
+        ca = i.ca,
         key_usage = array(i.key_usage),
         extended_key_usage = array(i.extended_key_usage),
-        key = i.key and { type = i.key.type, curve = or_null(i.key.curve), bits = i.key.bits,
-            fingerprint = or_null(i.key.fingerprint) } or null,
+        extensions = array(i.extensions),
+        key = { type = i.key.type, curve = or_null(i.key.curve), bits = i.key.bits,
+            fingerprint = i.key.fingerprint },
+        signature_algorithm = i.signature_algorithm,
         signature_verified = true,
     }
 end

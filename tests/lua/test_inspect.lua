@@ -288,6 +288,76 @@ t.case("encrypted keys: the scheme, without the passphrase", function()
     no_secret(out, path("enc-trad.pem"))
 end)
 
+-- ---- CSRs and public keys ----
+
+openssl("req -new -key leaf.key -subj '/C=SE/O=Simple Inc/CN=req.test' "
+        .. "-addext subjectAltName=DNS:req.test,IP:10.0.0.1 -addext basicConstraints=CA:TRUE "
+        .. "-addext keyUsage=critical,digitalSignature -addext extendedKeyUsage=serverAuth "
+        .. "-out req.csr")
+openssl("req -in req.csr -outform DER -out req.der")
+openssl("pkey -in leaf.key -pubout -out pub.pem")
+openssl("pkey -in leaf.key -pubout -outform DER -out pub.der")
+t.write_file(path("new.csr"), (t.read_file(path("req.csr")):gsub("CERTIFICATE REQUEST",
+    "NEW CERTIFICATE REQUEST")))
+t.write_file(path("req-key.pem"), t.read_file(path("req.csr")) .. t.read_file(path("leaf.key")))
+do -- a forged CSR: the last byte of the signature changed
+    local der = t.read_file(path("req.der"))
+    t.write_file(path("forged.der"), der:sub(1, -2) .. string.char(der:byte(-1) ~ 1))
+end
+
+t.case("CSR: PEM, DER and the NEW CERTIFICATE REQUEST label", function()
+    local fp = c.leaf_key:info().fingerprint
+    for _, file in ipairs{"req.csr", "req.der", "new.csr"} do
+        local out, err, status = inspect(q(path(file)))
+        assert(status == 0, err)
+        has(out, ": certificate request (CSR) (")
+        has(out, "subject    C=SE, O=Simple Inc, CN=req.test")
+        has(out, "SANs       DNS:req.test, IP:10.0.0.1")
+        has(out, "key        EC P-256")
+        has(out, "asks CA    yes (CA:TRUE)")
+        has(out, "usage      digitalSignature (critical)")
+        has(out, "ext usage  serverAuth")
+        has(out, "signature  ecdsa-with-SHA256, verified with its own key")
+        local j = cjson.decode((inspect("--json " .. q(path(file)))))
+        assert(j.kind == "csr" and #j.csrs == 1)
+        local r = j.csrs[1]
+        assert(r.subject == t.sh("openssl req -noout -subject -nameopt sep_comma_plus_space "
+            .. "-in " .. q(path("req.csr"))):match("^subject=(.*)"), r.subject)
+        assert(r.subject_rdns[3][1] == "CN" and r.subject_rdns[3][2] == "req.test")
+        assert(r.names[2].type == "ip" and r.names[2].value == "10.0.0.1")
+        assert(r.ca == true and r.key_usage[1] == "digitalSignature")
+        assert(r.key.fingerprint == fp and r.signature_verified == true)
+    end
+end)
+
+t.case("CSR with its key: the key is named as the CSR's", function()
+    local out, err, status = inspect(q(path("req-key.pem")))
+    assert(status == 0, err)
+    has(out, ": bundle: 1 key, 1 CSR (PEM)")
+    has(out, "CSR        the key of CSR 1")
+    no_secret(out, path("leaf.key"))
+    local j = cjson.decode((inspect("--json " .. q(path("req-key.pem")))))
+    assert(j.keys[1].csr == 1)
+end)
+
+t.case("a forged CSR: exit 2, proof of possession failed", function()
+    local out, err, status = inspect(q(path("forged.der")))
+    assert(status == 2 and out == "")
+    has(err, path("forged.der") .. ": CSR signature does not verify (proof of possession failed)")
+end)
+
+t.case("public key: PEM and DER", function()
+    for _, file in ipairs{"pub.pem", "pub.der"} do
+        local out, err, status = inspect(q(path(file)))
+        assert(status == 0, err)
+        has(out, ": public key (")
+        has(out, "key        EC P-256, public")
+        local j = cjson.decode((inspect("--json " .. q(path(file)))))
+        assert(j.kind == "public_key" and j.keys[1].private == false)
+        assert(j.keys[1].fingerprint == c.leaf_key:info().fingerprint)
+    end
+end)
+
 -- ---- PKCS#12 ----
 
 t.case("PKCS#12 with a password from the environment and from a file", function()
