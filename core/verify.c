@@ -138,8 +138,8 @@ cs_code cs_cert_issued_by(const cs_cert *cert, const cs_cert *issuer, cs_err *er
         ERR_clear_error();
         return cs_err_set(err, CS_EVERIFY, "%s", X509_verify_cert_error_string(e));
     }
+    ERR_set_mark(); /* an unreadable issuer key is just "does not verify" */
     pub = X509_get0_pubkey(issuer->x509);
-    ERR_set_mark();
     ok = pub && X509_verify(cert->x509, pub) == 1;
     ERR_pop_to_mark();
     if (!ok)
