@@ -78,6 +78,7 @@ void pki_name_register(lua_State *L);
 extern const luaL_Reg pki_key_funcs[];
 extern const luaL_Reg pki_cert_funcs[];
 extern const luaL_Reg pki_store_funcs[];
+extern const luaL_Reg pki_pkcs12_funcs[];
 extern const luaL_Reg pki_server_funcs[];
 extern const luaL_Reg pki_files_funcs[];
 extern const luaL_Reg pki_name_funcs[];

@@ -178,13 +178,36 @@ static int cert_der(lua_State *L)
     return 1;
 }
 
+/* cert:fingerprint(["sha256" | "sha1"]) */
 static int cert_fingerprint(lua_State *L)
 {
+    static const char *const digests[] = {"sha256", "sha1", NULL};
     const cs_cert *cert = pki_checkcert(L, 1);
     char fp[65];
 
-    cs_cert_fingerprint(cert, fp);
+    if (luaL_checkoption(L, 2, "sha256", digests) == 1)
+        cs_cert_fingerprint_sha1(cert, fp);
+    else
+        cs_cert_fingerprint(cert, fp);
+    if (fp[0] == '\0')
+        return luaL_error(L, "fingerprint: out of memory");
     lua_pushstring(L, fp);
+    return 1;
+}
+
+/* cert:issued_by(issuer): true, or false and the reason. */
+static int cert_issued_by(lua_State *L)
+{
+    const cs_cert *cert = pki_checkcert(L, 1);
+    const cs_cert *issuer = pki_checkcert(L, 2);
+    cs_err err = {CS_OK, ""};
+
+    if (cs_cert_issued_by(cert, issuer, &err) != CS_OK) {
+        lua_pushboolean(L, 0);
+        lua_pushstring(L, err.msg);
+        return 2;
+    }
+    lua_pushboolean(L, 1);
     return 1;
 }
 
@@ -283,6 +306,7 @@ static const luaL_Reg cert_methods[] = {
     {"fingerprint", cert_fingerprint},
     {"serial", cert_serial},
     {"check_key", cert_check_key},
+    {"issued_by", cert_issued_by},
     {"info", cert_info},
     {"close", cert_gc},
     {NULL, NULL},

@@ -16,6 +16,7 @@ int luaopen_pki(lua_State *L)
     luaL_setfuncs(L, pki_key_funcs, 0);
     luaL_setfuncs(L, pki_cert_funcs, 0);
     luaL_setfuncs(L, pki_store_funcs, 0);
+    luaL_setfuncs(L, pki_pkcs12_funcs, 0);
     luaL_setfuncs(L, pki_server_funcs, 0);
     luaL_setfuncs(L, pki_files_funcs, 0);
     luaL_setfuncs(L, pki_name_funcs, 0);

@@ -54,6 +54,11 @@ static cs_code wrap(X509 **x509, cs_cert **out, cs_err *err)
     return CS_OK;
 }
 
+cs_code cs_cert_adopt(X509 **x509, cs_cert **out, cs_err *err)
+{
+    return wrap(x509, out, err);
+}
+
 /* ---- the spec, checked before anything is built ---- */
 
 /* RFC 5280 rules no spec may break; the message names the rule. */
@@ -920,6 +925,19 @@ void cs_cert_fingerprint(const cs_cert *cert, char out[65])
 
     out[0] = '\0';
     if (!cert || X509_digest(cert->x509, EVP_sha256(), md, &len) != 1 || len != 32) {
+        ERR_clear_error();
+        return;
+    }
+    cs_hex_lower(md, len, out);
+}
+
+void cs_cert_fingerprint_sha1(const cs_cert *cert, char out[41])
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+
+    out[0] = '\0';
+    if (!cert || X509_digest(cert->x509, EVP_sha1(), md, &len) != 1 || len != 20) {
         ERR_clear_error();
         return;
     }

@@ -135,6 +135,9 @@ void cs_cert_info_free(cs_cert_info *info);
 
 /* SHA-256 of the DER certificate, 64 lower-case hex digits + NUL. */
 void cs_cert_fingerprint(const cs_cert *cert, char out[65]);
+/* SHA-1 of the DER certificate, 40 lower-case hex digits + NUL: only for
+ * matching what browsers and older tools still show. */
+void cs_cert_fingerprint_sha1(const cs_cert *cert, char out[41]);
 /* Serial as upper-case hex; free with free(). NULL when out of memory. */
 char *cs_cert_serial_hex(const cs_cert *cert);
 int64_t cs_cert_not_after(const cs_cert *cert);
@@ -148,6 +151,13 @@ CS_NODISCARD cs_code cs_cert_verify(const cs_cert *leaf, const cs_cert *const *u
                                     size_t untrusted_len, const cs_cert *const *roots,
                                     size_t roots_len, const char *host, int64_t at_time,
                                     cs_err *err);
+
+/* Did issuer sign cert? Its subject is cert's issuer, the key identifiers
+ * agree, it may sign certificates (X509_check_issued), and its public key
+ * verifies cert's signature. CS_OK, or CS_EVERIFY with the reason alone
+ * ("subject issuer mismatch", "signature does not verify with the issuer's
+ * key"). issuer == cert checks a self-signature. */
+CS_NODISCARD cs_code cs_cert_issued_by(const cs_cert *cert, const cs_cert *issuer, cs_err *err);
 
 /* Borrowed; lives as long as cert. */
 X509 *cs_cert_get0_x509(const cs_cert *cert);

@@ -30,6 +30,12 @@ struct cs_cert {
 cs_code cs_key_private_pem(const cs_key *key, const char *what, char **out, size_t *len,
                            cs_err *err);
 
+/* Take *pkey (set to NULL) into a new cs_key if it is a key we support (as
+ * cs_key_load decides); on failure *pkey is untouched. what names it in messages. */
+cs_code cs_key_adopt(EVP_PKEY **pkey, const char *what, cs_key **out, cs_err *err);
+/* Take *x509 (set to NULL) into a new cs_cert; on failure *x509 is untouched. */
+cs_code cs_cert_adopt(X509 **x509, cs_cert **out, cs_err *err);
+
 /* A public-only cs_key holding another reference to pkey, if it is a key we
  * support (cs_key_generate's types); what names the source in messages. */
 cs_code cs_key_from_public(EVP_PKEY *pkey, const char *what, cs_key **out, cs_err *err);

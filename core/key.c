@@ -209,6 +209,15 @@ done:
     return rc;
 }
 
+cs_code cs_key_adopt(EVP_PKEY **pkey, const char *what, cs_key **out, cs_err *err)
+{
+    cs_code rc = check_supported(*pkey, what, err);
+
+    if (rc != CS_OK)
+        return rc;
+    return wrap(pkey, out, err);
+}
+
 cs_code cs_key_load_file(const char *path, cs_key **out, cs_err *err)
 {
     char *data = NULL;

@@ -124,3 +124,25 @@ done:
     X509_STORE_free(store);
     return rc;
 }
+
+cs_code cs_cert_issued_by(const cs_cert *cert, const cs_cert *issuer, cs_err *err)
+{
+    EVP_PKEY *pub;
+    int e, ok;
+
+    if (!cert || !cert->x509 || !issuer || !issuer->x509)
+        return cs_err_set(err, CS_EINVAL, "issued by: no certificate");
+    /* Names, key identifiers and the issuer's keyCertSign, as chain building does. */
+    e = X509_check_issued(issuer->x509, cert->x509);
+    if (e != X509_V_OK) {
+        ERR_clear_error();
+        return cs_err_set(err, CS_EVERIFY, "%s", X509_verify_cert_error_string(e));
+    }
+    ERR_set_mark(); /* an unreadable issuer key is just "does not verify" */
+    pub = X509_get0_pubkey(issuer->x509);
+    ok = pub && X509_verify(cert->x509, pub) == 1;
+    ERR_pop_to_mark();
+    if (!ok)
+        return cs_err_set(err, CS_EVERIFY, "signature does not verify with the issuer's key");
+    return CS_OK;
+}

@@ -329,6 +329,37 @@ static void test_verify(const cs_cert *root, const cs_cert *inter, const cs_cert
     CHECK(ERR_peek_error() == 0);
 }
 
+/* cs_cert_issued_by: each link of the chain, a wrong order, a look-alike root
+ * (same name, other key), self-signatures; and the SHA-1 fingerprint. */
+static void test_issued_by(const cs_cert *root, const cs_cert *inter, const cs_cert *leaf,
+                           const cs_cert *other)
+{
+    cs_err err = {0};
+    char fp[41], want[128], cmd[256];
+    size_t i, j;
+
+    CHECK_OK(cs_cert_issued_by(leaf, inter, &err), &err);
+    CHECK_OK(cs_cert_issued_by(inter, root, &err), &err);
+    CHECK_OK(cs_cert_issued_by(root, root, &err), &err);
+    CHECK_OK(cs_cert_issued_by(other, other, &err), &err);
+    CHECK_FAIL(cs_cert_issued_by(inter, leaf, &err), CS_EVERIFY, &err, "issuer mismatch");
+    CHECK_FAIL(cs_cert_issued_by(leaf, root, &err), CS_EVERIFY, &err, "mismatch");
+    CHECK_FAIL(cs_cert_issued_by(leaf, leaf, &err), CS_EVERIFY, &err, "mismatch");
+    /* same subject as root, other key: the AKI tells them apart */
+    CHECK(cs_cert_issued_by(inter, other, &err) == CS_EVERIFY);
+    CHECK(ERR_peek_error() == 0);
+
+    cs_cert_fingerprint_sha1(leaf, fp);
+    CHECK(strlen(fp) == 40);
+    snprintf(cmd, sizeof cmd, "openssl x509 -in leaf.crt -noout -fingerprint -sha1 | cut -d= -f2");
+    CHECK(sh_read(want, sizeof want, cmd));
+    for (i = 0, j = 0; want[i]; i++) /* "AB:CD:..." to "abcd..." */
+        if (want[i] != ':')
+            want[j++] = (char)(want[i] >= 'A' && want[i] <= 'F' ? want[i] + 32 : want[i]);
+    want[j] = '\0';
+    CHECK(strcmp(fp, want) == 0);
+}
+
 int main(void)
 {
     cs_cert *root = NULL, *inter = NULL, *leaf = NULL, *other = NULL, *ed = NULL, *rsa = NULL;
@@ -350,6 +381,7 @@ int main(void)
         test_info(root, inter, leaf);
         test_info_keys(ed, rsa);
         test_verify(root, inter, leaf, other);
+        test_issued_by(root, inter, leaf, other);
     }
     cs_cert_free(rsa);
     cs_cert_free(ed);

@@ -14,6 +14,13 @@ check "installed build_chain.lua" lua "$scripts/build_chain.lua" --out "$tmp/cha
 contains "it built the chain" "$tmp/last.out" "server: created"
 check "installed profiles.lua lists the installed profiles" lua "$scripts/profiles.lua"
 contains "it lists peer" "$tmp/last.out" "extends server"
+check "installed inspect.lua" lua "$scripts/inspect.lua" "$tmp/chain/server-chain.pem"
+contains "inspect shows the served chain in order" "$tmp/last.out" \
+    "order      in order: each certificate is issued by the next"
+check "installed inspect.lua --json finds lua-cjson" lua "$scripts/inspect.lua" --json \
+    "$tmp/chain/server.key"
+contains "inspect --json of the key" "$tmp/last.out" '"kind":"private_key"'
+lacks "inspect never prints the key" "$tmp/last.out" "PRIVATE KEY"
 LD_PRELOAD=$lua_preload "$LUA" "$scripts/serve.lua" --port 0 --chain "$tmp/chain" \
     >"$tmp/serve.log" 2>&1 &
 server_pid=$!

@@ -1,5 +1,6 @@
 /* libFuzzer target: whatever bytes arrive, loading them as a certificate, a
- * key, a public key or a CSR, normalizing them as a name, and inspecting what loads, must fail cleanly: no crash, no leak, no
+ * key, a public key, a CSR, an encrypted key or a PKCS#12 file, normalizing them
+ * as a name, and inspecting what loads, must fail cleanly: no crash, no leak, no
  * abort. Build with -DCS_FUZZ=ON and CC=clang; see tests/fuzz/README.md. */
 #include <stddef.h>
 #include <stdint.h>
@@ -10,6 +11,8 @@
 #include "csr.h"
 #include "key.h"
 #include "name.h"
+#include "pbe.h"
+#include "pkcs12.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -19,6 +22,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cs_cert *cert = NULL;
     cs_key *key = NULL;
     cs_cert_info *info = NULL;
+    cs_p12 *p12 = NULL;
+    cs_pbe pbe;
 
     if (cs_cert_load((const char *)data, size, "fuzz", &cert, &err) == CS_OK) {
         char *serial = cs_cert_serial_hex(cert);
@@ -27,6 +32,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         free(serial);
         if (cs_cert_verify(cert, NULL, 0, (const cs_cert *const *)&cert, 1, "localhost", 0,
                            &err) == CS_OK)
+            (void)err;
+        if (cs_cert_issued_by(cert, cert, &err) == CS_OK)
             (void)err;
         cs_cert_free(cert);
     }
@@ -65,5 +72,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             free(s);
         }
     }
+    if (cs_pbe_encrypted_key((const char *)data, size, "fuzz", &pbe, &err) == CS_OK)
+        (void)pbe;
+    /* the empty password: files without MAC, or with an empty one, get walked */
+    if (cs_p12_load((const char *)data, size, NULL, "fuzz", &p12, &err) == CS_OK)
+        cs_p12_free(p12);
     return 0;
 }

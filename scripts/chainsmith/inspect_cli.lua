@@ -1,0 +1,70 @@
+-- The inspect.lua command: options, the password, one report per file.
+local argparse = require "argparse"
+local identify = require "chainsmith.identify"
+local json = require "chainsmith.json"
+local report = require "chainsmith.report"
+
+local cli = {}
+
+-- The PKCS#12 password: from the environment or a file, never from the
+-- command line (where ps and shell history would show it). nil: none given.
+local function password(opts)
+    if opts.password_env then
+        local v = os.getenv(opts.password_env)
+        if not v then
+            return nil, ("--password-env: %s is not set"):format(opts.password_env)
+        end
+        return v
+    elseif opts.password_file then
+        local f, err = io.open(opts.password_file, "rb")
+        if not f then
+            return nil, ("--password-file: cannot read %s"):format(err)
+        end
+        local v = f:read("l") or "" -- the first line, without its newline
+        f:close()
+        return (v:gsub("\r$", ""))
+    end
+    return nil
+end
+
+function cli.main(args)
+    local parser = argparse("inspect.lua",
+        "Show what a certificate, chain, CSR, key or PKCS#12 file holds: subject, issuer,\n"
+        .. "validity and time left, SANs, key, usages, fingerprints, chain order.\n"
+        .. "Private keys and passwords are never printed. Exit status 2 when a FILE is\n"
+        .. "none of these or cannot be read.")
+    parser:argument("file", "PEM or DER files."):args("+")
+    parser:flag("--json", "One JSON object per FILE, one per line (fields: docs/inspect.md).")
+    parser:mutex(
+        parser:option("--password-env",
+            "Name of the environment variable holding the PKCS#12 password."):argname("VAR"),
+        parser:option("--password-file",
+            "File whose first line is the PKCS#12 password."):argname("FILE"))
+    local opts = parser:parse(args)
+
+    local pass, err = password(opts)
+    if err then
+        io.stderr:write("inspect: ", err, "\n")
+        os.exit(2)
+    end
+    local now = os.time()
+    local status = 0
+    for i, path in ipairs(opts.file) do
+        local found, msg = identify.file(path, pass)
+        if not found then
+            io.stderr:write(msg, "\n")
+            status = 2
+        else
+            report.analyse(found)
+            if opts.json then
+                io.write(json.encode(report.json(found, now)), "\n")
+            else
+                io.write(i > 1 and "\n" or "", report.text(found, now))
+            end
+        end
+    end
+    io.stdout:flush()
+    os.exit(status)
+end
+
+return cli
