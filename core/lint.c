@@ -245,6 +245,11 @@ static int is_obsolete(int nid)
     }
 }
 
+static const char *ext_name(int nid)
+{
+    return nid != NID_undef ? OBJ_nid2sn(nid) : "unknown extension";
+}
+
 /* One pass: duplicates, obsolete extensions, and the decoding of those the
  * rules read. */
 static void read_exts(const X509 *x, exts *e, cs_lint_report *r)
@@ -257,19 +262,18 @@ static void read_exts(const X509 *x, exts *e, cs_lint_report *r)
         const ASN1_OBJECT *obj = X509_EXTENSION_get_object(ext);
         int nid = OBJ_obj2nid(obj);
         int crit = X509_EXTENSION_get_critical(ext);
-        const char *sn = nid != NID_undef ? OBJ_nid2sn(nid) : "unknown extension";
         void **slot = NULL;
         int dup = 0;
 
         for (j = 0; j < i && !dup; j++)
             dup = OBJ_cmp(obj, X509_EXTENSION_get_object(X509_get_ext(x, j))) == 0;
         if (dup) {
-            find(r, R_EXT_DUPLICATE, "%s: appears more than once", sn);
+            find(r, R_EXT_DUPLICATE, "%s: appears more than once", ext_name(nid));
             continue;
         }
         if (is_obsolete(nid))
             find(r, R_OBSOLETE_EXT, "%s: obsolete Netscape extension (keyUsage and "
-                 "extKeyUsage say what it meant)", sn);
+                 "extKeyUsage say what it meant)", ext_name(nid));
         switch (nid) {
         case NID_basic_constraints: slot = (void **)&e->bc; e->bc_crit = crit; break;
         case NID_key_usage: slot = (void **)&e->ku; e->ku_crit = crit; break;
@@ -282,11 +286,9 @@ static void read_exts(const X509 *x, exts *e, cs_lint_report *r)
         }
         if (!slot)
             continue;
-        ERR_set_mark();
         *slot = X509V3_EXT_d2i(ext);
-        ERR_pop_to_mark();
         if (!*slot)
-            find(r, R_EXT_DER, "%s: does not decode", sn);
+            find(r, R_EXT_DER, "%s: does not decode", ext_name(nid));
     }
 }
 
@@ -476,10 +478,9 @@ static int cn_in_san(const ASN1_STRING *cn, const GENERAL_NAMES *san)
     return 0;
 }
 
-static void lint_key(const X509 *x, const exts *e, int ca, cs_lint_report *r)
+static void lint_key(const X509 *x, const exts *e, unsigned bits, int ca, cs_lint_report *r)
 {
     const EVP_PKEY *pk = X509_get0_pubkey(x);
-    unsigned bits = e->ku ? ku_bits(e->ku) : 0;
     int id;
 
     if (!pk)
@@ -516,11 +517,7 @@ static void lint_digest(int md_nid, const EVP_PKEY *signer, cs_lint_report *r)
              OBJ_nid2sn(md_nid));
     if (!signer || EVP_PKEY_get_base_id(signer) != EVP_PKEY_EC)
         return;
-    ERR_set_mark();
-    if (EVP_PKEY_get_group_name(signer, group, sizeof group, &glen) != 1)
-        glen = 0;
-    ERR_pop_to_mark();
-    if (glen == 0)
+    if (EVP_PKEY_get_group_name(signer, group, sizeof group, &glen) != 1 || glen == 0)
         return;
     if (strcmp(group, "prime256v1") == 0 || strcmp(group, "P-256") == 0)
         want = NID_sha256;
@@ -536,11 +533,8 @@ static int der_equal(const X509_NAME *a, const X509_NAME *b)
 {
     const unsigned char *da = NULL, *db = NULL;
     size_t la = 0, lb = 0;
-    int ok;
+    int ok = X509_NAME_get0_der(a, &da, &la) == 1 && X509_NAME_get0_der(b, &db, &lb) == 1;
 
-    ERR_set_mark();
-    ok = X509_NAME_get0_der(a, &da, &la) == 1 && X509_NAME_get0_der(b, &db, &lb) == 1;
-    ERR_pop_to_mark();
     return ok && la == lb && memcmp(da, db, la) == 0;
 }
 
@@ -587,6 +581,9 @@ static void lint_run(const X509 *x, const X509 *issuer, int self, const EVP_PKEY
     int i, order;
 
     memset(r, 0, offsetof(cs_lint_report, findings));
+    /* What a rule meets on OpenSSL's error queue (an extension that does not
+     * decode) is a finding, not the caller's error: one mark for the pass. */
+    ERR_set_mark();
     if (X509_get_version(x) != X509_VERSION_3)
         find(r, R_VERSION, "version: v%ld, not v3", X509_get_version(x) + 1);
     lint_serial(x, r);
@@ -663,10 +660,10 @@ static void lint_run(const X509 *x, const X509 *issuer, int self, const EVP_PKEY
                      "(at most 398)", days);
         }
     }
-    lint_key(x, &e, ca, r);
+    lint_key(x, &e, bits, ca, r);
     lint_digest(md_nid, signer, r);
     exts_free(&e);
-    ERR_clear_error(); /* nothing a rule met is the caller's error */
+    ERR_pop_to_mark();
 }
 
 /* Is x self-issued (issuer name = subject name, RFC 5280 6.1)? */
