@@ -64,8 +64,7 @@ local function json_array(items, encode)
     return "[" .. table.concat(parts, ",") .. "]"
 end
 
-local function json_report(results, failures)
-    local cjson = require "cjson"
+local function json_report(cjson, results, failures)
     local function finding(f)
         return cjson.encode { rule = f.rule, level = f.level, message = f.message,
                               source = f.source }
@@ -110,7 +109,13 @@ function cli.main(args)
             findings = findings }
     end
     if opts.json then
-        json_report(results, failures)
+        local ok, cjson = pcall(require, "cjson")
+        if not ok then
+            io.stderr:write("lint.lua: --json needs lua-cjson (tools/setup.sh installs it): ",
+                            tostring(cjson), "\n")
+            return 2
+        end
+        json_report(cjson, results, failures)
         for _, f in ipairs(failures) do io.stderr:write("lint: ", f.message, "\n") end
     else
         text_report(results, failures)
