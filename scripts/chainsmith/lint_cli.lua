@@ -109,8 +109,8 @@ function cli.main(args)
             findings = findings }
     end
     if opts.json then
-        local ok, cjson = pcall(require, "cjson")
-        if not ok then
+        local found, cjson = pcall(require, "cjson")
+        if not found then
             io.stderr:write("lint.lua: --json needs lua-cjson (tools/setup.sh installs it): ",
                             tostring(cjson), "\n")
             return 2
