@@ -351,8 +351,10 @@ static const char *dns_problem(const unsigned char *p, int len)
         }
         if (c == '_')
             return "has an underscore";
-        if (c == '*')
-            continue; /* the wildcard rule reports it */
+        if (c == '*') {
+            label++; /* a character the wildcard rule judges, not this one */
+            continue;
+        }
         if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
               c == '-'))
             return "has a character other than a letter, digit, '-' or '.'";

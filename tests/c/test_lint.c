@@ -545,6 +545,7 @@ static void test_names(void)
         ext(x, inter, NID_subject_alt_name, bad_wild[i]);
         EXPECT(lint(x, inter_key, NULL, inter), "cabf-san-wildcard-syntax",
                "only as the whole leftmost label");
+        EXPECT_NOT(&rep, "rfc5280-san-dns-syntax", bad_wild[i]); /* one finding, one rule */
         X509_free(x);
     }
     x = leaf();
