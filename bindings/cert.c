@@ -2,6 +2,8 @@
 #include "bindings.h"
 
 #include <stdlib.h>
+
+#include "lint.h"
 #include <string.h>
 
 static int cert_gc(lua_State *L)
@@ -291,6 +293,60 @@ static int cert_verify(lua_State *L)
     return 1;
 }
 
+static void push_rule_fields(lua_State *L, const cs_lint_rule *rule)
+{
+    lua_pushstring(L, rule->name);
+    lua_setfield(L, -2, "rule");
+    lua_pushstring(L, rule->level == CS_LINT_ERROR ? "error" : "warning");
+    lua_setfield(L, -2, "level");
+    lua_pushstring(L, rule->source);
+    lua_setfield(L, -2, "source");
+}
+
+/* pki.lint(cert [, issuer_cert]): { {rule=, level=, message=, source=}, ... },
+ * empty when clean. Without issuer a self-issued cert is its own issuer and
+ * the issuer's rules are skipped for any other. */
+static int cert_lint(lua_State *L)
+{
+    const cs_cert *cert = pki_checkcert(L, 1);
+    const cs_cert *issuer = lua_isnoneornil(L, 2) ? NULL : pki_checkcert(L, 2);
+    cs_lint_report report;
+    const cs_lint_report *r = &report;
+    size_t i;
+
+    cs_lint_cert(cert, issuer, &report);
+    lua_createtable(L, (int)r->n, 0);
+    for (i = 0; i < r->n; i++) {
+        lua_createtable(L, 0, 4);
+        push_rule_fields(L, r->findings[i].rule);
+        lua_pushstring(L, r->findings[i].message);
+        lua_setfield(L, -2, "message");
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+    if (r->dropped > 0) {
+        lua_pushinteger(L, (lua_Integer)r->dropped);
+        lua_setfield(L, -2, "dropped");
+    }
+    return 1;
+}
+
+/* pki.lint_rules(): every rule { {rule=, level=, source=, summary=}, ... }. */
+static int cert_lint_rules(lua_State *L)
+{
+    size_t n, i;
+    const cs_lint_rule *rules = cs_lint_rules(&n);
+
+    lua_createtable(L, (int)n, 0);
+    for (i = 0; i < n; i++) {
+        lua_createtable(L, 0, 4);
+        push_rule_fields(L, &rules[i]);
+        lua_pushstring(L, rules[i].summary);
+        lua_setfield(L, -2, "summary");
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+    return 1;
+}
+
 static const luaL_Reg cert_meta[] = {
     {"__gc", cert_gc},
     {"__close", cert_gc},
@@ -319,6 +375,8 @@ const luaL_Reg pki_cert_funcs[] = {
     {"read_chain", cert_read_chain},
     {"save_chain", cert_save_chain},
     {"verify", cert_verify},
+    {"lint", cert_lint},
+    {"lint_rules", cert_lint_rules},
     {NULL, NULL},
 };
 

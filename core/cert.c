@@ -17,6 +17,7 @@
 
 #include "file.h"
 #include "internal.h"
+#include "lint.h"
 #include "name.h"
 
 /* A certificate or chain file larger than this is not one we wrote. */
@@ -57,58 +58,6 @@ static cs_code wrap(X509 **x509, cs_cert **out, cs_err *err)
 cs_code cs_cert_adopt(X509 **x509, cs_cert **out, cs_err *err)
 {
     return wrap(x509, out, err);
-}
-
-/* ---- the spec, checked before anything is built ---- */
-
-/* RFC 5280 rules no spec may break; the message names the rule. */
-static cs_code lint_spec(const cs_cert_spec *s, cs_err *err)
-{
-    int ca = s->basic_constraints.present && s->basic_constraints.ca;
-    int cert_sign = s->key_usage.present && (s->key_usage.bits & CS_KU_KEY_CERT_SIGN);
-    int has_san = s->subject_alt_name.present && s->subject_alt_name.len > 0;
-
-    if (s->not_before >= s->not_after)
-        return cs_err_set(err, CS_ELINT,
-                          "lint: notBefore must be before notAfter (RFC 5280 4.1.2.5)");
-    if (ca && !s->basic_constraints.critical)
-        return cs_err_set(err, CS_ELINT, "lint: CA certificate needs critical "
-                                         "basicConstraints CA:TRUE (RFC 5280 4.2.1.9)");
-    if (ca && !cert_sign)
-        return cs_err_set(err, CS_ELINT,
-                          "lint: CA certificate needs keyUsage keyCertSign (RFC 5280 4.2.1.3)");
-    if (cert_sign && !ca)
-        return cs_err_set(err, CS_ELINT, "lint: keyUsage keyCertSign needs basicConstraints "
-                                         "CA:TRUE (RFC 5280 4.2.1.3)");
-    if (s->basic_constraints.present && !ca && s->basic_constraints.path_len >= 0)
-        return cs_err_set(err, CS_ELINT, "lint: pathLenConstraint needs basicConstraints "
-                                         "CA:TRUE (RFC 5280 4.2.1.9)");
-    if (s->key_usage.present && (s->key_usage.bits & 0x7f) == 0)
-        return cs_err_set(err, CS_ELINT,
-                          "lint: keyUsage needs at least one bit set (RFC 5280 4.2.1.3)");
-    if (s->subject_alt_name.present && s->subject_alt_name.len == 0)
-        return cs_err_set(err, CS_ELINT,
-                          "lint: subjectAltName must not be empty (RFC 5280 4.2.1.6)");
-    if (!ca && !has_san)
-        return cs_err_set(err, CS_ELINT, "lint: end-entity certificate needs a non-empty "
-                                         "subjectAltName (RFC 5280 4.2.1.6)");
-    if (ca && s->subject_len == 0)
-        return cs_err_set(err, CS_ELINT,
-                          "lint: CA certificate needs a non-empty subject (RFC 5280 4.1.2.6)");
-    if (s->subject_len == 0 && !s->subject_alt_name.critical)
-        return cs_err_set(err, CS_ELINT, "lint: empty subject needs a critical "
-                                         "subjectAltName (RFC 5280 4.2.1.6)");
-    if (s->name_constraints.present && !ca)
-        return cs_err_set(err, CS_ELINT,
-                          "lint: nameConstraints only in a CA certificate (RFC 5280 4.2.1.10)");
-    if (s->name_constraints.present && s->name_constraints.permitted_len == 0 &&
-        s->name_constraints.excluded_len == 0)
-        return cs_err_set(err, CS_ELINT, "lint: nameConstraints needs a permitted or "
-                                         "excluded subtree (RFC 5280 4.2.1.10)");
-    if (s->ext_key_usage.present && s->ext_key_usage.len == 0)
-        return cs_err_set(err, CS_ELINT,
-                          "lint: extKeyUsage needs at least one purpose (RFC 5280 4.2.1.12)");
-    return CS_OK;
 }
 
 /* ---- names ---- */
@@ -251,7 +200,8 @@ static cs_code add_basic_constraints(X509 *x, const cs_cert_spec *s, cs_err *err
         goto done;
     }
     bc->ca = s->basic_constraints.ca ? 0xff : 0; /* DER TRUE; FALSE is omitted */
-    if (s->basic_constraints.ca && s->basic_constraints.path_len >= 0) {
+    /* Encoded as asked, even without CA:TRUE: lint refuses that, naming the rule. */
+    if (s->basic_constraints.path_len >= 0) {
         bc->pathlen = ASN1_INTEGER_new();
         if (!bc->pathlen || ASN1_INTEGER_set(bc->pathlen, s->basic_constraints.path_len) != 1) {
             rc = cs_err_ossl(err, CS_ENOMEM, "basicConstraints: out of memory");
@@ -531,7 +481,9 @@ done:
 
 /* ---- signing ---- */
 
-static cs_code check_issuer(const cs_cert_spec *s, const cs_key *subject_key,
+/* The keys fit: issuer_key signs for issuer (or is the subject's own key when
+ * self-signed). Whether the issuer may sign at all is lint's (lint.c). */
+static cs_code check_issuer(const cs_key *subject_key,
                             const cs_cert *issuer, const cs_key *issuer_key, cs_err *err)
 {
     int ok;
@@ -548,14 +500,6 @@ static cs_code check_issuer(const cs_cert_spec *s, const cs_key *subject_key,
                                                  "must be the subject key");
         return CS_OK;
     }
-    /* 1: basicConstraints CA:TRUE, and keyCertSign if keyUsage is present. */
-    if (X509_check_ca(issuer->x509) != 1)
-        return cs_err_set(err, CS_ELINT, "lint: issuer is not a CA certificate (needs "
-                                         "basicConstraints CA:TRUE, RFC 5280 4.2.1.9)");
-    if (X509_get_pathlen(issuer->x509) == 0 && s->basic_constraints.present &&
-        s->basic_constraints.ca)
-        return cs_err_set(err, CS_ELINT, "lint: issuer's pathLenConstraint 0 forbids a CA "
-                                         "certificate below it (RFC 5280 4.2.1.9)");
     ERR_set_mark();
     ok = X509_check_private_key(issuer->x509, issuer_key->pkey) == 1;
     ERR_pop_to_mark();
@@ -572,6 +516,7 @@ cs_code cs_cert_sign(const cs_cert_spec *spec, const cs_key *subject_key,
     X509 *x = NULL;
     X509_NAME *subject = NULL;
     EVP_MD_CTX *mctx = NULL;
+    cs_lint_report report;
     cs_code rc = CS_OK;
 
     if (!spec || !subject_key || !issuer_key || !out)
@@ -579,10 +524,7 @@ cs_code cs_cert_sign(const cs_cert_spec *spec, const cs_key *subject_key,
                                           "issuer key");
     if (spec->subject_len > 0 && !spec->subject)
         return cs_err_set(err, CS_EINVAL, "subject: missing");
-    rc = lint_spec(spec, err);
-    if (rc != CS_OK)
-        return rc;
-    rc = check_issuer(spec, subject_key, issuer, issuer_key, err);
+    rc = check_issuer(subject_key, issuer, issuer_key, err);
     if (rc != CS_OK)
         return rc;
 
@@ -615,6 +557,12 @@ cs_code cs_cert_sign(const cs_cert_spec *spec, const cs_key *subject_key,
         rc = add_name_constraints(x, spec, err);
     if (rc == CS_OK && (spec->subject_key_id || spec->authority_key_id))
         rc = add_key_ids(x, spec, issuer, err);
+    if (rc != CS_OK)
+        goto done;
+    /* The built certificate, not the spec, is what gets signed: lint that. */
+    cs_lint_tbs(x, issuer ? issuer->x509 : NULL, issuer_key->pkey,
+                cs_key_digest_name(issuer_key), &report);
+    rc = cs_lint_refuse(&report, err);
     if (rc != CS_OK)
         goto done;
 

@@ -68,10 +68,12 @@ typedef struct cs_cert_spec {
 /* Build the certificate for subject_key's public key and sign it with
  * issuer_key; issuer is the issuer's certificate, or NULL for self-signed (then
  * issuer_key must be subject_key). The digest follows issuer_key
- * (cs_key_digest_name). Refuses (CS_ELINT, naming the rule) what breaks
- * RFC 5280 whatever the spec says: a CA without critical CA:TRUE and
- * keyCertSign, a leaf with keyCertSign, a leaf without SAN, notBefore >= notAfter,
- * an issuer that is not a CA or whose key does not match (CS_EMISMATCH). */
+ * (cs_key_digest_name). The built certificate is linted before it is signed
+ * (core/lint.h, docs/lint.md): any error is CS_ELINT, whatever the spec says
+ * (a CA without critical CA:TRUE and keyCertSign, a leaf with keyCertSign or
+ * without SAN, notBefore >= notAfter, an issuer that is not a CA, ...), the
+ * message naming the first failing rule and listing every error. An issuer
+ * key that does not match the issuer is CS_EMISMATCH. */
 CS_NODISCARD cs_code cs_cert_sign(const cs_cert_spec *spec, const cs_key *subject_key,
                                   const cs_cert *issuer, const cs_key *issuer_key,
                                   cs_cert **out, cs_err *err);

@@ -209,6 +209,12 @@ static void test_create_and_issue(void)
     s.subject_alt_name.present = 1;
     s.subject_alt_name.names = names;
     s.subject_alt_name.len = 2;
+    {
+        static const char *const eku[] = {"clientAuth"};
+        s.ext_key_usage.present = 1;
+        s.ext_key_usage.purposes = eku;
+        s.ext_key_usage.len = 1;
+    }
     CHECK_OK(cs_cert_sign(&s, pub, root, root_key, &leaf, &err), &err);
     if (root && leaf) {
         path_in(rootpath, sizeof rootpath, "root.pem");

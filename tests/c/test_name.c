@@ -192,6 +192,12 @@ static cs_cert_spec base_spec(const cs_rdn *dn, size_t len, int ca)
     s.key_usage.present = 1;
     s.key_usage.critical = 1;
     s.key_usage.bits = ca ? CS_KU_KEY_CERT_SIGN | CS_KU_CRL_SIGN : CS_KU_DIGITAL_SIGNATURE;
+    if (!ca) {
+        static const char *const eku[] = {"clientAuth"};
+        s.ext_key_usage.present = 1;
+        s.ext_key_usage.purposes = eku;
+        s.ext_key_usage.len = 1;
+    }
     s.subject_key_id = 1;
     s.authority_key_id = 1;
     return s;

@@ -1,6 +1,6 @@
 /* libFuzzer target: whatever bytes arrive, loading them as a certificate, a
  * key, a public key, a CSR, an encrypted key or a PKCS#12 file, normalizing them
- * as a name, and inspecting what loads, must fail cleanly: no crash, no leak, no
+ * as a name, and inspecting and linting what loads, must fail cleanly: no crash, no leak, no
  * abort. Build with -DCS_FUZZ=ON and CC=clang; see tests/fuzz/README.md. */
 #include <stddef.h>
 #include <stdint.h>
@@ -10,6 +10,7 @@
 #include "cert.h"
 #include "csr.h"
 #include "key.h"
+#include "lint.h"
 #include "name.h"
 #include "pbe.h"
 #include "pkcs12.h"
@@ -27,6 +28,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (cs_cert_load((const char *)data, size, "fuzz", &cert, &err) == CS_OK) {
         char *serial = cs_cert_serial_hex(cert);
+        cs_lint_report report;
+        cs_lint_cert(cert, NULL, &report); /* a foreign certificate, unknown issuer */
+        cs_lint_cert(cert, cert, &report); /* and as its own issuer */
         if (cs_cert_get_info(cert, &info, &err) == CS_OK)
             cs_cert_info_free(info);
         free(serial);

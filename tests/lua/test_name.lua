@@ -108,6 +108,8 @@ do
                 basic_constraints = {critical = true, ca = false},
                 key_usage = {critical = true, "digitalSignature"},
                 subject_alt_name = {[c[1]] = {c[2]}},
+                extended_key_usage = {"clientAuth"},
+                authority_key_id = true,
             }
             local leaf = assert(pki.sign(leaf_spec, leaf_key, ca, ca_key))
             assert(leaf:save(dir .. "/leaf.pem", {overwrite = true}))
