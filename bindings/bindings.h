@@ -16,6 +16,7 @@
 #define PKI_CERT "pki.cert"
 #define PKI_STORE "pki.store"
 #define PKI_SERVER "pki.server"
+#define PKI_CSR "pki.csr"
 
 /* A key's userdata. A running server borrows the key (core keeps a pointer),
  * so while pins > 0 closing only marks it closed; the last unpin frees it. */
@@ -71,11 +72,16 @@ void pki_key_register(lua_State *L);
 void pki_cert_register(lua_State *L);
 void pki_store_register(lua_State *L);
 void pki_server_register(lua_State *L);
+void pki_csr_register(lua_State *L);
+/* After pki_cert_register: adds cert:permits to pki.cert. */
+void pki_name_register(lua_State *L);
 extern const luaL_Reg pki_key_funcs[];
 extern const luaL_Reg pki_cert_funcs[];
 extern const luaL_Reg pki_store_funcs[];
 extern const luaL_Reg pki_server_funcs[];
 extern const luaL_Reg pki_files_funcs[];
+extern const luaL_Reg pki_name_funcs[];
+extern const luaL_Reg pki_csr_funcs[];
 
 /* Create metatable tname with metamethods meta and methods as __index. */
 void pki_new_metatable(lua_State *L, const char *tname, const luaL_Reg *meta,

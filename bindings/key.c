@@ -24,11 +24,12 @@ static int key_tostring(lua_State *L)
         lua_pushliteral(L, "pki.key (closed)");
     } else {
         const char *curve = cs_key_curve(box->key);
+        const char *pub = cs_key_is_private(box->key) ? "" : ", public only";
         if (curve)
-            lua_pushfstring(L, "pki.key (%s %s)", cs_key_type(box->key), curve);
+            lua_pushfstring(L, "pki.key (%s %s%s)", cs_key_type(box->key), curve, pub);
         else
-            lua_pushfstring(L, "pki.key (%s %d)", cs_key_type(box->key),
-                            cs_key_bits(box->key));
+            lua_pushfstring(L, "pki.key (%s %d%s)", cs_key_type(box->key),
+                            cs_key_bits(box->key), pub);
     }
     return 1;
 }
@@ -109,6 +110,19 @@ static int key_load(lua_State *L)
     return 1;
 }
 
+static int key_load_public(lua_State *L)
+{
+    size_t len;
+    const char *data = luaL_checklstring(L, 1, &len);
+    const char *what = luaL_optstring(L, 2, "public key");
+    cs_err err = {CS_OK, ""};
+    pki_key_box *box = pki_newkey(L);
+
+    if (cs_key_load_public(data, len, what, &box->key, &err) != CS_OK)
+        return pki_fail(L, &err);
+    return 1;
+}
+
 static int key_read(lua_State *L)
 {
     const char *path = luaL_checkstring(L, 1);
@@ -156,7 +170,9 @@ static int key_info(lua_State *L)
 
     if (cs_key_fingerprint(key, fp, &err) != CS_OK)
         return pki_fail(L, &err);
-    lua_createtable(L, 0, 4);
+    lua_createtable(L, 0, 5);
+    lua_pushboolean(L, cs_key_is_private(key));
+    lua_setfield(L, -2, "private");
     lua_pushstring(L, cs_key_type(key));
     lua_setfield(L, -2, "type");
     if (curve) {
@@ -188,6 +204,7 @@ static const luaL_Reg key_methods[] = {
 const luaL_Reg pki_key_funcs[] = {
     {"generate_key", key_generate},
     {"load_key", key_load},
+    {"load_public_key", key_load_public},
     {"read_key", key_read},
     {NULL, NULL},
 };

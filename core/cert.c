@@ -17,6 +17,7 @@
 
 #include "file.h"
 #include "internal.h"
+#include "name.h"
 
 /* A certificate or chain file larger than this is not one we wrote. */
 #define CERT_FILE_MAX (4 * 1024 * 1024)
@@ -149,183 +150,6 @@ done:
     return rc;
 }
 
-/* A host name in preferred name syntax (RFC 1034 3.5, RFC 5280 4.2.1.6): labels of
- * letters, digits and hyphens; "*." may lead (a wildcard); a name constraint may
- * start with "." (every subdomain). */
-static int valid_dns(const char *v, int constraint)
-{
-    size_t label = 0;
-    const char *p = v;
-
-    if (constraint && *p == '.')
-        p++;
-    else if (!constraint && p[0] == '*' && p[1] == '.')
-        p += 2;
-    if (*p == '\0' || strlen(v) > 253)
-        return 0;
-    for (; *p; p++) {
-        if (*p == '.') {
-            if (label == 0 || p[-1] == '-')
-                return 0;
-            label = 0;
-            continue;
-        }
-        if (!(isalnum((unsigned char)*p) || *p == '-' || *p == '_') || (unsigned char)*p > 127)
-            return 0;
-        if (*p == '-' && label == 0)
-            return 0;
-        if (++label > 63)
-            return 0;
-    }
-    return label > 0;
-}
-
-static int valid_email(const char *v, int constraint)
-{
-    const char *at = strchr(v, '@');
-    const char *p;
-
-    for (p = v; *p; p++)
-        if ((unsigned char)*p <= ' ' || (unsigned char)*p > 126)
-            return 0;
-    if (!at)
-        return constraint && valid_dns(v, 1); /* a constraint may name a whole domain */
-    return at != v && strchr(at + 1, '@') == NULL && valid_dns(at + 1, 0);
-}
-
-static int valid_uri(const char *v, int constraint)
-{
-    const char *p;
-
-    if (constraint)
-        return valid_dns(v, 1); /* RFC 5280 4.2.1.10: a host or a .domain */
-    if (!isalpha((unsigned char)v[0]))
-        return 0;
-    for (p = v; *p && *p != ':'; p++)
-        if (!(isalnum((unsigned char)*p) || *p == '+' || *p == '-' || *p == '.'))
-            return 0;
-    if (*p != ':' || p[1] == '\0')
-        return 0;
-    for (; *p; p++)
-        if ((unsigned char)*p <= ' ' || (unsigned char)*p > 126)
-            return 0;
-    return 1;
-}
-
-/* "10.0.0.0/8" or "2001:db8::/32" into address and mask octets (RFC 5280
- * 4.2.1.10); host bits must be zero so the constraint means what it says. */
-static ASN1_OCTET_STRING *cidr_octets(const char *v)
-{
-    char addr[64];
-    const char *slash = strchr(v, '/');
-    ASN1_OCTET_STRING *ip = NULL;
-    ASN1_OCTET_STRING *res = NULL;
-    unsigned char buf[32];
-    char *end = NULL;
-    long prefix;
-    int n, i;
-
-    if (!slash || (size_t)(slash - v) >= sizeof addr || !isdigit((unsigned char)slash[1]))
-        return NULL;
-    memcpy(addr, v, (size_t)(slash - v));
-    addr[slash - v] = '\0';
-    prefix = strtol(slash + 1, &end, 10);
-    if (*end != '\0')
-        return NULL;
-    ERR_set_mark();
-    ip = a2i_IPADDRESS(addr);
-    ERR_pop_to_mark();
-    if (!ip)
-        return NULL;
-    n = ASN1_STRING_length(ip);
-    if (prefix < 0 || prefix > n * 8)
-        goto done;
-    memcpy(buf, ASN1_STRING_get0_data(ip), (size_t)n);
-    for (i = 0; i < n; i++) {
-        long bits = prefix - i * 8;
-        unsigned char m = bits >= 8 ? 0xff : bits <= 0 ? 0 : (unsigned char)(0xff << (8 - bits));
-        if (buf[i] & (unsigned char)~m)
-            goto done;
-        buf[n + i] = m;
-    }
-    res = ASN1_OCTET_STRING_new();
-    if (res && ASN1_OCTET_STRING_set(res, buf, 2 * n) != 1) {
-        ASN1_OCTET_STRING_free(res);
-        res = NULL;
-    }
-done:
-    ASN1_OCTET_STRING_free(ip);
-    return res;
-}
-
-/* One general name; in a constraint IPs are CIDR and domains may lead with ".". */
-static cs_code build_name(const cs_name *n, int constraint, const char *ext,
-                          GENERAL_NAME **out, cs_err *err)
-{
-    GENERAL_NAME *gen = NULL;
-    ASN1_STRING *str = NULL;
-    const char *v = n->value;
-    int type, ok;
-    cs_code rc = CS_OK;
-
-    if (!v)
-        return cs_err_set(err, CS_EINVAL, "%s: name without a value", ext);
-    switch (n->type) {
-    case CS_NAME_DNS:
-        ok = valid_dns(v, constraint);
-        type = GEN_DNS;
-        break;
-    case CS_NAME_EMAIL:
-        ok = valid_email(v, constraint);
-        type = GEN_EMAIL;
-        break;
-    case CS_NAME_URI:
-        ok = valid_uri(v, constraint);
-        type = GEN_URI;
-        break;
-    case CS_NAME_IP:
-        if (constraint) {
-            str = cidr_octets(v);
-        } else {
-            ERR_set_mark();
-            str = a2i_IPADDRESS(v);
-            ERR_pop_to_mark();
-        }
-        ok = str != NULL;
-        type = GEN_IPADD;
-        break;
-    default:
-        return cs_err_set(err, CS_EINVAL, "%s: unknown name type %d", ext, (int)n->type);
-    }
-    if (!ok) {
-        static const char *const kinds[] = {"DNS name", "IP address", "email", "URI"};
-        rc = cs_err_set(err, CS_EINVAL, "%s: invalid %s%s '%s'", ext, kinds[n->type],
-                        constraint && n->type == CS_NAME_IP ? " range (use a CIDR such as "
-                                                              "10.0.0.0/8)" : "", v);
-        goto done;
-    }
-    if (!str) {
-        str = ASN1_IA5STRING_new();
-        if (!str || ASN1_STRING_set(str, v, -1) != 1) {
-            rc = cs_err_ossl(err, CS_ENOMEM, "%s: out of memory", ext);
-            goto done;
-        }
-    }
-    gen = GENERAL_NAME_new();
-    if (!gen) {
-        rc = cs_err_ossl(err, CS_ENOMEM, "%s: out of memory", ext);
-        goto done;
-    }
-    GENERAL_NAME_set0_value(gen, type, str);
-    str = NULL;
-    *out = gen;
-    gen = NULL;
-done:
-    ASN1_STRING_free(str);
-    GENERAL_NAME_free(gen);
-    return rc;
-}
-
 static cs_code build_names(const cs_name *names, size_t len, GENERAL_NAMES **out, cs_err *err)
 {
     GENERAL_NAMES *gens = NULL;
@@ -339,7 +163,7 @@ static cs_code build_names(const cs_name *names, size_t len, GENERAL_NAMES **out
         goto done;
     }
     for (i = 0; i < len; i++) {
-        rc = build_name(&names[i], 0, "subjectAltName", &gen, err);
+        rc = cs_name_general(&names[i], 0, "subjectAltName", &gen, err);
         if (rc != CS_OK)
             goto done;
         if (!sk_GENERAL_NAME_push(gens, gen)) {
@@ -375,7 +199,7 @@ static cs_code build_subtrees(const cs_name *names, size_t len,
         goto done;
     }
     for (i = 0; i < len; i++) {
-        rc = build_name(&names[i], 1, "nameConstraints", &gen, err);
+        rc = cs_name_general(&names[i], 1, "nameConstraints", &gen, err);
         if (rc != CS_OK)
             goto done;
         sub = GENERAL_SUBTREE_new();
@@ -706,7 +530,10 @@ static cs_code check_issuer(const cs_cert_spec *s, const cs_key *subject_key,
                             const cs_cert *issuer, const cs_key *issuer_key, cs_err *err)
 {
     int ok;
+    cs_code rc = cs_key_need_private(issuer_key, "issuer key", err);
 
+    if (rc != CS_OK)
+        return rc; /* the subject key may be public only: a CSR's */
     if (!issuer) {
         ERR_set_mark();
         ok = issuer_key == subject_key || EVP_PKEY_eq(issuer_key->pkey, subject_key->pkey) == 1;
@@ -1074,6 +901,8 @@ cs_code cs_cert_check_key(const cs_cert *cert, const cs_key *key, cs_err *err)
 
     if (!cert || !key)
         return cs_err_set(err, CS_EINVAL, "certificate: no certificate or key");
+    if (!key->is_private)
+        return cs_err_set(err, CS_EINVAL, "key: public key only, has no private key");
     ERR_set_mark();
     ok = X509_check_private_key(cert->x509, key->pkey) == 1;
     ERR_pop_to_mark();

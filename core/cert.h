@@ -98,7 +98,8 @@ CS_NODISCARD cs_code cs_cert_der(const cs_cert *cert, unsigned char **out, size_
 CS_NODISCARD cs_code cs_cert_save(const cs_cert *const *certs, size_t n, const char *path,
                                   int overwrite, cs_err *err);
 
-/* Does key hold the private half of cert's public key? CS_OK or CS_EMISMATCH. */
+/* Does key hold the private half of cert's public key? CS_OK or CS_EMISMATCH;
+ * CS_EINVAL for a public-only key. */
 CS_NODISCARD cs_code cs_cert_check_key(const cs_cert *cert, const cs_key *key, cs_err *err);
 
 /* Everything in a certificate, as plain strings and numbers. Free with

@@ -634,3 +634,36 @@ done:
     cs_cert_info_free(info);
     return rc;
 }
+
+/* ---- shared with csr.c (declared in internal.h) ---- */
+
+int cs_info_rdns(const X509_NAME *name, cs_rdn **out, size_t *len)
+{
+    return name_rdns(name, out, len);
+}
+
+int cs_info_general_names(const GENERAL_NAMES *gens, cs_name **out, size_t *len)
+{
+    return general_names(gens, 0, out, len);
+}
+
+char *cs_info_obj_name(const ASN1_OBJECT *obj)
+{
+    return obj_name(obj);
+}
+
+void cs_info_free_names(cs_name *names, size_t len)
+{
+    free_names(names, len);
+}
+
+void cs_info_free_rdns(cs_rdn *rdns, size_t len)
+{
+    if (!rdns)
+        return;
+    for (size_t i = 0; i < len; i++) {
+        free((char *)rdns[i].field);
+        free((char *)rdns[i].value);
+    }
+    free(rdns);
+}

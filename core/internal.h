@@ -10,6 +10,7 @@
 #include <openssl/bio.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "cert.h"
 #include "error.h"
@@ -17,6 +18,7 @@
 
 struct cs_key {
     EVP_PKEY *pkey;
+    int is_private; /* 0: only the public half (from a CSR or an SPKI) */
 };
 
 struct cs_cert {
@@ -27,6 +29,14 @@ struct cs_cert {
  * with OPENSSL_secure_clear_free(*out, *len). what names it in messages. */
 cs_code cs_key_private_pem(const cs_key *key, const char *what, char **out, size_t *len,
                            cs_err *err);
+
+/* A public-only cs_key holding another reference to pkey, if it is a key we
+ * support (cs_key_generate's types); what names the source in messages. */
+cs_code cs_key_from_public(EVP_PKEY *pkey, const char *what, cs_key **out, cs_err *err);
+
+/* CS_EINVAL "<what>: public key only, has no private key" unless key holds
+ * its private half. */
+cs_code cs_key_need_private(const cs_key *key, const char *what, cs_err *err);
 
 /* Certificates as concatenated PEM; free with free(). */
 cs_code cs_cert_chain_pem(const cs_cert *const *certs, size_t n, const char *what, char **out,
@@ -60,6 +70,14 @@ static inline int cs_mem_contains(const char *data, size_t len, const char *need
             return 1;
     return 0;
 }
+
+/* What cs_cert_get_info reads, for csr.c too. Defined in info.c; each
+ * returns 0 when out of memory (what was filled so far is still freeable). */
+int cs_info_rdns(const X509_NAME *name, cs_rdn **out, size_t *len);
+int cs_info_general_names(const GENERAL_NAMES *gens, cs_name **out, size_t *len);
+char *cs_info_obj_name(const ASN1_OBJECT *obj); /* short name or dotted OID; free() */
+void cs_info_free_names(cs_name *names, size_t len);
+void cs_info_free_rdns(cs_rdn *rdns, size_t len);
 
 /* An ASN1_TIME as Unix seconds, whatever the local zone; 0 if unreadable.
  * Defined in info.c. */

@@ -47,6 +47,7 @@ static cs_code wrap(EVP_PKEY **pkey, cs_key **out, cs_err *err)
     if (!key)
         return cs_err_set(err, CS_ENOMEM, "key: out of memory");
     key->pkey = *pkey;
+    key->is_private = 1;
     *pkey = NULL;
     *out = key;
     return CS_OK;
@@ -222,6 +223,79 @@ cs_code cs_key_load_file(const char *path, cs_key **out, cs_err *err)
     return rc;
 }
 
+cs_code cs_key_from_public(EVP_PKEY *pkey, const char *what, cs_key **out, cs_err *err)
+{
+    cs_key *key;
+    cs_code rc = check_supported(pkey, what, err);
+
+    if (rc != CS_OK)
+        return rc;
+    key = malloc(sizeof *key);
+    if (!key)
+        return cs_err_set(err, CS_ENOMEM, "%s: out of memory", what);
+    if (EVP_PKEY_up_ref(pkey) != 1) {
+        free(key);
+        return cs_err_ossl(err, CS_ECRYPTO, "%s: cannot reference the public key", what);
+    }
+    key->pkey = pkey;
+    key->is_private = 0;
+    *out = key;
+    return CS_OK;
+}
+
+cs_code cs_key_load_public(const char *data, size_t len, const char *what, cs_key **out,
+                           cs_err *err)
+{
+    BIO *bio = NULL;
+    EVP_PKEY *pkey = NULL;
+    cs_code rc = CS_OK;
+
+    if (!what)
+        what = "public key";
+    if (!data || !out)
+        return cs_err_set(err, CS_EINVAL, "%s: no data", what);
+    if (len > INT_MAX)
+        return cs_err_set(err, CS_EINVAL, "%s: too large", what);
+    if (cs_mem_contains(data, len, "-----BEGIN")) {
+        bio = BIO_new_mem_buf(data, (int)len);
+        if (!bio) {
+            rc = cs_err_ossl(err, CS_ENOMEM, "%s: out of memory", what);
+            goto done;
+        }
+        pkey = PEM_read_bio_PUBKEY_ex(bio, NULL, NULL, NULL, NULL, NULL);
+    } else {
+        const unsigned char *p = (const unsigned char *)data;
+        pkey = d2i_PUBKEY_ex(NULL, &p, (long)len, NULL, NULL);
+        if (pkey && p != (const unsigned char *)data + len) {
+            rc = cs_err_set(err, CS_EINVAL, "%s: trailing bytes after the DER public key",
+                            what);
+            goto done;
+        }
+    }
+    if (!pkey) {
+        rc = cs_err_ossl(err, CS_EINVAL, "%s: not a PEM or DER public key (SubjectPublicKeyInfo)",
+                         what);
+        goto done;
+    }
+    rc = cs_key_from_public(pkey, what, out, err);
+done:
+    EVP_PKEY_free(pkey);
+    BIO_free(bio);
+    return rc;
+}
+
+int cs_key_is_private(const cs_key *key)
+{
+    return key && key->is_private;
+}
+
+cs_code cs_key_need_private(const cs_key *key, const char *what, cs_err *err)
+{
+    if (!key || !key->is_private)
+        return cs_err_set(err, CS_EINVAL, "%s: public key only, has no private key", what);
+    return CS_OK;
+}
+
 void cs_key_free(cs_key *key)
 {
     if (!key)
@@ -236,8 +310,10 @@ cs_code cs_key_private_pem(const cs_key *key, const char *what, char **out, size
     BIO *bio = NULL;
     char *data = NULL, *copy = NULL;
     long n = 0;
-    cs_code rc = CS_OK;
+    cs_code rc = cs_key_need_private(key, what, err);
 
+    if (rc != CS_OK)
+        return rc;
     /* Secure-heap memory BIO: the PEM holds the private key. */
     bio = BIO_new(BIO_s_secmem());
     if (!bio) {

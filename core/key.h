@@ -8,8 +8,11 @@
 
 #include "error.h"
 
-/* A private key. Constructors: cs_key_generate, cs_key_load_pem, cs_key_load_file.
- * Destructor: cs_key_free (NULL is fine). */
+/* A key pair, or only a public key (cs_key_load_public, cs_csr_public_key):
+ * what needs the private half (saving, signing as an issuer, serving) refuses
+ * a public-only key with CS_EINVAL "... has no private key". Constructors:
+ * cs_key_generate, cs_key_load, cs_key_load_file, cs_key_load_public,
+ * cs_csr_public_key. Destructor: cs_key_free (NULL is fine). */
 typedef struct cs_key cs_key;
 
 typedef struct cs_key_params {
@@ -27,8 +30,15 @@ CS_NODISCARD cs_code cs_key_load(const char *data, size_t len, const char *what,
 CS_NODISCARD cs_code cs_key_load_file(const char *path, cs_key **out, cs_err *err);
 void cs_key_free(cs_key *key);
 
+/* A public key alone: SubjectPublicKeyInfo, PEM ("BEGIN PUBLIC KEY") or DER;
+ * the same key types as cs_key_load. */
+CS_NODISCARD cs_code cs_key_load_public(const char *data, size_t len, const char *what,
+                                        cs_key **out, cs_err *err);
+/* 1 if key holds its private half, 0 if it is public only. */
+int cs_key_is_private(const cs_key *key);
+
 /* Write the private key as unencrypted PKCS#8 PEM, mode 0600, atomically.
- * An existing file is CS_EEXIST unless overwrite. */
+ * An existing file is CS_EEXIST unless overwrite; a public-only key CS_EINVAL. */
 CS_NODISCARD cs_code cs_key_save(const cs_key *key, const char *path, int overwrite,
                                  cs_err *err);
 

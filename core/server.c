@@ -267,6 +267,8 @@ static cs_code check_config(const cs_server_config *cfg, cs_err *err)
         return cs_err_set(err, CS_EINVAL, "server: leaf: missing");
     if (!cfg->key || !cfg->key->pkey)
         return cs_err_set(err, CS_EINVAL, "server: key: missing");
+    if (!cfg->key->is_private)
+        return cs_err_set(err, CS_EINVAL, "server: key: public key only, has no private key");
     if (!cfg->hosts || cfg->hosts_len == 0)
         return cs_err_set(err, CS_EINVAL, "server: hosts: at least one address is needed");
     for (i = 0; i < cfg->hosts_len; i++) {

@@ -1,0 +1,357 @@
+/* pki.csr: certificate signing requests: load (signature checked), inspect,
+ * make one for a key. */
+#include "bindings.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "csr.h"
+#include "name.h"
+
+static cs_csr **newcsr(lua_State *L)
+{
+    cs_csr **box = lua_newuserdatauv(L, sizeof *box, 0);
+    *box = NULL; /* created closed, as liolib does */
+    luaL_setmetatable(L, PKI_CSR);
+    return box;
+}
+
+static cs_csr *checkcsr(lua_State *L, int idx)
+{
+    return pki_checkopen(L, idx, PKI_CSR);
+}
+
+static int csr_gc(lua_State *L)
+{
+    cs_csr **box = luaL_checkudata(L, 1, PKI_CSR);
+    if (*box) {
+        cs_csr_free(*box);
+        *box = NULL;
+    }
+    return 0;
+}
+
+static int csr_tostring(lua_State *L)
+{
+    cs_csr **box = luaL_checkudata(L, 1, PKI_CSR);
+    cs_csr_info *info = NULL;
+
+    if (*box == NULL) {
+        lua_pushliteral(L, "pki.csr (closed)");
+    } else if (cs_csr_get_info(*box, &info, NULL) == CS_OK) {
+        lua_pushfstring(L, "pki.csr (%s)", info->subject[0] ? info->subject : "no subject");
+        cs_csr_info_free(info);
+    } else {
+        lua_pushliteral(L, "pki.csr");
+    }
+    return 1;
+}
+
+static int csr_load(lua_State *L)
+{
+    size_t len;
+    const char *data = luaL_checklstring(L, 1, &len);
+    const char *what = luaL_optstring(L, 2, "CSR");
+    cs_err err = {CS_OK, ""};
+    cs_csr **box = newcsr(L);
+
+    if (cs_csr_load(data, len, what, box, &err) != CS_OK)
+        return pki_fail(L, &err);
+    return 1;
+}
+
+static int csr_read(lua_State *L)
+{
+    const char *path = luaL_checkstring(L, 1);
+    cs_err err = {CS_OK, ""};
+    cs_csr **box = newcsr(L);
+
+    if (cs_csr_load_file(path, box, &err) != CS_OK)
+        return pki_fail(L, &err);
+    return 1;
+}
+
+/* ---- pki.make_csr{key = k, subject = {{"CN", "x"}}, names = {{type=, value=}}} ---- */
+
+/* Element i of the array at idx must be a table; else invalid naming path[i]. */
+static int element_table(lua_State *L, int idx, lua_Integer i, const char *path, cs_err *err)
+{
+    if (lua_rawgeti(L, idx, i) != LUA_TTABLE) {
+        cs_err_set(err, CS_EINVAL, "%s[%lld]: expected table, got %s", path, (long long)i,
+                   luaL_typename(L, -1));
+        return 0;
+    }
+    return 1;
+}
+
+/* Unknown keys of the table at idx are invalid data, as in a spec table. */
+static int known_fields(lua_State *L, int idx, const char *path, const char *const names[],
+                        int array_len, cs_err *err)
+{
+    idx = lua_absindex(L, idx);
+    lua_pushnil(L);
+    while (lua_next(L, idx) != 0) {
+        int ok = lua_type(L, -2) == LUA_TSTRING ? pki_name_in(names, lua_tostring(L, -2))
+                 : lua_isinteger(L, -2) && lua_tointeger(L, -2) >= 1 &&
+                       lua_tointeger(L, -2) <= array_len;
+        if (!ok) {
+            if (lua_type(L, -2) == LUA_TSTRING)
+                cs_err_set(err, CS_EINVAL, "%s: unknown field '%s'", path, lua_tostring(L, -2));
+            else
+                cs_err_set(err, CS_EINVAL, "%s: unexpected %s key", path, luaL_typename(L, -2));
+            lua_pop(L, 2);
+            return 0;
+        }
+        lua_pop(L, 1);
+    }
+    return 1;
+}
+
+/* The subject array at idx; strings stay referenced by the table. */
+static int read_subject(lua_State *L, int idx, cs_rdn *rdns, size_t n, cs_err *err)
+{
+    static const char *const no_names[] = {NULL};
+    for (size_t i = 0; i < n; i++) {
+        if (!element_table(L, idx, (lua_Integer)i + 1, "csr.subject", err))
+            return 0;
+        if (!known_fields(L, -1, "csr.subject[]", no_names, 2, err))
+            return 0;
+        if (lua_rawgeti(L, -1, 1) != LUA_TSTRING || lua_rawgeti(L, -2, 2) != LUA_TSTRING) {
+            cs_err_set(err, CS_EINVAL, "csr.subject[%zu]: expected {field, value} strings",
+                       i + 1);
+            return 0;
+        }
+        rdns[i].field = lua_tostring(L, -2);
+        rdns[i].value = lua_tostring(L, -1);
+        lua_pop(L, 3);
+    }
+    return 1;
+}
+
+static int read_names(lua_State *L, int idx, cs_name *names, size_t n, cs_err *err)
+{
+    static const char *const fields[] = {"type", "value", NULL};
+    for (size_t i = 0; i < n; i++) {
+        const char *type;
+        if (!element_table(L, idx, (lua_Integer)i + 1, "csr.names", err))
+            return 0;
+        if (!known_fields(L, -1, "csr.names[]", fields, 0, err))
+            return 0;
+        if (lua_getfield(L, -1, "type") != LUA_TSTRING ||
+            lua_getfield(L, -2, "value") != LUA_TSTRING) {
+            cs_err_set(err, CS_EINVAL, "csr.names[%zu]: expected {type = string, value = "
+                       "string}", i + 1);
+            return 0;
+        }
+        type = lua_tostring(L, -2);
+        if (!cs_name_type_from_string(type, &names[i].type)) {
+            cs_err_set(err, CS_EINVAL, "csr.names[%zu].type: unknown name type '%s' (use dns, "
+                       "ip, email or uri)", i + 1, type);
+            return 0;
+        }
+        names[i].value = lua_tostring(L, -1);
+        lua_pop(L, 3);
+    }
+    return 1;
+}
+
+static int csr_make(lua_State *L)
+{
+    static const char *const fields[] = {"key", "subject", "names", NULL};
+    static const char *const none[] = {NULL}; /* arrays: integer keys only */
+    cs_err err = {CS_OK, ""};
+    const cs_key *key;
+    cs_rdn *rdns;
+    cs_name *names;
+    size_t nsubject = 0, nnames = 0;
+    cs_csr **box;
+
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_settop(L, 1);
+    if (!known_fields(L, 1, "csr", fields, 0, &err))
+        return pki_fail(L, &err);
+    lua_getfield(L, 1, "key"); /* 2 */
+    if (!luaL_testudata(L, 2, PKI_KEY))
+        return luaL_argerror(L, 1, lua_pushfstring(L, "key: pki.key expected, got %s",
+                                                   luaL_typename(L, 2)));
+    key = pki_checkkey(L, 2);
+    if (lua_getfield(L, 1, "subject") != LUA_TNIL) { /* 3 */
+        if (!lua_istable(L, 3)) {
+            cs_err_set(&err, CS_EINVAL, "csr.subject: expected table, got %s",
+                       luaL_typename(L, 3));
+            return pki_fail(L, &err);
+        }
+        nsubject = lua_rawlen(L, 3);
+    }
+    if (lua_getfield(L, 1, "names") != LUA_TNIL) { /* 4 */
+        if (!lua_istable(L, 4)) {
+            cs_err_set(&err, CS_EINVAL, "csr.names: expected table, got %s",
+                       luaL_typename(L, 4));
+            return pki_fail(L, &err);
+        }
+        nnames = lua_rawlen(L, 4);
+    }
+    /* Scratch arrays as userdata: the collector frees them on any exit. */
+    rdns = lua_newuserdatauv(L, (nsubject ? nsubject : 1) * sizeof *rdns, 0); /* 5 */
+    names = lua_newuserdatauv(L, (nnames ? nnames : 1) * sizeof *names, 0);  /* 6 */
+    if ((nsubject && !known_fields(L, 3, "csr.subject", none, (int)nsubject, &err)) ||
+        (nnames && !known_fields(L, 4, "csr.names", none, (int)nnames, &err)) ||
+        (nsubject && !read_subject(L, 3, rdns, nsubject, &err)) ||
+        (nnames && !read_names(L, 4, names, nnames, &err)))
+        return pki_fail(L, &err);
+    box = newcsr(L);
+    if (cs_csr_create(key, rdns, nsubject, names, nnames, box, &err) != CS_OK)
+        return pki_fail(L, &err);
+    return 1;
+}
+
+/* ---- methods ---- */
+
+static void push_strings(lua_State *L, char *const *s, size_t n)
+{
+    lua_createtable(L, (int)n, 0);
+    for (size_t i = 0; i < n; i++) {
+        lua_pushstring(L, s[i]);
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+}
+
+static int csr_info(lua_State *L)
+{
+    const cs_csr *csr = checkcsr(L, 1);
+    cs_err err = {CS_OK, ""};
+    cs_csr_info *info = NULL;
+    lua_Integer n = 0;
+
+    if (cs_csr_get_info(csr, &info, &err) != CS_OK)
+        return pki_fail(L, &err);
+    luaL_checkstack(L, 8, "csr info");
+    lua_createtable(L, 0, 9);
+    lua_createtable(L, (int)info->subject_rdns_len, 0);
+    for (size_t i = 0; i < info->subject_rdns_len; i++) {
+        lua_createtable(L, 2, 0);
+        lua_pushstring(L, info->subject_rdns[i].field);
+        lua_rawseti(L, -2, 1);
+        lua_pushstring(L, info->subject_rdns[i].value);
+        lua_rawseti(L, -2, 2);
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+    lua_setfield(L, -2, "subject");
+    lua_pushstring(L, info->subject);
+    lua_setfield(L, -2, "subject_line");
+    lua_createtable(L, (int)info->names_len, 0);
+    for (size_t i = 0; i < info->names_len; i++) {
+        lua_createtable(L, 0, 2);
+        lua_pushstring(L, cs_name_type_name(info->names[i].type));
+        lua_setfield(L, -2, "type");
+        lua_pushstring(L, info->names[i].value);
+        lua_setfield(L, -2, "value");
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+    lua_setfield(L, -2, "names");
+    lua_pushboolean(L, info->ca);
+    lua_setfield(L, -2, "ca");
+    lua_createtable(L, 7, 1);
+    for (unsigned bit = 0; bit < 7; bit++) {
+        if (info->key_usage.bits & (1u << bit)) {
+            lua_pushstring(L, cs_key_usage_names[bit]);
+            lua_rawseti(L, -2, ++n);
+        }
+    }
+    if (info->key_usage.critical) {
+        lua_pushboolean(L, 1);
+        lua_setfield(L, -2, "critical");
+    }
+    lua_setfield(L, -2, "key_usage");
+    push_strings(L, info->ext_key_usage.purposes, info->ext_key_usage.len);
+    if (info->ext_key_usage.critical) {
+        lua_pushboolean(L, 1);
+        lua_setfield(L, -2, "critical");
+    }
+    lua_setfield(L, -2, "extended_key_usage");
+    push_strings(L, info->extensions, info->extensions_len);
+    lua_setfield(L, -2, "extensions");
+    lua_pushstring(L, info->signature_algorithm);
+    lua_setfield(L, -2, "signature_algorithm");
+    lua_createtable(L, 0, 4);
+    lua_pushstring(L, info->key_type);
+    lua_setfield(L, -2, "type");
+    if (info->key_curve) {
+        lua_pushstring(L, info->key_curve);
+        lua_setfield(L, -2, "curve");
+    }
+    lua_pushinteger(L, info->key_bits);
+    lua_setfield(L, -2, "bits");
+    lua_pushstring(L, info->key_fingerprint);
+    lua_setfield(L, -2, "fingerprint");
+    lua_setfield(L, -2, "key");
+    cs_csr_info_free(info);
+    return 1;
+}
+
+static int csr_public_key(lua_State *L)
+{
+    const cs_csr *csr = checkcsr(L, 1);
+    cs_err err = {CS_OK, ""};
+    pki_key_box *box = pki_newkey(L);
+
+    if (cs_csr_public_key(csr, &box->key, &err) != CS_OK)
+        return pki_fail(L, &err);
+    return 1;
+}
+
+static int csr_pem(lua_State *L)
+{
+    const cs_csr *csr = checkcsr(L, 1);
+    cs_err err = {CS_OK, ""};
+    char *pem = NULL;
+    size_t len = 0;
+
+    if (cs_csr_pem(csr, &pem, &len, &err) != CS_OK)
+        return pki_fail(L, &err);
+    lua_pushlstring(L, pem, len);
+    free(pem);
+    return 1;
+}
+
+static int csr_der(lua_State *L)
+{
+    const cs_csr *csr = checkcsr(L, 1);
+    cs_err err = {CS_OK, ""};
+    unsigned char *der = NULL;
+    size_t len = 0;
+
+    if (cs_csr_der(csr, &der, &len, &err) != CS_OK)
+        return pki_fail(L, &err);
+    lua_pushlstring(L, (const char *)der, len);
+    free(der);
+    return 1;
+}
+
+static const luaL_Reg csr_meta[] = {
+    {"__gc", csr_gc},
+    {"__close", csr_gc},
+    {"__tostring", csr_tostring},
+    {NULL, NULL},
+};
+
+static const luaL_Reg csr_methods[] = {
+    {"info", csr_info},
+    {"public_key", csr_public_key},
+    {"pem", csr_pem},
+    {"der", csr_der},
+    {"close", csr_gc},
+    {NULL, NULL},
+};
+
+const luaL_Reg pki_csr_funcs[] = {
+    {"load_csr", csr_load},
+    {"read_csr", csr_read},
+    {"make_csr", csr_make},
+    {NULL, NULL},
+};
+
+void pki_csr_register(lua_State *L)
+{
+    pki_new_metatable(L, PKI_CSR, csr_meta, csr_methods);
+}

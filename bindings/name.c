@@ -1,0 +1,90 @@
+/* Names: pki.normalize_name, pki.ip_in_cidr and cert:permits, over core/name.c. */
+#include "bindings.h"
+
+#include <stdlib.h>
+
+#include "name.h"
+
+static const char *const type_options[] = {"dns", "ip", "email", "uri", NULL};
+
+/* The name type at idx; an unknown one is a bug in the caller and raises. */
+static cs_name_type check_type(lua_State *L, int idx)
+{
+    cs_name_type type = CS_NAME_DNS;
+    int ok = cs_name_type_from_string(type_options[luaL_checkoption(L, idx, NULL, type_options)],
+                                      &type);
+    (void)ok; /* luaL_checkoption only returns names cs_name_type_from_string knows */
+    return type;
+}
+
+/* pki.normalize_name(type, value [, {wildcard = true}]) */
+static int name_normalize(lua_State *L)
+{
+    static const char *const options[] = {"wildcard", NULL};
+    cs_name_type type = check_type(L, 1);
+    const char *value = luaL_checkstring(L, 2);
+    unsigned flags = 0;
+    cs_err err = {CS_OK, ""};
+    char *out = NULL;
+
+    if (!lua_isnoneornil(L, 3)) {
+        pki_check_option_names(L, 3, 3, options);
+        lua_getfield(L, 3, "wildcard");
+        if (!lua_isnil(L, -1) && !lua_isboolean(L, -1))
+            return luaL_argerror(L, 3, lua_pushfstring(L, "wildcard: boolean expected, got %s",
+                                                       luaL_typename(L, -1)));
+        if (lua_toboolean(L, -1))
+            flags |= CS_NAME_WILDCARD;
+        lua_pop(L, 1);
+    }
+    if (cs_name_normalize(type, value, flags, &out, &err) != CS_OK)
+        return pki_fail(L, &err);
+    lua_pushstring(L, out);
+    free(out);
+    return 1;
+}
+
+/* pki.ip_in_cidr(ip, cidr) */
+static int name_ip_in_cidr(lua_State *L)
+{
+    const char *ip = luaL_checkstring(L, 1);
+    const char *cidr = luaL_checkstring(L, 2);
+    cs_err err = {CS_OK, ""};
+    int in = 0;
+
+    if (cs_ip_in_cidr(ip, cidr, &in, &err) != CS_OK)
+        return pki_fail(L, &err);
+    lua_pushboolean(L, in);
+    return 1;
+}
+
+/* cert:permits(type, value) */
+static int cert_permits(lua_State *L)
+{
+    const cs_cert *ca = pki_checkcert(L, 1);
+    cs_name_type type = check_type(L, 2);
+    const char *value = luaL_checkstring(L, 3);
+    cs_err err = {CS_OK, ""};
+    int permitted = 0;
+
+    if (cs_cert_permits_name(ca, type, value, &permitted, &err) != CS_OK)
+        return pki_fail(L, &err);
+    lua_pushboolean(L, permitted);
+    return 1;
+}
+
+const luaL_Reg pki_name_funcs[] = {
+    {"normalize_name", name_normalize},
+    {"ip_in_cidr", name_ip_in_cidr},
+    {NULL, NULL},
+};
+
+/* cert:permits is a pki.cert method kept here with the other name calls. */
+void pki_name_register(lua_State *L)
+{
+    luaL_getmetatable(L, PKI_CERT);
+    lua_getfield(L, -1, "__index");
+    lua_pushcfunction(L, cert_permits);
+    lua_setfield(L, -2, "permits");
+    lua_pop(L, 2);
+}

@@ -1,0 +1,476 @@
+/* CSRs: load (PEM or DER) and verify their signature, inspect what they ask
+ * for, create one for a key. What a CSR asks for is only a request: policy and
+ * the profile decide what is issued; this file reports it faithfully. */
+#include "csr.h"
+
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/objects.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
+#include "file.h"
+#include "internal.h"
+#include "name.h"
+
+/* A CSR file larger than this is not a CSR. */
+#define CSR_FILE_MAX (1024 * 1024)
+
+struct cs_csr {
+    X509_REQ *req;
+    cs_key *key; /* its public key, public only; checked supported at load */
+};
+
+void cs_csr_free(cs_csr *csr)
+{
+    if (!csr)
+        return;
+    cs_key_free(csr->key);
+    X509_REQ_free(csr->req);
+    free(csr);
+}
+
+cs_code cs_csr_verify(const cs_csr *csr, const char *what, cs_err *err)
+{
+    EVP_PKEY *pkey;
+    int r;
+
+    if (!what)
+        what = "CSR";
+    if (!csr)
+        return cs_err_set(err, CS_EINVAL, "%s: no CSR", what);
+    pkey = X509_REQ_get0_pubkey(csr->req);
+    if (!pkey)
+        return cs_err_ossl(err, CS_EINVAL, "%s: CSR has no readable public key", what);
+    r = X509_REQ_verify_ex(csr->req, pkey, NULL, NULL);
+    if (r != 1) {
+        /* 0: a signature that does not match; < 0: one that cannot even be
+         * checked. Either way the requester has not shown it holds the key. */
+        ERR_clear_error();
+        return cs_err_set(err, CS_EVERIFY,
+                          "%s: CSR signature does not verify (proof of possession failed)",
+                          what);
+    }
+    return CS_OK;
+}
+
+/* Take ownership of *req: check its key and signature, then wrap it. */
+static cs_code wrap(X509_REQ **req, const char *what, cs_csr **out, cs_err *err)
+{
+    cs_csr *csr = NULL;
+    EVP_PKEY *pkey = X509_REQ_get0_pubkey(*req);
+    cs_code rc;
+
+    if (!pkey)
+        return cs_err_ossl(err, CS_EINVAL, "%s: CSR has no readable public key", what);
+    csr = calloc(1, sizeof *csr);
+    if (!csr)
+        return cs_err_set(err, CS_ENOMEM, "%s: out of memory", what);
+    csr->req = *req;
+    rc = cs_csr_verify(csr, what, err);
+    if (rc == CS_OK)
+        rc = cs_key_from_public(pkey, what, &csr->key, err);
+    if (rc != CS_OK) {
+        csr->req = NULL; /* still the caller's */
+        cs_csr_free(csr);
+        return rc;
+    }
+    *req = NULL;
+    *out = csr;
+    return CS_OK;
+}
+
+cs_code cs_csr_load(const char *data, size_t len, const char *what, cs_csr **out, cs_err *err)
+{
+    BIO *bio = NULL;
+    X509_REQ *req = NULL;
+    cs_code rc = CS_OK;
+
+    if (!what)
+        what = "CSR";
+    if (!data || !out)
+        return cs_err_set(err, CS_EINVAL, "%s: no data", what);
+    if (len > INT_MAX)
+        return cs_err_set(err, CS_EINVAL, "%s: too large", what);
+    /* PEM first; DER only for what cannot be PEM, as cs_cert_load does. */
+    if (cs_mem_contains(data, len, "-----BEGIN")) {
+        bio = BIO_new_mem_buf(data, (int)len);
+        if (!bio) {
+            rc = cs_err_ossl(err, CS_ENOMEM, "%s: out of memory", what);
+            goto done;
+        }
+        req = PEM_read_bio_X509_REQ(bio, NULL, NULL, NULL); /* also "NEW CERTIFICATE REQUEST" */
+    } else {
+        const unsigned char *p = (const unsigned char *)data;
+        req = d2i_X509_REQ(NULL, &p, (long)len);
+        if (req && p != (const unsigned char *)data + len) {
+            rc = cs_err_set(err, CS_EINVAL, "%s: trailing bytes after the DER CSR", what);
+            goto done;
+        }
+    }
+    if (!req) {
+        rc = cs_err_ossl(err, CS_EINVAL, "%s: not a PEM or DER certificate request", what);
+        goto done;
+    }
+    rc = wrap(&req, what, out, err);
+done:
+    X509_REQ_free(req);
+    BIO_free(bio);
+    return rc;
+}
+
+cs_code cs_csr_load_file(const char *path, cs_csr **out, cs_err *err)
+{
+    char *data = NULL;
+    size_t len = 0;
+    cs_code rc;
+
+    rc = cs_file_read(path, CSR_FILE_MAX, &data, &len, err);
+    if (rc != CS_OK)
+        return rc;
+    rc = cs_csr_load(data, len, path, out, err);
+    cs_file_free(data, len);
+    return rc;
+}
+
+/* ---- creating ---- */
+
+static cs_code build_subject(const cs_rdn *subject, size_t n, X509_NAME **out, cs_err *err)
+{
+    X509_NAME *name = X509_NAME_new();
+    cs_code rc = CS_OK;
+
+    if (!name)
+        return cs_err_ossl(err, CS_ENOMEM, "subject: out of memory");
+    for (size_t i = 0; i < n; i++) {
+        const cs_rdn *r = &subject[i];
+        if (!r->field || !r->value || r->value[0] == '\0') {
+            rc = cs_err_set(err, CS_EINVAL, "subject: entry %zu has no field or value", i + 1);
+            goto done;
+        }
+        if (X509_NAME_add_entry_by_txt(name, r->field, MBSTRING_UTF8,
+                                       (const unsigned char *)r->value, -1, -1, 0) != 1) {
+            rc = cs_err_ossl(err, CS_EINVAL, "subject: invalid %s '%s'", r->field, r->value);
+            goto done;
+        }
+    }
+    *out = name;
+    name = NULL;
+done:
+    X509_NAME_free(name);
+    return rc;
+}
+
+static cs_code add_san_request(X509_REQ *req, const cs_name *names, size_t n, cs_err *err)
+{
+    GENERAL_NAMES *gens = sk_GENERAL_NAME_new_null();
+    GENERAL_NAME *gen = NULL;
+    STACK_OF(X509_EXTENSION) *exts = NULL;
+    X509_EXTENSION *ext = NULL;
+    cs_code rc = CS_OK;
+
+    if (!gens) {
+        rc = cs_err_ossl(err, CS_ENOMEM, "subjectAltName: out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++) {
+        rc = cs_name_general(&names[i], 0, "subjectAltName", &gen, err);
+        if (rc != CS_OK)
+            goto done;
+        if (!sk_GENERAL_NAME_push(gens, gen)) {
+            rc = cs_err_ossl(err, CS_ENOMEM, "subjectAltName: out of memory");
+            goto done;
+        }
+        gen = NULL;
+    }
+    ext = X509V3_EXT_i2d(NID_subject_alt_name, 0, gens);
+    exts = sk_X509_EXTENSION_new_null();
+    if (!ext || !exts || !sk_X509_EXTENSION_push(exts, ext)) {
+        rc = cs_err_ossl(err, CS_ENOMEM, "subjectAltName: out of memory");
+        goto done;
+    }
+    ext = NULL;
+    if (X509_REQ_add_extensions(req, exts) != 1)
+        rc = cs_err_ossl(err, CS_ECRYPTO, "subjectAltName: cannot add the extension request");
+done:
+    X509_EXTENSION_free(ext);
+    sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+    GENERAL_NAME_free(gen);
+    GENERAL_NAMES_free(gens);
+    return rc;
+}
+
+cs_code cs_csr_create(const cs_key *key, const cs_rdn *subject, size_t subject_len,
+                      const cs_name *names, size_t names_len, cs_csr **out, cs_err *err)
+{
+    X509_REQ *req = NULL;
+    X509_NAME *name = NULL;
+    EVP_MD_CTX *mctx = NULL;
+    cs_code rc;
+
+    if (!key || !out || (subject_len > 0 && !subject) || (names_len > 0 && !names))
+        return cs_err_set(err, CS_EINVAL, "CSR: missing key, subject or names");
+    rc = cs_key_need_private(key, "CSR key", err);
+    if (rc != CS_OK)
+        return rc;
+    rc = build_subject(subject, subject_len, &name, err);
+    if (rc != CS_OK)
+        return rc;
+    req = X509_REQ_new();
+    if (!req) {
+        rc = cs_err_ossl(err, CS_ENOMEM, "CSR: out of memory");
+        goto done;
+    }
+    if (X509_REQ_set_version(req, X509_REQ_VERSION_1) != 1 ||
+        X509_REQ_set_subject_name(req, name) != 1 || X509_REQ_set_pubkey(req, key->pkey) != 1) {
+        rc = cs_err_ossl(err, CS_ECRYPTO, "CSR: cannot set the subject or key");
+        goto done;
+    }
+    if (names_len > 0) {
+        rc = add_san_request(req, names, names_len, err);
+        if (rc != CS_OK)
+            goto done;
+    }
+    mctx = EVP_MD_CTX_new();
+    if (!mctx) {
+        rc = cs_err_ossl(err, CS_ENOMEM, "CSR: out of memory");
+        goto done;
+    }
+    if (EVP_DigestSignInit_ex(mctx, NULL, cs_key_digest_name(key), NULL, NULL, key->pkey,
+                              NULL) != 1 ||
+        X509_REQ_sign_ctx(req, mctx) <= 0) {
+        rc = cs_err_ossl(err, CS_ECRYPTO, "CSR: signing");
+        goto done;
+    }
+    rc = wrap(&req, "CSR", out, err);
+done:
+    EVP_MD_CTX_free(mctx);
+    X509_REQ_free(req);
+    X509_NAME_free(name);
+    return rc;
+}
+
+/* ---- reading ---- */
+
+cs_code cs_csr_public_key(const cs_csr *csr, cs_key **out, cs_err *err)
+{
+    if (!csr || !out)
+        return cs_err_set(err, CS_EINVAL, "CSR: none");
+    return cs_key_from_public(csr->key->pkey, "CSR", out, err);
+}
+
+cs_code cs_csr_pem(const cs_csr *csr, char **out, size_t *len, cs_err *err)
+{
+    BIO *bio = NULL;
+    cs_code rc;
+
+    if (!csr || !out || !len)
+        return cs_err_set(err, CS_EINVAL, "CSR: none");
+    bio = BIO_new(BIO_s_mem());
+    if (!bio || PEM_write_bio_X509_REQ(bio, csr->req) != 1)
+        rc = cs_err_ossl(err, CS_ECRYPTO, "CSR: encoding PEM");
+    else
+        rc = cs_bio_copy(bio, "CSR", out, len, err);
+    BIO_free(bio);
+    return rc;
+}
+
+cs_code cs_csr_der(const cs_csr *csr, unsigned char **out, size_t *len, cs_err *err)
+{
+    unsigned char *buf;
+    unsigned char *p;
+    int n;
+
+    if (!csr || !out || !len)
+        return cs_err_set(err, CS_EINVAL, "CSR: none");
+    n = i2d_X509_REQ(csr->req, NULL);
+    if (n <= 0)
+        return cs_err_ossl(err, CS_ECRYPTO, "CSR: encoding DER");
+    buf = malloc((size_t)n);
+    if (!buf)
+        return cs_err_set(err, CS_ENOMEM, "CSR: out of memory");
+    p = buf;
+    if (i2d_X509_REQ(csr->req, &p) != n) {
+        free(buf);
+        return cs_err_ossl(err, CS_ECRYPTO, "CSR: encoding DER");
+    }
+    *out = buf;
+    *len = (size_t)n;
+    return CS_OK;
+}
+
+void cs_csr_info_free(cs_csr_info *info)
+{
+    if (!info)
+        return;
+    free(info->subject);
+    cs_info_free_rdns(info->subject_rdns, info->subject_rdns_len);
+    cs_info_free_names(info->names, info->names_len);
+    for (size_t i = 0; info->ext_key_usage.purposes && i < info->ext_key_usage.len; i++)
+        free(info->ext_key_usage.purposes[i]);
+    free(info->ext_key_usage.purposes);
+    for (size_t i = 0; info->extensions && i < info->extensions_len; i++)
+        free(info->extensions[i]);
+    free(info->extensions);
+    free(info->signature_algorithm);
+    free(info);
+}
+
+/* One requested extension, decoded; NULL with *crit -1 when absent. *crit is
+ * -2 for a repeated one and >= 0 for one that does not parse. */
+static void *ext_d2i(const STACK_OF(X509_EXTENSION) *exts, int nid, int *crit)
+{
+    *crit = -1;
+    if (!exts)
+        return NULL;
+    return X509V3_get_d2i(exts, nid, crit, NULL);
+}
+
+/* Fill what the extension request asks for; the name of the extension that
+ * does not parse in *bad, or 0 when out of memory. */
+static int fill_requested(cs_csr_info *info, const STACK_OF(X509_EXTENSION) *exts,
+                          const char **bad)
+{
+    BASIC_CONSTRAINTS *bc;
+    ASN1_BIT_STRING *ku;
+    EXTENDED_KEY_USAGE *eku;
+    GENERAL_NAMES *gens;
+    int crit, i, n, ok;
+
+    bc = ext_d2i(exts, NID_basic_constraints, &crit);
+    if (!bc && crit != -1) {
+        *bad = "basicConstraints";
+        return 0;
+    }
+    info->ca = bc && bc->ca;
+    BASIC_CONSTRAINTS_free(bc);
+
+    ku = ext_d2i(exts, NID_key_usage, &crit);
+    if (!ku && crit != -1) {
+        *bad = "keyUsage";
+        return 0;
+    }
+    if (ku) {
+        info->key_usage.present = 1;
+        info->key_usage.critical = crit > 0;
+        for (i = 0; i < 7; i++)
+            if (ASN1_BIT_STRING_get_bit(ku, i))
+                info->key_usage.bits |= 1u << i;
+        ASN1_BIT_STRING_free(ku);
+    }
+
+    eku = ext_d2i(exts, NID_ext_key_usage, &crit);
+    if (!eku && crit != -1) {
+        *bad = "extendedKeyUsage";
+        return 0;
+    }
+    if (eku) {
+        info->ext_key_usage.present = 1;
+        info->ext_key_usage.critical = crit > 0;
+        n = sk_ASN1_OBJECT_num(eku);
+        ok = 1;
+        if (n > 0) {
+            info->ext_key_usage.purposes = calloc((size_t)n, sizeof(char *));
+            ok = info->ext_key_usage.purposes != NULL;
+        }
+        for (i = 0; ok && i < n; i++) {
+            char *p = cs_info_obj_name(sk_ASN1_OBJECT_value(eku, i));
+            if (!p)
+                ok = 0;
+            else
+                info->ext_key_usage.purposes[info->ext_key_usage.len++] = p;
+        }
+        EXTENDED_KEY_USAGE_free(eku);
+        if (!ok)
+            return 0;
+    }
+
+    gens = ext_d2i(exts, NID_subject_alt_name, &crit);
+    if (!gens && crit != -1) {
+        *bad = "subjectAltName";
+        return 0;
+    }
+    if (gens) {
+        ok = cs_info_general_names(gens, &info->names, &info->names_len);
+        GENERAL_NAMES_free(gens);
+        if (!ok)
+            return 0;
+    }
+
+    n = sk_X509_EXTENSION_num(exts);
+    if (n > 0) {
+        info->extensions = calloc((size_t)n, sizeof(char *));
+        if (!info->extensions)
+            return 0;
+        for (i = 0; i < n; i++) {
+            char *s = cs_info_obj_name(X509_EXTENSION_get_object(sk_X509_EXTENSION_value(exts, i)));
+            if (!s)
+                return 0;
+            info->extensions[info->extensions_len++] = s;
+        }
+    }
+    return 1;
+}
+
+cs_code cs_csr_get_info(const cs_csr *csr, cs_csr_info **out, cs_err *err)
+{
+    cs_csr_info *info = NULL;
+    STACK_OF(X509_EXTENSION) *exts = NULL;
+    const X509_ALGOR *alg = NULL;
+    const ASN1_OBJECT *obj = NULL;
+    const char *bad = NULL;
+    cs_code rc = CS_OK;
+
+    if (!csr || !out)
+        return cs_err_set(err, CS_EINVAL, "CSR info: no CSR");
+    info = calloc(1, sizeof *info);
+    if (!info)
+        return cs_err_set(err, CS_ENOMEM, "CSR info: out of memory");
+    info->subject = cs_name_oneline(X509_REQ_get_subject_name(csr->req));
+    if (!info->subject ||
+        !cs_info_rdns(X509_REQ_get_subject_name(csr->req), &info->subject_rdns,
+                      &info->subject_rdns_len)) {
+        rc = cs_err_set(err, CS_ENOMEM, "CSR info: out of memory");
+        goto done;
+    }
+    X509_REQ_get0_signature(csr->req, NULL, &alg);
+    X509_ALGOR_get0(&obj, NULL, NULL, alg);
+    info->signature_algorithm = obj ? cs_info_obj_name(obj) : NULL;
+    if (!info->signature_algorithm) {
+        rc = cs_err_set(err, CS_ENOMEM, "CSR info: out of memory");
+        goto done;
+    }
+    info->key_type = cs_key_type(csr->key);
+    info->key_curve = cs_key_curve(csr->key);
+    info->key_bits = cs_key_bits(csr->key);
+    rc = cs_key_fingerprint(csr->key, info->key_fingerprint, err);
+    if (rc != CS_OK)
+        goto done;
+
+    /* No extension request at all is fine: NULL with an empty error queue. */
+    ERR_set_mark();
+    exts = X509_REQ_get_extensions(csr->req);
+    if (!exts && ERR_peek_last_error() != 0) {
+        ERR_clear_last_mark();
+        rc = cs_err_ossl(err, CS_EINVAL, "CSR: extensionRequest: cannot be read");
+        goto done;
+    }
+    ERR_pop_to_mark();
+    if (!fill_requested(info, exts, &bad)) {
+        if (bad)
+            rc = cs_err_ossl(err, CS_EINVAL, "CSR: requested %s: cannot be read", bad);
+        else
+            rc = cs_err_set(err, CS_ENOMEM, "CSR info: out of memory");
+        goto done;
+    }
+    *out = info;
+    info = NULL;
+done:
+    ERR_clear_error();
+    sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+    cs_csr_info_free(info);
+    return rc;
+}

@@ -1,0 +1,56 @@
+/* Names a certificate may carry (DNS, IP, email, URI): the one place for their
+ * syntax, their normal form, CIDR ranges and nameConstraints checks. */
+#ifndef CS_NAME_H
+#define CS_NAME_H
+
+#include <openssl/x509v3.h>
+
+#include "cert.h"
+#include "error.h"
+
+/* Flags for cs_name_normalize. */
+enum {
+    CS_NAME_WILDCARD = 1 << 0, /* a DNS name may be "*.example.test" */
+};
+
+/* "dns", "ip", "email", "uri"; NULL for a type out of range. */
+const char *cs_name_type_name(cs_name_type type);
+/* The type named s ("dns", ...); 0 if s names none. */
+int cs_name_type_from_string(const char *s, cs_name_type *out);
+
+/* A requested name in the form it is issued in, or CS_EINVAL naming the name
+ * and what is wrong with it. *out is NUL-terminated; free it with free().
+ * - dns: lower case; Unicode labels become A-labels (IDNA 2008 with UTS #46
+ *   non-transitional mapping, libidn2); "xn--" labels must round-trip; letters,
+ *   digits and '-' only, labels of 1-63 octets, 253 in all; a wildcard only
+ *   with CS_NAME_WILDCARD and only as the whole left-most label of a name with
+ *   at least two more ("*.a.test").
+ * - ip: IPv4 dotted quad or IPv6, printed canonically ("::1", lower case).
+ * - email: local@domain, the domain as a dns name; the local part ASCII.
+ * - uri: a scheme (lower-cased), ':', then printable ASCII. */
+CS_NODISCARD cs_code cs_name_normalize(cs_name_type type, const char *value, unsigned flags,
+                                       char **out, cs_err *err);
+
+/* Is the address ip inside cidr ("10.0.0.0/8", "2001:db8::/32"; a bare address
+ * is that one address)? *in is 1 or 0; an IPv4 address is never inside an IPv6
+ * range nor the reverse. CS_EINVAL for a malformed address or range (a range
+ * with host bits set included). */
+CS_NODISCARD cs_code cs_ip_in_cidr(const char *ip, const char *cidr, int *in, cs_err *err);
+
+/* Would a verifier accept value (of type type, as it would sit in a
+ * subjectAltName) below ca, as far as ca's nameConstraints go? Decided by
+ * OpenSSL's own NAME_CONSTRAINTS_check, so the answer is the verifier's
+ * (RFC 5280 4.2.1.10: a DNS subtree "test" covers "test" and "a.test"; a type
+ * no subtree names is permitted). *permitted is 1 or 0; CS_EINVAL for a value
+ * that is not a valid name or a CA whose nameConstraints cannot be read. */
+CS_NODISCARD cs_code cs_cert_permits_name(const cs_cert *ca, cs_name_type type,
+                                          const char *value, int *permitted, cs_err *err);
+
+/* For cert.c: one general name for a subjectAltName (constraint 0) or a
+ * nameConstraints subtree (constraint 1: IPs are CIDR, domains may lead with
+ * '.'). Checks the syntax; ext names the extension in messages. The caller
+ * frees *out with GENERAL_NAME_free. */
+CS_NODISCARD cs_code cs_name_general(const cs_name *n, int constraint, const char *ext,
+                                     GENERAL_NAME **out, cs_err *err);
+
+#endif

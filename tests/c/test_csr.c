@@ -1,0 +1,405 @@
+/* core/csr.c and public-only keys: CSRs from `openssl req` and our own,
+ * forged ones refused, a certificate for a CSR's key checked by openssl verify. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/x509.h>
+
+#include "cert.h"
+#include "check.h"
+#include "csr.h"
+#include "file.h"
+#include "key.h"
+
+static char dir[] = "/tmp/cs-test-csr-XXXXXX";
+
+static void path_in(char *buf, size_t size, const char *name)
+{
+    snprintf(buf, size, "%s/%s", dir, name);
+}
+
+static int run(const char *cmd)
+{
+    int st = system(cmd);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static int exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+static cs_key *make_key(const char *type, const char *curve)
+{
+    cs_key_params p = {type, curve, 0};
+    cs_key *k = NULL;
+    cs_err err = {0};
+
+    CHECK_OK(cs_key_generate(&p, &k, &err), &err);
+    return k;
+}
+
+static int has_name(const cs_csr_info *info, cs_name_type type, const char *value)
+{
+    for (size_t i = 0; i < info->names_len; i++)
+        if (info->names[i].type == type && strcmp(info->names[i].value, value) == 0)
+            return 1;
+    return 0;
+}
+
+static int has_string(char *const *list, size_t n, const char *s)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(list[i], s) == 0)
+            return 1;
+    return 0;
+}
+
+static void write_file(const char *path, const void *data, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    CHECK(f != NULL);
+    if (f) {
+        CHECK(fwrite(data, 1, len, f) == len);
+        fclose(f);
+    }
+}
+
+/* A CSR made by openssl req, PEM and DER, asking for much. */
+static void test_openssl_req(void)
+{
+    char pem[128], der[128], cmd[2048];
+    cs_err err = {0};
+    cs_csr *a = NULL, *b = NULL;
+    cs_csr_info *ia = NULL, *ib = NULL;
+
+    path_in(pem, sizeof pem, "req.pem");
+    path_in(der, sizeof der, "req.der");
+    snprintf(cmd, sizeof cmd,
+             "openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-384 -nodes "
+             "-keyout %s/req.key -out %s -subj '/C=SE/O=Simple Inc/CN=localhost' "
+             "-addext 'subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1,"
+             "email:a@example.test,URI:https://example.test/' "
+             "-addext 'basicConstraints=critical,CA:TRUE' "
+             "-addext 'keyUsage=critical,digitalSignature,keyCertSign' "
+             "-addext 'extendedKeyUsage=serverAuth,1.3.6.1.4.1.99999.1' "
+             "-addext '1.2.3.4=ASN1:NULL' >/dev/null 2>&1 && "
+             "openssl req -in %s -outform DER -out %s", dir, pem, pem, der);
+    CHECK(run(cmd) == 0);
+    CHECK_OK(cs_csr_load_file(pem, &a, &err), &err);
+    CHECK_OK(cs_csr_load_file(der, &b, &err), &err);
+    if (!a || !b)
+        goto done;
+    CHECK_OK(cs_csr_verify(a, NULL, &err), &err);
+    CHECK_OK(cs_csr_get_info(a, &ia, &err), &err);
+    CHECK_OK(cs_csr_get_info(b, &ib, &err), &err);
+    if (!ia || !ib)
+        goto done;
+    CHECK(strcmp(ia->subject, "C=SE, O=Simple Inc, CN=localhost") == 0);
+    CHECK(ia->subject_rdns_len == 3 && strcmp(ia->subject_rdns[2].field, "CN") == 0 &&
+          strcmp(ia->subject_rdns[2].value, "localhost") == 0);
+    CHECK(ia->names_len == 5);
+    CHECK(has_name(ia, CS_NAME_DNS, "localhost"));
+    CHECK(has_name(ia, CS_NAME_IP, "127.0.0.1"));
+    CHECK(has_name(ia, CS_NAME_IP, "::1"));
+    CHECK(has_name(ia, CS_NAME_EMAIL, "a@example.test"));
+    CHECK(has_name(ia, CS_NAME_URI, "https://example.test/"));
+    CHECK(ia->ca == 1);
+    CHECK(ia->key_usage.present && ia->key_usage.critical &&
+          ia->key_usage.bits == (CS_KU_DIGITAL_SIGNATURE | CS_KU_KEY_CERT_SIGN));
+    CHECK(ia->ext_key_usage.present && ia->ext_key_usage.len == 2 &&
+          strcmp(ia->ext_key_usage.purposes[0], "serverAuth") == 0 &&
+          strcmp(ia->ext_key_usage.purposes[1], "1.3.6.1.4.1.99999.1") == 0);
+    CHECK(ia->extensions_len == 5 &&
+          has_string(ia->extensions, ia->extensions_len, "subjectAltName") &&
+          has_string(ia->extensions, ia->extensions_len, "basicConstraints") &&
+          has_string(ia->extensions, ia->extensions_len, "1.2.3.4"));
+    CHECK(strcmp(ia->key_type, "ec") == 0 && ia->key_curve &&
+          strcmp(ia->key_curve, "P-384") == 0 && ia->key_bits == 384);
+    CHECK(strcmp(ia->signature_algorithm, "ecdsa-with-SHA256") == 0 ||
+          strcmp(ia->signature_algorithm, "ecdsa-with-SHA384") == 0);
+    CHECK(strcmp(ia->key_fingerprint, ib->key_fingerprint) == 0 && ib->names_len == 5);
+done:
+    cs_csr_info_free(ib);
+    cs_csr_info_free(ia);
+    cs_csr_free(b);
+    cs_csr_free(a);
+}
+
+/* Our own CSR: checked by openssl, read back, its key used for a certificate. */
+static void test_create_and_issue(void)
+{
+    static const cs_rdn subject[] = {{"O", "Simple Inc"}, {"CN", "app.example.test"}};
+    static const cs_rdn root_dn[] = {{"CN", "CSR Test Root"}};
+    static const cs_name names[] = {{CS_NAME_DNS, "app.example.test"}, {CS_NAME_IP, "10.1.2.3"}};
+    static const cs_name bad_names[] = {{CS_NAME_DNS, "bad name"}};
+    char path[128], keypath[128], rootpath[128], leafpath[128], cmd[1024];
+    cs_err err = {0};
+    cs_key *key = make_key("ec", "P-384");
+    cs_key *root_key = make_key("ec", "P-256");
+    cs_key *pub = NULL, *pub2 = NULL;
+    cs_csr *csr = NULL, *back = NULL;
+    cs_csr_info *info = NULL;
+    cs_cert *root = NULL, *leaf = NULL;
+    char *pem = NULL, *pubpem = NULL;
+    unsigned char *der = NULL;
+    size_t len = 0, derlen = 0;
+    char fp1[65], fp2[65];
+    cs_cert_spec s;
+    time_t now = time(NULL);
+
+    CHECK_OK(cs_csr_create(key, subject, 2, names, 2, &csr, &err), &err);
+    if (!csr)
+        goto done;
+    CHECK_OK(cs_csr_pem(csr, &pem, &len, &err), &err);
+    CHECK(pem && strstr(pem, "-----BEGIN CERTIFICATE REQUEST-----"));
+    path_in(path, sizeof path, "ours.csr");
+    write_file(path, pem, len);
+    snprintf(cmd, sizeof cmd, "openssl req -in %s -verify -noout >/dev/null 2>&1", path);
+    CHECK(run(cmd) == 0);
+    CHECK_OK(cs_csr_der(csr, &der, &derlen, &err), &err);
+    CHECK_OK(cs_csr_load((const char *)der, derlen, "ours.der", &back, &err), &err);
+    if (back) {
+        CHECK_OK(cs_csr_get_info(back, &info, &err), &err);
+        if (info) {
+            CHECK(strcmp(info->subject, "O=Simple Inc, CN=app.example.test") == 0);
+            CHECK(info->names_len == 2 && has_name(info, CS_NAME_DNS, "app.example.test") &&
+                  has_name(info, CS_NAME_IP, "10.1.2.3"));
+            CHECK(info->ca == 0 && !info->key_usage.present && !info->ext_key_usage.present);
+            CHECK(info->extensions_len == 1 && strcmp(info->extensions[0], "subjectAltName") == 0);
+            CHECK(strcmp(info->signature_algorithm, "ecdsa-with-SHA384") == 0);
+        }
+    }
+
+    /* The CSR's key is public only. */
+    CHECK_OK(cs_csr_public_key(csr, &pub, &err), &err);
+    if (!pub)
+        goto done;
+    CHECK(cs_key_is_private(pub) == 0 && cs_key_is_private(key) == 1);
+    CHECK_OK(cs_key_fingerprint(pub, fp1, &err), &err);
+    CHECK_OK(cs_key_fingerprint(key, fp2, &err), &err);
+    CHECK(strcmp(fp1, fp2) == 0);
+    path_in(keypath, sizeof keypath, "pub.key");
+    CHECK_FAIL(cs_key_save(pub, keypath, 0, &err), CS_EINVAL, &err,
+               "pub.key: public key only, has no private key");
+    CHECK(!exists(keypath));
+
+    /* A certificate for it, signed by a root, accepted by openssl verify. */
+    memset(&s, 0, sizeof s);
+    s.subject = root_dn;
+    s.subject_len = 1;
+    s.not_before = (int64_t)now - 60;
+    s.not_after = (int64_t)now + 86400;
+    s.basic_constraints.present = s.basic_constraints.critical = s.basic_constraints.ca = 1;
+    s.basic_constraints.path_len = -1;
+    s.key_usage.present = s.key_usage.critical = 1;
+    s.key_usage.bits = CS_KU_KEY_CERT_SIGN | CS_KU_CRL_SIGN;
+    s.subject_key_id = s.authority_key_id = 1;
+    CHECK_OK(cs_cert_sign(&s, root_key, NULL, root_key, &root, &err), &err);
+    s.subject = subject;
+    s.subject_len = 2;
+    s.basic_constraints.ca = 0;
+    s.key_usage.bits = CS_KU_DIGITAL_SIGNATURE;
+    s.subject_alt_name.present = 1;
+    s.subject_alt_name.names = names;
+    s.subject_alt_name.len = 2;
+    CHECK_OK(cs_cert_sign(&s, pub, root, root_key, &leaf, &err), &err);
+    if (root && leaf) {
+        path_in(rootpath, sizeof rootpath, "root.pem");
+        path_in(leafpath, sizeof leafpath, "leaf.pem");
+        CHECK_OK(cs_cert_save((const cs_cert *const *)&root, 1, rootpath, 0, &err), &err);
+        CHECK_OK(cs_cert_save((const cs_cert *const *)&leaf, 1, leafpath, 0, &err), &err);
+        snprintf(cmd, sizeof cmd, "openssl verify -x509_strict -CAfile %s %s >/dev/null 2>&1",
+                 rootpath, leafpath);
+        CHECK(run(cmd) == 0);
+        CHECK_OK(cs_cert_check_key(leaf, key, &err), &err);
+        CHECK_FAIL(cs_cert_check_key(leaf, pub, &err), CS_EINVAL, &err, "no private key");
+    }
+    /* A public-only key cannot sign: not as issuer, not self-signed, not a CSR. */
+    cs_cert_free(leaf);
+    leaf = NULL;
+    CHECK_FAIL(cs_cert_sign(&s, root_key, root, pub, &leaf, &err), CS_EINVAL, &err,
+               "issuer key: public key only, has no private key");
+    CHECK_FAIL(cs_cert_sign(&s, pub, NULL, pub, &leaf, &err), CS_EINVAL, &err,
+               "no private key");
+    CHECK(leaf == NULL);
+    cs_csr_free(back);
+    back = NULL;
+    CHECK_FAIL(cs_csr_create(pub, subject, 2, names, 2, &back, &err), CS_EINVAL, &err,
+               "CSR key: public key only, has no private key");
+    CHECK_FAIL(cs_csr_create(key, subject, 2, bad_names, 1, &back, &err), CS_EINVAL, &err,
+               "'bad name'");
+    CHECK(back == NULL);
+
+    /* The public key alone, as SPKI PEM and DER. */
+    CHECK_OK(cs_key_public_pem(key, &pubpem, &len, &err), &err);
+    if (pubpem) {
+        CHECK_OK(cs_key_load_public(pubpem, len, "pub.pem", &pub2, &err), &err);
+        if (pub2) {
+            CHECK(cs_key_is_private(pub2) == 0);
+            CHECK(strcmp(cs_key_curve(pub2), "P-384") == 0);
+        }
+        cs_key_free(pub2);
+        pub2 = NULL;
+        path_in(path, sizeof path, "pub.pem");
+        write_file(path, pubpem, len);
+        snprintf(cmd, sizeof cmd, "openssl pkey -pubin -in %s -outform DER -out %s/pub.der",
+                 path, dir);
+        CHECK(run(cmd) == 0);
+        {
+            char *data = NULL;
+            size_t dlen = 0;
+            path_in(path, sizeof path, "pub.der");
+            CHECK_OK(cs_file_read(path, 1 << 20, &data, &dlen, &err), &err);
+            if (data) {
+                CHECK_OK(cs_key_load_public(data, dlen, "pub.der", &pub2, &err), &err);
+                CHECK(pub2 && !cs_key_is_private(pub2));
+                cs_key_free(pub2);
+                pub2 = NULL;
+                CHECK_FAIL(cs_key_load_public(data, dlen - 1, "short.der", &pub2, &err),
+                           CS_EINVAL, &err, "short.der: not a PEM or DER public key");
+                {
+                    char *longer = malloc(dlen + 1);
+                    if (longer) {
+                        memcpy(longer, data, dlen);
+                        longer[dlen] = 0;
+                        CHECK_FAIL(cs_key_load_public(longer, dlen + 1, "long.der", &pub2, &err),
+                                   CS_EINVAL, &err, "long.der: trailing bytes");
+                        free(longer);
+                    }
+                }
+                cs_file_free(data, dlen);
+            }
+        }
+    }
+    CHECK_FAIL(cs_key_load_public("garbage", 7, "junk", &pub2, &err), CS_EINVAL, &err,
+               "junk: not a PEM or DER public key");
+    CHECK(pub2 == NULL);
+done:
+    free(pubpem);
+    free(der);
+    free(pem);
+    cs_cert_free(leaf);
+    cs_cert_free(root);
+    cs_csr_info_free(info);
+    cs_csr_free(back);
+    cs_csr_free(csr);
+    cs_key_free(pub);
+    cs_key_free(root_key);
+    cs_key_free(key);
+}
+
+/* Forged CSRs: someone else's key put in, or the signature changed. */
+static void test_forged(void)
+{
+    static const cs_rdn subject[] = {{"CN", "victim.example.test"}};
+    static const cs_name names[] = {{CS_NAME_DNS, "victim.example.test"}};
+    cs_err err = {0};
+    cs_key *key = make_key("ec", "P-256");
+    cs_key *other = make_key("ec", "P-256");
+    cs_csr *csr = NULL, *forged = NULL;
+    unsigned char *der = NULL, *der2 = NULL, *p;
+    const unsigned char *cp;
+    size_t len = 0;
+    X509_REQ *req = NULL;
+    int n;
+    char path[256];
+
+    CHECK_OK(cs_csr_create(key, subject, 1, names, 1, &csr, &err), &err);
+    if (!csr)
+        goto done;
+    CHECK_OK(cs_csr_der(csr, &der, &len, &err), &err);
+    if (!der)
+        goto done;
+    /* another public key, the original signature */
+    cp = der;
+    req = d2i_X509_REQ(NULL, &cp, (long)len);
+    CHECK(req != NULL);
+    if (req && X509_REQ_set_pubkey(req, cs_key_get0_pkey(other)) == 1) {
+        n = i2d_X509_REQ(req, NULL);
+        der2 = malloc((size_t)n);
+        p = der2;
+        CHECK(der2 && i2d_X509_REQ(req, &p) == n);
+        CHECK_FAIL(cs_csr_load((const char *)der2, (size_t)n, "swapped.der", &forged, &err),
+                   CS_EVERIFY, &err,
+                   "swapped.der: CSR signature does not verify (proof of possession failed)");
+    }
+    /* one bit of the signature flipped (the last byte is the signature's) */
+    der[len - 1] ^= 0x01;
+    CHECK_FAIL(cs_csr_load((const char *)der, len, "flipped.der", &forged, &err), CS_EVERIFY,
+               &err, "flipped.der: CSR signature does not verify");
+    CHECK(forged == NULL);
+
+    /* malformed: garbage, truncated, trailing bytes */
+    path_in(path, sizeof path, "garbage.der");
+    write_file(path, "\x30\x03\x02\x01", 4);
+    CHECK_FAIL(cs_csr_load_file(path, &forged, &err), CS_EINVAL, &err,
+               "garbage.der: not a PEM or DER certificate request");
+    der[len - 1] ^= 0x01;
+    CHECK_FAIL(cs_csr_load((const char *)der, len - 5, "cut.der", &forged, &err), CS_EINVAL,
+               &err, "cut.der: not a PEM or DER certificate request");
+    {
+        unsigned char *longer = malloc(len + 1);
+        CHECK(longer != NULL);
+        if (longer) {
+            memcpy(longer, der, len);
+            longer[len] = 0;
+            CHECK_FAIL(cs_csr_load((const char *)longer, len + 1, "long.der", &forged, &err),
+                       CS_EINVAL, &err, "long.der: trailing bytes after the DER CSR");
+            free(longer);
+        }
+    }
+    CHECK_FAIL(cs_csr_load("-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n"
+                           "-----END CERTIFICATE REQUEST-----\n", 76, "bad.pem", &forged, &err),
+               CS_EINVAL, &err, "bad.pem: not a PEM or DER certificate request");
+    path_in(path, sizeof path, "missing.csr");
+    CHECK_FAIL(cs_csr_load_file(path, &forged, &err), CS_ENOENT, &err, "missing.csr");
+    CHECK(forged == NULL);
+done:
+    X509_REQ_free(req);
+    free(der2);
+    free(der);
+    cs_csr_free(csr);
+    cs_key_free(other);
+    cs_key_free(key);
+}
+
+/* A key type we would not issue for is refused at load, named. */
+static void test_unsupported_key(void)
+{
+    char pem[128], cmd[512];
+    cs_err err = {0};
+    cs_csr *csr = NULL;
+
+    path_in(pem, sizeof pem, "p521.csr");
+    snprintf(cmd, sizeof cmd,
+             "openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-521 -nodes "
+             "-keyout %s/p521.key -out %s -subj '/CN=x' >/dev/null 2>&1", dir, pem);
+    CHECK(run(cmd) == 0);
+    CHECK_FAIL(cs_csr_load_file(pem, &csr, &err), CS_EINVAL, &err, "unsupported curve");
+    CHECK(csr == NULL);
+}
+
+int main(void)
+{
+    char cmd[128];
+
+    if (!mkdtemp(dir)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    test_openssl_req();
+    test_create_and_issue();
+    test_forged();
+    test_unsupported_key();
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", dir);
+    return CHECK_DONE();
+}
