@@ -8,7 +8,8 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 cache="$here/.cache"
 
 packages="build-essential cmake pkg-config libssl-dev openssl libsqlite3-dev sqlite3
-libidn2-dev liblua5.4-dev lua5.4 lua-argparse lua-check gnutls-bin curl dpkg-dev ca-certificates"
+libidn2-dev liblua5.4-dev lua5.4 lua-argparse lua-filesystem lua-check gnutls-bin curl dpkg-dev
+ca-certificates"
 
 if [ "${1:-}" = "--test" ]; then
     packages="$packages chromium libnss3-tools"

@@ -4,6 +4,7 @@
 local pki = require "pki"
 local policy = require "policy"
 local profile = require "chainsmith.profile"
+local constraints = require "chainsmith.constraints"
 
 local chain = {}
 
@@ -34,6 +35,17 @@ local function exists(path)
     return false
 end
 
+-- Whether a profile's names fit the name constraints of its issuer (a
+-- profile's or a certificate's): true, or nil and a line in policy's form.
+function chain.check_names(p, issuer_nc)
+    local ok, why, field = constraints.check(p.subject_alt_name, issuer_nc, p.subject)
+    if ok then
+        return true
+    end
+    return nil, ("profile %s: %s: %s (issuer %s, rule issuer-name-constraints)")
+        :format(p.name, field, why, p.issuer)
+end
+
 -- Load and check every profile before anything is written: a policy
 -- violation anywhere stops the build with nothing touched.
 function chain.load_profiles(dir)
@@ -52,6 +64,13 @@ function chain.load_profiles(dir)
                 problems[#problems + 1] = why
             end
             profiles[name] = p
+        end
+    end
+    local issuer = profiles[expected_issuer.server]
+    if profiles.server and issuer then
+        local ok, why = chain.check_names(profiles.server, issuer.name_constraints)
+        if not ok then
+            problems[#problems + 1] = why
         end
     end
     if #problems > 0 then
@@ -124,7 +143,7 @@ function chain.difference(info, p)
     if (bc.ca or false) ~= (want_bc.ca or false) or bc.path_len ~= want_bc.path_len then
         return "basic_constraints differ from the profile"
     end
-    return nil
+    return constraints.difference(info.name_constraints, p.name_constraints)
 end
 
 -- Read a key and certificate from disk if both are there, whole and
@@ -215,7 +234,8 @@ local function ca_keepable(cert, p, f, roots, issuer_changed, now)
     local diff = chain.difference(cert:info(), p)
     if diff then
         io.stderr:write(("note: %s differs from %s (%s); kept, as a CA is only replaced "
-            .. "with --force\n"):format(f.cert, p.file, diff))
+            .. "with --force (which re-creates the whole chain, root included)\n")
+            :format(f.cert, p.file, diff))
     end
     return true
 end
@@ -255,6 +275,14 @@ function chain.build(opts)
             existing, lerr = load_existing(f)
             if lerr then
                 return nil, ("%s (pass --force to re-create the chain)"):format(lerr), "invalid"
+            end
+        end
+        if name == "server" then
+            -- The intermediate kept may carry other constraints than its
+            -- profile: the leaf must fit the certificate that signs it.
+            local fits, ferr = chain.check_names(p, issuer_cert:info().name_constraints)
+            if not fits then
+                return nil, ferr, "policy"
             end
         end
         if existing and name == "server" then

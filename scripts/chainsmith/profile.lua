@@ -1,78 +1,225 @@
--- Loading profiles: each scripts/profiles/NAME.lua is data, `return { ... }`,
--- loaded as text into an empty environment (no require, io, os or globals).
+-- Loading profiles: each DIR/NAME.lua is data, `return { ... }`, run in a
+-- sandbox (chainsmith.sandbox); a profile may extend another one in the
+-- same folder. docs/profiles.md is the user's side of this file.
+
+local sandbox = require "chainsmith.sandbox"
 
 local profile = {}
 
 -- Every field a profile may have, with its Lua type. The ones marked spec
 -- become the certificate spec handed to pki.sign; the rest steer the build.
+-- merge says how `extends` combines a child's value with its parent's:
+-- "keyed" merges key by key, anything else is replaced whole; inherit =
+-- false is never taken from a parent.
 local fields = {
-    description = { type = "string" },
+    description = { type = "string", inherit = false },
+    extends = { type = "string", inherit = false },   -- a profile name in the same folder
     issuer = { type = "string", required = true },     -- "self" or a profile name
-    key = { type = "table", required = true },
+    key = { type = "table", required = true, merge = "keyed" },
     validity_days = { type = "number", required = true, spec = true },
     renew_before_days = { type = "number" },
+    allow_wildcard = { type = "boolean" },            -- may a "*." DNS name be requested?
     subject = { type = "table", required = true, spec = true },
-    basic_constraints = { type = "table", spec = true },
+    basic_constraints = { type = "table", spec = true, merge = "keyed" },
     key_usage = { type = "table", spec = true },
     extended_key_usage = { type = "table", spec = true },
-    subject_alt_name = { type = "table", spec = true },
-    name_constraints = { type = "table", spec = true },
+    subject_alt_name = { type = "table", spec = true, merge = "keyed" },
+    name_constraints = { type = "table", spec = true, merge = "keyed" },
     subject_key_id = { type = "boolean", spec = true },
     authority_key_id = { type = "boolean", spec = true },
 }
 
 local key_fields = { type = "string", curve = "string", bits = "number" }
 
-local function check_fields(p, where)
+-- Inside keyed tables these are booleans; any other entry set to false in
+-- a child drops what the parent had.
+local boolean_entries = { critical = true, ca = true }
+
+-- What a profile name may be: it becomes a file name, so no "/" or "..".
+local name_pattern = "^[%w_][%w_%-]*$"
+
+function profile.valid_name(name)
+    return type(name) == "string" and name:match(name_pattern) ~= nil
+end
+
+function profile.path(dir, name)
+    return ("%s/%s.lua"):format(dir, name)
+end
+
+-- The checks one file's table must pass on its own, before any merging:
+-- known fields, their types (false means "drop the inherited value" for a
+-- field that is not a boolean), the key's fields.
+local function check_file(p, file)
     for k, v in pairs(p) do
         local f = fields[k]
         if not f then
-            return nil, ("%s: unknown field '%s'"):format(where, tostring(k))
+            return nil, ("%s: unknown field '%s'"):format(file, tostring(k))
         end
-        if type(v) ~= f.type then
-            return nil, ("%s: %s: expected %s, got %s"):format(where, k, f.type, type(v))
-        end
-    end
-    for k, f in pairs(fields) do
-        if f.required and p[k] == nil then
-            return nil, ("%s: missing field '%s'"):format(where, k)
+        if type(v) ~= f.type and not (v == false and p.extends) then
+            return nil, ("%s: %s: expected %s, got %s"):format(file, k, f.type, type(v))
         end
     end
-    for k, v in pairs(p.key) do
-        if key_fields[k] == nil then
-            return nil, ("%s: key: unknown field '%s'"):format(where, tostring(k))
-        end
-        if type(v) ~= key_fields[k] then
-            return nil, ("%s: key.%s: expected %s, got %s"):format(where, k, key_fields[k], type(v))
+    if type(p.key) == "table" then
+        for k, v in pairs(p.key) do
+            if key_fields[k] == nil then
+                return nil, ("%s: key: unknown field '%s'"):format(file, tostring(k))
+            end
+            if type(v) ~= key_fields[k] and not (v == false and p.extends) then
+                return nil, ("%s: key.%s: expected %s, got %s")
+                    :format(file, k, key_fields[k], type(v))
+            end
         end
     end
-    if math.type(p.validity_days) ~= "integer" or p.validity_days < 1 then
-        return nil, ("%s: validity_days: expected a whole number of days >= 1"):format(where)
+    if p.extends ~= nil and not profile.valid_name(p.extends) then
+        return nil, ("%s: extends: '%s' is not a profile name (letters, digits, '-' and '_')")
+            :format(file, p.extends)
     end
     return true
 end
 
--- Load dir/name.lua. Returns the profile table (with `name` and `file`
--- added), or nil and a message naming the file (and line, for Lua errors).
-function profile.load(dir, name)
-    local file = ("%s/%s.lua"):format(dir, name)
-    local chunk, err = loadfile(file, "t", {})
-    if not chunk then
-        return nil, err
+-- The checks of the finished (merged) profile.
+local function check_profile(p, file)
+    for k, f in pairs(fields) do
+        if f.required and p[k] == nil then
+            return nil, ("%s: missing field '%s'"):format(file, k)
+        end
     end
-    local ok, p = pcall(chunk)
-    if not ok then
-        return nil, tostring(p)
+    if math.type(p.validity_days) ~= "integer" or p.validity_days < 1 then
+        return nil, ("%s: validity_days: expected a whole number of days >= 1"):format(file)
+    end
+    local san = p.subject_alt_name
+    if type(san) == "table" and type(san.dns) == "table" and not p.allow_wildcard then
+        for _, name in ipairs(san.dns) do
+            if type(name) == "string" and name:sub(1, 2) == "*." then
+                return nil, ("%s: subject_alt_name.dns: '%s' is a wildcard, and allow_wildcard "
+                    .. "is not true"):format(file, name)
+            end
+        end
+    end
+    return true
+end
+
+local function merge_keyed(field, parent, child)
+    -- A curve means nothing to RSA: a key of another type starts afresh.
+    local fresh = field == "key" and child.type ~= nil and child.type ~= parent.type
+    local out = {}
+    if not fresh then
+        for k, v in pairs(parent) do
+            out[k] = v
+        end
+    end
+    for k, v in pairs(child) do
+        if v == false and not boolean_entries[k] then
+            out[k] = nil
+        else
+            out[k] = v
+        end
+    end
+    return out
+end
+
+-- The child's table over its parent's (docs/profiles.md, "extends").
+local function merge(parent, child)
+    local out = {}
+    for k, v in pairs(parent) do
+        if fields[k].inherit ~= false then
+            out[k] = v
+        end
+    end
+    for k, v in pairs(child) do
+        local f = fields[k]
+        if v == false and f.type ~= "boolean" then
+            out[k] = nil
+        elseif f.merge == "keyed" then
+            out[k] = merge_keyed(k, type(out[k]) == "table" and out[k] or {}, v)
+        else
+            out[k] = v
+        end
+    end
+    out.extends = child.extends
+    return out
+end
+
+-- Load one file and everything it extends; `chain` holds the names being
+-- loaded, to catch a cycle. Returns the merged table or nil, message.
+local function resolve(dir, name, chain)
+    local file = profile.path(dir, name)
+    local p, err = sandbox.run(file)
+    if p == nil and err then
+        return nil, err
     end
     if type(p) ~= "table" then
         return nil, ("%s: must return a table, returned %s"):format(file, type(p))
     end
-    local valid, why = check_fields(p, file)
+    local ok, why = check_file(p, file)
+    if not ok then
+        return nil, why
+    end
+    if p.extends == nil then
+        return p
+    end
+    chain[#chain + 1] = name
+    for _, seen in ipairs(chain) do
+        if seen == p.extends then
+            return nil, ("%s: extends '%s' makes a cycle (%s -> %s)")
+                :format(file, p.extends, table.concat(chain, " -> "), p.extends)
+        end
+    end
+    local parent, perr = resolve(dir, p.extends, chain)
+    if not parent then
+        return nil, ("%s: extends '%s': %s"):format(file, p.extends, perr)
+    end
+    return merge(parent, p)
+end
+
+-- Load dir/name.lua, merged over what it extends. Returns the profile
+-- table (with `name` and `file` added), or nil and a message naming the
+-- file (and line, for Lua errors).
+function profile.load(dir, name)
+    if not profile.valid_name(name) then
+        return nil, ("'%s' is not a profile name (letters, digits, '-' and '_')")
+            :format(tostring(name))
+    end
+    local p, err = resolve(dir, name, {})
+    if not p then
+        return nil, err
+    end
+    local file = profile.path(dir, name)
+    local valid, why = check_profile(p, file)
     if not valid then
         return nil, why
     end
     p.name, p.file = name, file
     return p
+end
+
+-- Every profile in dir: each NAME.lua (NAME as profile.valid_name allows),
+-- sorted by name, as {name, file, profile} or {name, file, error}. A
+-- profile that fails to load is listed with its error; only a folder that
+-- cannot be read fails the listing (nil, message).
+function profile.list(dir)
+    local has_lfs, lfs = pcall(require, "lfs")
+    if not has_lfs then
+        return nil, "listing profiles needs LuaFileSystem (Debian: lua-filesystem)"
+    end
+    local ok, iter, state = pcall(lfs.dir, dir)
+    if not ok then
+        return nil, tostring(iter) -- "cannot open DIR: No such file or directory"
+    end
+    local names = {}
+    for entry in iter, state do
+        local name = entry:match("^(.+)%.lua$")
+        if name and profile.valid_name(name) then
+            names[#names + 1] = name
+        end
+    end
+    table.sort(names)
+    local out = {}
+    for _, name in ipairs(names) do
+        local p, err = profile.load(dir, name)
+        out[#out + 1] = { name = name, file = profile.path(dir, name), profile = p, error = err }
+    end
+    return out
 end
 
 -- The certificate spec for pki.sign: the profile's spec fields only.

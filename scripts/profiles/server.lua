@@ -1,5 +1,6 @@
 -- The HTTPS server's certificate: what serve.lua presents, with the
--- intermediate, to every client.
+-- intermediate, to every client. build_chain.lua signs these SANs; the
+-- issuing command replaces them with the names requested.
 return {
     description = "TLS server certificate for localhost, P-384, 30 days",
     issuer = "intermediate",
@@ -15,6 +16,7 @@ return {
     basic_constraints = { critical = true, ca = false },
     key_usage = { critical = true, "digitalSignature" },
     extended_key_usage = { "serverAuth" },
+    allow_wildcard = false,   -- set true to let the issuing command sign "*.app.test"
     subject_alt_name = {
         dns = { "localhost" },
         ip = { "127.0.0.1", "::1" },

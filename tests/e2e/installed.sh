@@ -12,6 +12,8 @@ unset LUA_CPATH LUA_CPATH_5_4
 cd "$tmp" || exit 1
 check "installed build_chain.lua" lua "$scripts/build_chain.lua" --out "$tmp/chain"
 contains "it built the chain" "$tmp/last.out" "server: created"
+check "installed profiles.lua lists the installed profiles" lua "$scripts/profiles.lua"
+contains "it lists peer" "$tmp/last.out" "extends server"
 LD_PRELOAD=$lua_preload "$LUA" "$scripts/serve.lua" --port 0 --chain "$tmp/chain" \
     >"$tmp/serve.log" 2>&1 &
 server_pid=$!

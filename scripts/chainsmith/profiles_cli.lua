@@ -1,0 +1,108 @@
+-- The profiles.lua command: every profile in a folder, one entry each
+-- (description, then its key settings); a profile that fails to load is
+-- listed with its error and makes the exit status 1.
+local argparse = require "argparse"
+local profile = require "chainsmith.profile"
+local constraints = require "chainsmith.constraints"
+
+local cli = {}
+
+local function key_text(k)
+    if k.type == "ec" then
+        return "EC " .. tostring(k.curve)
+    elseif k.type == "rsa" then
+        return ("RSA %d"):format(k.bits or 3072)
+    end
+    return tostring(k.type)
+end
+
+local function list_text(t)
+    local parts = {}
+    for _, v in ipairs(t or {}) do
+        parts[#parts + 1] = tostring(v)
+    end
+    return table.concat(parts, " ")
+end
+
+-- The settings line(s) of one loaded profile.
+function cli.settings(p)
+    local bc = p.basic_constraints or {}
+    local kind = "leaf"
+    if bc.ca then
+        kind = bc.path_len and ("CA (path length %d)"):format(bc.path_len) or "CA"
+    end
+    local parts = { kind }
+    if p.extends then
+        parts[#parts + 1] = "extends " .. p.extends
+    end
+    parts[#parts + 1] = p.issuer == "self" and "self-signed" or ("issuer " .. p.issuer)
+    parts[#parts + 1] = key_text(p.key)
+    parts[#parts + 1] = ("%d days"):format(p.validity_days)
+    if p.extended_key_usage then
+        parts[#parts + 1] = "EKU " .. list_text(p.extended_key_usage)
+    end
+    if not bc.ca then
+        parts[#parts + 1] = p.allow_wildcard and "wildcards allowed" or "no wildcards"
+    end
+    local lines = { table.concat(parts, ", ") }
+    -- A name-constrained CA: what it may sign, one line per kind of name.
+    local nc = p.name_constraints or {}
+    for _, side in ipairs { { "permitted", "permits" }, { "excluded", "excludes" } } do
+        for _, name_kind in ipairs(constraints.kinds) do
+            local names = (nc[side[1]] or {})[name_kind]
+            if names and #names > 0 then
+                lines[#lines + 1] = ("%s %s %s"):format(side[2],
+                    name_kind == "email" and "email" or name_kind:upper(),
+                    table.concat(names, ", "))
+            end
+        end
+    end
+    return lines
+end
+
+-- The whole listing as text, and how many profiles failed to load.
+function cli.listing(entries)
+    local width = 4
+    for _, e in ipairs(entries) do
+        width = math.max(width, #e.name)
+    end
+    local out, broken = {}, 0
+    local indent = (" "):rep(width + 2)
+    for _, e in ipairs(entries) do
+        local head = ("%-" .. width .. "s  "):format(e.name)
+        if e.profile then
+            out[#out + 1] = head .. (e.profile.description or "(no description)")
+            for _, line in ipairs(cli.settings(e.profile)) do
+                out[#out + 1] = indent .. line
+            end
+        else
+            broken = broken + 1
+            out[#out + 1] = head .. "error: " .. e.error
+        end
+    end
+    return table.concat(out, "\n") .. "\n", broken
+end
+
+function cli.main(args, boot)
+    local parser = argparse("profiles.lua",
+        "List every profile (each NAME.lua in the folder) with its description and key\n"
+        .. "settings. A profile that fails to load is listed with its error, and the\n"
+        .. "exit status is 1.")
+    parser:option("--profiles", "Folder holding the profiles.", boot.profiles_dir)
+    local opts = parser:parse(args)
+
+    local entries, err = profile.list(opts.profiles)
+    if not entries then
+        boot.die("profiles: %s", err)
+    end
+    if #entries == 0 then
+        boot.die("profiles: no profiles (NAME.lua) in %s", opts.profiles)
+    end
+    local text, broken = cli.listing(entries)
+    io.write(text)
+    if broken > 0 then
+        boot.die("profiles: %d of %d failed to load", broken, #entries)
+    end
+end
+
+return cli

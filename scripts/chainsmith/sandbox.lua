@@ -1,0 +1,94 @@
+-- The sandbox a profile runs in. A profile is data that may compute a
+-- little (string.format, table.concat, math.floor), so it runs as Lua, but
+-- in a fresh environment of its own holding copies of the pure libraries:
+-- no files, no processes, no other modules, nothing another profile set.
+
+local sandbox = {}
+
+-- Base functions a profile may call: pure, and none reaches state outside
+-- the profile (no pcall to hide a refusal, no raw access, no metatables).
+local base = { "assert", "error", "ipairs", "next", "pairs", "select", "tonumber",
+    "tostring", "type" }
+
+-- Libraries copied, one level deep, into each environment: a profile that
+-- writes string.x = ... changes its own copy only.
+local libs = { string = string, table = table, math = math, utf8 = utf8 }
+
+-- Left out of the copies: bytecode out of a function, and randomness (the
+-- same file must give the same profile at every load).
+local removed = { string = { "dump" }, math = { "random", "randomseed" } }
+
+-- A profile is data: this bounds a loop that never ends. Every shipped
+-- profile runs in a few hundred instructions.
+sandbox.max_instructions = 1000000
+
+local function refuse(_, name)
+    -- Level 2: the position of the profile line that reached for the name.
+    error(("'%s' is not available in a profile"):format(tostring(name)), 2)
+end
+
+-- A fresh environment: the allowed names, and an error for any other.
+-- Assignments land in this table only, so they leak nowhere.
+function sandbox.env()
+    local env = {}
+    for _, name in ipairs(base) do
+        env[name] = _G[name]
+    end
+    for name, lib in pairs(libs) do
+        local copy = {}
+        for k, v in pairs(lib) do
+            copy[k] = v
+        end
+        for _, k in ipairs(removed[name] or {}) do
+            copy[k] = nil
+        end
+        env[name] = copy
+    end
+    return setmetatable(env, { __index = refuse })
+end
+
+-- Run the text file `file` in a fresh environment. Returns what it
+-- returned, or nil and a message naming the file (and line, for errors
+-- raised while it runs).
+function sandbox.run(file)
+    local f = io.open(file, "rb")
+    if f then
+        -- loadfile's own refusal does not name the file: say it here.
+        local first = f:read(1)
+        f:close()
+        if first == "\27" then
+            return nil, ("%s: a precompiled (binary) chunk; profiles are loaded as text only")
+                :format(file)
+        end
+    end
+    local chunk, err = loadfile(file, "t", sandbox.env())
+    if not chunk then
+        -- A binary chunk after a "#" first line is refused without a name.
+        if not err:find(file, 1, true) then
+            err = ("%s: %s"):format(file, err)
+        end
+        return nil, err
+    end
+    -- A coroutine of its own, so the instruction bound is set on it alone
+    -- and never disturbs a hook the caller has.
+    local co = coroutine.create(chunk)
+    local limit = sandbox.max_instructions
+    debug.sethook(co, function()
+        local at = debug.getinfo(2, "l")
+        error(("%s:%d: ran past %d instructions (a loop that never ends?); a profile is "
+            .. "data"):format(file, at and at.currentline or 0, limit), 0)
+    end, "", limit)
+    local ok, result = coroutine.resume(co)
+    if not ok then
+        -- error("...", 0) or error({}) carries no position: name the file.
+        local msg = type(result) == "string" and result
+            or ("raised a %s, not a message"):format(type(result))
+        if msg:sub(1, #file + 1) ~= file .. ":" then
+            msg = ("%s: %s"):format(file, msg)
+        end
+        return nil, msg
+    end
+    return result
+end
+
+return sandbox

@@ -1,0 +1,446 @@
+-- Profiles as sandboxed plugins: the sandbox, `extends`, profile.list, the
+-- shipped client/peer/intermediate profiles, and the name-constraint check.
+package.path = "../../scripts/?.lua;" .. package.path
+local pki = require "pki"
+local policy = require "policy"
+local profile = require "chainsmith.profile"
+local sandbox = require "chainsmith.sandbox"
+local constraints = require "chainsmith.constraints"
+local chain = require "chainsmith.chain"
+
+local shipped = "../../scripts/profiles"
+
+local passed, failed = 0, 0
+local function case(name, ok, detail)
+    if ok then
+        passed = passed + 1
+    else
+        failed = failed + 1
+        io.stderr:write("FAILED: ", name, detail and (": " .. tostring(detail)) or "", "\n")
+    end
+end
+
+local tmp = os.tmpname()
+os.remove(tmp)
+assert(os.execute("mkdir -p " .. tmp .. "/list " .. tmp .. "/names"))
+
+local function write(name, text, dir)
+    local f = assert(io.open((dir or tmp) .. "/" .. name .. ".lua", "wb"))
+    f:write(text)
+    f:close()
+end
+
+-- A complete profile body, for tests that need one to load.
+local minimal = "issuer = 'self', key = {type='ec', curve='P-256'}, subject = {}, " ..
+    "validity_days = 1"
+
+-- load must fail with exactly this message (or, with `find`, containing it).
+local function refused(name, file, want, find)
+    local p, err = profile.load(tmp, file)
+    local match = err ~= nil and (find and err:find(want, 1, true) ~= nil or err == want)
+    case(name, p == nil and match, err or "loaded")
+end
+
+---------------------------------------------------------------- the sandbox
+
+-- Each name a profile may not reach: the error names file, line (3, not 1)
+-- and the name.
+local forbidden = {
+    { "os", "os.execute('touch " .. tmp .. "/pwned')" },
+    { "io", "io.open('/etc/passwd')" },
+    { "require", "require 'pki'" },
+    { "load", "load('return 1')" },
+    { "loadfile", "loadfile('/etc/passwd')" },
+    { "dofile", "dofile('/etc/passwd')" },
+    { "debug", "debug.sethook()" },
+    { "package", "package.loaded.x = 1" },
+    { "collectgarbage", "collectgarbage()" },
+    { "setmetatable", "setmetatable(string, {})" },
+    { "getmetatable", "getmetatable('').__index.upper = nil" },
+    { "rawset", "rawset(_ENV, 'x', 1)" },
+    { "_G", "_G.x = 1" },
+    { "pcall", "pcall(error)" },
+    { "print", "print('hello')" },
+    { "coroutine", "coroutine.yield()" },
+    { "undefined_name", "local days = undefined_name" },
+}
+for _, f in ipairs(forbidden) do
+    write("evil", "local x = 1\n\n" .. f[2] .. "\nreturn { " .. minimal .. " }\n")
+    refused("sandbox refuses " .. f[1], "evil",
+        ("%s/evil.lua:3: '%s' is not available in a profile"):format(tmp, f[1]))
+end
+case("os.execute did not run", io.open(tmp .. "/pwned") == nil)
+
+-- What was left out of the library copies is absent, not reachable.
+write("evil", "\nlocal s = string.dump(function() end)\nreturn {}\n")
+refused("string.dump is not in the copy", "evil",
+    tmp .. "/evil.lua:2: attempt to call a nil value", true)
+write("evil", "\n\nlocal r = math.random()\nreturn {}\n")
+refused("math.random is not in the copy", "evil", tmp .. "/evil.lua:3: attempt to call a nil value",
+    true)
+
+-- The pure helpers work, and a profile may keep its own globals.
+write("helpers", "days = math.floor(30.7)\nreturn { issuer = 'self', key = {type='ec', " ..
+    "curve='P-256'}, subject = { {'CN', string.format('%s.%s', 'app', 'test')} }, " ..
+    "validity_days = days, description = table.concat({'a', 'b'}, '-') .. utf8.char(33) }")
+local p, err = profile.load(tmp, "helpers")
+case("string, table, math and utf8 helpers", p and p.validity_days == 30 and
+    p.subject[1][2] == "app.test" and p.description == "a-b!", err)
+
+-- No global and no library change leaks from one profile into the next,
+-- nor into the loader.
+write("leaky", "leaked = true\nstring.upper = nil\nmath.pi = 3\ntable.concat = nil\n" ..
+    "return { " .. minimal .. " }")
+write("after", "local up, pi = string.upper('x'), math.pi\nreturn { " .. minimal ..
+    ", description = up .. table.concat({ tostring(pi > 3) }) }")
+case("a profile may set its own globals", profile.load(tmp, "leaky") ~= nil)
+p, err = profile.load(tmp, "after")
+case("library changes do not leak", p and p.description == "Xtrue", err)
+write("after", "local x = leaked\nreturn { " .. minimal .. " }")
+refused("globals do not leak", "after",
+    tmp .. "/after.lua:1: 'leaked' is not available in a profile")
+case("nothing leaked into the loader", rawget(_G, "leaked") == nil and string.upper ~= nil and
+    math.pi > 3.14)
+
+-- Bytecode is refused, naming the file; text only.
+local bc = assert(io.open(tmp .. "/compiled.lua", "wb"))
+bc:write(string.dump(load("return { " .. minimal .. " }")))
+bc:close()
+refused("bytecode refused", "compiled",
+    tmp .. "/compiled.lua: a precompiled (binary) chunk; profiles are loaded as text only")
+
+bc = assert(io.open(tmp .. "/hashbang.lua", "wb"))
+bc:write("#!/usr/bin/lua\n", string.dump(load("return { " .. minimal .. " }")))
+bc:close()
+refused("bytecode after a # line refused", "hashbang",
+    tmp .. "/hashbang.lua: attempt to load a binary chunk (mode is 't')")
+
+-- A loop that never ends is stopped, naming file and line.
+write("loop", "local n = 0\nwhile true do n = n + 1 end\n")
+refused("endless loop bounded", "loop", tmp .. "/loop.lua:2: ran past " ..
+    sandbox.max_instructions .. " instructions", true)
+
+-- Errors without a position still name the file.
+write("raise", "error({})")
+refused("error({}) names the file", "raise", tmp .. "/raise.lua: raised a table, not a message")
+write("raise", "error('plain', 0)")
+refused("error(msg, 0) names the file", "raise", tmp .. "/raise.lua: plain")
+
+-- Names become file names: nothing but a plain name is loaded.
+p, err = profile.load(tmp, "../etc/passwd")
+case("a path is not a profile name", p == nil and
+    err == "'../etc/passwd' is not a profile name (letters, digits, '-' and '_')", err)
+
+-------------------------------------------------------------------- extends
+
+write("base", [[
+return {
+    description = "the base",
+    issuer = "intermediate",
+    key = { type = "ec", curve = "P-384" },
+    validity_days = 30,
+    renew_before_days = 10,
+    subject = { { "O", "Base" }, { "CN", "base.test" } },
+    basic_constraints = { critical = true, ca = false },
+    key_usage = { critical = true, "digitalSignature" },
+    extended_key_usage = { "serverAuth" },
+    subject_alt_name = { dns = { "base.test" }, ip = { "127.0.0.1" } },
+    subject_key_id = true,
+}
+]])
+write("child", [[
+return {
+    extends = "base",
+    validity_days = 20,
+    key = { curve = "P-256" },
+    subject = { { "O", "Child" } },
+    key_usage = { "digitalSignature", "keyEncipherment" },
+    subject_alt_name = { dns = { "child.test" } },
+    renew_before_days = false,
+    allow_wildcard = true,
+}
+]])
+p, err = profile.load(tmp, "child")
+case("child loads", p ~= nil, err)
+if p then
+    case("a scalar is replaced", p.validity_days == 20)
+    case("key merges key by key", p.key.type == "ec" and p.key.curve == "P-256")
+    case("subject is replaced whole", #p.subject == 1 and p.subject[1][2] == "Child")
+    case("key_usage is replaced whole", p.key_usage.critical == nil and #p.key_usage == 2)
+    case("a list left alone is inherited", p.extended_key_usage[1] == "serverAuth")
+    case("subject_alt_name merges kind by kind", p.subject_alt_name.dns[1] == "child.test" and
+        #p.subject_alt_name.dns == 1 and p.subject_alt_name.ip[1] == "127.0.0.1")
+    case("false drops an inherited field", p.renew_before_days == nil)
+    case("description is not inherited", p.description == nil)
+    case("booleans are inherited and replaced", p.subject_key_id == true and
+        p.allow_wildcard == true)
+    case("extends is recorded", p.extends == "base" and p.name == "child" and
+        p.file == tmp .. "/child.lua")
+end
+
+write("grandchild", [[
+return {
+    extends = "child",
+    description = "two levels down",
+    key = { type = "rsa", bits = 2048 },
+    subject_alt_name = { ip = false },
+    basic_constraints = { critical = false },
+}
+]])
+p, err = profile.load(tmp, "grandchild")
+case("a chain of extends loads", p ~= nil, err)
+if p then
+    case("two levels: the base's fields arrive", p.issuer == "intermediate" and
+        p.extended_key_usage[1] == "serverAuth")
+    case("two levels: the middle's fields arrive", p.validity_days == 20 and
+        p.subject[1][2] == "Child")
+    case("a key of another type starts afresh", p.key.type == "rsa" and p.key.bits == 2048 and
+        p.key.curve == nil)
+    case("false drops a kind of SAN", p.subject_alt_name.ip == nil and
+        p.subject_alt_name.dns[1] == "child.test")
+    case("keyed booleans merge", p.basic_constraints.critical == false and
+        p.basic_constraints.ca == false)
+    case("own description", p.description == "two levels down")
+end
+
+write("orphan", "return { extends = 'nowhere', validity_days = 2 }")
+refused("a missing parent", "orphan", ("%s/orphan.lua: extends 'nowhere': cannot open " ..
+    "%s/nowhere.lua"):format(tmp, tmp), true)
+write("cycle_a", "return { extends = 'cycle_b' }")
+write("cycle_b", "return { extends = 'cycle_a' }")
+refused("a cycle", "cycle_a", ("%s/cycle_a.lua: extends 'cycle_b': %s/cycle_b.lua: extends " ..
+    "'cycle_a' makes a cycle (cycle_a -> cycle_b -> cycle_a)"):format(tmp, tmp))
+write("selfish", "return { extends = 'selfish' }")
+refused("extending itself", "selfish",
+    tmp .. "/selfish.lua: extends 'selfish' makes a cycle (selfish -> selfish)")
+write("climb", "return { extends = '../base' }")
+refused("extends takes a name, not a path", "climb",
+    tmp .. "/climb.lua: extends: '../base' is not a profile name (letters, digits, '-' and '_')")
+write("broken_parent", "return { " .. minimal .. ", valdity = 3 }")
+write("of_broken", "return { extends = 'broken_parent' }")
+refused("a broken parent names both files", "of_broken", ("%s/of_broken.lua: extends " ..
+    "'broken_parent': %s/broken_parent.lua: unknown field 'valdity'"):format(tmp, tmp))
+write("typo_child", "return { extends = 'base', extnded_key_usage = {} }")
+refused("a typo in the child names the child", "typo_child",
+    tmp .. "/typo_child.lua: unknown field 'extnded_key_usage'")
+write("false_alone", "return { " .. minimal .. ", subject_alt_name = false }")
+refused("false without extends is a type error", "false_alone",
+    tmp .. "/false_alone.lua: subject_alt_name: expected table, got boolean")
+write("required_dropped", "return { extends = 'base', key = false }")
+refused("a required field dropped", "required_dropped",
+    tmp .. "/required_dropped.lua: missing field 'key'")
+
+-- Wildcards in a profile's own names need allow_wildcard.
+write("wild", "return { extends = 'base', subject_alt_name = { dns = { '*.base.test' } } }")
+refused("a wildcard SAN without allow_wildcard", "wild", tmp .. "/wild.lua: " ..
+    "subject_alt_name.dns: '*.base.test' is a wildcard, and allow_wildcard is not true")
+write("wild", "return { extends = 'base', allow_wildcard = true, " ..
+    "subject_alt_name = { dns = { '*.base.test' } } }")
+case("a wildcard SAN with allow_wildcard", profile.load(tmp, "wild") ~= nil)
+write("wild", "return { " .. minimal .. ", allow_wildcard = 'yes' }")
+refused("allow_wildcard is a boolean", "wild",
+    tmp .. "/wild.lua: allow_wildcard: expected boolean, got string")
+
+------------------------------------------------------- shipped client/peer
+
+for _, name in ipairs { "client", "peer", "server", "intermediate", "root" } do
+    local sp, serr = profile.load(shipped, name)
+    case("shipped " .. name .. " loads", sp ~= nil, serr)
+    if sp then
+        local ok, why = policy.check(sp)
+        case("shipped " .. name .. " passes policy", ok, why)
+    end
+end
+local client = assert(profile.load(shipped, "client"))
+case("client is for clients only", #client.extended_key_usage == 1 and
+    client.extended_key_usage[1] == "clientAuth" and client.issuer == "intermediate" and
+    client.basic_constraints.ca == false and client.allow_wildcard == false)
+local peer = assert(profile.load(shipped, "peer"))
+local server = assert(profile.load(shipped, "server"))
+case("peer is server and client", peer.extends == "server" and
+    table.concat(peer.extended_key_usage, " ") == "serverAuth clientAuth")
+case("peer inherits from server", peer.key.curve == server.key.curve and
+    peer.validity_days == server.validity_days and peer.issuer == "intermediate" and
+    peer.subject_alt_name.dns[1] == "localhost")
+case("peer has its own subject and description", peer.subject[3][2] == "Services" and
+    peer.description ~= server.description)
+
+-- The shipped profiles sign what they say: a client and a peer under the
+-- shipped intermediate, with names in its constraints, verify with the
+-- right purposes; a client for a name outside them does not.
+local root_p, inter_p = assert(profile.load(shipped, "root")), profile.load(shipped, "intermediate")
+local root_key = assert(pki.generate_key(root_p.key))
+local root = assert(pki.sign(profile.spec(root_p), root_key))
+local inter_key = assert(pki.generate_key(inter_p.key))
+local inter = assert(pki.sign(profile.spec(inter_p), inter_key, root, root_key))
+local function sign_leaf(lp, san)
+    local spec = profile.spec(lp)
+    spec.subject_alt_name = san
+    local key = assert(pki.generate_key(lp.key))
+    return pki.sign(spec, key, inter, inter_key)
+end
+local ccert, cerr = sign_leaf(client, { email = { "alice@app.test" }, dns = { "alice.test" } })
+case("client signs with a requested name", ccert ~= nil, cerr)
+if ccert then
+    local info = ccert:info()
+    case("client certificate is clientAuth only", #info.extended_key_usage == 1 and
+        info.extended_key_usage[1] == "clientAuth", table.concat(info.extended_key_usage, ","))
+    local ok, verr = pki.verify { leaf = ccert, chain = { inter }, roots = { root } }
+    case("client certificate verifies", ok, verr)
+end
+local pcert, perr = sign_leaf(peer, { dns = { "api.svc.internal" }, ip = { "10.1.2.3" } })
+case("peer signs", pcert ~= nil, perr)
+if pcert then
+    case("peer certificate has both purposes",
+        table.concat(pcert:info().extended_key_usage, " ") == "serverAuth clientAuth")
+    local ok, verr = pki.verify { leaf = pcert, chain = { inter }, roots = { root },
+        host = "api.svc.internal" }
+    case("peer certificate verifies as api.svc.internal", ok, verr)
+end
+local outside = assert(sign_leaf(client, { dns = { "example.com" } }))
+local vok, verr = pki.verify { leaf = outside, chain = { inter }, roots = { root } }
+case("the intermediate's constraints hold past the policy", not vok and
+    verr:find("permitted subtree violation", 1, true) ~= nil, verr)
+
+-------------------------------------------------------------- profile.list
+
+write("alpha", "return { " .. minimal .. ", description = 'first' }", tmp .. "/list")
+write("beta", "os.exit(1)", tmp .. "/list")
+write("gamma-2", "return { extends = 'alpha' }", tmp .. "/list")
+for _, junk in ipairs { "notes.txt", ".hidden.lua", "has space.lua", "backup.lua~" } do
+    local f = assert(io.open(tmp .. "/list/" .. junk, "w"))
+    f:write("return {}")
+    f:close()
+end
+local entries, lerr = profile.list(tmp .. "/list")
+case("list returns entries", entries ~= nil, lerr)
+if entries then
+    local names = {}
+    for _, e in ipairs(entries) do
+        names[#names + 1] = e.name
+    end
+    case("list holds every NAME.lua, sorted, nothing else",
+        table.concat(names, " ") == "alpha beta gamma-2", table.concat(names, " "))
+    case("list: a good profile", entries[1].profile and entries[1].profile.description ==
+        "first" and entries[1].file == tmp .. "/list/alpha.lua" and entries[1].error == nil)
+    case("list: a broken profile keeps its error", entries[2].profile == nil and
+        entries[2].error == tmp .. "/list/beta.lua:1: 'os' is not available in a profile",
+        entries[2].error)
+    case("list: the rest still load", entries[3].profile and entries[3].profile.extends == "alpha")
+end
+entries, lerr = profile.list(tmp .. "/nowhere")
+case("list of a missing folder", entries == nil and
+    lerr:find("cannot open " .. tmp .. "/nowhere", 1, true) ~= nil, lerr)
+entries = assert(profile.list(shipped))
+local shipped_names = {}
+for _, e in ipairs(entries) do
+    shipped_names[#shipped_names + 1] = e.name
+end
+case("list of the shipped profiles", table.concat(shipped_names, " ") ==
+    "client intermediate peer root server", table.concat(shipped_names, " "))
+
+--------------------------------------------------------- name constraints
+
+local nc = inter_p.name_constraints
+case("the intermediate's constraints are critical", nc.critical == true)
+local inside = {
+    { dns = { "localhost" } }, { dns = { "app.localhost" } }, { dns = { "test" } },
+    { dns = { "app.test" } }, { dns = { "*.app.test" } }, { dns = { "a.b.internal" } },
+    { dns = { "APP.TEST" } }, { ip = { "127.0.0.1" } }, { ip = { "127.255.255.254" } },
+    { ip = { "::1" } }, { ip = { "0:0:0:0:0:0:0:1" } }, { ip = { "10.20.30.40" } },
+    { email = { "alice@app.test" } }, { email = { "root@localhost" } },
+    { uri = { "spiffe://app.test/ns/web" } }, { uri = { "https://user@api.internal:8443/x" } },
+}
+for _, names in ipairs(inside) do
+    local ok, why = constraints.check(names, nc)
+    local label = next(names) .. ":" .. select(2, next(names))[1]
+    case("inside: " .. label, ok, why)
+end
+local outside_names = {
+    { { dns = { "example.com" } }, "DNS:example.com is outside the permitted DNS names " ..
+      "(localhost, test, internal)" },
+    { { dns = { "attest" } }, "DNS:attest is outside" },       -- a suffix, not a subdomain
+    { { dns = { "localhost.example.com" } }, "DNS:localhost.example.com is outside" },
+    { { dns = { "app.test", "app.example" } }, "DNS:app.example is outside" },
+    { { ip = { "128.0.0.1" } }, "IP:128.0.0.1 is outside" },
+    { { ip = { "192.168.1.1" } }, "IP:192.168.1.1 is outside" },
+    { { ip = { "::2" } }, "IP:::2 is outside" },
+    { { ip = { "::ffff:127.0.0.1" } }, "IP:::ffff:127.0.0.1 is outside" },
+    { { ip = { "not-an-ip" } }, "IP:not-an-ip is outside" },
+    { { email = { "alice@example.com" } }, "EMAIL:alice@example.com is outside" },
+    { { email = { "alice@mail.localhost.example" } }, "EMAIL:alice@mail.localhost.example" },
+    { { uri = { "spiffe://example.com/ns/web" } }, "URI:spiffe://example.com/ns/web is outside" },
+    { { uri = { "urn:uuid:1234" } }, "URI:urn:uuid:1234 is outside" },
+    { { uri = { "https://[::1]/" } }, "URI:https://[::1]/ is outside" },
+}
+for _, o in ipairs(outside_names) do
+    local ok, why = constraints.check(o[1], nc)
+    case("outside: " .. o[2], not ok and why:find(o[2], 1, true) == 1, why)
+end
+-- Without DNS names, the CN is checked as one (GnuTLS does, and rejects).
+local ok, why, field = constraints.check({ email = { "alice@app.test" } }, nc,
+    { { "O", "Simple Inc" }, { "CN", "alice" } })
+case("a CN outside, without DNS names", not ok and field == "subject" and why ==
+    "CN alice is outside the permitted DNS names (localhost, test, internal); without a " ..
+    "DNS name, GnuTLS checks the CN as one", why)
+case("a CN inside, without DNS names", constraints.check({ ip = { "127.0.0.1" } }, nc,
+    { { "CN", "alice.test" } }))
+case("a CN beside DNS names is not checked", constraints.check({ dns = { "a.test" } }, nc,
+    { { "CN", "alice" } }))
+case("no CN, no DNS names", constraints.check({ email = { "alice@app.test" } }, nc,
+    { { "O", "x" } }))
+ok, why = constraints.check({ dns = { "a.corp.test" } },
+    { permitted = { dns = { "test" } }, excluded = { dns = { ".corp.test" } } })
+case("excluded subtrees", not ok and why ==
+    "DNS:a.corp.test is inside the excluded DNS names (.corp.test)", why)
+case("a leading dot: only names under it",
+    not constraints.check({ dns = { "test" } }, { permitted = { dns = { ".test" } } }) and
+    constraints.check({ dns = { "a.test" } }, { permitted = { dns = { ".test" } } }))
+case("no constraints: anything", constraints.check({ dns = { "example.com" } }, nil))
+case("a kind without subtrees is not constrained", constraints.check(
+    { uri = { "urn:x" } }, { permitted = { dns = { "test" } } }))
+
+-- The IP parser behind the check.
+local ips = {
+    { "1.2.3.4", "1.2.3.4" }, { "::", ("0."):rep(15) .. "0" },
+    { "1::", "0.1." .. ("0."):rep(13) .. "0" },
+    { "fe80::1:2", "254.128." .. ("0."):rep(10) .. "0.1.0.2" },
+    { "1:2:3:4:5:6:7:8", "0.1.0.2.0.3.0.4.0.5.0.6.0.7.0.8" },
+    { "::ffff:1.2.3.4", ("0."):rep(10) .. "255.255.1.2.3.4" },
+    { "1:2:3:4:5:6:7:8:9" }, { "1::2::3" }, { "12345::" }, { "1.2.3" }, { "256.1.1.1" },
+    { ":::" }, { "1:2:3:4:5:6:7::8" }, { "1.2.3.4::" },
+}
+for _, t in ipairs(ips) do
+    local bytes = constraints.ip(t[1])
+    local got = bytes and table.concat(bytes, ".")
+    case("ip " .. t[1], got == t[2], got)
+end
+
+-- A certificate's constraints compare with its profile's, IPs by value.
+local inter_info = inter:info().name_constraints
+case("info and profile constraints are the same",
+    constraints.difference(inter_info, nc) == nil, constraints.difference(inter_info, nc))
+case("an unconstrained certificate is told apart", constraints.difference(nil, nc) ==
+    "it has no name constraints, the profile asks for them")
+case("one more range is a difference", constraints.difference(inter_info,
+    { critical = true, permitted = { dns = nc.permitted.dns, email = nc.permitted.email,
+      uri = nc.permitted.uri,
+      ip = { "127.0.0.0/8", "0:0::1/128", "10.0.0.0/8", "192.168.0.0/16" } } }) ==
+    "name_constraints.permitted.ip differs from the profile")
+case("the same ranges spelled otherwise", constraints.difference(inter_info,
+    { critical = true, permitted = { dns = nc.permitted.dns, email = nc.permitted.email,
+      uri = nc.permitted.uri, ip = { "10.0.0.0/8", "0:0::1/128", "127.0.0.0/8" } } }) == nil)
+
+-- build_chain refuses a server profile outside its issuer's constraints
+-- before anything is signed.
+assert(os.execute(("cp %s/*.lua %s/names/"):format(shipped, tmp)))
+local text = assert(io.open(shipped .. "/server.lua")):read("a")
+write("server", (text:gsub('"localhost"', '"example.com"')), tmp .. "/names")
+local profiles, perr2 = chain.load_profiles(tmp .. "/names")
+case("load_profiles refuses names outside the intermediate", profiles == nil and perr2 ==
+    "profile server: subject_alt_name: DNS:example.com is outside the permitted DNS names " ..
+    "(localhost, test, internal) (issuer intermediate, rule issuer-name-constraints)", perr2)
+
+os.execute("rm -rf " .. tmp)
+print(("%d passed, %d failed"):format(passed, failed))
+os.exit(failed == 0)
