@@ -401,9 +401,12 @@ function policy.check_request(request, p, issuer, config)
         elseif entry.allow and not allowed then
             refuse(what, ("not allowed for profile %s"):format(p.name), p.name .. ".allow")
         end
-        if issuer and not issuer:permits(n.type, n.value) then
-            refuse(what, ("outside the nameConstraints of %s"):format(issuer:info().subject_line),
-                "name-constraints")
+        if issuer then
+            local permitted, perr = issuer:permits(n.type, n.value)
+            if not permitted then
+                refuse(what, perr or ("outside the nameConstraints of %s")
+                    :format(issuer:info().subject_line), "name-constraints")
+            end
         end
     end
 

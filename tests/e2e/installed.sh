@@ -14,6 +14,10 @@ check "installed build_chain.lua" lua "$scripts/build_chain.lua" --out "$tmp/cha
 contains "it built the chain" "$tmp/last.out" "server: created"
 check "installed profiles.lua lists the installed profiles" lua "$scripts/profiles.lua"
 contains "it lists peer" "$tmp/last.out" "extends server"
+check "installed issue.lua issues with the installed profiles and policy" \
+    lua "$scripts/issue.lua" --chain "$tmp/chain" --profile client --name a.localhost \
+    --out "$tmp/issued"
+[ -f "$tmp/issued/a.localhost.pem" ] && ok || bad "issue.lua wrote the certificate"
 LD_PRELOAD=$lua_preload "$LUA" "$scripts/serve.lua" --port 0 --chain "$tmp/chain" \
     >"$tmp/serve.log" 2>&1 &
 server_pid=$!
