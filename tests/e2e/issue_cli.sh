@@ -129,6 +129,17 @@ refuse "both --csr and --name" issue --profile server --csr "$tmp/bob.csr" --nam
     --out "$tmp/r7"
 nothing_written "$tmp/r7" "usage"
 
+# A wildcard, under a profile that allows it: the file is named for it.
+cp -r "$repo/scripts/profiles" "$tmp/profiles"
+echo 'return { extends = "server", allow_wildcard = true }' >"$tmp/profiles/wild.lua"
+check "a wildcard with allow_wildcard" issue --profiles "$tmp/profiles" --profile wild \
+    --name '*.app.localhost' --out "$tmp/wild"
+check "the wildcard verifies" verify "$tmp/wild/wildcard.app.localhost.pem"
+openssl x509 -in "$tmp/wild/wildcard.app.localhost.pem" -noout -ext subjectAltName \
+    >"$tmp/wild.txt"
+contains "the wildcard SAN" "$tmp/wild.txt" "DNS:*.app.localhost"
+n=$(records)
+
 # A policy file: the README's client example refuses other names.
 cat >"$tmp/policy.lua" <<EOF
 package.path = "$repo/scripts/?.lua;" .. package.path

@@ -83,6 +83,30 @@ t.case("IDN converted to A-labels", function()
     assert(r.cert:info().subject_alt_name.dns[1] == "xn--bcher-kva.localhost")
 end)
 
+t.case("URIs only: no CN; email first: CN is the email", function()
+    local r = assert(ca:issue { profile = "client", names = { "spiffe://a.test/ns/x" } })
+    local info = r.cert:info()
+    assert(info.subject_alt_name.uri[1] == "spiffe://a.test/ns/x")
+    for _, rdn in ipairs(info.subject) do
+        assert(rdn[1] ~= "CN", "no CN for a URI-only certificate")
+    end
+    r = assert(ca:issue { profile = "client", names = { "spiffe://a.test/x", "bo@a.test" } })
+    info = r.cert:info()
+    assert(info.subject[#info.subject][2] == "bo@a.test", info.subject_line)
+end)
+
+-- A profile that allows wildcards, in a copy of the profiles folder.
+local wild_profiles = t.tmpdir()
+t.sh(("cp %s/*.lua %s/"):format(profiles, wild_profiles))
+t.write_file(wild_profiles .. "/wild.lua", 'return { extends = "server", allow_wildcard = true }')
+t.case("wildcard under a profile with allow_wildcard", function()
+    local c <close> = assert(ca_mod.open { dir = dir, profiles = wild_profiles })
+    local r = assert(c:issue { profile = "wild", names = { "*.app.localhost" } })
+    assert(r.cert:info().subject_alt_name.dns[1] == "*.app.localhost")
+    assert(pki.verify { leaf = r.cert, chain = { inter }, roots = { root },
+        host = "x.app.localhost" })
+end)
+
 -- Issued from a CSR: the key stays with its owner.
 local csr_key = assert(pki.generate_key { type = "ec", curve = "P-256" })
 t.case("CSR object: signed with its key, no key returned", function()
