@@ -258,8 +258,9 @@ function CA:issue(req, opts)
     end
     local p, perr = profile.load(self.profiles, req.profile)
     if not p then
-        return nil, perr, exists(("%s/%s.lua"):format(self.profiles, req.profile))
-            and "invalid" or "notfound"
+        local found = profile.valid_name(req.profile)
+            and exists(profile.path(self.profiles, req.profile))
+        return nil, perr, found and "invalid" or "notfound"
     end
 
     local csr, model, code

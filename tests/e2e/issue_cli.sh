@@ -142,7 +142,6 @@ n=$(records)
 
 # A policy file: the README's client example refuses other names.
 cat >"$tmp/policy.lua" <<EOF
-package.path = "$repo/scripts/?.lua;" .. package.path
 local policy = require "policy"
 policy.issuance.profiles.client = { allow = { ".clients.localhost" }, max_validity_days = 7 }
 return policy
