@@ -95,8 +95,9 @@ function policy.key_allowed(k, allowed)
         if bits >= (entry.min_bits or 0) and bits <= (entry.max_bits or math.huge) then
             return true
         end
-        return nil, "key.bits", ("RSA %d bits is not allowed (%d to %d)")
-            :format(bits, entry.min_bits or 0, entry.max_bits or 0)
+        local range = entry.max_bits and ("%d to %d"):format(entry.min_bits or 0, entry.max_bits)
+            or ("at least %d"):format(entry.min_bits or 0)
+        return nil, "key.bits", ("RSA %d bits is not allowed (%s)"):format(bits, range)
     end
     local types = {}
     for t in pairs(allowed) do

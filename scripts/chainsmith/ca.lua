@@ -144,7 +144,8 @@ local function check_request_table(req)
     end
     for k, v in pairs(req) do
         if k == "csr" then
-            if type(v) ~= "string" and type(v) ~= "userdata" then
+            if type(v) ~= "string" and not (type(v) == "userdata"
+                and tostring(v):find("^pki%.csr[ (]")) then
                 return nil, ("request.csr: expected a pki.csr or a PEM/DER string, got %s")
                     :format(type(v))
             end

@@ -188,6 +188,9 @@ t.expect_fail("both csr and names", "invalid", "exactly one of 'csr' and 'names'
     { profile = "server", names = { "localhost" }, csr = forged })
 t.expect_fail("unknown request field", "invalid", "^request: unknown field 'name'$", ca.issue, ca,
     { profile = "server", name = { "localhost" } })
+t.expect_fail("a certificate where the CSR goes", "invalid",
+    "^request%.csr: expected a pki%.csr or a PEM/DER string, got userdata$", ca.issue, ca,
+    { profile = "server", csr = root })
 t.expect_fail("malformed CSR string", "invalid", "request%.csr", ca.issue, ca,
     { profile = "server", csr = "not a CSR" })
 t.expect_fail("a failing write records nothing", "io", "^disk full$", ca.issue, ca,

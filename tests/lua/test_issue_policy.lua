@@ -197,6 +197,11 @@ t.case("extensions dropped and listed", function()
         table.concat(d.dropped, "|"))
 end)
 
+t.expect_fail("RSA without an upper bound", "policy",
+    "^key%.bits: RSA 2048 bits is not allowed %(at least 3072%) %(rule open%.keys%)$",
+    policy.check_request, request({ "dns:a.test" }, { key = { type = "rsa", bits = 2048 } }),
+    leaf("open"), nil, { profiles = { open = { keys = { rsa = { min_bits = 3072 } } } } })
+
 -- A hook that raises refuses rather than lets through.
 t.expect_fail("a failing hook refuses", "policy",
     "^check: the hook failed: .*boom %(rule check%)$", policy.check_request,
