@@ -16,7 +16,7 @@ records() {
     lua "$tmp/count.lua" "$chain/ca.db"
 }
 verify() {
-    openssl verify -x509_strict -CAfile "$chain/root.pem" -untrusted "$chain/intermediate.pem" "$1"
+    openssl verify -x509_strict -CAfile "$chain/root.pem" -untrusted "$chain/intermediate.pem" "$@"
 }
 mode() {
     stat -c %a "$1"
@@ -40,6 +40,8 @@ contains "summary: files" "$tmp/names.out" "$out/alice.localhost.pem"
 equal "key mode" "$(mode "$out/alice.localhost.key")" 600
 equal "certificate mode" "$(mode "$out/alice.localhost.pem")" 644
 check "the certificate verifies against the root" verify "$out/alice.localhost.pem"
+check "as a TLS client certificate" verify -purpose sslclient "$out/alice.localhost.pem"
+refuse "not as a TLS server certificate" verify -purpose sslserver "$out/alice.localhost.pem"
 check "the chain file verifies" openssl verify -x509_strict -CAfile "$chain/root.pem" \
     -untrusted "$out/alice.localhost-chain.pem" "$out/alice.localhost.pem"
 equal "the chain file is leaf + intermediate" \
