@@ -253,6 +253,11 @@ function CA:issue(req, opts)
         error("attempt to use a closed chainsmith CA", 2)
     end
     opts = opts or {}
+    for k in pairs(opts) do
+        if k ~= "write" then
+            error(("bad argument #2 to 'issue' (unknown option '%s')"):format(tostring(k)), 2)
+        end
+    end
     local ok, why = check_request_table(req)
     if not ok then
         return nil, why, "invalid"

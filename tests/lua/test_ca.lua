@@ -215,6 +215,9 @@ t.case("custom policy: refusals name the rule, allowed names pass", function()
     assert(policy.issuance ~= config)
 end)
 
+t.expect_error("an unknown option raises", "unknown option 'wirte'", ca.issue, ca,
+    { profile = "server", names = { "localhost" } }, { wirte = print })
+
 ca:close()
 t.expect_error("a closed CA", "closed", ca.issue, ca, { profile = "server", names = { "x" } })
 
