@@ -219,7 +219,14 @@ function policy.name_matches(name, pat)
     end
     local v = name.value
     if name.type == "dns" then
-        pat = pat:lower()
+        -- The pattern's domain in the names' own form (A-labels, lower
+        -- case), which also catches a malformed pattern.
+        local lead, base = pat:match("^(%*?%.?)(.*)$")
+        local norm, err = pki.normalize_name("dns", base)
+        if not norm then
+            return nil, err
+        end
+        pat = lead .. norm
         if pat:sub(1, 2) == "*." then
             local head = v:sub(1, #v - #pat + 1)
             return ends_with(v, pat:sub(2)) and #head > 0 and not head:find(".", 1, true)
@@ -264,6 +271,14 @@ local entry_fields = {
 }
 
 local function check_config(config)
+    local ext = config.extensions
+    if ext ~= nil and ext ~= "drop" and ext ~= "refuse" then
+        return nil, ("policy: extensions: expected \"drop\" or \"refuse\", got %s")
+            :format(tostring(ext))
+    end
+    if config.check ~= nil and type(config.check) ~= "function" then
+        return nil, ("policy: check: expected function, got %s"):format(type(config.check))
+    end
     for name, entry in pairs(config.profiles or {}) do
         if type(entry) ~= "table" then
             return nil, ("policy: profiles.%s: expected table, got %s"):format(name, type(entry))
@@ -277,7 +292,15 @@ local function check_config(config)
                     :format(name, k, entry_fields[k], type(v))
             end
         end
-        local ext = entry.extensions
+        for _, list in ipairs { "allow", "deny" } do
+            for i, pat in ipairs(entry[list] or {}) do
+                if type(pat) ~= "string" then
+                    return nil, ("policy: profiles.%s.%s[%d]: expected string, got %s")
+                        :format(name, list, i, type(pat))
+                end
+            end
+        end
+        ext = entry.extensions
         if ext and ext ~= "drop" and ext ~= "refuse" then
             return nil, ("policy: profiles.%s.extensions: expected \"drop\" or \"refuse\", "
                 .. "got \"%s\""):format(name, ext)

@@ -222,6 +222,18 @@ t.expect_fail("config extensions value named", "invalid",
     "profiles%.server%.extensions: expected \"drop\" or \"refuse\", got \"keep\"",
     policy.check_request, request { "dns:a.test" }, server, nil,
     { profiles = { server = { extensions = "keep" } } })
+t.expect_fail("a pattern that is not a string", "invalid",
+    "^policy: profiles%.server%.allow%[2%]: expected string, got number$",
+    policy.check_request, request { "dns:a.test" }, server, nil,
+    { profiles = { server = { allow = { "a.test", 10 } } } })
+t.expect_fail("global extensions value named", "invalid",
+    "^policy: extensions: expected \"drop\" or \"refuse\", got keep$",
+    policy.check_request, request { "dns:a.test" }, server, nil,
+    { extensions = "keep", profiles = {} })
+t.expect_fail("bad DNS pattern named", "policy",
+    "^name a%.test: pattern '%*%.bad_name%.test': .* %(rule server%.allow%)$",
+    policy.check_request, request { "dns:a.test" }, server, nil,
+    { profiles = { server = { allow = { "*.bad_name.test" } } } })
 t.expect_fail("bad CIDR pattern named", "policy", "^name 10%.0%.0%.1: pattern '10%.0%.0%.0/33': .* "
     .. "%(rule server%.allow%)$", policy.check_request, request { "ip:10.0.0.1" }, server, nil,
     { profiles = { server = { allow = { "10.0.0.0/33" } } } })
@@ -230,6 +242,7 @@ t.expect_fail("bad CIDR pattern named", "policy", "^name 10%.0%.0%.1: pattern '1
 local matches = {
     { "dns", "a.svc.internal", "*.svc.internal", true },
     { "dns", "a.svc.internal", "*.SVC.internal", true },
+    { "dns", "a.xn--bcher-kva.test", ".bücher.test", true },  -- Unicode patterns work too
     { "dns", "xsvc.internal", ".svc.internal", false },
     { "dns", "a.xsvc.internal", "*.svc.internal", false },
     { "ip", "10.255.255.255", "10.0.0.0/8", true },
