@@ -72,6 +72,14 @@ t.case("names: types inferred, IPs canonical, duplicates dropped", function()
     assert(table.concat(san.ip, ",") == "127.0.0.2,::1", table.concat(san.ip, ","))
 end)
 
+t.case("a profile that extends another: peer has both purposes", function()
+    local r = assert(ca:issue { profile = "peer", names = { "svc.internal" } })
+    local info = r.cert:info()
+    assert(has(info.extended_key_usage, "serverAuth") and has(info.extended_key_usage,
+        "clientAuth"))
+    assert(info.subject_line:find("OU=Services", 1, true), info.subject_line)
+end)
+
 t.case("validity_days below the profile's", function()
     local r = assert(ca:issue { profile = "server", names = { "localhost" }, validity_days = 3 })
     local info = r.cert:info()
