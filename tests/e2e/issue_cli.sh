@@ -113,6 +113,7 @@ EOF
 lua "$tmp/forge.lua" "$tmp/bob.der" "$tmp/forged.der"
 refuse "forged CSR" issue --profile client --csr "$tmp/forged.der" --out "$tmp/r4"
 contains "forged CSR names the file" "$tmp/last.out" "$tmp/forged.der"
+contains "forged CSR: proof of possession" "$tmp/last.out" "CSR signature does not verify"
 nothing_written "$tmp/r4" "forged"
 
 head -c 40 "$tmp/bob.der" >"$tmp/short.der"
