@@ -21,6 +21,10 @@ check "installed inspect.lua --json finds lua-cjson" lua "$scripts/inspect.lua" 
     "$tmp/chain/server.key"
 contains "inspect --json of the key" "$tmp/last.out" '"kind":"private_key"'
 lacks "inspect never prints the key" "$tmp/last.out" "PRIVATE KEY"
+check "installed issue.lua issues with the installed profiles and policy" \
+    lua "$scripts/issue.lua" --chain "$tmp/chain" --profile client --name a.localhost \
+    --out "$tmp/issued"
+[ -f "$tmp/issued/a.localhost.pem" ] && ok || bad "issue.lua wrote the certificate"
 LD_PRELOAD=$lua_preload "$LUA" "$scripts/serve.lua" --port 0 --chain "$tmp/chain" \
     >"$tmp/serve.log" 2>&1 &
 server_pid=$!

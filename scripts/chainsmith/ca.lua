@@ -1,0 +1,375 @@
+-- The issuing CA: the intermediate built by build_chain.lua, signing leaf
+-- certificates from requests (names, or a CSR) under a profile and the
+-- policy, and recording each in ca.db.
+--
+--   local ca <close> = assert(require("chainsmith.ca").open{dir = "chain"})
+--   local r = assert(ca:issue{profile = "client", names = {"alice.clients.internal"}})
+--
+-- docs/issue.md describes the request and the result.
+local pki = require "pki"
+local chain = require "chainsmith.chain"
+local profile = require "chainsmith.profile"
+
+local ca = {}
+
+local CA = {}
+CA.__index = CA
+
+-- scripts/profiles, beside this module's folder.
+local function default_profiles()
+    local src = debug.getinfo(1, "S").source
+    local dir = src:match("^@(.*)/chainsmith/[^/]*$") or "scripts"
+    return dir .. "/profiles"
+end
+
+local function exists(path)
+    local f = io.open(path, "rb")
+    if f then
+        f:close()
+        return true
+    end
+    return false
+end
+
+-- Open the CA in opts.dir (default "chain"): the intermediate's key and
+-- certificate, the root, and ca.db. opts.profiles is the profile folder,
+-- opts.policy a policy module (default require "policy"), opts.config its
+-- issuance table (default that module's policy.issuance).
+-- Returns the CA, or nil, message, code.
+function ca.open(opts)
+    opts = opts or {}
+    local dir = opts.dir or "chain"
+    local files = chain.files(dir)
+    for _, path in ipairs { files.intermediate.key, files.intermediate.cert, files.root.cert,
+        files.db } do
+        if not exists(path) then
+            return nil, ("%s: missing; run build_chain.lua first (build_chain.lua --out %s)")
+                :format(path, dir), "notfound"
+        end
+    end
+    local key, kerr, kcode = pki.read_key(files.intermediate.key)
+    if not key then
+        return nil, kerr, kcode
+    end
+    local cert, cerr, ccode = pki.read_cert(files.intermediate.cert)
+    if not cert then
+        return nil, cerr, ccode
+    end
+    local root, rerr, rcode = pki.read_cert(files.root.cert)
+    if not root then
+        return nil, rerr, rcode
+    end
+    local matches, merr, mcode = cert:check_key(key)
+    if not matches then
+        return nil, ("%s: %s"):format(files.intermediate.cert, merr), mcode
+    end
+    local valid, verr = pki.verify { leaf = cert, chain = {}, roots = { root } }
+    if not valid then
+        return nil, ("%s: %s (run build_chain.lua again)"):format(files.intermediate.cert, verr),
+            "verify"
+    end
+    local store, serr, scode = pki.open_store(files.db)
+    if not store then
+        return nil, serr, scode
+    end
+    local pol = opts.policy or require "policy"
+    return setmetatable({
+        dir = dir,
+        files = files,
+        profiles = opts.profiles or default_profiles(),
+        policy = pol,
+        config = opts.config or pol.issuance,
+        key = key,
+        cert = cert,
+        root = root,
+        store = store,
+    }, CA)
+end
+
+function CA:close()
+    if self.store then
+        self.store:close()
+        self.store = nil
+    end
+end
+CA.__close = CA.close
+
+-- The type of a name given as a bare string: an IP literal, an email (has
+-- @), a URI (has scheme://), else a DNS name.
+function ca.name_type(s)
+    if s:find("^%a[%w+.-]*://") then
+        return "uri"
+    elseif s:find("@", 1, true) then
+        return "email"
+    elseif pki.normalize_name("ip", s) then
+        return "ip"
+    end
+    return "dns"
+end
+
+-- Normalize request names (strings or {type=, value=}): IDN to A-labels,
+-- lower case, canonical IPs; duplicates dropped. Returns the list, or nil and
+-- every bad name, one per line.
+local function normalize_names(list)
+    local out, seen, bad = {}, {}, {}
+    for i, n in ipairs(list) do
+        local t, v
+        if type(n) == "string" then
+            t, v = ca.name_type(n), n
+        elseif type(n) == "table" and type(n.type) == "string" and type(n.value) == "string" then
+            t, v = n.type, n.value
+        else
+            return nil, ("names[%d]: expected a string or {type = , value = }"):format(i)
+        end
+        local norm, err = pki.normalize_name(t, v, { wildcard = true })
+        if not norm then
+            bad[#bad + 1] = ("name %s: %s"):format(v, err)
+        elseif not seen[t .. " " .. norm] then
+            seen[t .. " " .. norm] = true
+            out[#out + 1] = { type = t, value = norm }
+        end
+    end
+    if #bad > 0 then
+        return nil, table.concat(bad, "\n")
+    end
+    return out
+end
+
+local request_fields = { profile = "string", names = "table", validity_days = "number" }
+
+-- Check the shape of an issue request. Returns true or nil, message.
+local function check_request_table(req)
+    if type(req) ~= "table" then
+        return nil, ("request: expected table, got %s"):format(type(req))
+    end
+    for k, v in pairs(req) do
+        if k == "csr" then
+            if type(v) ~= "string" and not (type(v) == "userdata"
+                and tostring(v):find("^pki%.csr[ (]")) then
+                return nil, ("request.csr: expected a pki.csr or a PEM/DER string, got %s")
+                    :format(type(v))
+            end
+        elseif not request_fields[k] then
+            return nil, ("request: unknown field '%s'"):format(tostring(k))
+        elseif type(v) ~= request_fields[k] then
+            return nil, ("request.%s: expected %s, got %s"):format(k, request_fields[k], type(v))
+        end
+    end
+    if not req.profile then
+        return nil, "request: missing field 'profile'"
+    end
+    if (req.csr == nil) == (req.names == nil) then
+        return nil, "request: give exactly one of 'csr' and 'names'"
+    end
+    return true
+end
+
+-- The certificate's subject: the profile's, with the CN replaced (or
+-- added last) by the CSR's CN when that is one of the names, else the first
+-- DNS name, email or IP; no CN when there is none (URIs only).
+local function subject_for(p, names, csr_cn)
+    local cn
+    for _, n in ipairs(names) do
+        if csr_cn and n.value == csr_cn and n.type ~= "uri" then
+            cn = csr_cn
+        end
+    end
+    for _, t in ipairs { "dns", "email", "ip" } do
+        for _, n in ipairs(names) do
+            if not cn and n.type == t then
+                cn = n.value
+            end
+        end
+    end
+    local subject = {}
+    for _, rdn in ipairs(p.subject) do
+        if rdn[1] ~= "CN" then
+            subject[#subject + 1] = { rdn[1], rdn[2] }
+        end
+    end
+    if cn then
+        subject[#subject + 1] = { "CN", cn }
+    end
+    return subject
+end
+
+local function san_for(names)
+    local san = {}
+    for _, n in ipairs(names) do
+        san[n.type] = san[n.type] or {}
+        table.insert(san[n.type], n.value)
+    end
+    return san
+end
+
+-- Read the request's CSR (already signature-checked by the core) into
+-- the request model. Returns csr, model fields, or nil, message, code.
+local function from_csr(given)
+    local csr = given
+    if type(given) == "string" then
+        local err, code
+        csr, err, code = pki.load_csr(given, "request.csr")
+        if not csr then
+            return nil, err, code
+        end
+    end
+    local info = csr:info()
+    local names = {}
+    for _, n in ipairs(info.names or {}) do
+        names[#names + 1] = { type = n.type, value = n.value }
+    end
+    local cn
+    for _, rdn in ipairs(info.subject or {}) do
+        if rdn[1] == "CN" then
+            cn = rdn[2]
+        end
+    end
+    -- An old-style CSR names its host only in the CN: take it as the name.
+    if #names == 0 and cn then
+        names[1] = cn
+    end
+    return csr, {
+        names = names,
+        cn = cn,
+        subject = info.subject,
+        key = info.key,
+        ca_requested = info.ca == true,
+        requested_extensions = info.extensions or {},
+        key_usage = info.key_usage,
+        extended_key_usage = info.extended_key_usage,
+    }
+end
+
+-- Issue a leaf certificate. req = {profile = name, names = {...} | csr =
+-- pki.csr or PEM/DER string, validity_days = n}; opts.write(result), if
+-- given, runs before the record is committed (issue.lua writes the files
+-- there): if it fails, nothing is recorded.
+-- Returns {cert, key (generated only), chain = {cert, intermediate}, serial,
+-- profile, names, dropped = {extension, ...}}, or nil, message, code
+-- ("invalid", "notfound", "policy", "verify", ...). Nothing is recorded on
+-- failure.
+function CA:issue(req, opts)
+    if not self.store then
+        error("attempt to use a closed chainsmith CA", 2)
+    end
+    opts = opts or {}
+    for k in pairs(opts) do
+        if k ~= "write" then
+            error(("bad argument #2 to 'issue' (unknown option '%s')"):format(tostring(k)), 2)
+        end
+    end
+    local ok, why = check_request_table(req)
+    if not ok then
+        return nil, why, "invalid"
+    end
+    local p, perr = profile.load(self.profiles, req.profile)
+    if not p then
+        local found = profile.valid_name(req.profile)
+            and exists(profile.path(self.profiles, req.profile))
+        return nil, perr, found and "invalid" or "notfound"
+    end
+
+    local csr, model, code
+    if req.csr then
+        csr, model, code = from_csr(req.csr)
+        if not csr then
+            return nil, model, code
+        end
+    else
+        model = { names = req.names, key = p.key, requested_extensions = {} }
+    end
+    local names, nerr = normalize_names(model.names)
+    if not names then
+        return nil, nerr, "invalid"
+    end
+    local max = self.policy.max_validity(p, self.config)
+    local request = {
+        profile = p.name,
+        names = names,
+        key = model.key,
+        validity_days = req.validity_days or math.min(p.validity_days, max),
+        subject = model.subject,
+        ca_requested = model.ca_requested or false,
+        requested_extensions = model.requested_extensions,
+        key_usage = model.key_usage,
+        extended_key_usage = model.extended_key_usage,
+        csr = csr ~= nil,
+    }
+    local decision, refusal, rcode = self.policy.check_request(request, p, self.cert, self.config)
+    if not decision and rcode ~= "policy" then
+        return nil, refusal, rcode
+    end
+
+    -- The profile decides the certificate; the request gives names and days.
+    local spec = profile.spec(p)
+    spec.subject = subject_for(p, names, model.cn)
+    spec.subject_alt_name = san_for(names)
+    spec.validity_days = request.validity_days
+    local leaf = {}
+    for k, v in pairs(p) do
+        leaf[k] = v
+    end
+    leaf.subject, leaf.subject_alt_name = spec.subject, spec.subject_alt_name
+    leaf.validity_days = spec.validity_days   -- leaf.key stays: check_request saw the CSR's
+    -- The certificate about to be signed passes the profile rules too; all
+    -- the reasons are reported together.
+    local pok, pwhy = self.policy.check(leaf)
+    if not decision or not pok then
+        local lines = {}
+        lines[#lines + 1] = refusal
+        lines[#lines + 1] = pwhy
+        return nil, table.concat(lines, "\n"), "policy"
+    end
+
+    local key, subject_key
+    if csr then
+        subject_key = csr:public_key()
+    else
+        local kerr, kcode
+        key, kerr, kcode = pki.generate_key(p.key)
+        if not key then
+            return nil, ("profile %s: %s"):format(p.name, kerr), kcode
+        end
+        subject_key = key
+    end
+
+    local store = self.store
+    local began, berr, bcode = store:begin()
+    if not began then
+        return nil, berr, bcode
+    end
+    local function fail(msg, c)
+        store:rollback()
+        return nil, msg, c
+    end
+    local cert, serr, scode = store:issue(spec, subject_key, self.cert, self.key, p.name)
+    if not cert then
+        return fail(("profile %s: %s"):format(p.name, serr), scode)
+    end
+    local valid, verr = pki.verify { leaf = cert, chain = { self.cert }, roots = { self.root } }
+    if not valid then
+        return fail(("the issued certificate does not verify: %s"):format(verr), "verify")
+    end
+    local result = {
+        cert = cert,
+        key = key,
+        chain = { cert, self.cert },
+        serial = cert:serial(),
+        profile = p.name,
+        names = names,
+        dropped = decision.dropped,
+    }
+    if opts.write then
+        local wrote, werr, wcode = opts.write(result)
+        if not wrote then
+            return fail(werr, wcode)
+        end
+    end
+    local committed, cerr, ccode = store:commit()
+    if not committed then
+        return fail(cerr, ccode)
+    end
+    return result
+end
+
+return ca

@@ -1,0 +1,136 @@
+-- The issue.lua command: options, the request, the files, the summary.
+local argparse = require "argparse"
+local pki = require "pki"
+local summary = require "chainsmith.summary"
+
+local cli = {}
+
+-- A file name from the certificate's first name: "*.a.test" becomes
+-- "wildcard.a.test"; anything but letters, digits, ".", "-", "_" and "@"
+-- becomes "_".
+function cli.base_name(names)
+    local first = names[1] and names[1].value or "cert"
+    first = first:gsub("^%*", "wildcard")
+    return (first:gsub("[^%w%.%-_@]", "_"))
+end
+
+-- Load a policy module from a file (the user's own code, as trusted as
+-- scripts/policy.lua): it returns the policy table.
+local function load_policy(path)
+    local chunk, err = loadfile(path, "t")
+    if not chunk then
+        return nil, err
+    end
+    local ok, pol = pcall(chunk)
+    if not ok then
+        return nil, tostring(pol)
+    end
+    if type(pol) ~= "table" or type(pol.check_request) ~= "function" then
+        return nil, ("%s: must return a policy module (see scripts/policy.lua)"):format(path)
+    end
+    return pol
+end
+
+function cli.main(args, boot)
+    local parser = argparse("issue.lua",
+        "Issue a certificate from the intermediate CA built by build_chain.lua.\n"
+        .. "The profile decides the certificate; policy.lua decides whether it may be issued.")
+    parser:option("--profile", "Profile to issue under (e.g. server, client)."):count(1)
+    parser:mutex(
+        parser:option("--csr", "A CSR to sign (PEM or DER); its key stays with its owner."),
+        parser:option("--name", "A name to certify (DNS, IP, email or URI); repeat for more. "
+            .. "A key is generated."):count("*"))
+    parser:option("--out", "Folder for the certificate, chain and key.", "issued")
+    parser:option("--chain", "Folder built by build_chain.lua.", "chain")
+    parser:option("--profiles", "Folder holding the profiles.", boot.profiles_dir)
+    parser:option("--policy", "A policy file to use instead of scripts/policy.lua.")
+    parser:option("--days", "Validity in days (at most what the profile and policy allow).")
+        :convert(function(s)
+            local n = math.tointeger(tonumber(s))
+            if not n or n < 1 then
+                return nil, ("--days: expected a whole number of days >= 1, got '%s'"):format(s)
+            end
+            return n
+        end)
+    parser:flag("--force", "Overwrite files that exist.")
+    local opts = parser:parse(args)
+    if not opts.csr and #opts.name == 0 then
+        parser:error("give --csr FILE or at least one --name NAME")
+    end
+
+    local pol
+    if opts.policy then
+        local perr
+        pol, perr = load_policy(opts.policy)
+        if not pol then
+            boot.die("issue: %s", perr)
+        end
+    end
+    local ca, err = require("chainsmith.ca").open { dir = opts.chain, profiles = opts.profiles,
+        policy = pol }
+    if not ca then
+        boot.die("issue: %s", err)
+    end
+
+    local request = { profile = opts.profile, validity_days = opts.days }
+    if opts.csr then
+        local csr, cerr = pki.read_csr(opts.csr)
+        if not csr then
+            ca:close()
+            boot.die("issue: %s", cerr)
+        end
+        request.csr = csr
+    else
+        request.names = opts.name
+    end
+
+    local written = {}
+    local function write(result)
+        local ok, merr, mcode = pki.mkdir(opts.out)
+        if not ok then
+            return nil, merr, mcode
+        end
+        local base = opts.out .. "/" .. cli.base_name(result.names)
+        local files = {
+            { path = base .. ".pem", cert = result.cert, overwrite = opts.force },
+            { path = base .. "-chain.pem", certs = result.chain, overwrite = opts.force },
+        }
+        if result.key then
+            files[#files + 1] = { path = base .. ".key", key = result.key, overwrite = opts.force }
+        end
+        local wrote, werr, wcode = pki.write_files(files)
+        if not wrote then
+            return nil, werr, wcode
+        end
+        for _, f in ipairs(files) do
+            written[#written + 1] = f.path
+        end
+        return true
+    end
+
+    local result, ierr, icode = ca:issue(request, { write = write })
+    ca:close()
+    if not result then
+        -- Written but not recorded (the commit failed): take the files back.
+        for _, path in ipairs(written) do
+            os.remove(path)
+        end
+        if icode == "policy" then
+            boot.die("issue: refused by policy:\n%s", ierr)
+        end
+        boot.die("issue: %s", (ierr:gsub("pass overwrite = true", "pass --force")))
+    end
+
+    local info = result.cert:info()
+    local lines = { ("issued under profile %s"):format(result.profile) }
+    for _, row in ipairs(summary.rows(info)) do
+        lines[#lines + 1] = ("  %-9s %s"):format(row[1], row[2])
+    end
+    for _, ext in ipairs(result.dropped) do
+        lines[#lines + 1] = ("  dropped   %s (requested, not in the profile)"):format(ext)
+    end
+    lines[#lines + 1] = "files: " .. table.concat(written, ", ")
+    io.write(table.concat(lines, "\n"), "\n")
+end
+
+return cli
