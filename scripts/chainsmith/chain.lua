@@ -4,7 +4,6 @@
 local pki = require "pki"
 local policy = require "policy"
 local profile = require "chainsmith.profile"
-local constraints = require "chainsmith.constraints"
 
 local chain = {}
 
@@ -35,15 +34,95 @@ local function exists(path)
     return false
 end
 
--- Whether a profile's names fit the name constraints of its issuer (a
--- profile's or a certificate's): true, or nil and a line in policy's form.
-function chain.check_names(p, issuer_nc)
-    local ok, why, field = constraints.check(p.subject_alt_name, issuer_nc, p.subject)
-    if ok then
+-- Why issuer refused a name, in words: the subtrees of its kind that are
+-- against it ("DNS:example.com is outside the permitted DNS names (localhost,
+-- test)"). Core decided; this only names the lists it decided by.
+local function refusal(label, kind, nc)
+    local permitted = (nc.permitted or {})[kind] or {}
+    local excluded = (nc.excluded or {})[kind] or {}
+    local parts = {}
+    if #permitted > 0 then
+        parts[#parts + 1] = ("outside the permitted %s names (%s)")
+            :format(kind:upper(), table.concat(permitted, ", "))
+    end
+    if #excluded > 0 then
+        parts[#parts + 1] = ("inside the excluded %s names (%s)")
+            :format(kind:upper(), table.concat(excluded, ", "))
+    end
+    if #parts == 0 then
+        return label .. " is not permitted by the issuer's name constraints"
+    end
+    return label .. " is " .. table.concat(parts, " or ")
+end
+
+-- The first of p's names that issuer (the CA certificate that signs p)
+-- does not permit: nil when all fit, or why and the field it came from.
+local function name_outside(p, issuer, nc)
+    local san = p.subject_alt_name or {}
+    for _, kind in ipairs(profile.name_kinds) do
+        for _, name in ipairs(san[kind] or {}) do
+            local label = kind:upper() .. ":" .. name
+            local ok, err = issuer:permits(kind, name)
+            if ok == nil then
+                return ("%s: %s"):format(label, err), "subject_alt_name"
+            elseif not ok then
+                return refusal(label, kind, nc), "subject_alt_name"
+            end
+        end
+    end
+    -- Without a DNS name GnuTLS checks the CN as one, and rejects the chain
+    -- if it is outside. A CN that is no DNS name is inside no DNS subtree.
+    if #(san.dns or {}) > 0 then
+        return nil
+    end
+    for _, rdn in ipairs(p.subject or {}) do
+        if rdn[1] == "CN" then
+            local cn = tostring(rdn[2])
+            local ok = issuer:permits("dns", cn)
+            if ok == nil then
+                ok = #((nc.permitted or {}).dns or {}) == 0
+            end
+            if not ok then
+                return refusal("CN " .. cn, "dns", nc)
+                    .. "; without a DNS name, GnuTLS checks the CN as one", "subject"
+            end
+        end
+    end
+    return nil
+end
+
+-- Whether a profile's names fit the name constraints of issuer, the CA
+-- certificate that signs it: true, or nil and a line in policy's form.
+-- cert:permits decides (OpenSSL's own matcher), so the answer is the
+-- verifier's.
+function chain.check_names(p, issuer)
+    local nc = issuer:info().name_constraints
+    if not nc then
+        return true
+    end
+    local why, field = name_outside(p, issuer, nc)
+    if not why then
         return true
     end
     return nil, ("profile %s: %s: %s (issuer %s, rule issuer-name-constraints)")
         :format(p.name, field, why, p.issuer)
+end
+
+-- A stand-in for the certificate issuer profile p would make: its
+-- extensions on a throwaway key, never stored nor written. The leaf is
+-- checked against it before the build creates anything, its folder
+-- included; the certificate that really signs it is checked again then.
+local function stand_in(p)
+    local key, err = pki.generate_key { type = "ec", curve = "P-256" }
+    if not key then
+        return nil, ("profile %s: %s"):format(p.name, err)
+    end
+    local cert
+    cert, err = pki.sign(profile.spec(p), key)
+    if not cert then
+        return nil, ("profile %s: %s"):format(p.name, err)
+    end
+    return cert
 end
 
 -- Load and check every profile before anything is written: a policy
@@ -67,9 +146,13 @@ function chain.load_profiles(dir)
         end
     end
     local issuer = profiles[expected_issuer.server]
-    if profiles.server and issuer then
-        local ok, why = chain.check_names(profiles.server, issuer.name_constraints)
-        if not ok then
+    if profiles.server and issuer and issuer.name_constraints then
+        local cert, why = stand_in(issuer)
+        if cert then
+            local _
+            _, why = chain.check_names(profiles.server, cert)
+        end
+        if why then
             problems[#problems + 1] = why
         end
     end
@@ -79,16 +162,21 @@ function chain.load_profiles(dir)
     return profiles
 end
 
-local function same_list(a, b)
+-- Whether two lists hold the same values, in any order; canon, if given,
+-- is the spelling they are compared in.
+local function same_list(a, b, canon)
+    canon = canon or tostring
     local seen = {}
     for _, v in ipairs(a or {}) do
-        seen[v] = (seen[v] or 0) + 1
+        local c = canon(v)
+        seen[c] = (seen[c] or 0) + 1
     end
     for _, v in ipairs(b or {}) do
-        if not seen[v] then
+        local c = canon(v)
+        if not seen[c] then
             return false
         end
-        seen[v] = seen[v] - 1
+        seen[c] = seen[c] - 1
     end
     for _, n in pairs(seen) do
         if n ~= 0 then
@@ -96,6 +184,43 @@ local function same_list(a, b)
         end
     end
     return true
+end
+
+-- One spelling per subtree, so "0:0::1/128" (a profile) and "::1/128" (a
+-- certificate's info) compare equal. A range core cannot read stays as is.
+local function subtree_canon(kind)
+    if kind ~= "ip" then
+        return string.lower
+    end
+    return function(range)
+        local addr, bits = tostring(range):match("^(.*)/(%d+)$")
+        local norm = addr and pki.normalize_name("ip", addr)
+        return norm and (norm .. "/" .. tonumber(bits)) or range
+    end
+end
+
+-- Whether two name_constraints tables (a certificate's info, a profile's)
+-- say the same: nil when they do, or the difference in words.
+local function constraints_difference(have, want)
+    if not have and not want then
+        return nil
+    elseif not have then
+        return "it has no name constraints, the profile asks for them"
+    elseif not want then
+        return "it has name constraints, the profile has none"
+    end
+    if (have.critical or false) ~= (want.critical or false) then
+        return "name_constraints criticality differs from the profile"
+    end
+    for _, side in ipairs { "permitted", "excluded" } do
+        for _, kind in ipairs(profile.name_kinds) do
+            local a, b = (have[side] or {})[kind], (want[side] or {})[kind]
+            if not same_list(a, b, subtree_canon(kind)) then
+                return ("name_constraints.%s.%s differs from the profile"):format(side, kind)
+            end
+        end
+    end
+    return nil
 end
 
 local function subject_text(subject)
@@ -128,7 +253,7 @@ function chain.difference(info, p)
         return ("validity %d days, profile says %d"):format(days, p.validity_days)
     end
     local san, want_san = info.subject_alt_name or {}, p.subject_alt_name or {}
-    for _, kind in ipairs { "dns", "ip", "email", "uri" } do
+    for _, kind in ipairs(profile.name_kinds) do
         if not same_list(san[kind], want_san[kind]) then
             return ("subject_alt_name.%s differs from the profile"):format(kind)
         end
@@ -143,7 +268,7 @@ function chain.difference(info, p)
     if (bc.ca or false) ~= (want_bc.ca or false) or bc.path_len ~= want_bc.path_len then
         return "basic_constraints differ from the profile"
     end
-    return constraints.difference(info.name_constraints, p.name_constraints)
+    return constraints_difference(info.name_constraints, p.name_constraints)
 end
 
 -- Read a key and certificate from disk if both are there, whole and
@@ -280,7 +405,7 @@ function chain.build(opts)
         if name == "server" then
             -- The intermediate kept may carry other constraints than its
             -- profile: the leaf must fit the certificate that signs it.
-            local fits, ferr = chain.check_names(p, issuer_cert:info().name_constraints)
+            local fits, ferr = chain.check_names(p, issuer_cert)
             if not fits then
                 return nil, ferr, "policy"
             end

@@ -31,6 +31,10 @@ local fields = {
 
 local key_fields = { type = "string", curve = "string", bits = "number" }
 
+-- The kinds of name in subject_alt_name and in each side of
+-- name_constraints, in the order they are listed and checked.
+profile.name_kinds = { "dns", "ip", "email", "uri" }
+
 -- Inside keyed tables these are booleans; any other entry set to false in
 -- a child drops what the parent had.
 local boolean_entries = { critical = true, ca = true }

@@ -3,7 +3,6 @@
 -- listed with its error and makes the exit status 1.
 local argparse = require "argparse"
 local profile = require "chainsmith.profile"
-local constraints = require "chainsmith.constraints"
 
 local cli = {}
 
@@ -48,7 +47,7 @@ function cli.settings(p)
     -- A name-constrained CA: what it may sign, one line per kind of name.
     local nc = p.name_constraints or {}
     for _, side in ipairs { { "permitted", "permits" }, { "excluded", "excludes" } } do
-        for _, name_kind in ipairs(constraints.kinds) do
+        for _, name_kind in ipairs(profile.name_kinds) do
             local names = (nc[side[1]] or {})[name_kind]
             if names and #names > 0 then
                 lines[#lines + 1] = ("%s %s %s"):format(side[2],

@@ -5,7 +5,6 @@ local pki = require "pki"
 local policy = require "policy"
 local profile = require "chainsmith.profile"
 local sandbox = require "chainsmith.sandbox"
-local constraints = require "chainsmith.constraints"
 local chain = require "chainsmith.chain"
 
 local shipped = "../../scripts/profiles"
@@ -340,9 +339,25 @@ case("list of the shipped profiles", table.concat(shipped_names, " ") ==
     "client intermediate peer root server", table.concat(shipped_names, " "))
 
 --------------------------------------------------------- name constraints
+-- chain.check_names asks core (cert:permits) about each name against the
+-- CA certificate that signs it: here the shipped intermediate signed above.
 
 local nc = inter_p.name_constraints
 case("the intermediate's constraints are critical", nc.critical == true)
+
+-- A server profile with these names (and subject) to check.
+local function leaf_p(san, subject)
+    return { name = "server", issuer = "intermediate", subject_alt_name = san,
+        subject = subject or {} }
+end
+local function check(san, ca, subject)
+    return chain.check_names(leaf_p(san, subject), ca or inter)
+end
+local function line(field, why)
+    return ("profile server: %s: %s (issuer intermediate, rule issuer-name-constraints)")
+        :format(field, why)
+end
+
 local inside = {
     { dns = { "localhost" } }, { dns = { "app.localhost" } }, { dns = { "test" } },
     { dns = { "app.test" } }, { dns = { "*.app.test" } }, { dns = { "a.b.internal" } },
@@ -352,7 +367,7 @@ local inside = {
     { uri = { "spiffe://app.test/ns/web" } }, { uri = { "https://user@api.internal:8443/x" } },
 }
 for _, names in ipairs(inside) do
-    local ok, why = constraints.check(names, nc)
+    local ok, why = check(names)
     local label = next(names) .. ":" .. select(2, next(names))[1]
     case("inside: " .. label, ok, why)
 end
@@ -362,74 +377,96 @@ local outside_names = {
     { { dns = { "attest" } }, "DNS:attest is outside" },       -- a suffix, not a subdomain
     { { dns = { "localhost.example.com" } }, "DNS:localhost.example.com is outside" },
     { { dns = { "app.test", "app.example" } }, "DNS:app.example is outside" },
-    { { ip = { "128.0.0.1" } }, "IP:128.0.0.1 is outside" },
+    { { ip = { "128.0.0.1" } }, "IP:128.0.0.1 is outside the permitted IP names " ..
+      "(127.0.0.0/8, ::1/128, 10.0.0.0/8)" },
     { { ip = { "192.168.1.1" } }, "IP:192.168.1.1 is outside" },
     { { ip = { "::2" } }, "IP:::2 is outside" },
     { { ip = { "::ffff:127.0.0.1" } }, "IP:::ffff:127.0.0.1 is outside" },
-    { { ip = { "not-an-ip" } }, "IP:not-an-ip is outside" },
     { { email = { "alice@example.com" } }, "EMAIL:alice@example.com is outside" },
     { { email = { "alice@mail.localhost.example" } }, "EMAIL:alice@mail.localhost.example" },
     { { uri = { "spiffe://example.com/ns/web" } }, "URI:spiffe://example.com/ns/web is outside" },
     { { uri = { "urn:uuid:1234" } }, "URI:urn:uuid:1234 is outside" },
     { { uri = { "https://[::1]/" } }, "URI:https://[::1]/ is outside" },
 }
+local prefix = "profile server: subject_alt_name: "
 for _, o in ipairs(outside_names) do
-    local ok, why = constraints.check(o[1], nc)
-    case("outside: " .. o[2], not ok and why:find(o[2], 1, true) == 1, why)
+    local ok, why = check(o[1])
+    case("outside: " .. o[2], not ok and why:find(prefix .. o[2], 1, true) == 1 and
+        why:sub(-#"(issuer intermediate, rule issuer-name-constraints)") ==
+        "(issuer intermediate, rule issuer-name-constraints)", why)
 end
+local ok, why = check({ ip = { "not-an-ip" } })
+case("a name that is not one is refused, by core's message", not ok and why ==
+    line("subject_alt_name", "IP:not-an-ip: name: invalid IP address 'not-an-ip'"), why)
+
 -- Without DNS names, the CN is checked as one (GnuTLS does, and rejects).
-local ok, why, field = constraints.check({ email = { "alice@app.test" } }, nc,
+ok, why = check({ email = { "alice@app.test" } }, inter,
     { { "O", "Simple Inc" }, { "CN", "alice" } })
-case("a CN outside, without DNS names", not ok and field == "subject" and why ==
+case("a CN outside, without DNS names", not ok and why == line("subject",
     "CN alice is outside the permitted DNS names (localhost, test, internal); without a " ..
-    "DNS name, GnuTLS checks the CN as one", why)
-case("a CN inside, without DNS names", constraints.check({ ip = { "127.0.0.1" } }, nc,
+    "DNS name, GnuTLS checks the CN as one"), why)
+ok, why = check({ ip = { "127.0.0.1" } }, inter, { { "CN", "Alice Smith" } })
+case("a CN that is no DNS name is outside, without DNS names", not ok and why == line("subject",
+    "CN Alice Smith is outside the permitted DNS names (localhost, test, internal); without " ..
+    "a DNS name, GnuTLS checks the CN as one"), why)
+case("a CN inside, without DNS names", check({ ip = { "127.0.0.1" } }, inter,
     { { "CN", "alice.test" } }))
-case("a CN beside DNS names is not checked", constraints.check({ dns = { "a.test" } }, nc,
+case("a CN beside DNS names is not checked", check({ dns = { "a.test" } }, inter,
     { { "CN", "alice" } }))
-case("no CN, no DNS names", constraints.check({ email = { "alice@app.test" } }, nc,
-    { { "O", "x" } }))
-ok, why = constraints.check({ dns = { "a.corp.test" } },
-    { permitted = { dns = { "test" } }, excluded = { dns = { ".corp.test" } } })
-case("excluded subtrees", not ok and why ==
-    "DNS:a.corp.test is inside the excluded DNS names (.corp.test)", why)
-case("a leading dot: only names under it",
-    not constraints.check({ dns = { "test" } }, { permitted = { dns = { ".test" } } }) and
-    constraints.check({ dns = { "a.test" } }, { permitted = { dns = { ".test" } } }))
-case("no constraints: anything", constraints.check({ dns = { "example.com" } }, nil))
-case("a kind without subtrees is not constrained", constraints.check(
-    { uri = { "urn:x" } }, { permitted = { dns = { "test" } } }))
+case("no CN, no DNS names", check({ email = { "alice@app.test" } }, inter, { { "O", "x" } }))
 
--- The IP parser behind the check.
-local ips = {
-    { "1.2.3.4", "1.2.3.4" }, { "::", ("0."):rep(15) .. "0" },
-    { "1::", "0.1." .. ("0."):rep(13) .. "0" },
-    { "fe80::1:2", "254.128." .. ("0."):rep(10) .. "0.1.0.2" },
-    { "1:2:3:4:5:6:7:8", "0.1.0.2.0.3.0.4.0.5.0.6.0.7.0.8" },
-    { "::ffff:1.2.3.4", ("0."):rep(10) .. "255.255.1.2.3.4" },
-    { "1:2:3:4:5:6:7:8:9" }, { "1::2::3" }, { "12345::" }, { "1.2.3" }, { "256.1.1.1" },
-    { ":::" }, { "1:2:3:4:5:6:7::8" }, { "1.2.3.4::" },
-}
-for _, t in ipairs(ips) do
-    local bytes = constraints.ip(t[1])
-    local got = bytes and table.concat(bytes, ".")
-    case("ip " .. t[1], got == t[2], got)
+-- Other constraints: each on a CA certificate signed here with them.
+local function ca_with(name_constraints)
+    local spec = profile.spec(inter_p)
+    spec.name_constraints = name_constraints
+    return assert(pki.sign(spec, inter_key, root, root_key))
 end
+local corp = ca_with { critical = true, permitted = { dns = { "test" } },
+    excluded = { dns = { ".corp.test" } } }
+ok, why = check({ dns = { "a.corp.test" } }, corp)
+case("excluded subtrees", not ok and why == line("subject_alt_name",
+    "DNS:a.corp.test is outside the permitted DNS names (test) or inside the excluded DNS " ..
+    "names (.corp.test)"), why)
+case("beside the excluded subtree", check({ dns = { "corp.test" } }, corp))
+local only_excluded = ca_with { critical = true, excluded = { dns = { "example.com" } } }
+ok, why = check({ dns = { "www.example.com" } }, only_excluded)
+case("excluded only", not ok and why == line("subject_alt_name",
+    "DNS:www.example.com is inside the excluded DNS names (example.com)"), why)
+case("excluded only: the rest is permitted", check({ dns = { "example.org" } }, only_excluded))
+local dotted = ca_with { critical = true, permitted = { dns = { ".test" } } }
+case("a leading dot: only names under it",
+    not check({ dns = { "test" } }, dotted) and check({ dns = { "a.test" } }, dotted))
+case("no constraints: anything", check({ dns = { "example.com" } }, root))
+case("a kind without subtrees is not constrained", check({ uri = { "urn:x" } },
+    ca_with { critical = true, permitted = { dns = { "test" } } }))
 
--- A certificate's constraints compare with its profile's, IPs by value.
-local inter_info = inter:info().name_constraints
-case("info and profile constraints are the same",
-    constraints.difference(inter_info, nc) == nil, constraints.difference(inter_info, nc))
-case("an unconstrained certificate is told apart", constraints.difference(nil, nc) ==
+-- A kept certificate's constraints compare with its profile's, IPs by value:
+-- build_chain's note when they differ.
+local function note(name_constraints, cert, base)
+    local copy = {}
+    for k, v in pairs(base or inter_p) do
+        copy[k] = v
+    end
+    copy.name_constraints = name_constraints
+    return chain.difference((cert or inter):info(), copy)
+end
+case("info and profile constraints are the same", note(nc) == nil, note(nc))
+case("an unconstrained certificate is told apart", note(nc, root, root_p) ==
     "it has no name constraints, the profile asks for them")
-case("one more range is a difference", constraints.difference(inter_info,
-    { critical = true, permitted = { dns = nc.permitted.dns, email = nc.permitted.email,
-      uri = nc.permitted.uri,
-      ip = { "127.0.0.0/8", "0:0::1/128", "10.0.0.0/8", "192.168.0.0/16" } } }) ==
+case("a constrained certificate, a profile without", note(nil) ==
+    "it has name constraints, the profile has none")
+case("one more range is a difference", note { critical = true, permitted = {
+    dns = nc.permitted.dns, email = nc.permitted.email, uri = nc.permitted.uri,
+    ip = { "127.0.0.0/8", "0:0::1/128", "10.0.0.0/8", "192.168.0.0/16" } } } ==
     "name_constraints.permitted.ip differs from the profile")
-case("the same ranges spelled otherwise", constraints.difference(inter_info,
-    { critical = true, permitted = { dns = nc.permitted.dns, email = nc.permitted.email,
-      uri = nc.permitted.uri, ip = { "10.0.0.0/8", "0:0::1/128", "127.0.0.0/8" } } }) == nil)
+case("the same ranges spelled otherwise", note { critical = true, permitted = {
+    dns = nc.permitted.dns, email = nc.permitted.email, uri = nc.permitted.uri,
+    ip = { "10.0.0.0/8", "0:0::1/128", "127.0.0.0/8" } } } == nil)
+case("DNS subtrees compare without case", note { critical = true, permitted = {
+    dns = { "LOCALHOST", "Test", "internal" }, email = nc.permitted.email,
+    uri = nc.permitted.uri, ip = nc.permitted.ip } } == nil)
+case("criticality is a difference", note { permitted = nc.permitted } ==
+    "name_constraints criticality differs from the profile")
 
 -- build_chain refuses a server profile outside its issuer's constraints
 -- before anything is signed.
@@ -440,6 +477,61 @@ local profiles, perr2 = chain.load_profiles(tmp .. "/names")
 case("load_profiles refuses names outside the intermediate", profiles == nil and perr2 ==
     "profile server: subject_alt_name: DNS:example.com is outside the permitted DNS names " ..
     "(localhost, test, internal) (issuer intermediate, rule issuer-name-constraints)", perr2)
+
+-- The check at signing time holds on its own: with the check above skipped,
+-- a build that re-signs root and intermediate (--force) refuses the server
+-- against the intermediate it has just signed, inside the transaction, so
+-- the database rolls back and no file is written.
+local function slurp(path)
+    local f = io.open(path, "rb")
+    if not f then
+        return nil
+    end
+    local data = f:read("a")
+    f:close()
+    return data
+end
+local out = tmp .. "/out"
+local built, berr = chain.build { profiles = shipped, out = out }
+case("a chain to refuse into", built ~= nil, berr)
+local files = { "root.pem", "root.key", "intermediate.pem", "intermediate.key", "server.pem",
+    "server.key", "server-chain.pem", "ca.db" }
+local before = {}
+for _, f in ipairs(files) do
+    before[f] = slurp(out .. "/" .. f)
+end
+local load_profiles = chain.load_profiles
+chain.load_profiles = function(dir)
+    local ps = {}
+    for _, name in ipairs(chain.order) do
+        ps[name] = assert(profile.load(dir, name))
+    end
+    return ps
+end
+local refused_at_signing = line("subject_alt_name",
+    "DNS:example.com is outside the permitted DNS names (localhost, test, internal)")
+local report, rerr, rcode = chain.build { profiles = tmp .. "/names", out = out, force = true }
+case("signing time: refused against the intermediate just signed", report == nil and
+    rerr == refused_at_signing and rcode == "policy", rerr)
+for _, f in ipairs(files) do
+    case("signing time: " .. f .. " unchanged", before[f] ~= nil and
+        slurp(out .. "/" .. f) == before[f])
+end
+local store = assert(pki.open_store(out .. "/ca.db"))
+case("signing time: the database holds the first build only", store:count() == 3,
+    store:count())
+store:close()
+report, rerr = chain.build { profiles = tmp .. "/names", out = tmp .. "/fresh" }
+case("signing time, new folder: refused", report == nil and rerr == refused_at_signing, rerr)
+for _, f in ipairs(files) do
+    if f ~= "ca.db" then
+        case("signing time, new folder: no " .. f, slurp(tmp .. "/fresh/" .. f) == nil)
+    end
+end
+store = assert(pki.open_store(tmp .. "/fresh/ca.db"))
+case("signing time, new folder: nothing recorded", store:count() == 0, store:count())
+store:close()
+chain.load_profiles = load_profiles
 
 os.execute("rm -rf " .. tmp)
 print(("%d passed, %d failed"):format(passed, failed))
