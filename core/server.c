@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <openssl/err.h>
@@ -29,21 +30,41 @@ static const char security_headers[] =
     "X-Content-Type-Options: nosniff\r\n"
     "Content-Security-Policy: default-src 'self'; style-src 'self' 'unsafe-inline'\r\n";
 
-static const char method_not_allowed[] =
-    "HTTP/1.1 405 Method Not Allowed\r\n"
-    "Allow: GET, HEAD\r\n"
-    "Content-Length: 0\r\n"
-    "X-Content-Type-Options: nosniff\r\n"
-    "\r\n";
+/* The same headers for both Connection values (send_response picks). */
+#define METHOD_NOT_ALLOWED(connection)                                                      \
+    "HTTP/1.1 405 Method Not Allowed\r\n"                                                   \
+    "Allow: GET, HEAD\r\n"                                                                  \
+    "Content-Length: 0\r\n"                                                                 \
+    "X-Content-Type-Options: nosniff\r\n"                                                   \
+    "Connection: " connection "\r\n"                                                        \
+    "\r\n"
 
-/* A route with its whole response prepared: headers then body, so a GET is
- * one mg_write and a HEAD the first head_len bytes of it. */
-typedef struct route {
-    char *path;
-    char *response;
+/* A whole response prepared before start: headers then body, so a GET is
+ * one mg_write (one TLS record, one send) and a HEAD the first head_len bytes
+ * of it. Nothing is allocated or formatted per request. */
+typedef struct response {
+    const char *bytes;
     size_t head_len;
     size_t len;
+} response;
+
+/* Two copies per route, told apart only by their Connection header: the
+ * client must learn whether CivetWeb will close after this response, or it
+ * sends its next request into a closing socket (wrk counted a read error on
+ * every `Connection: close` request before this). */
+typedef struct route {
+    char *path;
+    char *storage; /* one allocation holding both responses */
+    response keep_alive;
+    response close;
 } route;
+
+static const response method_not_allowed[2] = {
+    {METHOD_NOT_ALLOWED("keep-alive"), sizeof METHOD_NOT_ALLOWED("keep-alive") - 1,
+     sizeof METHOD_NOT_ALLOWED("keep-alive") - 1},
+    {METHOD_NOT_ALLOWED("close"), sizeof METHOD_NOT_ALLOWED("close") - 1,
+     sizeof METHOD_NOT_ALLOWED("close") - 1},
+};
 
 struct cs_server {
     struct mg_context *mg;
@@ -100,6 +121,63 @@ static const route *find_route(const cs_server *srv, const char *path)
     return NULL;
 }
 
+/* Whether the comma-separated header value lists token (any case). */
+static int has_token(const char *value, const char *token)
+{
+    size_t n = strlen(token);
+
+    while (*value) {
+        while (*value == ' ' || *value == '\t' || *value == ',')
+            value++;
+        if (strncasecmp(value, token, n) == 0) {
+            const char *end = value + n;
+            while (*end == ' ' || *end == '\t')
+                end++;
+            if (*end == '\0' || *end == ',')
+                return 1;
+        }
+        while (*value && *value != ',')
+            value++;
+    }
+    return 0;
+}
+
+/* What CivetWeb's should_keep_alive decides after the handler returns (with
+ * enable_keep_alive=yes): the client's Connection header if it sent one,
+ * else keep-alive for HTTP/1.1 only. A request body we do not read makes
+ * CivetWeb close too, so such requests are told "close". */
+static int keeps_alive(const struct mg_connection *conn, const struct mg_request_info *ri)
+{
+    const char *connection = mg_get_header(conn, "Connection");
+
+    if (ri->content_length > 0 || mg_get_header(conn, "Transfer-Encoding"))
+        return 0;
+    if (connection)
+        return has_token(connection, "keep-alive");
+    return ri->http_version && strcmp(ri->http_version, "1.1") == 0;
+}
+
+/* Every answer of ours goes out here, in one mg_write: a GET gets the whole
+ * response, a HEAD its headers, any other method a 405. Returns the status. */
+static int send_response(struct mg_connection *conn, const struct mg_request_info *ri,
+                         const route *r)
+{
+    int close = !keeps_alive(conn, ri);
+    const response *res = close ? &r->close : &r->keep_alive;
+
+    if (strcmp(ri->request_method, "GET") == 0) {
+        mg_write(conn, res->bytes, res->len);
+        return 200;
+    }
+    if (strcmp(ri->request_method, "HEAD") == 0) {
+        mg_write(conn, res->bytes, res->head_len);
+        return 200;
+    }
+    res = &method_not_allowed[close];
+    mg_write(conn, res->bytes, res->len);
+    return 405;
+}
+
 /* Registered on "/", which CivetWeb matches as a prefix of every path: an exact
  * route answers, anything else returns 0 so CivetWeb serves document_root. */
 static int route_handler(struct mg_connection *conn, void *cbdata)
@@ -108,21 +186,12 @@ static int route_handler(struct mg_connection *conn, void *cbdata)
     const struct mg_request_info *ri = mg_get_request_info(conn);
     const route *r;
 
-    if (!ri || !ri->local_uri)
+    if (!ri || !ri->local_uri || !ri->request_method)
         return 0;
     r = find_route(srv, ri->local_uri);
     if (!r)
         return 0;
-    if (strcmp(ri->request_method, "GET") == 0) {
-        mg_write(conn, r->response, r->len);
-        return 200;
-    }
-    if (strcmp(ri->request_method, "HEAD") == 0) {
-        mg_write(conn, r->response, r->head_len);
-        return 200;
-    }
-    mg_write(conn, method_not_allowed, sizeof method_not_allowed - 1);
-    return 405;
+    return send_response(conn, ri, r);
 }
 
 static void free_routes(route *routes, size_t n)
@@ -132,7 +201,7 @@ static void free_routes(route *routes, size_t n)
         return;
     for (i = 0; i < n; i++) {
         free(routes[i].path);
-        free(routes[i].response);
+        free(routes[i].storage);
     }
     free(routes);
 }
@@ -143,6 +212,35 @@ static int has_ctl(const char *s)
         if ((unsigned char)*s < 0x20 || *s == 0x7f)
             return 1;
     return 0;
+}
+
+/* The headers of a 200 for a body of body_len bytes; the length, or -1 if
+ * they do not fit in cap. */
+static int format_head(char *buf, size_t cap, const char *type, size_t body_len,
+                       const char *connection)
+{
+    int n = snprintf(buf, cap,
+                     "HTTP/1.1 200 OK\r\n"
+                     "Content-Type: %s\r\n"
+                     "Content-Length: %zu\r\n"
+                     "%s"
+                     "Connection: %s\r\n"
+                     "\r\n",
+                     type, body_len, security_headers, connection);
+    return n < 0 || (size_t)n >= cap ? -1 : n;
+}
+
+/* Lay head + body out at *p and advance *p past them. */
+static void fill_response(response *res, char **p, const char *head, size_t head_len,
+                          const cs_route *src)
+{
+    memcpy(*p, head, head_len);
+    if (src->body_len > 0)
+        memcpy(*p + head_len, src->body, src->body_len);
+    res->bytes = *p;
+    res->head_len = head_len;
+    res->len = head_len + src->body_len;
+    *p += res->len;
 }
 
 static cs_code build_routes(const cs_server_config *cfg, route **out, cs_err *err)
@@ -161,8 +259,9 @@ static cs_code build_routes(const cs_server_config *cfg, route **out, cs_err *er
     for (i = 0; i < cfg->routes_len; i++) {
         const cs_route *src = &cfg->routes[i];
         const char *type = src->content_type ? src->content_type : "application/octet-stream";
-        char head[1024];
-        int n;
+        char head[2][1024];
+        int n[2];
+        char *p;
 
         if (!src->path || src->path[0] != '/' || has_ctl(src->path)) {
             rc = cs_err_set(err, CS_EINVAL, "server: routes[%zu].path: must start with '/'",
@@ -179,35 +278,50 @@ static cs_code build_routes(const cs_server_config *cfg, route **out, cs_err *er
                             i + 1);
             goto done;
         }
-        n = snprintf(head, sizeof head,
-                     "HTTP/1.1 200 OK\r\n"
-                     "Content-Type: %s\r\n"
-                     "Content-Length: %zu\r\n"
-                     "%s"
-                     "\r\n",
-                     type, src->body_len, security_headers);
-        if (n < 0 || (size_t)n >= sizeof head) {
+        n[0] = format_head(head[0], sizeof head[0], type, src->body_len, "keep-alive");
+        n[1] = format_head(head[1], sizeof head[1], type, src->body_len, "close");
+        if (n[0] < 0 || n[1] < 0) {
             rc = cs_err_set(err, CS_EINVAL, "server: routes[%zu].content_type: too long",
                             i + 1);
             goto done;
         }
         routes[i].path = strdup(src->path);
-        routes[i].response = malloc((size_t)n + src->body_len + 1);
-        if (!routes[i].path || !routes[i].response) {
+        routes[i].storage = malloc((size_t)n[0] + (size_t)n[1] + 2 * src->body_len + 1);
+        if (!routes[i].path || !routes[i].storage) {
             rc = cs_err_set(err, CS_ENOMEM, "server: out of memory copying routes");
             goto done;
         }
-        memcpy(routes[i].response, head, (size_t)n);
-        if (src->body_len > 0)
-            memcpy(routes[i].response + n, src->body, src->body_len);
-        routes[i].head_len = (size_t)n;
-        routes[i].len = (size_t)n + src->body_len;
+        p = routes[i].storage;
+        fill_response(&routes[i].keep_alive, &p, head[0], (size_t)n[0], src);
+        fill_response(&routes[i].close, &p, head[1], (size_t)n[1], src);
     }
     *out = routes;
     routes = NULL;
 done:
     free_routes(routes, cfg->routes_len);
     return rc;
+}
+
+/* Resumption on: a bounded server-side cache for TLS 1.2 session IDs (the
+ * id context is what OpenSSL requires before it resumes a session that
+ * verified a client certificate) and OpenSSL's default stateless TLS 1.3
+ * tickets. Off: nothing cached, no tickets issued, and none accepted. */
+static cs_code set_resumption(const cs_server_config *cfg, SSL_CTX *ctx, cs_err *err)
+{
+    static const unsigned char sid_ctx[] = "chainsmith";
+
+    if (cfg->no_resumption) {
+        SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+        SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+        if (!SSL_CTX_set_num_tickets(ctx, 0))
+            return cs_err_ossl(err, CS_ESERVER, "server: cannot turn session tickets off");
+        return CS_OK;
+    }
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
+    SSL_CTX_sess_set_cache_size(ctx, 1024); /* bounds RSS; OpenSSL's default is 20480 */
+    if (!SSL_CTX_set_session_id_context(ctx, sid_ctx, sizeof sid_ctx - 1))
+        return cs_err_ossl(err, CS_ESERVER, "server: cannot set the session id context");
+    return CS_OK;
 }
 
 static cs_code build_ssl_ctx(const cs_server_config *cfg, SSL_CTX **out, cs_err *err)
@@ -231,6 +345,9 @@ static cs_code build_ssl_ctx(const cs_server_config *cfg, SSL_CTX **out, cs_err 
     }
     SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
                                  SSL_OP_NO_COMPRESSION);
+    rc = set_resumption(cfg, ctx, err);
+    if (rc != CS_OK)
+        goto done;
     if (!SSL_CTX_use_certificate(ctx, cfg->leaf->x509)) {
         rc = cs_err_ossl(err, CS_ESERVER, "server: cannot use the leaf certificate");
         goto done;

@@ -32,6 +32,10 @@ typedef struct cs_server_config {
     const cs_route *routes;   /* copied at start */
     size_t routes_len;
     int threads;              /* worker threads; 0: a default */
+    /* 1: no session cache and no tickets, so every connection is a full
+     * handshake (benchmarks). 0 (the default): TLS 1.2 session IDs and TLS
+     * 1.3 tickets let a returning client skip the certificate signature. */
+    int no_resumption;
 } cs_server_config;
 
 /* Check the key matches the leaf (CS_EMISMATCH), build the TLS context (TLS

@@ -58,6 +58,8 @@ function cli.main(args, boot)
     parser:option("--listen", "Address to listen on (repeatable; default 127.0.0.1 and ::1)")
         :count("*")
     parser:option("--threads", "Worker threads.", "8"):convert(tonumber)
+    parser:flag("--no-resumption", "Turn TLS session resumption (session cache, tickets) "
+        .. "off: every connection pays a full handshake (for benchmarks).")
     local opts = parser:parse(args)
 
     local c, err = load_chain(opts.chain)
@@ -83,6 +85,7 @@ function cli.main(args, boot)
         chain = { table.unpack(c.served, 2) },
         key = c.key,
         threads = opts.threads,
+        resumption = not opts.no_resumption,
         routes = {
             ["/"] = hello,
             ["/index.html"] = hello,
