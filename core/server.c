@@ -178,6 +178,16 @@ static int send_response(struct mg_connection *conn, const struct mg_request_inf
     return 405;
 }
 
+/* Our routes are public pages held in memory. Without this, CivetWeb looks
+ * for a password file on every request, and for a route (which maps to no
+ * folder) it stats "/.htpasswd" at the filesystem root. */
+static int route_is_public(struct mg_connection *conn, void *cbdata)
+{
+    (void)conn;
+    (void)cbdata;
+    return 1;
+}
+
 /* Registered on "/", which CivetWeb matches as a prefix of every path: an exact
  * route answers, anything else returns 0 so CivetWeb serves document_root. */
 static int route_handler(struct mg_connection *conn, void *cbdata)
@@ -348,6 +358,15 @@ static cs_code build_ssl_ctx(const cs_server_config *cfg, SSL_CTX **out, cs_err 
     rc = set_resumption(cfg, ctx, err);
     if (rc != CS_OK)
         goto done;
+    /* X25519 first: the cheapest key exchange, also for TLS 1.2 clients that
+     * list a NIST curve first (the server's order wins). */
+    if (!SSL_CTX_set1_groups_list(ctx, "X25519:P-256:P-384")) {
+        rc = cs_err_ossl(err, CS_ESERVER, "server: cannot set the key exchange groups");
+        goto done;
+    }
+    /* An idle keep-alive connection (one worker thread each) gives its
+     * record buffers back instead of holding them until it closes. */
+    SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
     if (!SSL_CTX_use_certificate(ctx, cfg->leaf->x509)) {
         rc = cs_err_ossl(err, CS_ESERVER, "server: cannot use the leaf certificate");
         goto done;
@@ -431,6 +450,31 @@ static char *listening_ports(const cs_server_config *cfg)
     return s;
 }
 
+/* "/root.pem" becomes the pattern "/root.pem$": exactly that path, which
+ * route_handler answers whatever the method. A path with pattern characters
+ * keeps CivetWeb's default check. */
+static cs_code mark_routes_public(cs_server *srv, cs_err *err)
+{
+    size_t i;
+
+    for (i = 0; i < srv->routes_len; i++) {
+        const char *path = srv->routes[i].path;
+        size_t n = strlen(path);
+        char *pattern;
+
+        if (strpbrk(path, "?*|$"))
+            continue;
+        pattern = malloc(n + 2);
+        if (!pattern)
+            return cs_err_set(err, CS_ENOMEM, "server: out of memory");
+        memcpy(pattern, path, n);
+        memcpy(pattern + n, "$", 2);
+        mg_set_auth_handler(srv->mg, pattern, route_is_public, NULL); /* copies it */
+        free(pattern);
+    }
+    return CS_OK;
+}
+
 cs_code cs_server_start(const cs_server_config *cfg, cs_server **out, cs_err *err)
 {
     cs_server *srv = NULL;
@@ -474,7 +518,7 @@ cs_code cs_server_start(const cs_server_config *cfg, cs_server **out, cs_err *er
         rc = cs_err_set(err, CS_ENOMEM, "server: out of memory");
         goto done;
     }
-    snprintf(threads, sizeof threads, "%d", cfg->threads > 0 ? cfg->threads : 8);
+    snprintf(threads, sizeof threads, "%d", cfg->threads > 0 ? cfg->threads : 32);
 
     options[n++] = "listening_ports";
     options[n++] = ports;
@@ -524,6 +568,9 @@ cs_code cs_server_start(const cs_server_config *cfg, cs_server **out, cs_err *er
         goto done;
     }
     mg_set_request_handler(srv->mg, "/", route_handler, srv);
+    rc = mark_routes_public(srv, err);
+    if (rc != CS_OK)
+        goto done;
 
     nports = mg_get_server_ports(srv->mg, (int)(sizeof bound / sizeof bound[0]), bound);
     srv->port = nports > 0 ? bound[0].port : cfg->port;

@@ -57,7 +57,8 @@ function cli.main(args, boot)
     parser:option("--www", "Folder of pages to serve.", boot.www_dir)
     parser:option("--listen", "Address to listen on (repeatable; default 127.0.0.1 and ::1)")
         :count("*")
-    parser:option("--threads", "Worker threads.", "8"):convert(tonumber)
+    parser:option("--threads", "Worker threads: one per open connection (keep-alive "
+        .. "included); more connections wait.", "32"):convert(tonumber)
     parser:flag("--no-resumption", "Turn TLS session resumption (session cache, tickets) "
         .. "off: every connection pays a full handshake (for benchmarks).")
     local opts = parser:parse(args)

@@ -314,6 +314,23 @@ int main(void)
              port, port);
     CHECK(rc == 0 && strcmp(out, "405") == 0);
 
+    /* Routes skip CivetWeb's password-file lookup, and that opens nothing:
+     * PUT and DELETE on a route are 405, on a file still refused, and no file
+     * is written or removed. */
+    rc = run(out, sizeof out,
+             CURL "-o /dev/null -w '%%{http_code}' -X PUT -d x https://localhost:%d/", port, port);
+    CHECK(rc == 0 && strcmp(out, "405") == 0);
+    rc = run(out, sizeof out,
+             CURL "-o /dev/null -w '%%{http_code}' -X PUT -d x https://localhost:%d/new.txt",
+             port, port);
+    CHECK(rc == 0 && strcmp(out, "401") == 0);
+    rc = run(out, sizeof out,
+             CURL "-o /dev/null -w '%%{http_code}' -X DELETE https://localhost:%d/a.txt", port,
+             port);
+    CHECK(rc == 0 && strcmp(out, "401") == 0);
+    rc = run(NULL, 0, "test ! -e www/new.txt && test -f www/a.txt");
+    CHECK(rc == 0);
+
     /* An empty route. */
     rc = run(out, sizeof out, CURL "-w '[%%{http_code}]' https://localhost:%d/empty", port,
              port);
