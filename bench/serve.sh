@@ -34,6 +34,7 @@ cleanup() {
     rm -rf "$work"
 }
 trap cleanup EXIT
+trap 'exit 1' INT TERM HUP PIPE # through the EXIT trap: no server left behind
 
 # Prefixes, not functions: a function run with & is a subshell, and $! must
 # be the server itself.
