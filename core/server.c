@@ -364,9 +364,9 @@ static cs_code build_ssl_ctx(const cs_server_config *cfg, SSL_CTX **out, cs_err 
         rc = cs_err_ossl(err, CS_ESERVER, "server: cannot set the key exchange groups");
         goto done;
     }
-    /* An idle keep-alive connection (one worker thread each) gives its
-     * record buffers back instead of holding them until it closes. */
-    SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+    /* No SSL_MODE_RELEASE_BUFFERS: it saved about 6 kB per idle keep-alive
+     * connection but cost 6% more instructions per request (a malloc and
+     * free of the record buffers each time); see bench/README.md. */
     if (!SSL_CTX_use_certificate(ctx, cfg->leaf->x509)) {
         rc = cs_err_ossl(err, CS_ESERVER, "server: cannot use the leaf certificate");
         goto done;
