@@ -258,18 +258,21 @@ done
 # col FILE N: the median of column N
 col() { awk -v n="$2" '{ print $n }' "$work/$1" | median; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf (b > 0 ? "%.2f" : "-"), a / b }'; }
+# ratio: requests/s, ours over nginx's; CPU ratio: nginx's server CPU time
+# per request over ours, steadier than the first on a shared machine.
 row() {
     local what=$1 ours=$2 ngx=$3 target=$4
-    local ro rn
+    local ro rn co cn
     ro=$(col "$ours" 1); rn=$(col "$ngx" 1)
-    printf '| %s | %.0f | %.0f | **%s×** | %s | %.0f | %.0f | %s | %s |\n' "$what" "$ro" "$rn" \
-        "$(ratio "$ro" "$rn")" "$target" "$(col "$ours" 2)" "$(col "$ngx" 2)" \
-        "$(col "$ours" 4)" "$(col "$ngx" 4)"
+    co=$(col "$ours" 4); cn=$(col "$ngx" 4)
+    printf '| %s | %.0f | %.0f | **%s×** | %s× | %s | %.1f | %.1f | %s | %s |\n' "$what" \
+        "$ro" "$rn" "$(ratio "$ro" "$rn")" "$(ratio "$cn" "$co")" "$target" \
+        "$(ratio "$(col "$ours" 2)" 1000)" "$(ratio "$(col "$ngx" 2)" 1000)" "$co" "$cn"
 }
 
 echo
-echo "| figure | serve.lua req/s | nginx req/s | ratio | target | serve.lua p99 µs | nginx p99 µs | serve.lua CPU µs/req | nginx CPU µs/req |"
-echo "|---|---:|---:|---:|---|---:|---:|---:|---:|"
+echo "| figure | serve.lua req/s | nginx req/s | ratio | CPU ratio | target | serve.lua p99 ms | nginx p99 ms | serve.lua CPU µs/req | nginx CPU µs/req |"
+echo "|---|---:|---:|---:|---:|---|---:|---:|---:|---:|"
 row "keep-alive, $conns connections" ka_ours ka_ngx "≥ 0.9×"
 [ -n "${UNPINNED:-}" ] && row "keep-alive, unpinned, wrk -t2" un_ours un_ngx ""
 row "Connection: close, full handshake, P-384 leaf" full_p384_ours full_p384_ngx "≥ 1.0×"
