@@ -162,8 +162,8 @@ static int keeps_alive(const struct mg_connection *conn, const struct mg_request
 static int send_response(struct mg_connection *conn, const struct mg_request_info *ri,
                          const route *r)
 {
-    int close = !keeps_alive(conn, ri);
-    const response *res = close ? &r->close : &r->keep_alive;
+    int closing = !keeps_alive(conn, ri);
+    const response *res = closing ? &r->close : &r->keep_alive;
 
     if (strcmp(ri->request_method, "GET") == 0) {
         mg_write(conn, res->bytes, res->len);
@@ -173,7 +173,7 @@ static int send_response(struct mg_connection *conn, const struct mg_request_inf
         mg_write(conn, res->bytes, res->head_len);
         return 200;
     }
-    res = &method_not_allowed[close];
+    res = &method_not_allowed[closing];
     mg_write(conn, res->bytes, res->len);
     return 405;
 }
