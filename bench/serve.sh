@@ -9,6 +9,7 @@
 # Placement (2 cores): each server alone on CPU 0 (all CivetWeb threads, the
 # one nginx worker), wrk with one thread alone on CPU 1. UNPINNED=1 adds a
 # keep-alive figure with nothing pinned and wrk on two threads.
+# shellcheck disable=SC2086 # $need and the lists of pids are split on purpose
 set -eu
 repo=$(cd "$(dirname "$0")/.." && pwd)
 LUA=${LUA:-lua5.4}
@@ -21,7 +22,9 @@ command -v nginx >/dev/null 2>&1 || need="$need nginx"
 command -v wrk >/dev/null 2>&1 || need="$need wrk"
 if [ -n "$need" ]; then
     echo "installing$need (benchmark only)" >&2
-    apt-get install -y $need >/dev/null
+    sudo=""
+    [ "$(id -u)" = 0 ] || sudo=sudo
+    $sudo apt-get install -y $need >/dev/null
 fi
 NGINX=$(command -v nginx)
 
