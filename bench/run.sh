@@ -3,3 +3,4 @@
 set -eu
 here=$(dirname "$0")
 "$here/chain_build.sh"
+"$here/serve.sh"

@@ -183,12 +183,12 @@ static cs_client_auth read_client_auth(lua_State *L, size_t client_ca_len)
 }
 
 /* pki.start_server{hosts, port, www, cert, chain, key, routes, threads,
- * client_ca, client_cert} */
+ * resumption, client_ca, client_cert} */
 static int server_start(lua_State *L)
 {
     static const char *const names[] = {"hosts", "port", "www", "cert", "chain", "key",
-                                        "routes", "threads", "client_ca", "client_cert",
-                                        NULL};
+                                        "routes", "threads", "resumption", "client_ca",
+                                        "client_cert", NULL};
     cs_server_config cfg;
     cs_err err = {CS_OK, ""};
     server_box *box;
@@ -249,6 +249,12 @@ static int server_start(lua_State *L)
         if (v < 0 || v > 1024)
             luaL_argerror(L, 1, "threads: not in 0..1024");
         cfg.threads = (int)v;
+    }
+    lua_pop(L, 1);
+    if (lua_getfield(L, 1, "resumption") != LUA_TNIL) {
+        if (!lua_isboolean(L, -1))
+            argfail(L, "resumption", "boolean");
+        cfg.no_resumption = !lua_toboolean(L, -1);
     }
     lua_pop(L, 1);
     if (lua_getfield(L, 1, "www") != LUA_TNIL) {

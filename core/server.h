@@ -46,7 +46,14 @@ typedef struct cs_server_config {
     const cs_key *key;
     const cs_route *routes;   /* copied at start */
     size_t routes_len;
-    int threads;              /* worker threads; 0: a default */
+    /* Worker threads; 0: 32. CivetWeb gives each connection a thread for its
+     * whole life, keep-alive included: one more connection than threads
+     * waits until one closes or idles out (keep_alive_timeout_ms, 500). */
+    int threads;
+    /* 1: no session cache and no tickets, so every connection is a full
+     * handshake (benchmarks). 0 (the default): TLS 1.2 session IDs and TLS
+     * 1.3 tickets let a returning client skip the certificate signature. */
+    int no_resumption;
     /* Client certificates (mTLS). client_ca: the CA certificates a client
      * certificate must chain to, copied at start. Each must be a CA; their
      * names are the acceptable CAs sent in the CertificateRequest. The path

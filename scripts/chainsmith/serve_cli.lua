@@ -101,7 +101,10 @@ function cli.main(args, boot)
     parser:option("--www", "Folder of pages to serve.", boot.www_dir)
     parser:option("--listen", "Address to listen on (repeatable; default 127.0.0.1 and ::1)")
         :count("*")
-    parser:option("--threads", "Worker threads.", "8"):convert(tonumber)
+    parser:option("--threads", "Worker threads: one per open connection (keep-alive "
+        .. "included); more connections wait.", "32"):convert(tonumber)
+    parser:flag("--no-resumption", "Turn TLS session resumption (session cache, tickets) "
+        .. "off: every connection pays a full handshake (for benchmarks).")
     parser:option("--client-ca", "PEM file of the CA certificate(s) client certificates must "
         .. "chain to: ask TLS clients for a certificate (mTLS).")
     parser:flag("--mtls", "Ask clients for a certificate issued under the chain's own root.")
@@ -140,6 +143,7 @@ function cli.main(args, boot)
         chain = { table.unpack(c.served, 2) },
         key = c.key,
         threads = opts.threads,
+        resumption = not opts.no_resumption,
         client_ca = #cas > 0 and cas or nil,
         client_cert = client_cert,
         routes = {

@@ -154,6 +154,28 @@ static int count(const char *hay, const char *needle)
     return n;
 }
 
+/* 1 if a TLS 1.3 session saved from one connection resumes the next, 0 if
+ * not (or no session was offered), -1 if s_client failed. The request makes
+ * s_client read past the handshake, where TLS 1.3 tickets arrive. */
+static int resumes_tls13(int port, const char *tag)
+{
+    char out[16384];
+    int rc;
+
+    rc = run(NULL, 0,
+             "rm -f sess.%s; printf 'GET / HTTP/1.1\\r\\nHost: x\\r\\nConnection: close\\r\\n\\r\\n' | "
+             "openssl s_client -connect 127.0.0.1:%d -tls1_3 -ign_eof -sess_out sess.%s "
+             ">/dev/null 2>&1", tag, port, tag);
+    if (rc != 0)
+        return -1;
+    rc = run(out, sizeof out,
+             "if [ -s sess.%s ]; then openssl s_client -connect 127.0.0.1:%d -tls1_3 "
+             "-sess_in sess.%s </dev/null 2>&1; fi", tag, port, tag);
+    if (rc != 0)
+        return -1;
+    return strstr(out, "\nReused, TLSv1.3") != NULL;
+}
+
 static void *send_sigterm(void *arg)
 {
     struct timespec t = {0, 100 * 1000 * 1000};
@@ -567,10 +589,66 @@ int main(void)
              port, port);
     CHECK(rc == 0 && strcmp(out, "405") == 0);
 
+    /* Routes skip CivetWeb's password-file lookup, and that opens nothing:
+     * PUT and DELETE on a route are 405, on a file still refused, and no file
+     * is written or removed. */
+    rc = run(out, sizeof out,
+             CURL "-o /dev/null -w '%%{http_code}' -X PUT -d x https://localhost:%d/", port, port);
+    CHECK(rc == 0 && strcmp(out, "405") == 0);
+    rc = run(out, sizeof out,
+             CURL "-o /dev/null -w '%%{http_code}' -X PUT -d x https://localhost:%d/new.txt",
+             port, port);
+    CHECK(rc == 0 && strcmp(out, "401") == 0);
+    rc = run(out, sizeof out,
+             CURL "-o /dev/null -w '%%{http_code}' -X DELETE https://localhost:%d/a.txt", port,
+             port);
+    CHECK(rc == 0 && strcmp(out, "401") == 0);
+    rc = run(NULL, 0, "test ! -e www/new.txt && test -f www/a.txt");
+    CHECK(rc == 0);
+
     /* An empty route. */
     rc = run(out, sizeof out, CURL "-w '[%%{http_code}]' https://localhost:%d/empty", port,
              port);
     CHECK(rc == 0 && strcmp(out, "[200]") == 0);
+
+    /* The exact bytes on the wire, one response each way: the body and the
+     * headers as before, and a Connection header that says what the server
+     * does next (without it, a client that asked to close kept the socket and
+     * its next request met a closed connection: wrk's read errors). */
+#define HEAD_200(conn)                                                                   \
+    "HTTP/1.1 200 OK\r\n"                                                               \
+    "Content-Type: text/plain; charset=utf-8\r\n"                                       \
+    "Content-Length: 13\r\n"                                                            \
+    "X-Content-Type-Options: nosniff\r\n"                                               \
+    "Content-Security-Policy: default-src 'self'; style-src 'self' 'unsafe-inline'\r\n" \
+    "Connection: " conn "\r\n\r\n"
+#define RAW "openssl s_client -quiet -ign_eof -connect 127.0.0.1:%d 2>/dev/null"
+    rc = run(out, sizeof out, "printf 'GET / HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n"
+             "HEAD / HTTP/1.1\\r\\nHost: x\\r\\nConnection: close\\r\\n\\r\\n' | " RAW,
+             port);
+    CHECK(strcmp(out, HEAD_200("keep-alive") "Hello, World!" HEAD_200("close")) == 0);
+    rc = run(out, sizeof out, "printf 'GET / HTTP/1.0\\r\\n\\r\\nGET / HTTP/1.0\\r\\n\\r\\n' | " RAW,
+             port);
+    CHECK(strcmp(out, HEAD_200("close") "Hello, World!") == 0);
+    rc = run(out, sizeof out,
+             "printf 'GET / HTTP/1.0\\r\\nConnection: Keep-Alive\\r\\n\\r\\n"
+             "DELETE / HTTP/1.1\\r\\nHost: x\\r\\nConnection: foo, close\\r\\n\\r\\n' | " RAW,
+             port);
+    CHECK(strcmp(out, HEAD_200("keep-alive") "Hello, World!"
+                      "HTTP/1.1 405 Method Not Allowed\r\nAllow: GET, HEAD\r\n"
+                      "Content-Length: 0\r\nX-Content-Type-Options: nosniff\r\n"
+                      "Connection: close\r\n\r\n") == 0);
+
+    /* Connection: close ends in a close_notify alert, then the socket closes. */
+    rc = run(out, sizeof out,
+             "printf 'GET / HTTP/1.1\\r\\nHost: x\\r\\nConnection: close\\r\\n\\r\\n' | "
+             "openssl s_client -msg -ign_eof -connect 127.0.0.1:%d 2>&1", port);
+    CHECK(strstr(out, "Connection: close\r\n") != NULL);
+    CHECK(strstr(out, "<<< TLS 1.3, Alert [length 0002], warning close_notify") != NULL);
+    rc = run(out, sizeof out,
+             CURL "-H 'Connection: close' -w '[%%{num_connects}]' "
+             "https://localhost:%d/ https://localhost:%d/", port, port, port);
+    CHECK(rc == 0 && strcmp(out, "Hello, World![1]Hello, World![1]") == 0);
 
     /* Keep-alive: two requests, one connection. */
     rc = run(out, sizeof out,
@@ -634,6 +712,12 @@ int main(void)
              port, port);
     CHECK(rc == 0 && strcmp(out, "404") == 0);
 
+    /* Resumption is on by default: TLS 1.2 session IDs, TLS 1.3 tickets. */
+    rc = run(out, sizeof out,
+             "openssl s_client -connect 127.0.0.1:%d -tls1_2 -reconnect </dev/null 2>&1", port);
+    CHECK(count(out, "\nReused, TLSv1.2") == 5);
+    CHECK(resumes_tls13(port, "on") == 1);
+
     /* The same port again. */
     {
         cs_server_config c = cfg;
@@ -643,6 +727,23 @@ int main(void)
         CHECK(srv2 == NULL);
         if (err.code == CS_ESERVER)
             printf("(expected) %s\n", err.msg);
+    }
+
+    /* Resumption off: every connection is a full handshake. */
+    {
+        cs_server_config c = cfg;
+        cs_server *off = NULL;
+        c.no_resumption = 1;
+        CHECK_OK(cs_server_start(&c, &off, &err), &err);
+        if (off) {
+            int p = cs_server_port(off);
+            rc = run(out, sizeof out,
+                     "openssl s_client -connect 127.0.0.1:%d -tls1_2 -reconnect </dev/null 2>&1",
+                     p);
+            CHECK(count(out, "\nNew, TLSv1.2") == 6 && count(out, "Reused") == 0);
+            CHECK(resumes_tls13(p, "off") == 0);
+        }
+        cs_server_stop(off);
     }
 
     /* IPv6 loopback, no document root: the route only. */

@@ -53,6 +53,17 @@ curl -s --path-as-is --cacert "$out/root.pem" --resolve "localhost:$port:127.0.0
     -o "$tmp/escape2" "$url/%2e%2e/%2e%2e/%2e%2e/etc/passwd"
 lacks "no encoded path escape" "$tmp/escape2" "root:"
 
+# Connection: close is answered with Connection: close (clients stop there).
+curl -sS -i --cacert "$out/root.pem" -H 'Connection: close' --resolve "localhost:$port:127.0.0.1" \
+    -o "$tmp/close.txt" "$url/"
+contains "Connection: close is answered in kind" "$tmp/close.txt" "Connection: close"
+# Resumption on by default, off with --no-resumption.
+reconnect() {
+    echo | openssl s_client -connect "127.0.0.1:$1" -tls1_2 -reconnect 2>&1 \
+        | grep -E '^(New|Reused),' | tail -1 | cut -d, -f1
+}
+equal "sessions resume by default" "$(reconnect "$port")" Reused
+
 # A second server on the same port says so.
 refuse "port in use" lua "$repo/scripts/serve.lua" --port "$port" --listen 127.0.0.1 \
     --chain "$out" --www "$tmp/www"
@@ -63,6 +74,10 @@ contains "stops cleanly on SIGTERM" "$tmp/serve.log" "stopped (SIGTERM)"
 start_server "$tmp/serve2.log" --chain "$out" --www "$tmp/www" || bad "restart"
 stop_server INT && ok || bad "SIGINT exit status"
 contains "stops cleanly on Ctrl-C" "$tmp/serve2.log" "stopped (SIGINT)"
+
+start_server "$tmp/serve3.log" --chain "$out" --www "$tmp/www" --no-resumption || bad "restart"
+equal "--no-resumption: every handshake is new" "$(reconnect "$port")" New
+stop_server TERM && ok || bad "SIGTERM exit status"
 
 # Refusals: a key that does not match, files missing.
 cp -r "$out" "$tmp/mismatch"

@@ -41,6 +41,23 @@ t.case("www serves files next to the routes", function()
     assert(fetch(srv:port()) == "Hello, World!")
 end)
 
+-- "Reused" or "New" for a TLS 1.2 connection that offers the session of the one before.
+local function second_handshake(port)
+    local out = t.sh(("openssl s_client -connect 127.0.0.1:%d -tls1_2 -reconnect </dev/null "
+                      .. "2>&1 | grep -E '^(New|Reused),' | tail -1"):format(port))
+    return out:match("^(%a+),")
+end
+
+t.case("resumption is on by default and off with resumption = false", function()
+    local on <close> = assert(pki.start_server(config()))
+    assert(second_handshake(on:port()) == "Reused")
+    local on2 <close> = assert(pki.start_server(config{resumption = true}))
+    assert(second_handshake(on2:port()) == "Reused")
+    local off <close> = assert(pki.start_server(config{resumption = false}))
+    assert(second_handshake(off:port()) == "New")
+    assert(fetch(off:port()) == "Hello, World!")
+end)
+
 t.case("port in use is a server failure", function()
     local srv <close> = assert(pki.start_server(config()))
     local ok, msg, code = pki.start_server(config{port = srv:port()})
@@ -184,6 +201,8 @@ t.expect_error("start_server with an unknown option", "unknown option 'prot'", p
                config{prot = 1})
 t.expect_error("start_server with a string as key", "key: pki.key expected", pki.start_server,
                config{key = "key.pem"})
+t.expect_error("start_server with resumption as a string", "resumption: boolean expected",
+               pki.start_server, config{resumption = "no"})
 t.expect_error("start_server route without a body", "body: string expected",
                pki.start_server, config{routes = {["/"] = {type = "text/plain"}}})
 
