@@ -61,6 +61,13 @@ static inline int cs_mem_contains(const char *data, size_t len, const char *need
     return 0;
 }
 
+/* The subjectAltName entries of x, as cs_name with owned strings (as in
+ * cs_cert_info); *out NULL and *len 0 when there is none. CS_EINVAL when
+ * the extension does not parse, CS_ENOMEM. Free with cs_names_free.
+ * Defined in info.c. */
+cs_code cs_cert_san_names(const X509 *x, cs_name **out, size_t *len);
+void cs_names_free(cs_name *names, size_t len);
+
 /* An ASN1_TIME as Unix seconds, whatever the local zone; 0 if unreadable.
  * Defined in info.c. */
 int cs_asn1_time_unix(const ASN1_TIME *t, int64_t *out);
