@@ -40,7 +40,7 @@ bench: build
 # Issuance rate, database size and lookup time up to 1 M certificates
 # (about 2 minutes and 1.5 GB in /tmp on a quiet machine).
 bench-scale: build
-	$(LUA) bench/scale.lua 1000000 | column -t
+	$(LUA) bench/scale.lua 1000000
 
 install: build
 	cmake --install $(BUILD)

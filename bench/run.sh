@@ -8,4 +8,4 @@ here=$(dirname "$0")
 "$here/issue.sh"
 if [ "${QUICK:-0}" = 1 ]; then max=20000; else max=${SCALE_MAX:-100000}; fi
 printf '\nScale: bulk P-256 issuance into one database, up to %s certificates\n' "$max"
-${LUA:-lua5.4} "$here/scale.lua" "$max" | column -t
+${LUA:-lua5.4} "$here/scale.lua" "$max"

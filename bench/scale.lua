@@ -96,7 +96,8 @@ local function lookups(hit)
     return median(times)
 end
 
-print("count rate_per_s db_bytes bytes_per_cert lookup_us lookup_miss_us")
+print(("%9s %11s %14s %15s %10s %15s"):format("count", "rate_per_s", "db_bytes",
+    "bytes_per_cert", "lookup_us", "lookup_miss_us"))
 local issued, next_cp, t_window = 0, 1, nil
 math.randomseed(42)
 while issued < max do
@@ -115,7 +116,7 @@ while issued < max do
         local rate = (issued - t_window.n) / (now() - t_window.t)
         if issued - t_window.n == 0 then rate = 0 end
         local size = file_size(db) + file_size(db .. "-wal")
-        print(("%d %.0f %d %.0f %.1f %.1f"):format(issued, rate, size, size / issued,
+        print(("%9d %11.0f %14d %15.0f %10.1f %15.1f"):format(issued, rate, size, size / issued,
             lookups(true), lookups(false)))
         io.stdout:flush()
         next_cp = next_cp + 1
