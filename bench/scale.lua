@@ -7,8 +7,11 @@
 --
 --   lua5.4 bench/scale.lua [MAX [WINDOW]]
 --
--- Lines: count rate_per_s db_bytes bytes_per_cert lookup_us lookup_miss_us
--- (a hit parses the stored PEM into a certificate; a miss is the index alone)
+-- Columns: count; over the window: rate_per_s (wall), cpu_us and written_kB
+-- per certificate (process CPU time; bytes written, /proc/self/io wchar: WAL
+-- frames and checkpoints); then db_bytes (database + WAL), bytes_per_cert,
+-- lookup_us (a hit: the row found and its PEM parsed into a certificate),
+-- lookup_miss_us (a serial not issued: the index walk alone).
 -- A benchmark: it asserts only that each call worked.
 local here = (arg and arg[0] or ""):match("^(.*)[/\\]") or "."
 package.cpath = here .. "/../build/?.so;" .. package.cpath
@@ -32,6 +35,15 @@ local function file_size(path)
     local size = f:seek("end")
     f:close()
     return size
+end
+
+-- Bytes this process has written (write(2) and friends), from /proc/self/io.
+local function written()
+    for line in io.lines("/proc/self/io") do
+        local n = line:match("^wchar:%s*(%d+)")
+        if n then return tonumber(n) end
+    end
+    return 0
 end
 
 local function median(t)
@@ -96,8 +108,8 @@ local function lookups(hit)
     return median(times)
 end
 
-print(("%9s %11s %14s %15s %10s %15s"):format("count", "rate_per_s", "db_bytes",
-    "bytes_per_cert", "lookup_us", "lookup_miss_us"))
+print(("%9s %11s %11s %11s %14s %15s %10s %15s"):format("count", "rate_per_s", "cpu_us",
+    "written_kB", "db_bytes", "bytes_per_cert", "lookup_us", "lookup_miss_us"))
 local issued, next_cp, t_window = 0, 1, nil
 math.randomseed(42)
 while issued < max do
@@ -110,14 +122,16 @@ while issued < max do
     assert(store:commit())
     local cp = checkpoints[next_cp]
     if t_window == nil and issued >= cp - math.min(window, cp) then
-        t_window = { t = now(), n = issued }
+        t_window = { t = now(), n = issued, cpu = os.clock(), w = written() }
     end
     if issued >= cp then
-        local rate = (issued - t_window.n) / (now() - t_window.t)
-        if issued - t_window.n == 0 then rate = 0 end
+        local k = math.max(issued - t_window.n, 1)
+        local rate = k / (now() - t_window.t)
+        local cpu = (os.clock() - t_window.cpu) / k * 1e6
+        local wkb = (written() - t_window.w) / k / 1024
         local size = file_size(db) + file_size(db .. "-wal")
-        print(("%9d %11.0f %14d %15.0f %10.1f %15.1f"):format(issued, rate, size, size / issued,
-            lookups(true), lookups(false)))
+        print(("%9d %11.0f %11.0f %11.1f %14d %15.0f %10.1f %15.1f"):format(issued, rate, cpu,
+            wkb, size, size / issued, lookups(true), lookups(false)))
         io.stdout:flush()
         next_cp = next_cp + 1
         t_window = nil
