@@ -56,40 +56,45 @@ fi
 
 rate() { median 5 <"$work/$1"; }     # per second, floor lines
 lrate() { median 6 <"$work/$1"; }    # per second, Lua lines
+# per second of CPU time: column $2 is the CPU seconds, column 3 the count
+cpurate() { awk -v c="$2" '{ printf "%.0f\n", $3 / $c }' "$work/$1" | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 lcpu() { awk '{ print $5 / $3 * 1e6 }' "$work/$1" | sort -g | awk '{ a[NR] = $1 } END { printf "%.0f", a[int((NR + 1) / 2)] }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2fx", a / b }'; }
-row() { printf '%-58s %12s %10s  %s\n' "$1" "$2" "$3" "$4"; }
+# row WHAT WALL_RATE RATIO REFERENCE [CPU_RATE]
+row() { printf '%-52s %10s %10s %9s  %s\n' "$1" "$2" "${5:-}" "$3" "$4"; }
+frow() { row "$1" "$(rate "$2")" "$3" "$4" "$(cpurate "$2" 6)"; }
+lrow() { row "$1" "$(lrate "$2")" "$3" "$4" "$(cpurate "$2" 5)"; }
 
 printf '\nLeaf issuance, median of %d runs (wall clock, one thread)\n' "$runs"
-row "what" "certs/s" "vs naive" "reference / target"
+row "what" "certs/s" "vs naive" "reference / target" "per CPU-s"
 for c in P-256 P-384; do
     naive=$(rate "floor-naive-$c")
     printf -- '-- %s\n' "$c"
-    row "C floor: keygen alone, fetched once" "$(rate "floor-keygen-$c")" "" \
+    frow "C floor: keygen alone, fetched once" "floor-keygen-$c" "" \
         "$( [ $c = P-256 ] && echo "issue: 37,700/s" )"
-    row "C floor: sign alone, fetched once" "$(rate "floor-sign-$c")" "" \
+    frow "C floor: sign alone, fetched once" "floor-sign-$c" "" \
         "$( [ $c = P-256 ] && echo "issue: 52,000/s" )"
-    row "C floor: keygen + sign (the crypto limit)" "$(rate "floor-raw-$c")" \
+    frow "C floor: keygen + sign (the crypto limit)" "floor-raw-$c" \
         "$(ratio "$(rate "floor-raw-$c")" "$naive")" \
         "$( [ $c = P-256 ] && echo "issue: ~21,900/s" || echo "issue: ~750/s")"
-    row "C: straightforward OpenSSL 3 loop (build + sign)" "$naive" "1.00x" \
+    frow "C: straightforward OpenSSL 3 loop (build + sign)" "floor-naive-$c" "1.00x" \
         "$( [ $c = P-256 ] && echo "issue: ~2,400/s; luaossl ~3,600/s" )"
 done
 bulk=$(lrate lua-bulk-P-256)
 naive=$(rate floor-naive-P-256)
 printf -- '-- chainsmith from Lua, P-256 (new key each, recorded unless said)\n'
-row "bulk: begin/commit every $batch, $n certs" "$bulk" "$(ratio "$bulk" "$naive")" \
+lrow "bulk: begin/commit every $batch, $n certs" lua-bulk-P-256 "$(ratio "$bulk" "$naive")" \
     "target >= 5,000/s"
-row "durable: one commit (fsync) per cert" "$(lrate lua-durable-P-256)" \
+lrow "durable: one commit (fsync) per cert" lua-durable-P-256 \
     "$(ratio "$(lrate lua-durable-P-256)" "$naive")" "fsync ${fsync_us} us, ${fsyncs:-?} per cert"
-row "CSR-like: pooled keys (no keygen), bulk" "$(lrate lua-pool-P-256)" \
+lrow "CSR-like: pooled keys (no keygen), bulk" lua-pool-P-256 \
     "$(ratio "$(lrate lua-pool-P-256)" "$naive")" "signing a given public key"
-row "no database: pki.sign, new key each" "$(lrate lua-nodb-P-256)" \
+lrow "no database: pki.sign, new key each" lua-nodb-P-256 \
     "$(ratio "$(lrate lua-nodb-P-256)" "$naive")" "luaossl ~3,600/s"
-row "key generator alone (pki.key_generator)" "$(lrate lua-keygen-P-256)" "" ""
+lrow "key generator alone (pki.key_generator)" lua-keygen-P-256 "" ""
 b384=$(lrate lua-bulk-P-384)
 printf -- '-- chainsmith from Lua, P-384\n'
-row "bulk: begin/commit every $batch, $n384 certs" "$b384" \
+lrow "bulk: begin/commit every $batch, $n384 certs" lua-bulk-P-384 \
     "$(ratio "$b384" "$(rate floor-naive-P-384)")" "target >= 500/s; limit $(rate floor-raw-P-384)/s"
 printf '\nCPU time per certificate (median, microseconds): bulk %s, durable %s, pooled %s, P-384 bulk %s\n' \
     "$(lcpu lua-bulk-P-256)" "$(lcpu lua-durable-P-256)" "$(lcpu lua-pool-P-256)" \
