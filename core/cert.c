@@ -704,36 +704,32 @@ done:
 /* ---- the public key ---- */
 
 /* The public half of an EC key, rebuilt from its encoded point as a key with
- * the ASN.1 method (d2i_KeyParams for the named curve, d2i_PublicKey for the
- * point); NULL if pkey is not EC on a named curve. */
-static EVP_PKEY *ec_public_copy(EVP_PKEY *pkey)
+ * the ASN.1 method: the curve's parameters (the key's generator made them
+ * once, else d2i_KeyParams here), then d2i_PublicKey for the point. NULL if
+ * key is not EC on a named curve. */
+static EVP_PKEY *ec_public_copy(const cs_key *key)
 {
     unsigned char point[133]; /* an uncompressed P-521 point, the largest */
-    unsigned char params[32];
-    unsigned char *pp = params;
-    const unsigned char *cp;
+    const unsigned char *cp = point;
     char group[64];
-    const ASN1_OBJECT *oid;
     EVP_PKEY *pub = NULL;
     size_t len = 0;
-    int nid, n;
 
-    if (!EVP_PKEY_is_a(pkey, "EC") ||
-        EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group,
-                                       NULL) != 1 ||
-        EVP_PKEY_get_octet_string_param(pkey, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, point,
+    if (!EVP_PKEY_is_a(key->pkey, "EC") ||
+        EVP_PKEY_get_octet_string_param(key->pkey, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, point,
                                         sizeof point, &len) != 1)
         return NULL;
-    nid = OBJ_sn2nid(group);
-    oid = nid != NID_undef ? OBJ_nid2obj(nid) : NULL;
-    if (!oid || i2d_ASN1_OBJECT(oid, NULL) > (int)sizeof params)
-        return NULL;
-    n = i2d_ASN1_OBJECT(oid, &pp); /* ECParameters: namedCurve (RFC 5480 2.1.1) */
-    cp = params;
-    if (n <= 0 || !d2i_KeyParams(EVP_PKEY_EC, &pub, &cp, n))
-        return NULL;
-    cp = point;
-    if (!d2i_PublicKey(EVP_PKEY_EC, &pub, &cp, (long)len)) {
+    if (key->ec_params) {
+        pub = EVP_PKEY_new();
+        if (pub && EVP_PKEY_copy_parameters(pub, key->ec_params) != 1) {
+            EVP_PKEY_free(pub);
+            pub = NULL;
+        }
+    } else if (EVP_PKEY_get_utf8_string_param(key->pkey, OSSL_PKEY_PARAM_GROUP_NAME, group,
+                                              sizeof group, NULL) == 1) {
+        pub = cs_ec_params(group);
+    }
+    if (!pub || !d2i_PublicKey(EVP_PKEY_EC, &pub, &cp, (long)len)) {
         EVP_PKEY_free(pub);
         return NULL;
     }
@@ -747,17 +743,17 @@ static EVP_PKEY *ec_public_copy(EVP_PKEY *pkey)
  * of an EC key it encodes the point directly, for a tenth of that, and the
  * certificate still holds a usable public key (X509_get0_pubkey). Other key
  * types, or any failure of the short way, take the general one. */
-static int set_pubkey(X509 *x, EVP_PKEY *pkey)
+static int set_pubkey(X509 *x, const cs_key *key)
 {
     EVP_PKEY *pub;
     int ok;
 
     ERR_set_mark();
-    pub = ec_public_copy(pkey);
+    pub = ec_public_copy(key);
     ok = pub && X509_set_pubkey(x, pub) == 1;
     ERR_pop_to_mark();
     EVP_PKEY_free(pub);
-    return ok || X509_set_pubkey(x, pkey) == 1;
+    return ok || X509_set_pubkey(x, key->pkey) == 1;
 }
 
 /* ---- signing ---- */
@@ -824,7 +820,7 @@ cs_code cs_cert_sign(const cs_cert_spec *spec, const cs_key *subject_key,
         goto done;
     if (X509_set_version(x, X509_VERSION_3) != 1 || X509_set_subject_name(x, subject) != 1 ||
         X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer->x509) : subject) != 1 ||
-        set_pubkey(x, subject_key->pkey) != 1) {
+        set_pubkey(x, subject_key) != 1) {
         rc = cs_err_ossl(err, CS_ECRYPTO, "certificate: cannot set names or key");
         goto done;
     }

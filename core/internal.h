@@ -17,6 +17,10 @@
 
 struct cs_key {
     EVP_PKEY *pkey;
+    /* From a cs_keygen of an EC curve: the curve as an ASN.1-method
+     * parameters key, shared by the generator's keys (a reference each), so
+     * cs_cert_sign copies the group instead of creating it; else NULL. */
+    EVP_PKEY *ec_params;
 };
 
 struct cs_cert {
@@ -27,6 +31,11 @@ struct cs_cert {
  * with OPENSSL_secure_clear_free(*out, *len). what names it in messages. */
 cs_code cs_key_private_pem(const cs_key *key, const char *what, char **out, size_t *len,
                            cs_err *err);
+
+/* A named curve ("prime256v1" or "P-256") as an EVP_PKEY of the ASN.1
+ * method holding only the parameters (d2i_KeyParams); NULL on failure, with
+ * OpenSSL's error queue left as it was. Free with EVP_PKEY_free. In key.c. */
+EVP_PKEY *cs_ec_params(const char *group);
 
 /* Certificates as concatenated PEM; free with free(). */
 cs_code cs_cert_chain_pem(const cs_cert *const *certs, size_t n, const char *what, char **out,

@@ -8,7 +8,9 @@
 
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
+#include <openssl/ec.h>
 #include <openssl/err.h>
+#include <openssl/objects.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
@@ -48,14 +50,40 @@ static cs_code wrap(EVP_PKEY **pkey, cs_key **out, cs_err *err)
     if (!key)
         return cs_err_set(err, CS_ENOMEM, "key: out of memory");
     key->pkey = *pkey;
+    key->ec_params = NULL;
     *pkey = NULL;
     *out = key;
     return CS_OK;
 }
 
+EVP_PKEY *cs_ec_params(const char *group)
+{
+    unsigned char der[32];
+    unsigned char *p = der;
+    const unsigned char *cp = der;
+    const ASN1_OBJECT *oid;
+    EVP_PKEY *params = NULL;
+    int nid, n;
+
+    ERR_set_mark();
+    nid = OBJ_sn2nid(group);
+    if (nid == NID_undef)
+        nid = EC_curve_nist2nid(group);
+    oid = nid != NID_undef ? OBJ_nid2obj(nid) : NULL;
+    /* ECParameters: namedCurve, the OID alone (RFC 5480 2.1.1) */
+    if (oid && i2d_ASN1_OBJECT(oid, NULL) <= (int)sizeof der) {
+        n = i2d_ASN1_OBJECT(oid, &p);
+        if (n > 0)
+            params = d2i_KeyParams(EVP_PKEY_EC, NULL, &cp, n);
+    }
+    ERR_pop_to_mark();
+    return params;
+}
+
 struct cs_keygen {
-    EVP_PKEY_CTX *ctx; /* keygen_init done, curve or size set */
-    char type[16];     /* for messages */
+    EVP_PKEY_CTX *ctx;   /* keygen_init done, curve or size set */
+    EVP_PKEY *ec_params; /* EC: the curve, handed to each key (see struct cs_key) */
+    char type[16];       /* for messages */
 };
 
 cs_code cs_keygen_new(const cs_key_params *p, cs_keygen **out, cs_err *err)
@@ -101,6 +129,8 @@ cs_code cs_keygen_new(const cs_key_params *p, cs_keygen **out, cs_err *err)
         rc = cs_err_ossl(err, CS_ECRYPTO, "key: setting up %s key generation", p->type);
         goto done;
     }
+    if (strcmp(alg, "EC") == 0)
+        gen->ec_params = cs_ec_params(p->curve); /* NULL: cs_cert_sign makes its own */
     *out = gen;
     gen = NULL;
 done:
@@ -119,6 +149,8 @@ cs_code cs_keygen_generate(cs_keygen *gen, cs_key **out, cs_err *err)
         return cs_err_ossl(err, CS_ECRYPTO, "key: generating a %s key", gen->type);
     rc = wrap(&pkey, out, err);
     EVP_PKEY_free(pkey);
+    if (rc == CS_OK && gen->ec_params && EVP_PKEY_up_ref(gen->ec_params) == 1)
+        (*out)->ec_params = gen->ec_params;
     return rc;
 }
 
@@ -126,6 +158,7 @@ void cs_keygen_free(cs_keygen *gen)
 {
     if (!gen)
         return;
+    EVP_PKEY_free(gen->ec_params);
     EVP_PKEY_CTX_free(gen->ctx);
     free(gen);
 }
@@ -281,6 +314,7 @@ void cs_key_free(cs_key *key)
 {
     if (!key)
         return;
+    EVP_PKEY_free(key->ec_params);
     EVP_PKEY_free(key->pkey);
     free(key);
 }
