@@ -618,10 +618,14 @@ static cs_code set_up(cs_store *s, cs_err *err)
      * wal_autocheckpoint 10000 pages (a WAL of up to about 40 MiB): a page
      * dirtied by several batches is copied into the database once per
      * checkpoint, not once per batch; at 100 k certificates 25 -> 16 kB
-     * written per certificate, 9% faster. */
+     * written per certificate, 9% faster. mmap_size 1 GiB: past the page
+     * cache, index pages are read through the mapping instead of a pread
+     * and a copy each; at 1 M certificates 5,271 -> 6,153 issues a second,
+     * and the cost per issue grows by the same 42 us per tenfold from 10 k
+     * to 1 M (reads only: SQLite still writes with write(2)). */
     rc = exec(s, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
                  " PRAGMA foreign_keys = ON; PRAGMA cache_size = -32768;"
-                 " PRAGMA wal_autocheckpoint = 10000;", "configuring", err);
+                 " PRAGMA wal_autocheckpoint = 10000; PRAGMA mmap_size = 1073741824;", "configuring", err);
     if (rc != CS_OK)
         return rc;
     if (v < SCHEMA_VERSION) {
