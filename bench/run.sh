@@ -1,6 +1,12 @@
 #!/bin/sh
-# Every benchmark, one after the other. `make bench` runs this.
+# Every benchmark, one after the other. `make bench` runs this (a few
+# minutes); QUICK=1 makes each one shorter. The 1 M scale run is its own
+# target, `make bench-scale` (bench/scale.lua 1000000).
 set -eu
 here=$(dirname "$0")
 "$here/chain_build.sh"
 "$here/serve.sh"
+"$here/issue.sh"
+if [ "${QUICK:-0}" = 1 ]; then max=20000; else max=${SCALE_MAX:-100000}; fi
+printf '\nScale: bulk P-256 issuance into one database, up to %s certificates\n' "$max"
+${LUA:-lua5.4} "$here/scale.lua" "$max"

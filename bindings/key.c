@@ -52,12 +52,10 @@ static int params_field(lua_State *L, const char *key, int type, cs_err *err)
     return t != LUA_TNIL;
 }
 
-static int key_generate(lua_State *L)
+/* The generate_key table at index 1 into p; its strings stay referenced on
+ * the stack (indexes 2 to 4). -1 with err set when a field is wrong. */
+static int check_params(lua_State *L, cs_key_params *p, cs_err *err)
 {
-    cs_key_params p = {NULL, NULL, 0};
-    cs_err err = {CS_OK, ""};
-    pki_key_box *box;
-
     luaL_checktype(L, 1, LUA_TTABLE);
     lua_settop(L, 1);
     lua_pushnil(L);
@@ -65,34 +63,95 @@ static int key_generate(lua_State *L)
         const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
         if (k == NULL || (strcmp(k, "type") && strcmp(k, "curve") && strcmp(k, "bits"))) {
             if (k)
-                cs_err_set(&err, CS_EINVAL, "key: unknown field '%s'", k);
+                cs_err_set(err, CS_EINVAL, "key: unknown field '%s'", k);
             else
-                cs_err_set(&err, CS_EINVAL, "key: unexpected %s key", luaL_typename(L, -2));
-            return pki_fail(L, &err);
+                cs_err_set(err, CS_EINVAL, "key: unexpected %s key", luaL_typename(L, -2));
+            return -1;
         }
         lua_pop(L, 1);
     }
-    if (params_field(L, "type", LUA_TSTRING, &err) < 0
-        || params_field(L, "curve", LUA_TSTRING, &err) < 0
-        || params_field(L, "bits", LUA_TNUMBER, &err) < 0)
-        return pki_fail(L, &err);
+    if (params_field(L, "type", LUA_TSTRING, err) < 0
+        || params_field(L, "curve", LUA_TSTRING, err) < 0
+        || params_field(L, "bits", LUA_TNUMBER, err) < 0)
+        return -1;
     /* stack: table, type, curve, bits; the strings stay referenced */
-    p.type = lua_tostring(L, 2);
-    p.curve = lua_tostring(L, 3);
+    p->type = lua_tostring(L, 2);
+    p->curve = lua_tostring(L, 3);
     if (!lua_isnil(L, 4)) {
         lua_Integer bits = lua_tointeger(L, 4);
         if (bits < 0 || bits > 16384) {
-            cs_err_set(&err, CS_EINVAL, "key.bits: %lld is out of range", (long long)bits);
-            return pki_fail(L, &err);
+            cs_err_set(err, CS_EINVAL, "key.bits: %lld is out of range", (long long)bits);
+            return -1;
         }
-        p.bits = (int)bits;
+        p->bits = (int)bits;
     }
-    if (p.type == NULL) {
-        cs_err_set(&err, CS_EINVAL, "key: missing field 'type' (\"ec\", \"ed25519\" or \"rsa\")");
+    if (p->type == NULL) {
+        cs_err_set(err, CS_EINVAL, "key: missing field 'type' (\"ec\", \"ed25519\" or \"rsa\")");
+        return -1;
+    }
+    return 0;
+}
+
+static int key_generate(lua_State *L)
+{
+    cs_key_params p = {NULL, NULL, 0};
+    cs_err err = {CS_OK, ""};
+    pki_key_box *box;
+
+    if (check_params(L, &p, &err) < 0)
         return pki_fail(L, &err);
-    }
     box = pki_newkey(L);
     if (cs_key_generate(&p, &box->key, &err) != CS_OK)
+        return pki_fail(L, &err);
+    return 1;
+}
+
+/* pki.keygen: many keys of one kind (bulk issuance). */
+#define PKI_KEYGEN "pki.keygen"
+
+static int keygen_close(lua_State *L)
+{
+    cs_keygen **box = luaL_checkudata(L, 1, PKI_KEYGEN);
+    cs_keygen_free(*box);
+    *box = NULL;
+    return 0;
+}
+
+static int keygen_tostring(lua_State *L)
+{
+    cs_keygen **box = luaL_checkudata(L, 1, PKI_KEYGEN);
+    if (*box == NULL)
+        lua_pushliteral(L, "pki.keygen (closed)");
+    else
+        lua_pushfstring(L, "pki.keygen (%p)", (void *)*box);
+    return 1;
+}
+
+/* pki.key_generator{type = ..., curve = ..., bits = ...} -> keygen */
+static int keygen_new(lua_State *L)
+{
+    cs_key_params p = {NULL, NULL, 0};
+    cs_err err = {CS_OK, ""};
+    cs_keygen **box;
+
+    if (check_params(L, &p, &err) < 0)
+        return pki_fail(L, &err);
+    box = lua_newuserdatauv(L, sizeof *box, 0);
+    *box = NULL;
+    luaL_setmetatable(L, PKI_KEYGEN);
+    if (cs_keygen_new(&p, box, &err) != CS_OK)
+        return pki_fail(L, &err);
+    return 1;
+}
+
+/* keygen:generate() -> key */
+static int keygen_generate(lua_State *L)
+{
+    cs_keygen *gen = pki_checkopen(L, 1, PKI_KEYGEN);
+    cs_err err = {CS_OK, ""};
+    pki_key_box *box = pki_newkey(L);
+
+    if (cs_keygen_generate(gen, &box->key, &err) != CS_OK)
         return pki_fail(L, &err);
     return 1;
 }
@@ -206,10 +265,24 @@ const luaL_Reg pki_key_funcs[] = {
     {"load_key", key_load},
     {"load_public_key", key_load_public},
     {"read_key", key_read},
+    {"key_generator", keygen_new},
     {NULL, NULL},
 };
 
 void pki_key_register(lua_State *L)
 {
+    static const luaL_Reg keygen_meta[] = {
+        {"__gc", keygen_close},
+        {"__close", keygen_close},
+        {"__tostring", keygen_tostring},
+        {NULL, NULL},
+    };
+    static const luaL_Reg keygen_methods[] = {
+        {"generate", keygen_generate},
+        {"close", keygen_close},
+        {NULL, NULL},
+    };
+
     pki_new_metatable(L, PKI_KEY, key_meta, key_methods);
+    pki_new_metatable(L, PKI_KEYGEN, keygen_meta, keygen_methods);
 }

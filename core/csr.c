@@ -308,7 +308,7 @@ void cs_csr_info_free(cs_csr_info *info)
         return;
     free(info->subject);
     cs_info_free_rdns(info->subject_rdns, info->subject_rdns_len);
-    cs_info_free_names(info->names, info->names_len);
+    cs_names_free(info->names, info->names_len);
     for (size_t i = 0; info->ext_key_usage.purposes && i < info->ext_key_usage.len; i++)
         free(info->ext_key_usage.purposes[i]);
     free(info->ext_key_usage.purposes);

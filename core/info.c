@@ -652,11 +652,6 @@ char *cs_info_obj_name(const ASN1_OBJECT *obj)
     return obj_name(obj);
 }
 
-void cs_info_free_names(cs_name *names, size_t len)
-{
-    free_names(names, len);
-}
-
 void cs_info_free_rdns(cs_rdn *rdns, size_t len)
 {
     if (!rdns)
@@ -666,4 +661,27 @@ void cs_info_free_rdns(cs_rdn *rdns, size_t len)
         free((char *)rdns[i].value);
     }
     free(rdns);
+}
+cs_code cs_cert_san_names(const X509 *x, cs_name **out, size_t *len)
+{
+    int crit = -1, ok;
+    GENERAL_NAMES *gens = X509_get_ext_d2i(x, NID_subject_alt_name, &crit, NULL);
+
+    *out = NULL;
+    *len = 0;
+    if (!gens)
+        return crit == -1 ? CS_OK : CS_EINVAL;
+    ok = general_names(gens, 0, out, len);
+    GENERAL_NAMES_free(gens);
+    if (ok)
+        return CS_OK;
+    free_names(*out, *len);
+    *out = NULL;
+    *len = 0;
+    return CS_ENOMEM;
+}
+
+void cs_names_free(cs_name *names, size_t len)
+{
+    free_names(names, len);
 }

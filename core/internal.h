@@ -19,6 +19,10 @@
 struct cs_key {
     EVP_PKEY *pkey;
     int is_private; /* 0: only the public half (from a CSR or an SPKI) */
+    /* From a cs_keygen of an EC curve: the curve as an ASN.1-method
+     * parameters key, shared by the generator's keys (a reference each), so
+     * cs_cert_sign copies the group instead of creating it; else NULL. */
+    EVP_PKEY *ec_params;
 };
 
 struct cs_cert {
@@ -43,6 +47,10 @@ cs_code cs_key_from_public(EVP_PKEY *pkey, const char *what, cs_key **out, cs_er
 /* CS_EINVAL "<what>: public key only, has no private key" unless key holds
  * its private half. */
 cs_code cs_key_need_private(const cs_key *key, const char *what, cs_err *err);
+/* A named curve ("prime256v1" or "P-256") as an EVP_PKEY of the ASN.1
+ * method holding only the parameters (d2i_KeyParams); NULL on failure, with
+ * OpenSSL's error queue left as it was. Free with EVP_PKEY_free. In key.c. */
+EVP_PKEY *cs_ec_params(const char *group);
 
 /* Certificates as concatenated PEM; free with free(). */
 cs_code cs_cert_chain_pem(const cs_cert *const *certs, size_t n, const char *what, char **out,
@@ -82,8 +90,13 @@ static inline int cs_mem_contains(const char *data, size_t len, const char *need
 int cs_info_rdns(const X509_NAME *name, cs_rdn **out, size_t *len);
 int cs_info_general_names(const GENERAL_NAMES *gens, cs_name **out, size_t *len);
 char *cs_info_obj_name(const ASN1_OBJECT *obj); /* short name or dotted OID; free() */
-void cs_info_free_names(cs_name *names, size_t len);
 void cs_info_free_rdns(cs_rdn *rdns, size_t len);
+/* The subjectAltName entries of x, as cs_name with owned strings (as in
+ * cs_cert_info); *out NULL and *len 0 when there is none. CS_EINVAL when
+ * the extension does not parse, CS_ENOMEM. Free with cs_names_free.
+ * Defined in info.c. */
+cs_code cs_cert_san_names(const X509 *x, cs_name **out, size_t *len);
+void cs_names_free(cs_name *names, size_t len);
 
 /* An ASN1_TIME as Unix seconds, whatever the local zone; 0 if unreadable.
  * Defined in info.c. */

@@ -2,12 +2,15 @@
 #include "key.h"
 
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
+#include <openssl/ec.h>
 #include <openssl/err.h>
+#include <openssl/objects.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
@@ -48,14 +51,48 @@ static cs_code wrap(EVP_PKEY **pkey, cs_key **out, cs_err *err)
         return cs_err_set(err, CS_ENOMEM, "key: out of memory");
     key->pkey = *pkey;
     key->is_private = 1;
+    key->ec_params = NULL;
     *pkey = NULL;
     *out = key;
     return CS_OK;
 }
 
-cs_code cs_key_generate(const cs_key_params *p, cs_key **out, cs_err *err)
+EVP_PKEY *cs_ec_params(const char *group)
 {
-    EVP_PKEY *pkey = NULL;
+    unsigned char der[32];
+    unsigned char *p = der;
+    const unsigned char *cp = der;
+    const ASN1_OBJECT *oid;
+    EVP_PKEY *params = NULL;
+    int nid, n;
+
+    ERR_set_mark();
+    nid = OBJ_sn2nid(group);
+    if (nid == NID_undef)
+        nid = EC_curve_nist2nid(group);
+    oid = nid != NID_undef ? OBJ_nid2obj(nid) : NULL;
+    /* ECParameters: namedCurve, the OID alone (RFC 5480 2.1.1) */
+    if (oid && i2d_ASN1_OBJECT(oid, NULL) <= (int)sizeof der) {
+        n = i2d_ASN1_OBJECT(oid, &p);
+        if (n > 0)
+            params = d2i_KeyParams(EVP_PKEY_EC, NULL, &cp, n);
+    }
+    ERR_pop_to_mark();
+    return params;
+}
+
+struct cs_keygen {
+    EVP_PKEY_CTX *ctx;   /* keygen_init done, curve or size set */
+    EVP_PKEY *ec_params; /* EC: the curve, handed to each key (see struct cs_key) */
+    char type[16];       /* for messages */
+};
+
+cs_code cs_keygen_new(const cs_key_params *p, cs_keygen **out, cs_err *err)
+{
+    cs_keygen *gen = NULL;
+    OSSL_PARAM params[2] = {OSSL_PARAM_END, OSSL_PARAM_END};
+    const char *alg;
+    size_t bits = 0;
     cs_code rc = CS_OK;
 
     if (!p || !p->type || !out)
@@ -65,27 +102,78 @@ cs_code cs_key_generate(const cs_key_params *p, cs_key **out, cs_err *err)
         if (!curve)
             return cs_err_set(err, CS_EINVAL, "key: unknown curve '%s' (use P-256 or P-384)",
                               p->curve ? p->curve : "(none)");
-        pkey = EVP_PKEY_Q_keygen(NULL, NULL, "EC", curve);
+        alg = "EC";
+        params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME,
+                                                     (char *)curve, 0);
     } else if (strcmp(p->type, "ed25519") == 0) {
-        pkey = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+        alg = "ED25519";
     } else if (strcmp(p->type, "rsa") == 0) {
-        int bits = p->bits == 0 ? RSA_BITS_DEFAULT : p->bits;
-        if (bits < RSA_BITS_MIN || bits > RSA_BITS_MAX || bits % 8 != 0)
+        int b = p->bits == 0 ? RSA_BITS_DEFAULT : p->bits;
+        if (b < RSA_BITS_MIN || b > RSA_BITS_MAX || b % 8 != 0)
             return cs_err_set(err, CS_EINVAL,
                               "key: unsupported RSA size %d bits (use 2048 to 4096, a "
                               "multiple of 8)", p->bits);
-        pkey = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)bits);
+        alg = "RSA";
+        bits = (size_t)b;
+        params[0] = OSSL_PARAM_construct_size_t(OSSL_PKEY_PARAM_RSA_BITS, &bits);
     } else {
         return cs_err_set(err, CS_EINVAL, "key: unknown key type '%s' (use ec, ed25519 or rsa)",
                           p->type);
     }
-    if (!pkey) {
-        rc = cs_err_ossl(err, CS_ECRYPTO, "key: generating a %s key", p->type);
+    gen = calloc(1, sizeof *gen);
+    if (!gen)
+        return cs_err_set(err, CS_ENOMEM, "key: out of memory");
+    snprintf(gen->type, sizeof gen->type, "%s", p->type);
+    gen->ctx = EVP_PKEY_CTX_new_from_name(NULL, alg, NULL);
+    if (!gen->ctx || EVP_PKEY_keygen_init(gen->ctx) != 1 ||
+        EVP_PKEY_CTX_set_params(gen->ctx, params) != 1) {
+        rc = cs_err_ossl(err, CS_ECRYPTO, "key: setting up %s key generation", p->type);
         goto done;
     }
-    rc = wrap(&pkey, out, err);
+    if (strcmp(alg, "EC") == 0)
+        gen->ec_params = cs_ec_params(p->curve); /* NULL: cs_cert_sign makes its own */
+    *out = gen;
+    gen = NULL;
 done:
+    cs_keygen_free(gen);
+    return rc;
+}
+
+cs_code cs_keygen_generate(cs_keygen *gen, cs_key **out, cs_err *err)
+{
+    EVP_PKEY *pkey = NULL;
+    cs_code rc;
+
+    if (!gen || !out)
+        return cs_err_set(err, CS_EINVAL, "key: no key generator");
+    if (EVP_PKEY_generate(gen->ctx, &pkey) != 1)
+        return cs_err_ossl(err, CS_ECRYPTO, "key: generating a %s key", gen->type);
+    rc = wrap(&pkey, out, err);
     EVP_PKEY_free(pkey);
+    if (rc == CS_OK && gen->ec_params && EVP_PKEY_up_ref(gen->ec_params) == 1)
+        (*out)->ec_params = gen->ec_params;
+    return rc;
+}
+
+void cs_keygen_free(cs_keygen *gen)
+{
+    if (!gen)
+        return;
+    EVP_PKEY_free(gen->ec_params);
+    EVP_PKEY_CTX_free(gen->ctx);
+    free(gen);
+}
+
+/* One key: a generator used once (the same checks and path as bulk). */
+cs_code cs_key_generate(const cs_key_params *p, cs_key **out, cs_err *err)
+{
+    cs_keygen *gen = NULL;
+    cs_code rc;
+
+    rc = cs_keygen_new(p, &gen, err);
+    if (rc == CS_OK)
+        rc = cs_keygen_generate(gen, out, err);
+    cs_keygen_free(gen);
     return rc;
 }
 
@@ -248,6 +336,7 @@ cs_code cs_key_from_public(EVP_PKEY *pkey, const char *what, cs_key **out, cs_er
     }
     key->pkey = pkey;
     key->is_private = 0;
+    key->ec_params = NULL;
     *out = key;
     return CS_OK;
 }
@@ -309,6 +398,7 @@ void cs_key_free(cs_key *key)
 {
     if (!key)
         return;
+    EVP_PKEY_free(key->ec_params);
     EVP_PKEY_free(key->pkey);
     free(key);
 }

@@ -23,6 +23,17 @@ typedef struct cs_key_params {
 
 CS_NODISCARD cs_code cs_key_generate(const cs_key_params *p, cs_key **out, cs_err *err);
 
+/* Many keys of one kind, for bulk issuance: the algorithm is fetched and the
+ * curve or size set up once, where cs_key_generate (EVP_PKEY_Q_keygen) does
+ * both for every key. Same params and refusals as cs_key_generate.
+ * Constructor: cs_keygen_new. Destructor: cs_keygen_free (NULL is fine).
+ * One thread at a time. */
+typedef struct cs_keygen cs_keygen;
+
+CS_NODISCARD cs_code cs_keygen_new(const cs_key_params *p, cs_keygen **out, cs_err *err);
+CS_NODISCARD cs_code cs_keygen_generate(cs_keygen *gen, cs_key **out, cs_err *err);
+void cs_keygen_free(cs_keygen *gen);
+
 /* PEM (PKCS#8, or the traditional EC/RSA forms) or DER; unencrypted only.
  * what names the source in messages (a file name, "key"). */
 CS_NODISCARD cs_code cs_key_load(const char *data, size_t len, const char *what,

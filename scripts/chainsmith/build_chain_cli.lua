@@ -1,20 +1,49 @@
 -- The build_chain.lua command: options, the build, the summary.
-local argparse = require "argparse"
 local chain = require "chainsmith.chain"
 local summary = require "chainsmith.summary"
 
 local cli = {}
 
-function cli.main(args, boot)
+-- The usual invocations (only these options, each at most once, as `--name
+-- value`) are read here without loading argparse, whose 2,000 lines cost a
+-- fifth of a whole chain build's instructions (bench/README.md); anything
+-- else (--help, --out=DIR, an unknown or repeated option, a missing value)
+-- goes to argparse, which parses or explains. nil: let argparse do it.
+local function quick_parse(args, defaults)
+    local opts, seen, i = { out = defaults.out, profiles = defaults.profiles }, {}, 1
+    while i <= #args do
+        local a, value = args[i], args[i + 1]
+        if seen[a] then return nil end
+        seen[a] = true
+        if a == "--force" then
+            opts.force = true
+        elseif (a == "--out" or a == "--profiles") and value and value:sub(1, 1) ~= "-" then
+            opts[a:sub(3)] = value
+            i = i + 1
+        else
+            return nil
+        end
+        i = i + 1
+    end
+    return opts
+end
+
+local function full_parse(args, defaults)
+    local argparse = require "argparse"
     local parser = argparse("build_chain.lua",
         "Build the root CA, intermediate CA and server certificate from the profiles.\n"
         .. "Reuses a valid root and intermediate; re-issues the server certificate when\n"
         .. "its profile changed or it nears expiry.")
-    parser:option("--out", "Folder for keys, certificates and the CA database.", "chain")
+    parser:option("--out", "Folder for keys, certificates and the CA database.", defaults.out)
     parser:option("--profiles", "Folder holding root.lua, intermediate.lua, server.lua.",
-        boot.profiles_dir)
+        defaults.profiles)
     parser:flag("--force", "Re-create the whole chain, replacing the root and intermediate.")
-    local opts = parser:parse(args)
+    return parser:parse(args)
+end
+
+function cli.main(args, boot)
+    local defaults = { out = "chain", profiles = boot.profiles_dir }
+    local opts = quick_parse(args, defaults) or full_parse(args, defaults)
 
     local report, err = chain.build { out = opts.out, profiles = opts.profiles,
         force = opts.force }

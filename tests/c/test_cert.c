@@ -479,6 +479,73 @@ static void test_load_refused(void)
     CHECK_FAIL(cs_cert_load_file(path, &c, &err), CS_ENOENT, &err, "missing.pem");
 }
 
+/* The certificate holds the subject's public key, whatever way core put it
+ * there (EC keys take a shorter way than X509_set_pubkey): the same
+ * SubjectPublicKeyInfo bytes, a key OpenSSL can hand out and verify with. */
+static void test_public_key(void)
+{
+    static const struct { const char *type, *curve; } kinds[] = {
+        {"ec", "P-256"}, {"ec", "P-384"}, {"ed25519", NULL}, {"rsa", NULL},
+    };
+    cs_err err = {0};
+    size_t i;
+
+    for (i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+        cs_key *k = make_key(kinds[i].type, kinds[i].curve);
+        cs_key *lk = make_key("ec", "P-256");
+        cs_cert_spec cs = ca_spec(root_dn, 3, -1);
+        cs_cert_spec ls = leaf_spec();
+        cs_cert *ca = NULL, *leaf = NULL;
+        unsigned char *want = NULL, *got = NULL;
+        int wn, gn;
+        EVP_PKEY *pub;
+
+        CHECK_OK(cs_cert_sign(&cs, k, NULL, k, &ca, &err), &err);
+        CHECK_OK(cs_cert_sign(&ls, lk, ca, k, &leaf, &err), &err);
+        if (!ca || !leaf)
+            goto next;
+        pub = X509_get0_pubkey(cs_cert_get0_x509(ca));
+        CHECK(pub != NULL && EVP_PKEY_eq(pub, cs_key_get0_pkey(k)) == 1);
+        wn = i2d_PUBKEY(cs_key_get0_pkey(k), &want);
+        gn = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cs_cert_get0_x509(ca)), &got);
+        CHECK(wn > 0 && wn == gn && memcmp(want, got, (size_t)wn) == 0);
+        /* The key in the issuer's certificate verifies what it signed. */
+        CHECK(pub && X509_verify(cs_cert_get0_x509(leaf), pub) == 1);
+        CHECK(X509_verify(cs_cert_get0_x509(ca), pub) == 1);
+        CHECK_OK(cs_cert_check_key(ca, k, &err), &err);
+        CHECK_OK(cs_cert_check_key(leaf, lk, &err), &err);
+        /* A key read from a file (no generator to share its curve's
+         * parameters) takes the other branch to the same bytes. */
+        {
+            char path[512];
+            cs_key *loaded = NULL;
+            cs_cert *again = NULL;
+            unsigned char *got2 = NULL;
+            int gn2;
+            snprintf(path, sizeof path, "%s/pub-%zu.key", dir, i);
+            CHECK_OK(cs_key_save(k, path, 0, &err), &err);
+            CHECK_OK(cs_key_load_file(path, &loaded, &err), &err);
+            CHECK_OK(cs_cert_sign(&cs, loaded, NULL, loaded, &again, &err), &err);
+            gn2 = again ? i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cs_cert_get0_x509(again)),
+                                          &got2) : 0;
+            CHECK(wn > 0 && gn2 == wn && memcmp(want, got2, (size_t)wn) == 0);
+            CHECK(again && X509_verify(cs_cert_get0_x509(again),
+                                       X509_get0_pubkey(cs_cert_get0_x509(again))) == 1);
+            OPENSSL_free(got2);
+            cs_cert_free(again);
+            cs_key_free(loaded);
+            unlink(path);
+        }
+    next:
+        OPENSSL_free(got);
+        OPENSSL_free(want);
+        cs_cert_free(leaf);
+        cs_cert_free(ca);
+        cs_key_free(lk);
+        cs_key_free(k);
+    }
+}
+
 int main(void)
 {
     if (!mkdtemp(dir)) {
@@ -487,6 +554,7 @@ int main(void)
     }
     test_chain();
     test_digests();
+    test_public_key();
     test_lint();
     test_extensions();
     test_load_refused();

@@ -225,6 +225,32 @@ static void test_load_forms(void)
     cs_key_free(k);
 }
 
+/* A generator makes many keys of its kind, each different; bad params are
+ * refused as cs_key_generate refuses them, and nothing is returned. */
+static void test_keygen(void)
+{
+    cs_key_params p256 = {"ec", "P-256", 0}, bad = {"ec", "P-521", 0};
+    cs_err err = {0};
+    cs_keygen *gen = NULL, *sentinel = (cs_keygen *)&err;
+    cs_key *a = NULL, *b = NULL;
+
+    CHECK_OK(cs_keygen_new(&p256, &gen, &err), &err);
+    CHECK_OK(cs_keygen_generate(gen, &a, &err), &err);
+    CHECK_OK(cs_keygen_generate(gen, &b, &err), &err);
+    CHECK(a && b && strcmp(cs_key_curve(a), "P-256") == 0 &&
+          strcmp(cs_key_curve(b), "P-256") == 0);
+    CHECK(a && b && EVP_PKEY_eq(cs_key_get0_pkey(a), cs_key_get0_pkey(b)) != 1);
+    ERR_clear_error(); /* EVP_PKEY_eq of different keys may leave a reason */
+    cs_key_free(b);
+    cs_key_free(a);
+    cs_keygen_free(gen);
+    gen = sentinel;
+    CHECK_FAIL(cs_keygen_new(&bad, &gen, &err), CS_EINVAL, &err, "unknown curve 'P-521'");
+    CHECK(gen == sentinel);
+    CHECK_FAIL(cs_keygen_generate(NULL, &a, &err), CS_EINVAL, &err, "no key generator");
+    cs_keygen_free(NULL);
+}
+
 int main(void)
 {
     if (!mkdtemp(dir)) {
@@ -233,6 +259,7 @@ int main(void)
     }
     test_generate();
     test_generate_refused();
+    test_keygen();
     test_save_load();
     test_load_forms();
     CHECK(ERR_peek_error() == 0); /* every failure drained OpenSSL's queue */

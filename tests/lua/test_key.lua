@@ -109,6 +109,44 @@ t.case("<close> variable", function()
     assert(not ok and err:find("closed pki.key"), err)
 end)
 
+t.case("key_generator: many keys of one kind, each different", function()
+    for _, params in ipairs { {type = "ec", curve = "P-256"}, {type = "ec", curve = "P-384"},
+                              {type = "ed25519"}, {type = "rsa", bits = 2048} } do
+        local gen <close> = assert(pki.key_generator(params))
+        assert(tostring(gen):find("^pki.keygen"))
+        local seen = {}
+        for _ = 1, params.type == "rsa" and 2 or 5 do
+            local info = assert(gen:generate()):info()
+            assert(info.type == params.type and info.curve == params.curve, info.type)
+            assert(not seen[info.fingerprint], "the same key twice")
+            seen[info.fingerprint] = true
+        end
+    end
+end)
+
+t.case("key_generator refuses what generate_key refuses", function()
+    local cases = {
+        { {type = "ec", curve = "P-521"}, "unknown curve 'P-521'" },
+        { {type = "dsa"}, "unknown key type 'dsa'" },
+        { {type = "rsa", bits = 1024}, "unsupported RSA size 1024" },
+        { {type = "ec", curv = "P-256"}, "unknown field 'curv'" },
+        { {curve = "P-256"}, "missing field 'type'" },
+    }
+    for _, c in ipairs(cases) do
+        local gen, msg, code = pki.key_generator(c[1])
+        assert(gen == nil and code == "invalid" and msg:find(c[2], 1, true), msg)
+    end
+end)
+
+t.case("key_generator: close is idempotent; use after close raises", function()
+    local gen = assert(pki.key_generator{type = "ec", curve = "P-256"})
+    gen:close()
+    gen:close()
+    assert(tostring(gen) == "pki.keygen (closed)")
+    local ok, err = pcall(gen.generate, gen)
+    assert(not ok and err:find("attempt to use a closed pki.keygen"), err)
+end)
+
 collectgarbage()
 t.cleanup()
 t.done()

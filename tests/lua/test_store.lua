@@ -74,6 +74,33 @@ t.case("closed store raises; close twice is fine", function()
     assert(tostring(store) == "pki.store (closed)")
 end)
 
+t.case("the row holds what the certificate says", function()
+    local store <close> = assert(pki.open_store(path))
+    local rk = assert(pki.generate_key{type = "ec", curve = "P-384"})
+    local root = assert(store:issue(t.root_spec(), rk, nil, rk, "root"))
+    local lk = assert(pki.generate_key{type = "ec", curve = "P-256"})
+    local spec = t.leaf_spec("row.test")
+    spec.subject_alt_name = {dns = {"row.test", "www.row.test"}, ip = {"127.0.0.1", "::1"},
+                             email = {"ca@row.test"}}
+    local leaf = assert(store:issue(spec, lk, root, rk, "server"))
+    store:close()
+    local info = leaf:info()
+    local sql = ("select issuer, subject, sans, not_before, not_after, fingerprint, profile"
+        .. " from certificates where serial = '%s'"):format(leaf:serial())
+    local row = t.sh("sqlite3 -separator '|' " .. t.quote(path) .. " " .. t.quote(sql))
+    local want = table.concat({root:info().subject_line, info.subject_line,
+        "DNS:row.test, DNS:www.row.test, IP:127.0.0.1, IP:::1, email:ca@row.test",
+        info.not_before, info.not_after, leaf:fingerprint(), "server"}, "|")
+    assert(row == want, row .. "\n~= " .. want)
+    -- The PEM column is byte for byte what cert:pem() writes.
+    local pem = t.sh("sqlite3 " .. t.quote(path) .. " " .. t.quote(
+        ("select pem from certificates where serial = '%s'"):format(leaf:serial())))
+    assert(pem == leaf:pem(), pem) -- sh() took the newline sqlite3 adds
+    -- The issued certificate's public key is the subject key's, usable as such.
+    assert(leaf:check_key(lk))
+    assert(info.key.curve == "P-256" and info.key.bits == 256)
+end)
+
 t.case("<close> closes", function()
     local outer
     do

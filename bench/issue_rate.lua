@@ -1,0 +1,128 @@
+-- Leaf issuance rate, in-process from Lua: N server certificates, each with a
+-- new key, signed by an intermediate and recorded in the CA database.
+--
+--   lua5.4 bench/issue_rate.lua MODE CURVE N [BATCH]
+--
+-- MODE
+--   durable  store:issue alone: one transaction and one durable commit
+--            (WAL fsync) per certificate
+--   bulk     store:begin() ... store:commit() around every BATCH issues
+--            (default 1000): one transaction and one fsync per batch
+--   pool     bulk, but the subject keys come from a pool generated before the
+--            clock starts: what signing a CSR costs without the key generation
+--   nodb     pki.sign with a new key each, nothing recorded
+--   keygen   key generation alone (pki.key_generator)
+--
+-- Prints one line: MODE CURVE N wall_s cpu_s per_second vmhwm_kB db_bytes
+-- (bench/issue.sh runs every mode several times and makes the table). A
+-- benchmark: it asserts only that each call worked.
+local here = (arg and arg[0] or ""):match("^(.*)[/\\]") or "."
+package.cpath = here .. "/../build/?.so;" .. package.cpath
+local pki = require "pki"
+
+local mode, curve = arg[1] or "bulk", arg[2] or "P-256"
+local n = math.tointeger(tonumber(arg[3] or "10000"))
+local batch = math.tointeger(tonumber(arg[4] or "1000"))
+local POOL = 1000
+
+-- Wall clock in seconds: Lua has none finer than os.time, so ask date(1)
+-- outside the timed loop (its own cost, about a millisecond, is in the
+-- figure once).
+local function now()
+    local f = assert(io.popen("date +%s%N"))
+    local ns = f:read("n")
+    f:close()
+    return ns / 1e9
+end
+
+local function vmhwm()
+    for line in io.lines("/proc/self/status") do
+        local kb = line:match("^VmHWM:%s*(%d+)")
+        if kb then return tonumber(kb) end
+    end
+    return 0
+end
+
+local function file_size(path)
+    local f = io.open(path, "rb")
+    if not f then return 0 end
+    local size = f:seek("end")
+    f:close()
+    return size
+end
+
+local function ca_spec(cn, path_len)
+    return {
+        subject = { { "O", "Bench" }, { "CN", cn } }, validity_days = 365,
+        basic_constraints = { critical = true, ca = true, path_len = path_len },
+        key_usage = { critical = true, "keyCertSign", "cRLSign" },
+        subject_key_id = true, authority_key_id = true,
+    }
+end
+
+-- One spec for every leaf, as a profile gives it: the names change per
+-- certificate in real use, but building the table is Lua's cost, not ours.
+local leaf = {
+    subject = { { "O", "Bench" }, { "CN", "host.bench.test" } }, validity_days = 90,
+    basic_constraints = { critical = true, ca = false },
+    key_usage = { critical = true, "digitalSignature" },
+    extended_key_usage = { "serverAuth" },
+    subject_alt_name = { dns = { "host.bench.test" } },
+    subject_key_id = true, authority_key_id = true,
+}
+
+local dir = os.tmpname()
+os.remove(dir)
+assert(os.execute("mkdir -m 700 '" .. dir .. "'"))
+local db = dir .. "/ca.db"
+local gen = assert(pki.key_generator { type = "ec", curve = curve })
+local store = assert(pki.open_store(db))
+local rk = assert(gen:generate())
+local root = assert(store:issue(ca_spec("Bench Root", nil), rk, nil, rk, "root"))
+local ik = assert(gen:generate())
+local inter = assert(store:issue(ca_spec("Bench Intermediate", 0), ik, root, rk,
+    "intermediate"))
+
+local pool = {}
+if mode == "pool" then
+    for i = 1, POOL do pool[i] = assert(gen:generate()) end
+end
+
+collectgarbage()
+local c0, t0 = os.clock(), now()
+if mode == "durable" then
+    for _ = 1, n do
+        assert(store:issue(leaf, gen:generate(), inter, ik, "server"))
+    end
+elseif mode == "bulk" or mode == "pool" then
+    local i = 0
+    while i < n do
+        assert(store:begin())
+        for _ = 1, math.min(batch, n - i) do
+            i = i + 1
+            local key = mode == "pool" and pool[i % POOL + 1] or gen:generate()
+            assert(store:issue(leaf, key, inter, ik, "server"))
+        end
+        assert(store:commit())
+    end
+elseif mode == "nodb" then
+    for _ = 1, n do
+        assert(pki.sign(leaf, gen:generate(), inter, ik))
+    end
+elseif mode == "keygen" then
+    for _ = 1, n do
+        assert(gen:generate())
+    end
+else
+    error("mode: durable, bulk, pool, nodb or keygen")
+end
+local t1, c1 = now(), os.clock()
+
+if mode ~= "nodb" and mode ~= "keygen" then
+    assert(store:count() == n + 2)
+end
+store:close()
+local size = file_size(db) + file_size(db .. "-wal")
+print(("%s %s %d %.4f %.4f %.0f %d %d"):format(mode, curve, n, t1 - t0, c1 - c0,
+    n / (t1 - t0), vmhwm(), size))
+os.execute("rm -rf '" .. dir .. "'")
