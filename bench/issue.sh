@@ -37,7 +37,7 @@ for c in P-256 P-384; do
 done
 run "lua-bulk-P-256" "$LUA" "$repo/bench/issue_rate.lua" bulk P-256 "$n" "$batch"
 run "lua-durable-P-256" "$LUA" "$repo/bench/issue_rate.lua" durable P-256 "$n"
-run "lua-pool-P-256" "$LUA" "$repo/bench/issue_rate.lua" pool P-256 "$n" "$batch"
+run "lua-csr-P-256" "$LUA" "$repo/bench/issue_rate.lua" csr P-256 "$n" "$batch"
 run "lua-nodb-P-256" "$LUA" "$repo/bench/issue_rate.lua" nodb P-256 "$n"
 run "lua-keygen-P-256" "$LUA" "$repo/bench/issue_rate.lua" keygen P-256 "$n"
 run "lua-bulk-P-384" "$LUA" "$repo/bench/issue_rate.lua" bulk P-384 "$n384" "$batch"
@@ -87,8 +87,8 @@ lrow "bulk: begin/commit every $batch, $n certs" lua-bulk-P-256 "$(ratio "$bulk"
     "target >= 5,000/s"
 lrow "durable: one commit (fsync) per cert" lua-durable-P-256 \
     "$(ratio "$(lrate lua-durable-P-256)" "$naive")" "fsync ${fsync_us} us, ${fsyncs:-?} per cert"
-lrow "CSR-like: pooled keys (no keygen), bulk" lua-pool-P-256 \
-    "$(ratio "$(lrate lua-pool-P-256)" "$naive")" "signing a given public key"
+lrow "signing CSRs (parse, check, issue), bulk" lua-csr-P-256 \
+    "$(ratio "$(lrate lua-csr-P-256)" "$naive")" "no keygen; CSR signature checked"
 lrow "no database: pki.sign, new key each" lua-nodb-P-256 \
     "$(ratio "$(lrate lua-nodb-P-256)" "$naive")" "luaossl ~3,600/s"
 lrow "key generator alone (pki.key_generator)" lua-keygen-P-256 "" ""
@@ -96,12 +96,12 @@ b384=$(lrate lua-bulk-P-384)
 printf -- '-- chainsmith from Lua, P-384\n'
 lrow "bulk: begin/commit every $batch, $n384 certs" lua-bulk-P-384 \
     "$(ratio "$b384" "$(rate floor-naive-P-384)")" "target >= 500/s; limit $(rate floor-raw-P-384)/s"
-printf '\nCPU time per certificate (median, microseconds): bulk %s, durable %s, pooled %s, P-384 bulk %s\n' \
-    "$(lcpu lua-bulk-P-256)" "$(lcpu lua-durable-P-256)" "$(lcpu lua-pool-P-256)" \
+printf '\nCPU time per certificate (median, microseconds): bulk %s, durable %s, CSR %s, P-384 bulk %s\n' \
+    "$(lcpu lua-bulk-P-256)" "$(lcpu lua-durable-P-256)" "$(lcpu lua-csr-P-256)" \
     "$(lcpu lua-bulk-P-384)"
-printf 'Peak memory (VmHWM, median): bulk %s kB, durable %s kB, pooled %s kB (1,000 keys held)\n' \
+printf 'Peak memory (VmHWM, median): bulk %s kB, durable %s kB, CSR %s kB (1,000 CSRs held)\n' \
     "$(median 7 <"$work/lua-bulk-P-256")" "$(median 7 <"$work/lua-durable-P-256")" \
-    "$(median 7 <"$work/lua-pool-P-256")"
+    "$(median 7 <"$work/lua-csr-P-256")"
 printf 'Database after %s certs: %s bytes (%s per certificate)\n' "$n" \
     "$(median 8 <"$work/lua-bulk-P-256")" \
     "$(awk -v s="$(median 8 <"$work/lua-bulk-P-256")" -v n="$n" 'BEGIN { printf "%.0f", s / n }')"
