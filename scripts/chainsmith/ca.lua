@@ -22,15 +22,6 @@ local function default_profiles()
     return dir .. "/profiles"
 end
 
-local function exists(path)
-    local f = io.open(path, "rb")
-    if f then
-        f:close()
-        return true
-    end
-    return false
-end
-
 -- Open the CA in opts.dir (default "chain"): the intermediate's key and
 -- certificate, the root, and ca.db. opts.profiles is the profile folder,
 -- opts.policy a policy module (default require "policy"), opts.config its
@@ -42,7 +33,7 @@ function ca.open(opts)
     local files = chain.files(dir)
     for _, path in ipairs { files.intermediate.key, files.intermediate.cert, files.root.cert,
         files.db } do
-        if not exists(path) then
+        if not chain.exists(path) then
             return nil, ("%s: missing; run build_chain.lua first (build_chain.lua --out %s)")
                 :format(path, dir), "notfound"
         end
@@ -265,7 +256,7 @@ function CA:issue(req, opts)
     local p, perr = profile.load(self.profiles, req.profile)
     if not p then
         local found = profile.valid_name(req.profile)
-            and exists(profile.path(self.profiles, req.profile))
+            and chain.exists(profile.path(self.profiles, req.profile))
         return nil, perr, found and "invalid" or "notfound"
     end
 

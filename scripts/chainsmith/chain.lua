@@ -25,7 +25,8 @@ function chain.files(out)
     }
 end
 
-local function exists(path)
+-- Whether a file can be opened for reading.
+function chain.exists(path)
     local f = io.open(path, "rb")
     if f then
         f:close()
@@ -274,7 +275,7 @@ end
 -- Read a key and certificate from disk if both are there, whole and
 -- matching. Returns {key = , cert = }; nil when neither exists; or nil, message.
 local function load_existing(files)
-    local have_key, have_cert = exists(files.key), exists(files.cert)
+    local have_key, have_cert = chain.exists(files.key), chain.exists(files.cert)
     if not have_key and not have_cert then
         return nil, nil
     end
