@@ -3,7 +3,6 @@
  * the profile decide what is issued; this file reports it faithfully. */
 #include "csr.h"
 
-#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -83,42 +82,32 @@ static cs_code wrap(X509_REQ **req, const char *what, cs_csr **out, cs_err *err)
     return CS_OK;
 }
 
+static void *decode_req(BIO *bio, const unsigned char **der, long len, void *arg)
+{
+    (void)arg;
+    /* PEM also takes the older "NEW CERTIFICATE REQUEST" label */
+    return bio ? PEM_read_bio_X509_REQ(bio, NULL, NULL, NULL) : d2i_X509_REQ(NULL, der, len);
+}
+
+static const cs_pem_der req_format = {decode_req, "the DER CSR",
+                                      "not a PEM or DER certificate request"};
+
 cs_code cs_csr_load(const char *data, size_t len, const char *what, cs_csr **out, cs_err *err)
 {
-    BIO *bio = NULL;
-    X509_REQ *req = NULL;
-    cs_code rc = CS_OK;
+    void *obj = NULL;
+    X509_REQ *req;
+    cs_code rc;
 
     if (!what)
         what = "CSR";
-    if (!data || !out)
-        return cs_err_set(err, CS_EINVAL, "%s: no data", what);
-    if (len > INT_MAX)
-        return cs_err_set(err, CS_EINVAL, "%s: too large", what);
-    /* PEM first; DER only for what cannot be PEM, as cs_cert_load does. */
-    if (cs_mem_contains(data, len, "-----BEGIN")) {
-        bio = BIO_new_mem_buf(data, (int)len);
-        if (!bio) {
-            rc = cs_err_ossl(err, CS_ENOMEM, "%s: out of memory", what);
-            goto done;
-        }
-        req = PEM_read_bio_X509_REQ(bio, NULL, NULL, NULL); /* also "NEW CERTIFICATE REQUEST" */
-    } else {
-        const unsigned char *p = (const unsigned char *)data;
-        req = d2i_X509_REQ(NULL, &p, (long)len);
-        if (req && p != (const unsigned char *)data + len) {
-            rc = cs_err_set(err, CS_EINVAL, "%s: trailing bytes after the DER CSR", what);
-            goto done;
-        }
-    }
-    if (!req) {
-        rc = cs_err_ossl(err, CS_EINVAL, "%s: not a PEM or DER certificate request", what);
-        goto done;
-    }
-    rc = wrap(&req, what, out, err);
-done:
+    rc = cs_load_check(data, len, out, what, err);
+    if (rc != CS_OK)
+        return rc;
+    rc = cs_load_pem_der(data, len, what, &req_format, NULL, &obj, err);
+    req = obj;
+    if (rc == CS_OK)
+        rc = wrap(&req, what, out, err);
     X509_REQ_free(req);
-    BIO_free(bio);
     return rc;
 }
 
@@ -280,26 +269,9 @@ cs_code cs_csr_pem(const cs_csr *csr, char **out, size_t *len, cs_err *err)
 
 cs_code cs_csr_der(const cs_csr *csr, unsigned char **out, size_t *len, cs_err *err)
 {
-    unsigned char *buf;
-    unsigned char *p;
-    int n;
-
     if (!csr || !out || !len)
         return cs_err_set(err, CS_EINVAL, "CSR: none");
-    n = i2d_X509_REQ(csr->req, NULL);
-    if (n <= 0)
-        return cs_err_ossl(err, CS_ECRYPTO, "CSR: encoding DER");
-    buf = malloc((size_t)n);
-    if (!buf)
-        return cs_err_set(err, CS_ENOMEM, "CSR: out of memory");
-    p = buf;
-    if (i2d_X509_REQ(csr->req, &p) != n) {
-        free(buf);
-        return cs_err_ossl(err, CS_ECRYPTO, "CSR: encoding DER");
-    }
-    *out = buf;
-    *len = (size_t)n;
-    return CS_OK;
+    return cs_der_encode(csr->req, ASN1_ITEM_rptr(X509_REQ), "CSR", out, len, err);
 }
 
 void cs_csr_info_free(cs_csr_info *info)

@@ -56,8 +56,37 @@ EVP_PKEY *cs_ec_params(const char *group);
 cs_code cs_cert_chain_pem(const cs_cert *const *certs, size_t n, const char *what, char **out,
                           size_t *len, cs_err *err);
 
+/* ---- PEM and DER in and out, defined in codec.c ---- */
+
+/* What every loader checks first: CS_EINVAL "<what>: no data" when data or
+ * out (the caller's out-parameter) is NULL, "<what>: too large" past INT_MAX. */
+cs_code cs_load_check(const char *data, size_t len, const void *out, const char *what,
+                      cs_err *err);
+
+/* How cs_load_pem_der reads one kind of object. */
+typedef struct cs_pem_der {
+    /* Decode from the PEM in bio, or (bio NULL) from the DER at *der, len
+     * bytes, advancing *der (d2i's contract); NULL when it does not parse. */
+    void *(*decode)(BIO *bio, const unsigned char **der, long len, void *arg);
+    const char *der;      /* "the DER CSR": "<what>: trailing bytes after <der>" */
+    const char *not_this; /* "not a PEM or DER CSR": "<what>: <not_this>" */
+} cs_pem_der;
+
+/* Decode data (checked by cs_load_check) as PEM if it holds "-----BEGIN",
+ * else as DER that must fill all len bytes. arg goes to fmt->decode. *obj is
+ * what was decoded or NULL, the caller's to free whatever the result (after
+ * trailing bytes it is set and the result is CS_EINVAL). OpenSSL's reasons
+ * for a failed decode end up in the message, leaving the queue empty. */
+cs_code cs_load_pem_der(const char *data, size_t len, const char *what, const cs_pem_der *fmt,
+                        void *arg, void **obj, cs_err *err);
+
+/* val (of ASN.1 type it, e.g. ASN1_ITEM_rptr(X509)) as DER in a buffer to
+ * free with free(); CS_ECRYPTO "<what>: encoding DER" or CS_ENOMEM. */
+cs_code cs_der_encode(const void *val, const ASN1_ITEM *it, const char *what,
+                      unsigned char **out, size_t *len, cs_err *err);
+
 /* The bytes of a memory BIO, copied and NUL-terminated; free with free().
- * what names the thing in messages. Defined in cert.c. */
+ * what names the thing in messages. */
 cs_code cs_bio_copy(BIO *bio, const char *what, char **out, size_t *len, cs_err *err);
 
 /* A name as one line in certificate order, "C=SE, O=Simple Inc, CN=x";
