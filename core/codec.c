@@ -66,6 +66,21 @@ cs_code cs_der_encode(const void *val, const ASN1_ITEM *it, const char *what,
     return CS_OK;
 }
 
+cs_code cs_pem_encode(int (*write)(BIO *bio, const void *obj), const void *obj,
+                      const char *what, const char *fail, char **out, size_t *len,
+                      cs_err *err)
+{
+    BIO *bio = BIO_new(BIO_s_mem());
+    cs_code rc;
+
+    if (!bio || write(bio, obj) != 1)
+        rc = cs_err_ossl(err, CS_ECRYPTO, "%s", fail);
+    else
+        rc = cs_bio_copy(bio, what, out, len, err);
+    BIO_free(bio);
+    return rc;
+}
+
 cs_code cs_bio_copy(BIO *bio, const char *what, char **out, size_t *len, cs_err *err)
 {
     char *data = NULL;

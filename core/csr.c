@@ -251,20 +251,16 @@ cs_code cs_csr_public_key(const cs_csr *csr, cs_key **out, cs_err *err)
     return cs_key_from_public(csr->key->pkey, "CSR", out, err);
 }
 
+static int write_req(BIO *bio, const void *req)
+{
+    return PEM_write_bio_X509_REQ(bio, req);
+}
+
 cs_code cs_csr_pem(const cs_csr *csr, char **out, size_t *len, cs_err *err)
 {
-    BIO *bio = NULL;
-    cs_code rc;
-
     if (!csr || !out || !len)
         return cs_err_set(err, CS_EINVAL, "CSR: none");
-    bio = BIO_new(BIO_s_mem());
-    if (!bio || PEM_write_bio_X509_REQ(bio, csr->req) != 1)
-        rc = cs_err_ossl(err, CS_ECRYPTO, "CSR: encoding PEM");
-    else
-        rc = cs_bio_copy(bio, "CSR", out, len, err);
-    BIO_free(bio);
-    return rc;
+    return cs_pem_encode(write_req, csr->req, "CSR", "CSR: encoding PEM", out, len, err);
 }
 
 cs_code cs_csr_der(const cs_csr *csr, unsigned char **out, size_t *len, cs_err *err)

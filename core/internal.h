@@ -85,6 +85,12 @@ cs_code cs_load_pem_der(const char *data, size_t len, const char *what, const cs
 cs_code cs_der_encode(const void *val, const ASN1_ITEM *it, const char *what,
                       unsigned char **out, size_t *len, cs_err *err);
 
+/* What write (a PEM_write_bio_* adapter) writes of obj, as cs_bio_copy
+ * returns it; CS_ECRYPTO with the message fail when writing fails. */
+cs_code cs_pem_encode(int (*write)(BIO *bio, const void *obj), const void *obj,
+                      const char *what, const char *fail, char **out, size_t *len,
+                      cs_err *err);
+
 /* The bytes of a memory BIO, copied and NUL-terminated; free with free().
  * what names the thing in messages. */
 cs_code cs_bio_copy(BIO *bio, const char *what, char **out, size_t *len, cs_err *err);

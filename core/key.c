@@ -438,20 +438,17 @@ cs_code cs_key_save(const cs_key *key, const char *path, int overwrite, cs_err *
     return rc;
 }
 
+static int write_pubkey(BIO *bio, const void *pkey)
+{
+    return PEM_write_bio_PUBKEY(bio, pkey);
+}
+
 cs_code cs_key_public_pem(const cs_key *key, char **out, size_t *len, cs_err *err)
 {
-    BIO *bio = NULL;
-    cs_code rc;
-
     if (!key || !out || !len)
         return cs_err_set(err, CS_EINVAL, "key: no key");
-    bio = BIO_new(BIO_s_mem());
-    if (!bio || PEM_write_bio_PUBKEY(bio, key->pkey) != 1)
-        rc = cs_err_ossl(err, CS_ECRYPTO, "key: encoding the public key");
-    else
-        rc = cs_bio_copy(bio, "public key", out, len, err);
-    BIO_free(bio);
-    return rc;
+    return cs_pem_encode(write_pubkey, key->pkey, "public key",
+                         "key: encoding the public key", out, len, err);
 }
 
 const char *cs_key_type(const cs_key *key)

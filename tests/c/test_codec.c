@@ -153,8 +153,47 @@ static void test_loaders(void)
     cs_key_free(key);
 }
 
+/* PEM out: the bytes OpenSSL writes, NUL-terminated, read back by the loaders. */
+static void test_pem_writers(void)
+{
+    static const cs_rdn dn[] = {{"CN", "codec"}};
+    cs_key_params p = {"ed25519", NULL, 0};
+    cs_err err = {0};
+    cs_key *key = NULL, *pub = NULL;
+    cs_csr *req = NULL, *again = NULL;
+    char *pem = NULL, *want = NULL;
+    size_t len = 0;
+    long want_len;
+    BIO *bio = BIO_new(BIO_s_mem());
+
+    CHECK_OK(cs_key_generate(&p, &key, &err), &err);
+    CHECK_OK(cs_key_public_pem(key, &pem, &len, &err), &err);
+    CHECK(bio && PEM_write_bio_PUBKEY(bio, cs_key_get0_pkey(key)) == 1);
+    want_len = BIO_get_mem_data(bio, &want);
+    CHECK(pem && len == (size_t)want_len && memcmp(pem, want, len) == 0 && pem[len] == '\0');
+    CHECK_OK(cs_key_load_public(pem, len, "pub.pem", &pub, &err), &err);
+    free(pem);
+    pem = NULL;
+
+    CHECK_OK(cs_csr_create(key, dn, 1, NULL, 0, &req, &err), &err);
+    CHECK_OK(cs_csr_pem(req, &pem, &len, &err), &err);
+    CHECK(pem && strncmp(pem, "-----BEGIN CERTIFICATE REQUEST-----\n", 36) == 0 &&
+          pem[len] == '\0');
+    CHECK_OK(cs_csr_load(pem, len, "req.pem", &again, &err), &err);
+    CHECK_FAIL(cs_csr_pem(NULL, &pem, &len, &err), CS_EINVAL, &err, "CSR: none");
+    CHECK_FAIL(cs_key_public_pem(NULL, &pem, &len, &err), CS_EINVAL, &err, "key: no key");
+
+    free(pem);
+    BIO_free(bio);
+    cs_csr_free(again);
+    cs_csr_free(req);
+    cs_key_free(pub);
+    cs_key_free(key);
+}
+
 int main(void)
 {
     test_loaders();
+    test_pem_writers();
     return CHECK_DONE();
 }
