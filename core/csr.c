@@ -287,28 +287,26 @@ void cs_csr_info_free(cs_csr_info *info)
     free(info);
 }
 
-/* One requested extension, decoded; NULL with *crit -1 when absent. *crit is
- * -2 for a repeated one and >= 0 for one that does not parse. */
-static void *ext_d2i(const STACK_OF(X509_EXTENSION) *exts, int nid, int *crit)
+/* An info.c reader's result: 1 read; else failed, naming the extension in
+ * *bad when it does not parse (-1), not when out of memory (0). */
+static int failed(int ok, const char *name, const char **bad)
 {
-    *crit = -1;
-    if (!exts)
-        return NULL;
-    return X509V3_get_d2i(exts, nid, crit, NULL);
+    if (ok < 0)
+        *bad = name;
+    return ok != 1;
 }
 
-/* Fill what the extension request asks for; the name of the extension that
- * does not parse in *bad, or 0 when out of memory. */
+/* Fill what the extension request asks for (read as info.c reads a
+ * certificate's); the name of the extension that does not parse in *bad,
+ * or 0 when out of memory. */
 static int fill_requested(cs_csr_info *info, const STACK_OF(X509_EXTENSION) *exts,
                           const char **bad)
 {
     BASIC_CONSTRAINTS *bc;
-    ASN1_BIT_STRING *ku;
-    EXTENDED_KEY_USAGE *eku;
     GENERAL_NAMES *gens;
-    int crit, i, n, ok;
+    int crit = -1, ok;
 
-    bc = ext_d2i(exts, NID_basic_constraints, &crit);
+    bc = X509V3_get_d2i(exts, NID_basic_constraints, &crit, NULL); /* -1: absent */
     if (!bc && crit != -1) {
         *bad = "basicConstraints";
         return 0;
@@ -316,47 +314,15 @@ static int fill_requested(cs_csr_info *info, const STACK_OF(X509_EXTENSION) *ext
     info->ca = bc && bc->ca;
     BASIC_CONSTRAINTS_free(bc);
 
-    ku = ext_d2i(exts, NID_key_usage, &crit);
-    if (!ku && crit != -1) {
-        *bad = "keyUsage";
+    if (failed(cs_info_key_usage(exts, &info->key_usage.present, &info->key_usage.critical,
+                                 &info->key_usage.bits), "keyUsage", bad) ||
+        failed(cs_info_ext_key_usage(exts, &info->ext_key_usage.present,
+                                     &info->ext_key_usage.critical,
+                                     &info->ext_key_usage.purposes, &info->ext_key_usage.len),
+               "extendedKeyUsage", bad))
         return 0;
-    }
-    if (ku) {
-        info->key_usage.present = 1;
-        info->key_usage.critical = crit > 0;
-        for (i = 0; i < 7; i++)
-            if (ASN1_BIT_STRING_get_bit(ku, i))
-                info->key_usage.bits |= 1u << i;
-        ASN1_BIT_STRING_free(ku);
-    }
 
-    eku = ext_d2i(exts, NID_ext_key_usage, &crit);
-    if (!eku && crit != -1) {
-        *bad = "extendedKeyUsage";
-        return 0;
-    }
-    if (eku) {
-        info->ext_key_usage.present = 1;
-        info->ext_key_usage.critical = crit > 0;
-        n = sk_ASN1_OBJECT_num(eku);
-        ok = 1;
-        if (n > 0) {
-            info->ext_key_usage.purposes = calloc((size_t)n, sizeof(char *));
-            ok = info->ext_key_usage.purposes != NULL;
-        }
-        for (i = 0; ok && i < n; i++) {
-            char *p = cs_info_obj_name(sk_ASN1_OBJECT_value(eku, i));
-            if (!p)
-                ok = 0;
-            else
-                info->ext_key_usage.purposes[info->ext_key_usage.len++] = p;
-        }
-        EXTENDED_KEY_USAGE_free(eku);
-        if (!ok)
-            return 0;
-    }
-
-    gens = ext_d2i(exts, NID_subject_alt_name, &crit);
+    gens = X509V3_get_d2i(exts, NID_subject_alt_name, &crit, NULL);
     if (!gens && crit != -1) {
         *bad = "subjectAltName";
         return 0;
@@ -367,20 +333,7 @@ static int fill_requested(cs_csr_info *info, const STACK_OF(X509_EXTENSION) *ext
         if (!ok)
             return 0;
     }
-
-    n = sk_X509_EXTENSION_num(exts);
-    if (n > 0) {
-        info->extensions = calloc((size_t)n, sizeof(char *));
-        if (!info->extensions)
-            return 0;
-        for (i = 0; i < n; i++) {
-            char *s = cs_info_obj_name(X509_EXTENSION_get_object(sk_X509_EXTENSION_value(exts, i)));
-            if (!s)
-                return 0;
-            info->extensions[info->extensions_len++] = s;
-        }
-    }
-    return 1;
+    return cs_info_ext_names(exts, &info->extensions, &info->extensions_len);
 }
 
 cs_code cs_csr_get_info(const cs_csr *csr, cs_csr_info **out, cs_err *err)

@@ -126,6 +126,17 @@ int cs_info_rdns(const X509_NAME *name, cs_rdn **out, size_t *len);
 int cs_info_general_names(const GENERAL_NAMES *gens, cs_name **out, size_t *len);
 char *cs_info_obj_name(const ASN1_OBJECT *obj); /* short name or dotted OID; free() */
 void cs_info_free_rdns(cs_rdn *rdns, size_t len);
+/* One extension read from a list (a certificate's, or a CSR's request), as
+ * cs_cert_info and cs_csr_info hold it: 1 read (absent: *present stays 0),
+ * 0 out of memory (what was filled so far is still freeable), -1 it does
+ * not parse or appears twice. Defined in info.c. */
+int cs_info_key_usage(const STACK_OF(X509_EXTENSION) *exts, int *present, int *critical,
+                      unsigned *bits);
+int cs_info_ext_key_usage(const STACK_OF(X509_EXTENSION) *exts, int *present, int *critical,
+                          char ***purposes, size_t *len);
+/* Every extension's short name or dotted OID, in order; 1, or 0 when out of
+ * memory (what was filled so far is still freeable). */
+int cs_info_ext_names(const STACK_OF(X509_EXTENSION) *exts, char ***names, size_t *len);
 /* The subjectAltName entries of x, as cs_name with owned strings (as in
  * cs_cert_info); *out NULL and *len 0 when there is none. CS_EINVAL when
  * the extension does not parse, CS_ENOMEM. Free with cs_names_free.
