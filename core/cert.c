@@ -661,10 +661,7 @@ cs_code cs_cert_load(const char *data, size_t len, const char *what, cs_cert **o
 
     if (!what)
         what = "certificate";
-    rc = cs_load_check(data, len, out, what, err);
-    if (rc != CS_OK)
-        return rc;
-    rc = cs_load_pem_der(data, len, what, &x509_format, NULL, &obj, err);
+    rc = cs_load_pem_der(data, len, out, what, &x509_format, NULL, &obj, err);
     x = obj;
     if (rc == CS_OK)
         rc = wrap(&x, out, err);

@@ -18,13 +18,17 @@ cs_code cs_load_check(const char *data, size_t len, const void *out, const char 
     return CS_OK;
 }
 
-cs_code cs_load_pem_der(const char *data, size_t len, const char *what, const cs_pem_der *fmt,
-                        void *arg, void **obj, cs_err *err)
+cs_code cs_load_pem_der(const char *data, size_t len, const void *out, const char *what,
+                        const cs_pem_der *fmt, void *arg, void **obj, cs_err *err)
 {
     const unsigned char *p = (const unsigned char *)data;
     BIO *bio = NULL;
+    cs_code rc;
 
     *obj = NULL;
+    rc = cs_load_check(data, len, out, what, err);
+    if (rc != CS_OK)
+        return rc;
     /* PEM first; DER only for what cannot be PEM, so the reasons reported are
      * those of the parser that was meant. */
     if (cs_mem_contains(data, len, "-----BEGIN")) {

@@ -100,10 +100,7 @@ cs_code cs_csr_load(const char *data, size_t len, const char *what, cs_csr **out
 
     if (!what)
         what = "CSR";
-    rc = cs_load_check(data, len, out, what, err);
-    if (rc != CS_OK)
-        return rc;
-    rc = cs_load_pem_der(data, len, what, &req_format, NULL, &obj, err);
+    rc = cs_load_pem_der(data, len, out, what, &req_format, NULL, &obj, err);
     req = obj;
     if (rc == CS_OK)
         rc = wrap(&req, what, out, err);

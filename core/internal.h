@@ -72,13 +72,14 @@ typedef struct cs_pem_der {
     const char *not_this; /* "not a PEM or DER CSR": "<what>: <not_this>" */
 } cs_pem_der;
 
-/* Decode data (checked by cs_load_check) as PEM if it holds "-----BEGIN",
- * else as DER that must fill all len bytes. arg goes to fmt->decode. *obj is
+/* After cs_load_check (out is the caller's out-parameter), decode data as
+ * PEM if it holds "-----BEGIN", else as DER that must fill all len bytes.
+ * arg goes to fmt->decode. *obj is
  * what was decoded or NULL, the caller's to free whatever the result (after
  * trailing bytes it is set and the result is CS_EINVAL). OpenSSL's reasons
  * for a failed decode end up in the message, leaving the queue empty. */
-cs_code cs_load_pem_der(const char *data, size_t len, const char *what, const cs_pem_der *fmt,
-                        void *arg, void **obj, cs_err *err);
+cs_code cs_load_pem_der(const char *data, size_t len, const void *out, const char *what,
+                        const cs_pem_der *fmt, void *arg, void **obj, cs_err *err);
 
 /* val (of ASN.1 type it, e.g. ASN1_ITEM_rptr(X509)) as DER in a buffer to
  * free with free(); CS_ECRYPTO "<what>: encoding DER" or CS_ENOMEM. */

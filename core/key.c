@@ -273,10 +273,7 @@ cs_code cs_key_load(const char *data, size_t len, const char *what, cs_key **out
 
     if (!what)
         what = "key";
-    rc = cs_load_check(data, len, out, what, err);
-    if (rc != CS_OK)
-        return rc;
-    rc = cs_load_pem_der(data, len, what, &private_format, &in, &obj, err);
+    rc = cs_load_pem_der(data, len, out, what, &private_format, &in, &obj, err);
     pkey = obj;
     if (rc != CS_OK && in.encrypted) /* replaces the message; the queue is empty */
         rc = cs_err_set(err, CS_EINVAL,
@@ -353,10 +350,7 @@ cs_code cs_key_load_public(const char *data, size_t len, const char *what, cs_ke
 
     if (!what)
         what = "public key";
-    rc = cs_load_check(data, len, out, what, err);
-    if (rc != CS_OK)
-        return rc;
-    rc = cs_load_pem_der(data, len, what, &public_format, NULL, &obj, err);
+    rc = cs_load_pem_der(data, len, out, what, &public_format, NULL, &obj, err);
     pkey = obj;
     if (rc == CS_OK)
         rc = cs_key_from_public(pkey, what, out, err);

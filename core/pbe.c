@@ -120,10 +120,7 @@ cs_code cs_pbe_encrypted_key(const char *data, size_t len, const char *what, cs_
 
     if (!what)
         what = "key";
-    rc = cs_load_check(data, len, out, what, err);
-    if (rc != CS_OK)
-        return rc;
-    rc = cs_load_pem_der(data, len, what, &pkcs8_format, NULL, &obj, err);
+    rc = cs_load_pem_der(data, len, out, what, &pkcs8_format, NULL, &obj, err);
     sig = obj;
     if (rc == CS_OK) {
         X509_SIG_get0(sig, &alg, NULL);
