@@ -84,6 +84,16 @@ extern const luaL_Reg pki_files_funcs[];
 extern const luaL_Reg pki_name_funcs[];
 extern const luaL_Reg pki_csr_funcs[];
 
+/* The result of a core call that fills a malloc'd buffer: on CS_OK push it
+ * as a string and free it, return 1; else pki_fail (buf is NULL then). */
+int pki_push_buffer(lua_State *L, cs_code rc, void *buf, size_t len, const cs_err *err);
+/* Push {s[1], ..., s[n]}. */
+void pki_push_strings(lua_State *L, char *const *s, size_t n);
+/* Push a subject as {{field, value}, ...}, in certificate order. */
+void pki_push_rdns(lua_State *L, const cs_rdn *rdns, size_t n);
+/* Push the names of the CS_KU_* bits set in bits, as a list. */
+void pki_push_key_usage(lua_State *L, unsigned bits);
+
 /* Create metatable tname with metamethods meta and methods as __index. */
 void pki_new_metatable(lua_State *L, const char *tname, const luaL_Reg *meta,
                        const luaL_Reg *methods);

@@ -158,12 +158,9 @@ static int cert_pem(lua_State *L)
     cs_err err = {CS_OK, ""};
     char *pem = NULL;
     size_t len = 0;
+    cs_code rc = cs_cert_pem(cert, &pem, &len, &err);
 
-    if (cs_cert_pem(cert, &pem, &len, &err) != CS_OK)
-        return pki_fail(L, &err);
-    lua_pushlstring(L, pem, len);
-    free(pem);
-    return 1;
+    return pki_push_buffer(L, rc, pem, len, &err);
 }
 
 static int cert_der(lua_State *L)
@@ -172,12 +169,9 @@ static int cert_der(lua_State *L)
     cs_err err = {CS_OK, ""};
     unsigned char *der = NULL;
     size_t len = 0;
+    cs_code rc = cs_cert_der(cert, &der, &len, &err);
 
-    if (cs_cert_der(cert, &der, &len, &err) != CS_OK)
-        return pki_fail(L, &err);
-    lua_pushlstring(L, (const char *)der, len);
-    free(der);
-    return 1;
+    return pki_push_buffer(L, rc, der, len, &err);
 }
 
 /* cert:fingerprint(["sha256" | "sha1"]) */

@@ -2,7 +2,6 @@
  * make one for a key. */
 #include "bindings.h"
 
-#include <stdlib.h>
 #include <string.h>
 
 #include "csr.h"
@@ -207,35 +206,17 @@ static int csr_make(lua_State *L)
 
 /* ---- methods ---- */
 
-static void push_strings(lua_State *L, char *const *s, size_t n)
-{
-    lua_createtable(L, (int)n, 0);
-    for (size_t i = 0; i < n; i++) {
-        lua_pushstring(L, s[i]);
-        lua_rawseti(L, -2, (lua_Integer)i + 1);
-    }
-}
-
 static int csr_info(lua_State *L)
 {
     const cs_csr *csr = checkcsr(L, 1);
     cs_err err = {CS_OK, ""};
     cs_csr_info *info = NULL;
-    lua_Integer n = 0;
 
     if (cs_csr_get_info(csr, &info, &err) != CS_OK)
         return pki_fail(L, &err);
     luaL_checkstack(L, 8, "csr info");
     lua_createtable(L, 0, 9);
-    lua_createtable(L, (int)info->subject_rdns_len, 0);
-    for (size_t i = 0; i < info->subject_rdns_len; i++) {
-        lua_createtable(L, 2, 0);
-        lua_pushstring(L, info->subject_rdns[i].field);
-        lua_rawseti(L, -2, 1);
-        lua_pushstring(L, info->subject_rdns[i].value);
-        lua_rawseti(L, -2, 2);
-        lua_rawseti(L, -2, (lua_Integer)i + 1);
-    }
+    pki_push_rdns(L, info->subject_rdns, info->subject_rdns_len);
     lua_setfield(L, -2, "subject");
     lua_pushstring(L, info->subject);
     lua_setfield(L, -2, "subject_line");
@@ -251,25 +232,19 @@ static int csr_info(lua_State *L)
     lua_setfield(L, -2, "names");
     lua_pushboolean(L, info->ca);
     lua_setfield(L, -2, "ca");
-    lua_createtable(L, 7, 1);
-    for (unsigned bit = 0; bit < 7; bit++) {
-        if (info->key_usage.bits & (1u << bit)) {
-            lua_pushstring(L, cs_key_usage_names[bit]);
-            lua_rawseti(L, -2, ++n);
-        }
-    }
+    pki_push_key_usage(L, info->key_usage.bits);
     if (info->key_usage.critical) {
         lua_pushboolean(L, 1);
         lua_setfield(L, -2, "critical");
     }
     lua_setfield(L, -2, "key_usage");
-    push_strings(L, info->ext_key_usage.purposes, info->ext_key_usage.len);
+    pki_push_strings(L, info->ext_key_usage.purposes, info->ext_key_usage.len);
     if (info->ext_key_usage.critical) {
         lua_pushboolean(L, 1);
         lua_setfield(L, -2, "critical");
     }
     lua_setfield(L, -2, "extended_key_usage");
-    push_strings(L, info->extensions, info->extensions_len);
+    pki_push_strings(L, info->extensions, info->extensions_len);
     lua_setfield(L, -2, "extensions");
     lua_pushstring(L, info->signature_algorithm);
     lua_setfield(L, -2, "signature_algorithm");
@@ -306,12 +281,9 @@ static int csr_pem(lua_State *L)
     cs_err err = {CS_OK, ""};
     char *pem = NULL;
     size_t len = 0;
+    cs_code rc = cs_csr_pem(csr, &pem, &len, &err);
 
-    if (cs_csr_pem(csr, &pem, &len, &err) != CS_OK)
-        return pki_fail(L, &err);
-    lua_pushlstring(L, pem, len);
-    free(pem);
-    return 1;
+    return pki_push_buffer(L, rc, pem, len, &err);
 }
 
 static int csr_der(lua_State *L)
@@ -320,12 +292,9 @@ static int csr_der(lua_State *L)
     cs_err err = {CS_OK, ""};
     unsigned char *der = NULL;
     size_t len = 0;
+    cs_code rc = cs_csr_der(csr, &der, &len, &err);
 
-    if (cs_csr_der(csr, &der, &len, &err) != CS_OK)
-        return pki_fail(L, &err);
-    lua_pushlstring(L, (const char *)der, len);
-    free(der);
-    return 1;
+    return pki_push_buffer(L, rc, der, len, &err);
 }
 
 static const luaL_Reg csr_meta[] = {

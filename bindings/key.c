@@ -1,7 +1,6 @@
 /* pki.key: private keys. The private half never crosses into Lua. */
 #include "bindings.h"
 
-#include <stdlib.h>
 #include <string.h>
 
 static int key_gc(lua_State *L)
@@ -213,11 +212,9 @@ static int key_public_pem(lua_State *L)
     char *pem = NULL;
     size_t len = 0;
 
-    if (cs_key_public_pem(key, &pem, &len, &err) != CS_OK)
-        return pki_fail(L, &err);
-    lua_pushlstring(L, pem, len); /* a public key: no need to wipe */
-    free(pem);
-    return 1;
+    cs_code rc = cs_key_public_pem(key, &pem, &len, &err);
+
+    return pki_push_buffer(L, rc, pem, len, &err); /* a public key: no need to wipe */
 }
 
 static int key_info(lua_State *L)

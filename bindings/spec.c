@@ -534,15 +534,7 @@ void pki_push_info(lua_State *L, const cs_cert_info *info)
     luaL_checkstack(L, 10, "info");
     lua_createtable(L, 0, 24);
 
-    lua_createtable(L, (int)info->subject_rdns_len, 0);
-    for (size_t i = 0; i < info->subject_rdns_len; i++) {
-        lua_createtable(L, 2, 0);
-        lua_pushstring(L, info->subject_rdns[i].field);
-        lua_rawseti(L, -2, 1);
-        lua_pushstring(L, info->subject_rdns[i].value);
-        lua_rawseti(L, -2, 2);
-        lua_rawseti(L, -2, (lua_Integer)i + 1);
-    }
+    pki_push_rdns(L, info->subject_rdns, info->subject_rdns_len);
     lua_setfield(L, -2, "subject");
     set_int(L, "not_before", info->not_before);
     set_int(L, "not_after", info->not_after);
@@ -556,24 +548,13 @@ void pki_push_info(lua_State *L, const cs_cert_info *info)
         lua_setfield(L, -2, "basic_constraints");
     }
     if (info->key_usage.present) {
-        lua_Integer n = 0;
-        lua_createtable(L, 7, 1);
+        pki_push_key_usage(L, info->key_usage.bits);
         set_bool(L, "critical", info->key_usage.critical);
-        for (unsigned bit = 0; bit < 7; bit++) {
-            if (info->key_usage.bits & (1u << bit)) {
-                lua_pushstring(L, cs_key_usage_names[bit]);
-                lua_rawseti(L, -2, ++n);
-            }
-        }
         lua_setfield(L, -2, "key_usage");
     }
     if (info->ext_key_usage.present) {
-        lua_createtable(L, (int)info->ext_key_usage.len, 1);
+        pki_push_strings(L, info->ext_key_usage.purposes, info->ext_key_usage.len);
         set_bool(L, "critical", info->ext_key_usage.critical);
-        for (size_t i = 0; i < info->ext_key_usage.len; i++) {
-            lua_pushstring(L, info->ext_key_usage.purposes[i]);
-            lua_rawseti(L, -2, (lua_Integer)i + 1);
-        }
         lua_setfield(L, -2, "extended_key_usage");
     }
     if (info->subject_alt_name.present) {
@@ -606,10 +587,6 @@ void pki_push_info(lua_State *L, const cs_cert_info *info)
     lua_setfield(L, -2, "key");
     set_string(L, "fingerprint", info->fingerprint_sha256);
     set_bool(L, "self_signed", info->self_signed);
-    lua_createtable(L, (int)info->extensions_len, 0);
-    for (size_t i = 0; i < info->extensions_len; i++) {
-        lua_pushstring(L, info->extensions[i]);
-        lua_rawseti(L, -2, (lua_Integer)i + 1);
-    }
+    pki_push_strings(L, info->extensions, info->extensions_len);
     lua_setfield(L, -2, "extensions");
 }

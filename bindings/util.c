@@ -1,6 +1,7 @@
 /* Helpers shared by the pki module's files: failures, closed objects, options. */
 #include "bindings.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 int pki_fail(lua_State *L, const cs_err *err)
@@ -163,4 +164,48 @@ void pki_new_metatable(lua_State *L, const char *tname, const luaL_Reg *meta,
     luaL_setfuncs(L, methods, 0);
     lua_setfield(L, -2, "__index");
     lua_pop(L, 1);
+}
+
+int pki_push_buffer(lua_State *L, cs_code rc, void *buf, size_t len, const cs_err *err)
+{
+    if (rc != CS_OK)
+        return pki_fail(L, err);
+    lua_pushlstring(L, buf, len);
+    free(buf);
+    return 1;
+}
+
+void pki_push_strings(lua_State *L, char *const *s, size_t n)
+{
+    lua_createtable(L, (int)n, 1); /* room for a "critical" field */
+    for (size_t i = 0; i < n; i++) {
+        lua_pushstring(L, s[i]);
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+}
+
+void pki_push_rdns(lua_State *L, const cs_rdn *rdns, size_t n)
+{
+    lua_createtable(L, (int)n, 0);
+    for (size_t i = 0; i < n; i++) {
+        lua_createtable(L, 2, 0);
+        lua_pushstring(L, rdns[i].field);
+        lua_rawseti(L, -2, 1);
+        lua_pushstring(L, rdns[i].value);
+        lua_rawseti(L, -2, 2);
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+}
+
+void pki_push_key_usage(lua_State *L, unsigned bits)
+{
+    lua_Integer n = 0;
+
+    lua_createtable(L, 7, 1); /* room for a "critical" field */
+    for (unsigned bit = 0; bit < 7; bit++) {
+        if (bits & (1u << bit)) {
+            lua_pushstring(L, cs_key_usage_names[bit]);
+            lua_rawseti(L, -2, ++n);
+        }
+    }
 }

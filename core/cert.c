@@ -3,7 +3,6 @@
 #include "cert.h"
 
 #include <ctype.h>
-#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -644,45 +643,29 @@ done:
 
 /* ---- loading ---- */
 
+static void *decode_x509(BIO *bio, const unsigned char **der, long len, void *arg)
+{
+    (void)arg;
+    return bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : d2i_X509(NULL, der, len);
+}
+
+static const cs_pem_der x509_format = {decode_x509, "the DER certificate",
+                                       "not a PEM or DER certificate"};
+
 cs_code cs_cert_load(const char *data, size_t len, const char *what, cs_cert **out,
                      cs_err *err)
 {
-    BIO *bio = NULL;
-    X509 *x = NULL;
-    cs_code rc = CS_OK;
+    void *obj = NULL;
+    X509 *x;
+    cs_code rc;
 
     if (!what)
         what = "certificate";
-    if (!data || !out)
-        return cs_err_set(err, CS_EINVAL, "%s: no data", what);
-    if (len > INT_MAX)
-        return cs_err_set(err, CS_EINVAL, "%s: too large", what);
-    /* PEM first; DER only for what cannot be PEM, so the reasons reported are the
-     * parser's that was meant. */
-    if (cs_mem_contains(data, len, "-----BEGIN")) {
-        bio = BIO_new_mem_buf(data, (int)len);
-        if (!bio) {
-            rc = cs_err_ossl(err, CS_ENOMEM, "%s: out of memory", what);
-            goto done;
-        }
-        x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
-    } else {
-        const unsigned char *p = (const unsigned char *)data;
-        x = d2i_X509(NULL, &p, (long)len);
-        if (x && p != (const unsigned char *)data + len) {
-            rc = cs_err_set(err, CS_EINVAL, "%s: trailing bytes after the DER certificate",
-                            what);
-            goto done;
-        }
-    }
-    if (!x) {
-        rc = cs_err_ossl(err, CS_EINVAL, "%s: not a PEM or DER certificate", what);
-        goto done;
-    }
-    rc = wrap(&x, out, err);
-done:
+    rc = cs_load_pem_der(data, len, out, what, &x509_format, NULL, &obj, err);
+    x = obj;
+    if (rc == CS_OK)
+        rc = wrap(&x, out, err);
     X509_free(x);
-    BIO_free(bio);
     return rc;
 }
 
@@ -813,24 +796,6 @@ cs_cert *cs_cert_dup(const cs_cert *cert)
 
 /* ---- writing ---- */
 
-cs_code cs_bio_copy(BIO *bio, const char *what, char **out, size_t *len, cs_err *err)
-{
-    char *data = NULL;
-    char *copy;
-    long n = BIO_get_mem_data(bio, &data);
-
-    if (n <= 0 || !data)
-        return cs_err_ossl(err, CS_ECRYPTO, "%s: encoding", what);
-    copy = malloc((size_t)n + 1);
-    if (!copy)
-        return cs_err_set(err, CS_ENOMEM, "%s: out of memory", what);
-    memcpy(copy, data, (size_t)n);
-    copy[n] = '\0';
-    *out = copy;
-    *len = (size_t)n;
-    return CS_OK;
-}
-
 cs_code cs_cert_pem(const cs_cert *cert, char **out, size_t *len, cs_err *err)
 {
     if (!cert || !out || !len)
@@ -840,26 +805,9 @@ cs_code cs_cert_pem(const cs_cert *cert, char **out, size_t *len, cs_err *err)
 
 cs_code cs_cert_der(const cs_cert *cert, unsigned char **out, size_t *len, cs_err *err)
 {
-    unsigned char *buf;
-    unsigned char *p;
-    int n;
-
     if (!cert || !out || !len)
         return cs_err_set(err, CS_EINVAL, "certificate: none");
-    n = i2d_X509(cert->x509, NULL);
-    if (n <= 0)
-        return cs_err_ossl(err, CS_ECRYPTO, "certificate: encoding DER");
-    buf = malloc((size_t)n);
-    if (!buf)
-        return cs_err_set(err, CS_ENOMEM, "certificate: out of memory");
-    p = buf;
-    if (i2d_X509(cert->x509, &p) != n) {
-        free(buf);
-        return cs_err_ossl(err, CS_ECRYPTO, "certificate: encoding DER");
-    }
-    *out = buf;
-    *len = (size_t)n;
-    return CS_OK;
+    return cs_der_encode(cert->x509, ASN1_ITEM_rptr(X509), "certificate", out, len, err);
 }
 
 cs_code cs_cert_chain_pem(const cs_cert *const *certs, size_t n, const char *what, char **out,

@@ -3,7 +3,6 @@
  * the profile decide what is issued; this file reports it faithfully. */
 #include "csr.h"
 
-#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -83,42 +82,29 @@ static cs_code wrap(X509_REQ **req, const char *what, cs_csr **out, cs_err *err)
     return CS_OK;
 }
 
+static void *decode_req(BIO *bio, const unsigned char **der, long len, void *arg)
+{
+    (void)arg;
+    /* PEM also takes the older "NEW CERTIFICATE REQUEST" label */
+    return bio ? PEM_read_bio_X509_REQ(bio, NULL, NULL, NULL) : d2i_X509_REQ(NULL, der, len);
+}
+
+static const cs_pem_der req_format = {decode_req, "the DER CSR",
+                                      "not a PEM or DER certificate request"};
+
 cs_code cs_csr_load(const char *data, size_t len, const char *what, cs_csr **out, cs_err *err)
 {
-    BIO *bio = NULL;
-    X509_REQ *req = NULL;
-    cs_code rc = CS_OK;
+    void *obj = NULL;
+    X509_REQ *req;
+    cs_code rc;
 
     if (!what)
         what = "CSR";
-    if (!data || !out)
-        return cs_err_set(err, CS_EINVAL, "%s: no data", what);
-    if (len > INT_MAX)
-        return cs_err_set(err, CS_EINVAL, "%s: too large", what);
-    /* PEM first; DER only for what cannot be PEM, as cs_cert_load does. */
-    if (cs_mem_contains(data, len, "-----BEGIN")) {
-        bio = BIO_new_mem_buf(data, (int)len);
-        if (!bio) {
-            rc = cs_err_ossl(err, CS_ENOMEM, "%s: out of memory", what);
-            goto done;
-        }
-        req = PEM_read_bio_X509_REQ(bio, NULL, NULL, NULL); /* also "NEW CERTIFICATE REQUEST" */
-    } else {
-        const unsigned char *p = (const unsigned char *)data;
-        req = d2i_X509_REQ(NULL, &p, (long)len);
-        if (req && p != (const unsigned char *)data + len) {
-            rc = cs_err_set(err, CS_EINVAL, "%s: trailing bytes after the DER CSR", what);
-            goto done;
-        }
-    }
-    if (!req) {
-        rc = cs_err_ossl(err, CS_EINVAL, "%s: not a PEM or DER certificate request", what);
-        goto done;
-    }
-    rc = wrap(&req, what, out, err);
-done:
+    rc = cs_load_pem_der(data, len, out, what, &req_format, NULL, &obj, err);
+    req = obj;
+    if (rc == CS_OK)
+        rc = wrap(&req, what, out, err);
     X509_REQ_free(req);
-    BIO_free(bio);
     return rc;
 }
 
@@ -262,44 +248,23 @@ cs_code cs_csr_public_key(const cs_csr *csr, cs_key **out, cs_err *err)
     return cs_key_from_public(csr->key->pkey, "CSR", out, err);
 }
 
+static int write_req(BIO *bio, const void *req)
+{
+    return PEM_write_bio_X509_REQ(bio, req);
+}
+
 cs_code cs_csr_pem(const cs_csr *csr, char **out, size_t *len, cs_err *err)
 {
-    BIO *bio = NULL;
-    cs_code rc;
-
     if (!csr || !out || !len)
         return cs_err_set(err, CS_EINVAL, "CSR: none");
-    bio = BIO_new(BIO_s_mem());
-    if (!bio || PEM_write_bio_X509_REQ(bio, csr->req) != 1)
-        rc = cs_err_ossl(err, CS_ECRYPTO, "CSR: encoding PEM");
-    else
-        rc = cs_bio_copy(bio, "CSR", out, len, err);
-    BIO_free(bio);
-    return rc;
+    return cs_pem_encode(write_req, csr->req, "CSR", "CSR: encoding PEM", out, len, err);
 }
 
 cs_code cs_csr_der(const cs_csr *csr, unsigned char **out, size_t *len, cs_err *err)
 {
-    unsigned char *buf;
-    unsigned char *p;
-    int n;
-
     if (!csr || !out || !len)
         return cs_err_set(err, CS_EINVAL, "CSR: none");
-    n = i2d_X509_REQ(csr->req, NULL);
-    if (n <= 0)
-        return cs_err_ossl(err, CS_ECRYPTO, "CSR: encoding DER");
-    buf = malloc((size_t)n);
-    if (!buf)
-        return cs_err_set(err, CS_ENOMEM, "CSR: out of memory");
-    p = buf;
-    if (i2d_X509_REQ(csr->req, &p) != n) {
-        free(buf);
-        return cs_err_ossl(err, CS_ECRYPTO, "CSR: encoding DER");
-    }
-    *out = buf;
-    *len = (size_t)n;
-    return CS_OK;
+    return cs_der_encode(csr->req, ASN1_ITEM_rptr(X509_REQ), "CSR", out, len, err);
 }
 
 void cs_csr_info_free(cs_csr_info *info)
@@ -319,28 +284,26 @@ void cs_csr_info_free(cs_csr_info *info)
     free(info);
 }
 
-/* One requested extension, decoded; NULL with *crit -1 when absent. *crit is
- * -2 for a repeated one and >= 0 for one that does not parse. */
-static void *ext_d2i(const STACK_OF(X509_EXTENSION) *exts, int nid, int *crit)
+/* An info.c reader's result: 1 read; else failed, naming the extension in
+ * *bad when it does not parse (-1), not when out of memory (0). */
+static int failed(int ok, const char *name, const char **bad)
 {
-    *crit = -1;
-    if (!exts)
-        return NULL;
-    return X509V3_get_d2i(exts, nid, crit, NULL);
+    if (ok < 0)
+        *bad = name;
+    return ok != 1;
 }
 
-/* Fill what the extension request asks for; the name of the extension that
- * does not parse in *bad, or 0 when out of memory. */
+/* Fill what the extension request asks for (read as info.c reads a
+ * certificate's); the name of the extension that does not parse in *bad,
+ * or 0 when out of memory. */
 static int fill_requested(cs_csr_info *info, const STACK_OF(X509_EXTENSION) *exts,
                           const char **bad)
 {
     BASIC_CONSTRAINTS *bc;
-    ASN1_BIT_STRING *ku;
-    EXTENDED_KEY_USAGE *eku;
     GENERAL_NAMES *gens;
-    int crit, i, n, ok;
+    int crit = -1, ok;
 
-    bc = ext_d2i(exts, NID_basic_constraints, &crit);
+    bc = X509V3_get_d2i(exts, NID_basic_constraints, &crit, NULL); /* -1: absent */
     if (!bc && crit != -1) {
         *bad = "basicConstraints";
         return 0;
@@ -348,47 +311,15 @@ static int fill_requested(cs_csr_info *info, const STACK_OF(X509_EXTENSION) *ext
     info->ca = bc && bc->ca;
     BASIC_CONSTRAINTS_free(bc);
 
-    ku = ext_d2i(exts, NID_key_usage, &crit);
-    if (!ku && crit != -1) {
-        *bad = "keyUsage";
+    if (failed(cs_info_key_usage(exts, &info->key_usage.present, &info->key_usage.critical,
+                                 &info->key_usage.bits), "keyUsage", bad) ||
+        failed(cs_info_ext_key_usage(exts, &info->ext_key_usage.present,
+                                     &info->ext_key_usage.critical,
+                                     &info->ext_key_usage.purposes, &info->ext_key_usage.len),
+               "extendedKeyUsage", bad))
         return 0;
-    }
-    if (ku) {
-        info->key_usage.present = 1;
-        info->key_usage.critical = crit > 0;
-        for (i = 0; i < 7; i++)
-            if (ASN1_BIT_STRING_get_bit(ku, i))
-                info->key_usage.bits |= 1u << i;
-        ASN1_BIT_STRING_free(ku);
-    }
 
-    eku = ext_d2i(exts, NID_ext_key_usage, &crit);
-    if (!eku && crit != -1) {
-        *bad = "extendedKeyUsage";
-        return 0;
-    }
-    if (eku) {
-        info->ext_key_usage.present = 1;
-        info->ext_key_usage.critical = crit > 0;
-        n = sk_ASN1_OBJECT_num(eku);
-        ok = 1;
-        if (n > 0) {
-            info->ext_key_usage.purposes = calloc((size_t)n, sizeof(char *));
-            ok = info->ext_key_usage.purposes != NULL;
-        }
-        for (i = 0; ok && i < n; i++) {
-            char *p = cs_info_obj_name(sk_ASN1_OBJECT_value(eku, i));
-            if (!p)
-                ok = 0;
-            else
-                info->ext_key_usage.purposes[info->ext_key_usage.len++] = p;
-        }
-        EXTENDED_KEY_USAGE_free(eku);
-        if (!ok)
-            return 0;
-    }
-
-    gens = ext_d2i(exts, NID_subject_alt_name, &crit);
+    gens = X509V3_get_d2i(exts, NID_subject_alt_name, &crit, NULL);
     if (!gens && crit != -1) {
         *bad = "subjectAltName";
         return 0;
@@ -399,20 +330,7 @@ static int fill_requested(cs_csr_info *info, const STACK_OF(X509_EXTENSION) *ext
         if (!ok)
             return 0;
     }
-
-    n = sk_X509_EXTENSION_num(exts);
-    if (n > 0) {
-        info->extensions = calloc((size_t)n, sizeof(char *));
-        if (!info->extensions)
-            return 0;
-        for (i = 0; i < n; i++) {
-            char *s = cs_info_obj_name(X509_EXTENSION_get_object(sk_X509_EXTENSION_value(exts, i)));
-            if (!s)
-                return 0;
-            info->extensions[info->extensions_len++] = s;
-        }
-    }
-    return 1;
+    return cs_info_ext_names(exts, &info->extensions, &info->extensions_len);
 }
 
 cs_code cs_csr_get_info(const cs_csr *csr, cs_csr_info **out, cs_err *err)

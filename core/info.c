@@ -426,40 +426,42 @@ static int fill_basic(cs_cert_info *info, X509 *x)
     return 1;
 }
 
-static int fill_key_usage(cs_cert_info *info, X509 *x)
+int cs_info_key_usage(const STACK_OF(X509_EXTENSION) *exts, int *present, int *critical,
+                      unsigned *bits)
 {
     int crit = -1, i;
-    ASN1_BIT_STRING *ku = X509_get_ext_d2i(x, NID_key_usage, &crit, NULL);
+    ASN1_BIT_STRING *ku = X509V3_get_d2i(exts, NID_key_usage, &crit, NULL);
     if (!ku)
-        return crit == -1;
-    info->key_usage.present = 1;
-    info->key_usage.critical = crit > 0;
+        return crit == -1 ? 1 : -1;
+    *present = 1;
+    *critical = crit > 0;
     for (i = 0; i < 7; i++)
         if (ASN1_BIT_STRING_get_bit(ku, i))
-            info->key_usage.bits |= 1u << i;
+            *bits |= 1u << i;
     ASN1_BIT_STRING_free(ku);
     return 1;
 }
 
-static int fill_eku(cs_cert_info *info, X509 *x)
+int cs_info_ext_key_usage(const STACK_OF(X509_EXTENSION) *exts, int *present, int *critical,
+                          char ***purposes, size_t *len)
 {
     int crit = -1, i, n, ok = 1;
-    EXTENDED_KEY_USAGE *eku = X509_get_ext_d2i(x, NID_ext_key_usage, &crit, NULL);
+    EXTENDED_KEY_USAGE *eku = X509V3_get_d2i(exts, NID_ext_key_usage, &crit, NULL);
     if (!eku)
-        return crit == -1;
-    info->ext_key_usage.present = 1;
-    info->ext_key_usage.critical = crit > 0;
+        return crit == -1 ? 1 : -1;
+    *present = 1;
+    *critical = crit > 0;
     n = sk_ASN1_OBJECT_num(eku);
     if (n > 0) {
-        info->ext_key_usage.purposes = calloc((size_t)n, sizeof(char *));
-        if (!info->ext_key_usage.purposes)
+        *purposes = calloc((size_t)n, sizeof(char *));
+        if (!*purposes)
             ok = 0;
         for (i = 0; ok && i < n; i++) {
             char *p = obj_name(sk_ASN1_OBJECT_value(eku, i));
             if (!p)
                 ok = 0;
             else
-                info->ext_key_usage.purposes[info->ext_key_usage.len++] = p;
+                (*purposes)[(*len)++] = p;
         }
     }
     EXTENDED_KEY_USAGE_free(eku);
@@ -495,19 +497,19 @@ static int fill_name_constraints(cs_cert_info *info, X509 *x)
     return ok;
 }
 
-static int fill_extensions(cs_cert_info *info, X509 *x)
+int cs_info_ext_names(const STACK_OF(X509_EXTENSION) *exts, char ***names, size_t *len)
 {
-    int i, n = X509_get_ext_count(x);
+    int i, n = sk_X509_EXTENSION_num(exts);
     if (n <= 0)
         return 1;
-    info->extensions = calloc((size_t)n, sizeof(char *));
-    if (!info->extensions)
+    *names = calloc((size_t)n, sizeof(char *));
+    if (!*names)
         return 0;
     for (i = 0; i < n; i++) {
-        char *s = obj_name(X509_EXTENSION_get_object(X509_get_ext(x, i)));
+        char *s = obj_name(X509_EXTENSION_get_object(sk_X509_EXTENSION_value(exts, i)));
         if (!s)
             return 0;
-        info->extensions[info->extensions_len++] = s;
+        (*names)[(*len)++] = s;
     }
     return 1;
 }
@@ -599,11 +601,15 @@ cs_code cs_cert_get_info(const cs_cert *cert, cs_cert_info **out, cs_err *err)
         what = "basicConstraints";
         goto done;
     }
-    if (!fill_key_usage(info, x)) {
+    /* out of memory reads as "cannot be read" here too, as it always has */
+    if (cs_info_key_usage(X509_get0_extensions(x), &info->key_usage.present,
+                          &info->key_usage.critical, &info->key_usage.bits) != 1) {
         what = "keyUsage";
         goto done;
     }
-    if (!fill_eku(info, x)) {
+    if (cs_info_ext_key_usage(X509_get0_extensions(x), &info->ext_key_usage.present,
+                              &info->ext_key_usage.critical, &info->ext_key_usage.purposes,
+                              &info->ext_key_usage.len) != 1) {
         what = "extendedKeyUsage";
         goto done;
     }
@@ -616,7 +622,7 @@ cs_code cs_cert_get_info(const cs_cert *cert, cs_cert_info **out, cs_err *err)
         goto done;
     }
     rc = CS_ENOMEM;
-    if (!fill_extensions(info, x))
+    if (!cs_info_ext_names(X509_get0_extensions(x), &info->extensions, &info->extensions_len))
         goto done;
 
     rc = CS_OK;

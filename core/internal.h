@@ -56,8 +56,44 @@ EVP_PKEY *cs_ec_params(const char *group);
 cs_code cs_cert_chain_pem(const cs_cert *const *certs, size_t n, const char *what, char **out,
                           size_t *len, cs_err *err);
 
+/* ---- PEM and DER in and out, defined in codec.c ---- */
+
+/* What every loader checks first: CS_EINVAL "<what>: no data" when data or
+ * out (the caller's out-parameter) is NULL, "<what>: too large" past INT_MAX. */
+cs_code cs_load_check(const char *data, size_t len, const void *out, const char *what,
+                      cs_err *err);
+
+/* How cs_load_pem_der reads one kind of object. */
+typedef struct cs_pem_der {
+    /* Decode from the PEM in bio, or (bio NULL) from the DER at *der, len
+     * bytes, advancing *der (d2i's contract); NULL when it does not parse. */
+    void *(*decode)(BIO *bio, const unsigned char **der, long len, void *arg);
+    const char *der;      /* "the DER CSR": "<what>: trailing bytes after <der>" */
+    const char *not_this; /* "not a PEM or DER CSR": "<what>: <not_this>" */
+} cs_pem_der;
+
+/* After cs_load_check (out is the caller's out-parameter), decode data as
+ * PEM if it holds "-----BEGIN", else as DER that must fill all len bytes.
+ * arg goes to fmt->decode. *obj is
+ * what was decoded or NULL, the caller's to free whatever the result (after
+ * trailing bytes it is set and the result is CS_EINVAL). OpenSSL's reasons
+ * for a failed decode end up in the message, leaving the queue empty. */
+cs_code cs_load_pem_der(const char *data, size_t len, const void *out, const char *what,
+                        const cs_pem_der *fmt, void *arg, void **obj, cs_err *err);
+
+/* val (of ASN.1 type it, e.g. ASN1_ITEM_rptr(X509)) as DER in a buffer to
+ * free with free(); CS_ECRYPTO "<what>: encoding DER" or CS_ENOMEM. */
+cs_code cs_der_encode(const void *val, const ASN1_ITEM *it, const char *what,
+                      unsigned char **out, size_t *len, cs_err *err);
+
+/* What write (a PEM_write_bio_* adapter) writes of obj, as cs_bio_copy
+ * returns it; CS_ECRYPTO with the message fail when writing fails. */
+cs_code cs_pem_encode(int (*write)(BIO *bio, const void *obj), const void *obj,
+                      const char *what, const char *fail, char **out, size_t *len,
+                      cs_err *err);
+
 /* The bytes of a memory BIO, copied and NUL-terminated; free with free().
- * what names the thing in messages. Defined in cert.c. */
+ * what names the thing in messages. */
 cs_code cs_bio_copy(BIO *bio, const char *what, char **out, size_t *len, cs_err *err);
 
 /* A name as one line in certificate order, "C=SE, O=Simple Inc, CN=x";
@@ -91,6 +127,17 @@ int cs_info_rdns(const X509_NAME *name, cs_rdn **out, size_t *len);
 int cs_info_general_names(const GENERAL_NAMES *gens, cs_name **out, size_t *len);
 char *cs_info_obj_name(const ASN1_OBJECT *obj); /* short name or dotted OID; free() */
 void cs_info_free_rdns(cs_rdn *rdns, size_t len);
+/* One extension read from a list (a certificate's, or a CSR's request), as
+ * cs_cert_info and cs_csr_info hold it: 1 read (absent: *present stays 0),
+ * 0 out of memory (what was filled so far is still freeable), -1 it does
+ * not parse or appears twice. Defined in info.c. */
+int cs_info_key_usage(const STACK_OF(X509_EXTENSION) *exts, int *present, int *critical,
+                      unsigned *bits);
+int cs_info_ext_key_usage(const STACK_OF(X509_EXTENSION) *exts, int *present, int *critical,
+                          char ***purposes, size_t *len);
+/* Every extension's short name or dotted OID, in order; 1, or 0 when out of
+ * memory (what was filled so far is still freeable). */
+int cs_info_ext_names(const STACK_OF(X509_EXTENSION) *exts, char ***names, size_t *len);
 /* The subjectAltName entries of x, as cs_name with owned strings (as in
  * cs_cert_info); *out NULL and *len 0 when there is none. CS_EINVAL when
  * the extension does not parse, CS_ENOMEM. Free with cs_names_free.

@@ -1,7 +1,6 @@
 /* Private keys: generate, load, save, inspect. Only EVP_PKEY, no per-type objects. */
 #include "key.h"
 
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -236,64 +235,55 @@ static int der_is_encrypted(const unsigned char *der, size_t len)
     return yes;
 }
 
+/* cs_key_load's state for decode_private: the input, and whether it turned
+ * out to be an encrypted key (refused, not reported as unreadable). */
+struct private_in {
+    const char *data;
+    size_t len;
+    int encrypted;
+};
+
+static void *decode_private(BIO *bio, const unsigned char **der, long len, void *arg)
+{
+    struct private_in *in = arg;
+    EVP_PKEY *pkey;
+
+    if (!bio) {
+        if (der_is_encrypted(*der, (size_t)len)) {
+            in->encrypted = 1;
+            return NULL;
+        }
+        return d2i_AutoPrivateKey_ex(NULL, der, len, NULL, NULL);
+    }
+    pkey = PEM_read_bio_PrivateKey_ex(bio, NULL, no_password, &in->encrypted, NULL, NULL);
+    if (!pkey && cs_mem_contains(in->data, in->len, "ENCRYPTED"))
+        in->encrypted = 1;
+    return pkey;
+}
+
+static const cs_pem_der private_format = {decode_private, "the DER private key",
+                                          "not a PEM or DER private key"};
+
 cs_code cs_key_load(const char *data, size_t len, const char *what, cs_key **out, cs_err *err)
 {
-    BIO *bio = NULL;
-    EVP_PKEY *pkey = NULL;
-    int encrypted = 0;
-    cs_code rc = CS_OK;
+    struct private_in in = {data, len, 0};
+    void *obj = NULL;
+    EVP_PKEY *pkey;
+    cs_code rc;
 
     if (!what)
         what = "key";
-    if (!data || !out)
-        return cs_err_set(err, CS_EINVAL, "%s: no data", what);
-    if (len > INT_MAX)
-        return cs_err_set(err, CS_EINVAL, "%s: too large", what);
-
-    if (cs_mem_contains(data, len, "-----BEGIN")) {
-        bio = BIO_new_mem_buf(data, (int)len);
-        if (!bio) {
-            rc = cs_err_ossl(err, CS_ENOMEM, "%s: out of memory", what);
-            goto done;
-        }
-        pkey = PEM_read_bio_PrivateKey_ex(bio, NULL, no_password, &encrypted, NULL, NULL);
-        if (!pkey && (encrypted || cs_mem_contains(data, len, "ENCRYPTED"))) {
-            ERR_clear_error();
-            rc = cs_err_set(err, CS_EINVAL,
-                            "%s: encrypted private keys are not supported (decrypt it first, "
-                            "e.g. openssl pkey -in KEY -out PLAIN)", what);
-            goto done;
-        }
-        if (!pkey) {
-            rc = cs_err_ossl(err, CS_EINVAL, "%s: not a PEM or DER private key", what);
-            goto done;
-        }
-    } else {
-        const unsigned char *p = (const unsigned char *)data;
-        if (der_is_encrypted(p, len)) {
-            rc = cs_err_set(err, CS_EINVAL,
-                            "%s: encrypted private keys are not supported (decrypt it first, "
-                            "e.g. openssl pkey -in KEY -out PLAIN)", what);
-            goto done;
-        }
-        pkey = d2i_AutoPrivateKey_ex(NULL, &p, (long)len, NULL, NULL);
-        if (!pkey) {
-            rc = cs_err_ossl(err, CS_EINVAL, "%s: not a PEM or DER private key", what);
-            goto done;
-        }
-        if (p != (const unsigned char *)data + len) {
-            rc = cs_err_set(err, CS_EINVAL, "%s: trailing bytes after the DER private key",
-                            what);
-            goto done;
-        }
-    }
-    rc = check_supported(pkey, what, err);
-    if (rc != CS_OK)
-        goto done;
-    rc = wrap(&pkey, out, err);
-done:
+    rc = cs_load_pem_der(data, len, out, what, &private_format, &in, &obj, err);
+    pkey = obj;
+    if (rc != CS_OK && in.encrypted) /* replaces the message; the queue is empty */
+        rc = cs_err_set(err, CS_EINVAL,
+                        "%s: encrypted private keys are not supported (decrypt it first, "
+                        "e.g. openssl pkey -in KEY -out PLAIN)", what);
+    if (rc == CS_OK)
+        rc = check_supported(pkey, what, err);
+    if (rc == CS_OK)
+        rc = wrap(&pkey, out, err);
     EVP_PKEY_free(pkey);
-    BIO_free(bio);
     return rc;
 }
 
@@ -341,44 +331,30 @@ cs_code cs_key_from_public(EVP_PKEY *pkey, const char *what, cs_key **out, cs_er
     return CS_OK;
 }
 
+static void *decode_public(BIO *bio, const unsigned char **der, long len, void *arg)
+{
+    (void)arg;
+    return bio ? PEM_read_bio_PUBKEY_ex(bio, NULL, NULL, NULL, NULL, NULL)
+               : d2i_PUBKEY_ex(NULL, der, len, NULL, NULL);
+}
+
+static const cs_pem_der public_format = {decode_public, "the DER public key",
+                                         "not a PEM or DER public key (SubjectPublicKeyInfo)"};
+
 cs_code cs_key_load_public(const char *data, size_t len, const char *what, cs_key **out,
                            cs_err *err)
 {
-    BIO *bio = NULL;
-    EVP_PKEY *pkey = NULL;
-    cs_code rc = CS_OK;
+    void *obj = NULL;
+    EVP_PKEY *pkey;
+    cs_code rc;
 
     if (!what)
         what = "public key";
-    if (!data || !out)
-        return cs_err_set(err, CS_EINVAL, "%s: no data", what);
-    if (len > INT_MAX)
-        return cs_err_set(err, CS_EINVAL, "%s: too large", what);
-    if (cs_mem_contains(data, len, "-----BEGIN")) {
-        bio = BIO_new_mem_buf(data, (int)len);
-        if (!bio) {
-            rc = cs_err_ossl(err, CS_ENOMEM, "%s: out of memory", what);
-            goto done;
-        }
-        pkey = PEM_read_bio_PUBKEY_ex(bio, NULL, NULL, NULL, NULL, NULL);
-    } else {
-        const unsigned char *p = (const unsigned char *)data;
-        pkey = d2i_PUBKEY_ex(NULL, &p, (long)len, NULL, NULL);
-        if (pkey && p != (const unsigned char *)data + len) {
-            rc = cs_err_set(err, CS_EINVAL, "%s: trailing bytes after the DER public key",
-                            what);
-            goto done;
-        }
-    }
-    if (!pkey) {
-        rc = cs_err_ossl(err, CS_EINVAL, "%s: not a PEM or DER public key (SubjectPublicKeyInfo)",
-                         what);
-        goto done;
-    }
-    rc = cs_key_from_public(pkey, what, out, err);
-done:
+    rc = cs_load_pem_der(data, len, out, what, &public_format, NULL, &obj, err);
+    pkey = obj;
+    if (rc == CS_OK)
+        rc = cs_key_from_public(pkey, what, out, err);
     EVP_PKEY_free(pkey);
-    BIO_free(bio);
     return rc;
 }
 
@@ -456,20 +432,17 @@ cs_code cs_key_save(const cs_key *key, const char *path, int overwrite, cs_err *
     return rc;
 }
 
+static int write_pubkey(BIO *bio, const void *pkey)
+{
+    return PEM_write_bio_PUBKEY(bio, pkey);
+}
+
 cs_code cs_key_public_pem(const cs_key *key, char **out, size_t *len, cs_err *err)
 {
-    BIO *bio = NULL;
-    cs_code rc;
-
     if (!key || !out || !len)
         return cs_err_set(err, CS_EINVAL, "key: no key");
-    bio = BIO_new(BIO_s_mem());
-    if (!bio || PEM_write_bio_PUBKEY(bio, key->pkey) != 1)
-        rc = cs_err_ossl(err, CS_ECRYPTO, "key: encoding the public key");
-    else
-        rc = cs_bio_copy(bio, "public key", out, len, err);
-    BIO_free(bio);
-    return rc;
+    return cs_pem_encode(write_pubkey, key->pkey, "public key",
+                         "key: encoding the public key", out, len, err);
 }
 
 const char *cs_key_type(const cs_key *key)

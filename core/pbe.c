@@ -101,43 +101,31 @@ void cs_pbe_describe(const X509_ALGOR *alg, cs_pbe *out)
     ERR_pop_to_mark();
 }
 
+static void *decode_pkcs8(BIO *bio, const unsigned char **der, long len, void *arg)
+{
+    (void)arg;
+    return bio ? PEM_read_bio_PKCS8(bio, NULL, NULL, NULL) : d2i_X509_SIG(NULL, der, len);
+}
+
+static const cs_pem_der pkcs8_format = {decode_pkcs8, "the encrypted key",
+                                        "not an encrypted PKCS#8 private key"};
+
 cs_code cs_pbe_encrypted_key(const char *data, size_t len, const char *what, cs_pbe *out,
                              cs_err *err)
 {
-    BIO *bio = NULL;
-    X509_SIG *sig = NULL;
+    void *obj = NULL;
+    X509_SIG *sig;
     const X509_ALGOR *alg = NULL;
-    cs_code rc = CS_OK;
+    cs_code rc;
 
     if (!what)
         what = "key";
-    if (!data || !out)
-        return cs_err_set(err, CS_EINVAL, "%s: no data", what);
-    if (len > INT_MAX)
-        return cs_err_set(err, CS_EINVAL, "%s: too large", what);
-    if (cs_mem_contains(data, len, "-----BEGIN")) {
-        bio = BIO_new_mem_buf(data, (int)len);
-        if (!bio) {
-            rc = cs_err_ossl(err, CS_ENOMEM, "%s: out of memory", what);
-            goto done;
-        }
-        sig = PEM_read_bio_PKCS8(bio, NULL, NULL, NULL);
-    } else {
-        const unsigned char *p = (const unsigned char *)data;
-        sig = d2i_X509_SIG(NULL, &p, (long)len);
-        if (sig && p != (const unsigned char *)data + len) {
-            rc = cs_err_set(err, CS_EINVAL, "%s: trailing bytes after the encrypted key", what);
-            goto done;
-        }
+    rc = cs_load_pem_der(data, len, out, what, &pkcs8_format, NULL, &obj, err);
+    sig = obj;
+    if (rc == CS_OK) {
+        X509_SIG_get0(sig, &alg, NULL);
+        cs_pbe_describe(alg, out);
     }
-    if (!sig) {
-        rc = cs_err_ossl(err, CS_EINVAL, "%s: not an encrypted PKCS#8 private key", what);
-        goto done;
-    }
-    X509_SIG_get0(sig, &alg, NULL);
-    cs_pbe_describe(alg, out);
-done:
     X509_SIG_free(sig);
-    BIO_free(bio);
     return rc;
 }

@@ -1,7 +1,6 @@
 /* cs_p12_load: a PKCS#12 file's key, certificates and protection. */
 #include "pkcs12.h"
 
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -199,11 +198,9 @@ cs_code cs_p12_load(const char *data, size_t len, const char *password, const ch
 
     if (!what)
         what = "PKCS#12";
-    if (!data || !out)
-        return cs_err_set(err, CS_EINVAL, "%s: no data", what);
-    if (len > INT_MAX)
-        return cs_err_set(err, CS_EINVAL, "%s: too large", what);
-
+    rc = cs_load_check(data, len, out, what, err);
+    if (rc != CS_OK)
+        return rc;
     p = (const unsigned char *)data;
     p12 = d2i_PKCS12(NULL, &p, (long)len);
     if (!p12) {

@@ -8,7 +8,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "cert.h"
 #include "check.h"
@@ -377,6 +379,85 @@ done:
 }
 
 /* A key type we would not issue for is refused at load, named. */
+/* An extension that does not parse, or appears twice, is named, in a CSR's
+ * request and in a certificate alike (both read by info.c's readers). */
+static void test_unreadable_extensions(void)
+{
+    static const struct {
+        int nid;
+        const char *name;
+    } cases[] = {{NID_basic_constraints, "basicConstraints"},
+                 {NID_key_usage, "keyUsage"},
+                 {NID_ext_key_usage, "extendedKeyUsage"},
+                 {NID_subject_alt_name, "subjectAltName"}};
+    static const unsigned char junk[] = {0x01, 0x02, 0x03};
+    EVP_PKEY *pkey = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+    cs_err err = {0};
+    char want[128];
+
+    CHECK(pkey != NULL);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0] + 1; i++) {
+        int twice = i == sizeof cases / sizeof cases[0]; /* last: keyUsage twice */
+        int nid = twice ? NID_key_usage : cases[i].nid;
+        const char *name = twice ? "keyUsage" : cases[i].name;
+        ASN1_OCTET_STRING *os = ASN1_OCTET_STRING_new();
+        X509_EXTENSION *ext = NULL;
+        STACK_OF(X509_EXTENSION) *exts = sk_X509_EXTENSION_new_null();
+        X509_REQ *req = X509_REQ_new();
+        X509 *x = X509_new();
+        unsigned char *der = NULL;
+        int n;
+        cs_csr *csr = NULL;
+        cs_csr_info *ci = NULL;
+        cs_cert *cert = NULL;
+        cs_cert_info *xi = NULL;
+
+        if (twice) {
+            ext = X509V3_EXT_conf_nid(NULL, NULL, NID_key_usage, "digitalSignature");
+        } else {
+            CHECK(ASN1_OCTET_STRING_set(os, junk, sizeof junk) == 1);
+            ext = X509_EXTENSION_create_by_NID(NULL, nid, 0, os);
+        }
+        CHECK(ext && exts && sk_X509_EXTENSION_push(exts, ext));
+        if (twice)
+            CHECK(sk_X509_EXTENSION_push(exts, X509_EXTENSION_dup(ext)));
+
+        CHECK(req && X509_REQ_set_pubkey(req, pkey) == 1 &&
+              X509_REQ_add_extensions(req, exts) == 1 && X509_REQ_sign(req, pkey, NULL) > 0);
+        n = i2d_X509_REQ(req, &der);
+        CHECK(n > 0);
+        CHECK_OK(cs_csr_load((const char *)der, (size_t)n, "bad.csr", &csr, &err), &err);
+        snprintf(want, sizeof want, "CSR: requested %s: cannot be read", name);
+        CHECK_FAIL(cs_csr_get_info(csr, &ci, &err), CS_EINVAL, &err, want);
+        CHECK(ci == NULL && ERR_peek_error() == 0);
+        OPENSSL_free(der);
+        der = NULL;
+
+        CHECK(x && X509_set_version(x, X509_VERSION_3) == 1 &&
+              ASN1_INTEGER_set(X509_get_serialNumber(x), 1) == 1 &&
+              X509_gmtime_adj(X509_getm_notBefore(x), 0) &&
+              X509_gmtime_adj(X509_getm_notAfter(x), 60) &&
+              X509_set_pubkey(x, pkey) == 1 && X509_add_ext(x, ext, -1) == 1);
+        if (twice)
+            CHECK(X509_add_ext(x, ext, -1) == 1);
+        CHECK(X509_sign(x, pkey, NULL) > 0);
+        n = i2d_X509(x, &der);
+        CHECK_OK(cs_cert_load((const char *)der, (size_t)n, "bad.crt", &cert, &err), &err);
+        snprintf(want, sizeof want, "certificate info: %s: cannot be read", name);
+        CHECK_FAIL(cs_cert_get_info(cert, &xi, &err), CS_EINVAL, &err, want);
+        CHECK(xi == NULL && ERR_peek_error() == 0);
+
+        OPENSSL_free(der);
+        cs_cert_free(cert);
+        cs_csr_free(csr);
+        X509_free(x);
+        X509_REQ_free(req);
+        sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+        ASN1_OCTET_STRING_free(os);
+    }
+    EVP_PKEY_free(pkey);
+}
+
 static void test_unsupported_key(void)
 {
     char pem[128], cmd[512];
@@ -404,6 +485,7 @@ int main(void)
     test_create_and_issue();
     test_forged();
     test_unsupported_key();
+    test_unreadable_extensions();
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd) != 0)
         fprintf(stderr, "could not remove %s\n", dir);
