@@ -257,7 +257,15 @@ function CA:issue(req, opts)
     if not p then
         local found = profile.valid_name(req.profile)
             and chain.exists(profile.path(self.profiles, req.profile))
-        return nil, perr, found and "invalid" or "notfound"
+        if found then
+            return nil, perr, "invalid"
+        end
+        local names = {}
+        for _, entry in ipairs(profile.list(self.profiles) or {}) do
+            names[#names + 1] = entry.name
+        end
+        return nil, ("no profile '%s' in %s (there are: %s)"):format(tostring(req.profile),
+            self.profiles, table.concat(names, ", ")), "notfound"
     end
 
     local csr, model, code
