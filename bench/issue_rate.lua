@@ -19,22 +19,14 @@
 -- benchmark: it asserts only that each call worked.
 local here = (arg and arg[0] or ""):match("^(.*)[/\\]") or "."
 package.cpath = here .. "/../build/?.so;" .. package.cpath
+package.path = here .. "/?.lua;" .. package.path
 local pki = require "pki"
+local bench = require "benchlib"
 
 local mode, curve = arg[1] or "bulk", arg[2] or "P-256"
 local n = math.tointeger(tonumber(arg[3] or "10000"))
 local batch = math.tointeger(tonumber(arg[4] or "1000"))
 local POOL = 1000
-
--- Wall clock in seconds: Lua has none finer than os.time, so ask date(1)
--- outside the timed loop (its own cost, about a millisecond, is in the
--- figure once).
-local function now()
-    local f = assert(io.popen("date +%s%N"))
-    local ns = f:read("n")
-    f:close()
-    return ns / 1e9
-end
 
 local function vmhwm()
     for line in io.lines("/proc/self/status") do
@@ -44,45 +36,14 @@ local function vmhwm()
     return 0
 end
 
-local function file_size(path)
-    local f = io.open(path, "rb")
-    if not f then return 0 end
-    local size = f:seek("end")
-    f:close()
-    return size
-end
-
-local function ca_spec(cn, path_len)
-    return {
-        subject = { { "O", "Bench" }, { "CN", cn } }, validity_days = 365,
-        basic_constraints = { critical = true, ca = true, path_len = path_len },
-        key_usage = { critical = true, "keyCertSign", "cRLSign" },
-        subject_key_id = true, authority_key_id = true,
-    }
-end
-
--- One spec for every leaf, as a profile gives it: the names change per
--- certificate in real use, but building the table is Lua's cost, not ours.
-local leaf = {
-    subject = { { "O", "Bench" }, { "CN", "host.bench.test" } }, validity_days = 90,
-    basic_constraints = { critical = true, ca = false },
-    key_usage = { critical = true, "digitalSignature" },
-    extended_key_usage = { "serverAuth" },
-    subject_alt_name = { dns = { "host.bench.test" } },
-    subject_key_id = true, authority_key_id = true,
-}
-
 local dir = os.tmpname()
 os.remove(dir)
 assert(os.execute("mkdir -m 700 '" .. dir .. "'"))
 local db = dir .. "/ca.db"
 local gen = assert(pki.key_generator { type = "ec", curve = curve })
 local store = assert(pki.open_store(db))
-local rk = assert(gen:generate())
-local root = assert(store:issue(ca_spec("Bench Root", nil), rk, nil, rk, "root"))
-local ik = assert(gen:generate())
-local inter = assert(store:issue(ca_spec("Bench Intermediate", 0), ik, root, rk,
-    "intermediate"))
+local inter, ik = bench.issuer(store, gen)
+local leaf = bench.leaf
 
 local csrs = {}
 if mode == "csr" then
@@ -95,7 +56,7 @@ if mode == "csr" then
 end
 
 collectgarbage()
-local c0, t0 = os.clock(), now()
+local c0, t0 = os.clock(), bench.now()
 if mode == "durable" then
     for _ = 1, n do
         assert(store:issue(leaf, gen:generate(), inter, ik, "server"))
@@ -127,13 +88,13 @@ elseif mode == "keygen" then
 else
     error("mode: durable, bulk, csr, nodb or keygen")
 end
-local t1, c1 = now(), os.clock()
+local t1, c1 = bench.now(), os.clock()
 
 if mode ~= "nodb" and mode ~= "keygen" then
     assert(store:count() == n + 2)
 end
 store:close()
-local size = file_size(db) + file_size(db .. "-wal")
+local size = bench.file_size(db) + bench.file_size(db .. "-wal")
 print(("%s %s %d %.4f %.4f %.0f %d %d"):format(mode, curve, n, t1 - t0, c1 - c0,
     n / (t1 - t0), vmhwm(), size))
 os.execute("rm -rf '" .. dir .. "'")

@@ -15,27 +15,14 @@
 -- A benchmark: it asserts only that each call worked.
 local here = (arg and arg[0] or ""):match("^(.*)[/\\]") or "."
 package.cpath = here .. "/../build/?.so;" .. package.cpath
+package.path = here .. "/?.lua;" .. package.path
 local pki = require "pki"
+local bench = require "benchlib"
 
 local max = math.tointeger(tonumber(arg[1] or "1000000"))
 local window = math.tointeger(tonumber(arg[2] or "10000"))
 local BATCH = 1000
 local LOOKUPS, LOOKUP_ROUNDS = 200, 15 -- median of 15 rounds of 200 lookups
-
-local function now()
-    local f = assert(io.popen("date +%s%N"))
-    local ns = f:read("n")
-    f:close()
-    return ns / 1e9
-end
-
-local function file_size(path)
-    local f = io.open(path, "rb")
-    if not f then return 0 end
-    local size = f:seek("end")
-    f:close()
-    return size
-end
 
 -- Bytes this process has written (write(2) and friends), from /proc/self/io.
 local function written()
@@ -58,26 +45,8 @@ local db = dir .. "/scale.db"
 os.remove(db)
 local gen = assert(pki.key_generator { type = "ec", curve = "P-256" })
 local store = assert(pki.open_store(db))
-local function ca(cn, path_len)
-    return {
-        subject = { { "CN", cn } }, validity_days = 365,
-        basic_constraints = { critical = true, ca = true, path_len = path_len },
-        key_usage = { critical = true, "keyCertSign", "cRLSign" },
-        subject_key_id = true, authority_key_id = true,
-    }
-end
-local rk = assert(gen:generate())
-local root = assert(store:issue(ca("Scale Root"), rk, nil, rk, "root"))
-local ik = assert(gen:generate())
-local inter = assert(store:issue(ca("Scale Intermediate", 0), ik, root, rk, "intermediate"))
-local leaf = {
-    subject = { { "CN", "host.scale.test" } }, validity_days = 90,
-    basic_constraints = { critical = true, ca = false },
-    key_usage = { critical = true, "digitalSignature" },
-    extended_key_usage = { "serverAuth" },
-    subject_alt_name = { dns = { "host.scale.test" } },
-    subject_key_id = true, authority_key_id = true,
-}
+local inter, ik = bench.issuer(store, gen)
+local leaf = bench.leaf
 
 -- A sample of issued serials to look up: one in every 97, kept as strings.
 local sample = {}
@@ -98,12 +67,12 @@ local function lookups(hit)
             picks[i] = hit and sample[math.random(#sample)]
                 or ("%08X%08X"):format(math.random(0, 0x7fffffff), math.random(0, 0x7fffffff))
         end
-        local t0 = now()
+        local t0 = bench.now()
         for i = 1, LOOKUPS do
             local cert, msg, code = store:find(picks[i])
             assert(cert or (not hit and code == "notfound"), msg)
         end
-        times[#times + 1] = (now() - t0) / LOOKUPS * 1e6
+        times[#times + 1] = (bench.now() - t0) / LOOKUPS * 1e6
     end
     return median(times)
 end
@@ -122,14 +91,14 @@ while issued < max do
     assert(store:commit())
     local cp = checkpoints[next_cp]
     if t_window == nil and issued >= cp - math.min(window, cp) then
-        t_window = { t = now(), n = issued, cpu = os.clock(), w = written() }
+        t_window = { t = bench.now(), n = issued, cpu = os.clock(), w = written() }
     end
     if issued >= cp then
         local k = math.max(issued - t_window.n, 1)
-        local rate = k / (now() - t_window.t)
+        local rate = k / (bench.now() - t_window.t)
         local cpu = (os.clock() - t_window.cpu) / k * 1e6
         local wkb = (written() - t_window.w) / k / 1024
-        local size = file_size(db) + file_size(db .. "-wal")
+        local size = bench.file_size(db) + bench.file_size(db .. "-wal")
         print(("%9d %11.0f %11.0f %11.1f %14d %15.0f %10.1f %15.1f"):format(issued, rate, cpu,
             wkb, size, size / issued, lookups(true), lookups(false)))
         io.stdout:flush()
