@@ -161,13 +161,16 @@ static inline char *fx_read_file(const char *name, size_t *len)
     return data;
 }
 
-static inline int fx_vrun(char *out, size_t cap, const char *fmt, va_list ap)
+/* fx_run's work; loud names a command that failed on stderr. */
+static inline int fx_vrun(char *out, size_t cap, int loud, const char *fmt, va_list ap)
 {
     char cmd[4096];
     int n;
     size_t used = 0;
     FILE *p;
 
+    if (out && cap > 0)
+        out[0] = '\0';
     n = snprintf(cmd, sizeof cmd, "cd '%s' && ", fx_dir);
     if (vsnprintf(cmd + n, sizeof cmd - (size_t)n, fmt, ap) >= (int)(sizeof cmd - (size_t)n)) {
         fprintf(stderr, "command too long: %s\n", cmd);
@@ -191,7 +194,10 @@ static inline int fx_vrun(char *out, size_t cap, const char *fmt, va_list ap)
             ;
     }
     n = pclose(p);
-    return WIFEXITED(n) ? WEXITSTATUS(n) : -1;
+    n = WIFEXITED(n) ? WEXITSTATUS(n) : -1;
+    if (n != 0 && loud)
+        fprintf(stderr, "command failed (exit %d): %s\n", n, cmd);
+    return n;
 }
 
 /* A shell command run in fx_dir; its stdout (up to cap - 1 bytes, none if
@@ -203,7 +209,7 @@ static inline int fx_run(char *out, size_t cap, const char *fmt, ...)
     int rc;
 
     va_start(ap, fmt);
-    rc = fx_vrun(out, cap, fmt, ap);
+    rc = fx_vrun(out, cap, 0, fmt, ap);
     va_end(ap);
     return rc;
 }
@@ -217,7 +223,7 @@ static inline int fx_run_line(char *out, size_t cap, const char *fmt, ...)
     int rc;
 
     va_start(ap, fmt);
-    rc = fx_vrun(out, cap, fmt, ap);
+    rc = fx_vrun(out, cap, 0, fmt, ap);
     va_end(ap);
     out[strcspn(out, "\r\n")] = '\0';
     return rc == 0 && out[0] != '\0';
@@ -232,10 +238,8 @@ static inline int fx_sh(const char *fmt, ...)
     int rc;
 
     va_start(ap, fmt);
-    rc = fx_vrun(NULL, 0, fmt, ap);
+    rc = fx_vrun(NULL, 0, 1, fmt, ap);
     va_end(ap);
-    if (rc != 0)
-        fprintf(stderr, "command failed (exit %d): %s\n", rc, fmt);
     return rc == 0;
 }
 
