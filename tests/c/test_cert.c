@@ -3,7 +3,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
@@ -13,9 +12,8 @@
 #include "cert.h"
 #include "check.h"
 #include "file.h"
+#include "fixtures.h"
 #include "key.h"
-
-static char dir[] = "/tmp/cs-test-cert-XXXXXX";
 
 static const cs_rdn root_dn[] = {{"C", "SE"}, {"O", "Simple Inc"}, {"CN", "Simple Root CA"}};
 static const cs_rdn inter_dn[] = {
@@ -25,68 +23,10 @@ static const char *const server_auth[] = {"serverAuth"};
 static const cs_name leaf_names[] = {
     {CS_NAME_DNS, "localhost"}, {CS_NAME_IP, "127.0.0.1"}, {CS_NAME_IP, "::1"}};
 
-static void path_in(char *buf, size_t size, const char *name)
-{
-    snprintf(buf, size, "%s/%s", dir, name);
-}
-
-static cs_key *make_key(const char *type, const char *curve)
-{
-    cs_key_params p = {type, curve, 0};
-    cs_key *k = NULL;
-    cs_err err = {0};
-
-    CHECK_OK(cs_key_generate(&p, &k, &err), &err);
-    return k;
-}
-
-static cs_cert_spec ca_spec(const cs_rdn *dn, size_t len, int path_len)
-{
-    cs_cert_spec s;
-    time_t now = time(NULL);
-
-    memset(&s, 0, sizeof s);
-    s.subject = dn;
-    s.subject_len = len;
-    s.not_before = (int64_t)now - 60;
-    s.not_after = (int64_t)now + 30 * 86400;
-    s.basic_constraints.present = 1;
-    s.basic_constraints.critical = 1;
-    s.basic_constraints.ca = 1;
-    s.basic_constraints.path_len = path_len;
-    s.key_usage.present = 1;
-    s.key_usage.critical = 1;
-    s.key_usage.bits = CS_KU_KEY_CERT_SIGN | CS_KU_CRL_SIGN;
-    s.subject_key_id = 1;
-    s.authority_key_id = 1;
-    return s;
-}
-
+/* A server leaf for localhost, 127.0.0.1 and ::1. */
 static cs_cert_spec leaf_spec(void)
 {
-    cs_cert_spec s;
-    time_t now = time(NULL);
-
-    memset(&s, 0, sizeof s);
-    s.subject = leaf_dn;
-    s.subject_len = 3;
-    s.not_before = (int64_t)now - 60;
-    s.not_after = (int64_t)now + 30 * 86400;
-    s.basic_constraints.present = 1;
-    s.basic_constraints.critical = 1;
-    s.basic_constraints.path_len = -1;
-    s.key_usage.present = 1;
-    s.key_usage.critical = 1;
-    s.key_usage.bits = CS_KU_DIGITAL_SIGNATURE;
-    s.ext_key_usage.present = 1;
-    s.ext_key_usage.purposes = server_auth;
-    s.ext_key_usage.len = 1;
-    s.subject_alt_name.present = 1;
-    s.subject_alt_name.names = leaf_names;
-    s.subject_alt_name.len = 3;
-    s.subject_key_id = 1;
-    s.authority_key_id = 1;
-    return s;
+    return fx_leaf_spec(leaf_dn, 3, server_auth, leaf_names, 3, 30);
 }
 
 static int serial_ok(const cs_cert *c)
@@ -111,48 +51,32 @@ static int ext_critical(const cs_cert *c, int nid)
 /* The openssl CLI must accept the chain as strictly as we built it. */
 static void verify_with_cli(const cs_cert *root, const cs_cert *inter, const cs_cert *leaf)
 {
-    cs_err err = {0};
-    char rp[512], ip[512], lp[512], cmd[2048];
-    const cs_cert *one[1];
-
-    path_in(rp, sizeof rp, "root.pem");
-    path_in(ip, sizeof ip, "inter.pem");
-    path_in(lp, sizeof lp, "leaf.pem");
-    one[0] = root;
-    CHECK_OK(cs_cert_save(one, 1, rp, 0, &err), &err);
-    one[0] = inter;
-    CHECK_OK(cs_cert_save(one, 1, ip, 0, &err), &err);
-    one[0] = leaf;
-    CHECK_OK(cs_cert_save(one, 1, lp, 0, &err), &err);
-    if (system("command -v openssl >/dev/null 2>&1") != 0) {
+    fx_save_cert(root, "root.pem", 0);
+    fx_save_cert(inter, "inter.pem", 0);
+    fx_save_cert(leaf, "leaf.pem", 0);
+    if (fx_run(NULL, 0, "command -v openssl >/dev/null 2>&1") != 0) {
         fprintf(stderr, "openssl CLI not found: skipping the CLI check\n");
         return;
     }
-    snprintf(cmd, sizeof cmd,
-             "openssl verify -x509_strict -purpose sslserver -CAfile %s -untrusted %s %s",
-             rp, ip, lp);
-    CHECK(system(cmd) == 0);
-    snprintf(cmd, sizeof cmd,
-             "openssl verify -x509_strict -CAfile %s -untrusted %s -verify_hostname "
-             "localhost -verify_ip 127.0.0.1 %s >/dev/null", rp, ip, lp);
-    CHECK(system(cmd) == 0);
-    unlink(rp);
-    unlink(ip);
-    unlink(lp);
+    CHECK(fx_run(NULL, 0, "openssl verify -x509_strict -purpose sslserver -CAfile root.pem "
+                          "-untrusted inter.pem leaf.pem") == 0);
+    CHECK(fx_run(NULL, 0, "openssl verify -x509_strict -CAfile root.pem -untrusted inter.pem "
+                          "-verify_hostname localhost -verify_ip 127.0.0.1 leaf.pem") == 0);
+    fx_run(NULL, 0, "rm -f root.pem inter.pem leaf.pem");
 }
 
 static void test_chain(void)
 {
     cs_err err = {0};
-    cs_key *rk = make_key("ec", "P-384");
-    cs_key *ik = make_key("ec", "P-384");
-    cs_key *lk = make_key("ec", "P-384");
+    cs_key *rk = fx_key("ec", "P-384");
+    cs_key *ik = fx_key("ec", "P-384");
+    cs_key *lk = fx_key("ec", "P-384");
     cs_cert *root = NULL, *inter = NULL, *leaf = NULL, *leaf2 = NULL;
     cs_cert *back = NULL, *dup = NULL;
     cs_cert **chain = NULL;
     size_t n = 0;
-    cs_cert_spec rs = ca_spec(root_dn, 3, -1);
-    cs_cert_spec is = ca_spec(inter_dn, 3, 0);
+    cs_cert_spec rs = fx_ca_spec(root_dn, 3, -1, 30);
+    cs_cert_spec is = fx_ca_spec(inter_dn, 3, 0, 30);
     cs_cert_spec ls = leaf_spec();
     char *pem = NULL, *hex1 = NULL, *hex2 = NULL;
     unsigned char *der = NULL;
@@ -231,7 +155,7 @@ static void test_chain(void)
                "certificate and key do not match");
 
     /* A chain file, leaf first, mode 0644, not overwritten. */
-    path_in(path, sizeof path, "chain.pem");
+    fx_path(path, sizeof path, "chain.pem");
     pair[0] = leaf;
     pair[1] = inter;
     CHECK_OK(cs_cert_save(pair, 2, path, 0, &err), &err);
@@ -258,7 +182,7 @@ static void test_chain(void)
                    "lint: rfc5280-issuer-is-ca: issuer: not a CA certificate");
         CHECK_FAIL(cs_cert_sign(&s, lk, NULL, ik, &bad, &err), CS_EMISMATCH, &err,
                    "self-signed");
-        s = ca_spec(inter_dn, 3, -1);
+        s = fx_ca_spec(inter_dn, 3, -1, 30);
         CHECK_FAIL(cs_cert_sign(&s, lk, inter, ik, &bad, &err), CS_ELINT, &err,
                    "pathLenConstraint 0");
         CHECK(bad == NULL);
@@ -287,11 +211,11 @@ done:
 static void test_digests(void)
 {
     cs_err err = {0};
-    cs_key *p256 = make_key("ec", "P-256");
-    cs_key *ed = make_key("ed25519", NULL);
-    cs_key *rsa = make_key("rsa", NULL);
+    cs_key *p256 = fx_key("ec", "P-256");
+    cs_key *ed = fx_key("ed25519", NULL);
+    cs_key *rsa = fx_key("rsa", NULL);
     cs_cert *c = NULL;
-    cs_cert_spec s = ca_spec(root_dn, 3, 1);
+    cs_cert_spec s = fx_ca_spec(root_dn, 3, 1, 30);
 
     CHECK_OK(cs_cert_sign(&s, p256, NULL, p256, &c, &err), &err);
     CHECK(c && sig_nid(c) == NID_ecdsa_with_SHA256);
@@ -312,7 +236,7 @@ static void test_digests(void)
 static void test_lint(void)
 {
     cs_err err = {0};
-    cs_key *k = make_key("ec", "P-256");
+    cs_key *k = fx_key("ec", "P-256");
     cs_cert *c = NULL;
     cs_cert_spec s;
     static const cs_name empty_dns[] = {{CS_NAME_DNS, ""}};
@@ -323,16 +247,16 @@ static void test_lint(void)
     static const cs_rdn bad_dn[] = {{"XX", "y"}};
     static const char *const bad_eku[] = {"serverAuthx"};
 
-    s = ca_spec(root_dn, 3, -1);
+    s = fx_ca_spec(root_dn, 3, -1, 30);
     s.basic_constraints.critical = 0;
     CHECK_FAIL(cs_cert_sign(&s, k, NULL, k, &c, &err), CS_ELINT, &err,
                "lint: rfc5280-ca-basic-constraints-critical: basicConstraints: CA:TRUE "
                "but not critical (RFC 5280 4.2.1.9");
-    s = ca_spec(root_dn, 3, -1);
+    s = fx_ca_spec(root_dn, 3, -1, 30);
     s.key_usage.bits = CS_KU_CRL_SIGN;
     CHECK_FAIL(cs_cert_sign(&s, k, NULL, k, &c, &err), CS_ELINT, &err,
                "lint: rfc5280-ca-key-usage-cert-sign: keyUsage: no keyCertSign");
-    s = ca_spec(root_dn, 3, -1);
+    s = fx_ca_spec(root_dn, 3, -1, 30);
     s.key_usage.present = 0;
     CHECK_FAIL(cs_cert_sign(&s, k, NULL, k, &c, &err), CS_ELINT, &err,
                "lint: rfc5280-ca-key-usage-cert-sign: keyUsage: missing");
@@ -388,9 +312,9 @@ static void test_lint(void)
 static void test_extensions(void)
 {
     cs_err err = {0};
-    cs_key *k = make_key("ec", "P-256");
+    cs_key *k = fx_key("ec", "P-256");
     cs_cert *c = NULL;
-    cs_cert_spec s = ca_spec(inter_dn, 3, 0);
+    cs_cert_spec s = fx_ca_spec(inter_dn, 3, 0, 30);
     static const cs_name permitted[] = {
         {CS_NAME_DNS, ".example.com"}, {CS_NAME_IP, "10.0.0.0/8"}, {CS_NAME_IP, "::1/128"},
         {CS_NAME_EMAIL, "example.com"}};
@@ -470,12 +394,12 @@ static void test_load_refused(void)
     CHECK_FAIL(cs_cert_load(nothing, sizeof nothing - 1, "n.pem", &c, &err), CS_EINVAL, &err,
                "n.pem: not a PEM or DER certificate");
     CHECK(c == NULL);
-    path_in(path, sizeof path, "empty.pem");
+    fx_path(path, sizeof path, "empty.pem");
     CHECK_OK(cs_file_write(path, nothing, sizeof nothing - 1, 0644, 0, &err), &err);
     CHECK_FAIL(cs_cert_load_chain_file(path, &chain, &n, &err), CS_EINVAL, &err, "empty.pem");
     CHECK(chain == NULL && n == 0);
     unlink(path);
-    path_in(path, sizeof path, "missing.pem");
+    fx_path(path, sizeof path, "missing.pem");
     CHECK_FAIL(cs_cert_load_file(path, &c, &err), CS_ENOENT, &err, "missing.pem");
 }
 
@@ -491,9 +415,9 @@ static void test_public_key(void)
     size_t i;
 
     for (i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
-        cs_key *k = make_key(kinds[i].type, kinds[i].curve);
-        cs_key *lk = make_key("ec", "P-256");
-        cs_cert_spec cs = ca_spec(root_dn, 3, -1);
+        cs_key *k = fx_key(kinds[i].type, kinds[i].curve);
+        cs_key *lk = fx_key("ec", "P-256");
+        cs_cert_spec cs = fx_ca_spec(root_dn, 3, -1, 30);
         cs_cert_spec ls = leaf_spec();
         cs_cert *ca = NULL, *leaf = NULL;
         unsigned char *want = NULL, *got = NULL;
@@ -522,7 +446,7 @@ static void test_public_key(void)
             cs_cert *again = NULL;
             unsigned char *got2 = NULL;
             int gn2;
-            snprintf(path, sizeof path, "%s/pub-%zu.key", dir, i);
+            snprintf(path, sizeof path, "%s/pub-%zu.key", fx_dir, i);
             CHECK_OK(cs_key_save(k, path, 0, &err), &err);
             CHECK_OK(cs_key_load_file(path, &loaded, &err), &err);
             CHECK_OK(cs_cert_sign(&cs, loaded, NULL, loaded, &again, &err), &err);
@@ -548,10 +472,8 @@ static void test_public_key(void)
 
 int main(void)
 {
-    if (!mkdtemp(dir)) {
-        perror("mkdtemp");
+    if (!fx_mkdtemp("cert"))
         return 1;
-    }
     test_chain();
     test_digests();
     test_public_key();
@@ -559,6 +481,6 @@ int main(void)
     test_extensions();
     test_load_refused();
     CHECK(ERR_peek_error() == 0); /* every failure drained OpenSSL's queue */
-    rmdir(dir);
+    fx_rmdir();
     return CHECK_DONE();
 }

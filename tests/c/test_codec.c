@@ -3,7 +3,6 @@
  * on failure. */
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -13,6 +12,7 @@
 #include "cert.h"
 #include "check.h"
 #include "csr.h"
+#include "fixtures.h"
 #include "key.h"
 #include "pbe.h"
 
@@ -34,14 +34,12 @@ static char *with_extra_byte(const unsigned char *data, size_t len)
 static void test_loaders(void)
 {
     static const cs_rdn dn[] = {{"CN", "codec"}};
-    cs_key_params p = {"ec", "P-256", 0};
     cs_err err = {0};
     cs_key *key = NULL, *k = UNTOUCHED;
     cs_cert *self = NULL, *c = UNTOUCHED;
     cs_csr *req = NULL, *r = UNTOUCHED;
     cs_pbe pbe;
     cs_cert_spec spec;
-    time_t now = time(NULL);
     unsigned char *der = NULL, *mine = NULL;
     size_t mine_len = 0;
     char *extra = NULL;
@@ -50,18 +48,8 @@ static void test_loaders(void)
     char *pem = NULL;
     long pem_len;
 
-    CHECK_OK(cs_key_generate(&p, &key, &err), &err);
-    memset(&spec, 0, sizeof spec);
-    spec.subject = dn;
-    spec.subject_len = 1;
-    spec.not_before = (int64_t)now - 60;
-    spec.not_after = (int64_t)now + 86400;
-    spec.basic_constraints.present = spec.basic_constraints.critical = 1;
-    spec.basic_constraints.ca = 1;
-    spec.basic_constraints.path_len = -1;
-    spec.key_usage.present = spec.key_usage.critical = 1;
-    spec.key_usage.bits = CS_KU_KEY_CERT_SIGN | CS_KU_CRL_SIGN;
-    spec.subject_key_id = 1;
+    key = fx_key("ec", "P-256");
+    spec = fx_ca_spec(dn, 1, -1, 1);
     CHECK_OK(cs_cert_sign(&spec, key, NULL, key, &self, &err), &err);
     CHECK_OK(cs_csr_create(key, dn, 1, NULL, 0, &req, &err), &err);
 
@@ -157,7 +145,6 @@ static void test_loaders(void)
 static void test_pem_writers(void)
 {
     static const cs_rdn dn[] = {{"CN", "codec"}};
-    cs_key_params p = {"ed25519", NULL, 0};
     cs_err err = {0};
     cs_key *key = NULL, *pub = NULL;
     cs_csr *req = NULL, *again = NULL;
@@ -166,7 +153,7 @@ static void test_pem_writers(void)
     long want_len;
     BIO *bio = BIO_new(BIO_s_mem());
 
-    CHECK_OK(cs_key_generate(&p, &key, &err), &err);
+    key = fx_key("ed25519", NULL);
     CHECK_OK(cs_key_public_pem(key, &pem, &len, &err), &err);
     CHECK(bio && PEM_write_bio_PUBKEY(bio, cs_key_get0_pkey(key)) == 1);
     want_len = BIO_get_mem_data(bio, &want);

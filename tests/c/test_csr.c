@@ -4,8 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
@@ -16,35 +14,13 @@
 #include "check.h"
 #include "csr.h"
 #include "file.h"
+#include "fixtures.h"
 #include "key.h"
-
-static char dir[] = "/tmp/cs-test-csr-XXXXXX";
-
-static void path_in(char *buf, size_t size, const char *name)
-{
-    snprintf(buf, size, "%s/%s", dir, name);
-}
-
-static int run(const char *cmd)
-{
-    int st = system(cmd);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
 
 static int exists(const char *path)
 {
     struct stat st;
     return stat(path, &st) == 0;
-}
-
-static cs_key *make_key(const char *type, const char *curve)
-{
-    cs_key_params p = {type, curve, 0};
-    cs_key *k = NULL;
-    cs_err err = {0};
-
-    CHECK_OK(cs_key_generate(&p, &k, &err), &err);
-    return k;
 }
 
 static int has_name(const cs_csr_info *info, cs_name_type type, const char *value)
@@ -63,37 +39,26 @@ static int has_string(char *const *list, size_t n, const char *s)
     return 0;
 }
 
-static void write_file(const char *path, const void *data, size_t len)
-{
-    FILE *f = fopen(path, "wb");
-    CHECK(f != NULL);
-    if (f) {
-        CHECK(fwrite(data, 1, len, f) == len);
-        fclose(f);
-    }
-}
-
 /* A CSR made by openssl req, PEM and DER, asking for much. */
 static void test_openssl_req(void)
 {
-    char pem[128], der[128], cmd[2048];
+    char pem[128], der[128];
     cs_err err = {0};
     cs_csr *a = NULL, *b = NULL;
     cs_csr_info *ia = NULL, *ib = NULL;
 
-    path_in(pem, sizeof pem, "req.pem");
-    path_in(der, sizeof der, "req.der");
-    snprintf(cmd, sizeof cmd,
-             "openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-384 -nodes "
-             "-keyout %s/req.key -out %s -subj '/C=SE/O=Simple Inc/CN=localhost' "
-             "-addext 'subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1,"
-             "email:a@example.test,URI:https://example.test/' "
-             "-addext 'basicConstraints=critical,CA:TRUE' "
-             "-addext 'keyUsage=critical,digitalSignature,keyCertSign' "
-             "-addext 'extendedKeyUsage=serverAuth,1.3.6.1.4.1.99999.1' "
-             "-addext '1.2.3.4=ASN1:NULL' >/dev/null 2>&1 && "
-             "openssl req -in %s -outform DER -out %s", dir, pem, pem, der);
-    CHECK(run(cmd) == 0);
+    fx_path(pem, sizeof pem, "req.pem");
+    fx_path(der, sizeof der, "req.der");
+    CHECK(fx_run(NULL, 0,
+                 "openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-384 -nodes "
+                 "-keyout req.key -out req.pem -subj '/C=SE/O=Simple Inc/CN=localhost' "
+                 "-addext 'subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1,"
+                 "email:a@example.test,URI:https://example.test/' "
+                 "-addext 'basicConstraints=critical,CA:TRUE' "
+                 "-addext 'keyUsage=critical,digitalSignature,keyCertSign' "
+                 "-addext 'extendedKeyUsage=serverAuth,1.3.6.1.4.1.99999.1' "
+                 "-addext '1.2.3.4=ASN1:NULL' >/dev/null 2>&1 && "
+                 "openssl req -in req.pem -outform DER -out req.der") == 0);
     CHECK_OK(cs_csr_load_file(pem, &a, &err), &err);
     CHECK_OK(cs_csr_load_file(der, &b, &err), &err);
     if (!a || !b)
@@ -141,10 +106,11 @@ static void test_create_and_issue(void)
     static const cs_rdn root_dn[] = {{"CN", "CSR Test Root"}};
     static const cs_name names[] = {{CS_NAME_DNS, "app.example.test"}, {CS_NAME_IP, "10.1.2.3"}};
     static const cs_name bad_names[] = {{CS_NAME_DNS, "bad name"}};
-    char path[128], keypath[128], rootpath[128], leafpath[128], cmd[1024];
+    static const char *const client_auth[] = {"clientAuth"};
+    char path[128], keypath[128];
     cs_err err = {0};
-    cs_key *key = make_key("ec", "P-384");
-    cs_key *root_key = make_key("ec", "P-256");
+    cs_key *key = fx_key("ec", "P-384");
+    cs_key *root_key = fx_key("ec", "P-256");
     cs_key *pub = NULL, *pub2 = NULL;
     cs_csr *csr = NULL, *back = NULL;
     cs_csr_info *info = NULL;
@@ -154,17 +120,15 @@ static void test_create_and_issue(void)
     size_t len = 0, derlen = 0;
     char fp1[65], fp2[65];
     cs_cert_spec s;
-    time_t now = time(NULL);
 
     CHECK_OK(cs_csr_create(key, subject, 2, names, 2, &csr, &err), &err);
     if (!csr)
         goto done;
     CHECK_OK(cs_csr_pem(csr, &pem, &len, &err), &err);
     CHECK(pem && strstr(pem, "-----BEGIN CERTIFICATE REQUEST-----"));
-    path_in(path, sizeof path, "ours.csr");
-    write_file(path, pem, len);
-    snprintf(cmd, sizeof cmd, "openssl req -in %s -verify -noout >/dev/null 2>&1", path);
-    CHECK(run(cmd) == 0);
+    fx_path(path, sizeof path, "ours.csr");
+    fx_check_write(path, pem, len);
+    CHECK(fx_run(NULL, 0, "openssl req -in ours.csr -verify -noout >/dev/null 2>&1") == 0);
     CHECK_OK(cs_csr_der(csr, &der, &derlen, &err), &err);
     CHECK_OK(cs_csr_load((const char *)der, derlen, "ours.der", &back, &err), &err);
     if (back) {
@@ -187,45 +151,21 @@ static void test_create_and_issue(void)
     CHECK_OK(cs_key_fingerprint(pub, fp1, &err), &err);
     CHECK_OK(cs_key_fingerprint(key, fp2, &err), &err);
     CHECK(strcmp(fp1, fp2) == 0);
-    path_in(keypath, sizeof keypath, "pub.key");
+    fx_path(keypath, sizeof keypath, "pub.key");
     CHECK_FAIL(cs_key_save(pub, keypath, 0, &err), CS_EINVAL, &err,
                "pub.key: public key only, has no private key");
     CHECK(!exists(keypath));
 
     /* A certificate for it, signed by a root, accepted by openssl verify. */
-    memset(&s, 0, sizeof s);
-    s.subject = root_dn;
-    s.subject_len = 1;
-    s.not_before = (int64_t)now - 60;
-    s.not_after = (int64_t)now + 86400;
-    s.basic_constraints.present = s.basic_constraints.critical = s.basic_constraints.ca = 1;
-    s.basic_constraints.path_len = -1;
-    s.key_usage.present = s.key_usage.critical = 1;
-    s.key_usage.bits = CS_KU_KEY_CERT_SIGN | CS_KU_CRL_SIGN;
-    s.subject_key_id = s.authority_key_id = 1;
+    s = fx_ca_spec(root_dn, 1, -1, 1);
     CHECK_OK(cs_cert_sign(&s, root_key, NULL, root_key, &root, &err), &err);
-    s.subject = subject;
-    s.subject_len = 2;
-    s.basic_constraints.ca = 0;
-    s.key_usage.bits = CS_KU_DIGITAL_SIGNATURE;
-    s.subject_alt_name.present = 1;
-    s.subject_alt_name.names = names;
-    s.subject_alt_name.len = 2;
-    {
-        static const char *const eku[] = {"clientAuth"};
-        s.ext_key_usage.present = 1;
-        s.ext_key_usage.purposes = eku;
-        s.ext_key_usage.len = 1;
-    }
+    s = fx_leaf_spec(subject, 2, client_auth, names, 2, 1);
     CHECK_OK(cs_cert_sign(&s, pub, root, root_key, &leaf, &err), &err);
     if (root && leaf) {
-        path_in(rootpath, sizeof rootpath, "root.pem");
-        path_in(leafpath, sizeof leafpath, "leaf.pem");
-        CHECK_OK(cs_cert_save((const cs_cert *const *)&root, 1, rootpath, 0, &err), &err);
-        CHECK_OK(cs_cert_save((const cs_cert *const *)&leaf, 1, leafpath, 0, &err), &err);
-        snprintf(cmd, sizeof cmd, "openssl verify -x509_strict -CAfile %s %s >/dev/null 2>&1",
-                 rootpath, leafpath);
-        CHECK(run(cmd) == 0);
+        fx_save_cert(root, "root.pem", 0);
+        fx_save_cert(leaf, "leaf.pem", 0);
+        CHECK(fx_run(NULL, 0, "openssl verify -x509_strict -CAfile root.pem leaf.pem "
+                              ">/dev/null 2>&1") == 0);
         CHECK_OK(cs_cert_check_key(leaf, key, &err), &err);
         CHECK_FAIL(cs_cert_check_key(leaf, pub, &err), CS_EINVAL, &err, "no private key");
     }
@@ -255,15 +195,13 @@ static void test_create_and_issue(void)
         }
         cs_key_free(pub2);
         pub2 = NULL;
-        path_in(path, sizeof path, "pub.pem");
-        write_file(path, pubpem, len);
-        snprintf(cmd, sizeof cmd, "openssl pkey -pubin -in %s -outform DER -out %s/pub.der",
-                 path, dir);
-        CHECK(run(cmd) == 0);
+        fx_path(path, sizeof path, "pub.pem");
+        fx_check_write(path, pubpem, len);
+        CHECK(fx_run(NULL, 0, "openssl pkey -pubin -in pub.pem -outform DER -out pub.der") == 0);
         {
             char *data = NULL;
             size_t dlen = 0;
-            path_in(path, sizeof path, "pub.der");
+            fx_path(path, sizeof path, "pub.der");
             CHECK_OK(cs_file_read(path, 1 << 20, &data, &dlen, &err), &err);
             if (data) {
                 CHECK_OK(cs_key_load_public(data, dlen, "pub.der", &pub2, &err), &err);
@@ -309,8 +247,8 @@ static void test_forged(void)
     static const cs_rdn subject[] = {{"CN", "victim.example.test"}};
     static const cs_name names[] = {{CS_NAME_DNS, "victim.example.test"}};
     cs_err err = {0};
-    cs_key *key = make_key("ec", "P-256");
-    cs_key *other = make_key("ec", "P-256");
+    cs_key *key = fx_key("ec", "P-256");
+    cs_key *other = fx_key("ec", "P-256");
     cs_csr *csr = NULL, *forged = NULL;
     unsigned char *der = NULL, *der2 = NULL, *p;
     const unsigned char *cp;
@@ -345,8 +283,8 @@ static void test_forged(void)
     CHECK(forged == NULL);
 
     /* malformed: garbage, truncated, trailing bytes */
-    path_in(path, sizeof path, "garbage.der");
-    write_file(path, "\x30\x03\x02\x01", 4);
+    fx_path(path, sizeof path, "garbage.der");
+    fx_check_write(path, "\x30\x03\x02\x01", 4);
     CHECK_FAIL(cs_csr_load_file(path, &forged, &err), CS_EINVAL, &err,
                "garbage.der: not a PEM or DER certificate request");
     der[len - 1] ^= 0x01;
@@ -366,7 +304,7 @@ static void test_forged(void)
     CHECK_FAIL(cs_csr_load("-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n"
                            "-----END CERTIFICATE REQUEST-----\n", 76, "bad.pem", &forged, &err),
                CS_EINVAL, &err, "bad.pem: not a PEM or DER certificate request");
-    path_in(path, sizeof path, "missing.csr");
+    fx_path(path, sizeof path, "missing.csr");
     CHECK_FAIL(cs_csr_load_file(path, &forged, &err), CS_ENOENT, &err, "missing.csr");
     CHECK(forged == NULL);
 done:
@@ -460,34 +398,26 @@ static void test_unreadable_extensions(void)
 
 static void test_unsupported_key(void)
 {
-    char pem[128], cmd[512];
+    char pem[128];
     cs_err err = {0};
     cs_csr *csr = NULL;
 
-    path_in(pem, sizeof pem, "p521.csr");
-    snprintf(cmd, sizeof cmd,
-             "openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-521 -nodes "
-             "-keyout %s/p521.key -out %s -subj '/CN=x' >/dev/null 2>&1", dir, pem);
-    CHECK(run(cmd) == 0);
+    fx_path(pem, sizeof pem, "p521.csr");
+    CHECK(fx_run(NULL, 0, "openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-521 -nodes "
+                          "-keyout p521.key -out p521.csr -subj '/CN=x' >/dev/null 2>&1") == 0);
     CHECK_FAIL(cs_csr_load_file(pem, &csr, &err), CS_EINVAL, &err, "unsupported curve");
     CHECK(csr == NULL);
 }
 
 int main(void)
 {
-    char cmd[128];
-
-    if (!mkdtemp(dir)) {
-        perror("mkdtemp");
+    if (!fx_mkdtemp("csr"))
         return 1;
-    }
     test_openssl_req();
     test_create_and_issue();
     test_forged();
     test_unsupported_key();
     test_unreadable_extensions();
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", dir);
+    fx_rmdir();
     return CHECK_DONE();
 }

@@ -9,6 +9,7 @@
 #include "check.h"
 #include "error.h"
 #include "file.h"
+#include "fixtures.h"
 
 static int count_entries(const char *dir)
 {
@@ -27,15 +28,14 @@ static int count_entries(const char *dir)
 
 int main(void)
 {
-    char dir[] = "/tmp/cs-test-file-XXXXXX";
     char path[256], nested[256];
     char *data = NULL;
     size_t len = 0;
     struct stat st;
     cs_err err = {0};
 
-    CHECK(mkdtemp(dir) != NULL);
-    snprintf(path, sizeof path, "%s/secret.key", dir);
+    CHECK(fx_mkdtemp("file"));
+    fx_path(path, sizeof path, "secret.key");
 
     umask(022);
     CHECK_OK(cs_file_write(path, "one", 3, 0600, 0, &err), &err);
@@ -46,7 +46,7 @@ int main(void)
     CHECK_OK(cs_file_read(path, 100, &data, &len, &err), &err);
     CHECK(len == 3 && memcmp(data, "one", 3) == 0);
     cs_file_free(data, len);
-    CHECK(count_entries(dir) == 1);
+    CHECK(count_entries(fx_dir) == 1);
 
     CHECK_OK(cs_file_write(path, "three", 5, 0600, 1, &err), &err);
     CHECK_OK(cs_file_read(path, 100, &data, &len, &err), &err);
@@ -55,21 +55,21 @@ int main(void)
 
     /* A public file gets 0644 even under a strict umask, a key never more than 0600. */
     umask(077);
-    snprintf(nested, sizeof nested, "%s/cert.pem", dir);
+    fx_path(nested, sizeof nested, "cert.pem");
     CHECK_OK(cs_file_write(nested, "c", 1, 0644, 0, &err), &err);
     CHECK(stat(nested, &st) == 0 && (st.st_mode & 0777) == 0644);
     umask(022);
 
     CHECK_FAIL(cs_file_read(path, 2, &data, &len, &err), CS_EINVAL, &err, "larger than");
-    snprintf(nested, sizeof nested, "%s/missing", dir);
+    fx_path(nested, sizeof nested, "missing");
     CHECK_FAIL(cs_file_read(nested, 100, &data, &len, &err), CS_ENOENT, &err, "missing");
-    CHECK_FAIL(cs_file_read(dir, 100, &data, &len, &err), CS_EINVAL, &err, "not a regular");
+    CHECK_FAIL(cs_file_read(fx_dir, 100, &data, &len, &err), CS_EINVAL, &err, "not a regular");
 
     /* A write into a folder that does not exist fails cleanly. */
-    snprintf(nested, sizeof nested, "%s/no/such/file", dir);
+    fx_path(nested, sizeof nested, "no/such/file");
     CHECK_FAIL(cs_file_write(nested, "x", 1, 0600, 0, &err), CS_ENOENT, &err, "cannot create");
 
-    snprintf(nested, sizeof nested, "%s/a/b/c", dir);
+    fx_path(nested, sizeof nested, "a/b/c");
     CHECK_OK(cs_file_mkdir(nested, 0700, &err), &err);
     CHECK(stat(nested, &st) == 0 && S_ISDIR(st.st_mode) && (st.st_mode & 0777) == 0700);
     CHECK_OK(cs_file_mkdir(nested, 0700, &err), &err);
@@ -79,9 +79,9 @@ int main(void)
     {
         char a[256], b[256], bad[256];
         cs_file_out two[2];
-        snprintf(a, sizeof a, "%s/set-a.key", dir);
-        snprintf(b, sizeof b, "%s/set-b.pem", dir);
-        snprintf(bad, sizeof bad, "%s/missing-folder/b.pem", dir);
+        fx_path(a, sizeof a, "set-a.key");
+        fx_path(b, sizeof b, "set-b.pem");
+        fx_path(bad, sizeof bad, "missing-folder/b.pem");
         two[0] = (cs_file_out){a, "key", 3, 0600, 0};
         two[1] = (cs_file_out){path, "x", 1, 0644, 0}; /* exists */
         CHECK_FAIL(cs_file_write_all(two, 2, &err), CS_EEXIST, &err, "secret.key: exists");
@@ -100,17 +100,13 @@ int main(void)
         CHECK(len == 3 && strcmp(data, "new") == 0);
         cs_file_free(data, len);
         /* dir holds secret.key, cert.pem, a/, set-a.key, set-b.pem: no temporary left */
-        CHECK(count_entries(dir) == 5);
+        CHECK(count_entries(fx_dir) == 5);
     }
 
     CHECK(strcmp(cs_code_name(CS_EEXIST), "exists") == 0);
     CHECK(strcmp(cs_code_name(CS_EINVAL), "invalid") == 0);
     CHECK(strcmp(cs_code_name((cs_code)999), "unknown") == 0);
 
-    {
-        char cmd[300];
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-        CHECK(system(cmd) == 0);
-    }
+    CHECK(fx_rmdir() == 0);
     return CHECK_DONE();
 }

@@ -10,14 +10,8 @@
 
 #include "check.h"
 #include "file.h"
+#include "fixtures.h"
 #include "key.h"
-
-static char dir[] = "/tmp/cs-test-key-XXXXXX";
-
-static void path_in(char *buf, size_t size, const char *name)
-{
-    snprintf(buf, size, "%s/%s", dir, name);
-}
 
 static void test_generate(void)
 {
@@ -110,7 +104,7 @@ static void test_save_load(void)
     size_t before_len = 0, pub_len = 0;
     struct stat st;
 
-    path_in(path, sizeof path, "a.key");
+    fx_path(path, sizeof path, "a.key");
     CHECK_OK(cs_key_generate(&p, &k, &err), &err);
     CHECK_OK(cs_key_save(k, path, 0, &err), &err);
     CHECK(stat(path, &st) == 0 && (st.st_mode & 07777) == 0600);
@@ -217,7 +211,7 @@ static void test_load_forms(void)
     BIO_free(bio);
     EVP_PKEY_free(other);
 
-    path_in(path, sizeof path, "missing.key");
+    fx_path(path, sizeof path, "missing.key");
     CHECK_FAIL(cs_key_load_file(path, &k2, &err), CS_ENOENT, &err, "missing.key");
     CHECK(k2 == NULL);
 
@@ -253,16 +247,14 @@ static void test_keygen(void)
 
 int main(void)
 {
-    if (!mkdtemp(dir)) {
-        perror("mkdtemp");
+    if (!fx_mkdtemp("key"))
         return 1;
-    }
     test_generate();
     test_generate_refused();
     test_keygen();
     test_save_load();
     test_load_forms();
     CHECK(ERR_peek_error() == 0); /* every failure drained OpenSSL's queue */
-    rmdir(dir);
+    fx_rmdir();
     return CHECK_DONE();
 }

@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <openssl/bn.h>
 #include <openssl/err.h>
@@ -16,6 +15,7 @@
 
 #include "cert.h"
 #include "check.h"
+#include "fixtures.h"
 #include "key.h"
 #include "lint.h"
 
@@ -727,16 +727,6 @@ static void test_dropped(void)
     X509_free(x);
 }
 
-static cs_key *make_key(const char *curve)
-{
-    cs_key_params p = {"ec", curve, 0};
-    cs_key *k = NULL;
-    cs_err err = {0};
-
-    CHECK_OK(cs_key_generate(&p, &k, &err), &err);
-    return k;
-}
-
 /* cs_cert_sign runs the lint and refuses naming the first failing rule,
  * listing every error. */
 static void test_sign_refuses(void)
@@ -745,29 +735,11 @@ static void test_sign_refuses(void)
     static const cs_name names[] = {{CS_NAME_DNS, "localhost"}};
     static const cs_name bad[] = {{CS_NAME_DNS, "a_b.example"}};
     static const char *const purposes[] = {"serverAuth"};
-    cs_key *k = make_key("P-256");
+    cs_key *k = fx_key("ec", "P-256");
     cs_cert *c = NULL;
     cs_err err = {0};
-    cs_cert_spec s;
-    time_t now = time(NULL);
+    cs_cert_spec s = fx_leaf_spec(dn, 1, purposes, names, 1, 1);
 
-    memset(&s, 0, sizeof s);
-    s.subject = dn;
-    s.subject_len = 1;
-    s.not_before = (int64_t)now;
-    s.not_after = (int64_t)now + 86400;
-    s.basic_constraints.present = 1;
-    s.basic_constraints.critical = 1;
-    s.basic_constraints.path_len = -1;
-    s.key_usage.present = 1;
-    s.key_usage.critical = 1;
-    s.key_usage.bits = CS_KU_DIGITAL_SIGNATURE;
-    s.ext_key_usage.present = 1;
-    s.ext_key_usage.purposes = purposes;
-    s.ext_key_usage.len = 1;
-    s.subject_alt_name.present = 1;
-    s.subject_alt_name.names = names;
-    s.subject_alt_name.len = 1;
     CHECK_OK(cs_cert_sign(&s, k, NULL, k, &c, &err), &err);
     cs_cert_free(c);
     c = NULL;

@@ -3,16 +3,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cert.h"
 #include "check.h"
+#include "fixtures.h"
 #include "key.h"
 #include "name.h"
-
-static char dir[] = "/tmp/cs-test-name-XXXXXX";
 
 /* want == NULL: must fail with CS_EINVAL and a message containing why. */
 static const struct {
@@ -165,65 +162,13 @@ static void test_cidr(void)
 
 /* ---- nameConstraints against openssl verify ---- */
 
-static cs_key *make_key(void)
-{
-    cs_key_params p = {"ec", "P-256", 0};
-    cs_key *k = NULL;
-    cs_err err = {0};
-
-    CHECK_OK(cs_key_generate(&p, &k, &err), &err);
-    return k;
-}
-
-static cs_cert_spec base_spec(const cs_rdn *dn, size_t len, int ca)
-{
-    cs_cert_spec s;
-    time_t now = time(NULL);
-
-    memset(&s, 0, sizeof s);
-    s.subject = dn;
-    s.subject_len = len;
-    s.not_before = (int64_t)now - 60;
-    s.not_after = (int64_t)now + 86400;
-    s.basic_constraints.present = 1;
-    s.basic_constraints.critical = 1;
-    s.basic_constraints.ca = ca;
-    s.basic_constraints.path_len = -1;
-    s.key_usage.present = 1;
-    s.key_usage.critical = 1;
-    s.key_usage.bits = ca ? CS_KU_KEY_CERT_SIGN | CS_KU_CRL_SIGN : CS_KU_DIGITAL_SIGNATURE;
-    if (!ca) {
-        static const char *const eku[] = {"clientAuth"};
-        s.ext_key_usage.present = 1;
-        s.ext_key_usage.purposes = eku;
-        s.ext_key_usage.len = 1;
-    }
-    s.subject_key_id = 1;
-    s.authority_key_id = 1;
-    return s;
-}
-
-static int run(const char *cmd)
-{
-    int st = system(cmd);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-static void save(const cs_cert *c, const char *name)
-{
-    char path[256];
-    cs_err err = {0};
-
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    CHECK_OK(cs_cert_save(&c, 1, path, 1, &err), &err);
-}
-
 static void test_permits(void)
 {
     static const cs_rdn root_dn[] = {{"CN", "Name Test Root"}};
     static const cs_rdn inter_dn[] = {{"CN", "Name Test Constrained CA"}};
     /* No CN in the leaf: OpenSSL would check a host-like CN too. */
     static const cs_rdn leaf_dn[] = {{"O", "Name Test"}};
+    static const char *const client_auth[] = {"clientAuth"};
     static const cs_name permitted[] = {
         {CS_NAME_DNS, "test"}, {CS_NAME_DNS, ".sub.example"}, {CS_NAME_IP, "10.0.0.0/8"},
         {CS_NAME_EMAIL, "mail.test"}, {CS_NAME_EMAIL, ".lists.example"},
@@ -247,15 +192,15 @@ static void test_permits(void)
         {{CS_NAME_URI, "https://other.example/"}, 0},
     };
     cs_err err = {0};
-    cs_key *rk = make_key(), *ik = make_key(), *lk = make_key();
+    cs_key *rk = fx_key("ec", "P-256"), *ik = fx_key("ec", "P-256");
+    cs_key *lk = fx_key("ec", "P-256");
     cs_cert *root = NULL, *inter = NULL, *leaf = NULL;
     cs_cert_spec s;
-    char cmd[1024];
     int permitted_ = -1;
 
-    s = base_spec(root_dn, 1, 1);
+    s = fx_ca_spec(root_dn, 1, -1, 1);
     CHECK_OK(cs_cert_sign(&s, rk, NULL, rk, &root, &err), &err);
-    s = base_spec(inter_dn, 1, 1);
+    s = fx_ca_spec(inter_dn, 1, -1, 1);
     s.name_constraints.present = 1;
     s.name_constraints.critical = 1;
     s.name_constraints.permitted = permitted;
@@ -265,8 +210,8 @@ static void test_permits(void)
     CHECK_OK(cs_cert_sign(&s, ik, root, rk, &inter, &err), &err);
     if (!root || !inter)
         goto done;
-    save(root, "root.pem");
-    save(inter, "inter.pem");
+    fx_save_cert(root, "root.pem", 1);
+    fx_save_cert(inter, "inter.pem", 1);
 
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const cs_name *n = &cases[i].name;
@@ -274,19 +219,14 @@ static void test_permits(void)
         permitted_ = -1;
         CHECK_OK(cs_cert_permits_name(inter, n->type, n->value, &permitted_, &err), &err);
         CHECK(permitted_ == cases[i].want);
-        s = base_spec(leaf_dn, 1, 0);
-        s.subject_alt_name.present = 1;
-        s.subject_alt_name.names = n;
-        s.subject_alt_name.len = 1;
+        s = fx_leaf_spec(leaf_dn, 1, client_auth, n, 1, 1);
         leaf = NULL;
         CHECK_OK(cs_cert_sign(&s, lk, inter, ik, &leaf, &err), &err);
         if (!leaf)
             continue;
-        save(leaf, "leaf.pem");
-        snprintf(cmd, sizeof cmd,
-                 "openssl verify -CAfile %s/root.pem -untrusted %s/inter.pem %s/leaf.pem "
-                 ">/dev/null 2>&1", dir, dir, dir);
-        verified = run(cmd) == 0;
+        fx_save_cert(leaf, "leaf.pem", 1);
+        verified = fx_run(NULL, 0, "openssl verify -CAfile root.pem -untrusted inter.pem "
+                                   "leaf.pem >/dev/null 2>&1") == 0;
         CHECK(verified == permitted_);
         if (verified != permitted_ || permitted_ != cases[i].want)
             fprintf(stderr, "  %s %s: permits %d, openssl verify %d, want %d\n",
@@ -318,17 +258,11 @@ done:
 
 int main(void)
 {
-    char cmd[128];
-
-    if (!mkdtemp(dir)) {
-        perror("mkdtemp");
+    if (!fx_mkdtemp("name"))
         return 1;
-    }
     test_normalize();
     test_cidr();
     test_permits();
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", dir);
+    fx_rmdir();
     return CHECK_DONE();
 }

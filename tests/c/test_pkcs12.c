@@ -1,6 +1,5 @@
 /* core/pkcs12.c and core/pbe.c against files made by `openssl pkcs12 -export`
  * and `openssl pkcs8 -topk8`: contents, protection, and every failure. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,66 +10,38 @@
 #include "cert.h"
 #include "check.h"
 #include "file.h"
+#include "fixtures.h"
 #include "key.h"
 #include "pbe.h"
 #include "pkcs12.h"
-
-static char dir[64];
-
-static int sh(const char *fmt, ...) CS_PRINTF(1, 2);
-static int sh(const char *fmt, ...)
-{
-    char cmd[2048];
-    int n;
-    va_list ap;
-    va_start(ap, fmt);
-    n = snprintf(cmd, sizeof cmd, "cd '%s' && ", dir);
-    vsnprintf(cmd + n, sizeof cmd - (size_t)n, fmt, ap);
-    va_end(ap);
-    if (system(cmd) != 0) {
-        fprintf(stderr, "command failed: %s\n", cmd);
-        return 0;
-    }
-    return 1;
-}
 
 #define EC256 "-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes"
 
 static int make_fixtures(void)
 {
-    return sh("openssl req -x509 " EC256 " -keyout ca.key -out ca.crt -days 10"
-              " -subj '/CN=P12 CA' -addext basicConstraints=critical,CA:TRUE"
-              " -addext keyUsage=critical,keyCertSign 2>/dev/null") &&
-           sh("openssl req -new " EC256 " -keyout leaf.key -out leaf.csr -subj '/CN=leaf'"
-              " 2>/dev/null") &&
-           sh("openssl x509 -req -in leaf.csr -CA ca.crt -CAkey ca.key -days 5 -out leaf.crt"
-              " 2>/dev/null") &&
-           sh("openssl pkcs12 -export -in leaf.crt -inkey leaf.key -certfile ca.crt"
-              " -passout pass:secret -out pw.p12") &&
-           sh("openssl pkcs12 -export -in leaf.crt -inkey leaf.key -passout pass:"
-              " -out empty.p12") &&
-           sh("openssl pkcs12 -export -in leaf.crt -inkey leaf.key -passout pass:secret"
-              " -nomac -out nomac.p12") &&
-           sh("openssl pkcs12 -export -in ca.crt -nokeys -passout pass: -out certs.p12") &&
-           sh("openssl pkcs8 -topk8 -in leaf.key -passout pass:pw -out enc.pem") &&
-           sh("openssl pkcs8 -topk8 -in leaf.key -passout pass:pw -outform DER -out enc.der") &&
-           sh("head -c 300 pw.p12 > cut.p12");
-}
-
-static char *slurp(const char *name, size_t *len)
-{
-    char path[128];
-    char *data = NULL;
-    cs_err err = {0};
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    CHECK_OK(cs_file_read(path, 1 << 20, &data, len, &err), &err);
-    return data;
+    return fx_sh("openssl req -x509 " EC256 " -keyout ca.key -out ca.crt -days 10"
+                 " -subj '/CN=P12 CA' -addext basicConstraints=critical,CA:TRUE"
+                 " -addext keyUsage=critical,keyCertSign 2>/dev/null") &&
+           fx_sh("openssl req -new " EC256 " -keyout leaf.key -out leaf.csr -subj '/CN=leaf'"
+                 " 2>/dev/null") &&
+           fx_sh("openssl x509 -req -in leaf.csr -CA ca.crt -CAkey ca.key -days 5 -out leaf.crt"
+                 " 2>/dev/null") &&
+           fx_sh("openssl pkcs12 -export -in leaf.crt -inkey leaf.key -certfile ca.crt"
+                 " -passout pass:secret -out pw.p12") &&
+           fx_sh("openssl pkcs12 -export -in leaf.crt -inkey leaf.key -passout pass:"
+                 " -out empty.p12") &&
+           fx_sh("openssl pkcs12 -export -in leaf.crt -inkey leaf.key -passout pass:secret"
+                 " -nomac -out nomac.p12") &&
+           fx_sh("openssl pkcs12 -export -in ca.crt -nokeys -passout pass: -out certs.p12") &&
+           fx_sh("openssl pkcs8 -topk8 -in leaf.key -passout pass:pw -out enc.pem") &&
+           fx_sh("openssl pkcs8 -topk8 -in leaf.key -passout pass:pw -outform DER -out enc.der") &&
+           fx_sh("head -c 300 pw.p12 > cut.p12");
 }
 
 static cs_code load(const char *name, const char *password, cs_p12 **out, cs_err *err)
 {
     size_t len = 0;
-    char *data = slurp(name, &len);
+    char *data = fx_read_file(name, &len);
     cs_code rc = cs_p12_load(data ? data : "", len, password, name, out, err);
     cs_file_free(data, len);
     return rc;
@@ -155,7 +126,7 @@ static void test_failures(void)
     CHECK(ERR_peek_error() == 0);
     /* RC2-40, what `-legacy` writes: named, when this openssl can still write it */
     if (system("cd /tmp && openssl pkcs12 -help 2>&1 | grep -q -- -legacy") == 0 &&
-        sh("openssl pkcs12 -export -legacy -in leaf.crt -inkey leaf.key -passout pass:x"
+        fx_sh("openssl pkcs12 -export -legacy -in leaf.crt -inkey leaf.key -passout pass:x"
            " -out legacy.p12 2>/dev/null")) {
         CHECK_FAIL(load("legacy.p12", "x", &p12, &err), CS_ECRYPTO, &err,
                    "legacy.p12: encrypted with PBE-SHA1-RC2-40, a legacy scheme");
@@ -167,17 +138,17 @@ static void test_encrypted_key(void)
     cs_pbe pbe;
     cs_err err = {0};
     size_t len = 0;
-    char *data = slurp("enc.pem", &len);
+    char *data = fx_read_file("enc.pem", &len);
 
     CHECK_OK(cs_pbe_encrypted_key(data ? data : "", len, "enc.pem", &pbe, &err), &err);
     CHECK(strcmp(pbe.scheme, "PBES2") == 0 && strcmp(pbe.cipher, "AES-256-CBC") == 0);
     CHECK(strcmp(pbe.kdf, "PBKDF2") == 0 && pbe.iterations > 0);
     cs_file_free(data, len);
-    data = slurp("enc.der", &len);
+    data = fx_read_file("enc.der", &len);
     CHECK_OK(cs_pbe_encrypted_key(data ? data : "", len, "enc.der", &pbe, &err), &err);
     CHECK(strcmp(pbe.scheme, "PBES2") == 0);
     cs_file_free(data, len);
-    data = slurp("leaf.key", &len);
+    data = fx_read_file("leaf.key", &len);
     CHECK_FAIL(cs_pbe_encrypted_key(data ? data : "", len, "leaf.key", &pbe, &err), CS_EINVAL,
                &err, "leaf.key: not an encrypted PKCS#8 private key");
     cs_file_free(data, len);
@@ -188,21 +159,14 @@ static void test_encrypted_key(void)
 
 int main(void)
 {
-    char cmd[128];
-
-    strcpy(dir, "/tmp/cs_test_pkcs12.XXXXXX");
-    if (!mkdtemp(dir)) {
-        perror("mkdtemp");
+    if (!fx_mkdtemp("pkcs12"))
         return 1;
-    }
     CHECK(make_fixtures());
-    if (chdir(dir) == 0) {
+    if (chdir(fx_dir) == 0) {
         test_contents();
         test_failures();
         test_encrypted_key();
     }
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", dir);
+    fx_rmdir();
     return CHECK_DONE();
 }

@@ -2,22 +2,19 @@
  * P-256 root -> intermediate (pathlen 0) -> leaf chain made with the CLI. */
 #include <pthread.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "cert.h"
 #include "check.h"
 #include "error.h"
+#include "fixtures.h"
 #include "key.h"
 #include "server.h"
-
-static char dir[64];
 
 static const char ext_cnf[] =
     "[req]\n"
@@ -54,93 +51,48 @@ static const char ext_cnf[] =
     "subjectKeyIdentifier = none\n"
     "authorityKeyIdentifier = none\n";
 
-static int write_file(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    if (!f)
-        return -1;
-    fputs(text, f);
-    return fclose(f);
-}
-
-/* Run a shell command in dir; its stdout (up to cap - 1 bytes) in out; the
- * exit status, or -1. */
-static int run(char *out, size_t cap, const char *fmt, ...) CS_PRINTF(3, 4);
-static int run(char *out, size_t cap, const char *fmt, ...)
-{
-    char cmd[2048];
-    int n;
-    size_t used = 0;
-    FILE *p;
-    va_list ap;
-
-    n = snprintf(cmd, sizeof cmd, "cd '%s' && ", dir);
-    va_start(ap, fmt);
-    vsnprintf(cmd + n, sizeof cmd - (size_t)n, fmt, ap);
-    va_end(ap);
-    p = popen(cmd, "r");
-    if (!p)
-        return -1;
-    if (out && cap > 0) {
-        while (used + 1 < cap) {
-            size_t got = fread(out + used, 1, cap - 1 - used, p);
-            if (got == 0)
-                break;
-            used += got;
-        }
-        out[used] = '\0';
-    }
-    {
-        char sink[256];
-        while (fread(sink, 1, sizeof sink, p) > 0)
-            ;
-    }
-    n = pclose(p);
-    return WIFEXITED(n) ? WEXITSTATUS(n) : -1;
-}
-
 static int make_chain(void)
 {
     char path[128];
-    snprintf(path, sizeof path, "%s/ext.cnf", dir);
-    if (write_file(path, ext_cnf) != 0)
+    fx_path(path, sizeof path, "ext.cnf");
+    if (fx_write_file(path, ext_cnf, strlen(ext_cnf)) != 0)
         return -1;
-    return run(NULL, 0, "{ "
-               "for k in root inter leaf other client oroot oclient; do "
-               "openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out $k.key "
-               "|| exit 1; done; "
-               "openssl req -x509 -new -config ext.cnf -extensions root -key root.key "
-               "-subj '/CN=Test Root' -sha256 -days 2 -out root.pem || exit 1; "
-               "openssl req -new -config ext.cnf -key inter.key -subj '/CN=Test Inter' "
-               "-out inter.csr || exit 1; "
-               "openssl x509 -req -in inter.csr -CA root.pem -CAkey root.key "
-               "-CAcreateserial -extfile ext.cnf -extensions inter -sha256 -days 2 "
-               "-out inter.pem || exit 1; "
-               "openssl req -new -config ext.cnf -key leaf.key -subj '/CN=localhost' "
-               "-out leaf.csr || exit 1; "
-               "openssl x509 -req -in leaf.csr -CA inter.pem -CAkey inter.key "
-               "-CAcreateserial -extfile ext.cnf -extensions leaf -sha256 -days 2 "
-               "-out leaf.pem || exit 1; "
-               /* a client of ours (subject with HTML in it), one of another CA */
-               "openssl req -new -config ext.cnf -key client.key "
-               "-subj '/O=Test/CN=Alice <b>&' -out client.csr || exit 1; "
-               "openssl x509 -req -in client.csr -CA inter.pem -CAkey inter.key "
-               "-CAcreateserial -extfile ext.cnf -extensions client -sha256 -days 2 "
-               "-out client.pem || exit 1; "
-               "cat client.pem inter.pem > client-chain.pem; "
-               "openssl x509 -req -in client.csr -CA inter.pem -CAkey inter.key "
-               "-CAcreateserial -extfile ext.cnf -extensions client_noaki -sha256 -days 2 "
-               "-out noaki.pem || exit 1; "
-               "openssl req -x509 -new -config ext.cnf -extensions root -key oroot.key "
-               "-subj '/CN=Other Root' -sha256 -days 2 -out oroot.pem || exit 1; "
-               "openssl req -new -config ext.cnf -key oclient.key -subj '/CN=Mallory' "
-               "-out oclient.csr || exit 1; "
-               "openssl x509 -req -in oclient.csr -CA oroot.pem -CAkey oroot.key "
-               "-CAcreateserial -extfile ext.cnf -extensions client -sha256 -days 2 "
-               "-out oclient.pem || exit 1; "
-               "mkdir -p www/sub && printf 'file a\\n' > www/a.txt "
-               "&& printf 'in sub\\n' > www/sub/b.txt; "
-               "} >/dev/null 2>&1");
+    return fx_run(NULL, 0, "{ "
+                  "for k in root inter leaf other client oroot oclient; do "
+                  "openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out $k.key "
+                  "|| exit 1; done; "
+                  "openssl req -x509 -new -config ext.cnf -extensions root -key root.key "
+                  "-subj '/CN=Test Root' -sha256 -days 2 -out root.pem || exit 1; "
+                  "openssl req -new -config ext.cnf -key inter.key -subj '/CN=Test Inter' "
+                  "-out inter.csr || exit 1; "
+                  "openssl x509 -req -in inter.csr -CA root.pem -CAkey root.key "
+                  "-CAcreateserial -extfile ext.cnf -extensions inter -sha256 -days 2 "
+                  "-out inter.pem || exit 1; "
+                  "openssl req -new -config ext.cnf -key leaf.key -subj '/CN=localhost' "
+                  "-out leaf.csr || exit 1; "
+                  "openssl x509 -req -in leaf.csr -CA inter.pem -CAkey inter.key "
+                  "-CAcreateserial -extfile ext.cnf -extensions leaf -sha256 -days 2 "
+                  "-out leaf.pem || exit 1; "
+                  /* a client of ours (subject with HTML in it), one of another CA */
+                  "openssl req -new -config ext.cnf -key client.key "
+                  "-subj '/O=Test/CN=Alice <b>&' -out client.csr || exit 1; "
+                  "openssl x509 -req -in client.csr -CA inter.pem -CAkey inter.key "
+                  "-CAcreateserial -extfile ext.cnf -extensions client -sha256 -days 2 "
+                  "-out client.pem || exit 1; "
+                  "cat client.pem inter.pem > client-chain.pem; "
+                  "openssl x509 -req -in client.csr -CA inter.pem -CAkey inter.key "
+                  "-CAcreateserial -extfile ext.cnf -extensions client_noaki -sha256 -days 2 "
+                  "-out noaki.pem || exit 1; "
+                  "openssl req -x509 -new -config ext.cnf -extensions root -key oroot.key "
+                  "-subj '/CN=Other Root' -sha256 -days 2 -out oroot.pem || exit 1; "
+                  "openssl req -new -config ext.cnf -key oclient.key -subj '/CN=Mallory' "
+                  "-out oclient.csr || exit 1; "
+                  "openssl x509 -req -in oclient.csr -CA oroot.pem -CAkey oroot.key "
+                  "-CAcreateserial -extfile ext.cnf -extensions client -sha256 -days 2 "
+                  "-out oclient.pem || exit 1; "
+                  "mkdir -p www/sub && printf 'file a\\n' > www/a.txt "
+                  "&& printf 'in sub\\n' > www/sub/b.txt; "
+                  "} >/dev/null 2>&1");
 }
 
 static int count(const char *hay, const char *needle)
@@ -162,15 +114,16 @@ static int resumes_tls13(int port, const char *tag)
     char out[16384];
     int rc;
 
-    rc = run(NULL, 0,
-             "rm -f sess.%s; printf 'GET / HTTP/1.1\\r\\nHost: x\\r\\nConnection: close\\r\\n\\r\\n' | "
-             "openssl s_client -connect 127.0.0.1:%d -tls1_3 -ign_eof -sess_out sess.%s "
-             ">/dev/null 2>&1", tag, port, tag);
+    rc = fx_run(NULL, 0,
+                "rm -f sess.%s; "
+                "printf 'GET / HTTP/1.1\\r\\nHost: x\\r\\nConnection: close\\r\\n\\r\\n' | "
+                "openssl s_client -connect 127.0.0.1:%d -tls1_3 -ign_eof -sess_out sess.%s "
+                ">/dev/null 2>&1", tag, port, tag);
     if (rc != 0)
         return -1;
-    rc = run(out, sizeof out,
-             "if [ -s sess.%s ]; then openssl s_client -connect 127.0.0.1:%d -tls1_3 "
-             "-sess_in sess.%s </dev/null 2>&1; fi", tag, port, tag);
+    rc = fx_run(out, sizeof out,
+                "if [ -s sess.%s ]; then openssl s_client -connect 127.0.0.1:%d -tls1_3 "
+                "-sess_in sess.%s </dev/null 2>&1; fi", tag, port, tag);
     if (rc != 0)
         return -1;
     return strstr(out, "\nReused, TLSv1.3") != NULL;
@@ -230,7 +183,7 @@ static int make_expired(const cs_cert *inter, const cs_key *inter_key)
     static const cs_rdn subject[] = {{"O", "Test"}, {"CN", "Expired"}};
     static const char *const eku[] = {"clientAuth"};
     static const cs_name san[] = {{CS_NAME_EMAIL, "expired@example.com"}};
-    cs_cert_spec spec;
+    cs_cert_spec spec = fx_leaf_spec(subject, 2, eku, san, 1, 1);
     cs_key *key = NULL;
     cs_cert *cert = NULL;
     cs_err err;
@@ -238,30 +191,14 @@ static int make_expired(const cs_cert *inter, const cs_key *inter_key)
     time_t now = time(NULL);
     int ok;
 
-    memset(&spec, 0, sizeof spec);
-    spec.subject = subject;
-    spec.subject_len = 2;
     spec.not_before = (int64_t)now - 3 * 86400;
     spec.not_after = (int64_t)now - 86400;
-    spec.basic_constraints.present = 1;
-    spec.basic_constraints.path_len = -1;
-    spec.key_usage.present = 1;
-    spec.key_usage.critical = 1;
-    spec.key_usage.bits = CS_KU_DIGITAL_SIGNATURE;
-    spec.ext_key_usage.present = 1;
-    spec.ext_key_usage.purposes = eku;
-    spec.ext_key_usage.len = 1;
-    spec.subject_alt_name.present = 1;
-    spec.subject_alt_name.names = san;
-    spec.subject_alt_name.len = 1;
-    spec.subject_key_id = 1;
-    spec.authority_key_id = 1;
-    snprintf(path, sizeof path, "%s/client.key", dir);
+    fx_path(path, sizeof path, "client.key");
     ok = cs_key_load_file(path, &key, &err) == CS_OK &&
          cs_cert_sign(&spec, key, inter, inter_key, &cert, &err) == CS_OK;
     if (ok) {
         const cs_cert *one = cert;
-        snprintf(path, sizeof path, "%s/expired.pem", dir);
+        fx_path(path, sizeof path, "expired.pem");
         ok = cs_cert_save(&one, 1, path, 0, &err) == CS_OK;
     }
     if (!ok)
@@ -276,13 +213,13 @@ static int make_expired(const cs_cert *inter, const cs_key *inter_key)
     "curl -sS --max-time 10 --cacert root.pem --resolve localhost:%d:127.0.0.1 "       \
     "%s%s %s%s "
 
-/* curl with a client certificate (cert and key files in dir, or "" for
+/* curl with a client certificate (cert and key files in fx_dir, or "" for
  * none) against a server on port: the exit status; the body in out. */
 static int fetch_as(char *out, size_t cap, int port, const char *cert, const char *key,
                     const char *extra)
 {
-    return run(out, cap, CURL_AS "%s https://localhost:%d/ 2>/dev/null", port,
-               *cert ? "--cert " : "", cert, *key ? "--key " : "", key, extra, port);
+    return fx_run(out, cap, CURL_AS "%s https://localhost:%d/ 2>/dev/null", port,
+                  *cert ? "--cert " : "", cert, *key ? "--key " : "", key, extra, port);
 }
 
 static void test_client_errors(const cs_server_config *good, const cs_cert *root,
@@ -347,8 +284,8 @@ static void test_client_auth(const cs_server_config *base, const cs_cert *root,
     int port, rc;
 
     test_client_errors(base, root, leaf);
-    rc = run(serial, sizeof serial, "openssl x509 -in client.pem -noout -serial | cut -d= -f2 "
-             "| tr -d '\\n'");
+    rc = fx_run(serial, sizeof serial, "openssl x509 -in client.pem -noout -serial | cut -d= -f2 "
+                "| tr -d '\\n'");
     CHECK(rc == 0 && strlen(serial) > 8);
     snprintf(want, sizeof want,
              "<p>Hello, O=Test, CN=Alice &lt;b&gt;&amp; (serial %s)!</p>", serial);
@@ -373,9 +310,9 @@ static void test_client_auth(const cs_server_config *base, const cs_cert *root,
         rc = fetch_as(out, sizeof out, port, "client.pem", "client.key", "-I");
         CHECK(rc == 0 && strstr(out, want + 256) != NULL && strstr(out, "Hello") == NULL);
         /* every request on a kept-alive connection is greeted */
-        rc = run(out, sizeof out, CURL_AS "-w '[%%{num_connects}]' "
-                 "https://localhost:%d/ https://localhost:%d/ 2>/dev/null", port, "--cert ",
-                 "client.pem", "--key ", "client.key", port, port);
+        rc = fx_run(out, sizeof out, CURL_AS "-w '[%%{num_connects}]' "
+                    "https://localhost:%d/ https://localhost:%d/ 2>/dev/null", port, "--cert ",
+                    "client.pem", "--key ", "client.key", port, port);
         CHECK(rc == 0 && count(out, "CN=Alice") == 2 && strstr(out, "[0]") != NULL);
         /* TLS 1.2 as well (the certificate comes in the handshake proper) */
         rc = fetch_as(out, sizeof out, port, "client.pem", "client.key",
@@ -391,15 +328,15 @@ static void test_client_auth(const cs_server_config *base, const cs_cert *root,
                        "--tlsv1.2 --tls-max 1.2") != 0);
         /* a resumed TLS 1.2 session keeps the client's identity (and resumes at
          * all: OpenSSL needs a session id context under SSL_VERIFY_PEER) */
-        rc = run(NULL, 0, "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | openssl s_client -tls1_2 "
-                 "-quiet -connect 127.0.0.1:%d -CAfile root.pem -cert client.pem "
-                 "-key client.key -sess_out sess.pem >/dev/null 2>&1", port);
-        run(out, sizeof out, "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | openssl s_client -tls1_2 "
-            "-ign_eof -connect 127.0.0.1:%d -CAfile root.pem -sess_in sess.pem 2>&1", port);
+        rc = fx_run(NULL, 0, "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | openssl s_client -tls1_2 "
+                    "-quiet -connect 127.0.0.1:%d -CAfile root.pem -cert client.pem "
+                    "-key client.key -sess_out sess.pem >/dev/null 2>&1", port);
+        fx_run(out, sizeof out, "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | openssl s_client -tls1_2 "
+               "-ign_eof -connect 127.0.0.1:%d -CAfile root.pem -sess_in sess.pem 2>&1", port);
         CHECK(rc == 0 && strstr(out, "\nReused, ") != NULL);
         CHECK(strstr(out, "CN=Alice &lt;b&gt;&amp; (serial ") != NULL);
         /* the CertificateRequest names both CAs */
-        run(out, sizeof out, "openssl s_client -connect 127.0.0.1:%d </dev/null 2>&1", port);
+        fx_run(out, sizeof out, "openssl s_client -connect 127.0.0.1:%d </dev/null 2>&1", port);
         CHECK(strstr(out, "Acceptable client certificate CA names") != NULL);
         CHECK(strstr(out, "CN = Test Root") != NULL && strstr(out, "CN = Test Inter") != NULL);
         cs_server_stop(srv);
@@ -454,7 +391,7 @@ static void test_client_auth(const cs_server_config *base, const cs_cert *root,
     CHECK_OK(cs_server_start(&c, &srv, &err), &err);
     if (srv) {
         port = cs_server_port(srv);
-        run(out, sizeof out, "openssl s_client -connect 127.0.0.1:%d </dev/null 2>&1", port);
+        fx_run(out, sizeof out, "openssl s_client -connect 127.0.0.1:%d </dev/null 2>&1", port);
         CHECK(strstr(out, "No client certificate CA names sent") != NULL);
         CHECK(strstr(out, "Acceptable client certificate CA names") == NULL);
         rc = fetch_as(out, sizeof out, port, "client.pem", "client.key", "");
@@ -508,16 +445,13 @@ int main(void)
     cs_server_config cfg;
     int port, rc;
 
-    snprintf(dir, sizeof dir, "/tmp/cs_test_server_XXXXXX");
-    if (!mkdtemp(dir)) {
-        perror("mkdtemp");
+    if (!fx_mkdtemp("server"))
         return 1;
-    }
     CHECK(make_chain() == 0);
 
 #define LOAD(fn, name, outp)                                                     \
     do {                                                                         \
-        snprintf(path, sizeof path, "%s/%s", dir, name);                         \
+        fx_path(path, sizeof path, name);                                        \
         CHECK_OK(fn(path, outp, &err), &err);                                    \
     } while (0)
     LOAD(cs_cert_load_file, "leaf.pem", &leaf);
@@ -528,10 +462,10 @@ int main(void)
     LOAD(cs_key_load_file, "other.key", &other);
     if (!leaf || !inter || !root || !key || !other || !inter_key ||
         make_expired(inter, inter_key) != 0) {
-        fprintf(stderr, "fixtures missing in %s\n", dir);
+        fprintf(stderr, "fixtures missing in %s\n", fx_dir);
         return CHECK_DONE();
     }
-    snprintf(www, sizeof www, "%s/www", dir);
+    fx_path(www, sizeof www, "www");
     chain[0] = inter;
 
     memset(&cfg, 0, sizeof cfg);
@@ -567,12 +501,12 @@ int main(void)
 
 #define CURL "curl -sS --max-time 10 --cacert root.pem --resolve localhost:%d:127.0.0.1 "
     /* The route, verified against the root only: the intermediate is sent. */
-    rc = run(out, sizeof out, CURL "https://localhost:%d/", port, port);
+    rc = fx_run(out, sizeof out, CURL "https://localhost:%d/", port, port);
     CHECK(rc == 0);
     CHECK(strcmp(out, "Hello, World!") == 0);
 
     /* Headers: content type, length, the security headers. */
-    rc = run(out, sizeof out, CURL "-i https://localhost:%d/", port, port);
+    rc = fx_run(out, sizeof out, CURL "-i https://localhost:%d/", port, port);
     CHECK(rc == 0);
     CHECK(strstr(out, "HTTP/1.1 200 OK\r\n") == out);
     CHECK(strstr(out, "Content-Type: text/plain; charset=utf-8\r\n") != NULL);
@@ -581,34 +515,35 @@ int main(void)
     CHECK(strstr(out, "Content-Security-Policy: default-src 'self'") != NULL);
 
     /* HEAD: headers only; POST: 405. */
-    rc = run(out, sizeof out, CURL "-I https://localhost:%d/", port, port);
+    rc = fx_run(out, sizeof out, CURL "-I https://localhost:%d/", port, port);
     CHECK(rc == 0);
     CHECK(strstr(out, "Content-Length: 13\r\n") != NULL);
     CHECK(strstr(out, "Hello") == NULL);
-    rc = run(out, sizeof out, CURL "-o /dev/null -w '%%{http_code}' -d x https://localhost:%d/",
-             port, port);
+    rc = fx_run(out, sizeof out, CURL "-o /dev/null -w '%%{http_code}' -d x https://localhost:%d/",
+                port, port);
     CHECK(rc == 0 && strcmp(out, "405") == 0);
 
     /* Routes skip CivetWeb's password-file lookup, and that opens nothing:
      * PUT and DELETE on a route are 405, on a file still refused, and no file
      * is written or removed. */
-    rc = run(out, sizeof out,
-             CURL "-o /dev/null -w '%%{http_code}' -X PUT -d x https://localhost:%d/", port, port);
+    rc = fx_run(out, sizeof out,
+                CURL "-o /dev/null -w '%%{http_code}' -X PUT -d x https://localhost:%d/", port,
+                port);
     CHECK(rc == 0 && strcmp(out, "405") == 0);
-    rc = run(out, sizeof out,
-             CURL "-o /dev/null -w '%%{http_code}' -X PUT -d x https://localhost:%d/new.txt",
-             port, port);
+    rc = fx_run(out, sizeof out,
+                CURL "-o /dev/null -w '%%{http_code}' -X PUT -d x https://localhost:%d/new.txt",
+                port, port);
     CHECK(rc == 0 && strcmp(out, "401") == 0);
-    rc = run(out, sizeof out,
-             CURL "-o /dev/null -w '%%{http_code}' -X DELETE https://localhost:%d/a.txt", port,
-             port);
+    rc = fx_run(out, sizeof out,
+                CURL "-o /dev/null -w '%%{http_code}' -X DELETE https://localhost:%d/a.txt", port,
+                port);
     CHECK(rc == 0 && strcmp(out, "401") == 0);
-    rc = run(NULL, 0, "test ! -e www/new.txt && test -f www/a.txt");
+    rc = fx_run(NULL, 0, "test ! -e www/new.txt && test -f www/a.txt");
     CHECK(rc == 0);
 
     /* An empty route. */
-    rc = run(out, sizeof out, CURL "-w '[%%{http_code}]' https://localhost:%d/empty", port,
-             port);
+    rc = fx_run(out, sizeof out, CURL "-w '[%%{http_code}]' https://localhost:%d/empty", port,
+                port);
     CHECK(rc == 0 && strcmp(out, "[200]") == 0);
 
     /* The exact bytes on the wire, one response each way: the body and the
@@ -623,98 +558,98 @@ int main(void)
     "Content-Security-Policy: default-src 'self'; style-src 'self' 'unsafe-inline'\r\n" \
     "Connection: " conn "\r\n\r\n"
 #define RAW "openssl s_client -quiet -ign_eof -connect 127.0.0.1:%d 2>/dev/null"
-    rc = run(out, sizeof out, "printf 'GET / HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n"
-             "HEAD / HTTP/1.1\\r\\nHost: x\\r\\nConnection: close\\r\\n\\r\\n' | " RAW,
-             port);
+    rc = fx_run(out, sizeof out, "printf 'GET / HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n"
+                "HEAD / HTTP/1.1\\r\\nHost: x\\r\\nConnection: close\\r\\n\\r\\n' | " RAW,
+                port);
     CHECK(strcmp(out, HEAD_200("keep-alive") "Hello, World!" HEAD_200("close")) == 0);
-    rc = run(out, sizeof out, "printf 'GET / HTTP/1.0\\r\\n\\r\\nGET / HTTP/1.0\\r\\n\\r\\n' | " RAW,
-             port);
+    rc = fx_run(out, sizeof out,
+                "printf 'GET / HTTP/1.0\\r\\n\\r\\nGET / HTTP/1.0\\r\\n\\r\\n' | " RAW, port);
     CHECK(strcmp(out, HEAD_200("close") "Hello, World!") == 0);
-    rc = run(out, sizeof out,
-             "printf 'GET / HTTP/1.0\\r\\nConnection: Keep-Alive\\r\\n\\r\\n"
-             "DELETE / HTTP/1.1\\r\\nHost: x\\r\\nConnection: foo, close\\r\\n\\r\\n' | " RAW,
-             port);
+    rc = fx_run(out, sizeof out,
+                "printf 'GET / HTTP/1.0\\r\\nConnection: Keep-Alive\\r\\n\\r\\n"
+                "DELETE / HTTP/1.1\\r\\nHost: x\\r\\nConnection: foo, close\\r\\n\\r\\n' | " RAW,
+                port);
     CHECK(strcmp(out, HEAD_200("keep-alive") "Hello, World!"
                       "HTTP/1.1 405 Method Not Allowed\r\nAllow: GET, HEAD\r\n"
                       "Content-Length: 0\r\nX-Content-Type-Options: nosniff\r\n"
                       "Connection: close\r\n\r\n") == 0);
 
     /* Connection: close ends in a close_notify alert, then the socket closes. */
-    rc = run(out, sizeof out,
-             "printf 'GET / HTTP/1.1\\r\\nHost: x\\r\\nConnection: close\\r\\n\\r\\n' | "
-             "openssl s_client -msg -ign_eof -connect 127.0.0.1:%d 2>&1", port);
+    rc = fx_run(out, sizeof out,
+                "printf 'GET / HTTP/1.1\\r\\nHost: x\\r\\nConnection: close\\r\\n\\r\\n' | "
+                "openssl s_client -msg -ign_eof -connect 127.0.0.1:%d 2>&1", port);
     CHECK(strstr(out, "Connection: close\r\n") != NULL);
     CHECK(strstr(out, "<<< TLS 1.3, Alert [length 0002], warning close_notify") != NULL);
-    rc = run(out, sizeof out,
-             CURL "-H 'Connection: close' -w '[%%{num_connects}]' "
-             "https://localhost:%d/ https://localhost:%d/", port, port, port);
+    rc = fx_run(out, sizeof out,
+                CURL "-H 'Connection: close' -w '[%%{num_connects}]' "
+                "https://localhost:%d/ https://localhost:%d/", port, port, port);
     CHECK(rc == 0 && strcmp(out, "Hello, World![1]Hello, World![1]") == 0);
 
     /* Keep-alive: two requests, one connection. */
-    rc = run(out, sizeof out,
-             CURL "-w '[%%{num_connects}]' https://localhost:%d/ https://localhost:%d/", port,
-             port, port);
+    rc = fx_run(out, sizeof out,
+                CURL "-w '[%%{num_connects}]' https://localhost:%d/ https://localhost:%d/", port,
+                port, port);
     CHECK(rc == 0 && strcmp(out, "Hello, World![1]Hello, World![0]") == 0);
 
     /* Leaf and intermediate on the wire. */
-    rc = run(out, sizeof out,
-             "openssl s_client -connect 127.0.0.1:%d -servername localhost -showcerts "
-             "</dev/null 2>/dev/null", port);
+    rc = fx_run(out, sizeof out,
+                "openssl s_client -connect 127.0.0.1:%d -servername localhost -showcerts "
+                "</dev/null 2>/dev/null", port);
     CHECK(count(out, "-----BEGIN CERTIFICATE-----") == 2);
     CHECK(strstr(out, "Test Inter") != NULL);
 
     /* TLS 1.2 and 1.3 work; 1.0/1.1 and non-ECDHE/non-AEAD suites do not. */
-    rc = run(NULL, 0, CURL "-o /dev/null --tlsv1.2 --tls-max 1.2 https://localhost:%d/ "
-             "2>/dev/null", port, port);
+    rc = fx_run(NULL, 0, CURL "-o /dev/null --tlsv1.2 --tls-max 1.2 https://localhost:%d/ "
+                "2>/dev/null", port, port);
     CHECK(rc == 0);
-    rc = run(NULL, 0, CURL "-o /dev/null --tlsv1.3 https://localhost:%d/ 2>/dev/null", port,
-             port);
+    rc = fx_run(NULL, 0, CURL "-o /dev/null --tlsv1.3 https://localhost:%d/ 2>/dev/null", port,
+                port);
     CHECK(rc == 0);
-    rc = run(NULL, 0, CURL "-o /dev/null --tls-max 1.1 https://localhost:%d/ 2>/dev/null",
-             port, port);
+    rc = fx_run(NULL, 0, CURL "-o /dev/null --tls-max 1.1 https://localhost:%d/ 2>/dev/null",
+                port, port);
     CHECK(rc != 0);
-    rc = run(out, sizeof out,
-             "openssl s_client -connect 127.0.0.1:%d -tls1_1 -cipher 'DEFAULT:@SECLEVEL=0' "
-             "</dev/null 2>&1", port);
+    rc = fx_run(out, sizeof out,
+                "openssl s_client -connect 127.0.0.1:%d -tls1_1 -cipher 'DEFAULT:@SECLEVEL=0' "
+                "</dev/null 2>&1", port);
     CHECK(rc != 0);
-    rc = run(NULL, 0,
-             "openssl s_client -connect 127.0.0.1:%d -tls1_2 -cipher AES128-GCM-SHA256 "
-             "</dev/null >/dev/null 2>&1", port);
+    rc = fx_run(NULL, 0,
+                "openssl s_client -connect 127.0.0.1:%d -tls1_2 -cipher AES128-GCM-SHA256 "
+                "</dev/null >/dev/null 2>&1", port);
     CHECK(rc != 0);
-    rc = run(NULL, 0,
-             "openssl s_client -connect 127.0.0.1:%d -tls1_2 -cipher ECDHE-ECDSA-AES128-SHA "
-             "</dev/null >/dev/null 2>&1", port);
+    rc = fx_run(NULL, 0,
+                "openssl s_client -connect 127.0.0.1:%d -tls1_2 -cipher ECDHE-ECDSA-AES128-SHA "
+                "</dev/null >/dev/null 2>&1", port);
     CHECK(rc != 0);
-    rc = run(out, sizeof out,
-             "openssl s_client -connect 127.0.0.1:%d -tls1_2 </dev/null 2>/dev/null", port);
+    rc = fx_run(out, sizeof out,
+                "openssl s_client -connect 127.0.0.1:%d -tls1_2 </dev/null 2>/dev/null", port);
     CHECK(rc == 0);
     CHECK(strstr(out, "ECDHE-ECDSA-") != NULL);
 
     /* Static files, no listing, no escape. */
-    rc = run(out, sizeof out, CURL "-i https://localhost:%d/a.txt", port, port);
+    rc = fx_run(out, sizeof out, CURL "-i https://localhost:%d/a.txt", port, port);
     CHECK(rc == 0);
     CHECK(strstr(out, "200 OK") != NULL && strstr(out, "file a\n") != NULL);
     CHECK(strstr(out, "X-Content-Type-Options: nosniff") != NULL);
-    rc = run(out, sizeof out, CURL "-o /dev/null -w '%%{http_code}' https://localhost:%d/sub/",
-             port, port);
+    rc = fx_run(out, sizeof out, CURL "-o /dev/null -w '%%{http_code}' https://localhost:%d/sub/",
+                port, port);
     CHECK(rc == 0 && (strcmp(out, "403") == 0 || strcmp(out, "404") == 0));
-    rc = run(out, sizeof out, CURL "https://localhost:%d/sub/", port, port);
+    rc = fx_run(out, sizeof out, CURL "https://localhost:%d/sub/", port, port);
     CHECK(strstr(out, "b.txt") == NULL);
-    rc = run(out, sizeof out, CURL "https://localhost:%d/sub/b.txt", port, port);
+    rc = fx_run(out, sizeof out, CURL "https://localhost:%d/sub/b.txt", port, port);
     CHECK(rc == 0 && strcmp(out, "in sub\n") == 0);
-    rc = run(out, sizeof out, CURL "--path-as-is https://localhost:%d/../../etc/passwd", port,
-             port);
+    rc = fx_run(out, sizeof out, CURL "--path-as-is https://localhost:%d/../../etc/passwd", port,
+                port);
     CHECK(strstr(out, "root:") == NULL);
-    rc = run(out, sizeof out,
-             CURL "--path-as-is https://localhost:%d/%%2e%%2e/%%2e%%2e/etc/passwd", port, port);
+    rc = fx_run(out, sizeof out,
+                CURL "--path-as-is https://localhost:%d/%%2e%%2e/%%2e%%2e/etc/passwd", port, port);
     CHECK(strstr(out, "root:") == NULL);
-    rc = run(out, sizeof out, CURL "-o /dev/null -w '%%{http_code}' https://localhost:%d/nope",
-             port, port);
+    rc = fx_run(out, sizeof out, CURL "-o /dev/null -w '%%{http_code}' https://localhost:%d/nope",
+                port, port);
     CHECK(rc == 0 && strcmp(out, "404") == 0);
 
     /* Resumption is on by default: TLS 1.2 session IDs, TLS 1.3 tickets. */
-    rc = run(out, sizeof out,
-             "openssl s_client -connect 127.0.0.1:%d -tls1_2 -reconnect </dev/null 2>&1", port);
+    rc = fx_run(out, sizeof out,
+                "openssl s_client -connect 127.0.0.1:%d -tls1_2 -reconnect </dev/null 2>&1", port);
     CHECK(count(out, "\nReused, TLSv1.2") == 5);
     CHECK(resumes_tls13(port, "on") == 1);
 
@@ -737,9 +672,9 @@ int main(void)
         CHECK_OK(cs_server_start(&c, &off, &err), &err);
         if (off) {
             int p = cs_server_port(off);
-            rc = run(out, sizeof out,
-                     "openssl s_client -connect 127.0.0.1:%d -tls1_2 -reconnect </dev/null 2>&1",
-                     p);
+            rc = fx_run(out, sizeof out,
+                        "openssl s_client -connect 127.0.0.1:%d -tls1_2 -reconnect </dev/null 2>&1",
+                        p);
             CHECK(count(out, "\nNew, TLSv1.2") == 6 && count(out, "Reused") == 0);
             CHECK(resumes_tls13(p, "off") == 0);
         }
@@ -756,12 +691,12 @@ int main(void)
         CHECK_OK(cs_server_start(&c, &srv6, &err), &err);
         if (srv6) {
             int p6 = cs_server_port(srv6);
-            rc = run(out, sizeof out,
-                     "curl -sS --max-time 10 --cacert root.pem https://[::1]:%d/", p6);
+            rc = fx_run(out, sizeof out,
+                        "curl -sS --max-time 10 --cacert root.pem https://[::1]:%d/", p6);
             CHECK(rc == 0 && strcmp(out, "Hello, World!") == 0);
-            rc = run(out, sizeof out,
-                     "curl -sS --max-time 10 --cacert root.pem -o /dev/null "
-                     "-w '%%{http_code}' https://[::1]:%d/a.txt", p6);
+            rc = fx_run(out, sizeof out,
+                        "curl -sS --max-time 10 --cacert root.pem -o /dev/null "
+                        "-w '%%{http_code}' https://[::1]:%d/a.txt", p6);
             CHECK(rc == 0 && strcmp(out, "404") == 0);
         }
     }
@@ -779,6 +714,6 @@ done:
     cs_key_free(key);
     cs_cert_free(inter);
     cs_cert_free(leaf);
-    run(NULL, 0, "cd / && rm -rf '%s'", dir);
+    fx_rmdir();
     return CHECK_DONE();
 }

@@ -5,25 +5,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <openssl/bn.h>
 #include <openssl/x509.h>
 
 #include "check.h"
+#include "fixtures.h"
 #include "store.h"
 
 #define N_BATCH 150
 #define N_SINGLE 50
 #define N_LEAVES (N_BATCH + N_SINGLE)
-
-static char dir[] = "/tmp/cs_test_store_XXXXXX";
-
-static void path_in(char *out, size_t size, const char *name)
-{
-    snprintf(out, size, "%s/%s", dir, name);
-}
 
 static int write_file(const char *path, const void *data, size_t len, off_t at)
 {
@@ -53,33 +46,12 @@ static const char *const server_auth[] = {"serverAuth"};
 static void leaf_spec(cs_cert_spec *spec, cs_rdn *cn, char *host, size_t host_size,
                       cs_name *san, int i, int with_san)
 {
-    int64_t now = (int64_t)time(NULL);
-
     snprintf(host, host_size, "host-%d.test", i);
     cn->field = "CN";
     cn->value = host;
     san->type = CS_NAME_DNS;
     san->value = host;
-    memset(spec, 0, sizeof *spec);
-    spec->subject = cn;
-    spec->subject_len = 1;
-    spec->not_before = now;
-    spec->not_after = now + 30 * 86400;
-    spec->basic_constraints.present = 1;
-    spec->basic_constraints.critical = 1;
-    spec->basic_constraints.ca = 0;
-    spec->basic_constraints.path_len = -1;
-    spec->key_usage.present = 1;
-    spec->key_usage.critical = 1;
-    spec->key_usage.bits = CS_KU_DIGITAL_SIGNATURE;
-    spec->ext_key_usage.present = 1;
-    spec->ext_key_usage.purposes = server_auth;
-    spec->ext_key_usage.len = 1;
-    spec->subject_alt_name.present = with_san;
-    spec->subject_alt_name.names = with_san ? san : NULL;
-    spec->subject_alt_name.len = with_san ? 1 : 0;
-    spec->subject_key_id = 1;
-    spec->authority_key_id = 1;
+    *spec = fx_leaf_spec(cn, 1, server_auth, san, with_san ? 1 : 0, 30);
 }
 
 static int issue_leaf(cs_store *s, int i, const cs_key *key, const cs_cert *root,
@@ -114,17 +86,14 @@ int main(void)
     const cs_rdn root_cn[] = {{"CN", "Test Root"}};
     cs_cert_spec root_spec;
     struct stat st;
-    int64_t now = (int64_t)time(NULL);
     int i, n_ok;
 
-    if (!mkdtemp(dir)) {
-        perror("mkdtemp");
+    if (!fx_mkdtemp("store"))
         return 1;
-    }
-    path_in(db, sizeof db, "ca.db");
-    path_in(garbage, sizeof garbage, "garbage.db");
-    path_in(v99, sizeof v99, "v99.db");
-    path_in(missing, sizeof missing, "no/such/dir/ca.db");
+    fx_path(db, sizeof db, "ca.db");
+    fx_path(garbage, sizeof garbage, "garbage.db");
+    fx_path(v99, sizeof v99, "v99.db");
+    fx_path(missing, sizeof missing, "no/such/dir/ca.db");
 
     CHECK(cs_store_schema_version() == 1);
     cs_store_close(NULL); /* NULL is fine */
@@ -139,20 +108,7 @@ int main(void)
     /* The root, self-signed. */
     CHECK_OK(cs_key_generate(&p256, &root_key, &err), &err);
     CHECK_OK(cs_key_generate(&p256, &leaf_key, &err), &err);
-    memset(&root_spec, 0, sizeof root_spec);
-    root_spec.subject = root_cn;
-    root_spec.subject_len = 1;
-    root_spec.not_before = now;
-    root_spec.not_after = now + 30 * 86400;
-    root_spec.basic_constraints.present = 1;
-    root_spec.basic_constraints.critical = 1;
-    root_spec.basic_constraints.ca = 1;
-    root_spec.basic_constraints.path_len = -1;
-    root_spec.key_usage.present = 1;
-    root_spec.key_usage.critical = 1;
-    root_spec.key_usage.bits = CS_KU_KEY_CERT_SIGN | CS_KU_CRL_SIGN;
-    root_spec.subject_key_id = 1;
-    root_spec.authority_key_id = 1;
+    root_spec = fx_ca_spec(root_cn, 1, -1, 30);
     CHECK_OK(cs_store_issue(s, &root_spec, root_key, NULL, root_key, "root", &root, &err),
              &err);
     if (!root || !root_key || !leaf_key)
@@ -381,16 +337,6 @@ int main(void)
     cs_cert_free(root);
     cs_key_free(root_key);
     cs_key_free(leaf_key);
-    {
-        static const char *const names[] = {"ca.db", "ca.db-wal", "ca.db-shm", "garbage.db",
-                                            "v99.db", "v99.db-wal", "v99.db-shm"};
-        char p[600];
-        size_t k;
-        for (k = 0; k < sizeof names / sizeof names[0]; k++) {
-            snprintf(p, sizeof p, "%s/%s", dir, names[k]);
-            unlink(p);
-        }
-        rmdir(dir);
-    }
+    fx_rmdir();
     return CHECK_DONE();
 }

@@ -2,7 +2,6 @@
  * a P-384 root, an intermediate with pathlen:0 and name constraints, a server
  * leaf for localhost, 127.0.0.1 and ::1; plus an unrelated root, an Ed25519 and
  * an RSA self-signed certificate for the key and signature fields. */
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,10 +12,9 @@
 
 #include "cert.h"
 #include "check.h"
+#include "fixtures.h"
 
 #define LEAF_DAYS 30
-
-static char dir[64];
 
 static const char cnf[] =
     "[req]\n"
@@ -47,73 +45,33 @@ static const char cnf[] =
     "keyUsage = critical,keyCertSign\n"
     "subjectKeyIdentifier = hash\n";
 
-static int sh(const char *fmt, ...) CS_PRINTF(1, 2);
-static int sh(const char *fmt, ...)
-{
-    char cmd[2048];
-    int n;
-    va_list ap;
-    va_start(ap, fmt);
-    n = snprintf(cmd, sizeof cmd, "cd '%s' && ", dir);
-    vsnprintf(cmd + n, sizeof cmd - (size_t)n, fmt, ap);
-    va_end(ap);
-    if (system(cmd) != 0) {
-        fprintf(stderr, "command failed: %s\n", cmd);
-        return 0;
-    }
-    return 1;
-}
-
-/* First line of a command's output, without the newline. */
-static int sh_read(char *buf, size_t size, const char *cmd)
-{
-    char full[1024];
-    FILE *p;
-    int ok;
-    snprintf(full, sizeof full, "cd '%s' && %s", dir, cmd);
-    p = popen(full, "r");
-    if (!p)
-        return 0;
-    ok = fgets(buf, (int)size, p) != NULL;
-    if (pclose(p) != 0)
-        ok = 0;
-    if (ok)
-        buf[strcspn(buf, "\r\n")] = '\0';
-    return ok;
-}
-
 #define EC384 "-newkey ec -pkeyopt ec_paramgen_curve:P-384 -nodes"
 
 static int make_fixtures(void)
 {
-    FILE *f;
     char path[128];
-    snprintf(path, sizeof path, "%s/ca.cnf", dir);
-    f = fopen(path, "w");
-    if (!f)
-        return 0;
-    fputs(cnf, f);
-    fclose(f);
-    return sh("openssl req -x509 -config ca.cnf -extensions v3_root " EC384
-              " -keyout root.key -out root.crt -days 3650"
-              " -subj '/C=SE/O=Simple Inc/CN=Simple Root CA' 2>/dev/null") &&
-           sh("openssl req -new -config ca.cnf " EC384 " -keyout int.key -out int.csr"
-              " -subj '/C=SE/O=Simple Inc/CN=Simple Signing CA' 2>/dev/null") &&
-           sh("openssl x509 -req -in int.csr -CA root.crt -CAkey root.key -set_serial 0x1001"
-              " -days 1825 -sha384 -extfile ca.cnf -extensions v3_int -out int.crt"
-              " 2>/dev/null") &&
-           sh("openssl req -new -config ca.cnf " EC384 " -keyout leaf.key -out leaf.csr"
-              " -subj '/C=SE/O=Simple Inc/OU=XYZ/CN=localhost' 2>/dev/null") &&
-           sh("openssl x509 -req -in leaf.csr -CA int.crt -CAkey int.key"
-              " -set_serial 0x7A3F0011BEEF -days %d -sha384 -extfile ca.cnf"
-              " -extensions v3_leaf -out leaf.crt 2>/dev/null", LEAF_DAYS) &&
-           sh("openssl req -x509 -config ca.cnf -extensions v3_root " EC384
-              " -keyout other.key -out other.crt -days 3650"
-              " -subj '/C=SE/O=Simple Inc/CN=Simple Root CA' 2>/dev/null") &&
-           sh("openssl req -x509 -config ca.cnf -extensions v3_self -newkey ed25519 -nodes"
-              " -keyout ed.key -out ed.crt -days 10 -subj '/CN=ed' 2>/dev/null") &&
-           sh("openssl req -x509 -config ca.cnf -extensions v3_self -newkey rsa:2048 -nodes"
-              " -sha256 -keyout rsa.key -out rsa.crt -days 10 -subj '/CN=rsa' 2>/dev/null");
+    fx_path(path, sizeof path, "ca.cnf");
+    return fx_write_file(path, cnf, strlen(cnf)) == 0 &&
+           fx_sh("openssl req -x509 -config ca.cnf -extensions v3_root " EC384
+                 " -keyout root.key -out root.crt -days 3650"
+                 " -subj '/C=SE/O=Simple Inc/CN=Simple Root CA' 2>/dev/null") &&
+           fx_sh("openssl req -new -config ca.cnf " EC384 " -keyout int.key -out int.csr"
+                 " -subj '/C=SE/O=Simple Inc/CN=Simple Signing CA' 2>/dev/null") &&
+           fx_sh("openssl x509 -req -in int.csr -CA root.crt -CAkey root.key -set_serial 0x1001"
+                 " -days 1825 -sha384 -extfile ca.cnf -extensions v3_int -out int.crt"
+                 " 2>/dev/null") &&
+           fx_sh("openssl req -new -config ca.cnf " EC384 " -keyout leaf.key -out leaf.csr"
+                 " -subj '/C=SE/O=Simple Inc/OU=XYZ/CN=localhost' 2>/dev/null") &&
+           fx_sh("openssl x509 -req -in leaf.csr -CA int.crt -CAkey int.key"
+                 " -set_serial 0x7A3F0011BEEF -days %d -sha384 -extfile ca.cnf"
+                 " -extensions v3_leaf -out leaf.crt 2>/dev/null", LEAF_DAYS) &&
+           fx_sh("openssl req -x509 -config ca.cnf -extensions v3_root " EC384
+                 " -keyout other.key -out other.crt -days 3650"
+                 " -subj '/C=SE/O=Simple Inc/CN=Simple Root CA' 2>/dev/null") &&
+           fx_sh("openssl req -x509 -config ca.cnf -extensions v3_self -newkey ed25519 -nodes"
+                 " -keyout ed.key -out ed.crt -days 10 -subj '/CN=ed' 2>/dev/null") &&
+           fx_sh("openssl req -x509 -config ca.cnf -extensions v3_self -newkey rsa:2048 -nodes"
+                 " -sha256 -keyout rsa.key -out rsa.crt -days 10 -subj '/CN=rsa' 2>/dev/null");
 }
 
 static cs_cert *load(const char *name)
@@ -121,7 +79,7 @@ static cs_cert *load(const char *name)
     char path[128];
     cs_cert *c = NULL;
     cs_err err = {0};
-    snprintf(path, sizeof path, "%s/%s", dir, name);
+    fx_path(path, sizeof path, name);
     CHECK_OK(cs_cert_load_file(path, &c, &err), &err);
     return c;
 }
@@ -156,7 +114,7 @@ static void test_info(const cs_cert *root, const cs_cert *inter, const cs_cert *
 
     CHECK(li->version == 3);
     CHECK(streq(li->serial, "7A3F0011BEEF"));
-    CHECK(sh_read(line, sizeof line, "openssl x509 -in leaf.crt -noout -serial"));
+    CHECK(fx_run_line(line, sizeof line, "openssl x509 -in leaf.crt -noout -serial"));
     CHECK(streq(li->serial, strchr(line, '=') ? strchr(line, '=') + 1 : ""));
     CHECK(streq(li->subject, "C=SE, O=Simple Inc, OU=XYZ, CN=localhost"));
     CHECK(streq(li->issuer, "C=SE, O=Simple Inc, CN=Simple Signing CA"));
@@ -178,7 +136,8 @@ static void test_info(const cs_cert *root, const cs_cert *inter, const cs_cert *
     CHECK(li->key_bits == 384);
 
     /* "SHA256 Fingerprint=AB:CD:..." -> "abcd..." */
-    CHECK(sh_read(line, sizeof line, "openssl x509 -in leaf.crt -noout -fingerprint -sha256"));
+    CHECK(fx_run_line(line, sizeof line,
+                      "openssl x509 -in leaf.crt -noout -fingerprint -sha256"));
     {
         const char *p = strchr(line, '=');
         for (j = 0, p = p ? p + 1 : line + strlen(line); *p && j < 64; p++)
@@ -335,7 +294,7 @@ static void test_issued_by(const cs_cert *root, const cs_cert *inter, const cs_c
                            const cs_cert *other)
 {
     cs_err err = {0};
-    char fp[41], want[128], cmd[256];
+    char fp[41], want[128];
     size_t i, j;
 
     CHECK_OK(cs_cert_issued_by(leaf, inter, &err), &err);
@@ -351,8 +310,8 @@ static void test_issued_by(const cs_cert *root, const cs_cert *inter, const cs_c
 
     cs_cert_fingerprint_sha1(leaf, fp);
     CHECK(strlen(fp) == 40);
-    snprintf(cmd, sizeof cmd, "openssl x509 -in leaf.crt -noout -fingerprint -sha1 | cut -d= -f2");
-    CHECK(sh_read(want, sizeof want, cmd));
+    CHECK(fx_run_line(want, sizeof want,
+                      "openssl x509 -in leaf.crt -noout -fingerprint -sha1 | cut -d= -f2"));
     for (i = 0, j = 0; want[i]; i++) /* "AB:CD:..." to "abcd..." */
         if (want[i] != ':')
             want[j++] = (char)(want[i] >= 'A' && want[i] <= 'F' ? want[i] + 32 : want[i]);
@@ -363,13 +322,8 @@ static void test_issued_by(const cs_cert *root, const cs_cert *inter, const cs_c
 int main(void)
 {
     cs_cert *root = NULL, *inter = NULL, *leaf = NULL, *other = NULL, *ed = NULL, *rsa = NULL;
-    char cmd[128];
-
-    strcpy(dir, "/tmp/cs_test_verify.XXXXXX");
-    if (!mkdtemp(dir)) {
-        perror("mkdtemp");
+    if (!fx_mkdtemp("verify"))
         return 1;
-    }
     CHECK(make_fixtures());
     root = load("root.crt");
     inter = load("int.crt");
@@ -389,8 +343,6 @@ int main(void)
     cs_cert_free(leaf);
     cs_cert_free(inter);
     cs_cert_free(root);
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", dir);
+    fx_rmdir();
     return CHECK_DONE();
 }
