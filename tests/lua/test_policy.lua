@@ -3,19 +3,10 @@ package.path = "../../scripts/?.lua;" .. package.path
 local policy = require "policy"
 local profile = require "chainsmith.profile"
 
-local passed, failed = 0, 0
-local function case(name, ok, detail)
-    if ok then
-        passed = passed + 1
-    else
-        failed = failed + 1
-        io.stderr:write("FAILED: ", name, detail and (": " .. tostring(detail)) or "", "\n")
-    end
-end
+local t = require "testlib"
+local case = t.check
 
-local tmp = os.tmpname()
-os.remove(tmp)
-assert(os.execute("mkdir -p " .. tmp))
+local tmp = t.tmpdir()
 
 local function write(name, text)
     local f = assert(io.open(tmp .. "/" .. name .. ".lua", "w"))
@@ -117,6 +108,5 @@ local nxt, nerr = profile.load(tmp, "next")
 case("no globals leak between profiles", nxt == nil and nerr:find("'leaked' is not available",
     1, true) and rawget(_G, "leaked") == nil, nerr)
 
-os.execute("rm -rf " .. tmp)
-print(("%d passed, %d failed"):format(passed, failed))
-os.exit(failed == 0)
+t.cleanup()
+t.done()

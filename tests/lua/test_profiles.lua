@@ -9,18 +9,10 @@ local chain = require "chainsmith.chain"
 
 local shipped = "../../scripts/profiles"
 
-local passed, failed = 0, 0
-local function case(name, ok, detail)
-    if ok then
-        passed = passed + 1
-    else
-        failed = failed + 1
-        io.stderr:write("FAILED: ", name, detail and (": " .. tostring(detail)) or "", "\n")
-    end
-end
+local t = require "testlib"
+local case = t.check
 
-local tmp = os.tmpname()
-os.remove(tmp)
+local tmp = t.tmpdir()
 assert(os.execute("mkdir -p " .. tmp .. "/list " .. tmp .. "/names"))
 
 local function write(name, text, dir)
@@ -533,6 +525,5 @@ case("signing time, new folder: nothing recorded", store:count() == 0, store:cou
 store:close()
 chain.load_profiles = load_profiles
 
-os.execute("rm -rf " .. tmp)
-print(("%d passed, %d failed"):format(passed, failed))
-os.exit(failed == 0)
+t.cleanup()
+t.done()

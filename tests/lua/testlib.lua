@@ -22,6 +22,11 @@ function M.case(name, f, ...)
     report(name, ok, err)
 end
 
+-- A value already computed must be truthy; detail is shown when it is not.
+function M.check(name, ok, detail)
+    report(name, ok, detail)
+end
+
 -- f(...) must return nil, a message matching pattern, and code.
 function M.expect_fail(name, code, pattern, f, ...)
     local ok, err = pcall(function(...)
