@@ -26,6 +26,7 @@ typedef struct entry {
     const cs_cert *one; /* cert = c */
     const cs_cert **certs;
     size_t ncerts;
+    const char *passphrase; /* key only: write it encrypted */
     int overwrite;
 } entry;
 
@@ -47,7 +48,8 @@ static void *field_object(lua_State *L, lua_Integer i, const char *field, const 
  * certificate array goes into the table at keep, to live until we return. */
 static void check_entry(lua_State *L, int t, lua_Integer i, entry *e, int keep)
 {
-    static const char *const names[] = {"path", "key", "cert", "certs", "overwrite", NULL};
+    static const char *const names[] = {"path",      "key",       "cert", "certs",
+                                        "overwrite", "passphrase", NULL};
     int kinds = 0;
 
     if (!lua_istable(L, t))
@@ -58,6 +60,16 @@ static void check_entry(lua_State *L, int t, lua_Integer i, entry *e, int keep)
         luaL_argerror(L, 1, lua_pushfstring(L, "[%d].path: string expected", (int)i));
     e->path = lua_tostring(L, -1); /* the entry table keeps the string alive */
     e->overwrite = lua_getfield(L, t, "overwrite") != LUA_TNIL && lua_toboolean(L, -1);
+    switch (lua_getfield(L, t, "passphrase")) {
+    case LUA_TNIL:
+        break;
+    case LUA_TSTRING:
+        e->passphrase = lua_tostring(L, -1); /* kept alive by the entry table */
+        break;
+    default:
+        luaL_argerror(L, 1, lua_pushfstring(L, "[%d].passphrase: string expected, got %s",
+                                            (int)i, luaL_typename(L, -1)));
+    }
     if (lua_getfield(L, t, "key") != LUA_TNIL) {
         const pki_key_box *box = field_object(L, i, "key", PKI_KEY);
         if (box->closed) /* closed while a server still borrows it */
@@ -79,10 +91,12 @@ static void check_entry(lua_State *L, int t, lua_Integer i, entry *e, int keep)
     lua_settop(L, t);
     if (kinds != 1)
         luaL_argerror(L, 1, lua_pushfstring(L, "[%d]: exactly one of key, cert, certs", (int)i));
+    if (e->passphrase && !e->key)
+        luaL_argerror(L, 1, lua_pushfstring(L, "[%d].passphrase: only for a key", (int)i));
 }
 
 /* pki.write_files{ {path = p, key = k | cert = c | certs = {c, ...},
- * overwrite = bool}, ... }: every file written as one step (core/fileset.h).
+ * overwrite = bool, passphrase = s (key only: encrypted)}, ... }: every file written as one step (core/fileset.h).
  * true, or nil, message, code with nothing written. */
 static int files_write(lua_State *L)
 {
@@ -98,7 +112,7 @@ static int files_write(lua_State *L)
     entries = lua_newuserdatauv(L, (size_t)(n > 0 ? n : 1) * sizeof *entries, 0); /* 2 */
     lua_newtable(L);                                                                /* 3 */
     for (lua_Integer i = 1; i <= n; i++) {
-        entries[i - 1] = (entry){NULL, NULL, NULL, NULL, 0, 0};
+        entries[i - 1] = (entry){NULL, NULL, NULL, NULL, 0, NULL, 0};
         lua_rawgeti(L, 1, i);
         check_entry(L, 4, i, &entries[i - 1], 3);
         lua_pop(L, 1); /* the entry table: still referenced from argument 1 */
@@ -107,7 +121,10 @@ static int files_write(lua_State *L)
     rc = cs_fileset_new(&fs, &err);
     for (lua_Integer i = 0; i < n && rc == CS_OK; i++) {
         const entry *e = &entries[i];
-        if (e->key)
+        if (e->key && e->passphrase)
+            rc = cs_fileset_add_key_encrypted(fs, e->key, e->passphrase, e->path, e->overwrite,
+                                              &err);
+        else if (e->key)
             rc = cs_fileset_add_key(fs, e->key, e->path, e->overwrite, &err);
         else
             rc = cs_fileset_add_certs(fs, e->certs, e->ncerts, e->path, e->overwrite, &err);

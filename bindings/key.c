@@ -155,15 +155,48 @@ static int keygen_generate(lua_State *L)
     return 1;
 }
 
+/* The optional {passphrase = s} table at idx (with overwrite too when
+ * allow_overwrite): the passphrase or NULL; *overwrite set when asked. A
+ * wrong type or an unknown option is the caller's bug and raises; an empty
+ * passphrase is data, refused by core. */
+static const char *opt_passphrase(lua_State *L, int idx, int allow_overwrite, int *overwrite)
+{
+    static const char *const load_names[] = {"passphrase", NULL};
+    static const char *const save_names[] = {"passphrase", "overwrite", NULL};
+    const char *pass = NULL;
+
+    if (lua_isnoneornil(L, idx))
+        return NULL;
+    pki_check_option_names(L, idx, idx, allow_overwrite ? save_names : load_names);
+    if (lua_getfield(L, idx, "passphrase") != LUA_TNIL) {
+        if (lua_type(L, -1) != LUA_TSTRING)
+            luaL_argerror(L, idx, lua_pushfstring(L, "passphrase: string expected, got %s",
+                                                  luaL_typename(L, -1)));
+        pass = lua_tostring(L, -1); /* the options table keeps it alive */
+    }
+    lua_pop(L, 1);
+    if (allow_overwrite) {
+        lua_getfield(L, idx, "overwrite");
+        if (!lua_isnil(L, -1) && !lua_isboolean(L, -1))
+            luaL_argerror(L, idx, lua_pushfstring(L, "overwrite: boolean expected, got %s",
+                                                  luaL_typename(L, -1)));
+        *overwrite = lua_toboolean(L, -1);
+        lua_pop(L, 1);
+    }
+    return pass;
+}
+
+/* pki.load_key(pem_or_der [, what [, {passphrase = s}]]) */
 static int key_load(lua_State *L)
 {
     size_t len;
     const char *data = luaL_checklstring(L, 1, &len);
     const char *what = luaL_optstring(L, 2, "key");
+    const char *pass = opt_passphrase(L, 3, 0, NULL);
     cs_err err = {CS_OK, ""};
     pki_key_box *box = pki_newkey(L);
 
-    if (cs_key_load(data, len, what, &box->key, &err) != CS_OK)
+    if (cs_key_load_pass(data, len, pass, what, &box->key, &err) != CS_OK)
         return pki_fail(L, &err);
     return 1;
 }
@@ -181,25 +214,35 @@ static int key_load_public(lua_State *L)
     return 1;
 }
 
+/* pki.read_key(path [, {passphrase = s}]) */
 static int key_read(lua_State *L)
 {
     const char *path = luaL_checkstring(L, 1);
+    const char *pass = opt_passphrase(L, 2, 0, NULL);
     cs_err err = {CS_OK, ""};
     pki_key_box *box = pki_newkey(L);
 
-    if (cs_key_load_file(path, &box->key, &err) != CS_OK)
+    if (cs_key_load_file_pass(path, pass, &box->key, &err) != CS_OK)
         return pki_fail(L, &err);
     return 1;
 }
 
+/* key:save(path [, {overwrite = bool, passphrase = s}]): with a passphrase,
+ * encrypted PKCS#8 (core/key.h, cs_key_save_encrypted). */
 static int key_save(lua_State *L)
 {
     const cs_key *key = pki_checkkey(L, 1);
     const char *path = luaL_checkstring(L, 2);
-    int overwrite = pki_opt_overwrite(L, 3);
+    int overwrite = 0;
+    const char *pass = opt_passphrase(L, 3, 1, &overwrite);
     cs_err err = {CS_OK, ""};
+    cs_code rc;
 
-    if (cs_key_save(key, path, overwrite, &err) != CS_OK)
+    if (pass)
+        rc = cs_key_save_encrypted(key, pass, path, overwrite, &err);
+    else
+        rc = cs_key_save(key, path, overwrite, &err);
+    if (rc != CS_OK)
         return pki_fail(L, &err);
     lua_pushboolean(L, 1);
     return 1;

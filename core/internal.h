@@ -34,6 +34,12 @@ struct cs_cert {
 cs_code cs_key_private_pem(const cs_key *key, const char *what, char **out, size_t *len,
                            cs_err *err);
 
+/* As cs_key_private_pem, encrypted with passphrase (PKCS#8 PBES2,
+ * PBKDF2-HMAC-SHA256, AES-256-CBC: see CS_KEY_PBKDF2_ITER). CS_EINVAL for
+ * an empty or NULL passphrase. Free with OPENSSL_secure_clear_free. */
+cs_code cs_key_encrypted_pem(const cs_key *key, const char *passphrase, const char *what,
+                             char **out, size_t *len, cs_err *err);
+
 /* Take *pkey (set to NULL) into a new cs_key if it is a key we support (as
  * cs_key_load decides); on failure *pkey is untouched. what names it in messages. */
 cs_code cs_key_adopt(EVP_PKEY **pkey, const char *what, cs_key **out, cs_err *err);

@@ -11,10 +11,13 @@
 #include <openssl/err.h>
 #include <openssl/objects.h>
 #include <openssl/pem.h>
+#include <openssl/pkcs12.h>
+#include <openssl/rand.h>
 #include <openssl/x509.h>
 
 #include "file.h"
 #include "internal.h"
+#include "pbe.h"
 
 /* A key file larger than this is not a key we wrote or could use. */
 #define KEY_FILE_MAX (1024 * 1024)
@@ -210,38 +213,62 @@ static cs_code check_supported(EVP_PKEY *pkey, const char *what, cs_err *err)
                                                          : "unknown");
 }
 
-/* Called only when the PEM is encrypted: note it and refuse to go on. */
-static int no_password(char *buf, int size, int rwflag, void *u)
-{
-    (void)buf;
-    (void)size;
-    (void)rwflag;
-    *(int *)u = 1;
-    return -1;
-}
-
-/* Is this DER an encrypted PKCS#8 key (EncryptedPrivateKeyInfo)? */
-static int der_is_encrypted(const unsigned char *der, size_t len)
-{
-    const unsigned char *p = der;
-    X509_SIG *sig;
-    int yes;
-
-    ERR_set_mark();
-    sig = d2i_X509_SIG(NULL, &p, (long)len);
-    yes = sig != NULL && p == der + len;
-    X509_SIG_free(sig);
-    ERR_pop_to_mark();
-    return yes;
-}
-
-/* cs_key_load's state for decode_private: the input, and whether it turned
- * out to be an encrypted key (refused, not reported as unreadable). */
+/* cs_key_load_pass's state for decode_private: the input, the passphrase
+ * (NULL: none given), and whether the key turned out to be encrypted (so a
+ * failure is reported as that, not as unreadable). */
 struct private_in {
     const char *data;
     size_t len;
+    const char *passphrase;
     int encrypted;
 };
+
+/* OpenSSL asks for the passphrase only when the PEM is encrypted: note it,
+ * and give ours, or none (-1 stops the decoding). */
+static int give_passphrase(char *buf, int size, int rwflag, void *u)
+{
+    struct private_in *in = u;
+    size_t n;
+
+    (void)rwflag;
+    in->encrypted = 1;
+    if (!in->passphrase)
+        return -1;
+    n = strlen(in->passphrase);
+    if (size < 0 || n > (size_t)size)
+        return -1; /* longer than PEM's buffer: it cannot be the right one */
+    memcpy(buf, in->passphrase, n);
+    return (int)n;
+}
+
+/* An EncryptedPrivateKeyInfo in DER, decrypted with in->passphrase; NULL
+ * when it is not one (in->encrypted stays 0) or does not decrypt. */
+static EVP_PKEY *decrypt_der(struct private_in *in, const unsigned char **der, long len)
+{
+    const unsigned char *p = *der;
+    X509_SIG *sig = NULL;
+    PKCS8_PRIV_KEY_INFO *p8 = NULL;
+    EVP_PKEY *pkey = NULL;
+
+    ERR_set_mark();
+    sig = d2i_X509_SIG(NULL, &p, len);
+    if (!sig || p != *der + len) {
+        X509_SIG_free(sig);
+        ERR_pop_to_mark();
+        return NULL;
+    }
+    ERR_pop_to_mark();
+    in->encrypted = 1;
+    if (in->passphrase)
+        p8 = PKCS8_decrypt_ex(sig, in->passphrase, (int)strlen(in->passphrase), NULL, NULL);
+    if (p8)
+        pkey = EVP_PKCS82PKEY_ex(p8, NULL, NULL);
+    if (pkey)
+        *der = p;
+    PKCS8_PRIV_KEY_INFO_free(p8); /* clears the key bytes */
+    X509_SIG_free(sig);
+    return pkey;
+}
 
 static void *decode_private(BIO *bio, const unsigned char **der, long len, void *arg)
 {
@@ -249,13 +276,12 @@ static void *decode_private(BIO *bio, const unsigned char **der, long len, void 
     EVP_PKEY *pkey;
 
     if (!bio) {
-        if (der_is_encrypted(*der, (size_t)len)) {
-            in->encrypted = 1;
-            return NULL;
-        }
+        pkey = decrypt_der(in, der, len);
+        if (pkey || in->encrypted)
+            return pkey;
         return d2i_AutoPrivateKey_ex(NULL, der, len, NULL, NULL);
     }
-    pkey = PEM_read_bio_PrivateKey_ex(bio, NULL, no_password, &in->encrypted, NULL, NULL);
+    pkey = PEM_read_bio_PrivateKey_ex(bio, NULL, give_passphrase, in, NULL, NULL);
     if (!pkey && cs_mem_contains(in->data, in->len, "ENCRYPTED"))
         in->encrypted = 1;
     return pkey;
@@ -264,27 +290,60 @@ static void *decode_private(BIO *bio, const unsigned char **der, long len, void 
 static const cs_pem_der private_format = {decode_private, "the DER private key",
                                           "not a PEM or DER private key"};
 
-cs_code cs_key_load(const char *data, size_t len, const char *what, cs_key **out, cs_err *err)
+/* Refuse a PBKDF2 count no key of ours has, before spending it. */
+static cs_code check_iterations(const char *data, size_t len, const char *what, cs_err *err)
 {
-    struct private_in in = {data, len, 0};
+    cs_pbe pbe;
+    cs_err ignored;
+
+    if (cs_pbe_encrypted_key(data, len, what, &pbe, &ignored) != CS_OK)
+        return CS_OK; /* not PKCS#8 EncryptedPrivateKeyInfo: nothing to check */
+    if (pbe.iterations > CS_KEY_PBKDF2_ITER_MAX)
+        return cs_err_set(err, CS_EINVAL, "%s: encrypted with %ld PBKDF2 iterations, more "
+                          "than the %d we accept", what, pbe.iterations,
+                          CS_KEY_PBKDF2_ITER_MAX);
+    return CS_OK;
+}
+
+cs_code cs_key_load_pass(const char *data, size_t len, const char *passphrase,
+                         const char *what, cs_key **out, cs_err *err)
+{
+    struct private_in in = {data, len, passphrase, 0};
     void *obj = NULL;
     EVP_PKEY *pkey;
     cs_code rc;
 
     if (!what)
         what = "key";
+    if (passphrase && !*passphrase)
+        return cs_err_set(err, CS_EINVAL, "%s: empty passphrase", what);
+    if (passphrase && data) {
+        rc = check_iterations(data, len, what, err);
+        if (rc != CS_OK)
+            return rc;
+    }
     rc = cs_load_pem_der(data, len, out, what, &private_format, &in, &obj, err);
     pkey = obj;
-    if (rc != CS_OK && in.encrypted) /* replaces the message; the queue is empty */
+    if (rc != CS_OK && in.encrypted && !passphrase) { /* replaces the message */
         rc = cs_err_set(err, CS_EINVAL,
-                        "%s: encrypted private keys are not supported (decrypt it first, "
-                        "e.g. openssl pkey -in KEY -out PLAIN)", what);
+                        "%s: encrypted private key: give its passphrase to load it (the "
+                        "commands: --passphrase-env VAR or --passphrase-file FILE; Lua: "
+                        "{passphrase = ...})", what);
+    } else if (rc != CS_OK && in.encrypted) {
+        ERR_clear_error();
+        rc = cs_err_set(err, CS_EVERIFY, "%s: wrong passphrase or corrupt key", what);
+    }
     if (rc == CS_OK)
         rc = check_supported(pkey, what, err);
     if (rc == CS_OK)
         rc = wrap(&pkey, out, err);
     EVP_PKEY_free(pkey);
     return rc;
+}
+
+cs_code cs_key_load(const char *data, size_t len, const char *what, cs_key **out, cs_err *err)
+{
+    return cs_key_load_pass(data, len, NULL, what, out, err);
 }
 
 cs_code cs_key_adopt(EVP_PKEY **pkey, const char *what, cs_key **out, cs_err *err)
@@ -296,18 +355,26 @@ cs_code cs_key_adopt(EVP_PKEY **pkey, const char *what, cs_key **out, cs_err *er
     return wrap(pkey, out, err);
 }
 
-cs_code cs_key_load_file(const char *path, cs_key **out, cs_err *err)
+cs_code cs_key_load_file_pass(const char *path, const char *passphrase, cs_key **out,
+                              cs_err *err)
 {
     char *data = NULL;
     size_t len = 0;
     cs_code rc;
 
+    if (!path)
+        return cs_err_set(err, CS_EINVAL, "key: no file name");
     rc = cs_file_read(path, KEY_FILE_MAX, &data, &len, err);
     if (rc != CS_OK)
         return rc;
-    rc = cs_key_load(data, len, path, out, err);
+    rc = cs_key_load_pass(data, len, passphrase, path, out, err);
     cs_file_free(data, len); /* wipes: it held the private key */
     return rc;
+}
+
+cs_code cs_key_load_file(const char *path, cs_key **out, cs_err *err)
+{
+    return cs_key_load_file_pass(path, NULL, out, err);
 }
 
 cs_code cs_key_from_public(EVP_PKEY *pkey, const char *what, cs_key **out, cs_err *err)
@@ -425,6 +492,90 @@ cs_code cs_key_save(const cs_key *key, const char *path, int overwrite, cs_err *
     if (!key || !path)
         return cs_err_set(err, CS_EINVAL, "key: nothing to save");
     rc = cs_key_private_pem(key, path, &pem, &len, err);
+    if (rc != CS_OK)
+        return rc;
+    rc = cs_file_write(path, pem, len, 0600, overwrite, err);
+    OPENSSL_secure_clear_free(pem, len);
+    return rc;
+}
+
+/* What PEM_write_bio_PKCS8 wrote to bio, into the secure heap. */
+static cs_code secure_copy(BIO *bio, const char *what, char **out, size_t *len, cs_err *err)
+{
+    char *data = NULL, *copy;
+    long n = BIO_get_mem_data(bio, &data);
+
+    copy = n > 0 && data ? OPENSSL_secure_malloc((size_t)n) : NULL;
+    if (!copy)
+        return cs_err_ossl(err, CS_ENOMEM, "%s: encoding the private key", what);
+    memcpy(copy, data, (size_t)n);
+    *out = copy;
+    *len = (size_t)n;
+    return CS_OK;
+}
+
+cs_code cs_key_encrypted_pem(const cs_key *key, const char *passphrase, const char *what,
+                             char **out, size_t *len, cs_err *err)
+{
+    PKCS8_PRIV_KEY_INFO *p8 = NULL;
+    X509_ALGOR *pbe = NULL;
+    X509_SIG *sig = NULL;
+    EVP_CIPHER *cipher = NULL;
+    BIO *bio = NULL;
+    unsigned char salt[16];
+    cs_code rc = cs_key_need_private(key, what, err);
+
+    if (rc != CS_OK)
+        return rc;
+    if (!passphrase || !*passphrase)
+        return cs_err_set(err, CS_EINVAL, "%s: empty passphrase; a key is not encrypted "
+                          "with nothing", what);
+    /* NIST SP 800-132: a salt of at least 128 bits (OpenSSL 3.0 makes 64). */
+    if (RAND_bytes(salt, sizeof salt) != 1) {
+        rc = cs_err_ossl(err, CS_ECRYPTO, "%s: random salt", what);
+        goto done;
+    }
+    cipher = EVP_CIPHER_fetch(NULL, "AES-256-CBC", NULL);
+    p8 = cipher ? EVP_PKEY2PKCS8(key->pkey) : NULL;
+    pbe = p8 ? PKCS5_pbe2_set_iv_ex(cipher, CS_KEY_PBKDF2_ITER, salt, sizeof salt, NULL,
+                                    NID_hmacWithSHA256, NULL)
+             : NULL;
+    if (!pbe) {
+        rc = cs_err_ossl(err, CS_ECRYPTO, "%s: setting up the key's encryption", what);
+        goto done;
+    }
+    sig = PKCS8_set0_pbe_ex(passphrase, (int)strlen(passphrase), p8, pbe, NULL, NULL);
+    if (!sig) {
+        rc = cs_err_ossl(err, CS_ECRYPTO, "%s: encrypting the private key", what);
+        goto done;
+    }
+    pbe = NULL; /* now sig's */
+    bio = BIO_new(BIO_s_secmem());
+    if (!bio || PEM_write_bio_PKCS8(bio, sig) != 1) {
+        rc = cs_err_ossl(err, CS_ECRYPTO, "%s: encoding the encrypted key", what);
+        goto done;
+    }
+    rc = secure_copy(bio, what, out, len, err);
+done:
+    BIO_free(bio);
+    X509_SIG_free(sig);
+    X509_ALGOR_free(pbe);
+    PKCS8_PRIV_KEY_INFO_free(p8);
+    EVP_CIPHER_free(cipher);
+    OPENSSL_cleanse(salt, sizeof salt);
+    return rc;
+}
+
+cs_code cs_key_save_encrypted(const cs_key *key, const char *passphrase, const char *path,
+                              int overwrite, cs_err *err)
+{
+    char *pem = NULL;
+    size_t len = 0;
+    cs_code rc;
+
+    if (!key || !path)
+        return cs_err_set(err, CS_EINVAL, "key: nothing to save");
+    rc = cs_key_encrypted_pem(key, passphrase, path, &pem, &len, err);
     if (rc != CS_OK)
         return rc;
     rc = cs_file_write(path, pem, len, 0600, overwrite, err);

@@ -34,12 +34,32 @@ CS_NODISCARD cs_code cs_keygen_new(const cs_key_params *p, cs_keygen **out, cs_e
 CS_NODISCARD cs_code cs_keygen_generate(cs_keygen *gen, cs_key **out, cs_err *err);
 void cs_keygen_free(cs_keygen *gen);
 
-/* PEM (PKCS#8, or the traditional EC/RSA forms) or DER; unencrypted only.
- * what names the source in messages (a file name, "key"). */
+/* PEM (PKCS#8, or the traditional EC/RSA forms) or DER; unencrypted only
+ * (an encrypted key is CS_EINVAL "<what>: encrypted private key: ..." saying
+ * how to give its passphrase). what names the source in messages (a file
+ * name, "key"). */
 CS_NODISCARD cs_code cs_key_load(const char *data, size_t len, const char *what,
                                  cs_key **out, cs_err *err);
 CS_NODISCARD cs_code cs_key_load_file(const char *path, cs_key **out, cs_err *err);
 void cs_key_free(cs_key *key);
+
+/* cs_key_load, and an encrypted key (PKCS#8 EncryptedPrivateKeyInfo, PEM or
+ * DER, or OpenSSL's traditional encrypted PEM) decrypted with passphrase.
+ * passphrase NULL: as cs_key_load. An unencrypted key loads whatever the
+ * passphrase. A wrong passphrase (or a damaged encrypted key, which cannot
+ * be told apart) is CS_EVERIFY "<what>: wrong passphrase or corrupt key"; an
+ * empty passphrase is CS_EINVAL; so is a key whose PBKDF2 count is above
+ * CS_KEY_PBKDF2_ITER_MAX (a file made to stall the loader). */
+CS_NODISCARD cs_code cs_key_load_pass(const char *data, size_t len, const char *passphrase,
+                                      const char *what, cs_key **out, cs_err *err);
+CS_NODISCARD cs_code cs_key_load_file_pass(const char *path, const char *passphrase,
+                                           cs_key **out, cs_err *err);
+
+/* How cs_key_save_encrypted protects a key: PBES2 with PBKDF2-HMAC-SHA256
+ * (CS_KEY_PBKDF2_ITER rounds, OWASP's 2023 figure, a 16-byte random salt)
+ * and AES-256-CBC. The loader refuses counts above the maximum. */
+#define CS_KEY_PBKDF2_ITER 600000
+#define CS_KEY_PBKDF2_ITER_MAX 10000000
 
 /* A public key alone: SubjectPublicKeyInfo, PEM ("BEGIN PUBLIC KEY") or DER;
  * the same key types as cs_key_load. */
@@ -52,6 +72,10 @@ int cs_key_is_private(const cs_key *key);
  * An existing file is CS_EEXIST unless overwrite; a public-only key CS_EINVAL. */
 CS_NODISCARD cs_code cs_key_save(const cs_key *key, const char *path, int overwrite,
                                  cs_err *err);
+/* As cs_key_save, encrypted with passphrase (PEM "ENCRYPTED PRIVATE KEY",
+ * see CS_KEY_PBKDF2_ITER). An empty or NULL passphrase is CS_EINVAL. */
+CS_NODISCARD cs_code cs_key_save_encrypted(const cs_key *key, const char *passphrase,
+                                           const char *path, int overwrite, cs_err *err);
 
 /* The public key as SubjectPublicKeyInfo PEM; free with free(). */
 CS_NODISCARD cs_code cs_key_public_pem(const cs_key *key, char **out, size_t *len,

@@ -1,16 +1,20 @@
-/* cs_p12_load: a PKCS#12 file's key, certificates and protection. */
+/* cs_p12_load: a PKCS#12 file's key, certificates and protection;
+ * cs_p12_encode and cs_p12_write: a new one, AES-256 and PBKDF2 only. */
 #include "pkcs12.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/objects.h>
 #include <openssl/pkcs12.h>
 #include <openssl/pkcs7.h>
 #include <openssl/x509.h>
 
+#include "file.h"
 #include "internal.h"
 
 void cs_p12_free(cs_p12 *p12)
@@ -271,5 +275,119 @@ done:
     EVP_PKEY_free(pkey);
     cs_p12_free(res);
     PKCS12_free(p12);
+    return rc;
+}
+
+/* The chain as a stack, without cert itself (a chain file starts with it). */
+static cs_code chain_stack(const cs_cert *cert, const cs_cert *const *chain, size_t chain_len,
+                           const char *what, STACK_OF(X509) **out, cs_err *err)
+{
+    STACK_OF(X509) *ca = sk_X509_new_null();
+
+    if (!ca)
+        return cs_err_set(err, CS_ENOMEM, "%s: out of memory", what);
+    for (size_t i = 0; i < chain_len; i++) {
+        if (!chain[i])
+            continue;
+        if (X509_cmp(chain[i]->x509, cert->x509) == 0)
+            continue;
+        if (!sk_X509_push(ca, chain[i]->x509)) { /* borrowed: freed with sk_X509_free */
+            sk_X509_free(ca);
+            return cs_err_set(err, CS_ENOMEM, "%s: out of memory", what);
+        }
+    }
+    *out = ca;
+    return CS_OK;
+}
+
+/* cs_p12_encode, what naming the file in messages. */
+static cs_code encode(const cs_cert *cert, const cs_key *key, const cs_cert *const *chain,
+                      size_t chain_len, const char *friendly_name, const char *password,
+                      const char *what, unsigned char **out, size_t *len, cs_err *err)
+{
+    STACK_OF(X509) *ca = NULL;
+    PKCS12 *p12 = NULL;
+    EVP_MD *sha256 = NULL;
+    unsigned char *der = NULL;
+    size_t der_len = 0;
+    cs_code rc;
+
+    if (!cert || !key)
+        return cs_err_set(err, CS_EINVAL, "%s: a certificate and its key are needed", what);
+    if (!out || !len)
+        return cs_err_set(err, CS_EINVAL, "%s: nowhere to put it", what);
+    if (!password || !*password)
+        return cs_err_set(err, CS_EINVAL, "%s: empty password; the file holds a private key, "
+                          "give it a password", what);
+    rc = cs_key_need_private(key, what, err);
+    if (rc != CS_OK)
+        return rc;
+    ERR_set_mark();
+    if (X509_check_private_key(cert->x509, key->pkey) != 1) {
+        ERR_pop_to_mark();
+        return cs_err_set(err, CS_EMISMATCH, "%s: the key does not belong to the certificate",
+                          what);
+    }
+    ERR_pop_to_mark();
+    rc = chain_stack(cert, chain, chain_len, what, &ca, err);
+    if (rc != CS_OK)
+        return rc;
+    /* A cipher NID makes OpenSSL use PBES2 with that cipher and PBKDF2
+     * (hmacWithSHA256, 3.0's default PRF) for both the key and the
+     * certificates; mac_iter -1: no MAC yet, set below with SHA-256. */
+    p12 = PKCS12_create_ex(password, friendly_name, key->pkey, cert->x509, ca,
+                           NID_aes_256_cbc, NID_aes_256_cbc, CS_P12_ITER, -1, 0, NULL, NULL);
+    if (!p12) {
+        rc = cs_err_ossl(err, CS_ECRYPTO, "%s: building the PKCS#12 file", what);
+        goto done;
+    }
+    sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+    if (!sha256 || PKCS12_set_mac(p12, password, -1, NULL, 0, CS_P12_ITER, sha256) != 1) {
+        rc = cs_err_ossl(err, CS_ECRYPTO, "%s: computing the MAC", what);
+        goto done;
+    }
+    rc = cs_der_encode(p12, ASN1_ITEM_rptr(PKCS12), what, &der, &der_len, err);
+    if (rc != CS_OK)
+        goto done;
+    *out = der;
+    *len = der_len;
+done:
+    EVP_MD_free(sha256);
+    PKCS12_free(p12);
+    sk_X509_free(ca);
+    return rc;
+}
+
+cs_code cs_p12_encode(const cs_cert *cert, const cs_key *key, const cs_cert *const *chain,
+                      size_t chain_len, const char *friendly_name, const char *password,
+                      unsigned char **out, size_t *len, cs_err *err)
+{
+    return encode(cert, key, chain, chain_len, friendly_name, password, "PKCS#12", out, len,
+                  err);
+}
+
+void cs_p12_der_free(unsigned char *der, size_t len)
+{
+    if (!der)
+        return;
+    OPENSSL_cleanse(der, len); /* encrypted, but no reason to leave it about */
+    free(der);
+}
+
+cs_code cs_p12_write(const cs_cert *cert, const cs_key *key, const cs_cert *const *chain,
+                     size_t chain_len, const char *friendly_name, const char *password,
+                     const char *path, int overwrite, cs_err *err)
+{
+    unsigned char *der = NULL;
+    size_t len = 0;
+    cs_code rc;
+
+    if (!path)
+        return cs_err_set(err, CS_EINVAL, "PKCS#12: no file name");
+    rc = encode(cert, key, chain, chain_len, friendly_name, password, path, &der, &len, err);
+    if (rc != CS_OK)
+        return rc;
+    rc = cs_file_write(path, der, len, 0600, overwrite, err);
+    cs_p12_der_free(der, len);
     return rc;
 }
