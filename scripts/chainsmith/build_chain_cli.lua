@@ -1,5 +1,6 @@
 -- The build_chain.lua command: options, the build, the summary.
 local chain = require "chainsmith.chain"
+local secret = require "chainsmith.secret"
 local summary = require "chainsmith.summary"
 
 local cli = {}
@@ -17,8 +18,9 @@ local function quick_parse(args, defaults)
         seen[a] = true
         if a == "--force" then
             opts.force = true
-        elseif (a == "--out" or a == "--profiles") and value and value:sub(1, 1) ~= "-" then
-            opts[a:sub(3)] = value
+        elseif (a == "--out" or a == "--profiles" or a == "--passphrase-env"
+            or a == "--passphrase-file") and value and value:sub(1, 1) ~= "-" then
+            opts[a:sub(3):gsub("-", "_")] = value
             i = i + 1
         else
             return nil
@@ -38,6 +40,8 @@ local function full_parse(args, defaults)
     parser:option("--profiles", "Folder holding root.lua, intermediate.lua, server.lua.",
         defaults.profiles)
     parser:flag("--force", "Re-create the whole chain, replacing the root and intermediate.")
+    secret.options(parser, "passphrase", "Encrypt the root and intermediate keys (and open "
+        .. "them when they already are) with a passphrase")
     return parser:parse(args)
 end
 
@@ -45,8 +49,12 @@ function cli.main(args, boot)
     local defaults = { out = "chain", profiles = boot.profiles_dir }
     local opts = quick_parse(args, defaults) or full_parse(args, defaults)
 
+    local passphrase, perr = secret.read(opts, "passphrase")
+    if passphrase == nil then
+        boot.die("build_chain: %s", perr)
+    end
     local report, err = chain.build { out = opts.out, profiles = opts.profiles,
-        force = opts.force }
+        force = opts.force, passphrase = passphrase or nil }
     if not report then
         boot.die("build_chain: %s", err)
     end

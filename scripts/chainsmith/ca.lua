@@ -25,7 +25,8 @@ end
 -- Open the CA in opts.dir (default "chain"): the intermediate's key and
 -- certificate, the root, and ca.db. opts.profiles is the profile folder,
 -- opts.policy a policy module (default require "policy"), opts.config its
--- issuance table (default that module's policy.issuance).
+-- issuance table (default that module's policy.issuance), opts.passphrase
+-- the intermediate key's when build_chain.lua encrypted it.
 -- Returns the CA, or nil, message, code.
 function ca.open(opts)
     opts = opts or {}
@@ -38,7 +39,8 @@ function ca.open(opts)
                 :format(path, dir), "notfound"
         end
     end
-    local key, kerr, kcode = pki.read_key(files.intermediate.key)
+    local key, kerr, kcode = pki.read_key(files.intermediate.key,
+        opts.passphrase and { passphrase = opts.passphrase } or nil)
     if not key then
         return nil, kerr, kcode
     end

@@ -273,8 +273,10 @@ function chain.difference(info, p)
 end
 
 -- Read a key and certificate from disk if both are there, whole and
--- matching. Returns {key = , cert = }; nil when neither exists; or nil, message.
-local function load_existing(files)
+-- matching; a key encrypted with passphrase (the CA keys) is decrypted.
+-- Returns {key = , cert = , encrypt = true when passphrase was given but the
+-- key is stored plain}; nil when neither exists; or nil, message.
+local function load_existing(files, passphrase)
     local have_key, have_cert = chain.exists(files.key), chain.exists(files.cert)
     if not have_key and not have_cert then
         return nil, nil
@@ -282,9 +284,13 @@ local function load_existing(files)
     if not (have_key and have_cert) then
         return nil, ("%s or %s is missing"):format(files.key, files.cert)
     end
-    local key, kerr = pki.read_key(files.key)
+    local key, kerr, kcode = pki.read_key(files.key)
+    local encrypt = key ~= nil and passphrase ~= nil
+    if not key and passphrase then
+        key, kerr, kcode = pki.read_key(files.key, { passphrase = passphrase })
+    end
     if not key then
-        return nil, kerr
+        return nil, kerr, kcode
     end
     local cert, cerr = pki.read_cert(files.cert)
     if not cert then
@@ -294,7 +300,7 @@ local function load_existing(files)
     if not ok then
         return nil, ("%s: %s"):format(files.cert, merr)
     end
-    return { key = key, cert = cert }
+    return { key = key, cert = cert, encrypt = encrypt }
 end
 
 -- Sign a certificate from its profile with a new key, and record it.
@@ -313,13 +319,18 @@ end
 
 -- Write what was issued, each key with its certificate, and the server's
 -- chain file, as one step: every file is on disk before any takes its name.
-local function write_files(report, files, force)
+-- With a passphrase the CA keys (not the server's) are written encrypted,
+-- and a kept CA key that is still plain is written again, encrypted.
+local function write_files(report, files, force, passphrase)
     local out = {}
     for _, r in ipairs(report) do
+        local f, overwrite = files[r.name], force or r.action == "re-issued"
+        local pass = r.name ~= "server" and passphrase or nil
         if r.action ~= "kept" then
-            local f, overwrite = files[r.name], force or r.action == "re-issued"
-            out[#out + 1] = { path = f.key, key = r.key, overwrite = overwrite }
+            out[#out + 1] = { path = f.key, key = r.key, overwrite = overwrite, passphrase = pass }
             out[#out + 1] = { path = f.cert, cert = r.cert, overwrite = overwrite }
+        elseif r.encrypt and pass then
+            out[#out + 1] = { path = f.key, key = r.key, overwrite = true, passphrase = pass }
         end
     end
     out[#out + 1] = { path = files.server_chain, certs = { report[3].cert, report[2].cert },
@@ -367,7 +378,9 @@ local function ca_keepable(cert, p, f, roots, issuer_changed, now)
 end
 
 -- Build (or bring up to date) the chain in opts.out from opts.profiles.
--- opts.force re-creates everything. Returns a report: one entry per
+-- opts.force re-creates everything. opts.passphrase, if given, encrypts the
+-- root and intermediate keys (and opens them when they already are); the
+-- server key stays plain so that serve.lua starts unattended. Returns a report: one entry per
 -- certificate {name, cert, action = "created"|"kept"|"re-issued", why}, or
 -- nil, message, code.
 function chain.build(opts)
@@ -397,9 +410,12 @@ function chain.build(opts)
         local p, f = profiles[name], files[name]
         local existing, why
         if not opts.force then
-            local lerr
-            existing, lerr = load_existing(f)
-            if lerr then
+            local lerr, lcode
+            existing, lerr, lcode = load_existing(f, name ~= "server" and opts.passphrase or nil)
+            if lerr and lerr:find("passphrase", 1, true) then
+                -- the key is fine, only locked: --force would throw the CA away
+                return nil, lerr, lcode
+            elseif lerr then
                 return nil, ("%s (pass --force to re-create the chain)"):format(lerr), "invalid"
             end
         end
@@ -432,7 +448,12 @@ function chain.build(opts)
             action = why and "re-issued" or "created"
             issuer_changed = issuer_changed or name ~= "server"
         end
-        report[#report + 1] = { name = name, key = key, cert = cert, action = action, why = why }
+        local encrypt = action == "kept" and existing.encrypt or nil
+        if encrypt then
+            why = "key now encrypted"
+        end
+        report[#report + 1] = { name = name, key = key, cert = cert, action = action, why = why,
+            encrypt = encrypt }
         if name == "root" then
             roots = { cert }
         end
@@ -445,7 +466,7 @@ function chain.build(opts)
     if not committed then
         return nil, cerr, ccode
     end
-    local wrote, werr, wcode = write_files(report, files, opts.force)
+    local wrote, werr, wcode = write_files(report, files, opts.force, opts.passphrase)
     if not wrote then
         return nil, werr, wcode
     end

@@ -1,6 +1,7 @@
 -- The issue.lua command: options, the request, the files, the summary.
 local argparse = require "argparse"
 local pki = require "pki"
+local secret = require "chainsmith.secret"
 local summary = require "chainsmith.summary"
 
 local cli = {}
@@ -53,6 +54,8 @@ function cli.main(args, boot)
             return n
         end)
     parser:flag("--force", "Overwrite files that exist.")
+    secret.options(parser, "passphrase", "The intermediate key's passphrase, when "
+        .. "build_chain.lua encrypted it")
     local opts = parser:parse(args)
     if not opts.csr and #opts.name == 0 then
         parser:error("give --csr FILE or at least one --name NAME")
@@ -66,8 +69,12 @@ function cli.main(args, boot)
             boot.die("issue: %s", perr)
         end
     end
+    local passphrase, perr = secret.read(opts, "passphrase")
+    if passphrase == nil then
+        boot.die("issue: %s", perr)
+    end
     local ca, err = require("chainsmith.ca").open { dir = opts.chain, profiles = opts.profiles,
-        policy = pol }
+        policy = pol, passphrase = passphrase or nil }
     if not ca then
         boot.die("issue: %s", err)
     end

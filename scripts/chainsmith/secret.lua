@@ -1,0 +1,51 @@
+-- Passwords and passphrases for the commands: from an environment variable
+-- or a file, never from the command line, where every user of the machine
+-- can read them (ps, /proc/PID/cmdline) and shells keep them in history.
+local secret = {}
+
+-- Add --NAME-env VAR and --NAME-file FILE (one or the other) to an argparse
+-- parser; what is "passphrase" or "password", help says what it protects.
+function secret.options(parser, name, help)
+    parser:mutex(
+        parser:option("--" .. name .. "-env", help .. ": the environment variable holding it.")
+            :argname("VAR"),
+        parser:option("--" .. name .. "-file", help .. ": a file holding it (one trailing "
+            .. "newline is ignored).")
+            :argname("FILE"))
+end
+
+-- The secret named by opts[name .. "_env"] or opts[name .. "_file"] (the
+-- fields argparse fills for secret.options). Returns the string; false when
+-- neither was given; or nil, message. An empty secret is refused: it
+-- protects nothing.
+function secret.read(opts, name)
+    local var, file = opts[name .. "_env"], opts[name .. "_file"]
+    local value
+    if var and file then
+        return nil, ("give one of --%s-env and --%s-file"):format(name, name)
+    elseif var then
+        value = os.getenv(var)
+        if value == nil then
+            return nil, ("--%s-env %s: no such environment variable"):format(name, var)
+        end
+        if value == "" then
+            return nil, ("--%s-env %s: the %s is empty"):format(name, var, name)
+        end
+    elseif file then
+        local f, err = io.open(file, "rb")
+        if not f then
+            return nil, ("--%s-file: %s"):format(name, err)
+        end
+        value = f:read("a") or ""
+        f:close()
+        value = value:gsub("\r?\n$", "", 1)
+        if value == "" then
+            return nil, ("--%s-file %s: the %s is empty"):format(name, file, name)
+        end
+    else
+        return false
+    end
+    return value
+end
+
+return secret
