@@ -7,11 +7,14 @@
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/pkcs12.h>
+#include <openssl/x509.h>
 
 #include "check.h"
 #include "file.h"
 #include "fixtures.h"
 #include "key.h"
+#include "pbe.h"
 
 static void test_generate(void)
 {
@@ -245,6 +248,139 @@ static void test_keygen(void)
     cs_keygen_free(NULL);
 }
 
+/* k's fingerprint equals the one of the key loaded from path with pass. */
+static int same_key_pass(const cs_key *k, const char *path, const char *pass)
+{
+    cs_key *back = NULL;
+    cs_err err = {0};
+    char a[65], b[65];
+    int same;
+
+    CHECK_OK(cs_key_load_file_pass(path, pass, &back, &err), &err);
+    same = back && cs_key_fingerprint(k, a, &err) == CS_OK &&
+           cs_key_fingerprint(back, b, &err) == CS_OK && strcmp(a, b) == 0;
+    cs_key_free(back);
+    return same;
+}
+
+/* Encrypted at rest: PKCS#8 PBES2 with PBKDF2-HMAC-SHA256 and AES-256-CBC,
+ * read back with the passphrase only; every refusal names the file and
+ * writes nothing. */
+static void test_encrypted(void)
+{
+    cs_err err = {0};
+    cs_key *k = fx_key("ec", "P-384"), *k2 = NULL, *sentinel = (cs_key *)&err;
+    char path[512], plain[512], missing[512], out[512];
+    char *data = NULL, *before = NULL;
+    size_t len = 0, before_len = 0;
+    cs_pbe pbe;
+    struct stat st;
+
+    fx_path(path, sizeof path, "enc.key");
+    fx_path(plain, sizeof plain, "plain.key");
+    fx_path(missing, sizeof missing, "never.key");
+    CHECK_OK(cs_key_save_encrypted(k, "correct horse", path, 0, &err), &err);
+    CHECK(stat(path, &st) == 0 && (st.st_mode & 07777) == 0600);
+    CHECK_OK(cs_file_read(path, 1 << 20, &data, &len, &err), &err);
+    CHECK(data && strncmp(data, "-----BEGIN ENCRYPTED PRIVATE KEY-----", 37) == 0);
+    CHECK(data && !strstr(data, "correct horse"));
+    CHECK_OK(cs_pbe_encrypted_key(data ? data : "", len, "enc.key", &pbe, &err), &err);
+    CHECK(strcmp(pbe.scheme, "PBES2") == 0 && strcmp(pbe.cipher, "AES-256-CBC") == 0);
+    CHECK(strcmp(pbe.kdf, "PBKDF2") == 0 && strcmp(pbe.prf, "hmacWithSHA256") == 0);
+    CHECK(pbe.iterations == CS_KEY_PBKDF2_ITER && !pbe.legacy);
+    cs_file_free(data, len);
+    data = NULL;
+    /* 16-byte salt: the first OCTET STRING asn1parse shows is 16 long */
+    CHECK(fx_run_line(out, sizeof out, "openssl asn1parse -in enc.key | grep -m1 'OCTET STRING'"
+                      " | sed 's/.*l= *\\([0-9]*\\).*/\\1/'") && strcmp(out, "16") == 0);
+
+    CHECK(same_key_pass(k, path, "correct horse"));
+    CHECK(fx_sh("openssl pkey -in enc.key -passin pass:'correct horse' -noout"));
+    CHECK(fx_run(NULL, 0, "openssl pkey -in enc.key -passin pass:wrong -noout 2>/dev/null")
+          != 0);
+
+    /* Wrong, none, empty: refused, naming the file, never echoing it. */
+    k2 = sentinel;
+    CHECK_FAIL(cs_key_load_file_pass(path, "wrong horse", &k2, &err), CS_EVERIFY, &err,
+               "enc.key: wrong passphrase or corrupt key");
+    CHECK(!strstr(err.msg, "horse"));
+    CHECK_FAIL(cs_key_load_file(path, &k2, &err), CS_EINVAL, &err,
+               "enc.key: encrypted private key: give its passphrase");
+    CHECK(strstr(err.msg, "--passphrase-env"));
+    CHECK_FAIL(cs_key_load_file_pass(path, "", &k2, &err), CS_EINVAL, &err,
+               "enc.key: empty passphrase");
+    CHECK(k2 == sentinel);
+
+    /* Saving: no empty passphrase, no overwrite unless asked. */
+    CHECK_FAIL(cs_key_save_encrypted(k, "", missing, 0, &err), CS_EINVAL, &err,
+               "never.key: empty passphrase");
+    CHECK_FAIL(cs_key_save_encrypted(k, NULL, missing, 0, &err), CS_EINVAL, &err,
+               "empty passphrase");
+    CHECK(stat(missing, &st) != 0);
+    CHECK_OK(cs_file_read(path, 1 << 20, &before, &before_len, &err), &err);
+    CHECK_FAIL(cs_key_save_encrypted(k, "other", path, 0, &err), CS_EEXIST, &err,
+               "enc.key: exists");
+    CHECK(file_equals(path, before, before_len));
+    CHECK_OK(cs_key_save_encrypted(k, "other", path, 1, &err), &err);
+    CHECK(same_key_pass(k, path, "other"));
+    cs_file_free(before, before_len);
+
+    /* A plain key loads whatever the passphrase; openssl's DER form decrypts. */
+    CHECK_OK(cs_key_save(k, plain, 0, &err), &err);
+    CHECK(same_key_pass(k, plain, "anything"));
+    CHECK(fx_sh("openssl pkcs8 -topk8 -in plain.key -v2 aes-128-cbc -passout pass:der"
+                " -outform DER -out enc.der"));
+    fx_path(path, sizeof path, "enc.der");
+    CHECK(same_key_pass(k, path, "der"));
+    CHECK_FAIL(cs_key_load_file_pass(path, "nope", &k2, &err), CS_EVERIFY, &err,
+               "enc.der: wrong passphrase or corrupt key");
+    CHECK_FAIL(cs_key_load_file(path, &k2, &err), CS_EINVAL, &err,
+               "enc.der: encrypted private key");
+    /* Traditional OpenSSL PEM encryption (Proc-Type: 4,ENCRYPTED) too. */
+    CHECK(fx_sh("openssl ec -in plain.key -aes256 -passout pass:trad -out trad.key 2>/dev/null"));
+    fx_path(path, sizeof path, "trad.key");
+    CHECK(same_key_pass(k, path, "trad"));
+    CHECK_FAIL(cs_key_load_file_pass(path, "nope", &k2, &err), CS_EVERIFY, &err,
+               "trad.key: wrong passphrase or corrupt key");
+    cs_key_free(k);
+    CHECK(ERR_peek_error() == 0);
+}
+
+/* A PBKDF2 count made to stall the loader is refused before any work: the
+ * parameters of 20 million rounds over bytes that were never encrypted. */
+static void test_encrypted_cap(void)
+{
+    EVP_CIPHER *aes = EVP_CIPHER_fetch(NULL, "AES-256-CBC", NULL);
+    X509_ALGOR *pbe = aes ? PKCS5_pbe2_set_iv_ex(aes, 20000000, NULL, 0, NULL,
+                                                 NID_hmacWithSHA256, NULL)
+                          : NULL;
+    X509_SIG *sig = X509_SIG_new();
+    X509_ALGOR *alg = NULL;
+    ASN1_OCTET_STRING *digest = NULL;
+    unsigned char *der = NULL;
+    static const unsigned char junk[32] = {1, 2, 3};
+    cs_key *k = NULL;
+    cs_err err = {0};
+    int n = 0;
+
+    CHECK(pbe && sig);
+    if (pbe && sig) {
+        X509_SIG_getm(sig, &alg, &digest);
+        CHECK(X509_ALGOR_copy(alg, pbe) == 1 && ASN1_OCTET_STRING_set(digest, junk, 32) == 1);
+        n = i2d_X509_SIG(sig, &der);
+    }
+    CHECK(n > 0);
+    if (n > 0)
+        CHECK_FAIL(cs_key_load_pass((const char *)der, (size_t)n, "pw", "slow.der",
+                                    &k, &err), CS_EINVAL, &err,
+                   "slow.der: encrypted with 20000000 PBKDF2 iterations, more than");
+    CHECK(k == NULL);
+    OPENSSL_free(der);
+    X509_SIG_free(sig);
+    X509_ALGOR_free(pbe);
+    EVP_CIPHER_free(aes);
+}
+
 int main(void)
 {
     if (!fx_mkdtemp("key"))
@@ -254,6 +390,8 @@ int main(void)
     test_keygen();
     test_save_load();
     test_load_forms();
+    test_encrypted();
+    test_encrypted_cap();
     CHECK(ERR_peek_error() == 0); /* every failure drained OpenSSL's queue */
     fx_rmdir();
     return CHECK_DONE();

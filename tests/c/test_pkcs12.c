@@ -2,6 +2,7 @@
  * and `openssl pkcs8 -topk8`: contents, protection, and every failure. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -157,6 +158,114 @@ static void test_encrypted_key(void)
     CHECK(ERR_peek_error() == 0);
 }
 
+static int same_cert(const cs_cert *a, const cs_cert *b);
+
+/* Ours: the key, its certificate and the CA under a password, PBES2 with
+ * AES-256-CBC and PBKDF2-HMAC-SHA256 for both bags, an HMAC-SHA256 MAC. */
+static void test_write(void)
+{
+    cs_err err = {0};
+    cs_cert *ca = NULL, *leaf = NULL;
+    cs_key *key = NULL, *other = fx_key("ec", "P-256");
+    cs_p12 *p12 = NULL;
+    unsigned char *der = NULL, *sentinel = (unsigned char *)&err;
+    size_t len = 0;
+    char info[4096], fa[65], fb[65];
+    struct stat st;
+    const cs_pbe *bags[2];
+
+    CHECK_OK(cs_cert_load_file("ca.crt", &ca, &err), &err);
+    CHECK_OK(cs_cert_load_file("leaf.crt", &leaf, &err), &err);
+    CHECK_OK(cs_key_load_file("leaf.key", &key, &err), &err);
+    if (!ca || !leaf || !key)
+        goto done;
+    {
+        /* a chain file as issue.lua writes it, leaf first: the leaf once */
+        const cs_cert *chain[] = {leaf, ca};
+        CHECK_OK(cs_p12_encode(leaf, key, chain, 2, "my leaf", "s3cret", &der, &len, &err),
+                 &err);
+    }
+    CHECK_OK(cs_p12_load((const char *)der, len, "s3cret", "ours.p12", &p12, &err), &err);
+    if (p12) {
+        CHECK(p12->cert && same_cert(p12->cert, leaf));
+        CHECK(p12->certs_len == 1 && same_cert(p12->certs[0], ca));
+        CHECK(p12->key && cs_key_fingerprint(p12->key, fa, &err) == CS_OK &&
+              cs_key_fingerprint(key, fb, &err) == CS_OK && strcmp(fa, fb) == 0);
+        CHECK(p12->mac_present && strcmp(p12->mac_digest, "SHA256") == 0 &&
+              p12->mac_iterations == CS_P12_ITER);
+        bags[0] = &p12->key_pbe;
+        bags[1] = &p12->certs_pbe;
+        for (int i = 0; i < 2; i++) {
+            CHECK(strcmp(bags[i]->scheme, "PBES2") == 0);
+            CHECK(strcmp(bags[i]->cipher, "AES-256-CBC") == 0);
+            CHECK(strcmp(bags[i]->kdf, "PBKDF2") == 0);
+            CHECK(strcmp(bags[i]->prf, "hmacWithSHA256") == 0);
+            CHECK(bags[i]->iterations == CS_P12_ITER && !bags[i]->legacy);
+        }
+    }
+    cs_p12_free(p12);
+    p12 = NULL;
+    CHECK_FAIL(cs_p12_load((const char *)der, len, "wrong", "ours.p12", &p12, &err),
+               CS_EVERIFY, &err, "ours.p12: wrong password");
+    cs_p12_der_free(der, len);
+    der = NULL;
+
+    /* To a file: 0600, read by openssl with the password and not without. */
+    CHECK_OK(cs_p12_write(leaf, key, (const cs_cert *const[]){ca}, 1, "my leaf", "s3cret",
+                          "ours.p12", 0, &err), &err);
+    CHECK(stat("ours.p12", &st) == 0 && (st.st_mode & 07777) == 0600);
+    CHECK(fx_run(info, sizeof info, "openssl pkcs12 -info -noout -in ours.p12 -passin "
+                 "pass:s3cret 2>&1") == 0);
+    CHECK(strstr(info, "MAC: sha256, Iteration 600000") != NULL);
+    CHECK(strstr(info, "PKCS7 Encrypted data: PBES2, PBKDF2, AES-256-CBC, Iteration 600000, "
+                 "PRF hmacWithSHA256") != NULL);
+    CHECK(strstr(info, "Shrouded Keybag: PBES2, PBKDF2, AES-256-CBC, Iteration 600000, "
+                 "PRF hmacWithSHA256") != NULL);
+    CHECK(!strstr(info, "RC2") && !strstr(info, "3DES") && !strstr(info, "RC4"));
+    CHECK(fx_run(NULL, 0, "openssl pkcs12 -in ours.p12 -passin pass:s3cret -nodes 2>/dev/null"
+                 " | grep -q 'friendlyName: my leaf'") == 0);
+    CHECK(fx_run(NULL, 0, "openssl pkcs12 -info -noout -in ours.p12 -passin pass:wrong"
+                 " 2>/dev/null") != 0);
+
+    /* Refusals: nothing written. */
+    CHECK_FAIL(cs_p12_write(leaf, key, NULL, 0, NULL, "x", "ours.p12", 0, &err), CS_EEXIST,
+               &err, "ours.p12: exists");
+    CHECK_FAIL(cs_p12_write(leaf, key, NULL, 0, NULL, "", "none.p12", 0, &err), CS_EINVAL,
+               &err, "none.p12: empty password");
+    CHECK_FAIL(cs_p12_write(leaf, key, NULL, 0, NULL, NULL, "none.p12", 0, &err), CS_EINVAL,
+               &err, "none.p12: empty password");
+    CHECK_FAIL(cs_p12_write(leaf, other, NULL, 0, NULL, "x", "none.p12", 0, &err),
+               CS_EMISMATCH, &err, "none.p12: the key does not belong to the certificate");
+    CHECK_FAIL(cs_p12_write(leaf, NULL, NULL, 0, NULL, "x", "none.p12", 0, &err), CS_EINVAL,
+               &err, "none.p12: a certificate and its key are needed");
+    CHECK(stat("none.p12", &st) != 0);
+    der = sentinel;
+    CHECK_FAIL(cs_p12_encode(leaf, key, NULL, 0, NULL, "", &der, &len, &err), CS_EINVAL, &err,
+               "PKCS#12: empty password");
+    CHECK(der == sentinel);
+    der = NULL;
+    CHECK_OK(cs_p12_write(leaf, key, NULL, 0, NULL, "again", "ours.p12", 1, &err), &err);
+    CHECK(fx_run(NULL, 0, "openssl pkcs12 -info -noout -in ours.p12 -passin pass:again"
+                 " 2>/dev/null") == 0);
+    cs_p12_der_free(NULL, 0);
+done:
+    cs_key_free(other);
+    cs_key_free(key);
+    cs_cert_free(leaf);
+    cs_cert_free(ca);
+    CHECK(ERR_peek_error() == 0);
+}
+
+/* Two certificates with the same SHA-256 fingerprint. */
+static int same_cert(const cs_cert *a, const cs_cert *b)
+{
+    char fa[65], fb[65];
+
+    cs_cert_fingerprint(a, fa);
+    cs_cert_fingerprint(b, fb);
+    return strcmp(fa, fb) == 0;
+}
+
 int main(void)
 {
     if (!fx_mkdtemp("pkcs12"))
@@ -166,6 +275,7 @@ int main(void)
         test_contents();
         test_failures();
         test_encrypted_key();
+        test_write();
     }
     fx_rmdir();
     return CHECK_DONE();
