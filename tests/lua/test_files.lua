@@ -65,6 +65,30 @@ t.case("overwrite = true replaces", function()
     assert(mode(dir .. "/k.key") == "600")
 end)
 
+t.case("passphrase: the key written encrypted, beside a plain one", function()
+    assert(pki.write_files {
+        { path = dir .. "/ca.key", key = key, passphrase = "pw" },
+        { path = dir .. "/leaf.key", key = key },
+    })
+    assert(t.read_file(dir .. "/ca.key"):find("^%-%-%-%-%-BEGIN ENCRYPTED PRIVATE KEY"))
+    assert(t.read_file(dir .. "/leaf.key"):find("^%-%-%-%-%-BEGIN PRIVATE KEY"))
+    assert(mode(dir .. "/ca.key") == "600")
+    assert(pki.read_key(dir .. "/ca.key", { passphrase = "pw" }):info().fingerprint
+        == key:info().fingerprint)
+end)
+t.expect_fail("an empty passphrase stops all of them", "invalid", "x%.key: empty passphrase",
+    function()
+        return pki.write_files {
+            { path = dir .. "/y.pem", cert = cert },
+            { path = dir .. "/x.key", key = key, passphrase = "" },
+        }
+    end)
+t.check("... and nothing was written", t.read_file(dir .. "/y.pem") == nil)
+t.expect_error("passphrase on a certificate", "%[1%]%.passphrase: only for a key",
+    pki.write_files, { { path = dir .. "/x", cert = cert, passphrase = "p" } })
+t.expect_error("passphrase not a string", "%[1%]%.passphrase: string expected",
+    pki.write_files, { { path = dir .. "/x", key = key, passphrase = true } })
+
 t.expect_error("entry not a table", "%[1%]: table expected", pki.write_files, { "x" })
 t.expect_error("no path", "%[1%]%.path: string expected", pki.write_files, { { key = key } })
 t.expect_error("two kinds", "exactly one of key, cert, certs", pki.write_files,

@@ -147,6 +147,60 @@ t.case("key_generator: close is idempotent; use after close raises", function()
     assert(not ok and err:find("attempt to use a closed pki.keygen"), err)
 end)
 
+-- Encrypted at rest: key:save{passphrase =}, read_key/load_key{passphrase =}.
+t.case("save with a passphrase: encrypted PKCS#8, 0600, read back with it", function()
+    local key = assert(pki.generate_key{type = "ec", curve = "P-384"})
+    local p = dir .. "/enc.key"
+    assert(key:save(p, {passphrase = "open sesame"}) == true)
+    local pem = t.read_file(p)
+    assert(pem:find("^%-%-%-%-%-BEGIN ENCRYPTED PRIVATE KEY%-%-%-%-%-"))
+    assert(not pem:find("open sesame", 1, true))
+    assert(t.sh("stat -c %a " .. t.quote(p)) == "600")
+    local e = assert(pki.encrypted_key_info(pem, p))
+    assert(e.cipher == "AES-256-CBC" and e.kdf == "PBKDF2" and e.prf == "hmacWithSHA256")
+    assert(e.iterations == 600000)
+    local back = assert(pki.read_key(p, {passphrase = "open sesame"}))
+    assert(back:info().fingerprint == key:info().fingerprint)
+    back = assert(pki.load_key(pem, "enc.key", {passphrase = "open sesame"}))
+    assert(back:info().fingerprint == key:info().fingerprint)
+    -- a plain key loads whatever the passphrase
+    assert(key:save(dir .. "/plain.key"))
+    assert(pki.read_key(dir .. "/plain.key", {passphrase = "unused"}))
+    -- overwrite with another passphrase
+    assert(key:save(p, {passphrase = "other", overwrite = true}))
+    assert(pki.read_key(p, {passphrase = "other"}))
+end)
+t.expect_fail("read_key: wrong passphrase names the file", "verify",
+              "enc%.key: wrong passphrase or corrupt key$", pki.read_key, dir .. "/enc.key",
+              {passphrase = "open sesame"})
+t.expect_fail("read_key: no passphrase says how to give one", "invalid",
+              "enc%.key: encrypted private key: give its passphrase.*%-%-passphrase%-env",
+              pki.read_key, dir .. "/enc.key")
+t.expect_fail("read_key: empty passphrase", "invalid", "enc%.key: empty passphrase",
+              pki.read_key, dir .. "/enc.key", {passphrase = ""})
+t.expect_fail("load_key: wrong passphrase", "verify", "^mem: wrong passphrase",
+              function() return pki.load_key(t.read_file(dir .. "/enc.key"), "mem",
+                                             {passphrase = "x"}) end)
+t.expect_fail("save: empty passphrase, nothing written", "invalid", "empty passphrase",
+              function()
+                  local k = assert(pki.generate_key{type = "ed25519"})
+                  return k:save(dir .. "/never.key", {passphrase = ""})
+              end)
+t.check("... nothing written", t.read_file(dir .. "/never.key") == nil)
+t.expect_fail("save: an existing file is kept", "exists", "enc%.key: exists",
+              function()
+                  local k = assert(pki.generate_key{type = "ed25519"})
+                  return k:save(dir .. "/enc.key", {passphrase = "p"})
+              end)
+t.expect_error("read_key: passphrase not a string", "passphrase: string expected",
+               pki.read_key, dir .. "/enc.key", {passphrase = 42})
+t.expect_error("read_key: unknown option", "unknown option 'pass'", pki.read_key,
+               dir .. "/enc.key", {pass = "x"})
+t.expect_error("save: unknown option", "unknown option 'password'", function()
+    local k = assert(pki.generate_key{type = "ed25519"})
+    return k:save(dir .. "/x.key", {password = "x"})
+end)
+
 collectgarbage()
 t.cleanup()
 t.done()

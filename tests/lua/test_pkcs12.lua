@@ -95,5 +95,53 @@ t.case("fingerprint: SHA-256 by default, SHA-1 on request, as openssl prints the
 end)
 t.expect_error("fingerprint md5", "invalid option 'md5'", c.leaf.fingerprint, c.leaf, "md5")
 
+-- pki.write_pkcs12: ours, read back by load_pkcs12 and openssl.
+t.case("write_pkcs12: key, cert and chain, AES-256 / PBKDF2 / SHA-256 MAC, 0600", function()
+    local out = path("ours.p12")
+    assert(pki.write_pkcs12 { path = out, cert = c.leaf, key = c.leaf_key,
+        chain = { c.leaf, c.inter }, password = "pw!", friendly_name = "leaf" } == true)
+    assert(t.sh("stat -c %a " .. q(out)) == "600")
+    local p = assert(pki.load_pkcs12(t.read_file(out), "pw!", "ours.p12"))
+    assert(p.cert == c.leaf and #p.certs == 1 and p.certs[1] == c.inter)
+    assert(p.key:info().fingerprint == c.leaf_key:info().fingerprint)
+    assert(p.mac.digest == "SHA256" and p.mac.iterations == 600000)
+    for _, e in ipairs { p.encryption.key, p.encryption.certs } do
+        assert(e.scheme == "PBES2" and e.cipher == "AES-256-CBC" and e.kdf == "PBKDF2")
+        assert(e.prf == "hmacWithSHA256" and e.iterations == 600000 and e.legacy == false)
+    end
+    local info = t.sh("env -u LD_PRELOAD openssl pkcs12 -info -noout -in " .. q(out)
+        .. " -passin pass:pw! 2>&1")
+    assert(info:find("Shrouded Keybag: PBES2, PBKDF2, AES-256-CBC", 1, true), info)
+    assert(not info:find("RC2") and not info:find("3DES"), info)
+end)
+t.expect_fail("write_pkcs12: wrong password does not open it", "verify", "wrong password",
+              function() return pki.load_pkcs12(t.read_file(path("ours.p12")), "pw?") end)
+t.expect_fail("write_pkcs12: an existing file is kept", "exists", "ours%.p12: exists",
+              pki.write_pkcs12, { path = path("ours.p12"), cert = c.leaf, key = c.leaf_key,
+                                  password = "x" })
+t.expect_fail("write_pkcs12: no password", "invalid", "none%.p12: empty password",
+              pki.write_pkcs12, { path = path("none.p12"), cert = c.leaf, key = c.leaf_key })
+t.expect_fail("write_pkcs12: empty password", "invalid", "none%.p12: empty password",
+              pki.write_pkcs12, { path = path("none.p12"), cert = c.leaf, key = c.leaf_key,
+                                  password = "" })
+t.expect_fail("write_pkcs12: someone else's key", "mismatch", "does not belong",
+              pki.write_pkcs12, { path = path("none.p12"), cert = c.leaf, key = c.root_key,
+                                  password = "x" })
+t.check("write_pkcs12: nothing written on failure", t.read_file(path("none.p12")) == nil)
+t.case("write_pkcs12: overwrite = true replaces", function()
+    assert(pki.write_pkcs12 { path = path("ours.p12"), cert = c.leaf, key = c.leaf_key,
+        password = "new", overwrite = true })
+    assert(pki.load_pkcs12(t.read_file(path("ours.p12")), "new"))
+end)
+t.expect_error("write_pkcs12: no cert", "cert: pki%.cert expected, got nil", pki.write_pkcs12,
+               { path = path("x.p12"), key = c.leaf_key, password = "x" })
+t.expect_error("write_pkcs12: a cert where the key goes", "key: pki%.key expected",
+               pki.write_pkcs12, { path = path("x.p12"), cert = c.leaf, key = c.leaf,
+                                   password = "x" })
+t.expect_error("write_pkcs12: unknown field", "unknown option 'pasword'", pki.write_pkcs12,
+               { path = path("x.p12"), cert = c.leaf, key = c.leaf_key, pasword = "x" })
+t.expect_error("write_pkcs12: no path", "path: string expected", pki.write_pkcs12,
+               { cert = c.leaf, key = c.leaf_key, password = "x" })
+
 t.cleanup()
 t.done()
