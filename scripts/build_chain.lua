@@ -1,4 +1,5 @@
--- lua scripts/build_chain.lua [--out DIR] [--profiles DIR] [--force] [--passphrase-env VAR | --passphrase-file FILE]
+-- lua scripts/build_chain.lua [--out DIR] [--profiles DIR] [--force]
+--                             [--passphrase-env VAR | --passphrase-file FILE]
 -- Build the root, intermediate and server certificates from the profiles.
 local here = (arg and arg[0] or ""):match("^(.*)[/\\]") or "."
 package.path = here .. "/?.lua;" .. package.path
