@@ -103,13 +103,14 @@ static void test_loaders(void)
     OPENSSL_free(der);
     der = NULL;
 
-    /* an encrypted key: DER refused as such by cs_key_load, read by cs_pbe */
+    /* an encrypted key: DER refused as such by cs_key_load (which says how to
+     * give the passphrase), read by cs_pbe */
     bio = BIO_new(BIO_s_mem());
     CHECK(i2d_PKCS8PrivateKey_bio(bio, cs_key_get0_pkey(key), EVP_aes_256_cbc(), "pw", 2,
                                   NULL, NULL) == 1);
     pem_len = BIO_get_mem_data(bio, &pem);
     CHECK_FAIL(cs_key_load(pem, (size_t)pem_len, "enc.der", &k, &err), CS_EINVAL, &err,
-               "enc.der: encrypted private keys are not supported (decrypt it first");
+               "enc.der: encrypted private key: give its passphrase");
     CHECK(ERR_peek_error() == 0);
     CHECK_OK(cs_pbe_encrypted_key(pem, (size_t)pem_len, "enc.der", &pbe, &err), &err);
     CHECK(strcmp(pbe.scheme, "PBES2") == 0 && strcmp(pbe.cipher, "AES-256-CBC") == 0);
