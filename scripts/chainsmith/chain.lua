@@ -10,6 +10,9 @@ local chain = {}
 -- The three certificates, in signing order, and the files each one owns.
 chain.order = { "root", "intermediate", "server" }
 local expected_issuer = { root = "self", intermediate = "root", server = "intermediate" }
+-- The keys a passphrase encrypts: the CA's. Any other (the server's, an
+-- OCSP signer's) stays plain so the server starts unattended (docs/keys.md).
+local ca_keys = { root = true, intermediate = true }
 
 local function paths(out, name)
     return { key = out .. "/" .. name .. ".key", cert = out .. "/" .. name .. ".pem" }
@@ -325,7 +328,7 @@ local function write_files(report, files, force, passphrase)
     local out = {}
     for _, r in ipairs(report) do
         local f, overwrite = files[r.name], force or r.action == "re-issued"
-        local pass = r.name ~= "server" and passphrase or nil
+        local pass = ca_keys[r.name] and passphrase or nil
         if r.action ~= "kept" then
             out[#out + 1] = { path = f.key, key = r.key, overwrite = overwrite, passphrase = pass }
             out[#out + 1] = { path = f.cert, cert = r.cert, overwrite = overwrite }
@@ -411,7 +414,7 @@ function chain.build(opts)
         local existing, why
         if not opts.force then
             local lerr, lcode
-            existing, lerr, lcode = load_existing(f, name ~= "server" and opts.passphrase or nil)
+            existing, lerr, lcode = load_existing(f, ca_keys[name] and opts.passphrase or nil)
             if lerr and lerr:find("passphrase", 1, true) then
                 -- the key is fine, only locked: --force would throw the CA away
                 return nil, lerr, lcode
