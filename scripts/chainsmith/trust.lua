@@ -31,13 +31,14 @@ end
 -- or nil, message when there is none or root.pem is not a self-signed CA.
 function trust.load_root(dir)
     local path = dir .. "/root.pem"
-    local cert, err = pki.read_cert(path)
+    local cert, err, code = pki.read_cert(path)
     if not cert then
-        return nil, err .. " (run `lua scripts/build_chain.lua` first)"
+        return nil, err .. " (run `lua scripts/build_chain.lua` first)", code
     end
     local info = cert:info()
     if not (info.basic_constraints and info.basic_constraints.ca) or not cert:issued_by(cert) then
-        return nil, path .. ": not a self-signed CA certificate; only a root is installed"
+        return nil, path .. ": not a self-signed CA certificate; only a root is installed",
+            "invalid"
     end
     local fp = cert:fingerprint():lower()
     return { cert = cert, path = path, fingerprint = fp, short = fp:sub(1, 16),
@@ -61,7 +62,8 @@ function trust.read_manifest(dir)
     f:close()
     local ok, doc = pcall(cjson.decode, text)
     if not ok or type(doc) ~= "table" or type(doc.installed) ~= "table" then
-        return nil, path .. ": not a chainsmith trust manifest (delete it to start over)"
+        return nil, path .. ": not a chainsmith trust manifest (delete it to start over)",
+            "invalid"
     end
     local list = {}
     for _, e in ipairs(doc.installed) do
@@ -134,8 +136,10 @@ function trust.select(asked, probes, ctx)
             for _, a in ipairs(asked) do
                 if a == name and not chosen[name] then
                     local p = probes[name]
-                    if not p.usable or (ctx.writing and not p.writable) then
-                        return nil, name .. " store: " .. p.reason
+                    if not p.usable then
+                        return nil, name .. " store: " .. p.reason, "notfound"
+                    elseif ctx.writing and not p.writable then
+                        return nil, name .. " store: " .. p.reason, "io"
                     end
                     chosen[name] = true
                     chosen[#chosen + 1] = name
@@ -164,9 +168,9 @@ end
 -- Returns true, or nil and the failures joined; the manifest is updated
 -- with what did get installed either way.
 function trust.install(dir, root, chosen, probes, report)
-    local manifest, merr = trust.read_manifest(dir)
+    local manifest, merr, mcode = trust.read_manifest(dir)
     if not manifest then
-        return nil, merr
+        return nil, merr, mcode
     end
     local failures = {}
     for _, name in ipairs(chosen) do
@@ -198,7 +202,7 @@ function trust.install(dir, root, chosen, probes, report)
         failures[#failures + 1] = "trust.json: " .. tostring(werr)
     end
     if #failures > 0 then
-        return nil, table.concat(failures, "\n")
+        return nil, table.concat(failures, "\n"), "io"
     end
     return true
 end
@@ -206,9 +210,9 @@ end
 -- Remove from the chosen stores the current root and every root the
 -- manifest lists, each only where its name and fingerprint both match.
 function trust.uninstall(dir, root, chosen, probes, report)
-    local manifest, merr = trust.read_manifest(dir)
+    local manifest, merr, mcode = trust.read_manifest(dir)
     if not manifest then
-        return nil, merr
+        return nil, merr, mcode
     end
     local failures, removed = {}, 0
     for _, name in ipairs(chosen) do
@@ -255,7 +259,7 @@ function trust.uninstall(dir, root, chosen, probes, report)
         failures[#failures + 1] = "trust.json: " .. tostring(werr)
     end
     if #failures > 0 then
-        return nil, table.concat(failures, "\n")
+        return nil, table.concat(failures, "\n"), "io"
     end
     return true
 end
