@@ -18,6 +18,7 @@ local function parse(args)
     parser:option("--store", "Trust store (repeatable, or comma-separated): system, nss, java.")
         :count("*"):argname("STORE")
     parser:option("--out", "Folder build_chain.lua wrote (its root.pem is installed).", "chain")
+        :argname("DIR")
     parser:option("--system-root", "Prefix for every folder of the system store "
         .. "(default: CHAINSMITH_SYSTEM_ROOT, else /): for tests and image builds; needs no root.")
         :argname("DIR")
