@@ -162,7 +162,9 @@ check "uninstall with the default stores" trust uninstall --out "$chain"
 mkdir -p "$tmp/fakeid"
 printf '#!/bin/sh\necho 1000\n' >"$tmp/fakeid/id"
 chmod +x "$tmp/fakeid/id"
-as_user() { env -u CHAINSMITH_SYSTEM_ROOT PATH="$tmp/fakeid:$PATH" "$@"; }
+as_user() { # a fake `id` says uid 1000; the sanitizer runtime still comes first
+    env -u CHAINSMITH_SYSTEM_ROOT PATH="$tmp/fakeid:$PATH" LD_PRELOAD="$lua_preload" "$@"
+}
 refuse "system without root and without a prefix" as_user \
     "$lua_bin" "$repo/scripts/trust.lua" install --store system --out "$chain"
 contains "... says to use sudo" "$tmp/last.out" "sudo"
@@ -177,7 +179,9 @@ check "uninstall without root" as_user \
 # --- tools missing (PATH without them) ---------------------------------------
 mkdir -p "$tmp/bare"
 ln -s "$(command -v id)" "$tmp/bare/id"
-bare() { env PATH="$tmp/bare" "$lua_bin" "$repo/scripts/trust.lua" "$@"; }
+bare() {
+    env PATH="$tmp/bare" LD_PRELOAD="$lua_preload" "$lua_bin" "$repo/scripts/trust.lua" "$@"
+}
 refuse "nss without certutil" bare install --store nss --out "$chain"
 contains "... says to install libnss3-tools" "$tmp/last.out" "libnss3-tools"
 refuse "java without keytool" bare install --store java --out "$chain" --java-keystore "$ks"
