@@ -47,10 +47,15 @@ local function firefox_profiles(home, out)
     end
 end
 
--- Chromium's database first (made on install when missing), then Firefox's.
+-- Chromium's database first (made on install when missing), the snap
+-- Chromium's when it has one, then Firefox's.
 function nss.locations(s)
     local dir = s.home .. "/.pki/nssdb"
     local locs = { { path = dir, label = "chromium " .. dir, create = true } }
+    local snap = s.home .. "/snap/chromium/current/.pki/nssdb"
+    if lfs.attributes(snap .. "/cert9.db", "mode") == "file" then
+        locs[#locs + 1] = { path = snap, label = "chromium (snap) " .. snap }
+    end
     firefox_profiles(s.home, locs)
     return locs
 end

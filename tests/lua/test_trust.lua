@@ -105,10 +105,11 @@ t.expect_fail("select: a store asked for that is missing", "notfound", "java sto
 t.expect_fail("select: a store asked for that needs root", "io", "system store: .*sudo",
     trust.select, { "system" }, probes, { writing = true })
 
-t.case("nss: Chromium's database, then Firefox profiles that have one", function()
+t.case("nss: Chromium's database, snap Chromium's, then Firefox profiles with one", function()
     local home = t.tmpdir()
     for _, p in ipairs { "/.mozilla/firefox/b.default", "/.mozilla/firefox/a.dev",
-                         "/.mozilla/firefox/nodb", "/snap/firefox/common/.mozilla/firefox/s.x" } do
+                         "/.mozilla/firefox/nodb", "/snap/firefox/common/.mozilla/firefox/s.x",
+                         "/snap/chromium/current/.pki/nssdb" } do
         assert(pki.mkdir(home .. p))
         if not p:find("nodb") then
             t.write_file(home .. p .. "/cert9.db", "")
@@ -117,7 +118,8 @@ t.case("nss: Chromium's database, then Firefox profiles that have one", function
     local locs = nss.locations { home = home }
     local paths = {}
     for i, l in ipairs(locs) do paths[i] = l.path:sub(#home + 1) end
-    assert(table.concat(paths, " ") == "/.pki/nssdb /.mozilla/firefox/a.dev "
+    assert(table.concat(paths, " ") == "/.pki/nssdb /snap/chromium/current/.pki/nssdb "
+        .. "/.mozilla/firefox/a.dev "
         .. "/.mozilla/firefox/b.default /snap/firefox/common/.mozilla/firefox/s.x",
         table.concat(paths, " "))
     assert(locs[1].create and not locs[2].create)
