@@ -127,7 +127,8 @@ function trust.probe(ctx)
 end
 
 -- Which stores an action covers: those asked for, or by default system
--- (when it can be written) and nss. Returns the list, and the skipped ones
+-- (when it can be written) and nss, plus the stores in ctx.also (uninstall
+-- passes those its manifest names). Returns the list, and the skipped ones
 -- as {store, reason}; or nil, message when a store asked for cannot be used.
 function trust.select(asked, probes, ctx)
     local chosen, skipped = {}, {}
@@ -148,9 +149,13 @@ function trust.select(asked, probes, ctx)
         end
         return chosen, skipped
     end
-    for _, name in ipairs { "system", "nss" } do
+    local also = ctx.also or {}
+    for _, name in ipairs(trust.order) do
         local p = probes[name]
-        if name == "nss" and ctx.under_sudo then
+        if name == "java" and not also.java then
+            skipped[#skipped + 1] = { store = name,
+                                      reason = "not in the default set (--store java)" }
+        elseif name == "nss" and ctx.under_sudo then
             skipped[#skipped + 1] = { store = name, reason = ("running under sudo: the NSS "
                 .. "databases belong to %s; run `--store nss` without sudo")
                 :format(ctx.under_sudo) }
@@ -160,7 +165,6 @@ function trust.select(asked, probes, ctx)
             skipped[#skipped + 1] = { store = name, reason = p.reason }
         end
     end
-    skipped[#skipped + 1] = { store = "java", reason = "not in the default set (--store java)" }
     return chosen, skipped
 end
 

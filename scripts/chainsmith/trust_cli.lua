@@ -88,6 +88,13 @@ function cli.main(args, boot)
         os.exit(0)
     end
 
+    if opts.action == "uninstall" then
+        -- Whatever the manifest says was installed is taken out by default too.
+        ctx.also = {}
+        for _, rec in ipairs(trust.read_manifest(opts.out) or {}) do
+            ctx.also[rec.store] = true
+        end
+    end
     local chosen, skipped = trust.select(asked, probes, ctx)
     if not chosen then
         boot.die("trust: %s", skipped)

@@ -147,6 +147,7 @@ rm "$local_dir/chainsmith-$short.crt"
 # --- a rebuilt root: the manifest still finds the old one --------------------
 check "install nss" trust install --store nss --out "$chain"
 check "rebuild the chain" build_chain --out "$chain" --force
+new_short=$(fingerprint "$chain/root.pem" | tr -d : | tr A-F a-f | cut -c1-16)
 check "status shows the earlier root" trust status --out "$chain"
 contains "... as installed, earlier" "$tmp/last.out" "an earlier root"
 check "uninstall after the rebuild" trust uninstall --store nss --out "$chain"
@@ -158,7 +159,13 @@ contains "the other entry stays" "$tmp/nss.txt" "someone else"
 check "install with the default stores" trust install --out "$chain"
 contains "default: system (prefix given)" "$tmp/last.out" "system $local_dir"
 contains "default: java skipped, said why" "$tmp/last.out" "skipped java"
+check "install java too" trust install --store java --out "$chain" --java-keystore "$ks"
 check "uninstall with the default stores" trust uninstall --out "$chain"
+java_list >"$tmp/java.txt"
+lacks "default uninstall: java, which the manifest names, is emptied too" "$tmp/java.txt" \
+    "chainsmith-"
+contains "... its other alias stays" "$tmp/java.txt" "unrelated"
+check "default uninstall: system emptied" test ! -e "$local_dir/chainsmith-$new_short.crt"
 
 mkdir -p "$tmp/fakeid"
 printf '#!/bin/sh\necho 1000\n' >"$tmp/fakeid/id"
@@ -173,7 +180,6 @@ check "... touched nothing" test ! -e "$chain/trust.json"
 check "default stores without root" as_user \
     "$lua_bin" "$repo/scripts/trust.lua" install --out "$chain"
 contains "... skips system, saying why" "$tmp/last.out" "skipped system"
-new_short=$(fingerprint "$chain/root.pem" | tr -d : | tr A-F a-f | cut -c1-16)
 contains "... installs into nss" "$tmp/last.out" \
     "installed \"chainsmith Simple Root CA $new_short\""
 check "uninstall without root" as_user \

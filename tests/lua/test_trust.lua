@@ -89,6 +89,15 @@ t.case("select: the default set is system (when writable) and nss", function()
     assert(#chosen == 2 and chosen[1] == "system" and chosen[2] == "nss")
 end)
 
+t.case("select: uninstall's default set adds the stores its manifest names", function()
+    local all = { system = probes.system, nss = probes.nss, java = { usable = true,
+                                                                    writable = true } }
+    local chosen = assert(trust.select({}, all, { writing = true, also = { java = true } }))
+    assert(#chosen == 2 and chosen[1] == "nss" and chosen[2] == "java")
+    local _, skipped = trust.select({}, probes, { writing = true, also = { java = true } })
+    assert(skipped[2].store == "java" and skipped[2].reason:find("keytool"))
+end)
+
 t.case("select: under sudo the default set leaves the user's NSS databases alone", function()
     local chosen, skipped = trust.select({}, probes, { writing = true, under_sudo = "ann" })
     assert(#chosen == 0)
