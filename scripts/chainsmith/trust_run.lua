@@ -1,5 +1,7 @@
 -- Running the trust stores' own tools (certutil, keytool,
 -- update-ca-certificates) through the shell, with every argument quoted.
+local lfs = require "lfs"
+
 local run = {}
 
 -- One argument, single-quoted for sh: nothing inside is expanded.
@@ -36,7 +38,8 @@ function run.which(name, extra)
     end
     for _, dir in ipairs(dirs) do
         local path = dir .. "/" .. name
-        if os.execute("test -f " .. run.quote(path) .. " -a -x " .. run.quote(path)) then
+        local attr = lfs.attributes(path) -- follows links, as the shell does
+        if attr and attr.mode == "file" and attr.permissions:find("x", 1, true) then
             return path
         end
     end
