@@ -1,0 +1,50 @@
+# Issue 4's "done when" for the trust store: a real headless Chromium with an
+# isolated HOME refuses the hello page before `trust.lua install`, loads it
+# after, and refuses it again after `trust.lua uninstall`.
+. "$(dirname "$0")/lib.sh"
+
+export HOME=$tmp/home
+mkdir -p "$HOME"
+runs=0
+
+# chromium_get NAME URL: the DOM to $tmp/NAME.html, Chromium's log to
+# $tmp/NAME.log (where a refused certificate is named). One browser at a time,
+# a fresh profile each, bounded by timeout.
+chromium_get() {
+    runs=$((runs + 1))
+    timeout 60 chromium --headless --no-sandbox --disable-gpu --disable-quic \
+        --no-first-run --disable-background-networking --disable-component-update \
+        --disable-sync --user-data-dir="$tmp/profile-$runs" --dump-dom "$2" \
+        >"$tmp/$1.html" 2>"$tmp/$1.log"
+}
+
+trust() {
+    lua "$repo/scripts/trust.lua" "$@" --out "$tmp/chain"
+}
+
+check "build_chain" build_chain --out "$tmp/chain"
+start_server "$tmp/serve.log" --chain "$tmp/chain" || { bad "server start"; finish; exit 1; }
+url=https://localhost:$port/
+
+chromium_get before "$url"
+lacks "before install: no hello page" "$tmp/before.html" "Hello, World!"
+contains "before install: Chromium names the untrusted issuer" "$tmp/before.log" \
+    "ERR_CERT_AUTHORITY_INVALID"
+
+check "install --store nss" trust install --store nss
+contains "install says where" "$tmp/last.out" "$HOME/.pki/nssdb"
+certutil -d "sql:$HOME/.pki/nssdb" -L >"$tmp/nss.txt" 2>&1
+contains "the NSS store holds the root" "$tmp/nss.txt" "chainsmith Simple Root CA"
+contains "... trusted to issue TLS server certificates" "$tmp/nss.txt" "C,,"
+chromium_get after "$url"
+contains "after install: Chromium loads the hello page" "$tmp/after.html" "Hello, World!"
+lacks "after install: no certificate error" "$tmp/after.log" "ERR_CERT"
+
+check "uninstall --store nss" trust uninstall --store nss
+chromium_get again "$url"
+lacks "after uninstall: no hello page" "$tmp/again.html" "Hello, World!"
+contains "after uninstall: the certificate error is back" "$tmp/again.log" \
+    "ERR_CERT_AUTHORITY_INVALID"
+stop_server TERM || bad "stop"
+
+finish
