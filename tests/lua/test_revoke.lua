@@ -102,6 +102,12 @@ t.case("sign_crl: bad data is invalid, naming the field", function()
     assert(ok == nil and code == "mismatch", msg)
 end)
 
+t.expect_error("sign_crl: a missing issuer raises naming it", "issuer: pki.cert expected, got nil",
+    pki.sign_crl, { key = assert(pki.generate_key { type = "ed25519" }), number = 1,
+        next_update_days = 1 })
+t.expect_error("sign_crl: an unknown option raises", "unknown option 'numbr'",
+    pki.sign_crl, { numbr = 1 })
+
 t.case("spec: crl_distribution_points, authority_info_access, ocsp_no_check", function()
     local c = t.chain()
     local spec = t.leaf_spec()
