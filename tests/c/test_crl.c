@@ -76,6 +76,13 @@ static void extensions(cs_key *k, const cs_cert *root)
         cs_cert_info_free(info);
     }
 
+    /* ocsp-nocheck outside an OCSP signer: refused. */
+    spec.ocsp_no_check = 1;
+    got = NULL;
+    CHECK_FAIL(cs_cert_sign(&spec, k, root, k, &got, &err), CS_EINVAL, &err, "OCSPSigning");
+    CHECK(got == NULL);
+    spec.ocsp_no_check = 0;
+
     /* A malformed URI is refused, naming the extension. */
     spec.crl_distribution_points.uris = bad;
     spec.crl_distribution_points.len = 1;

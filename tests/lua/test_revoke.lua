@@ -115,6 +115,11 @@ t.case("spec: crl_distribution_points, authority_info_access, ocsp_no_check", fu
     spec.authority_info_access = { ocsp = { "http://localhost:8080/ocsp" },
         ca_issuers = { "http://localhost:8080/intermediate.pem" } }
     spec.ocsp_no_check = true
+    local no, why, wcode = pki.sign(spec, c.leaf_key, c.inter, c.inter_key)
+    assert(no == nil and wcode == "invalid" and why:find("OCSPSigning"), why)
+    spec.extended_key_usage = { "OCSPSigning" }
+    spec.subject_alt_name = { dns = { "ocsp.localhost" } }
+    spec.subject = { { "CN", "ocsp.localhost" } }
     local leaf = assert(pki.sign(spec, c.leaf_key, c.inter, c.inter_key))
     local info = leaf:info()
     assert(info.crl_distribution_points[1] == spec.crl_distribution_points[1])
