@@ -44,6 +44,12 @@ t.expect_error("store:revoke: an unknown option raises", "unknown option 'reasn'
         return store:revoke("01", { reasn = "keyCompromise" })
     end)
 
+t.expect_error("store:revoke: a time that is no integer raises", "at: integer expected",
+    function()
+        local store <close> = assert(pki.open_store(t.tmpdir() .. "/ca.db"))
+        return store:revoke("01", { at = "now" })
+    end)
+
 t.case("pki.crl_reasons lists the allowed names in code order", function()
     local r = pki.crl_reasons()
     assert(#r == 8 and r[1] == "unspecified" and r[2] == "keyCompromise"
