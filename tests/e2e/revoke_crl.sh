@@ -28,6 +28,10 @@ serial() {
     openssl x509 -in "$1" -noout -serial | cut -d= -f2
 }
 
+lua "$repo/scripts/revoke.lua" --out "$chain" --serial 01 >"$tmp/last.out" 2>&1
+equal "no chain yet exits 1 (not 3: that is an unknown serial)" "$?" 1
+contains "and says what to run" "$tmp/last.out" "run build_chain.lua first"
+
 check "build the chain" build_chain --out "$chain"
 contains "build_chain reports the root CRL" "$tmp/last.out" "root CRL: signed (created): number 1"
 contains "and the intermediate CRL" "$tmp/last.out" "intermediate CRL: signed (created): number 1"
