@@ -145,8 +145,8 @@ static void test_config_errors(const cs_server_config *good)
     cs_err err;
     const char *const hosts[] = {"127.0.0.1"};
     const char *const bad_hosts[] = {"127.0.0.1,0.0.0.0"};
-    const cs_route bad_route[] = {{"noslash", "text/plain", "x", 1, NULL}};
-    const cs_route bad_type[] = {{"/", "text/plain\r\nX-Evil: 1", "x", 1, NULL}};
+    const cs_route bad_route[] = {{"noslash", "text/plain", "x", 1, NULL, 0}};
+    const cs_route bad_type[] = {{"/", "text/plain\r\nX-Evil: 1", "x", 1, NULL, 0}};
 
     CHECK_FAIL(cs_server_start(NULL, &srv, &err), CS_EINVAL, &err, "configuration");
     c = *good;
@@ -231,8 +231,8 @@ static void test_client_errors(const cs_server_config *good, const cs_cert *root
     const cs_cert *cas[] = {root};
     const cs_cert *not_ca[] = {leaf};
     const cs_cert *holes[] = {root, NULL};
-    const cs_route no_marker[] = {{"/", "text/html", "Hello", 5, "{{client}}"}};
-    const cs_route empty_marker[] = {{"/", "text/html", "Hello", 5, ""}};
+    const cs_route no_marker[] = {{"/", "text/html", "Hello", 5, "{{client}}", 0}};
+    const cs_route empty_marker[] = {{"/", "text/html", "Hello", 5, "", 0}};
 
     c = *good;
     c.client_ca = cas;
@@ -273,7 +273,7 @@ static void test_client_auth(const cs_server_config *base, const cs_cert *root,
 {
     static const char page[] = "<p>Hello, {{client}}!</p>";
     const cs_route greet[] = {{"/", "text/html; charset=utf-8", page, sizeof page - 1,
-                               "{{client}}"}};
+                               "{{client}}", 0}};
     const cs_cert *root_inter[] = {root, inter};
     const cs_cert *root_only[] = {root};
     const cs_cert *inter_only[] = {inter};
@@ -438,8 +438,8 @@ int main(void)
     const char *const hosts[] = {"127.0.0.1"};
     const char *const hosts6[] = {"::1"};
     const cs_route routes[] = {
-        {"/", "text/plain; charset=utf-8", "Hello, World!", 13, NULL},
-        {"/empty", "text/plain", NULL, 0, NULL},
+        {"/", "text/plain; charset=utf-8", "Hello, World!", 13, NULL, 0},
+        {"/empty", "text/plain", NULL, 0, NULL, 0},
     };
     const cs_cert *chain[1];
     cs_server_config cfg;
