@@ -42,8 +42,9 @@ typedef struct cs_http_reply {
 
 /* A request to a handler's prefix. Called on CivetWeb worker threads, many
  * at once: it must be thread-safe and must not touch a lua_State. path is
- * the request path as sent (still percent-encoded, no query string: an OCSP
- * GET's base64 arrives intact); body is the request body (at most
+ * the request path percent-decoded but not normalized ("//" and "/../"
+ * stay, no query string), so an OCSP GET's url-encoded base64 (RFC 6960
+ * A.1) arrives as base64; body is the request body (at most
  * CS_HANDLER_MAX_BODY bytes; larger requests get 413 without a call), NULL
  * when there is none. out starts as {500, NULL, NULL, 0}. */
 typedef void (*cs_handler_fn)(void *ctx, const char *method, const char *path,
