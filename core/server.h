@@ -106,7 +106,8 @@ typedef struct cs_server_config {
     size_t handlers_len;
     /* A plain-HTTP listener on the same hosts: -1 none, 0 any free port
      * (see cs_server_http_port), else that port. It serves only the routes
-     * and handlers marked plain; anything else there is a 404. */
+     * and handlers marked plain; anything else there is a 404. Note that a
+     * zeroed config means "any free port": set -1 for none. */
     int http_port;
 } cs_server_config;
 
