@@ -115,4 +115,14 @@ contains "missing chain says what to do" "$tmp/last.out" "build_chain.lua"
 
 stop_server TERM && ok || bad "SIGTERM exit status"
 contains "stops cleanly" "$tmp/serve.log" "stopped (SIGTERM)"
+
+refuse "serve.lua --http-port out of range" lua "$repo/scripts/serve.lua" --port 0 \
+    --chain "$out" --http-port 70000
+contains "the bad port is named" "$tmp/last.out" "--http-port: 70000 is not in 0..65535"
+start_server "$tmp/serve2.log" --chain "$out" --listen 127.0.0.1 || bad "restart"
+http2=$(sed -n 's|^plain http://localhost:\([0-9]*\)/.*|\1|p' "$tmp/serve2.log")
+refuse "a second server on the same http port" lua "$repo/scripts/serve.lua" --port 0 \
+    --listen 127.0.0.1 --chain "$out" --http-port "$http2"
+contains "the http port in use is named" "$tmp/last.out" "127.0.0.1:$http2"
+stop_server TERM && ok || bad "SIGTERM exit status"
 finish
