@@ -1,8 +1,10 @@
 /* pki.server: the embedded HTTPS server. Core borrows the leaf, chain and
- * key for the server's life: the server holds its own references to the
- * certificates (cs_cert_dup), pins the key (so key:close() defers the free),
- * and keeps all of them in its user value so the collector keeps them too.
- * The client CAs core copies at start: nothing to keep. */
+ * key only while start or reload runs (it keeps its own references after),
+ * but the server still holds its own references to the certificates
+ * (cs_cert_dup), pins the key (so key:close() defers the free), and keeps
+ * all of them in its user value, so what it serves outlives any close on
+ * the Lua side. A reload swaps all of them. The client CAs core copies at
+ * start: nothing to keep. */
 #include "bindings.h"
 
 #include <signal.h>
@@ -16,10 +18,9 @@ typedef struct server_box {
     pki_key_box *key; /* pinned; its userdata is in our user value */
 } server_box;
 
-static void release(server_box *box)
+/* Drop the certificates and key the box holds (after a stop or a reload). */
+static void release_creds(server_box *box)
 {
-    cs_server_stop(box->srv);
-    box->srv = NULL;
     if (box->certs) {
         cs_cert_free_all(box->certs, box->ncerts);
         box->certs = NULL;
@@ -29,6 +30,38 @@ static void release(server_box *box)
         pki_key_unpin(box->key);
         box->key = NULL;
     }
+}
+
+static void release(server_box *box)
+{
+    cs_server_stop(box->srv);
+    box->srv = NULL;
+    release_creds(box);
+}
+
+/* Our own references to leaf and chain (leaf first), or NULL when out of
+ * memory; *n is set to 1 + chain_len. Free with cs_cert_free_all. */
+static cs_cert **dup_certs(const cs_cert *leaf, const cs_cert *const *chain, size_t chain_len,
+                           size_t *n)
+{
+    cs_cert **certs = calloc(chain_len + 1, sizeof *certs);
+    size_t have = 0;
+
+    if (certs == NULL)
+        return NULL;
+    certs[0] = cs_cert_dup(leaf);
+    have = certs[0] ? 1 : 0;
+    for (size_t i = 0; i < chain_len && have == i + 1; i++) {
+        certs[i + 1] = cs_cert_dup(chain[i]);
+        if (certs[i + 1])
+            have++;
+    }
+    if (have != chain_len + 1) {
+        cs_cert_free_all(certs, have);
+        return NULL;
+    }
+    *n = have;
+    return certs;
 }
 
 static int server_stop(lua_State *L)
@@ -59,6 +92,17 @@ static int server_tostring(lua_State *L)
 static int server_port(lua_State *L)
 {
     lua_pushinteger(L, cs_server_port(check_server(L)->srv));
+    return 1;
+}
+
+/* server:http_port(): the plain-HTTP port, or nil without one. */
+static int server_http_port(lua_State *L)
+{
+    int port = cs_server_http_port(check_server(L)->srv);
+    if (port < 0)
+        lua_pushnil(L);
+    else
+        lua_pushinteger(L, port);
     return 1;
 }
 
@@ -94,11 +138,11 @@ static const char **read_hosts(lua_State *L, size_t *n)
     return hosts;
 }
 
-/* routes = {["/"] = {type = "text/html", body = "...", client_marker = "{{client}}"}}:
- * a scratch array. */
+/* routes = {["/"] = {type = "text/html", body = "...", client_marker = "{{client}}",
+ * plain = true}}: a scratch array. */
 static cs_route *read_routes(lua_State *L, size_t *n)
 {
-    static const char *const names[] = {"type", "body", "client_marker", NULL};
+    static const char *const names[] = {"type", "body", "client_marker", "plain", NULL};
     cs_route *routes;
     size_t len = 0, i = 0;
 
@@ -146,6 +190,15 @@ static cs_route *read_routes(lua_State *L, size_t *n)
         default:
             argfail(L, "routes[path].client_marker", "string");
         }
+        switch (lua_getfield(L, route, "plain")) {
+        case LUA_TNIL:
+            break;
+        case LUA_TBOOLEAN:
+            routes[i].plain = lua_toboolean(L, -1);
+            break;
+        default:
+            argfail(L, "routes[path].plain", "boolean");
+        }
         lua_settop(L, route - 1);
         i++;
     }
@@ -182,12 +235,12 @@ static cs_client_auth read_client_auth(lua_State *L, size_t client_ca_len)
     return CS_CLIENT_AUTH_NONE;
 }
 
-/* pki.start_server{hosts, port, www, cert, chain, key, routes, threads,
- * resumption, client_ca, client_cert} */
+/* pki.start_server{hosts, port, http_port, www, cert, chain, key, routes,
+ * threads, resumption, client_ca, client_cert} */
 static int server_start(lua_State *L)
 {
-    static const char *const names[] = {"hosts", "port", "www", "cert", "chain", "key",
-                                        "routes", "threads", "resumption", "client_ca",
+    static const char *const names[] = {"hosts", "port", "http_port", "www", "cert", "chain",
+                                        "key", "routes", "threads", "resumption", "client_ca",
                                         "client_cert", NULL};
     cs_server_config cfg;
     cs_err err = {CS_OK, ""};
@@ -199,6 +252,7 @@ static int server_start(lua_State *L)
     int keep;
 
     memset(&cfg, 0, sizeof cfg);
+    cfg.http_port = -1; /* absent: no plain listener */
     luaL_checktype(L, 1, LUA_TTABLE);
     lua_settop(L, 1);
     pki_check_option_names(L, 1, 1, names);
@@ -242,6 +296,15 @@ static int server_start(lua_State *L)
         cfg.port = (int)v;
     }
     lua_pop(L, 1);
+    if (lua_getfield(L, 1, "http_port") != LUA_TNIL) {
+        if (!lua_isinteger(L, -1))
+            argfail(L, "http_port", "integer");
+        v = lua_tointeger(L, -1);
+        if (v < 0 || v > 65535)
+            luaL_argerror(L, 1, "http_port: not in 0..65535");
+        cfg.http_port = (int)v;
+    }
+    lua_pop(L, 1);
     if (lua_getfield(L, 1, "threads") != LUA_TNIL) {
         if (!lua_isinteger(L, -1))
             argfail(L, "threads", "integer");
@@ -270,20 +333,9 @@ static int server_start(lua_State *L)
     lua_pushvalue(L, keep);
     lua_setiuservalue(L, -2, 1);
 
-    box->certs = calloc(cfg.chain_len + 1, sizeof *box->certs);
+    box->certs = dup_certs(cfg.leaf, cfg.chain, cfg.chain_len, &box->ncerts);
     if (box->certs == NULL)
         return luaL_error(L, "out of memory");
-    box->certs[0] = cs_cert_dup(cfg.leaf);
-    box->ncerts = box->certs[0] ? 1 : 0;
-    for (size_t i = 0; i < cfg.chain_len && box->ncerts == i + 1; i++) {
-        box->certs[i + 1] = cs_cert_dup(cfg.chain[i]);
-        if (box->certs[i + 1])
-            box->ncerts++;
-    }
-    if (box->ncerts != cfg.chain_len + 1) {
-        release(box);
-        return luaL_error(L, "out of memory");
-    }
     cfg.leaf = box->certs[0];
     cfg.chain = (const cs_cert *const *)(box->certs + 1);
     if (cs_server_start(&cfg, &box->srv, &err) != CS_OK) {
@@ -295,17 +347,116 @@ static int server_start(lua_State *L)
     return 1;
 }
 
+/* server:reload{leaf = cert, chain = {intermediate}, key = key}: true, or
+ * nil, msg, code ("mismatch" when the key is not the leaf's) with nothing
+ * changed. cert is accepted for leaf, as start_server names it. */
+static int server_reload(lua_State *L)
+{
+    static const char *const names[] = {"leaf", "cert", "chain", "key", NULL};
+    server_box *box = check_server(L);
+    cs_err err = {CS_OK, ""};
+    pki_key_box *keybox;
+    cs_cert **leaf, **certs;
+    const cs_cert **chain;
+    size_t chain_len, ncerts = 0;
+    int keep;
+
+    luaL_checktype(L, 2, LUA_TTABLE);
+    lua_settop(L, 2);
+    pki_check_option_names(L, 2, 2, names);
+    lua_newtable(L);
+    keep = lua_gettop(L);
+    if (lua_getfield(L, 2, "leaf") == LUA_TNIL) {
+        lua_pop(L, 1);
+        lua_getfield(L, 2, "cert");
+    }
+    leaf = luaL_testudata(L, -1, PKI_CERT);
+    if (leaf == NULL)
+        return luaL_argerror(L, 2, lua_pushfstring(L, "leaf: pki.cert expected, got %s",
+                                                   luaL_typename(L, -1)));
+    if (*leaf == NULL)
+        return luaL_error(L, "attempt to use a closed %s", PKI_CERT);
+    lua_rawseti(L, keep, 1);
+    lua_getfield(L, 2, "key");
+    keybox = luaL_testudata(L, -1, PKI_KEY);
+    if (keybox == NULL)
+        return luaL_argerror(L, 2, lua_pushfstring(L, "key: pki.key expected, got %s",
+                                                   luaL_typename(L, -1)));
+    if (keybox->key == NULL || keybox->closed)
+        return luaL_error(L, "attempt to use a closed %s", PKI_KEY);
+    lua_rawseti(L, keep, 2);
+    chain = pki_cert_array(L, 2, "chain", 2, &chain_len);
+    lua_getfield(L, 2, "chain");
+    lua_rawseti(L, keep, 3);
+
+    certs = dup_certs(*leaf, chain, chain_len, &ncerts);
+    if (certs == NULL)
+        return luaL_error(L, "out of memory");
+    if (cs_server_reload(box->srv, certs[0], (const cs_cert *const *)(certs + 1), chain_len,
+                         keybox->key, &err) != CS_OK) {
+        cs_cert_free_all(certs, ncerts);
+        return pki_fail(L, &err);
+    }
+    release_creds(box);
+    box->certs = certs;
+    box->ncerts = ncerts;
+    pki_key_pin(keybox);
+    box->key = keybox;
+    lua_pushvalue(L, keep);
+    lua_setiuservalue(L, 1, 1);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+/* server:set_staple(der | nil): true, or nil, msg, code. */
+static int server_set_staple(lua_State *L)
+{
+    server_box *box = check_server(L);
+    cs_err err = {CS_OK, ""};
+    const char *der = NULL;
+    size_t len = 0;
+
+    if (!lua_isnoneornil(L, 2))
+        der = luaL_checklstring(L, 2, &len);
+    if (cs_server_set_staple(box->srv, (const unsigned char *)der, len, &err) != CS_OK)
+        return pki_fail(L, &err);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+/* server:set_route(path, body [, content_type]): true, or nil, msg, code
+ * ("notfound" for a path that was not a route at start). */
+static int server_set_route(lua_State *L)
+{
+    server_box *box = check_server(L);
+    cs_err err = {CS_OK, ""};
+    const char *path = luaL_checkstring(L, 2);
+    size_t len;
+    const char *body = luaL_checklstring(L, 3, &len);
+    const char *type = luaL_optstring(L, 4, NULL);
+
+    if (cs_server_set_route(box->srv, path, type, body, len, &err) != CS_OK)
+        return pki_fail(L, &err);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+/* pki.wait_for_signal([timeout_ms]): "SIGINT", "SIGTERM", "SIGHUP" or nil on
+ * timeout. From the first call on these three are caught for the rest of
+ * the process, so one arriving between two waits is returned by the next. */
 static int wait_for_signal(lua_State *L)
 {
     lua_Integer timeout = luaL_optinteger(L, 1, 0);
     int sig;
 
     luaL_argcheck(L, timeout >= 0 && timeout <= 0x7fffffff, 1, "timeout out of range");
-    sig = cs_wait_for_stop_signal((int)timeout);
+    sig = cs_wait_for_signal((int)timeout);
     if (sig == SIGINT)
         lua_pushliteral(L, "SIGINT");
     else if (sig == SIGTERM)
         lua_pushliteral(L, "SIGTERM");
+    else if (sig == SIGHUP)
+        lua_pushliteral(L, "SIGHUP");
     else if (sig == 0)
         lua_pushnil(L);
     else
@@ -322,6 +473,10 @@ static const luaL_Reg server_meta[] = {
 
 static const luaL_Reg server_methods[] = {
     {"port", server_port},
+    {"http_port", server_http_port},
+    {"reload", server_reload},
+    {"set_staple", server_set_staple},
+    {"set_route", server_set_route},
     {"stop", server_stop},
     {"close", server_stop},
     {NULL, NULL},

@@ -1,7 +1,13 @@
 /* The embedded HTTPS server: CivetWeb listening on loopback, with an SSL_CTX
  * built here (TLS 1.2+, ECDHE + AEAD for 1.2, the chain sent after the leaf,
- * client certificates verified when asked for) and a table of in-memory
- * routes prepared before start. */
+ * client certificates verified when asked for), a table of in-memory routes
+ * prepared before start, handlers for prefixes (OCSP), and an optional
+ * plain-HTTP listener for what is signed anyway (CRLs, OCSP).
+ *
+ * Hot reload: the credentials (leaf, chain, key, staple) are an immutable,
+ * reference-counted object; a certificate callback installs the current one
+ * on each new handshake, and a reload swaps the pointer under srv->lock.
+ * Route bodies are swapped the same way. */
 #include "server.h"
 
 #include <errno.h>
@@ -69,8 +75,9 @@ typedef struct response {
  * client must learn whether CivetWeb will close after this response, or it
  * sends its next request into a closing socket (wrk counted a read error on
  * every `Connection: close` request before this). */
-typedef struct route {
-    char *path;
+typedef struct route_body {
+    int refs;      /* under srv->lock: the route's own, plus one per request */
+    char *type;
     char *storage; /* one allocation holding both responses */
     response keep_alive;
     response close;
@@ -82,7 +89,33 @@ typedef struct route {
     int greet;
     response greeting;
     size_t body_pre_len;
+} route_body;
+
+typedef struct route {
+    char *path;
+    char *marker; /* client_marker, or NULL */
+    int plain;
+    route_body *body; /* under srv->lock: cs_server_set_route replaces it */
 } route;
+
+typedef struct handler {
+    char *prefix;
+    size_t prefix_len;
+    cs_handler_fn fn;
+    void *ctx;
+    int plain;
+} handler;
+
+/* What a new handshake is given: immutable once made, freed by the last
+ * holder (the server's current pointer, or a handshake installing it). */
+typedef struct creds {
+    int refs; /* under srv->lock */
+    X509 *leaf;
+    STACK_OF(X509) *chain;
+    EVP_PKEY *key;
+    unsigned char *staple; /* DER OCSP response, or NULL */
+    size_t staple_len;
+} creds;
 
 static const response method_not_allowed[2] = {
     {METHOD_NOT_ALLOWED("keep-alive"), sizeof METHOD_NOT_ALLOWED("keep-alive") - 1,
@@ -96,7 +129,16 @@ struct cs_server {
     SSL_CTX *ssl_ctx; /* ours: CivetWeb borrows it (external_ssl_ctx returns 1) */
     route *routes;
     size_t routes_len;
+    handler *handlers;
+    size_t handlers_len;
     int port;
+    int http_port; /* -1: no plain listener */
+    /* Guards creds, generation and every route's body pointer and refs. */
+    pthread_mutex_t lock;
+    creds *creds;
+    /* Bumped by each reload; part of the session id context, so a session
+     * from older credentials is not resumed (see on_client_hello). */
+    unsigned long generation;
     int library_initialized;
     /* CivetWeb's first complaint while starting ("cannot bind to ...: 98
      * (Address already in use)"), more telling than mg_error_data's summary. */
@@ -210,7 +252,7 @@ done:
  * without its marker; the length, the rest of the headers and the client's
  * name are filled in here. Returns the HTTP status sent. */
 static int send_greeting(struct mg_connection *conn, const struct mg_request_info *ri,
-                         const route *r, int closing, int head_only)
+                         const route_body *r, int closing, int head_only)
 {
     const response *res = &r->greeting;
     char *who = client_greeting(ri);
@@ -249,6 +291,14 @@ done:
     free(out);
     free(who);
     return status;
+}
+
+static int has_ctl(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            return 1;
+    return 0;
 }
 
 static const route *find_route(const cs_server *srv, const char *path)
@@ -299,7 +349,7 @@ static int keeps_alive(const struct mg_connection *conn, const struct mg_request
 /* Every answer of ours goes out here, in one mg_write: a GET gets the whole
  * response, a HEAD its headers, any other method a 405. Returns the status. */
 static int send_response(struct mg_connection *conn, const struct mg_request_info *ri,
-                         const route *r)
+                         const route_body *r)
 {
     int closing = !keeps_alive(conn, ri);
     const response *res = closing ? &r->close : &r->keep_alive;
@@ -326,20 +376,185 @@ static int route_is_public(struct mg_connection *conn, void *cbdata)
     return 1;
 }
 
+static void body_free(route_body *b)
+{
+    if (!b)
+        return;
+    free(b->type);
+    free(b->storage);
+    free(b);
+}
+
+/* The route's current body, with a reference the caller gives back with
+ * body_put: a cs_server_set_route meanwhile frees nothing this request reads. */
+static route_body *body_get(cs_server *srv, const route *r)
+{
+    route_body *b;
+
+    pthread_mutex_lock(&srv->lock);
+    b = r->body;
+    b->refs++;
+    pthread_mutex_unlock(&srv->lock);
+    return b;
+}
+
+static void body_put(cs_server *srv, route_body *b)
+{
+    int last;
+
+    pthread_mutex_lock(&srv->lock);
+    last = --b->refs == 0;
+    pthread_mutex_unlock(&srv->lock);
+    if (last)
+        body_free(b);
+}
+
+/* A short answer of our own (404, 413, 500): status line, a text body. */
+static int send_plain_status(struct mg_connection *conn, const struct mg_request_info *ri,
+                             int status, const char *text, int closing)
+{
+    char out[512];
+    int n = snprintf(out, sizeof out,
+                     "HTTP/1.1 %d %s\r\n"
+                     "Content-Type: text/plain; charset=utf-8\r\n"
+                     "Content-Length: %zu\r\n"
+                     "X-Content-Type-Options: nosniff\r\n"
+                     "Connection: %s\r\n"
+                     "\r\n",
+                     status, mg_get_response_code_text(conn, status), strlen(text),
+                     closing ? "close" : "keep-alive");
+
+    if (n < 0 || (size_t)n >= sizeof out)
+        return 500;
+    mg_write(conn, out, (size_t)n);
+    if (strcmp(ri->request_method, "HEAD") != 0)
+        mg_write(conn, text, strlen(text));
+    return status;
+}
+
+static const handler *find_handler(const cs_server *srv, const char *path)
+{
+    size_t i;
+    for (i = 0; i < srv->handlers_len; i++) {
+        const handler *h = &srv->handlers[i];
+        if (strncmp(path, h->prefix, h->prefix_len) == 0 &&
+            (path[h->prefix_len] == '\0' || path[h->prefix_len] == '/' ||
+             h->prefix[h->prefix_len - 1] == '/'))
+            return h;
+    }
+    return NULL;
+}
+
+/* Read the whole request body into *out (NULL when there is none), at most
+ * CS_HANDLER_MAX_BODY bytes: 0, or 413 when it is larger, or 500. */
+static int read_body(struct mg_connection *conn, const struct mg_request_info *ri,
+                     unsigned char **out, size_t *len)
+{
+    unsigned char *buf;
+    size_t used = 0;
+    int n;
+
+    *out = NULL;
+    *len = 0;
+    if (ri->content_length > CS_HANDLER_MAX_BODY)
+        return 413;
+    if (ri->content_length == 0 ||
+        (ri->content_length < 0 && !mg_get_header(conn, "Transfer-Encoding")))
+        return 0;
+    buf = malloc(CS_HANDLER_MAX_BODY + 1);
+    if (!buf)
+        return 500;
+    /* one byte more than allowed: a chunked body that has it is too large */
+    while (used <= CS_HANDLER_MAX_BODY) {
+        n = mg_read(conn, buf + used, CS_HANDLER_MAX_BODY + 1 - used);
+        if (n <= 0)
+            break;
+        used += (size_t)n;
+    }
+    if (used > CS_HANDLER_MAX_BODY) {
+        free(buf);
+        return 413;
+    }
+    *out = buf;
+    *len = used;
+    return 0;
+}
+
+/* A handler's request: read the body, call it, send what it answered. */
+static int call_handler(struct mg_connection *conn, const struct mg_request_info *ri,
+                        const handler *h)
+{
+    cs_http_reply reply = {500, NULL, NULL, 0};
+    unsigned char *body = NULL;
+    size_t body_len = 0;
+    const char *path = ri->local_uri_raw ? ri->local_uri_raw : ri->local_uri;
+    const char *type;
+    char head[1024];
+    int closing = !keeps_alive(conn, ri), status, n;
+
+    status = read_body(conn, ri, &body, &body_len);
+    if (status == 413)
+        return send_plain_status(conn, ri, 413, "request body too large\n", 1);
+    if (status != 0)
+        return send_plain_status(conn, ri, 500, "out of memory\n", 1);
+    h->fn(h->ctx, ri->request_method, path, body, body_len, &reply);
+    free(body);
+    status = reply.status >= 200 && reply.status <= 599 ? reply.status : 500;
+    type = reply.content_type && !has_ctl(reply.content_type) && strlen(reply.content_type) < 200
+               ? reply.content_type
+               : "application/octet-stream";
+    if (!reply.body)
+        reply.body_len = 0;
+    n = snprintf(head, sizeof head,
+                 "HTTP/1.1 %d %s\r\n"
+                 "Content-Type: %s\r\n"
+                 "Content-Length: %zu\r\n"
+                 "%s"
+                 "Connection: %s\r\n"
+                 "\r\n",
+                 status, mg_get_response_code_text(conn, status), type, reply.body_len,
+                 security_headers, closing ? "close" : "keep-alive");
+    if (n > 0 && (size_t)n < sizeof head) {
+        mg_write(conn, head, (size_t)n);
+        if (reply.body_len > 0 && strcmp(ri->request_method, "HEAD") != 0)
+            mg_write(conn, reply.body, reply.body_len);
+    } else {
+        mg_write(conn, server_error, sizeof server_error - 1);
+        status = 500;
+    }
+    free(reply.body);
+    return status;
+}
+
 /* Registered on "/", which CivetWeb matches as a prefix of every path: an exact
- * route answers, anything else returns 0 so CivetWeb serves document_root. */
+ * route answers, then a handler; anything else returns 0 so CivetWeb serves
+ * document_root, except on the plain listener, which serves only what is
+ * marked plain and answers 404 to the rest. */
 static int route_handler(struct mg_connection *conn, void *cbdata)
 {
-    const cs_server *srv = cbdata;
+    cs_server *srv = cbdata;
     const struct mg_request_info *ri = mg_get_request_info(conn);
     const route *r;
+    const handler *h;
+    int plain, status;
 
     if (!ri || !ri->local_uri || !ri->request_method)
         return 0;
+    plain = !ri->is_ssl;
     r = find_route(srv, ri->local_uri);
-    if (!r)
-        return 0;
-    return send_response(conn, ri, r);
+    if (r && (r->plain || !plain)) {
+        route_body *b = body_get(srv, r);
+        status = send_response(conn, ri, b);
+        body_put(srv, b);
+        return status;
+    }
+    h = r ? NULL : find_handler(srv, ri->local_uri_raw ? ri->local_uri_raw : ri->local_uri);
+    if (h && (h->plain || !plain))
+        return call_handler(conn, ri, h);
+    if (plain)
+        return send_plain_status(conn, ri, 404, "not served over http; use https\n",
+                                 !keeps_alive(conn, ri));
+    return 0;
 }
 
 static void free_routes(route *routes, size_t n)
@@ -349,17 +564,20 @@ static void free_routes(route *routes, size_t n)
         return;
     for (i = 0; i < n; i++) {
         free(routes[i].path);
-        free(routes[i].storage);
+        free(routes[i].marker);
+        body_free(routes[i].body);
     }
     free(routes);
 }
 
-static int has_ctl(const char *s)
+static void free_handlers(handler *handlers, size_t n)
 {
-    for (; *s; s++)
-        if ((unsigned char)*s < 0x20 || *s == 0x7f)
-            return 1;
-    return 0;
+    size_t i;
+    if (!handlers)
+        return;
+    for (i = 0; i < n; i++)
+        free(handlers[i].prefix);
+    free(handlers);
 }
 
 /* The headers of a 200 for a body of body_len bytes; the length, or -1 if
@@ -381,27 +599,99 @@ static int format_head(char *buf, size_t cap, const char *type, size_t body_len,
 /* Lay head + body out at *p, the skip bytes after the first pre of the body
  * (a greeting's marker) replaced by insert, and advance *p past them. */
 static void fill_response(response *res, char **p, const char *head, size_t head_len,
-                          const cs_route *src, size_t pre, size_t skip, const char *insert)
+                          const char *body, size_t body_len, size_t pre, size_t skip,
+                          const char *insert)
 {
     size_t insert_len = insert ? strlen(insert) : 0;
-    size_t post = src->body_len - pre - skip;
+    size_t post = body_len - pre - skip;
     char *at = *p;
 
     memcpy(at, head, head_len);
     at += head_len;
     if (pre > 0)
-        memcpy(at, src->body, pre);
+        memcpy(at, body, pre);
     at += pre;
     if (insert_len > 0)
         memcpy(at, insert, insert_len);
     at += insert_len;
     if (post > 0)
-        memcpy(at, src->body + pre + skip, post);
+        memcpy(at, body + pre + skip, post);
     at += post;
     res->bytes = *p;
     res->head_len = head_len;
     res->len = (size_t)(at - *p);
     *p = at;
+}
+
+/* The prepared responses for one body of a route (what names it in
+ * messages: "routes[2]", "set_route /crl.pem"). */
+static cs_code build_body(const char *what, const char *type, const char *marker,
+                          const char *src, size_t src_len, route_body **out, cs_err *err)
+{
+    route_body *b = NULL;
+    size_t pre = src_len, skip = 0; /* the body around the marker */
+    size_t body_len = src_len;      /* as served to an anonymous client */
+    char head[3][1024];
+    int n[3] = {0, 0, 0};
+    char *p;
+    cs_code rc = CS_OK;
+
+    if (has_ctl(type))
+        return cs_err_set(err, CS_EINVAL, "server: %s.content_type: control characters", what);
+    if (!src && src_len > 0)
+        return cs_err_set(err, CS_EINVAL, "server: %s.body: NULL with a length", what);
+    if (marker) {
+        const char *at = NULL;
+        if (!*marker)
+            return cs_err_set(err, CS_EINVAL, "server: %s.client_marker: empty", what);
+        skip = strlen(marker);
+        for (pre = 0; src_len >= skip && pre <= src_len - skip; pre++) {
+            if (memcmp(src + pre, marker, skip) == 0) {
+                at = src + pre;
+                break;
+            }
+        }
+        if (!at)
+            return cs_err_set(err, CS_EINVAL,
+                              "server: %s.client_marker: '%s' is not in the body", what, marker);
+        body_len = src_len - skip + strlen(no_client_cert);
+        n[2] = snprintf(head[2], sizeof head[2],
+                        "HTTP/1.1 200 OK\r\n"
+                        "Content-Type: %s\r\n"
+                        "Content-Length: ",
+                        type);
+        if (n[2] >= (int)sizeof head[2])
+            n[2] = -1;
+    }
+    n[0] = format_head(head[0], sizeof head[0], type, body_len, "keep-alive");
+    n[1] = format_head(head[1], sizeof head[1], type, body_len, "close");
+    if (n[0] < 0 || n[1] < 0 || n[2] < 0)
+        return cs_err_set(err, CS_EINVAL, "server: %s.content_type: too long", what);
+    b = calloc(1, sizeof *b);
+    if (!b)
+        return cs_err_set(err, CS_ENOMEM, "server: out of memory copying %s", what);
+    b->refs = 1;
+    b->type = strdup(type);
+    b->storage = malloc((size_t)n[0] + (size_t)n[1] + (size_t)n[2] + 2 * body_len + src_len + 1);
+    if (!b->type || !b->storage) {
+        rc = cs_err_set(err, CS_ENOMEM, "server: out of memory copying %s", what);
+        goto done;
+    }
+    p = b->storage;
+    fill_response(&b->keep_alive, &p, head[0], (size_t)n[0], src, src_len, pre, skip,
+                  marker ? no_client_cert : NULL);
+    fill_response(&b->close, &p, head[1], (size_t)n[1], src, src_len, pre, skip,
+                  marker ? no_client_cert : NULL);
+    if (marker) {
+        fill_response(&b->greeting, &p, head[2], (size_t)n[2], src, src_len, pre, skip, NULL);
+        b->greet = 1;
+        b->body_pre_len = pre;
+    }
+    *out = b;
+    b = NULL;
+done:
+    body_free(b);
+    return rc;
 }
 
 static cs_code build_routes(const cs_server_config *cfg, route **out, cs_err *err)
@@ -420,86 +710,73 @@ static cs_code build_routes(const cs_server_config *cfg, route **out, cs_err *er
     for (i = 0; i < cfg->routes_len; i++) {
         const cs_route *src = &cfg->routes[i];
         const char *type = src->content_type ? src->content_type : "application/octet-stream";
-        const char *marker = src->client_marker;
-        size_t pre = src->body_len, skip = 0; /* the body around the marker */
-        size_t body_len = src->body_len; /* as served to an anonymous client */
-        char head[3][1024];
-        int n[3] = {0, 0, 0};
-        char *p;
+        char what[32];
 
+        snprintf(what, sizeof what, "routes[%zu]", i + 1);
         if (!src->path || src->path[0] != '/' || has_ctl(src->path)) {
-            rc = cs_err_set(err, CS_EINVAL, "server: routes[%zu].path: must start with '/'",
-                            i + 1);
+            rc = cs_err_set(err, CS_EINVAL, "server: %s.path: must start with '/'", what);
             goto done;
         }
-        if (has_ctl(type)) {
-            rc = cs_err_set(err, CS_EINVAL,
-                            "server: routes[%zu].content_type: control characters", i + 1);
+        rc = build_body(what, type, src->client_marker, src->body, src->body_len,
+                        &routes[i].body, err);
+        if (rc != CS_OK)
             goto done;
-        }
-        if (!src->body && src->body_len > 0) {
-            rc = cs_err_set(err, CS_EINVAL, "server: routes[%zu].body: NULL with a length",
-                            i + 1);
-            goto done;
-        }
-        if (marker) {
-            const char *at = NULL;
-            if (!*marker) {
-                rc = cs_err_set(err, CS_EINVAL, "server: routes[%zu].client_marker: empty",
-                                i + 1);
-                goto done;
-            }
-            skip = strlen(marker);
-            for (pre = 0; src->body_len >= skip && pre <= src->body_len - skip; pre++) {
-                if (memcmp(src->body + pre, marker, skip) == 0) {
-                    at = src->body + pre;
-                    break;
-                }
-            }
-            if (!at) {
-                rc = cs_err_set(err, CS_EINVAL,
-                                "server: routes[%zu].client_marker: '%s' is not in the body",
-                                i + 1, marker);
-                goto done;
-            }
-            body_len = src->body_len - skip + strlen(no_client_cert);
-            n[2] = snprintf(head[2], sizeof head[2],
-                            "HTTP/1.1 200 OK\r\n"
-                            "Content-Type: %s\r\n"
-                            "Content-Length: ",
-                            type);
-            if (n[2] >= (int)sizeof head[2])
-                n[2] = -1;
-        }
-        n[0] = format_head(head[0], sizeof head[0], type, body_len, "keep-alive");
-        n[1] = format_head(head[1], sizeof head[1], type, body_len, "close");
-        if (n[0] < 0 || n[1] < 0 || n[2] < 0) {
-            rc = cs_err_set(err, CS_EINVAL, "server: routes[%zu].content_type: too long",
-                            i + 1);
-            goto done;
-        }
         routes[i].path = strdup(src->path);
-        routes[i].storage = malloc((size_t)n[0] + (size_t)n[1] + (size_t)n[2] + 2 * body_len +
-                                   src->body_len + 1);
-        if (!routes[i].path || !routes[i].storage) {
+        routes[i].marker = src->client_marker ? strdup(src->client_marker) : NULL;
+        routes[i].plain = src->plain != 0;
+        if (!routes[i].path || (src->client_marker && !routes[i].marker)) {
             rc = cs_err_set(err, CS_ENOMEM, "server: out of memory copying routes");
             goto done;
-        }
-        p = routes[i].storage;
-        fill_response(&routes[i].keep_alive, &p, head[0], (size_t)n[0], src, pre, skip,
-                      marker ? no_client_cert : NULL);
-        fill_response(&routes[i].close, &p, head[1], (size_t)n[1], src, pre, skip,
-                      marker ? no_client_cert : NULL);
-        if (marker) {
-            fill_response(&routes[i].greeting, &p, head[2], (size_t)n[2], src, pre, skip, NULL);
-            routes[i].greet = 1;
-            routes[i].body_pre_len = pre;
         }
     }
     *out = routes;
     routes = NULL;
 done:
     free_routes(routes, cfg->routes_len);
+    return rc;
+}
+
+static cs_code build_handlers(const cs_server_config *cfg, handler **out, cs_err *err)
+{
+    handler *handlers = NULL;
+    size_t i;
+    cs_code rc = CS_OK;
+
+    *out = NULL;
+    if (cfg->handlers_len == 0)
+        return CS_OK;
+    if (!cfg->handlers)
+        return cs_err_set(err, CS_EINVAL, "server: handlers: NULL with a length");
+    handlers = calloc(cfg->handlers_len, sizeof *handlers);
+    if (!handlers)
+        return cs_err_set(err, CS_ENOMEM, "server: out of memory copying handlers");
+    for (i = 0; i < cfg->handlers_len; i++) {
+        const cs_handler *src = &cfg->handlers[i];
+        if (!src->prefix || src->prefix[0] != '/' || has_ctl(src->prefix) ||
+            strpbrk(src->prefix, "?*|$")) {
+            rc = cs_err_set(err, CS_EINVAL,
+                            "server: handlers[%zu].prefix: must start with '/', no ?*|$",
+                            i + 1);
+            goto done;
+        }
+        if (!src->fn) {
+            rc = cs_err_set(err, CS_EINVAL, "server: handlers[%zu].fn: missing", i + 1);
+            goto done;
+        }
+        handlers[i].prefix = strdup(src->prefix);
+        if (!handlers[i].prefix) {
+            rc = cs_err_set(err, CS_ENOMEM, "server: out of memory copying handlers");
+            goto done;
+        }
+        handlers[i].prefix_len = strlen(src->prefix);
+        handlers[i].fn = src->fn;
+        handlers[i].ctx = src->ctx;
+        handlers[i].plain = src->plain != 0;
+    }
+    *out = handlers;
+    handlers = NULL;
+done:
+    free_handlers(handlers, cfg->handlers_len);
     return rc;
 }
 
@@ -575,7 +852,152 @@ static cs_code set_resumption(const cs_server_config *cfg, SSL_CTX *ctx, cs_err 
     return CS_OK;
 }
 
-static cs_code build_ssl_ctx(const cs_server_config *cfg, SSL_CTX **out, cs_err *err)
+static void creds_free(creds *c)
+{
+    if (!c)
+        return;
+    X509_free(c->leaf);
+    sk_X509_pop_free(c->chain, X509_free);
+    EVP_PKEY_free(c->key);
+    OPENSSL_free(c->staple);
+    free(c);
+}
+
+/* New credentials holding their own references to leaf, chain and key, and
+ * a copy of the staple (NULL: none). */
+static cs_code creds_new(X509 *leaf, STACK_OF(X509) *chain_in, const X509 *const *chain,
+                         size_t chain_len, EVP_PKEY *key, const unsigned char *staple,
+                         size_t staple_len, creds **out, cs_err *err)
+{
+    creds *c = calloc(1, sizeof *c);
+    size_t i;
+
+    if (!c)
+        return cs_err_set(err, CS_ENOMEM, "server: out of memory");
+    c->refs = 1;
+    c->chain = chain_in ? X509_chain_up_ref(chain_in) : sk_X509_new_null();
+    if (!c->chain)
+        goto nomem;
+    for (i = 0; !chain_in && i < chain_len; i++) {
+        X509 *x = (X509 *)chain[i];
+        if (!sk_X509_push(c->chain, x))
+            goto nomem;
+        X509_up_ref(x);
+    }
+    if (staple) {
+        c->staple = OPENSSL_memdup(staple, staple_len);
+        if (!c->staple)
+            goto nomem;
+        c->staple_len = staple_len;
+    }
+    X509_up_ref(leaf);
+    c->leaf = leaf;
+    EVP_PKEY_up_ref(key);
+    c->key = key;
+    *out = c;
+    return CS_OK;
+nomem:
+    creds_free(c);
+    return cs_err_set(err, CS_ENOMEM, "server: out of memory");
+}
+
+static creds *creds_get(cs_server *srv, unsigned long *generation)
+{
+    creds *c;
+
+    pthread_mutex_lock(&srv->lock);
+    c = srv->creds;
+    c->refs++;
+    if (generation)
+        *generation = srv->generation;
+    pthread_mutex_unlock(&srv->lock);
+    return c;
+}
+
+static void creds_put(cs_server *srv, creds *c)
+{
+    int last;
+
+    if (!c)
+        return;
+    pthread_mutex_lock(&srv->lock);
+    last = --c->refs == 0;
+    pthread_mutex_unlock(&srv->lock);
+    if (last)
+        creds_free(c);
+}
+
+/* Make c the credentials of new handshakes; the old ones go when the last
+ * handshake installing them is done. bump: a new certificate (not just a
+ * new staple), so sessions from before are not resumed. */
+static void creds_swap(cs_server *srv, creds *c, int bump)
+{
+    creds *old;
+
+    pthread_mutex_lock(&srv->lock);
+    old = srv->creds;
+    srv->creds = c;
+    if (bump)
+        srv->generation++;
+    pthread_mutex_unlock(&srv->lock);
+    creds_put(srv, old);
+}
+
+/* Called on each full handshake, after the ClientHello: this connection gets
+ * the current credentials (SSL_use_cert_and_key takes its own references, so
+ * a reload right after frees nothing it uses), and their staple if the
+ * client asked for one. */
+static int on_cert(SSL *ssl, void *arg)
+{
+    cs_server *srv = arg;
+    creds *c = creds_get(srv, NULL);
+    int ok = SSL_use_cert_and_key(ssl, c->leaf, c->key, c->chain, 1) == 1;
+
+    if (ok && c->staple && SSL_get_tlsext_status_type(ssl) == TLSEXT_STATUSTYPE_ocsp) {
+        unsigned char *copy = OPENSSL_memdup(c->staple, c->staple_len);
+        /* the SSL owns copy from here on */
+        if (copy && !SSL_set_tlsext_status_ocsp_resp(ssl, copy, (long)c->staple_len))
+            OPENSSL_free(copy);
+    }
+    creds_put(srv, c);
+    return ok;
+}
+
+/* OpenSSL asks after on_cert whether to send a CertificateStatus: only
+ * when on_cert put a staple on this connection. */
+static int on_status(SSL *ssl, void *arg)
+{
+    unsigned char *resp = NULL;
+    (void)arg;
+    return SSL_get_tlsext_status_ocsp_resp(ssl, &resp) > 0 && resp ? SSL_TLSEXT_ERR_OK
+                                                                   : SSL_TLSEXT_ERR_NOACK;
+}
+
+/* Before OpenSSL looks up a session (TLS 1.2 id or ticket, TLS 1.3 PSK):
+ * the session id context names the credentials' generation, and OpenSSL
+ * does not resume a session made under another context. So after a reload
+ * a returning client gets a full handshake and the new certificate, rather
+ * than a session vouched for by the old one (which may be revoked). */
+static int on_client_hello(SSL *ssl, int *alert, void *arg)
+{
+    cs_server *srv = arg;
+    unsigned char sid_ctx[32];
+    unsigned long generation;
+    int n;
+
+    (void)alert;
+    pthread_mutex_lock(&srv->lock);
+    generation = srv->generation;
+    pthread_mutex_unlock(&srv->lock);
+    n = snprintf((char *)sid_ctx, sizeof sid_ctx, "chainsmith/%lu", generation);
+    if (n < 0 || (size_t)n >= sizeof sid_ctx ||
+        !SSL_set_session_id_context(ssl, sid_ctx, (unsigned)n))
+        return SSL_CLIENT_HELLO_ERROR;
+    return SSL_CLIENT_HELLO_SUCCESS;
+}
+
+static cs_code build_ssl_ctx(const cs_server_config *cfg, cs_server *srv, SSL_CTX **out,
+                             cs_err *err)
 {
     SSL_CTX *ctx = NULL;
     size_t i;
@@ -630,6 +1052,14 @@ static cs_code build_ssl_ctx(const cs_server_config *cfg, SSL_CTX **out, cs_err 
     rc = set_client_auth(cfg, ctx, err);
     if (rc != CS_OK)
         goto done;
+    /* The leaf above is for checking; each handshake gets srv->creds. */
+    SSL_CTX_set_cert_cb(ctx, on_cert, srv);
+    SSL_CTX_set_client_hello_cb(ctx, on_client_hello, srv);
+    if (!SSL_CTX_set_tlsext_status_cb(ctx, on_status) ||
+        !SSL_CTX_set_tlsext_status_arg(ctx, srv)) {
+        rc = cs_err_ossl(err, CS_ESERVER, "server: cannot set the OCSP stapling callback");
+        goto done;
+    }
     *out = ctx;
     ctx = NULL;
 done:
@@ -692,6 +1122,12 @@ static cs_code check_config(const cs_server_config *cfg, cs_err *err)
     }
     if (cfg->port < 0 || cfg->port > 65535)
         return cs_err_set(err, CS_EINVAL, "server: port: %d is not in 0..65535", cfg->port);
+    if (cfg->http_port < -1 || cfg->http_port > 65535)
+        return cs_err_set(err, CS_EINVAL, "server: http_port: %d is not in -1..65535",
+                          cfg->http_port);
+    if (cfg->http_port > 0 && cfg->http_port == cfg->port)
+        return cs_err_set(err, CS_EINVAL, "server: http_port: %d is also the https port",
+                          cfg->http_port);
     if (cfg->chain_len > 0 && !cfg->chain)
         return cs_err_set(err, CS_EINVAL, "server: chain: NULL with a length");
     for (i = 0; i < cfg->chain_len; i++)
@@ -707,10 +1143,11 @@ static cs_code check_config(const cs_server_config *cfg, cs_err *err)
     return check_client_auth(cfg, err);
 }
 
-/* "127.0.0.1:8443s,[::1]:8443s" */
+/* "127.0.0.1:8443s,[::1]:8443s", each followed by "127.0.0.1:8080" with an
+ * http_port. */
 static char *listening_ports(const cs_server_config *cfg)
 {
-    size_t i, cap = cfg->hosts_len * 80 + 1, used = 0;
+    size_t i, cap = cfg->hosts_len * 160 + 1, used = 0;
     char *s = malloc(cap);
 
     if (!s)
@@ -721,6 +1158,15 @@ static char *listening_ports(const cs_server_config *cfg)
         int v6 = strchr(h, ':') != NULL;
         int n = snprintf(s + used, cap - used, "%s%s%s%s:%ds", i ? "," : "", v6 ? "[" : "",
                          h, v6 ? "]" : "", cfg->port);
+        if (n < 0 || (size_t)n >= cap - used) {
+            free(s);
+            return NULL;
+        }
+        used += (size_t)n;
+        if (cfg->http_port < 0)
+            continue;
+        n = snprintf(s + used, cap - used, ",%s%s%s:%d", v6 ? "[" : "", h, v6 ? "]" : "",
+                     cfg->http_port);
         if (n < 0 || (size_t)n >= cap - used) {
             free(s);
             return NULL;
@@ -752,6 +1198,9 @@ static cs_code mark_routes_public(cs_server *srv, cs_err *err)
         mg_set_auth_handler(srv->mg, pattern, route_is_public, NULL); /* copies it */
         free(pattern);
     }
+    /* a handler's prefix, as CivetWeb matches it: itself and what is under it */
+    for (i = 0; i < srv->handlers_len; i++)
+        mg_set_auth_handler(srv->mg, srv->handlers[i].prefix, route_is_public, NULL);
     return CS_OK;
 }
 
@@ -786,11 +1235,28 @@ cs_code cs_server_start(const cs_server_config *cfg, cs_server **out, cs_err *er
     if (!srv)
         return cs_err_set(err, CS_ENOMEM, "server: out of memory");
     pthread_mutex_init(&srv->log_lock, NULL);
+    pthread_mutex_init(&srv->lock, NULL);
+    srv->http_port = -1;
     rc = build_routes(cfg, &srv->routes, err);
     if (rc != CS_OK)
         goto done;
     srv->routes_len = cfg->routes_len;
-    rc = build_ssl_ctx(cfg, &srv->ssl_ctx, err);
+    rc = build_handlers(cfg, &srv->handlers, err);
+    if (rc != CS_OK)
+        goto done;
+    srv->handlers_len = cfg->handlers_len;
+    rc = creds_new(cfg->leaf->x509, NULL, (const X509 *const *)NULL, 0, cfg->key->pkey, NULL, 0,
+                   &srv->creds, err);
+    for (size_t i = 0; rc == CS_OK && i < cfg->chain_len; i++) {
+        X509_up_ref(cfg->chain[i]->x509);
+        if (!sk_X509_push(srv->creds->chain, cfg->chain[i]->x509)) {
+            X509_free(cfg->chain[i]->x509);
+            rc = cs_err_set(err, CS_ENOMEM, "server: out of memory");
+        }
+    }
+    if (rc != CS_OK)
+        goto done;
+    rc = build_ssl_ctx(cfg, srv, &srv->ssl_ctx, err);
     if (rc != CS_OK)
         goto done;
     ports = listening_ports(cfg);
@@ -853,7 +1319,13 @@ cs_code cs_server_start(const cs_server_config *cfg, cs_server **out, cs_err *er
         goto done;
 
     nports = mg_get_server_ports(srv->mg, (int)(sizeof bound / sizeof bound[0]), bound);
-    srv->port = nports > 0 ? bound[0].port : cfg->port;
+    srv->port = cfg->port;
+    for (int i = nports - 1; i >= 0; i--) { /* the first of each kind */
+        if (bound[i].is_ssl)
+            srv->port = bound[i].port;
+        else
+            srv->http_port = bound[i].port;
+    }
 
     *out = srv;
     srv = NULL;
@@ -868,6 +1340,126 @@ int cs_server_port(const cs_server *srv)
     return srv ? srv->port : 0;
 }
 
+int cs_server_http_port(const cs_server *srv)
+{
+    return srv ? srv->http_port : -1;
+}
+
+cs_code cs_server_reload(cs_server *srv, const cs_cert *leaf, const cs_cert *const *chain,
+                         size_t chain_len, const cs_key *key, cs_err *err)
+{
+    creds *c = NULL;
+    X509 **certs = NULL;
+    cs_err sub;
+    size_t i;
+    cs_code rc;
+
+    if (!srv)
+        return cs_err_set(err, CS_EINVAL, "server: reload: no server");
+    if (!leaf || !leaf->x509)
+        return cs_err_set(err, CS_EINVAL, "server: reload: leaf: missing");
+    if (!key || !key->pkey)
+        return cs_err_set(err, CS_EINVAL, "server: reload: key: missing");
+    if (!key->is_private)
+        return cs_err_set(err, CS_EINVAL,
+                          "server: reload: key: public key only, has no private key");
+    if (chain_len > 0 && !chain)
+        return cs_err_set(err, CS_EINVAL, "server: reload: chain: NULL with a length");
+    for (i = 0; i < chain_len; i++)
+        if (!chain[i] || !chain[i]->x509)
+            return cs_err_set(err, CS_EINVAL, "server: reload: chain[%zu]: missing", i + 1);
+    rc = cs_cert_check_key(leaf, key, &sub);
+    if (rc == CS_EMISMATCH)
+        return cs_err_set(err, rc, "server: reload: the key does not match the certificate: %s",
+                          sub.msg);
+    if (rc != CS_OK)
+        return cs_err_set(err, rc, "server: reload: %s", sub.msg);
+    certs = chain_len > 0 ? calloc(chain_len, sizeof *certs) : NULL;
+    if (chain_len > 0 && !certs)
+        return cs_err_set(err, CS_ENOMEM, "server: out of memory");
+    for (i = 0; i < chain_len; i++)
+        certs[i] = chain[i]->x509;
+    rc = creds_new(leaf->x509, NULL, (const X509 *const *)certs, chain_len, key->pkey, NULL, 0,
+                   &c, err);
+    free(certs);
+    if (rc != CS_OK)
+        return rc;
+    creds_swap(srv, c, 1);
+    return CS_OK;
+}
+
+cs_code cs_server_set_staple(cs_server *srv, const unsigned char *der, size_t len, cs_err *err)
+{
+    creds *cur, *c = NULL;
+    cs_code rc;
+
+    if (!srv)
+        return cs_err_set(err, CS_EINVAL, "server: set_staple: no server");
+    if (der && (len == 0 || len > 1024 * 1024))
+        return cs_err_set(err, CS_EINVAL, "server: set_staple: %zu bytes is not a response "
+                          "size (1 to 1048576)", len);
+    /* The same certificate with another staple. A reload racing this one
+     * wins or loses whole: the staple goes to the credentials read here. */
+    cur = creds_get(srv, NULL);
+    rc = creds_new(cur->leaf, cur->chain, NULL, 0, cur->key, der, der ? len : 0, &c, err);
+    if (rc == CS_OK) {
+        pthread_mutex_lock(&srv->lock);
+        if (srv->creds == cur) {
+            srv->creds = c;
+            cur->refs--; /* the server's reference; ours is put below */
+            c = NULL;
+        }
+        pthread_mutex_unlock(&srv->lock);
+        if (c)
+            rc = cs_err_set(err, CS_EINVAL, "server: set_staple: the credentials were "
+                            "reloaded meanwhile; the staple was for the old ones");
+    }
+    creds_free(c);
+    creds_put(srv, cur);
+    return rc;
+}
+
+cs_code cs_server_set_route(cs_server *srv, const char *path, const char *content_type,
+                            const char *body, size_t len, cs_err *err)
+{
+    route *r = NULL;
+    route_body *b = NULL, *old;
+    char what[128];
+    char *type = NULL;
+    size_t i;
+    cs_code rc;
+
+    if (!srv)
+        return cs_err_set(err, CS_EINVAL, "server: set_route: no server");
+    if (!path)
+        return cs_err_set(err, CS_EINVAL, "server: set_route: path: missing");
+    for (i = 0; i < srv->routes_len; i++)
+        if (strcmp(srv->routes[i].path, path) == 0)
+            r = &srv->routes[i];
+    snprintf(what, sizeof what, "set_route %.100s", path);
+    if (!r)
+        return cs_err_set(err, CS_ENOENT, "server: %s: no such route (routes are fixed at "
+                          "start)", what);
+    if (!content_type) {
+        old = body_get(srv, r);
+        type = strdup(old->type);
+        body_put(srv, old);
+        if (!type)
+            return cs_err_set(err, CS_ENOMEM, "server: out of memory");
+        content_type = type;
+    }
+    rc = build_body(what, content_type, r->marker, body, len, &b, err);
+    free(type);
+    if (rc != CS_OK)
+        return rc;
+    pthread_mutex_lock(&srv->lock);
+    old = r->body;
+    r->body = b;
+    pthread_mutex_unlock(&srv->lock);
+    body_put(srv, old);
+    return CS_OK;
+}
+
 void cs_server_stop(cs_server *srv)
 {
     if (!srv)
@@ -876,9 +1468,12 @@ void cs_server_stop(cs_server *srv)
     if (srv->mg)
         mg_stop(srv->mg);
     SSL_CTX_free(srv->ssl_ctx);
+    creds_free(srv->creds);
     free_routes(srv->routes, srv->routes_len);
+    free_handlers(srv->handlers, srv->handlers_len);
     if (srv->library_initialized)
         mg_exit_library();
+    pthread_mutex_destroy(&srv->lock);
     pthread_mutex_destroy(&srv->log_lock);
     free(srv);
 }
@@ -920,4 +1515,80 @@ int cs_wait_for_stop_signal(int timeout_ms)
     sigaction(SIGTERM, &old_term, NULL);
     stop_signal = 0;
     return sig;
+}
+
+/* cs_wait_for_signal's: one flag per signal, as the handler may only set
+ * them; the handlers they replaced, to put back. */
+static volatile sig_atomic_t got_int, got_term, got_hup;
+static int catching;
+static struct sigaction saved_int, saved_term, saved_hup;
+
+static void on_signal(int sig)
+{
+    if (sig == SIGINT)
+        got_int = 1;
+    else if (sig == SIGTERM)
+        got_term = 1;
+    else if (sig == SIGHUP)
+        got_hup = 1;
+}
+
+/* The most pressing pending signal, cleared; 0 when none. */
+static int take_signal(void)
+{
+    if (got_int) {
+        got_int = 0;
+        return SIGINT;
+    }
+    if (got_term) {
+        got_term = 0;
+        return SIGTERM;
+    }
+    if (got_hup) {
+        got_hup = 0;
+        return SIGHUP;
+    }
+    return 0;
+}
+
+int cs_wait_for_signal(int timeout_ms)
+{
+    struct timespec start, now, nap = {0, 10 * 1000 * 1000};
+    int sig;
+
+    if (!catching) {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_signal;
+        sigemptyset(&sa.sa_mask);
+        got_int = got_term = got_hup = 0;
+        sigaction(SIGINT, &sa, &saved_int);
+        sigaction(SIGTERM, &sa, &saved_term);
+        sigaction(SIGHUP, &sa, &saved_hup);
+        catching = 1;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    while ((sig = take_signal()) == 0) {
+        if (timeout_ms > 0) {
+            long long elapsed;
+            clock_gettime(CLOCK_MONOTONIC, &now);
+            elapsed = (long long)(now.tv_sec - start.tv_sec) * 1000 +
+                      (now.tv_nsec - start.tv_nsec) / 1000000;
+            if (elapsed >= timeout_ms)
+                break;
+        }
+        nanosleep(&nap, NULL); /* EINTR on the signal: the loop re-checks */
+    }
+    return sig;
+}
+
+void cs_release_signals(void)
+{
+    if (!catching)
+        return;
+    sigaction(SIGINT, &saved_int, NULL);
+    sigaction(SIGTERM, &saved_term, NULL);
+    sigaction(SIGHUP, &saved_hup, NULL);
+    got_int = got_term = got_hup = 0;
+    catching = 0;
 }

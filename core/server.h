@@ -12,7 +12,8 @@
  * (stops and frees; NULL is fine). */
 typedef struct cs_server cs_server;
 
-/* A page served from memory (prepared before start; no callback into Lua). */
+/* A page served from memory (prepared before start; no callback into Lua).
+ * Its body can be replaced while the server runs: cs_server_set_route. */
 typedef struct cs_route {
     const char *path;         /* exact request path: "/", "/root.pem" */
     const char *content_type; /* "text/html; charset=utf-8" */
@@ -23,7 +24,42 @@ typedef struct cs_route {
      * TLS client's certificate, "C=SE, O=Example, CN=alice (serial 5A0F...)",
      * or "anonymous (no client certificate)", HTML-escaped. */
     const char *client_marker;
+    /* 1: also served on the plain-HTTP listener (http_port). For what is
+     * signed anyway and fetched over http by design: CRLs (RFC 5280
+     * 4.2.1.13), OCSP (RFC 6960 A.1). 0: HTTPS only. */
+    int plain;
 } cs_route;
+
+/* What a handler answers. The server sends status, content_type (NULL:
+ * "application/octet-stream") and body_len bytes of body, then frees body
+ * with free(). A status outside 200..599 is sent as 500. */
+typedef struct cs_http_reply {
+    int status;
+    const char *content_type; /* the handler's: must outlive the call (a literal) */
+    unsigned char *body;      /* malloc'd by the handler, freed by the server */
+    size_t body_len;
+} cs_http_reply;
+
+/* A request to a handler's prefix. Called on CivetWeb worker threads, many
+ * at once: it must be thread-safe and must not touch a lua_State. path is
+ * the request path percent-decoded but not normalized ("//" and "/../"
+ * stay, no query string), so an OCSP GET's url-encoded base64 (RFC 6960
+ * A.1) arrives as base64; body is the request body (at most
+ * CS_HANDLER_MAX_BODY bytes; larger requests get 413 without a call), NULL
+ * when there is none. out starts as {500, NULL, NULL, 0}. */
+typedef void (*cs_handler_fn)(void *ctx, const char *method, const char *path,
+                              const unsigned char *body, size_t body_len, cs_http_reply *out);
+
+/* Requests whose path is prefix, or prefix followed by '/', go to fn (an
+ * exact route wins over a handler; the first matching handler is used). */
+typedef struct cs_handler {
+    const char *prefix; /* "/ocsp": copied at start */
+    cs_handler_fn fn;
+    void *ctx;          /* passed to fn; must live until cs_server_stop returns */
+    int plain;          /* 1: also on the plain-HTTP listener, as cs_route.plain */
+} cs_handler;
+
+#define CS_HANDLER_MAX_BODY (64 * 1024)
 
 /* Whether the server asks TLS clients for a certificate. A certificate that
  * is sent is always verified, and the handshake fails if it does not verify
@@ -66,6 +102,13 @@ typedef struct cs_server_config {
     const cs_cert *const *client_ca;
     size_t client_ca_len;
     cs_client_auth client_auth;
+    const cs_handler *handlers; /* copied at start */
+    size_t handlers_len;
+    /* A plain-HTTP listener on the same hosts: -1 none, 0 any free port
+     * (see cs_server_http_port), else that port. It serves only the routes
+     * and handlers marked plain; anything else there is a 404. Note that a
+     * zeroed config means "any free port": set -1 for none. */
+    int http_port;
 } cs_server_config;
 
 /* Check the key matches the leaf (CS_EMISMATCH), build the TLS context (TLS
@@ -75,11 +118,48 @@ CS_NODISCARD cs_code cs_server_start(const cs_server_config *cfg, cs_server **ou
                                      cs_err *err);
 /* The port actually bound (useful with port 0). */
 int cs_server_port(const cs_server *srv);
+/* The plain-HTTP port bound, or -1 without one. */
+int cs_server_http_port(const cs_server *srv);
 void cs_server_stop(cs_server *srv);
+
+/* Hot credential swap. Checks that key is private and matches leaf
+ * (CS_EMISMATCH; on any error nothing changed), then every new handshake
+ * gets leaf + chain + key while connections already open finish on the old
+ * ones. The server takes its own references (the caller may free its
+ * objects). Sessions from before the reload are not resumed (a client
+ * holding a ticket or session id makes a full handshake and sees the new
+ * certificate), and the staple is cleared: it was for the old certificate.
+ * Thread-safe. */
+CS_NODISCARD cs_code cs_server_reload(cs_server *srv, const cs_cert *leaf,
+                                      const cs_cert *const *chain, size_t chain_len,
+                                      const cs_key *key, cs_err *err);
+
+/* The OCSP response (DER, copied) stapled to handshakes whose client asks
+ * (status_request), for the current credentials; NULL clears it. Core does
+ * not parse it: the caller made it for the current leaf. Thread-safe. */
+CS_NODISCARD cs_code cs_server_set_staple(cs_server *srv, const unsigned char *der, size_t len,
+                                          cs_err *err);
+
+/* Replace the body (and, unless content_type is NULL, the type) of the route
+ * given at start for path (CS_ENOENT for another path: routes are fixed at
+ * start). A client_marker route keeps its marker, which the new body must
+ * hold. Requests in flight finish with the old bytes. Thread-safe. */
+CS_NODISCARD cs_code cs_server_set_route(cs_server *srv, const char *path,
+                                         const char *content_type, const char *body,
+                                         size_t len, cs_err *err);
 
 /* Block until SIGINT or SIGTERM arrives (or timeout_ms passes, if > 0);
  * return the signal number, or 0 on timeout. The previous handlers are
  * restored before returning. */
 int cs_wait_for_stop_signal(int timeout_ms);
+
+/* For a server that reloads: catch SIGINT, SIGTERM and SIGHUP from the
+ * first call on (the handlers stay, so a signal between two waits is kept,
+ * not lost or fatal), and block until one arrives or timeout_ms passes (if
+ * > 0). Returns the signal (SIGINT or SIGTERM before SIGHUP when several
+ * are pending), or 0 on timeout. cs_release_signals restores the previous
+ * handlers. */
+int cs_wait_for_signal(int timeout_ms);
+void cs_release_signals(void);
 
 #endif

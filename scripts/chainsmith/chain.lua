@@ -393,10 +393,36 @@ local function ca_keepable(cert, p, f, roots, issuer_changed, now)
     return true
 end
 
+-- Whether the server certificate in opts.out is due for renewal under the
+-- profiles in opts.profiles (the same test chain.build applies): {cert =
+-- the current leaf, why = the reason or nil when not due, profile = the
+-- server profile}, or nil, message, code. Nothing is written.
+function chain.leaf_status(opts)
+    local profiles, perr = chain.load_profiles(opts.profiles)
+    if not profiles then
+        return nil, perr, "policy"
+    end
+    local files = chain.files(opts.out)
+    local certs = {}
+    for _, name in ipairs(chain.order) do
+        local cert, err, code = pki.read_cert(files[name].cert)
+        if not cert then
+            return nil, ("%s (run `lua scripts/build_chain.lua` first)"):format(err), code
+        end
+        certs[name] = cert
+    end
+    local now = opts.now or os.time()
+    local why = leaf_change(certs.server, profiles.server, certs.intermediate,
+        { certs.root }, now)
+    return { cert = certs.server, why = why, profile = profiles.server }
+end
+
 -- Build (or bring up to date) the chain in opts.out from opts.profiles.
--- opts.force re-creates everything. opts.passphrase, if given, encrypts the
--- root and intermediate keys (and opens them when they already are); the
--- server key stays plain so that serve.lua starts unattended. Returns a report: one entry per
+-- opts.force re-creates everything; opts.renew (a reason) re-issues the
+-- server certificate even when nothing else asks for it. opts.passphrase, if
+-- given, encrypts the root and intermediate keys (and opens them when they
+-- already are); the server key stays plain so that serve.lua starts
+-- unattended. Returns a report: one entry per
 -- certificate {name, cert, action = "created"|"kept"|"re-issued", why}, or
 -- nil, message, code.
 function chain.build(opts)
@@ -444,7 +470,7 @@ function chain.build(opts)
             end
         end
         if existing and name == "server" then
-            why = leaf_change(existing.cert, p, issuer_cert, roots, now)
+            why = leaf_change(existing.cert, p, issuer_cert, roots, now) or opts.renew
         elseif existing then
             local keep, kerr = ca_keepable(existing.cert, p, f, roots, issuer_changed, now)
             if not keep then

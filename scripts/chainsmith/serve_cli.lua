@@ -1,5 +1,8 @@
--- The serve.lua command: load the chain, render the page, serve until a signal.
+-- The serve.lua command: load the chain, render the page, serve until a
+-- signal, and pick up a renewed certificate (SIGHUP or its files changing)
+-- without a restart.
 local argparse = require "argparse"
+local lfs = require "lfs"
 local pki = require "pki"
 local page = require "chainsmith.page"
 
@@ -92,20 +95,121 @@ local function client_cas(opts, c)
     return cas
 end
 
--- The CRLs build_chain.lua and revoke.lua write, as routes under /crl/
--- (read once at start, as the page is; docs/revocation.md). A CRL that is
--- not there is not served.
-local function add_crl_routes(routes, dir)
+-- What identifies a file's version without reading it (the key is never
+-- read here): inode, size, modification and change time. A rename of a
+-- new file over it (how core writes) always changes the inode. "" when the
+-- file is missing.
+local function stamp(path)
+    local a = lfs.attributes(path)
+    if not a then
+        return ""
+    end
+    return ("%s:%s:%s:%s"):format(a.ino, a.size, a.modification, a.change)
+end
+
+-- The routes served from a file, re-read when it changes: {path, file,
+-- type, plain, optional}. The CRLs that build_chain.lua and revoke.lua write
+-- (docs/revocation.md) are signed, so they go on the plain-HTTP port too; a
+-- chain built before CRLs existed has none, and then they are not served.
+local function file_routes(dir)
+    local routes = {
+        { path = "/root.pem", file = dir .. "/root.pem", type = "application/x-pem-file" },
+    }
     for _, name in ipairs { "root", "intermediate" } do
-        for ext, mime in pairs { crl = "application/pkix-crl",
-            ["crl.pem"] = "application/x-pem-file" } do
-            local body = read_text(("%s/%s.%s"):format(dir, name, ext))
-            if body then
-                routes[("/crl/%s.%s"):format(name, ext)] = { type = mime, body = body }
-            end
+        for _, f in ipairs { { "crl", "application/pkix-crl" },
+            { "crl.pem", "application/x-pem-file" } } do
+            routes[#routes + 1] = { path = ("/crl/%s.%s"):format(name, f[1]),
+                file = ("%s/%s.%s"):format(dir, name, f[1]), type = f[2],
+                plain = true, optional = true }
         end
     end
     return routes
+end
+
+-- The files a reload depends on: the served chain and key, the root (the
+-- page shows it) and every file-backed route.
+local function watched_files(dir, routes)
+    local files = { dir .. "/server-chain.pem", dir .. "/server.key", dir .. "/root.pem" }
+    for _, r in ipairs(routes) do
+        files[#files + 1] = r.file
+    end
+    return files
+end
+
+local function stamps(files)
+    local s = {}
+    for i, f in ipairs(files) do
+        s[i] = stamp(f)
+    end
+    return table.concat(s, "|")
+end
+
+-- The hello page's route for chain c: the page shows the served chain, so a
+-- reload renders it again.
+local function hello_route(template, c)
+    local html = page.render(template, c.served, c.root)
+    return { type = "text/html; charset=utf-8", body = html,
+        client_marker = html:find(page.client_marker, 1, true) and page.client_marker or nil }
+end
+
+-- Read the chain and key again and hand them to the server, then the
+-- file-backed routes and the page: true and the new leaf's serial, or nil
+-- and why (the server then still serves what it had: a pair caught
+-- half-renamed does not match, and the next tick tries again).
+local function reload(server, opts, template, routes)
+    local c, err = load_chain(opts.chain)
+    if not c then
+        return nil, err
+    end
+    local ok, rerr = server:reload { leaf = c.served[1], chain = { table.unpack(c.served, 2) },
+        key = c.key }
+    if not ok then
+        return nil, rerr
+    end
+    -- the credentials are in; a route file that fails to read keeps its old bytes
+    for _, r in ipairs(routes) do
+        local body, ferr = read_text(r.file)
+        if body then
+            server:set_route(r.path, body)
+        else
+            io.stderr:write(("serve: %s: %s (kept the old bytes)\n"):format(r.path, ferr))
+        end
+    end
+    local hello = hello_route(template, c)
+    server:set_route("/", hello.body)
+    server:set_route("/index.html", hello.body)
+    return c.served[1]:serial()
+end
+
+-- Serve until SIGINT or SIGTERM; reload on SIGHUP and when a watched file
+-- changes (polled each second). Returns the signal that stopped it.
+local function serve_loop(server, opts, template, routes)
+    local files = watched_files(opts.chain, routes)
+    local loaded = stamps(files)
+    local pending, last_err = false, nil
+    while true do
+        local signal = pki.wait_for_signal(1000)
+        if signal == "SIGINT" or signal == "SIGTERM" then
+            return signal
+        end
+        local now = stamps(files)
+        if signal == "SIGHUP" or now ~= loaded or pending then
+            local serial, err = reload(server, opts, template, routes)
+            if serial then
+                io.write(("reloaded: serial %s\n"):format(serial))
+                loaded, pending, last_err = now, false, nil
+            else
+                -- say it once, not every second while the files settle
+                if err ~= last_err then
+                    io.write(("reload failed (still serving the previous certificate, "
+                        .. "retrying): %s\n"):format(err))
+                end
+                pending, last_err = true, err
+                loaded = now
+            end
+            io.stdout:flush()
+        end
+    end
 end
 
 function cli.main(args, boot)
@@ -113,6 +217,10 @@ function cli.main(args, boot)
         .. "build_chain.lua (leaf + intermediate, TLS 1.2 and 1.3 only).")
     parser:option("--port", "Port to listen on (0: any free port, on 127.0.0.1 only unless "
         .. "--listen says otherwise).", "8443"):convert(math.tointeger)
+    parser:option("--http-port", "Plain-HTTP port for what is signed anyway (CRLs, OCSP); "
+        .. "0: any free port. Default 8080, or any free port with --port 0.")
+        :convert(math.tointeger)
+    parser:flag("--no-http", "No plain-HTTP listener.")
     parser:option("--chain", "Folder build_chain.lua wrote.", "chain")
     parser:option("--www", "Folder of pages to serve.", boot.www_dir)
     parser:option("--listen", "Address to listen on (repeatable; default 127.0.0.1 and ::1)")
@@ -142,9 +250,27 @@ function cli.main(args, boot)
     if not cas then
         boot.die("serve: --client-ca: %s", err)
     end
-    local html = page.render(template, c.served, c.root)
-    local hello = { type = "text/html; charset=utf-8", body = html,
-        client_marker = html:find(page.client_marker, 1, true) and page.client_marker or nil }
+    local hello = hello_route(template, c)
+    local http_port = opts.http_port or (opts.port == 0 and 0 or 8080)
+    if opts.no_http then
+        http_port = nil
+    elseif http_port < 0 or http_port > 65535 then
+        boot.die("serve: --http-port: %d is not in 0..65535", http_port)
+    end
+    local froutes = {}
+    local routes = {
+        ["/"] = hello,
+        ["/index.html"] = hello,
+    }
+    for _, r in ipairs(file_routes(opts.chain)) do
+        local body, ferr = read_text(r.file)
+        if body then
+            routes[r.path] = { type = r.type, body = body, plain = r.plain }
+            froutes[#froutes + 1] = r
+        elseif not r.optional then
+            boot.die("serve: %s", ferr)
+        end
+    end
     local client_cert = #cas == 0 and "none"
         or opts.require_client_cert and "require" or "request"
     local hosts = #opts.listen > 0 and opts.listen or default_hosts()
@@ -162,17 +288,20 @@ function cli.main(args, boot)
         resumption = not opts.no_resumption,
         client_ca = #cas > 0 and cas or nil,
         client_cert = client_cert,
-        routes = add_crl_routes({
-            ["/"] = hello,
-            ["/index.html"] = hello,
-            ["/root.pem"] = { type = "application/x-pem-file", body = c.root:pem() },
-        }, opts.chain),
+        http_port = http_port,
+        routes = routes,
     }
     if not server then
         boot.die("serve: %s", serr)
     end
     io.write(("serving https://localhost:%d/ on %s (Ctrl-C to stop)\n")
         :format(server:port(), table.concat(hosts, ", ")))
+    if server:http_port() then
+        io.write(("plain http://localhost:%d/ serves only CRLs and OCSP (signed anyway)\n")
+            :format(server:http_port()))
+    end
+    io.write(("serial %s; reloads on SIGHUP or when %s/server-chain.pem or server.key "
+        .. "changes\n"):format(c.served[1]:serial(), opts.chain))
     if #cas > 0 then
         local names = {}
         for _, ca in ipairs(cas) do
@@ -183,7 +312,7 @@ function cli.main(args, boot)
             table.concat(names, "; ")))
     end
     io.stdout:flush()
-    local signal = pki.wait_for_signal()
+    local signal = serve_loop(server, opts, template, froutes)
     server:stop()
     io.write(("stopped (%s)\n"):format(signal or "?"))
 end

@@ -9,6 +9,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
 #include "cert.h"
 #include "check.h"
 #include "error.h"
@@ -58,7 +65,7 @@ static int make_chain(void)
     if (fx_write_file(path, ext_cnf, strlen(ext_cnf)) != 0)
         return -1;
     return fx_run(NULL, 0, "{ "
-                  "for k in root inter leaf other client oroot oclient; do "
+                  "for k in root inter leaf leaf2 other client oroot oclient; do "
                   "openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out $k.key "
                   "|| exit 1; done; "
                   "openssl req -x509 -new -config ext.cnf -extensions root -key root.key "
@@ -73,6 +80,17 @@ static int make_chain(void)
                   "openssl x509 -req -in leaf.csr -CA inter.pem -CAkey inter.key "
                   "-CAcreateserial -extfile ext.cnf -extensions leaf -sha256 -days 2 "
                   "-out leaf.pem || exit 1; "
+                  /* the renewed leaf, and an OCSP response ('unknown') to staple */
+                  "openssl req -new -config ext.cnf -key leaf2.key -subj '/CN=localhost' "
+                  "-out leaf2.csr || exit 1; "
+                  "openssl x509 -req -in leaf2.csr -CA inter.pem -CAkey inter.key "
+                  "-CAcreateserial -extfile ext.cnf -extensions leaf -sha256 -days 2 "
+                  "-out leaf2.pem || exit 1; "
+                  ": > index.txt; "
+                  "openssl ocsp -issuer inter.pem -cert leaf.pem -no_nonce -reqout ocspreq.der "
+                  "|| exit 1; "
+                  "openssl ocsp -index index.txt -rsigner inter.pem -rkey inter.key -CA inter.pem "
+                  "-reqin ocspreq.der -respout staple.der -ndays 1 || exit 1; "
                   /* a client of ours (subject with HTML in it), one of another CA */
                   "openssl req -new -config ext.cnf -key client.key "
                   "-subj '/O=Test/CN=Alice <b>&' -out client.csr || exit 1; "
@@ -145,8 +163,8 @@ static void test_config_errors(const cs_server_config *good)
     cs_err err;
     const char *const hosts[] = {"127.0.0.1"};
     const char *const bad_hosts[] = {"127.0.0.1,0.0.0.0"};
-    const cs_route bad_route[] = {{"noslash", "text/plain", "x", 1, NULL}};
-    const cs_route bad_type[] = {{"/", "text/plain\r\nX-Evil: 1", "x", 1, NULL}};
+    const cs_route bad_route[] = {{"noslash", "text/plain", "x", 1, NULL, 0}};
+    const cs_route bad_type[] = {{"/", "text/plain\r\nX-Evil: 1", "x", 1, NULL, 0}};
 
     CHECK_FAIL(cs_server_start(NULL, &srv, &err), CS_EINVAL, &err, "configuration");
     c = *good;
@@ -231,8 +249,8 @@ static void test_client_errors(const cs_server_config *good, const cs_cert *root
     const cs_cert *cas[] = {root};
     const cs_cert *not_ca[] = {leaf};
     const cs_cert *holes[] = {root, NULL};
-    const cs_route no_marker[] = {{"/", "text/html", "Hello", 5, "{{client}}"}};
-    const cs_route empty_marker[] = {{"/", "text/html", "Hello", 5, ""}};
+    const cs_route no_marker[] = {{"/", "text/html", "Hello", 5, "{{client}}", 0}};
+    const cs_route empty_marker[] = {{"/", "text/html", "Hello", 5, "", 0}};
 
     c = *good;
     c.client_ca = cas;
@@ -273,7 +291,7 @@ static void test_client_auth(const cs_server_config *base, const cs_cert *root,
 {
     static const char page[] = "<p>Hello, {{client}}!</p>";
     const cs_route greet[] = {{"/", "text/html; charset=utf-8", page, sizeof page - 1,
-                               "{{client}}"}};
+                               "{{client}}", 0}};
     const cs_cert *root_inter[] = {root, inter};
     const cs_cert *root_only[] = {root};
     const cs_cert *inter_only[] = {inter};
@@ -400,6 +418,525 @@ static void test_client_auth(const cs_server_config *base, const cs_cert *root,
     }
 }
 
+/* ---- A TLS client of our own, for what the CLI tools cannot hold: a
+ * connection kept open across a reload, a session offered after one. ---- */
+
+typedef struct tls_client {
+    int fd;
+    SSL_CTX *ctx;
+    SSL *ssl;
+} tls_client;
+
+static void client_close(tls_client *c)
+{
+    if (c->ssl) {
+        /* a close of ours, not a failure: the session stays resumable */
+        SSL_shutdown(c->ssl);
+        SSL_set_shutdown(c->ssl, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
+        SSL_free(c->ssl);
+    }
+    SSL_CTX_free(c->ctx);
+    if (c->fd >= 0)
+        close(c->fd);
+    c->ssl = NULL;
+    c->ctx = NULL;
+    c->fd = -1;
+}
+
+/* Connect and handshake, verifying against root.pem; offer sess if given.
+ * max_version: TLS1_2_VERSION or TLS1_3_VERSION. 0 on success. */
+static int client_open(tls_client *c, int port, int max_version, SSL_SESSION *sess)
+{
+    struct sockaddr_in sa;
+    char root[128];
+
+    c->fd = -1;
+    c->ssl = NULL;
+    c->ctx = SSL_CTX_new(TLS_client_method());
+    fx_path(root, sizeof root, "root.pem");
+    if (!c->ctx || !SSL_CTX_load_verify_locations(c->ctx, root, NULL))
+        goto fail;
+    SSL_CTX_set_verify(c->ctx, SSL_VERIFY_PEER, NULL);
+    SSL_CTX_set_max_proto_version(c->ctx, max_version);
+    /* no client cache: freeing the context would mark its sessions
+     * not resumable, and each connection has its own context */
+    SSL_CTX_set_session_cache_mode(c->ctx, SSL_SESS_CACHE_OFF);
+    c->fd = socket(AF_INET, SOCK_STREAM, 0);
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons((unsigned short)port);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (c->fd < 0 || connect(c->fd, (struct sockaddr *)&sa, sizeof sa) != 0)
+        goto fail;
+    c->ssl = SSL_new(c->ctx);
+    if (!c->ssl || !SSL_set_fd(c->ssl, c->fd) || !SSL_set1_host(c->ssl, "localhost"))
+        goto fail;
+    if (sess && !SSL_set_session(c->ssl, sess))
+        goto fail;
+    if (SSL_connect(c->ssl) != 1)
+        goto fail;
+    return 0;
+fail:
+    client_close(c);
+    return -1;
+}
+
+/* GET path on the open connection, keeping it alive; the whole response
+ * (headers and body, by its Content-Length) in out. 0 on success. */
+static int client_get(tls_client *c, const char *path, char *out, size_t cap)
+{
+    char req[256];
+    size_t used = 0;
+    int n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: localhost\r\n\r\n", path);
+
+    if (SSL_write(c->ssl, req, n) != n)
+        return -1;
+    while (used + 1 < cap) {
+        const char *end, *cl;
+        int r = SSL_read(c->ssl, out + used, (int)(cap - 1 - used));
+        if (r <= 0)
+            return -1;
+        used += (size_t)r;
+        out[used] = '\0';
+        end = strstr(out, "\r\n\r\n");
+        cl = strstr(out, "Content-Length: ");
+        if (end && cl && used >= (size_t)(end + 4 - out) + strtoul(cl + 16, NULL, 10))
+            return 0;
+    }
+    return -1;
+}
+
+/* The serial of the certificate the server sent on this connection (hex),
+ * into out. */
+static void client_serial(const tls_client *c, char *out, size_t cap)
+{
+    X509 *peer = SSL_get1_peer_certificate(c->ssl);
+    BIGNUM *bn = peer ? ASN1_INTEGER_to_BN(X509_get0_serialNumber(peer), NULL) : NULL;
+    char *hex = bn ? BN_bn2hex(bn) : NULL;
+
+    snprintf(out, cap, "%s", hex ? hex : "?");
+    OPENSSL_free(hex);
+    BN_free(bn);
+    X509_free(peer);
+}
+
+/* The serial a fresh connection is served, or "?" */
+static void served_serial(int port, char *out, size_t cap)
+{
+    tls_client c;
+    snprintf(out, cap, "?");
+    if (client_open(&c, port, TLS1_3_VERSION, NULL) == 0) {
+        client_serial(&c, out, cap);
+        client_close(&c);
+    }
+}
+
+static void file_serial(const char *name, char *out, size_t cap)
+{
+    char rc_out[128];
+    snprintf(out, cap, "!");
+    if (fx_run(rc_out, sizeof rc_out, "openssl x509 -in %s -noout -serial | cut -d= -f2 | "
+               "tr -d '\\n'", name) == 0)
+        snprintf(out, cap, "%s", rc_out);
+}
+
+/* A session that resumes on the server before a reload does not after it:
+ * the client makes a full handshake and sees the new certificate. */
+static int resumes_after(int port, int version, cs_server *srv, const cs_cert *leaf2,
+                         const cs_cert *const *chain, const cs_key *key2, const char *want,
+                         int *reused_before)
+{
+    tls_client c;
+    SSL_SESSION *sess = NULL;
+    char out[4096], serial[128];
+    cs_err err;
+    int reused = -1;
+
+    *reused_before = -1;
+    if (client_open(&c, port, version, NULL) != 0)
+        return -1;
+    if (client_get(&c, "/", out, sizeof out) == 0) /* TLS 1.3 tickets come with data */
+        sess = SSL_get1_session(c.ssl);
+    client_close(&c);
+    if (!sess)
+        return -1;
+    if (client_open(&c, port, version, sess) == 0) {
+        *reused_before = SSL_session_reused(c.ssl);
+        client_close(&c);
+    }
+    CHECK_OK(cs_server_reload(srv, leaf2, chain, 1, key2, &err), &err);
+    if (client_open(&c, port, version, sess) == 0) {
+        reused = SSL_session_reused(c.ssl);
+        client_serial(&c, serial, sizeof serial);
+        CHECK(strcmp(serial, want) == 0);
+        client_close(&c);
+    }
+    SSL_SESSION_free(sess);
+    return reused;
+}
+
+static void test_reload(const cs_server_config *base, const cs_cert *leaf,
+                        const cs_cert *const *chain, const cs_key *key, const cs_cert *leaf2,
+                        const cs_key *key2)
+{
+    cs_server_config c = *base;
+    cs_server *srv = NULL;
+    tls_client kept;
+    char s1[128], s2[128], got[128], out[16384];
+    cs_err err;
+    int port, before, rc;
+
+    file_serial("leaf.pem", s1, sizeof s1);
+    file_serial("leaf2.pem", s2, sizeof s2);
+    CHECK(strcmp(s1, s2) != 0);
+    c.http_port = -1;
+    CHECK_OK(cs_server_start(&c, &srv, &err), &err);
+    if (!srv)
+        return;
+    port = cs_server_port(srv);
+    CHECK(cs_server_http_port(srv) == -1);
+    served_serial(port, got, sizeof got);
+    CHECK(strcmp(got, s1) == 0);
+
+    /* refused: a key that is not the new leaf's, a public key, no leaf;
+     * nothing changed */
+    CHECK_FAIL(cs_server_reload(srv, leaf2, chain, 1, key, &err), CS_EMISMATCH, &err,
+               "server: reload: the key does not match the certificate");
+    CHECK_FAIL(cs_server_reload(srv, NULL, chain, 1, key2, &err), CS_EINVAL, &err,
+               "reload: leaf: missing");
+    CHECK_FAIL(cs_server_reload(srv, leaf2, NULL, 1, key2, &err), CS_EINVAL, &err,
+               "reload: chain: NULL with a length");
+    served_serial(port, got, sizeof got);
+    CHECK(strcmp(got, s1) == 0);
+
+    /* A connection open across the reload keeps working on the old leaf; a
+     * new one gets the new leaf. */
+    CHECK(client_open(&kept, port, TLS1_3_VERSION, NULL) == 0);
+    CHECK(client_get(&kept, "/", out, sizeof out) == 0 && strstr(out, "Hello, World!"));
+    CHECK_OK(cs_server_reload(srv, leaf2, chain, 1, key2, &err), &err);
+    served_serial(port, got, sizeof got);
+    CHECK(strcmp(got, s2) == 0);
+    rc = client_get(&kept, "/", out, sizeof out);
+    CHECK(rc == 0 && strstr(out, "Hello, World!") != NULL);
+    client_serial(&kept, got, sizeof got);
+    CHECK(strcmp(got, s1) == 0);
+    client_close(&kept);
+    /* curl, with the chain, verifies the new leaf */
+    rc = fx_run(out, sizeof out, "curl -sS --max-time 10 --cacert root.pem --resolve "
+                "localhost:%d:127.0.0.1 https://localhost:%d/", port, port);
+    CHECK(rc == 0 && strcmp(out, "Hello, World!") == 0);
+
+    /* Sessions from before a reload are not resumed, TLS 1.2 and 1.3 alike
+     * (and the same session did resume before it: the test can tell). */
+    CHECK_OK(cs_server_reload(srv, leaf, chain, 1, key, &err), &err);
+    rc = resumes_after(port, TLS1_2_VERSION, srv, leaf2, chain, key2, s2, &before);
+    CHECK(before == 1 && rc == 0);
+    if (before != 1 || rc != 0)
+        fprintf(stderr, "TLS 1.2: resumed before %d, after %d\n", before, rc);
+    CHECK_OK(cs_server_reload(srv, leaf, chain, 1, key, &err), &err);
+    rc = resumes_after(port, TLS1_3_VERSION, srv, leaf2, chain, key2, s2, &before);
+    CHECK(before == 1 && rc == 0);
+    if (before != 1 || rc != 0)
+        fprintf(stderr, "TLS 1.3: resumed before %d, after %d\n", before, rc);
+    cs_server_stop(srv);
+}
+
+/* OCSP stapling: sent to a client that asks, cleared by NULL and by a
+ * reload (the staple was for the old certificate). */
+static void test_staple(const cs_server_config *base, const cs_cert *leaf2,
+                        const cs_cert *const *chain, const cs_key *key2)
+{
+    cs_server_config c = *base;
+    cs_server *srv = NULL;
+    unsigned char *der;
+    size_t len = 0;
+    char out[32768];
+    cs_err err;
+    int port;
+
+#define STATUS "openssl s_client -connect 127.0.0.1:%d -status </dev/null 2>&1"
+    der = (unsigned char *)fx_read_file("staple.der", &len);
+    CHECK(der != NULL && len > 100);
+    CHECK_OK(cs_server_start(&c, &srv, &err), &err);
+    if (!srv || !der) {
+        free(der);
+        cs_server_stop(srv);
+        return;
+    }
+    port = cs_server_port(srv);
+    fx_run(out, sizeof out, STATUS, port);
+    CHECK(strstr(out, "OCSP response: no response sent") != NULL);
+    CHECK_OK(cs_server_set_staple(srv, der, len, &err), &err);
+    fx_run(out, sizeof out, STATUS, port);
+    CHECK(strstr(out, "OCSP Response Status: successful") != NULL);
+    fx_run(out, sizeof out, STATUS " -tls1_2", port);
+    CHECK(strstr(out, "OCSP Response Status: successful") != NULL);
+    /* not asked, not sent */
+    fx_run(out, sizeof out, "openssl s_client -connect 127.0.0.1:%d </dev/null 2>&1", port);
+    CHECK(strstr(out, "OCSP") == NULL);
+    CHECK_OK(cs_server_set_staple(srv, NULL, 0, &err), &err);
+    fx_run(out, sizeof out, STATUS, port);
+    CHECK(strstr(out, "OCSP response: no response sent") != NULL);
+    CHECK_FAIL(cs_server_set_staple(srv, der, 0, &err), CS_EINVAL, &err, "set_staple: 0 bytes");
+    CHECK_OK(cs_server_set_staple(srv, der, len, &err), &err);
+    CHECK_OK(cs_server_reload(srv, leaf2, chain, 1, key2, &err), &err);
+    fx_run(out, sizeof out, STATUS, port);
+    CHECK(strstr(out, "OCSP response: no response sent") != NULL);
+    cs_server_stop(srv);
+    free(der);
+}
+
+/* The test handler: "<method> <path> <body length>", text/plain; 299 when the
+ * body is "bad status" (sent as is), 999 otherwise invalid (sent as 500). */
+static void echo_handler(void *ctx, const char *method, const char *path,
+                         const unsigned char *body, size_t body_len, cs_http_reply *out)
+{
+    int *calls = ctx;
+    char text[512];
+    int n = snprintf(text, sizeof text, "%s %s %zu", method, path, body_len);
+
+    __atomic_add_fetch(calls, 1, __ATOMIC_SEQ_CST);
+    out->status = 200;
+    if (body_len == 10 && memcmp(body, "bad status", 10) == 0)
+        out->status = 999;
+    out->content_type = "text/x-echo";
+    out->body = malloc((size_t)n);
+    if (out->body) {
+        memcpy(out->body, text, (size_t)n);
+        out->body_len = (size_t)n;
+    }
+}
+
+/* Handlers on the HTTPS port, and the plain listener serving only what is
+ * marked plain; set_route replacing bodies. */
+static void test_handlers_plain(const cs_server_config *base)
+{
+    static const char page[] = "<p>{{client}}</p>";
+    const cs_route routes[] = {
+        {"/", "text/plain; charset=utf-8", "Hello, World!", 13, NULL, 0},
+        {"/crl.pem", "application/x-pem-file", "CRL v1", 6, NULL, 1},
+        {"/greet", "text/html", page, sizeof page - 1, "{{client}}", 0},
+    };
+    int calls = 0;
+    const cs_handler handlers[] = {
+        {"/ocsp", echo_handler, &calls, 1},
+        {"/private", echo_handler, &calls, 0},
+    };
+    const cs_handler bad_prefix[] = {{"ocsp", echo_handler, &calls, 1}};
+    const cs_handler no_fn[] = {{"/ocsp", NULL, &calls, 1}};
+    cs_server_config c = *base;
+    cs_server *srv = NULL, *none = NULL;
+    char out[16384];
+    cs_err err;
+    int port, http, rc;
+
+    c.routes = routes;
+    c.routes_len = 3;
+    c.handlers = bad_prefix;
+    c.handlers_len = 1;
+    CHECK_FAIL(cs_server_start(&c, &srv, &err), CS_EINVAL, &err, "handlers[1].prefix");
+    c.handlers = no_fn;
+    CHECK_FAIL(cs_server_start(&c, &srv, &err), CS_EINVAL, &err, "handlers[1].fn: missing");
+    c.http_port = 70000;
+    CHECK_FAIL(cs_server_start(&c, &srv, &err), CS_EINVAL, &err, "http_port");
+    c.handlers = handlers;
+    c.handlers_len = 2;
+    c.http_port = 0;
+    CHECK_OK(cs_server_start(&c, &srv, &err), &err);
+    if (!srv)
+        return;
+    port = cs_server_port(srv);
+    http = cs_server_http_port(srv);
+    CHECK(http > 0 && http != port);
+
+#define HTTPS "curl -sS --max-time 10 --cacert root.pem --resolve localhost:%d:127.0.0.1 "
+#define CODE "-o /dev/null -w '%%{http_code}' "
+    /* handlers over HTTPS: GET with the raw path, POST with its body */
+    rc = fx_run(out, sizeof out, HTTPS "-i https://localhost:%d/ocsp/MEow%%2Bab%%3D%%3D", port,
+                port);
+    CHECK(rc == 0 && strstr(out, "HTTP/1.1 200 OK\r\n") == out);
+    CHECK(strstr(out, "Content-Type: text/x-echo\r\n") != NULL);
+    CHECK(strstr(out, "\r\n\r\nGET /ocsp/MEow+ab== 0") != NULL);
+    if (!strstr(out, "\r\n\r\nGET /ocsp/MEow+ab== 0"))
+        fprintf(stderr, "got %s\n", out);
+    rc = fx_run(out, sizeof out, HTTPS "-H 'Content-Type: application/ocsp-request' "
+                "--data-binary @ocspreq.der https://localhost:%d/ocsp", port, port);
+    CHECK(rc == 0 && strncmp(out, "POST /ocsp ", 11) == 0 && atoi(out + 11) > 20);
+    rc = fx_run(out, sizeof out, HTTPS "https://localhost:%d/private", port, port);
+    CHECK(rc == 0 && strcmp(out, "GET /private 0") == 0);
+    /* a chunked body is read too */
+    rc = fx_run(out, sizeof out, HTTPS "-H 'Transfer-Encoding: chunked' --data-binary "
+                "@ocspreq.der https://localhost:%d/ocsp", port, port);
+    CHECK(rc == 0 && strncmp(out, "POST /ocsp ", 11) == 0 && atoi(out + 11) > 20);
+    /* not the prefix: "/ocspx" is a file (none: 404) */
+    rc = fx_run(out, sizeof out, HTTPS CODE "https://localhost:%d/ocspx", port, port);
+    CHECK(rc == 0 && strcmp(out, "404") == 0);
+    /* bodies over 64 KiB: 413 without a call, also chunked */
+    calls = 0;
+    rc = fx_run(out, sizeof out, "head -c 70000 /dev/zero > big.bin; " HTTPS CODE
+                "--data-binary @big.bin https://localhost:%d/ocsp", port, port);
+    CHECK(rc == 0 && strcmp(out, "413") == 0);
+    rc = fx_run(out, sizeof out, HTTPS CODE "-H 'Transfer-Encoding: chunked' "
+                "--data-binary @big.bin https://localhost:%d/ocsp", port, port);
+    CHECK(rc == 0 && strcmp(out, "413") == 0);
+    CHECK(__atomic_load_n(&calls, __ATOMIC_SEQ_CST) == 0);
+    rc = fx_run(out, sizeof out, HTTPS CODE "--data-binary 'bad status' "
+                "https://localhost:%d/ocsp", port, port);
+    CHECK(rc == 0 && strcmp(out, "500") == 0);
+
+    /* the plain listener: plain routes and handlers only */
+#define PLAIN "curl -sS --max-time 10 "
+    rc = fx_run(out, sizeof out, PLAIN "http://127.0.0.1:%d/crl.pem", http);
+    CHECK(rc == 0 && strcmp(out, "CRL v1") == 0);
+    rc = fx_run(out, sizeof out, PLAIN "http://127.0.0.1:%d/ocsp/AAA", http);
+    CHECK(rc == 0 && strcmp(out, "GET /ocsp/AAA 0") == 0);
+    rc = fx_run(out, sizeof out, PLAIN "--data-binary @ocspreq.der http://127.0.0.1:%d/ocsp",
+                http);
+    CHECK(rc == 0 && strncmp(out, "POST /ocsp ", 11) == 0);
+    rc = fx_run(out, sizeof out, PLAIN CODE "http://127.0.0.1:%d/", http);
+    CHECK(rc == 0 && strcmp(out, "404") == 0);
+    rc = fx_run(out, sizeof out, PLAIN CODE "http://127.0.0.1:%d/private", http);
+    CHECK(rc == 0 && strcmp(out, "404") == 0);
+    rc = fx_run(out, sizeof out, PLAIN CODE "http://127.0.0.1:%d/a.txt", http);
+    CHECK(rc == 0 && strcmp(out, "404") == 0);
+    rc = fx_run(out, sizeof out, PLAIN CODE "http://127.0.0.1:%d/greet", http);
+    CHECK(rc == 0 && strcmp(out, "404") == 0);
+    /* and both on HTTPS */
+    rc = fx_run(out, sizeof out, HTTPS "https://localhost:%d/crl.pem", port, port);
+    CHECK(rc == 0 && strcmp(out, "CRL v1") == 0);
+    rc = fx_run(out, sizeof out, HTTPS "https://localhost:%d/a.txt", port, port);
+    CHECK(rc == 0 && strcmp(out, "file a\n") == 0);
+    /* TLS on the plain port fails, plain on the TLS port is no page */
+    rc = fx_run(out, sizeof out, HTTPS "https://localhost:%d/crl.pem 2>&1", http, http);
+    CHECK(rc != 0);
+
+    /* set_route: the new bytes from the next request on */
+    CHECK_OK(cs_server_set_route(srv, "/crl.pem", NULL, "CRL v2, longer", 14, &err), &err);
+    rc = fx_run(out, sizeof out, PLAIN "-i http://127.0.0.1:%d/crl.pem", http);
+    CHECK(rc == 0 && strstr(out, "\r\n\r\nCRL v2, longer") != NULL);
+    CHECK(strstr(out, "Content-Type: application/x-pem-file\r\n") != NULL);
+    CHECK_OK(cs_server_set_route(srv, "/crl.pem", "text/plain", "v3", 2, &err), &err);
+    rc = fx_run(out, sizeof out, PLAIN "-i http://127.0.0.1:%d/crl.pem", http);
+    CHECK(rc == 0 && strstr(out, "Content-Type: text/plain\r\n") != NULL);
+    CHECK(strstr(out, "\r\n\r\nv3") != NULL);
+    CHECK_FAIL(cs_server_set_route(srv, "/nope", NULL, "x", 1, &err), CS_ENOENT, &err,
+               "set_route /nope: no such route");
+    CHECK_FAIL(cs_server_set_route(srv, "/greet", NULL, "no marker", 9, &err), CS_EINVAL, &err,
+               "set_route /greet.client_marker: '{{client}}' is not in the body");
+    CHECK_FAIL(cs_server_set_route(srv, "/crl.pem", "a\r\nb", "x", 1, &err), CS_EINVAL, &err,
+               "content_type: control characters");
+    rc = fx_run(out, sizeof out, HTTPS "https://localhost:%d/greet", port, port);
+    CHECK(rc == 0 && strcmp(out, "<p>anonymous (no client certificate)</p>") == 0);
+    CHECK_OK(cs_server_set_route(srv, "/greet", NULL, "<b>{{client}}</b>", 17, &err), &err);
+    rc = fx_run(out, sizeof out, HTTPS "https://localhost:%d/greet", port, port);
+    CHECK(rc == 0 && strcmp(out, "<b>anonymous (no client certificate)</b>") == 0);
+
+    /* the same http port twice */
+    c.http_port = http;
+    CHECK_FAIL(cs_server_start(&c, &none, &err), CS_ESERVER, &err, "cannot listen");
+    cs_server_stop(srv);
+}
+
+#define HTTPS_CHURN "curl -sS --max-time 20 --cacert root.pem --resolve localhost:%d:127.0.0.1 "
+
+typedef struct churn {
+    cs_server *srv;
+    const cs_cert *leaf[2];
+    const cs_key *key[2];
+    const cs_cert *const *chain;
+    volatile int stop;
+    int swaps, failures;
+} churn;
+
+/* Reload and replace a route as fast as it can while clients request:
+ * under ASan, a body or certificate freed under a request shows here. */
+static void *churn_run(void *arg)
+{
+    churn *ch = arg;
+    cs_err err;
+    int i = 0;
+
+    while (!__atomic_load_n(&ch->stop, __ATOMIC_SEQ_CST) && i < 20000) {
+        const char *body = i % 2 ? "body B" : "body A";
+        if (cs_server_set_route(ch->srv, "/", NULL, body, 6, &err) != CS_OK)
+            ch->failures++;
+        if (i % 8 == 0 && cs_server_reload(ch->srv, ch->leaf[i / 8 % 2], ch->chain, 1,
+                                           ch->key[i / 8 % 2], &err) != CS_OK)
+            ch->failures++;
+        i++;
+    }
+    ch->swaps = i;
+    return NULL;
+}
+
+/* Requests during reloads and route swaps: every one answered whole, with
+ * one of the two bodies, over a chain that verifies. */
+static void test_churn(const cs_server_config *base, const cs_cert *leaf,
+                       const cs_cert *const *chain, const cs_key *key, const cs_cert *leaf2,
+                       const cs_key *key2)
+{
+    cs_server_config c = *base;
+    cs_server *srv = NULL;
+    churn ch;
+    pthread_t t;
+    char out[16384];
+    cs_err err;
+    int port, rc;
+
+    CHECK_OK(cs_server_start(&c, &srv, &err), &err);
+    if (!srv)
+        return;
+    port = cs_server_port(srv);
+    memset(&ch, 0, sizeof ch);
+    ch.srv = srv;
+    ch.leaf[0] = leaf;
+    ch.leaf[1] = leaf2;
+    ch.key[0] = key;
+    ch.key[1] = key2;
+    ch.chain = chain;
+    CHECK(pthread_create(&t, NULL, churn_run, &ch) == 0);
+    /* kept-alive requests, then new connections */
+    rc = fx_run(out, sizeof out, HTTPS_CHURN "-w '|' https://localhost:%d/?n=[1-40]", port,
+                port);
+    CHECK(rc == 0 && count(out, "body A|") + count(out, "body B|") == 40);
+    rc = fx_run(out, sizeof out, HTTPS_CHURN "-w '|' -H 'Connection: close' "
+                "https://localhost:%d/?n=[1-20]", port, port);
+    CHECK(rc == 0 && count(out, "body A|") + count(out, "body B|") == 20);
+    __atomic_store_n(&ch.stop, 1, __ATOMIC_SEQ_CST);
+    pthread_join(t, NULL);
+    CHECK(ch.failures == 0 && ch.swaps > 0);
+    cs_server_stop(srv);
+}
+
+static void send_sighup_twice(void)
+{
+    raise(SIGHUP); /* caught: kept for the next wait */
+}
+
+static void test_reload_signals(void)
+{
+    struct sigaction ign, old, now;
+
+    memset(&ign, 0, sizeof ign);
+    ign.sa_handler = SIG_IGN;
+    sigemptyset(&ign.sa_mask);
+    sigaction(SIGHUP, &ign, &old);
+
+    CHECK(cs_wait_for_signal(20) == 0);
+    /* a signal between two waits is kept, not fatal */
+    send_sighup_twice();
+    raise(SIGTERM);
+    CHECK(cs_wait_for_signal(5000) == SIGTERM); /* a stop before a reload */
+    CHECK(cs_wait_for_signal(5000) == SIGHUP);
+    CHECK(cs_wait_for_signal(20) == 0);
+    raise(SIGINT);
+    CHECK(cs_wait_for_signal(5000) == SIGINT);
+    cs_release_signals();
+    sigaction(SIGHUP, NULL, &now);
+    CHECK(now.sa_handler == SIG_IGN);
+    sigaction(SIGHUP, &old, NULL);
+}
+
 static void test_signals(void)
 {
     pthread_t t;
@@ -432,14 +969,15 @@ int main(void)
 {
     cs_err err;
     cs_cert *leaf = NULL, *inter = NULL, *root = NULL;
-    cs_key *key = NULL, *other = NULL, *inter_key = NULL;
+    cs_key *key = NULL, *other = NULL, *inter_key = NULL, *key2 = NULL;
+    cs_cert *leaf2 = NULL;
     cs_server *srv = NULL, *srv2 = NULL, *srv6 = NULL;
     char path[128], www[128], out[16384];
     const char *const hosts[] = {"127.0.0.1"};
     const char *const hosts6[] = {"::1"};
     const cs_route routes[] = {
-        {"/", "text/plain; charset=utf-8", "Hello, World!", 13, NULL},
-        {"/empty", "text/plain", NULL, 0, NULL},
+        {"/", "text/plain; charset=utf-8", "Hello, World!", 13, NULL, 0},
+        {"/empty", "text/plain", NULL, 0, NULL, 0},
     };
     const cs_cert *chain[1];
     cs_server_config cfg;
@@ -460,7 +998,9 @@ int main(void)
     LOAD(cs_key_load_file, "inter.key", &inter_key);
     LOAD(cs_key_load_file, "leaf.key", &key);
     LOAD(cs_key_load_file, "other.key", &other);
-    if (!leaf || !inter || !root || !key || !other || !inter_key ||
+    LOAD(cs_cert_load_file, "leaf2.pem", &leaf2);
+    LOAD(cs_key_load_file, "leaf2.key", &key2);
+    if (!leaf || !inter || !root || !key || !other || !inter_key || !leaf2 || !key2 ||
         make_expired(inter, inter_key) != 0) {
         fprintf(stderr, "fixtures missing in %s\n", fx_dir);
         return CHECK_DONE();
@@ -481,8 +1021,14 @@ int main(void)
     cfg.routes_len = 2;
     cfg.threads = 4;
 
+    cfg.http_port = -1;
+
     test_config_errors(&cfg);
     test_client_auth(&cfg, root, inter, leaf);
+    test_reload(&cfg, leaf, chain, key, leaf2, key2);
+    test_staple(&cfg, leaf2, chain, key2);
+    test_handlers_plain(&cfg);
+    test_churn(&cfg, leaf, chain, key, leaf2, key2);
 
     /* A key that is not the leaf's. */
     {
@@ -707,7 +1253,10 @@ done:
     cs_server_stop(NULL);
 
     test_signals();
+    test_reload_signals();
 
+    cs_key_free(key2);
+    cs_cert_free(leaf2);
     cs_key_free(inter_key);
     cs_cert_free(root);
     cs_key_free(other);

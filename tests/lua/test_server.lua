@@ -206,6 +206,92 @@ t.expect_error("start_server with resumption as a string", "resumption: boolean 
 t.expect_error("start_server route without a body", "body: string expected",
                pki.start_server, config{routes = {["/"] = {type = "text/plain"}}})
 
+-- The serial a new connection is served (hex, as cert:serial() spells it).
+local function served_serial(port)
+    local out = t.sh(("openssl s_client -connect 127.0.0.1:%d </dev/null 2>/dev/null | "
+                      .. "openssl x509 -noout -serial"):format(port))
+    return out:match("serial=(%x+)")
+end
+
+t.case("reload: new connections get the new leaf; a wrong key changes nothing", function()
+    local srv <close> = assert(pki.start_server(config()))
+    local port = srv:port()
+    assert(served_serial(port) == c.leaf:serial())
+    local key2 = assert(pki.generate_key{type = "ec", curve = "P-256"})
+    local leaf2 = assert(pki.sign(t.leaf_spec(), key2, c.inter, c.inter_key))
+    local ok, msg, code = srv:reload{leaf = leaf2, chain = {c.inter}, key = c.leaf_key}
+    assert(ok == nil and code == "mismatch" and msg:find("does not match"), tostring(msg))
+    assert(served_serial(port) == c.leaf:serial())
+    do
+        local k <close> = key2
+        assert(srv:reload{leaf = leaf2, chain = {c.inter}, key = k} == true)
+    end
+    collectgarbage()
+    assert(served_serial(port) == leaf2:serial())
+    assert(fetch(port) == "Hello, World!")
+    -- cert is accepted for leaf, as start_server names it
+    assert(srv:reload{cert = c.leaf, chain = {c.inter}, key = c.leaf_key} == true)
+    assert(served_serial(port) == c.leaf:serial())
+end)
+
+t.expect_error("reload without a key", "key: pki.key expected", function()
+    local srv <close> = assert(pki.start_server(config()))
+    return srv:reload{leaf = c.leaf, chain = {c.inter}}
+end)
+t.expect_error("reload with an unknown option", "unknown option 'leef'", function()
+    local srv <close> = assert(pki.start_server(config()))
+    return srv:reload{leef = c.leaf, key = c.leaf_key}
+end)
+
+t.case("set_route replaces a body; http_port serves plain routes only", function()
+    local srv <close> = assert(pki.start_server(config{http_port = 0, routes = {
+        ["/"] = {body = "Hello, World!"},
+        ["/crl.pem"] = {type = "application/x-pem-file", body = "v1", plain = true}}}))
+    local http = srv:http_port()
+    assert(math.type(http) == "integer" and http > 0 and http ~= srv:port())
+    local function plain(path)
+        return t.sh(("curl -s --max-time 10 -w ' %%{http_code}' http://127.0.0.1:%d%s")
+            :format(http, path))
+    end
+    assert(plain("/crl.pem") == "v1 200")
+    assert(plain("/"):match(" 404$"))
+    assert(srv:set_route("/crl.pem", "v2") == true)
+    assert(plain("/crl.pem") == "v2 200")
+    assert(fetch(srv:port(), "/crl.pem") == "v2")
+    assert(srv:set_route("/", "new page", "text/html") == true)
+    assert(fetch(srv:port()) == "new page")
+    local ok, msg, code = srv:set_route("/nope", "x")
+    assert(ok == nil and code == "notfound" and msg:find("/nope"), tostring(msg))
+end)
+
+t.case("no http_port: none", function()
+    local srv <close> = assert(pki.start_server(config()))
+    assert(srv:http_port() == nil)
+end)
+
+t.case("set_staple takes DER bytes or nil", function()
+    local srv <close> = assert(pki.start_server(config()))
+    assert(srv:set_staple("\48\3\10\1\0") == true)
+    assert(srv:set_staple(nil) == true)
+    assert(srv:set_staple() == true)
+    local ok, _, code = srv:set_staple("")
+    assert(ok == nil and code == "invalid")
+end)
+
+t.expect_error("route plain as a string", "plain: boolean expected",
+               pki.start_server, config{routes = {["/"] = {body = "x", plain = "yes"}}})
+t.expect_error("http_port as a string", "http_port: integer expected",
+               pki.start_server, config{http_port = "8080"})
+
+t.case("wait_for_signal sees SIGHUP, and keeps one sent between waits", function()
+    local pid = t.sh("echo $PPID")
+    os.execute(("(sleep 0.2; kill -HUP %s) &"):format(pid))
+    assert(pki.wait_for_signal(5000) == "SIGHUP")
+    os.execute(("kill -HUP %s"):format(pid))
+    assert(pki.wait_for_signal(5000) == "SIGHUP")
+    assert(pki.wait_for_signal(20) == nil)
+end)
+
 collectgarbage()
 t.cleanup()
 t.done()

@@ -1,0 +1,60 @@
+-- The renew.lua command: re-issue the server certificate when it is within
+-- its profile's renew_before_days of expiry (the test build_chain.lua
+-- applies: chain.leaf_status), or now with --force. A running serve.lua
+-- picks the new files up by itself.
+local argparse = require "argparse"
+local chain = require "chainsmith.chain"
+local summary = require "chainsmith.summary"
+
+local cli = {}
+
+local function parse(args, defaults)
+    local parser = argparse("renew.lua",
+        "Renew the server certificate of the chain in --out when it is due: within the\n"
+        .. "server profile's renew_before_days of expiry (or when it no longer matches its\n"
+        .. "profile or its issuer). Root and intermediate are kept. Exits 0 whether it\n"
+        .. "renewed or not; serve.lua reloads the new certificate without a restart.")
+    parser:option("--out", "Folder build_chain.lua wrote.", defaults.out)
+    parser:option("--profiles", "Folder holding root.lua, intermediate.lua, server.lua.",
+        defaults.profiles)
+    parser:flag("--dry-run", "Only say whether renewal is due; write nothing.")
+    parser:flag("--force", "Renew now, due or not.")
+    return parser:parse(args)
+end
+
+function cli.main(args, boot)
+    local opts = parse(args, { out = "chain", profiles = boot.profiles_dir })
+    local status, err = chain.leaf_status { out = opts.out, profiles = opts.profiles }
+    if not status then
+        boot.die("renew: %s", err)
+    end
+    local old = status.cert
+    local info = old:info()
+    local why = status.why or (opts.force and "--force" or nil)
+    if not why then
+        io.write(("not due: serial %s expires %s; renewal starts %d days before "
+            .. "(renew_before_days in %s)\n"):format(old:serial(), summary.date(info.not_after),
+            status.profile.renew_before_days or 0, status.profile.file))
+        return
+    end
+    if opts.dry_run then
+        io.write(("due: serial %s (%s); --dry-run: nothing written\n"):format(old:serial(), why))
+        return
+    end
+    local report
+    report, err = chain.build { out = opts.out, profiles = opts.profiles, renew = why }
+    if not report then
+        boot.die("renew: %s", err)
+    end
+    local leaf = report[#report]
+    for _, r in ipairs(report) do
+        if r.name ~= "server" and r.action ~= "kept" then
+            io.write(("note: %s was %s too\n"):format(r.name, r.action))
+        end
+    end
+    io.write(("renewed: serial %s -> %s (%s), expires %s, written to %s\n"):format(
+        old:serial(), leaf.cert:serial(), why, summary.date(leaf.cert:info().not_after),
+        chain.files(opts.out).server_chain))
+end
+
+return cli
