@@ -33,11 +33,14 @@
 
 #include "internal.h"
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 #define SERIAL_BYTES 16
 #define SERIAL_TRIES 8
 #define SERIAL_HEX_MAX 40 /* RFC 5280 4.1.2.2: at most 20 octets */
 
+/* Schema 2, made from nothing. Revocation lives on the certificate's row
+ * (revoked_at NULL: not revoked); the CRL numbers in their own table, one
+ * row per issuer, so that a number is never handed out twice. */
 static const char schema_sql[] =
     "CREATE TABLE IF NOT EXISTS certificates ("
     " id INTEGER PRIMARY KEY,"
@@ -51,10 +54,28 @@ static const char schema_sql[] =
     " fingerprint TEXT NOT NULL," /* SHA-256 of the DER, lower-case hex */
     " pem TEXT NOT NULL,"
     " issued_at INTEGER NOT NULL,"
+    " revoked_at INTEGER,"        /* Unix seconds; NULL while good */
+    " reason INTEGER,"            /* RFC 5280 5.3.1 CRLReason; NULL while good */
     " UNIQUE (issuer, serial));"
     "CREATE INDEX IF NOT EXISTS certificates_fingerprint ON certificates (fingerprint);"
     "CREATE INDEX IF NOT EXISTS certificates_serial ON certificates (serial);"
-    "PRAGMA user_version = 1;";
+    "CREATE INDEX IF NOT EXISTS certificates_revoked ON certificates (issuer, revoked_at)"
+    " WHERE revoked_at IS NOT NULL;"
+    "CREATE TABLE IF NOT EXISTS crl_numbers ("
+    " issuer TEXT PRIMARY KEY,"   /* the issuer's one-line subject */
+    " last INTEGER NOT NULL);"    /* the last CRL number handed out */
+    "PRAGMA user_version = 2;";
+
+/* Schema 1 to 2, in place: the rows stay, the new columns start NULL (good). */
+static const char migrate_v1_sql[] =
+    "ALTER TABLE certificates ADD COLUMN revoked_at INTEGER;"
+    "ALTER TABLE certificates ADD COLUMN reason INTEGER;"
+    "CREATE INDEX IF NOT EXISTS certificates_revoked ON certificates (issuer, revoked_at)"
+    " WHERE revoked_at IS NOT NULL;"
+    "CREATE TABLE IF NOT EXISTS crl_numbers ("
+    " issuer TEXT PRIMARY KEY,"
+    " last INTEGER NOT NULL);"
+    "PRAGMA user_version = 2;";
 
 /* Every statement, prepared once at open. */
 enum {
@@ -69,6 +90,11 @@ enum {
     ST_FIND,
     ST_FIND_ISSUER,
     ST_COUNT,
+    ST_STATUS,
+    ST_STATUS_ANY,
+    ST_REVOKE,
+    ST_REVOKED,
+    ST_CRL_BUMP,
     ST_N
 };
 
@@ -86,6 +112,16 @@ static const char *const stmt_sql[ST_N] = {
     [ST_FIND] = "SELECT pem, profile FROM certificates WHERE serial = ?1 ORDER BY id LIMIT 2",
     [ST_FIND_ISSUER] = "SELECT pem, profile FROM certificates WHERE serial = ?1 AND issuer = ?2",
     [ST_COUNT] = "SELECT count(*) FROM certificates",
+    [ST_STATUS] = "SELECT id, revoked_at, reason, not_after, issuer FROM certificates"
+                  " WHERE serial = ?1 AND issuer = ?2",
+    [ST_STATUS_ANY] = "SELECT id, revoked_at, reason, not_after, issuer FROM certificates"
+                      " WHERE serial = ?1 ORDER BY id LIMIT 2",
+    [ST_REVOKE] = "UPDATE certificates SET revoked_at = ?2, reason = ?3"
+                  " WHERE id = ?1 AND revoked_at IS NULL",
+    [ST_REVOKED] = "SELECT serial, revoked_at, reason, not_after FROM certificates"
+                   " WHERE issuer = ?1 AND revoked_at IS NOT NULL ORDER BY revoked_at, id",
+    [ST_CRL_BUMP] = "INSERT INTO crl_numbers (issuer, last) VALUES (?1, 1)"
+                    " ON CONFLICT (issuer) DO UPDATE SET last = last + 1 RETURNING last",
 };
 
 struct cs_store {
@@ -569,6 +605,262 @@ cs_code cs_store_count(cs_store *store, int64_t *out, cs_err *err)
     return rc;
 }
 
+/* RFC 5280 5.3.1 CRLReason, index = code; NULL where the code is unused (7)
+ * or refused (6 certificateHold, 8 removeFromCRL: we do not put certificates
+ * on hold, so a revocation is final). */
+static const char *const reason_names[] = {
+    "unspecified", "keyCompromise", "cACompromise", "affiliationChanged", "superseded",
+    "cessationOfOperation", NULL, NULL, NULL, "privilegeWithdrawn", "aACompromise",
+};
+#define N_REASONS (int)(sizeof reason_names / sizeof reason_names[0])
+
+const char *cs_crl_reason_name(int code)
+{
+    return code >= 0 && code < N_REASONS ? reason_names[code] : NULL;
+}
+
+int cs_crl_reason_code(const char *name)
+{
+    int i;
+
+    for (i = 0; name && i < N_REASONS; i++)
+        if (reason_names[i] && strcmp(reason_names[i], name) == 0)
+            return i;
+    return -1;
+}
+
+/* A revocation time for messages: "2026-11-27T05:40:00Z". */
+static void utc_text(int64_t t, char out[32])
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+
+    if (gmtime_r(&tt, &tm) == NULL || strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+        snprintf(out, 32, "%lld", (long long)t);
+}
+
+/* The row of (issuer, serial), issuer NULL for any: *id 0 if none. */
+static cs_code lookup(cs_store *s, const char *serial, const char *issuer, int64_t *id,
+                      cs_revocation *rev, cs_err *err)
+{
+    sqlite3_stmt *st = s->st[issuer ? ST_STATUS : ST_STATUS_ANY];
+    cs_code rc = CS_OK;
+    int src;
+
+    *id = 0;
+    if (sqlite3_bind_text(st, 1, serial, -1, SQLITE_STATIC) != SQLITE_OK ||
+        (issuer && sqlite3_bind_text(st, 2, issuer, -1, SQLITE_STATIC) != SQLITE_OK)) {
+        rc = db_fail(s, "looking up a serial", err);
+        goto done;
+    }
+    src = sqlite3_step(st);
+    if (src == SQLITE_ROW) {
+        *id = sqlite3_column_int64(st, 0);
+        rev->not_after = sqlite3_column_int64(st, 3);
+        if (sqlite3_column_type(st, 1) == SQLITE_NULL) {
+            rev->status = CS_STATUS_GOOD;
+            rev->revoked_at = 0;
+            rev->reason = -1;
+        } else {
+            rev->status = CS_STATUS_REVOKED;
+            rev->revoked_at = sqlite3_column_int64(st, 1);
+            rev->reason = sqlite3_column_type(st, 2) == SQLITE_NULL
+                              ? 0 : sqlite3_column_int(st, 2);
+        }
+        if (!issuer) {
+            src = sqlite3_step(st);
+            if (src == SQLITE_ROW)
+                rc = cs_err_set(err, CS_EINVAL, "serial %s: issued by more than one issuer "
+                                "(name the issuer)", serial);
+            else if (src != SQLITE_DONE)
+                rc = db_fail(s, "looking up a serial", err);
+        }
+    } else if (src != SQLITE_DONE) {
+        rc = db_fail(s, "looking up a serial", err);
+    }
+done:
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc;
+}
+
+cs_code cs_store_status(cs_store *s, const char *issuer, const char *serial_hex,
+                        cs_revocation *out, cs_err *err)
+{
+    char serial[SERIAL_HEX_MAX + 1];
+    cs_revocation rev = {CS_STATUS_UNKNOWN, 0, -1, 0};
+    int64_t id = 0;
+    cs_code rc;
+
+    if (!s || !serial_hex || !out)
+        return cs_err_set(err, CS_EINVAL, "cs_store_status: missing argument");
+    if (canon_serial(serial_hex, serial) != 0)
+        return cs_err_set(err, CS_EINVAL, "serial %.64s: not a hexadecimal serial of at most "
+                          "20 bytes", serial_hex);
+    rc = lookup(s, serial, issuer, &id, &rev, err);
+    if (rc != CS_OK)
+        return rc;
+    if (id == 0)
+        rev.status = CS_STATUS_UNKNOWN;
+    *out = rev;
+    return CS_OK;
+}
+
+cs_code cs_store_revoke(cs_store *s, const char *serial_hex, const char *issuer, int reason,
+                        int64_t at, cs_err *err)
+{
+    char serial[SERIAL_HEX_MAX + 1], when[32];
+    cs_revocation rev = {CS_STATUS_UNKNOWN, 0, -1, 0};
+    sqlite3_stmt *st;
+    int64_t id = 0;
+    cs_code rc;
+    int src;
+
+    if (!s || !serial_hex)
+        return cs_err_set(err, CS_EINVAL, "cs_store_revoke: missing argument");
+    if (canon_serial(serial_hex, serial) != 0)
+        return cs_err_set(err, CS_EINVAL, "serial %.64s: not a hexadecimal serial of at most "
+                          "20 bytes", serial_hex);
+    if (reason == 6 || reason == 8)
+        return cs_err_set(err, CS_EINVAL, "reason %d (%s): refused: revocations here are "
+                          "final, there are no certificate holds", reason,
+                          reason == 6 ? "certificateHold" : "removeFromCRL");
+    if (!cs_crl_reason_name(reason))
+        return cs_err_set(err, CS_EINVAL, "reason %d: not an RFC 5280 CRLReason code", reason);
+    if (at <= 0)
+        return cs_err_set(err, CS_EINVAL, "revocation time %lld: must be positive",
+                          (long long)at);
+
+    rc = run(s, s->in_batch ? ST_SAVEPOINT : ST_BEGIN, "starting a transaction", err);
+    if (rc != CS_OK)
+        return rc;
+    rc = lookup(s, serial, issuer, &id, &rev, err);
+    if (rc != CS_OK)
+        goto done;
+    if (id == 0) {
+        if (issuer)
+            rc = cs_err_set(err, CS_ENOENT, "serial %s from issuer %.200s: not in the database",
+                            serial_hex, issuer);
+        else
+            rc = cs_err_set(err, CS_ENOENT, "serial %s: not in the database", serial_hex);
+        goto done;
+    }
+    if (rev.status == CS_STATUS_REVOKED) {
+        const char *name = cs_crl_reason_name(rev.reason);
+        utc_text(rev.revoked_at, when);
+        rc = cs_err_set(err, CS_EEXIST, "serial %s: already revoked at %s (reason %s)",
+                        serial, when, name ? name : "unknown");
+        goto done;
+    }
+    st = s->st[ST_REVOKE];
+    if (sqlite3_bind_int64(st, 1, id) != SQLITE_OK ||
+        sqlite3_bind_int64(st, 2, at) != SQLITE_OK ||
+        sqlite3_bind_int(st, 3, reason) != SQLITE_OK) {
+        rc = db_fail(s, "recording a revocation", err);
+    } else {
+        src = sqlite3_step(st);
+        if (src != SQLITE_DONE)
+            rc = db_fail(s, "recording a revocation", err);
+        else if (sqlite3_changes(s->db) != 1)
+            rc = cs_err_set(err, CS_EDB, "%s: serial %s: revocation not recorded", s->path,
+                            serial);
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (rc == CS_OK)
+        rc = run(s, s->in_batch ? ST_RELEASE : ST_COMMIT, "committing a revocation", err);
+done:
+    if (rc != CS_OK)
+        undo(s, err);
+    return rc;
+}
+
+cs_code cs_store_revoked(cs_store *s, const char *issuer, cs_revoked **out, size_t *n,
+                         cs_err *err)
+{
+    sqlite3_stmt *st;
+    cs_revoked *list = NULL, *grown;
+    size_t len = 0, cap = 0;
+    cs_code rc = CS_OK;
+    int src;
+
+    if (!s || !issuer || !out || !n)
+        return cs_err_set(err, CS_EINVAL, "cs_store_revoked: missing argument");
+    st = s->st[ST_REVOKED];
+    if (sqlite3_bind_text(st, 1, issuer, -1, SQLITE_STATIC) != SQLITE_OK) {
+        rc = db_fail(s, "listing revocations", err);
+        goto done;
+    }
+    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *serial = (const char *)sqlite3_column_text(st, 0);
+        if (len == cap) {
+            cap = cap ? cap * 2 : 16;
+            grown = realloc(list, cap * sizeof *list);
+            if (!grown) {
+                rc = cs_err_set(err, CS_ENOMEM, "%s: listing revocations: out of memory",
+                                s->path);
+                goto done;
+            }
+            list = grown;
+        }
+        snprintf(list[len].serial_hex, sizeof list[len].serial_hex, "%s",
+                 serial ? serial : "00");
+        list[len].revoked_at = sqlite3_column_int64(st, 1);
+        list[len].reason = sqlite3_column_type(st, 2) == SQLITE_NULL
+                               ? 0 : sqlite3_column_int(st, 2);
+        list[len].not_after = sqlite3_column_int64(st, 3);
+        len++;
+    }
+    if (src != SQLITE_DONE) {
+        rc = db_fail(s, "listing revocations", err);
+        goto done;
+    }
+    *out = list;
+    *n = len;
+    list = NULL;
+done:
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    free(list);
+    return rc;
+}
+
+cs_code cs_store_next_crl_number(cs_store *s, const char *issuer, int64_t *out, cs_err *err)
+{
+    sqlite3_stmt *st;
+    cs_code rc = CS_OK;
+    int64_t number = 0;
+    int open_tx = 0;
+
+    if (!s || !issuer || !out)
+        return cs_err_set(err, CS_EINVAL, "cs_store_next_crl_number: missing argument");
+    rc = run(s, s->in_batch ? ST_SAVEPOINT : ST_BEGIN, "starting a transaction", err);
+    if (rc != CS_OK)
+        return rc;
+    open_tx = 1;
+    st = s->st[ST_CRL_BUMP];
+    if (sqlite3_bind_text(st, 1, issuer, -1, SQLITE_STATIC) != SQLITE_OK ||
+        sqlite3_step(st) != SQLITE_ROW) {
+        rc = db_fail(s, "drawing a CRL number", err);
+    } else {
+        number = sqlite3_column_int64(st, 0);
+        /* Step to the end: RETURNING's update is done only then. */
+        if (sqlite3_step(st) != SQLITE_DONE)
+            rc = db_fail(s, "drawing a CRL number", err);
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (rc == CS_OK)
+        rc = run(s, s->in_batch ? ST_RELEASE : ST_COMMIT, "committing a CRL number", err);
+    if (rc == CS_OK) {
+        open_tx = 0;
+        *out = number;
+    }
+    if (open_tx)
+        undo(s, err);
+    return rc;
+}
+
 int cs_store_schema_version(void)
 {
     return SCHEMA_VERSION;
@@ -641,8 +933,10 @@ static cs_code set_up(cs_store *s, cs_err *err)
                                   "this build (%d)", s->path, v, SCHEMA_VERSION);
             return CS_EDB;
         }
-        if (v < SCHEMA_VERSION)
+        if (v == 0)
             rc = exec(s, schema_sql, "creating the schema", err);
+        else if (v == 1)
+            rc = exec(s, migrate_v1_sql, "migrating the schema from version 1", err);
         if (rc == CS_OK)
             rc = exec(s, "COMMIT", "creating the schema", err);
         if (rc != CS_OK) {

@@ -39,6 +39,58 @@ CS_NODISCARD cs_code cs_store_find(cs_store *store, const char *serial_hex,
                                    const char *issuer, cs_cert **out, char **profile,
                                    cs_err *err);
 
+/* Revocation (schema 2). RFC 5280 5.3.1 CRLReason codes: 0 unspecified,
+ * 1 keyCompromise, 2 cACompromise, 3 affiliationChanged, 4 superseded,
+ * 5 cessationOfOperation, 6 certificateHold (refused: we do not do holds),
+ * 8 removeFromCRL (refused), 9 privilegeWithdrawn, 10 aACompromise. */
+typedef enum cs_cert_status { CS_STATUS_GOOD, CS_STATUS_REVOKED, CS_STATUS_UNKNOWN } cs_cert_status;
+typedef struct cs_revocation {
+    cs_cert_status status;
+    int64_t revoked_at; /* Unix seconds; 0 unless REVOKED */
+    int reason;         /* CRLReason code; -1 unless REVOKED */
+    int64_t not_after;  /* of the certificate; 0 when UNKNOWN */
+} cs_revocation;
+
+/* The reason's RFC 5280 name ("keyCompromise"), or NULL for a code that is
+ * unused or refused (6, 7, 8) or out of range. */
+const char *cs_crl_reason_name(int code);
+/* The code for a name as cs_crl_reason_name spells it (case matters), or -1. */
+int cs_crl_reason_code(const char *name);
+
+/* Record that serial (hex, any case) from issuer (its one-line subject; NULL:
+ * any issuer, CS_EINVAL if the serial is ambiguous) was revoked at `at` (Unix
+ * seconds, > 0) for reason. CS_ENOENT for an unknown serial, CS_EEXIST if
+ * already revoked (the message says when and why), CS_EINVAL for a refused or
+ * unknown reason. Revocation is final. On failure nothing changed. */
+CS_NODISCARD cs_code cs_store_revoke(cs_store *s, const char *serial_hex, const char *issuer,
+                                     int reason, int64_t at, cs_err *err);
+
+/* Status of serial from issuer (issuer's one-line subject as stored; NULL:
+ * any issuer, CS_EINVAL if ambiguous). An unknown serial is CS_OK with status
+ * CS_STATUS_UNKNOWN; a malformed one CS_EINVAL. */
+CS_NODISCARD cs_code cs_store_status(cs_store *s, const char *issuer, const char *serial_hex,
+                                     cs_revocation *out, cs_err *err);
+
+/* One revoked certificate of an issuer, for its CRL. */
+typedef struct cs_revoked {
+    char serial_hex[41]; /* upper-case hex, as stored */
+    int64_t revoked_at;
+    int reason;
+    int64_t not_after;
+} cs_revoked;
+
+/* Every certificate of issuer (one-line subject) that is revoked, oldest
+ * revocation first (expired ones too: the caller decides). *out is an array
+ * of *n entries (NULL when none); free it with free(). */
+CS_NODISCARD cs_code cs_store_revoked(cs_store *s, const char *issuer, cs_revoked **out,
+                                      size_t *n, cs_err *err);
+
+/* The next CRL number of issuer: 1 the first time, then one more than the
+ * last, committed before it returns, so a number is never used twice even if
+ * the CRL is never written. */
+CS_NODISCARD cs_code cs_store_next_crl_number(cs_store *s, const char *issuer, int64_t *out,
+                                              cs_err *err);
+
 /* How many certificates are recorded. */
 CS_NODISCARD cs_code cs_store_count(cs_store *store, int64_t *out, cs_err *err);
 

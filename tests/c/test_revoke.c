@@ -1,0 +1,248 @@
+/* Revocation in the CA database: revoke, status, the revoked list, CRL
+ * numbers, refusals, and the migration of a schema-1 database in place. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "fixtures.h"
+#include "store.h"
+
+#ifndef CS_SOURCE_DIR
+#error "CS_SOURCE_DIR must name the source tree (tests/CMakeLists.txt sets it)"
+#endif
+
+/* The schema-1 fixture's serials (tests/c/data/README.md). */
+#define V1_ROOT "244540E407C72FAF27A3E1870E5BE312"
+#define V1_INTER "563531C51BB5D19345CDA944DA119641"
+#define V1_LEAF "3B93176929A14FF1B5EBBE458EA20F73"
+#define V1_ROOT_DN "C=SE, O=Simple Inc, CN=Simple Root CA"
+#define V1_INTER_DN "C=SE, O=Simple Inc, CN=Simple Intermediate CA"
+
+static const char *const server_auth[] = {"serverAuth"};
+
+static int64_t count(cs_store *s)
+{
+    int64_t n = -1;
+    cs_err err;
+
+    if (cs_store_count(s, &n, &err) != CS_OK)
+        return -1;
+    return n;
+}
+
+static void reasons(void)
+{
+    CHECK(strcmp(cs_crl_reason_name(0), "unspecified") == 0);
+    CHECK(strcmp(cs_crl_reason_name(1), "keyCompromise") == 0);
+    CHECK(strcmp(cs_crl_reason_name(10), "aACompromise") == 0);
+    CHECK(cs_crl_reason_name(6) == NULL && cs_crl_reason_name(7) == NULL &&
+          cs_crl_reason_name(8) == NULL && cs_crl_reason_name(11) == NULL &&
+          cs_crl_reason_name(-1) == NULL);
+    CHECK(cs_crl_reason_code("superseded") == 4);
+    CHECK(cs_crl_reason_code("privilegeWithdrawn") == 9);
+    CHECK(cs_crl_reason_code("certificateHold") == -1);
+    CHECK(cs_crl_reason_code("keycompromise") == -1);
+    CHECK(cs_crl_reason_code(NULL) == -1);
+}
+
+/* A fresh database: a root and two leaves; revoke, status, list, refusals. */
+static void fresh(void)
+{
+    cs_err err = {0};
+    cs_store *s = NULL;
+    cs_key *k = fx_key("ec", "P-256");
+    const cs_rdn root_cn[] = {{"CN", "Revoke Root"}};
+    const cs_rdn leaf_cn[] = {{"CN", "a.test"}};
+    const cs_name san[] = {{CS_NAME_DNS, "a.test"}};
+    cs_cert_spec spec;
+    cs_cert *root = NULL, *a = NULL, *b = NULL;
+    char db[256], *sa = NULL, *sb = NULL, *sr = NULL;
+    cs_revocation rev, before;
+    cs_revoked *list = NULL;
+    size_t n = 0;
+    int64_t num = 0, t0 = (int64_t)time(NULL);
+
+    fx_path(db, sizeof db, "fresh.db");
+    CHECK_OK(cs_store_open(db, &s, &err), &err);
+    if (!s || !k)
+        goto done;
+    spec = fx_ca_spec(root_cn, 1, -1, 30);
+    CHECK_OK(cs_store_issue(s, &spec, k, NULL, k, "root", &root, &err), &err);
+    spec = fx_leaf_spec(leaf_cn, 1, server_auth, san, 1, 10);
+    CHECK_OK(cs_store_issue(s, &spec, k, root, k, "server", &a, &err), &err);
+    CHECK_OK(cs_store_issue(s, &spec, k, root, k, "server", &b, &err), &err);
+    if (!root || !a || !b)
+        goto done;
+    sa = cs_cert_serial_hex(a);
+    sb = cs_cert_serial_hex(b);
+    sr = cs_cert_serial_hex(root);
+
+    /* Good, then revoked. */
+    CHECK_OK(cs_store_status(s, "CN=Revoke Root", sa, &rev, &err), &err);
+    CHECK(rev.status == CS_STATUS_GOOD && rev.revoked_at == 0 && rev.reason == -1);
+    CHECK(rev.not_after == cs_cert_not_after(a));
+    CHECK_OK(cs_store_revoke(s, sa, "CN=Revoke Root", 1, t0, &err), &err);
+    CHECK_OK(cs_store_status(s, "CN=Revoke Root", sa, &rev, &err), &err);
+    CHECK(rev.status == CS_STATUS_REVOKED && rev.revoked_at == t0 && rev.reason == 1);
+    /* Lower case and no issuer find the same row. */
+    {
+        char lower[64];
+        size_t i;
+        for (i = 0; sa[i] && i + 1 < sizeof lower; i++)
+            lower[i] = (char)(sa[i] >= 'A' && sa[i] <= 'F' ? sa[i] + 32 : sa[i]);
+        lower[i] = '\0';
+        CHECK_OK(cs_store_status(s, NULL, lower, &rev, &err), &err);
+        CHECK(rev.status == CS_STATUS_REVOKED);
+    }
+    /* The other leaf is untouched. */
+    CHECK_OK(cs_store_status(s, "CN=Revoke Root", sb, &rev, &err), &err);
+    CHECK(rev.status == CS_STATUS_GOOD);
+
+    /* Twice: CS_EEXIST saying when and why, and nothing changed. */
+    CHECK_FAIL(cs_store_revoke(s, sa, NULL, 4, t0 + 100, &err), CS_EEXIST, &err,
+               "already revoked at ");
+    CHECK(strstr(err.msg, "keyCompromise") != NULL);
+    CHECK_OK(cs_store_status(s, NULL, sa, &before, &err), &err);
+    CHECK(before.revoked_at == t0 && before.reason == 1);
+
+    /* Unknown serial, unknown issuer: CS_ENOENT; status UNKNOWN. */
+    CHECK_FAIL(cs_store_revoke(s, "0123ABCD", NULL, 0, t0, &err), CS_ENOENT, &err,
+               "0123ABCD: not in the database");
+    CHECK_FAIL(cs_store_revoke(s, sb, "CN=Someone Else", 0, t0, &err), CS_ENOENT, &err,
+               "CN=Someone Else");
+    CHECK_OK(cs_store_status(s, "CN=Revoke Root", "0123ABCD", &rev, &err), &err);
+    CHECK(rev.status == CS_STATUS_UNKNOWN);
+    CHECK_OK(cs_store_status(s, "CN=Someone Else", sb, &rev, &err), &err);
+    CHECK(rev.status == CS_STATUS_UNKNOWN);
+
+    /* Refused reasons and bad input: CS_EINVAL, nothing written. */
+    CHECK_FAIL(cs_store_revoke(s, sb, NULL, 6, t0, &err), CS_EINVAL, &err, "certificateHold");
+    CHECK_FAIL(cs_store_revoke(s, sb, NULL, 8, t0, &err), CS_EINVAL, &err, "removeFromCRL");
+    CHECK_FAIL(cs_store_revoke(s, sb, NULL, 7, t0, &err), CS_EINVAL, &err, "reason 7");
+    CHECK_FAIL(cs_store_revoke(s, sb, NULL, 11, t0, &err), CS_EINVAL, &err, "reason 11");
+    CHECK_FAIL(cs_store_revoke(s, sb, NULL, 0, 0, &err), CS_EINVAL, &err, "time");
+    CHECK_FAIL(cs_store_revoke(s, "xyz", NULL, 0, t0, &err), CS_EINVAL, &err, "xyz");
+    CHECK_FAIL(cs_store_status(s, NULL, "", &rev, &err), CS_EINVAL, &err, "serial");
+    CHECK_OK(cs_store_status(s, NULL, sb, &rev, &err), &err);
+    CHECK(rev.status == CS_STATUS_GOOD);
+
+    /* The list: the one revoked leaf; the root itself is not on its CRL. */
+    CHECK_OK(cs_store_revoked(s, "CN=Revoke Root", &list, &n, &err), &err);
+    CHECK(n == 1 && list && strcmp(list[0].serial_hex, sa) == 0 &&
+          list[0].revoked_at == t0 && list[0].reason == 1 &&
+          list[0].not_after == cs_cert_not_after(a));
+    free(list);
+    list = NULL;
+    CHECK_OK(cs_store_revoke(s, sb, NULL, 0, t0 + 1, &err), &err);
+    CHECK_OK(cs_store_revoked(s, "CN=Revoke Root", &list, &n, &err), &err);
+    CHECK(n == 2 && list && strcmp(list[1].serial_hex, sb) == 0 && list[1].reason == 0);
+    free(list);
+    list = NULL;
+    CHECK_OK(cs_store_revoked(s, "CN=Nobody", &list, &n, &err), &err);
+    CHECK(n == 0 && list == NULL);
+
+    /* Inside a batch: the revocation rides the batch's transaction. */
+    CHECK_OK(cs_store_begin(s, &err), &err);
+    CHECK_OK(cs_store_revoke(s, sr, NULL, 2, t0, &err), &err);
+    CHECK_OK(cs_store_status(s, NULL, sr, &rev, &err), &err);
+    CHECK(rev.status == CS_STATUS_REVOKED);
+    cs_store_rollback(s);
+    CHECK_OK(cs_store_status(s, NULL, sr, &rev, &err), &err);
+    CHECK(rev.status == CS_STATUS_GOOD);
+
+    /* CRL numbers: 1, 2, 3 per issuer, independent issuers. */
+    CHECK_OK(cs_store_next_crl_number(s, "CN=Revoke Root", &num, &err), &err);
+    CHECK(num == 1);
+    CHECK_OK(cs_store_next_crl_number(s, "CN=Revoke Root", &num, &err), &err);
+    CHECK(num == 2);
+    CHECK_OK(cs_store_next_crl_number(s, "CN=Other", &num, &err), &err);
+    CHECK(num == 1);
+
+    /* Reopened: revocations and numbers persisted. */
+    cs_store_close(s);
+    s = NULL;
+    CHECK_OK(cs_store_open(db, &s, &err), &err);
+    if (!s)
+        goto done;
+    CHECK_OK(cs_store_status(s, "CN=Revoke Root", sa, &rev, &err), &err);
+    CHECK(rev.status == CS_STATUS_REVOKED && rev.reason == 1 && rev.revoked_at == t0);
+    CHECK_OK(cs_store_next_crl_number(s, "CN=Revoke Root", &num, &err), &err);
+    CHECK(num == 3);
+    CHECK(count(s) == 3);
+done:
+    free(sa);
+    free(sb);
+    free(sr);
+    cs_cert_free(root);
+    cs_cert_free(a);
+    cs_cert_free(b);
+    cs_key_free(k);
+    cs_store_close(s);
+}
+
+/* A database written by the schema-1 store: opened, migrated in place, its
+ * rows found, revocable. */
+static void migrate(void)
+{
+    cs_err err = {0};
+    cs_store *s = NULL;
+    cs_cert *got = NULL;
+    char *profile = NULL, out[64];
+    cs_revocation rev;
+    cs_revoked *list = NULL;
+    size_t n = 0;
+    int64_t num = 0;
+
+    CHECK(fx_sh("cp '%s/tests/c/data/store-v1.db' v1.db && chmod 600 v1.db", CS_SOURCE_DIR));
+    CHECK(fx_run_line(out, sizeof out, "sqlite3 v1.db 'PRAGMA user_version'") &&
+          strcmp(out, "1") == 0);
+    CHECK_OK(cs_store_open("v1.db", &s, &err), &err);
+    if (!s)
+        return;
+    CHECK(count(s) == 3);
+    CHECK_OK(cs_store_find(s, V1_LEAF, V1_INTER_DN, &got, &profile, &err), &err);
+    CHECK(profile && strcmp(profile, "server") == 0);
+    cs_cert_free(got);
+    free(profile);
+    CHECK_OK(cs_store_status(s, V1_INTER_DN, V1_LEAF, &rev, &err), &err);
+    CHECK(rev.status == CS_STATUS_GOOD && rev.not_after > 0);
+    CHECK_OK(cs_store_revoke(s, V1_INTER, NULL, 2, 1700000000, &err), &err);
+    CHECK_OK(cs_store_status(s, V1_ROOT_DN, V1_INTER, &rev, &err), &err);
+    CHECK(rev.status == CS_STATUS_REVOKED && rev.reason == 2 && rev.revoked_at == 1700000000);
+    CHECK_OK(cs_store_revoked(s, V1_ROOT_DN, &list, &n, &err), &err);
+    CHECK(n == 1 && list && strcmp(list[0].serial_hex, V1_INTER) == 0);
+    free(list);
+    CHECK_OK(cs_store_next_crl_number(s, V1_ROOT_DN, &num, &err), &err);
+    CHECK(num == 1);
+    cs_store_close(s);
+    s = NULL;
+    CHECK(fx_run_line(out, sizeof out, "sqlite3 v1.db 'PRAGMA user_version'") &&
+          strcmp(out, "2") == 0);
+    /* Opened again: no second migration, the data is there. */
+    CHECK_OK(cs_store_open("v1.db", &s, &err), &err);
+    if (s) {
+        CHECK(count(s) == 3);
+        CHECK_OK(cs_store_status(s, NULL, V1_INTER, &rev, &err), &err);
+        CHECK(rev.status == CS_STATUS_REVOKED);
+    }
+    cs_store_close(s);
+}
+
+int main(void)
+{
+    if (!fx_mkdtemp("revoke"))
+        return 1;
+    CHECK(cs_store_schema_version() == 2);
+    reasons();
+    fresh();
+    /* migrate() opens relative paths: run it in the temporary folder. */
+    if (chdir(fx_dir) == 0)
+        migrate();
+    else
+        CHECK(!"chdir to the temporary folder");
+    fx_rmdir();
+    return CHECK_DONE();
+}
