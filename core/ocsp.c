@@ -1,10 +1,12 @@
 /* The OCSP responder (RFC 6960, with the RFC 5019 profile's choices): match
  * each CertID against our issuer, look the serial up, sign the answer. */
+#include <errno.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 
 #include <openssl/bn.h>
 #include <openssl/err.h>
@@ -45,6 +47,7 @@ struct cs_ocsp_responder {
     int64_t next_update_secs;
     cs_ocsp_lookup_fn lookup;
     void *lookup_arg;
+    cs_store *store; /* cs_ocsp_responder_open's connection, the lookup_arg; else NULL */
     pthread_mutex_t lock; /* around lookup: a SQLite connection is one thread's */
 };
 
@@ -171,10 +174,49 @@ fail:
     return rc;
 }
 
+static cs_code store_lookup(void *arg, const char *issuer, const char *serial_hex,
+                            cs_revocation *out, cs_err *err)
+{
+    return cs_store_status(arg, issuer, serial_hex, out, err);
+}
+
+cs_code cs_ocsp_responder_open(const char *db_path, const cs_ocsp_params *p,
+                               cs_ocsp_responder **out, cs_err *err)
+{
+    cs_ocsp_params with_store;
+    cs_store *store = NULL;
+    struct stat st;
+    cs_code rc;
+
+    if (!db_path || !p || !out)
+        return cs_err_set(err, CS_EINVAL, "ocsp: no database or parameters");
+    if (p->lookup || p->lookup_arg)
+        return cs_err_set(err, CS_EINVAL, "ocsp: lookup: the database is the lookup");
+    /* cs_store_open would create a missing database: an empty one would
+     * answer "unknown" for every certificate we issued. */
+    if (stat(db_path, &st) != 0)
+        return cs_err_set(err, errno == ENOENT ? CS_ENOENT : CS_EIO, "%s: %s", db_path,
+                          strerror(errno));
+    rc = cs_store_open(db_path, &store, err);
+    if (rc != CS_OK)
+        return rc;
+    with_store = *p;
+    with_store.lookup = store_lookup;
+    with_store.lookup_arg = store;
+    rc = cs_ocsp_responder_new(&with_store, out, err);
+    if (rc != CS_OK) {
+        cs_store_close(store);
+        return rc;
+    }
+    (*out)->store = store;
+    return CS_OK;
+}
+
 void cs_ocsp_responder_free(cs_ocsp_responder *r)
 {
     if (!r)
         return;
+    cs_store_close(r->store);
     pthread_mutex_destroy(&r->lock);
     EVP_PKEY_free(r->key);
     free(r->issuer_line);
@@ -209,8 +251,9 @@ static int cert_id_ours(const cs_ocsp_responder *r, OCSP_CERTID *cid)
 }
 
 /* The status of the certificate cid names (ours): the lookup's answer. A
- * negative serial was never ours: unknown. */
-static cs_code look_up(cs_ocsp_responder *r, OCSP_CERTID *cid, cs_ocsp_status *st,
+ * negative serial, or one longer than RFC 5280 4.1.2.2's 20 octets, was never
+ * ours: unknown, without asking. */
+static cs_code look_up(cs_ocsp_responder *r, OCSP_CERTID *cid, cs_revocation *st,
                        cs_err *err)
 {
     ASN1_INTEGER *serial = NULL;
@@ -218,10 +261,11 @@ static cs_code look_up(cs_ocsp_responder *r, OCSP_CERTID *cid, cs_ocsp_status *s
     char *hex = NULL;
     cs_code rc = CS_OK;
 
-    st->status = CS_OCSP_UNKNOWN;
+    st->status = CS_STATUS_UNKNOWN;
     st->revoked_at = 0;
     st->reason = -1;
-    if (!OCSP_id_get0_info(NULL, NULL, NULL, &serial, cid) || !serial)
+    if (!OCSP_id_get0_info(NULL, NULL, NULL, &serial, cid) || !serial ||
+        ASN1_STRING_length(serial) > 20)
         return CS_OK;
     bn = ASN1_INTEGER_to_BN(serial, NULL);
     if (bn && !BN_is_negative(bn))
@@ -243,7 +287,7 @@ static cs_code add_status(cs_ocsp_responder *r, OCSP_BASICRESP *bs, OCSP_CERTID 
                           int ours, ASN1_TIME *this_update, ASN1_TIME *next_update,
                           cs_err *err)
 {
-    cs_ocsp_status st = {CS_OCSP_UNKNOWN, 0, -1};
+    cs_revocation st = {CS_STATUS_UNKNOWN, 0, -1, 0};
     ASN1_TIME *revoked_at = NULL;
     int status = V_OCSP_CERTSTATUS_UNKNOWN, reason = OCSP_REVOKED_STATUS_NOSTATUS;
     cs_code rc = CS_OK;
@@ -253,9 +297,9 @@ static cs_code add_status(cs_ocsp_responder *r, OCSP_BASICRESP *bs, OCSP_CERTID 
         if (rc != CS_OK)
             return rc;
     }
-    if (st.status == CS_OCSP_GOOD) {
+    if (st.status == CS_STATUS_GOOD) {
         status = V_OCSP_CERTSTATUS_GOOD;
-    } else if (st.status == CS_OCSP_REVOKED) {
+    } else if (st.status == CS_STATUS_REVOKED) {
         status = V_OCSP_CERTSTATUS_REVOKED;
         /* RFC 5280 5.3.1: 0-10 without 7; anything else goes without a reason. */
         if (st.reason >= 0 && st.reason <= 10 && st.reason != 7)

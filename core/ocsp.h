@@ -9,31 +9,18 @@
 #include "cert.h"
 #include "error.h"
 #include "key.h"
+#include "store.h"
 
-/* What the responder says of one certificate. */
-typedef enum cs_ocsp_cert_status {
-    CS_OCSP_GOOD = 0,
-    CS_OCSP_REVOKED = 1,
-    CS_OCSP_UNKNOWN = 2, /* never issued by us, as far as the lookup knows */
-} cs_ocsp_cert_status;
-
-/* A lookup's answer. revoked_at (Unix seconds) and reason (RFC 5280 5.3.1
- * CRLReason: 0 unspecified, 1 keyCompromise, ... 10 aACompromise; -1 for
- * none) only for CS_OCSP_REVOKED. */
-typedef struct cs_ocsp_status {
-    cs_ocsp_cert_status status;
-    int64_t revoked_at;
-    int reason;
-} cs_ocsp_status;
-
-/* Where the responder learns a certificate's status: issuer is the issuing
- * CA's subject as one line ("C=SE, O=Simple Inc, CN=x", cs_cert_info's
- * subject), serial_hex the serial in upper-case hex, whole bytes. Fill *out
- * and return CS_OK (an unknown serial is CS_OCSP_UNKNOWN, not an error); any
- * other code makes cs_ocsp_respond fail with it. The responder calls it under
- * its own mutex, never from two threads at once. */
+/* Where the responder learns a certificate's status, as cs_store_status
+ * answers it: issuer is the issuing CA's subject as one line ("C=SE, O=Simple
+ * Inc, CN=x", cs_cert_info's subject), serial_hex the serial in upper-case
+ * hex, whole bytes. Fill *out (status; for CS_STATUS_REVOKED also revoked_at
+ * and reason, -1 for none) and return CS_OK (an unknown serial is
+ * CS_STATUS_UNKNOWN, not an error); any other code makes cs_ocsp_respond
+ * fail with it. The responder calls it under its own mutex, never from two
+ * threads at once. */
 typedef cs_code (*cs_ocsp_lookup_fn)(void *arg, const char *issuer, const char *serial_hex,
-                                     cs_ocsp_status *out, cs_err *err);
+                                     cs_revocation *out, cs_err *err);
 
 typedef struct cs_ocsp_params {
     const cs_cert *issuer;     /* the CA whose certificates we answer for */
@@ -46,8 +33,8 @@ typedef struct cs_ocsp_params {
 } cs_ocsp_params;
 
 /* A responder: thread-safe, every function below may be called from many
- * threads at once. Constructor: cs_ocsp_responder_new. Destructor:
- * cs_ocsp_responder_free (NULL is fine). */
+ * threads at once. Constructors: cs_ocsp_responder_new,
+ * cs_ocsp_responder_open. Destructor: cs_ocsp_responder_free (NULL is fine). */
 typedef struct cs_ocsp_responder cs_ocsp_responder;
 
 /* The responder holds its own references to issuer, signer and key. Refused
@@ -57,6 +44,13 @@ typedef struct cs_ocsp_responder cs_ocsp_responder;
  * that is not the signer's is CS_EMISMATCH. */
 CS_NODISCARD cs_code cs_ocsp_responder_new(const cs_ocsp_params *p, cs_ocsp_responder **out,
                                            cs_err *err);
+
+/* A responder over the CA database at db_path, which must exist (CS_ENOENT,
+ * never created here): it opens its own connection, only reads, and looks
+ * each status up with cs_store_status. p->lookup and p->lookup_arg must be
+ * NULL. */
+CS_NODISCARD cs_code cs_ocsp_responder_open(const char *db_path, const cs_ocsp_params *p,
+                                            cs_ocsp_responder **out, cs_err *err);
 
 void cs_ocsp_responder_free(cs_ocsp_responder *r);
 

@@ -22,7 +22,7 @@
 /* The status table the lookup reads: serials in upper-case hex. */
 typedef struct row {
     char serial[80];
-    cs_ocsp_status status;
+    cs_revocation status;
 } row;
 
 typedef struct table {
@@ -35,7 +35,7 @@ typedef struct table {
 } table;
 
 static cs_code lookup(void *arg, const char *issuer, const char *serial_hex,
-                      cs_ocsp_status *out, cs_err *err)
+                      cs_revocation *out, cs_err *err)
 {
     table *t = arg;
     int i;
@@ -50,18 +50,18 @@ static cs_code lookup(void *arg, const char *issuer, const char *serial_hex,
             *out = t->rows[i].status;
             return CS_OK;
         }
-    out->status = CS_OCSP_UNKNOWN;
+    out->status = CS_STATUS_UNKNOWN;
     return CS_OK;
 }
 
-static void add_row(table *t, const cs_cert *c, cs_ocsp_cert_status st, int reason)
+static void add_row(table *t, const cs_cert *c, cs_cert_status st, int reason)
 {
     char *hex = cs_cert_serial_hex(c);
     row *r = &t->rows[t->n++];
 
     snprintf(r->serial, sizeof r->serial, "%s", hex ? hex : "?");
     r->status.status = st;
-    r->status.revoked_at = st == CS_OCSP_REVOKED ? REVOKED_AT : 0;
+    r->status.revoked_at = st == CS_STATUS_REVOKED ? REVOKED_AT : 0;
     r->status.reason = reason;
     free(hex);
 }
@@ -264,8 +264,8 @@ int main(void)
 
     /* The table: good is good, bad revoked for keyCompromise, fresh absent. */
     t.issuer = "C=SE, O=Simple Inc, CN=Test Issuing CA";
-    add_row(&t, good, CS_OCSP_GOOD, -1);
-    add_row(&t, bad, CS_OCSP_REVOKED, 1);
+    add_row(&t, good, CS_STATUS_GOOD, -1);
+    add_row(&t, bad, CS_STATUS_REVOKED, 1);
     memset(&params, 0, sizeof params);
     params.issuer = ca;
     params.signer = ca;
@@ -587,6 +587,70 @@ int main(void)
         CHECK_OK(cs_ocsp_decode_get("TWE%3d%3D", 9, &out, &out_len, &err), &err);
         CHECK(out && out_len == 2 && memcmp(out, "Ma", 2) == 0);
         free(out);
+    }
+
+    /* Over the CA database: good, then revoked once the store says so. */
+    if (fx_mkdtemp("ocsp")) {
+        char db[256], missing[256];
+        cs_store *s = NULL;
+        cs_cert *leaf = NULL, *ca2 = NULL;
+        cs_ocsp_responder *rs = NULL, *got = sentinel;
+        cs_ocsp_params sp = params;
+        char *serial = NULL;
+        FILE *f;
+
+        fx_path(db, sizeof db, "ca.db");
+        fx_path(missing, sizeof missing, "missing.db");
+        CHECK_OK(cs_store_open(db, &s, &err), &err);
+        spec = fx_ca_spec(ca_dn, 3, 0, 30);
+        CHECK_OK(cs_store_issue(s, &spec, ca_key, NULL, ca_key, "root", &ca2, &err), &err);
+        spec = fx_leaf_spec(good_dn, 1, server_auth, good_san, 1, 30);
+        CHECK_OK(cs_store_issue(s, &spec, leaf_key, ca2, ca_key, "server", &leaf, &err), &err);
+        sp.issuer = ca2;
+        sp.signer = ca2;
+        sp.signer_key = ca_key;
+        sp.lookup = NULL;
+        sp.lookup_arg = NULL;
+        CHECK_FAIL(cs_ocsp_responder_open(missing, &sp, &got, &err), CS_ENOENT, &err,
+                   "missing.db");
+        CHECK(got == sentinel);
+        f = fopen(missing, "r");
+        CHECK(f == NULL); /* not created */
+        if (f)
+            fclose(f);
+        CHECK_FAIL(cs_ocsp_responder_open(db, &params, &got, &err), CS_EINVAL, &err,
+                   "lookup");
+        CHECK_OK(cs_ocsp_responder_open(db, &sp, &rs, &err), &err);
+        if (rs && leaf && ca2) {
+            const cs_cert *certs[] = {leaf};
+            req = request(certs, 1, ca2, EVP_sha1(), 1, &req_len, NULL);
+            CHECK_OK(cs_ocsp_respond(rs, req, req_len, &der, &len, &err), &err);
+            CHECK(parse(der, len, &bs) == OCSP_RESPONSE_STATUS_SUCCESSFUL);
+            CHECK(bs && status_of(bs, leaf, ca2, EVP_sha1(), &reason, NULL, NULL)
+                            == V_OCSP_CERTSTATUS_GOOD);
+            OCSP_BASICRESP_free(bs);
+            free(der);
+            der = NULL;
+            serial = cs_cert_serial_hex(leaf);
+            CHECK_OK(cs_store_revoke(s, serial, t.issuer, 4, REVOKED_AT, &err), &err);
+            CHECK_OK(cs_ocsp_respond(rs, req, req_len, &der, &len, &err), &err);
+            CHECK(parse(der, len, &bs) == OCSP_RESPONSE_STATUS_SUCCESSFUL);
+            revoked = 0;
+            CHECK(bs && status_of(bs, leaf, ca2, EVP_sha1(), &reason, &revoked, NULL)
+                            == V_OCSP_CERTSTATUS_REVOKED);
+            CHECK(reason == OCSP_REVOKED_STATUS_SUPERSEDED && revoked == REVOKED_AT);
+            OCSP_BASICRESP_free(bs);
+            free(der);
+            der = NULL;
+            free(req);
+            req = NULL;
+        }
+        free(serial);
+        cs_ocsp_responder_free(rs);
+        cs_cert_free(leaf);
+        cs_cert_free(ca2);
+        cs_store_close(s);
+        fx_rmdir();
     }
 
     cs_ocsp_responder_free(rd);
