@@ -88,6 +88,7 @@ void pki_cert_register(lua_State *L);
 void pki_store_register(lua_State *L);
 void pki_server_register(lua_State *L);
 void pki_csr_register(lua_State *L);
+void pki_crl_register(lua_State *L);
 void pki_ocsp_register(lua_State *L);
 /* After pki_cert_register: adds cert:permits to pki.cert. */
 void pki_name_register(lua_State *L);
@@ -99,7 +100,14 @@ extern const luaL_Reg pki_server_funcs[];
 extern const luaL_Reg pki_files_funcs[];
 extern const luaL_Reg pki_name_funcs[];
 extern const luaL_Reg pki_csr_funcs[];
+extern const luaL_Reg pki_crl_funcs[];
 extern const luaL_Reg pki_ocsp_funcs[];
+
+/* A CRLReason at stack index idx, a name ("keyCompromise") or an integer
+ * code; -1 with err naming path (and listing the names) if not allowed. */
+int pki_crl_reason(lua_State *L, int idx, const char *path, cs_err *err);
+/* Push a revoked entry as {serial, revoked_at, reason, reason_code, not_after}. */
+void pki_push_revoked(lua_State *L, const cs_revoked *e);
 
 /* The result of a core call that fills a malloc'd buffer: on CS_OK push it
  * as a string and free it, return 1; else pki_fail (buf is NULL then). */

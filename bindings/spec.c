@@ -21,7 +21,8 @@ typedef struct conv {
 static const char *const spec_fields[] = {
     "subject", "not_before", "not_after", "validity_days", "basic_constraints",
     "key_usage", "extended_key_usage", "subject_alt_name", "name_constraints",
-    "subject_key_id", "authority_key_id",
+    "subject_key_id", "authority_key_id", "crl_distribution_points",
+    "authority_info_access", "ocsp_no_check",
     /* read-only fields of cert:info(), accepted and ignored so an info can be
      * fed back as a spec; not "serial", which is always random and would
      * mislead if silently ignored */
@@ -33,6 +34,7 @@ static const char *const crit_fields[] = {"critical", NULL};
 static const char *const san_fields[] = {"critical", "dns", "ip", "email", "uri", NULL};
 static const char *const subtree_fields[] = {"dns", "ip", "email", "uri", NULL};
 static const char *const nc_fields[] = {"critical", "permitted", "excluded", NULL};
+static const char *const aia_fields[] = {"ocsp", "ca_issuers", NULL};
 
 static const struct {
     const char *field;
@@ -426,6 +428,62 @@ static cs_code read_nc(conv *c, int t, cs_cert_spec *spec)
     return rc;
 }
 
+/* crl_distribution_points = {"http://...", ...} */
+static cs_code read_crl_dp(conv *c, int t, cs_cert_spec *spec)
+{
+    const char *path = "spec.crl_distribution_points";
+    const char **uris = NULL;
+    int present;
+    cs_code rc = opt_table(c, t, "spec", "crl_distribution_points", &present);
+    int cdp = lua_gettop(c->L);
+
+    if (rc != CS_OK || !present)
+        return rc;
+    rc = check_fields(c, cdp, path, no_fields, 1);
+    if (rc == CS_OK)
+        rc = string_array(c, cdp, path, &uris, &spec->crl_distribution_points.len);
+    spec->crl_distribution_points.uris = uris;
+    lua_pop(c->L, 1);
+    return rc;
+}
+
+/* authority_info_access = {ocsp = {...}, ca_issuers = {...}} */
+static cs_code read_aia(conv *c, int t, cs_cert_spec *spec)
+{
+    const char *path = "spec.authority_info_access";
+    const char **ocsp = NULL, **issuers = NULL;
+    int present, sub;
+    cs_code rc = opt_table(c, t, "spec", "authority_info_access", &present);
+    int aia = lua_gettop(c->L);
+
+    if (rc != CS_OK || !present)
+        return rc;
+    rc = check_fields(c, aia, path, aia_fields, 0);
+    if (rc == CS_OK)
+        rc = opt_table(c, aia, path, "ocsp", &sub);
+    if (rc == CS_OK && sub) {
+        rc = check_fields(c, lua_gettop(c->L), "spec.authority_info_access.ocsp", no_fields, 1);
+        if (rc == CS_OK)
+            rc = string_array(c, lua_gettop(c->L), "spec.authority_info_access.ocsp", &ocsp,
+                              &spec->authority_info_access.ocsp_len);
+        lua_pop(c->L, 1);
+    }
+    if (rc == CS_OK)
+        rc = opt_table(c, aia, path, "ca_issuers", &sub);
+    if (rc == CS_OK && sub) {
+        rc = check_fields(c, lua_gettop(c->L), "spec.authority_info_access.ca_issuers",
+                          no_fields, 1);
+        if (rc == CS_OK)
+            rc = string_array(c, lua_gettop(c->L), "spec.authority_info_access.ca_issuers",
+                              &issuers, &spec->authority_info_access.ca_issuers_len);
+        lua_pop(c->L, 1);
+    }
+    spec->authority_info_access.ocsp = ocsp;
+    spec->authority_info_access.ca_issuers = issuers;
+    lua_settop(c->L, aia - 1);
+    return rc;
+}
+
 /* subject_key_id / authority_key_id: true/false, or the hex string info gives
  * (which means present: core computes the value from the keys). */
 static cs_code read_key_id(conv *c, int t, const char *key, int *out)
@@ -484,6 +542,12 @@ cs_code pki_spec_from_table(lua_State *L, int idx, cs_cert_spec *spec, cs_err *e
         rc = read_key_id(&c, idx, "subject_key_id", &s.subject_key_id);
     if (rc == CS_OK)
         rc = read_key_id(&c, idx, "authority_key_id", &s.authority_key_id);
+    if (rc == CS_OK)
+        rc = read_crl_dp(&c, idx, &s);
+    if (rc == CS_OK)
+        rc = read_aia(&c, idx, &s);
+    if (rc == CS_OK)
+        rc = opt_bool(&c, idx, "spec", "ocsp_no_check", &s.ocsp_no_check);
     lua_settop(L, c.scratch);
     if (rc == CS_OK)
         *spec = s;
@@ -573,6 +637,24 @@ void pki_push_info(lua_State *L, const cs_cert_info *info)
     }
     set_string(L, "subject_key_id", info->subject_key_id);
     set_string(L, "authority_key_id", info->authority_key_id);
+    if (info->crl_distribution_points.len > 0) {
+        pki_push_strings(L, info->crl_distribution_points.uris,
+                         info->crl_distribution_points.len);
+        lua_setfield(L, -2, "crl_distribution_points");
+    }
+    if (info->authority_info_access.ocsp_len > 0 ||
+        info->authority_info_access.ca_issuers_len > 0) {
+        lua_createtable(L, 0, 2);
+        pki_push_strings(L, info->authority_info_access.ocsp,
+                         info->authority_info_access.ocsp_len);
+        lua_setfield(L, -2, "ocsp");
+        pki_push_strings(L, info->authority_info_access.ca_issuers,
+                         info->authority_info_access.ca_issuers_len);
+        lua_setfield(L, -2, "ca_issuers");
+        lua_setfield(L, -2, "authority_info_access");
+    }
+    if (info->ocsp_no_check)
+        set_bool(L, "ocsp_no_check", 1);
 
     /* read-only fields */
     set_int(L, "version", info->version);

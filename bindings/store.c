@@ -2,6 +2,7 @@
 #include "bindings.h"
 
 #include <stdlib.h>
+#include <time.h>
 
 static int store_close(lua_State *L)
 {
@@ -126,6 +127,101 @@ static int store_count(lua_State *L)
     return 1;
 }
 
+/* store:revoke(serial, {issuer = line, reason = name|code, at = unix}) -> true */
+static int store_revoke(lua_State *L)
+{
+    static const char *const names[] = {"issuer", "reason", "at", NULL};
+    cs_store *store = pki_checkopen(L, 1, PKI_STORE);
+    const char *serial = luaL_checkstring(L, 2);
+    const char *issuer = NULL;
+    lua_Integer at = (lua_Integer)time(NULL);
+    cs_err err = {CS_OK, ""};
+    int reason = 0;
+
+    if (!lua_isnoneornil(L, 3)) {
+        pki_check_option_names(L, 3, 3, names);
+        lua_getfield(L, 3, "issuer");
+        issuer = luaL_optstring(L, -1, NULL);
+        if (lua_getfield(L, 3, "at") != LUA_TNIL)
+            at = luaL_checkinteger(L, -1);
+        if (lua_getfield(L, 3, "reason") != LUA_TNIL) {
+            reason = pki_crl_reason(L, -1, "reason", &err);
+            if (reason < 0)
+                return pki_fail(L, &err);
+        }
+    }
+    if (cs_store_revoke(store, serial, issuer, reason, (int64_t)at, &err) != CS_OK)
+        return pki_fail(L, &err);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+/* store:status(serial [, issuer]) -> {status = "good"|"revoked"|"unknown",
+ * revoked_at, reason, reason_code, not_after} */
+static int store_status(lua_State *L)
+{
+    static const char *const status[] = {"good", "revoked", "unknown"};
+    cs_store *store = pki_checkopen(L, 1, PKI_STORE);
+    const char *serial = luaL_checkstring(L, 2);
+    const char *issuer = luaL_optstring(L, 3, NULL);
+    cs_err err = {CS_OK, ""};
+    cs_revocation rev;
+
+    if (cs_store_status(store, issuer, serial, &rev, &err) != CS_OK)
+        return pki_fail(L, &err);
+    lua_createtable(L, 0, 5);
+    lua_pushstring(L, status[rev.status]);
+    lua_setfield(L, -2, "status");
+    if (rev.status == CS_STATUS_REVOKED) {
+        const char *name = cs_crl_reason_name(rev.reason);
+        lua_pushinteger(L, (lua_Integer)rev.revoked_at);
+        lua_setfield(L, -2, "revoked_at");
+        lua_pushstring(L, name ? name : "unknown");
+        lua_setfield(L, -2, "reason");
+        lua_pushinteger(L, rev.reason);
+        lua_setfield(L, -2, "reason_code");
+    }
+    if (rev.status != CS_STATUS_UNKNOWN) {
+        lua_pushinteger(L, (lua_Integer)rev.not_after);
+        lua_setfield(L, -2, "not_after");
+    }
+    return 1;
+}
+
+/* store:revoked(issuer) -> {{serial, revoked_at, reason, reason_code, not_after}, ...} */
+static int store_revoked(lua_State *L)
+{
+    cs_store *store = pki_checkopen(L, 1, PKI_STORE);
+    const char *issuer = luaL_checkstring(L, 2);
+    cs_err err = {CS_OK, ""};
+    cs_revoked *list = NULL;
+    size_t n = 0, i;
+
+    if (cs_store_revoked(store, issuer, &list, &n, &err) != CS_OK)
+        return pki_fail(L, &err);
+    lua_createtable(L, (int)n, 0);
+    for (i = 0; i < n; i++) {
+        pki_push_revoked(L, &list[i]);
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+    free(list);
+    return 1;
+}
+
+/* store:next_crl_number(issuer) -> integer */
+static int store_next_crl_number(lua_State *L)
+{
+    cs_store *store = pki_checkopen(L, 1, PKI_STORE);
+    const char *issuer = luaL_checkstring(L, 2);
+    cs_err err = {CS_OK, ""};
+    int64_t n = 0;
+
+    if (cs_store_next_crl_number(store, issuer, &n, &err) != CS_OK)
+        return pki_fail(L, &err);
+    lua_pushinteger(L, (lua_Integer)n);
+    return 1;
+}
+
 static const luaL_Reg store_meta[] = {
     {"__gc", store_close},
     {"__close", store_close},
@@ -140,6 +236,10 @@ static const luaL_Reg store_methods[] = {
     {"rollback", store_rollback},
     {"find", store_find},
     {"count", store_count},
+    {"revoke", store_revoke},
+    {"status", store_status},
+    {"revoked", store_revoked},
+    {"next_crl_number", store_next_crl_number},
     {"close", store_close},
     {NULL, NULL},
 };

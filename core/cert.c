@@ -340,6 +340,112 @@ done:
     return rc;
 }
 
+/* One URI general name, its syntax checked; ext names the extension. */
+static cs_code uri_name(const char *uri, const char *ext, GENERAL_NAME **out, cs_err *err)
+{
+    cs_name n;
+
+    if (!uri)
+        return cs_err_set(err, CS_EINVAL, "%s: missing URI", ext);
+    n.type = CS_NAME_URI;
+    n.value = uri;
+    return cs_name_general(&n, 0, ext, out, err);
+}
+
+static cs_code add_crl_dp(X509 *x, const cs_cert_spec *s, cs_err *err)
+{
+    CRL_DIST_POINTS *cdp = NULL;
+    DIST_POINT *dp = NULL;
+    GENERAL_NAME *gen = NULL;
+    size_t i;
+    cs_code rc = CS_OK;
+
+    cdp = sk_DIST_POINT_new_null();
+    dp = DIST_POINT_new();
+    if (dp)
+        dp->distpoint = DIST_POINT_NAME_new();
+    if (!cdp || !dp || !dp->distpoint ||
+        !(dp->distpoint->name.fullname = sk_GENERAL_NAME_new_null())) {
+        rc = cs_err_ossl(err, CS_ENOMEM, "cRLDistributionPoints: out of memory");
+        goto done;
+    }
+    dp->distpoint->type = 0; /* fullName */
+    for (i = 0; i < s->crl_distribution_points.len; i++) {
+        rc = uri_name(s->crl_distribution_points.uris[i], "cRLDistributionPoints", &gen, err);
+        if (rc != CS_OK)
+            goto done;
+        if (!sk_GENERAL_NAME_push(dp->distpoint->name.fullname, gen)) {
+            rc = cs_err_ossl(err, CS_ENOMEM, "cRLDistributionPoints: out of memory");
+            goto done;
+        }
+        gen = NULL;
+    }
+    if (!sk_DIST_POINT_push(cdp, dp)) {
+        rc = cs_err_ossl(err, CS_ENOMEM, "cRLDistributionPoints: out of memory");
+        goto done;
+    }
+    dp = NULL;
+    rc = add_ext(x, NID_crl_distribution_points, cdp, 0, "cRLDistributionPoints", err);
+done:
+    GENERAL_NAME_free(gen);
+    DIST_POINT_free(dp);
+    sk_DIST_POINT_pop_free(cdp, DIST_POINT_free);
+    return rc;
+}
+
+/* Append one access description (method nid, location uri) to aia. */
+static cs_code push_access(AUTHORITY_INFO_ACCESS *aia, int nid, const char *uri, cs_err *err)
+{
+    ACCESS_DESCRIPTION *ad = NULL;
+    GENERAL_NAME *gen = NULL;
+    cs_code rc;
+
+    rc = uri_name(uri, "authorityInfoAccess", &gen, err);
+    if (rc != CS_OK)
+        return rc;
+    ad = ACCESS_DESCRIPTION_new();
+    if (!ad || !sk_ACCESS_DESCRIPTION_push(aia, ad)) {
+        ACCESS_DESCRIPTION_free(ad);
+        GENERAL_NAME_free(gen);
+        return cs_err_ossl(err, CS_ENOMEM, "authorityInfoAccess: out of memory");
+    }
+    ASN1_OBJECT_free(ad->method);
+    ad->method = OBJ_nid2obj(nid);
+    GENERAL_NAME_free(ad->location);
+    ad->location = gen;
+    return CS_OK;
+}
+
+static cs_code add_aia(X509 *x, const cs_cert_spec *s, cs_err *err)
+{
+    AUTHORITY_INFO_ACCESS *aia = sk_ACCESS_DESCRIPTION_new_null();
+    size_t i;
+    cs_code rc = CS_OK;
+
+    if (!aia)
+        return cs_err_ossl(err, CS_ENOMEM, "authorityInfoAccess: out of memory");
+    for (i = 0; rc == CS_OK && i < s->authority_info_access.ocsp_len; i++)
+        rc = push_access(aia, NID_ad_OCSP, s->authority_info_access.ocsp[i], err);
+    for (i = 0; rc == CS_OK && i < s->authority_info_access.ca_issuers_len; i++)
+        rc = push_access(aia, NID_ad_ca_issuers, s->authority_info_access.ca_issuers[i], err);
+    if (rc == CS_OK)
+        rc = add_ext(x, NID_info_access, aia, 0, "authorityInfoAccess", err);
+    AUTHORITY_INFO_ACCESS_free(aia);
+    return rc;
+}
+
+static cs_code add_ocsp_no_check(X509 *x, cs_err *err)
+{
+    ASN1_NULL *null = ASN1_NULL_new();
+    cs_code rc;
+
+    if (!null)
+        return cs_err_ossl(err, CS_ENOMEM, "ocspNoCheck: out of memory");
+    rc = add_ext(x, NID_id_pkix_OCSP_noCheck, null, 0, "ocspNoCheck", err);
+    ASN1_NULL_free(null);
+    return rc;
+}
+
 /* RFC 5280 4.2.1.2 method (1): SHA-1 of the subjectPublicKey BIT STRING. */
 static ASN1_OCTET_STRING *key_id(const X509 *x)
 {
@@ -612,6 +718,13 @@ cs_code cs_cert_sign(const cs_cert_spec *spec, const cs_key *subject_key,
         rc = add_name_constraints(x, spec, err);
     if (rc == CS_OK && (spec->subject_key_id || spec->authority_key_id))
         rc = add_key_ids(x, spec, issuer, err);
+    if (rc == CS_OK && spec->crl_distribution_points.len > 0)
+        rc = add_crl_dp(x, spec, err);
+    if (rc == CS_OK && (spec->authority_info_access.ocsp_len > 0 ||
+                        spec->authority_info_access.ca_issuers_len > 0))
+        rc = add_aia(x, spec, err);
+    if (rc == CS_OK && spec->ocsp_no_check)
+        rc = add_ocsp_no_check(x, err);
     if (rc != CS_OK)
         goto done;
     /* The built certificate, not the spec, is what gets signed: lint that. */

@@ -63,6 +63,16 @@ typedef struct cs_cert_spec {
              const cs_name *excluded; size_t excluded_len; } name_constraints;
     int subject_key_id;   /* add SKI (SHA-1 of the public key, RFC 5280 4.2.1.2) */
     int authority_key_id; /* add AKI = the issuer's SKI (own SKI when self-signed) */
+    /* RFC 5280 4.2.1.13: one distribution point whose fullName lists these
+     * URIs (places of the same CRL); len 0: no extension. Never critical. */
+    struct { const char *const *uris; size_t len; } crl_distribution_points;
+    /* RFC 5280 4.2.2.1: id-ad-ocsp and id-ad-caIssuers access descriptions,
+     * OCSP first; both lengths 0: no extension. Never critical. */
+    struct { const char *const *ocsp; size_t ocsp_len;
+             const char *const *ca_issuers; size_t ca_issuers_len; } authority_info_access;
+    /* RFC 6960 4.2.2.2.1 id-pkix-ocsp-nocheck (a NULL, not critical): for a
+     * delegated OCSP signer, whose own status clients then do not check. */
+    int ocsp_no_check;
 } cs_cert_spec;
 
 /* Build the certificate for subject_key's public key and sign it with
@@ -128,6 +138,10 @@ typedef struct cs_cert_info {
     struct { int present, critical; cs_name *names; size_t len; } subject_alt_name;
     struct { int present, critical; cs_name *permitted; size_t permitted_len;
              cs_name *excluded; size_t excluded_len; } name_constraints;
+    struct { char **uris; size_t len; } crl_distribution_points; /* every fullName URI */
+    struct { char **ocsp; size_t ocsp_len; char **ca_issuers; size_t ca_issuers_len; }
+        authority_info_access;
+    int ocsp_no_check;
     char **extensions;       /* every extension's short name or OID, in order */
     size_t extensions_len;
 } cs_cert_info;

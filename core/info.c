@@ -326,6 +326,15 @@ static void free_names(cs_name *names, size_t len)
     free(names);
 }
 
+static void free_strings(char **list, size_t len)
+{
+    size_t i;
+
+    for (i = 0; i < len; i++)
+        free(list[i]);
+    free(list);
+}
+
 void cs_cert_info_free(cs_cert_info *info)
 {
     size_t i;
@@ -355,6 +364,10 @@ void cs_cert_info_free(cs_cert_info *info)
     free_names(info->subject_alt_name.names, info->subject_alt_name.len);
     free_names(info->name_constraints.permitted, info->name_constraints.permitted_len);
     free_names(info->name_constraints.excluded, info->name_constraints.excluded_len);
+    free_strings(info->crl_distribution_points.uris, info->crl_distribution_points.len);
+    free_strings(info->authority_info_access.ocsp, info->authority_info_access.ocsp_len);
+    free_strings(info->authority_info_access.ca_issuers,
+                 info->authority_info_access.ca_issuers_len);
     if (info->extensions) {
         for (i = 0; i < info->extensions_len; i++)
             free(info->extensions[i]);
@@ -497,6 +510,72 @@ static int fill_name_constraints(cs_cert_info *info, X509 *x)
     return ok;
 }
 
+/* The URI general names of gens appended to (*list, *len); others skipped. */
+static int append_uris(const GENERAL_NAMES *gens, char ***list, size_t *len)
+{
+    int i, n = sk_GENERAL_NAME_num(gens);
+    char **grown;
+
+    for (i = 0; i < n; i++) {
+        const GENERAL_NAME *gn = sk_GENERAL_NAME_value(gens, i);
+        char *u;
+        if (gn->type != GEN_URI)
+            continue;
+        u = asn1_utf8(gn->d.uniformResourceIdentifier);
+        grown = u ? realloc(*list, (*len + 1) * sizeof **list) : NULL;
+        if (!grown) {
+            free(u);
+            return 0;
+        }
+        *list = grown;
+        (*list)[(*len)++] = u;
+    }
+    return 1;
+}
+
+static int fill_crl_dp(cs_cert_info *info, X509 *x)
+{
+    int crit = -1, ok = 1, i;
+    CRL_DIST_POINTS *cdp = X509_get_ext_d2i(x, NID_crl_distribution_points, &crit, NULL);
+
+    if (!cdp)
+        return crit == -1;
+    for (i = 0; ok && i < sk_DIST_POINT_num(cdp); i++) {
+        const DIST_POINT *dp = sk_DIST_POINT_value(cdp, i);
+        if (dp->distpoint && dp->distpoint->type == 0)
+            ok = append_uris(dp->distpoint->name.fullname, &info->crl_distribution_points.uris,
+                             &info->crl_distribution_points.len);
+    }
+    CRL_DIST_POINTS_free(cdp);
+    return ok;
+}
+
+static int fill_aia(cs_cert_info *info, X509 *x)
+{
+    int crit = -1, ok = 1, i;
+    AUTHORITY_INFO_ACCESS *aia = X509_get_ext_d2i(x, NID_info_access, &crit, NULL);
+
+    if (!aia)
+        return crit == -1;
+    for (i = 0; ok && i < sk_ACCESS_DESCRIPTION_num(aia); i++) {
+        const ACCESS_DESCRIPTION *ad = sk_ACCESS_DESCRIPTION_value(aia, i);
+        GENERAL_NAMES *one = sk_GENERAL_NAME_new_null();
+        int nid = OBJ_obj2nid(ad->method);
+        if (!one || !sk_GENERAL_NAME_push(one, ad->location)) {
+            ok = 0;
+        } else if (nid == NID_ad_OCSP) {
+            ok = append_uris(one, &info->authority_info_access.ocsp,
+                             &info->authority_info_access.ocsp_len);
+        } else if (nid == NID_ad_ca_issuers) {
+            ok = append_uris(one, &info->authority_info_access.ca_issuers,
+                             &info->authority_info_access.ca_issuers_len);
+        }
+        sk_GENERAL_NAME_free(one); /* borrowed the location: free the stack only */
+    }
+    AUTHORITY_INFO_ACCESS_free(aia);
+    return ok;
+}
+
 int cs_info_ext_names(const STACK_OF(X509_EXTENSION) *exts, char ***names, size_t *len)
 {
     int i, n = sk_X509_EXTENSION_num(exts);
@@ -621,6 +700,15 @@ cs_code cs_cert_get_info(const cs_cert *cert, cs_cert_info **out, cs_err *err)
         what = "nameConstraints";
         goto done;
     }
+    if (!fill_crl_dp(info, x)) {
+        what = "cRLDistributionPoints";
+        goto done;
+    }
+    if (!fill_aia(info, x)) {
+        what = "authorityInfoAccess";
+        goto done;
+    }
+    info->ocsp_no_check = X509_get_ext_by_NID(x, NID_id_pkix_OCSP_noCheck, -1) >= 0;
     rc = CS_ENOMEM;
     if (!cs_info_ext_names(X509_get0_extensions(x), &info->extensions, &info->extensions_len))
         goto done;
