@@ -301,8 +301,9 @@ static cs_code add_status(cs_ocsp_responder *r, OCSP_BASICRESP *bs, OCSP_CERTID 
         status = V_OCSP_CERTSTATUS_GOOD;
     } else if (st.status == CS_STATUS_REVOKED) {
         status = V_OCSP_CERTSTATUS_REVOKED;
-        /* RFC 5280 5.3.1: 0-10 without 7; anything else goes without a reason. */
-        if (st.reason >= 0 && st.reason <= 10 && st.reason != 7)
+        /* RFC 5280 5.3.1: codes 1-10 without 7. unspecified (0) is left out,
+         * as the CRL leaves it out (CA/B BR 7.2.2), and so is anything else. */
+        if (st.reason >= 1 && st.reason <= 10 && st.reason != 7)
             reason = st.reason;
         revoked_at = ASN1_TIME_set(NULL, (time_t)st.revoked_at);
         if (!revoked_at)

@@ -123,6 +123,42 @@ t.case("staple: one response for a certificate of ours", function()
     assert(out:find("leaf.pem: good", 1, true), out)
 end)
 
+t.case("revoked in the store: revoked, with time and reason, on the next request", function()
+    local r <close> = assert(pki.ocsp_responder{db = db, issuer = c.inter, signer = c.ocsp,
+                                                key = c.ocsp_key})
+    local req = request("leaf", "inter")
+    local out = read_back(assert(r:respond(req)))
+    assert(out:find("Cert Status: good", 1, true), out)
+    do
+        local store <close> = assert(pki.open_store(db))
+        assert(store:revoke(c.leaf:serial(), {issuer = c.inter:info().subject_line,
+                                              reason = "keyCompromise", at = 1700000000}))
+    end
+    local ok
+    out, ok = read_back(assert(r:respond(req)))
+    assert(ok, out)
+    assert(out:find("Cert Status: revoked", 1, true), out)
+    assert(out:find("Revocation Time: Nov 14 22:13:20 2023 GMT", 1, true), out)
+    assert(out:find("Revocation Reason: keyCompromise (0x1)", 1, true), out)
+    -- The staple says so too.
+    t.write_file(path("resp.der"), assert(r:staple(c.leaf)))
+    out = t.sh("openssl ocsp -respin " .. q(path("resp.der")) .. " -resp_text 2>&1")
+    assert(out:find("Cert Status: revoked", 1, true), out)
+end)
+
+t.case("revoked as unspecified: no reason in the answer", function()
+    local r <close> = assert(pki.ocsp_responder{db = db, issuer = c.inter, key = c.inter_key})
+    do
+        local store <close> = assert(pki.open_store(db))
+        assert(store:revoke(c.not_ocsp:serial(), {issuer = c.inter:info().subject_line}))
+    end
+    assert(pki.write_files { { path = path("not_ocsp.pem"), cert = c.not_ocsp } })
+    local out, ok = read_back(assert(r:respond(request("not_ocsp", "inter"))))
+    assert(ok, out)
+    assert(out:find("Cert Status: revoked", 1, true), out)
+    assert(not out:find("Revocation Reason", 1, true), out)
+end)
+
 t.expect_fail("staple: another issuer's certificate", "invalid", "not issued by", function()
     local r <close> = assert(pki.ocsp_responder{db = db, issuer = c.inter, key = c.inter_key})
     return r:staple(other.leaf)
