@@ -8,6 +8,7 @@
 -- docs/issue.md describes the request and the result.
 local pki = require "pki"
 local chain = require "chainsmith.chain"
+local crl = require "chainsmith.crl"
 local profile = require "chainsmith.profile"
 
 local ca = {}
@@ -369,6 +370,125 @@ function CA:issue(req, opts)
         return fail(cerr, ccode)
     end
     return result
+end
+
+local revoke_fields = { serial = true, cert = true, reason = true }
+
+-- The serial and (when a certificate was given) issuer a revoke request
+-- names. Returns serial, issuer line or nil; or nil, message.
+local function revoke_target(req)
+    if type(req) ~= "table" then
+        return nil, ("request: expected table, got %s"):format(type(req))
+    end
+    for k in pairs(req) do
+        if not revoke_fields[k] then
+            return nil, ("request: unknown field '%s'"):format(tostring(k))
+        end
+    end
+    if (req.serial == nil) == (req.cert == nil) then
+        return nil, "request: give exactly one of 'serial' and 'cert'"
+    end
+    if req.reason ~= nil and type(req.reason) ~= "string" then
+        return nil, ("request.reason: expected a reason name, got %s"):format(type(req.reason))
+    end
+    if req.cert ~= nil then
+        if type(req.cert) ~= "userdata" or not tostring(req.cert):find("^pki%.cert[ (]") then
+            return nil, ("request.cert: expected a pki.cert, got %s"):format(type(req.cert))
+        end
+        return req.cert:serial(), req.cert:info().issuer_line
+    end
+    if type(req.serial) ~= "string" or not req.serial:find("^%x+$") then
+        return nil, ("request.serial: expected a hexadecimal serial, got %s")
+            :format(type(req.serial) == "string" and ("'" .. req.serial .. "'")
+                or type(req.serial))
+    end
+    return req.serial, nil
+end
+
+-- Which of this chain's CAs signs the CRL for a certificate of this
+-- issuer: "intermediate" or "root" with its certificate and key; or nil,
+-- message, code.
+function CA:crl_signer(issuer_line)
+    if issuer_line == self.cert:info().subject_line then
+        return "intermediate", self.cert, self.key
+    end
+    if issuer_line == self.root:info().subject_line then
+        local key, err, code = pki.read_key(self.files.root.key)
+        if not key then
+            return nil, ("revoking a certificate the root issued needs the root key: %s")
+                :format(err), code
+        end
+        return "root", self.root, key
+    end
+    return nil, ("issuer %s is neither this chain's root nor its intermediate"):format(issuer_line),
+        "notfound"
+end
+
+-- Revoke a certificate this CA (or its root) issued and sign the issuer's
+-- CRL again. req = {serial = HEX | cert = pki.cert, reason = name} (reason
+-- as pki.crl_reasons() lists them; default "unspecified").
+-- Returns {serial, issuer, ca = "intermediate"|"root", reason, revoked_at,
+-- crl = {number, revoked, der, pem, next_update}}, or nil, message, code:
+-- "notfound" (unknown serial), "exists" (already revoked: the message says
+-- when and why), "invalid" (bad request or reason, a root). On failure
+-- nothing is recorded and no CRL is written.
+function CA:revoke(req)
+    if not self.store then
+        error("attempt to use a closed chainsmith CA", 2)
+    end
+    local serial, issuer = revoke_target(req)
+    if not serial then
+        return nil, issuer, "invalid"
+    end
+    local reason = req.reason or "unspecified"
+    local cert, ferr, fcode = self.store:find(serial, issuer)
+    if not cert then
+        return nil, ferr, fcode
+    end
+    local info = cert:info()
+    if info.self_signed then
+        return nil, ("serial %s is the root itself: a root cannot be revoked by a CRL it signs "
+            .. "(remove it from the trust stores instead)"):format(info.serial), "invalid"
+    end
+    local name, signer, signer_key = self:crl_signer(info.issuer_line)
+    if not name then
+        return nil, signer, signer_key
+    end
+    local p = profile.load(self.profiles, name)
+    local days = p and p.crl_next_update_days
+
+    -- The revocation and the CRL number in one transaction, committed once
+    -- the CRL is on disk: a CRL that cannot be written records nothing.
+    local store = self.store
+    local began, berr, bcode = store:begin()
+    if not began then
+        return nil, berr, bcode
+    end
+    local at = os.time()
+    local ok, rerr, rcode = store:revoke(info.serial, { issuer = info.issuer_line,
+        reason = reason, at = at })
+    if not ok then
+        store:rollback()
+        return nil, rerr, rcode
+    end
+    local out, cerr, ccode = crl.publish(store, self.dir, name, signer, signer_key, days)
+    if not out then
+        store:rollback()
+        return nil, cerr, ccode
+    end
+    local committed, merr, mcode = store:commit()
+    if not committed then
+        return nil, merr, mcode
+    end
+    return {
+        serial = info.serial,
+        issuer = info.issuer_line,
+        subject = info.subject_line,
+        ca = name,
+        reason = reason,
+        revoked_at = at,
+        crl = out,
+    }
 end
 
 return ca

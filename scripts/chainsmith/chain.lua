@@ -3,6 +3,7 @@
 
 local pki = require "pki"
 local policy = require "policy"
+local crl = require "chainsmith.crl"
 local profile = require "chainsmith.profile"
 
 local chain = {}
@@ -265,6 +266,18 @@ function chain.difference(info, p)
     if not same_list(info.extended_key_usage, p.extended_key_usage) then
         return "extended_key_usage differs from the profile"
     end
+    if not same_list(info.crl_distribution_points, p.crl_distribution_points) then
+        return "crl_distribution_points differ from the profile"
+    end
+    local aia, want_aia = info.authority_info_access or {}, p.authority_info_access or {}
+    for _, kind in ipairs { "ocsp", "ca_issuers" } do
+        if not same_list(aia[kind], want_aia[kind]) then
+            return ("authority_info_access.%s differs from the profile"):format(kind)
+        end
+    end
+    if (info.ocsp_no_check or false) ~= (p.ocsp_no_check or false) then
+        return "ocsp_no_check differs from the profile"
+    end
     local bc, want_bc = info.basic_constraints or {}, p.basic_constraints or {}
     if (bc.ca or false) ~= (want_bc.ca or false) or bc.path_len ~= want_bc.path_len then
         return "basic_constraints differ from the profile"
@@ -448,6 +461,22 @@ function chain.build(opts)
     local wrote, werr, wcode = write_files(report, files, opts.force)
     if not wrote then
         return nil, werr, wcode
+    end
+    -- Each CA's CRL, signed again when the CA is new or the CRL is missing,
+    -- foreign or half-way to its nextUpdate.
+    report.crls = {}
+    for i, name in ipairs(crl.names) do
+        local r = report[i]
+        local why = r.action ~= "kept" and r.action or crl.stale(opts.out, name, r.cert, now)
+        if why then
+            local out, perr2, pcode = crl.publish(store, opts.out, name, r.cert, r.key,
+                profiles[name].crl_next_update_days)
+            if not out then
+                return nil, perr2, pcode
+            end
+            out.why = why
+            report.crls[#report.crls + 1] = out
+        end
     end
     return report
 end

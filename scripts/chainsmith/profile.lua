@@ -27,6 +27,11 @@ local fields = {
     name_constraints = { type = "table", spec = true, merge = "keyed" },
     subject_key_id = { type = "boolean", spec = true },
     authority_key_id = { type = "boolean", spec = true },
+    crl_distribution_points = { type = "table", spec = true },  -- {"http://...", ...}
+    -- {ocsp = {...}, ca_issuers = {...}}
+    authority_info_access = { type = "table", spec = true, merge = "keyed" },
+    ocsp_no_check = { type = "boolean", spec = true },          -- a delegated OCSP signer
+    crl_next_update_days = { type = "number" },                 -- a CA's CRL: nextUpdate
 }
 
 local key_fields = { type = "string", curve = "string", bits = "number" }
@@ -90,6 +95,11 @@ local function check_profile(p, file)
     end
     if math.type(p.validity_days) ~= "integer" or p.validity_days < 1 then
         return nil, ("%s: validity_days: expected a whole number of days >= 1"):format(file)
+    end
+    local nu = p.crl_next_update_days
+    if nu ~= nil and (math.type(nu) ~= "integer" or nu < 1 or nu > 3650) then
+        return nil, ("%s: crl_next_update_days: expected a whole number of days, 1 to 3650")
+            :format(file)
     end
     local san = p.subject_alt_name
     if type(san) == "table" and type(san.dns) == "table" and not p.allow_wildcard then

@@ -92,6 +92,22 @@ local function client_cas(opts, c)
     return cas
 end
 
+-- The CRLs build_chain.lua and revoke.lua write, as routes under /crl/
+-- (read once at start, as the page is; docs/revocation.md). A CRL that is
+-- not there is not served.
+local function add_crl_routes(routes, dir)
+    for _, name in ipairs { "root", "intermediate" } do
+        for ext, mime in pairs { crl = "application/pkix-crl",
+            ["crl.pem"] = "application/x-pem-file" } do
+            local body = read_text(("%s/%s.%s"):format(dir, name, ext))
+            if body then
+                routes[("/crl/%s.%s"):format(name, ext)] = { type = mime, body = body }
+            end
+        end
+    end
+    return routes
+end
+
 function cli.main(args, boot)
     local parser = argparse("serve.lua", "Serve www/ over HTTPS with the chain built by "
         .. "build_chain.lua (leaf + intermediate, TLS 1.2 and 1.3 only).")
@@ -146,11 +162,11 @@ function cli.main(args, boot)
         resumption = not opts.no_resumption,
         client_ca = #cas > 0 and cas or nil,
         client_cert = client_cert,
-        routes = {
+        routes = add_crl_routes({
             ["/"] = hello,
             ["/index.html"] = hello,
             ["/root.pem"] = { type = "application/x-pem-file", body = c.root:pem() },
-        },
+        }, opts.chain),
     }
     if not server then
         boot.die("serve: %s", serr)

@@ -147,6 +147,11 @@ function summary.chain(report, files)
     for _, r in ipairs(report) do
         parts[#parts + 1] = summary.cert(r.name, r.cert, r.action, r.why)
     end
+    for _, c in ipairs(report.crls or {}) do
+        parts[#parts + 1] = ("%s CRL: signed (%s): number %d, %d revoked, next update %s\n"
+            .. "  %s, %s\n"):format(c.name, c.why, c.number, c.revoked,
+                os.date("!%Y-%m-%d %H:%M UTC", c.next_update), c.der, c.pem)
+    end
     parts[#parts + 1] = ("files: %s (trust this), %s + %s (serve these), %s\n")
         :format(files.root.cert, files.server_chain, files.server.key, files.db)
     return table.concat(parts, "\n")

@@ -18,4 +18,8 @@ return {
     allow_wildcard = false,   -- a client is one identity, never a pattern
     subject_key_id = true,
     authority_key_id = true,
+    -- Revocation: the issuing CA's CRL and OCSP responder, served over
+    -- plain HTTP by serve.lua (docs/revocation.md).
+    crl_distribution_points = { "http://localhost:8080/crl/intermediate.crl" },
+    authority_info_access = { ocsp = { "http://localhost:8080/ocsp" } },
 }

@@ -13,4 +13,7 @@ return {
     basic_constraints = { critical = true, ca = true },
     key_usage = { critical = true, "keyCertSign", "cRLSign" },
     subject_key_id = true,
+    -- The root's CRL (chain/root.crl) lists revoked intermediates; clients
+    -- that hold an older copy fetch a new one after this many days.
+    crl_next_update_days = 30,
 }

@@ -1,0 +1,74 @@
+-- The revoke.lua command: options, the revocation, the CRL, the summary.
+-- Exit status: 0 revoked, 1 any other failure, 3 unknown serial, 4 already
+-- revoked (docs/revocation.md).
+local argparse = require "argparse"
+local pki = require "pki"
+
+local cli = {}
+
+cli.exit_codes = { notfound = 3, exists = 4 }
+
+function cli.main(args, boot)
+    local reasons = pki.crl_reasons()
+    local parser = argparse("revoke.lua",
+        "Revoke a certificate recorded in ca.db and sign its issuer's CRL again\n"
+        .. "(intermediate.crl for leaves, root.crl for the intermediate).")
+    parser:mutex(
+        parser:option("--serial", "Serial number of the certificate, in hex."),
+        parser:option("--cert", "The certificate itself (PEM or DER file)."))
+    parser:option("--reason", "RFC 5280 reason: " .. table.concat(reasons, ", ") .. ".",
+        "unspecified")
+    parser:option("--out --chain", "Folder built by build_chain.lua (ca.db, keys, CRLs).",
+        "chain")
+    parser:option("--profiles", "Folder holding the profiles (crl_next_update_days).",
+        boot.profiles_dir)
+    local opts = parser:parse(args)
+    if not opts.serial and not opts.cert then
+        parser:error("give --serial HEX or --cert FILE")
+    end
+
+    local function fail(code, fmt, ...)
+        io.stderr:write(("revoke: " .. fmt):format(...), "\n")
+        os.exit(cli.exit_codes[code] or 1)
+    end
+    local ok_reason = false
+    for _, r in ipairs(reasons) do
+        ok_reason = ok_reason or r == opts.reason
+    end
+    if not ok_reason then
+        fail("invalid", "--reason: unknown reason '%s' (one of: %s)", opts.reason,
+            table.concat(reasons, ", "))
+    end
+    local request = { reason = opts.reason }
+    if opts.cert then
+        local cert, cerr = pki.read_cert(opts.cert)
+        if not cert then
+            fail("invalid", "%s", cerr)
+        end
+        request.cert = cert
+    else
+        request.serial = opts.serial
+    end
+
+    local ca, err, code = require("chainsmith.ca").open { dir = opts.out,
+        profiles = opts.profiles }
+    if not ca then
+        fail(code, "%s", err)
+    end
+    local result
+    result, err, code = ca:revoke(request)
+    ca:close()
+    if not result then
+        fail(code, "%s", err)
+    end
+    local c = result.crl
+    io.write(("revoked %s (%s)\n"):format(result.serial, result.subject),
+        ("  reason    %s\n"):format(result.reason),
+        ("  at        %s\n"):format(os.date("!%Y-%m-%d %H:%M:%S UTC", result.revoked_at)),
+        ("  issuer    %s (%s)\n"):format(result.issuer, result.ca),
+        ("%s CRL: number %d, %d revoked, next update %s\n"):format(result.ca, c.number,
+            c.revoked, os.date("!%Y-%m-%d %H:%M UTC", c.next_update)),
+        ("files: %s, %s\n"):format(c.der, c.pem))
+end
+
+return cli
