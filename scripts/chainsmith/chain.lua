@@ -8,9 +8,14 @@ local profile = require "chainsmith.profile"
 
 local chain = {}
 
--- The three certificates, in signing order, and the files each one owns.
-chain.order = { "root", "intermediate", "server" }
-local expected_issuer = { root = "self", intermediate = "root", server = "intermediate" }
+-- The certificates, in signing order, and the files each one owns. The
+-- delegated OCSP responder is optional: a profiles folder without ocsp.lua
+-- (made before it existed) builds the other three.
+chain.order = { "root", "intermediate", "server", "ocsp" }
+local expected_issuer = { root = "self", intermediate = "root", server = "intermediate",
+    ocsp = "intermediate" }
+local leaf = { server = true, ocsp = true }
+local optional = { ocsp = true }
 
 local function paths(out, name)
     return { key = out .. "/" .. name .. ".key", cert = out .. "/" .. name .. ".pem" }
@@ -21,6 +26,7 @@ function chain.files(out)
         root = paths(out, "root"),
         intermediate = paths(out, "intermediate"),
         server = paths(out, "server"),
+        ocsp = paths(out, "ocsp"),
         server_chain = out .. "/server-chain.pem",
         db = out .. "/ca.db",
     }
@@ -132,8 +138,15 @@ end
 function chain.load_profiles(dir)
     local profiles, problems = {}, {}
     for _, name in ipairs(chain.order) do
-        local p, err = profile.load(dir, name)
-        if not p then
+        local p, err
+        if optional[name] and not chain.exists(profile.path(dir, name)) then
+            p = false
+        else
+            p, err = profile.load(dir, name)
+        end
+        if p == false then -- an optional profile not there: nothing to build
+            profiles[name] = nil
+        elseif not p then
             problems[#problems + 1] = err
         else
             if p.issuer ~= expected_issuer[name] then
@@ -403,12 +416,18 @@ function chain.build(opts)
     end
     local now = os.time()
     local report = {}
-    local issuer_cert, issuer_key, roots = nil, nil, nil
+    local issued = {}
+    local roots = nil
     local issuer_changed = false
 
     for _, name in ipairs(chain.order) do
         local p, f = profiles[name], files[name]
+        local by = issued[expected_issuer[name]] or {}
+        local issuer_cert, issuer_key = by.cert, by.key
         local existing, why
+        if not p then
+            goto next
+        end
         if not opts.force then
             local lerr
             existing, lerr = load_existing(f)
@@ -416,7 +435,7 @@ function chain.build(opts)
                 return nil, ("%s (pass --force to re-create the chain)"):format(lerr), "invalid"
             end
         end
-        if name == "server" then
+        if leaf[name] then
             -- The intermediate kept may carry other constraints than its
             -- profile: the leaf must fit the certificate that signs it.
             local fits, ferr = chain.check_names(p, issuer_cert)
@@ -424,7 +443,7 @@ function chain.build(opts)
                 return nil, ferr, "policy"
             end
         end
-        if existing and name == "server" then
+        if existing and leaf[name] then
             why = leaf_change(existing.cert, p, issuer_cert, roots, now)
         elseif existing then
             local keep, kerr = ca_keepable(existing.cert, p, f, roots, issuer_changed, now)
@@ -443,13 +462,14 @@ function chain.build(opts)
                 return nil, cert, code
             end
             action = why and "re-issued" or "created"
-            issuer_changed = issuer_changed or name ~= "server"
+            issuer_changed = issuer_changed or not leaf[name]
         end
         report[#report + 1] = { name = name, key = key, cert = cert, action = action, why = why }
         if name == "root" then
             roots = { cert }
         end
-        issuer_cert, issuer_key = cert, key
+        issued[name] = { cert = cert, key = key }
+        ::next::
     end
 
     -- Every record in one commit, then the files: a failure before this
