@@ -465,6 +465,56 @@ cs_code cs_ocsp_response_for_cert(cs_ocsp_responder *r, const cs_cert *cert,
     return rc;
 }
 
+void cs_ocsp_http(cs_ocsp_responder *r, const char *method, const char *tail,
+                  const unsigned char *body, size_t body_len, cs_ocsp_http_reply *out,
+                  cs_err *err)
+{
+    static const char allow[] = "only GET and POST (RFC 6960 A.1)\n";
+    unsigned char *req = NULL, *der = NULL;
+    size_t req_len = 0, der_len = 0;
+    cs_err why = {CS_OK, ""};
+    cs_code rc;
+
+    out->status = 500;
+    out->content_type = "text/plain";
+    out->body = NULL;
+    out->body_len = 0;
+    if (!method || (strcmp(method, "GET") != 0 && strcmp(method, "POST") != 0)) {
+        out->body = malloc(sizeof allow - 1);
+        if (out->body) {
+            memcpy(out->body, allow, sizeof allow - 1);
+            out->body_len = sizeof allow - 1;
+            out->status = 405;
+        }
+        cs_err_set(err, CS_EINVAL, "ocsp: method %s", method ? method : "(none)");
+        return;
+    }
+    if (strcmp(method, "GET") == 0) {
+        while (tail && *tail == '/')
+            tail++;
+        /* Not base64: answered as malformed, as a bad POST body is. */
+        if (!tail || cs_ocsp_decode_get(tail, strlen(tail), &req, &req_len, &why) != CS_OK) {
+            req = NULL;
+            req_len = 0;
+        }
+        body = req;
+        body_len = req_len;
+    }
+    rc = cs_ocsp_respond(r, body, body_len, &der, &der_len, err);
+    free(req);
+    if (rc != CS_OK) {
+        const unsigned char *ie = cs_ocsp_internal_error(&der_len);
+        der = malloc(der_len);
+        if (!der)
+            return;
+        memcpy(der, ie, der_len);
+    }
+    out->status = 200;
+    out->content_type = "application/ocsp-response";
+    out->body = der;
+    out->body_len = der_len;
+}
+
 /* The value of a hex digit, or -1. */
 static int hex_value(char c)
 {

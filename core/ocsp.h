@@ -83,6 +83,27 @@ CS_NODISCARD cs_code cs_ocsp_response_for_cert(cs_ocsp_responder *r, const cs_ce
 CS_NODISCARD cs_code cs_ocsp_decode_get(const char *text, size_t len, unsigned char **der,
                                         size_t *der_len, cs_err *err);
 
+/* What cs_ocsp_http answers: an HTTP status, a content type (a literal),
+ * and body_len bytes of body (malloc'd: free with free(); NULL when empty). */
+typedef struct cs_ocsp_http_reply {
+    int status;
+    const char *content_type;
+    unsigned char *body;
+    size_t body_len;
+} cs_ocsp_http_reply;
+
+/* One HTTP request to the responder (RFC 6960 A.1, RFC 5019 5): method
+ * "POST" with the DER request as body; or "GET" with tail, the path after
+ * the responder's prefix ("/ocsp"), leading '/' optional, holding the
+ * URL-encoded base64 of the request (percent-decoded or not). Always fills
+ * *out: 200 application/ocsp-response with what cs_ocsp_respond answers (a
+ * GET whose tail is not base64, or an empty one, is malformedRequest; a
+ * failed lookup is internalError, its reason in err for the log); 405 for
+ * any other method; 500 with no body only when out of memory. Thread-safe. */
+void cs_ocsp_http(cs_ocsp_responder *r, const char *method, const char *tail,
+                  const unsigned char *body, size_t body_len, cs_ocsp_http_reply *out,
+                  cs_err *err);
+
 /* The unsigned OCSPResponse "internalError" (5 bytes, static: do not free),
  * for a caller whose cs_ocsp_respond failed. */
 const unsigned char *cs_ocsp_internal_error(size_t *len);

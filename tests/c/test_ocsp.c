@@ -1,6 +1,6 @@
 /* The OCSP responder over a small status table: good, revoked, unknown,
  * nonce, SHA-256 CertIDs, malformed requests, other issuers, the delegated
- * signer, stapling, the GET form, refusals and many threads at once. */
+ * signer, stapling, the GET form, HTTP, refusals and many threads at once. */
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -459,6 +459,60 @@ int main(void)
             const unsigned char *ie = cs_ocsp_internal_error(&n);
             CHECK(parse(ie, n, &bs) == OCSP_RESPONSE_STATUS_INTERNALERROR);
         }
+        free(req);
+        req = NULL;
+    }
+
+    /* Over HTTP: POST body, GET path, anything else. */
+    {
+        const cs_cert *certs[] = {good};
+        cs_ocsp_http_reply hr;
+        char *url, *get;
+        req = request(certs, 1, ca, EVP_sha1(), 1, &req_len, NULL);
+        url = get_form(req, req_len);
+        get = malloc(strlen(url) + 2);
+        sprintf(get, "/%s", url);
+
+        cs_ocsp_http(r, "POST", "", req, req_len, &hr, &err);
+        CHECK(hr.status == 200 && strcmp(hr.content_type, "application/ocsp-response") == 0);
+        CHECK(parse(hr.body, hr.body_len, &bs) == OCSP_RESPONSE_STATUS_SUCCESSFUL);
+        CHECK(bs && status_of(bs, good, ca, EVP_sha1(), &reason, NULL, NULL)
+                        == V_OCSP_CERTSTATUS_GOOD);
+        OCSP_BASICRESP_free(bs);
+        free(hr.body);
+
+        cs_ocsp_http(r, "GET", get, NULL, 0, &hr, &err);
+        CHECK(hr.status == 200 && strcmp(hr.content_type, "application/ocsp-response") == 0);
+        CHECK(parse(hr.body, hr.body_len, &bs) == OCSP_RESPONSE_STATUS_SUCCESSFUL);
+        CHECK(bs && status_of(bs, good, ca, EVP_sha1(), &reason, NULL, NULL)
+                        == V_OCSP_CERTSTATUS_GOOD);
+        OCSP_BASICRESP_free(bs);
+        free(hr.body);
+
+        cs_ocsp_http(r, "GET", "/not*base64", NULL, 0, &hr, &err);
+        CHECK(hr.status == 200 && parse(hr.body, hr.body_len, &bs)
+                                      == OCSP_RESPONSE_STATUS_MALFORMEDREQUEST);
+        free(hr.body);
+        cs_ocsp_http(r, "GET", "", NULL, 0, &hr, &err);
+        CHECK(hr.status == 200 && parse(hr.body, hr.body_len, &bs)
+                                      == OCSP_RESPONSE_STATUS_MALFORMEDREQUEST);
+        free(hr.body);
+
+        cs_ocsp_http(r, "PUT", "", req, req_len, &hr, &err);
+        CHECK(hr.status == 405 && hr.body && strcmp(hr.content_type, "text/plain") == 0);
+        CHECK(err.code == CS_EINVAL && strstr(err.msg, "method PUT"));
+        free(hr.body);
+
+        t.fail = 1;
+        cs_ocsp_http(r, "POST", "", req, req_len, &hr, &err);
+        CHECK(hr.status == 200 && parse(hr.body, hr.body_len, &bs)
+                                      == OCSP_RESPONSE_STATUS_INTERNALERROR);
+        CHECK(err.code == CS_EDB && strstr(err.msg, "database is locked"));
+        free(hr.body);
+        t.fail = 0;
+
+        free(get);
+        free(url);
         free(req);
         req = NULL;
     }
