@@ -696,6 +696,21 @@ int main(void)
             OCSP_BASICRESP_free(bs);
             free(der);
             der = NULL;
+            /* The one connection, from many threads. */
+            {
+                pthread_t th[N_THREADS];
+                worker w[N_THREADS];
+                int i, all = 1;
+                for (i = 0; i < N_THREADS; i++) {
+                    w[i] = (worker){rs, req, req_len, 0};
+                    CHECK(pthread_create(&th[i], NULL, work, &w[i]) == 0);
+                }
+                for (i = 0; i < N_THREADS; i++) {
+                    pthread_join(th[i], NULL);
+                    all = all && w[i].ok == N_PER_THREAD;
+                }
+                CHECK(all);
+            }
             free(req);
             req = NULL;
         }
