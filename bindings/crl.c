@@ -183,9 +183,16 @@ static int crl_sign(lua_State *L)
     luaL_checktype(L, 1, LUA_TTABLE);
     lua_settop(L, 1);
     pki_check_option_names(L, 1, 1, names);
+    /* a caller bug: raise naming the field of argument 1 */
     lua_getfield(L, 1, "issuer");
+    if (!luaL_testudata(L, 2, PKI_CERT))
+        luaL_argerror(L, 1, lua_pushfstring(L, "issuer: pki.cert expected, got %s",
+                                            luaL_typename(L, 2)));
     issuer = pki_checkcert(L, 2);
     lua_getfield(L, 1, "key");
+    if (!luaL_testudata(L, 3, PKI_KEY))
+        luaL_argerror(L, 1, lua_pushfstring(L, "key: pki.key expected, got %s",
+                                            luaL_typename(L, 3)));
     key = pki_checkkey(L, 3);
     memset(&p, 0, sizeof p);
     if (int_field(L, 1, "crl", "number", &number, &err) <= 0) {

@@ -142,8 +142,12 @@ static int store_revoke(lua_State *L)
         pki_check_option_names(L, 3, 3, names);
         lua_getfield(L, 3, "issuer");
         issuer = luaL_optstring(L, -1, NULL);
-        if (lua_getfield(L, 3, "at") != LUA_TNIL)
-            at = luaL_checkinteger(L, -1);
+        if (lua_getfield(L, 3, "at") != LUA_TNIL) {
+            if (!lua_isinteger(L, -1))
+                luaL_argerror(L, 3, lua_pushfstring(L, "at: integer expected, got %s",
+                                                    luaL_typename(L, -1)));
+            at = lua_tointeger(L, -1);
+        }
         if (lua_getfield(L, 3, "reason") != LUA_TNIL) {
             reason = pki_crl_reason(L, -1, "reason", &err);
             if (reason < 0)

@@ -434,10 +434,24 @@ static cs_code add_aia(X509 *x, const cs_cert_spec *s, cs_err *err)
     return rc;
 }
 
-static cs_code add_ocsp_no_check(X509 *x, cs_err *err)
+/* RFC 6960 4.2.2.2.1: id-pkix-ocsp-nocheck belongs in a delegated OCSP
+ * signer's certificate, one whose extKeyUsage has id-kp-OCSPSigning; on any
+ * other it only stops clients from checking a certificate's status. */
+static cs_code add_ocsp_no_check(X509 *x, const cs_cert_spec *s, cs_err *err)
 {
-    ASN1_NULL *null = ASN1_NULL_new();
+    ASN1_NULL *null;
+    size_t i;
+    int signer = 0;
     cs_code rc;
+
+    for (i = 0; s->ext_key_usage.present && i < s->ext_key_usage.len; i++)
+        if (strcmp(s->ext_key_usage.purposes[i], "OCSPSigning") == 0 ||
+            strcmp(s->ext_key_usage.purposes[i], "1.3.6.1.5.5.7.3.9") == 0)
+            signer = 1;
+    if (!signer)
+        return cs_err_set(err, CS_EINVAL, "ocsp_no_check: only for a delegated OCSP signer "
+                          "(extended_key_usage OCSPSigning; RFC 6960 4.2.2.2.1)");
+    null = ASN1_NULL_new();
 
     if (!null)
         return cs_err_ossl(err, CS_ENOMEM, "ocspNoCheck: out of memory");
@@ -724,7 +738,7 @@ cs_code cs_cert_sign(const cs_cert_spec *spec, const cs_key *subject_key,
                         spec->authority_info_access.ca_issuers_len > 0))
         rc = add_aia(x, spec, err);
     if (rc == CS_OK && spec->ocsp_no_check)
-        rc = add_ocsp_no_check(x, err);
+        rc = add_ocsp_no_check(x, spec, err);
     if (rc != CS_OK)
         goto done;
     /* The built certificate, not the spec, is what gets signed: lint that. */

@@ -50,12 +50,13 @@ function cli.main(args, boot)
         request.serial = opts.serial
     end
 
-    local ca, err, code = require("chainsmith.ca").open { dir = opts.out,
-        profiles = opts.profiles }
+    -- A chain that cannot be opened is exit 1, whatever its code: 3 and 4
+    -- speak of the serial only.
+    local ca, err = require("chainsmith.ca").open { dir = opts.out, profiles = opts.profiles }
     if not ca then
-        fail(code, "%s", err)
+        fail("chain", "%s", err)
     end
-    local result
+    local result, code
     result, err, code = ca:revoke(request)
     ca:close()
     if not result then

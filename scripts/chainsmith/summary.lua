@@ -98,6 +98,19 @@ local function detail_rows(info, cert)
         if excluded ~= "" then parts[#parts + 1] = "excluded " .. excluded end
         rows[#rows + 1] = { "limits", critical(nc, table.concat(parts, "; ")) }
     end
+    if info.crl_distribution_points then
+        rows[#rows + 1] = { "CRL", table.concat(info.crl_distribution_points, ", ") }
+    end
+    local aia = info.authority_info_access
+    if aia and #aia.ocsp > 0 then
+        rows[#rows + 1] = { "OCSP", table.concat(aia.ocsp, ", ") }
+    end
+    if aia and #aia.ca_issuers > 0 then
+        rows[#rows + 1] = { "CA issuer", table.concat(aia.ca_issuers, ", ") }
+    end
+    if info.ocsp_no_check then
+        rows[#rows + 1] = { "OCSP", "no check (a delegated OCSP signer)" }
+    end
     if cert then
         rows[#rows + 1] = { "SHA-1", summary.fingerprint(cert:fingerprint("sha1")) }
     end

@@ -221,11 +221,27 @@ static void migrate(void)
     s = NULL;
     CHECK(fx_run_line(out, sizeof out, "sqlite3 v1.db 'PRAGMA user_version'") &&
           strcmp(out, "2") == 0);
+    /* The same serial from a second issuer (copied in by hand: random serials
+     * never collide here): without an issuer it is ambiguous. */
+    CHECK(fx_sh("sqlite3 v1.db \"INSERT INTO certificates (issuer, serial, subject, sans, "
+                "not_before, not_after, profile, fingerprint, pem, issued_at) SELECT "
+                "'CN=Other', serial, subject, sans, not_before, not_after, profile, "
+                "fingerprint, pem, issued_at FROM certificates WHERE serial = '%s'\"",
+                V1_LEAF));
     /* Opened again: no second migration, the data is there. */
     CHECK_OK(cs_store_open("v1.db", &s, &err), &err);
     if (s) {
-        CHECK(count(s) == 3);
+        CHECK(count(s) == 4);
         CHECK_OK(cs_store_status(s, NULL, V1_INTER, &rev, &err), &err);
+        CHECK(rev.status == CS_STATUS_REVOKED);
+        CHECK_FAIL(cs_store_revoke(s, V1_LEAF, NULL, 1, 1700000000, &err), CS_EINVAL, &err,
+                   "more than one issuer");
+        CHECK_FAIL(cs_store_status(s, NULL, V1_LEAF, &rev, &err), CS_EINVAL, &err,
+                   "name the issuer");
+        CHECK_OK(cs_store_revoke(s, V1_LEAF, "CN=Other", 1, 1700000000, &err), &err);
+        CHECK_OK(cs_store_status(s, V1_INTER_DN, V1_LEAF, &rev, &err), &err);
+        CHECK(rev.status == CS_STATUS_GOOD);
+        CHECK_OK(cs_store_status(s, "CN=Other", V1_LEAF, &rev, &err), &err);
         CHECK(rev.status == CS_STATUS_REVOKED);
     }
     cs_store_close(s);
