@@ -68,6 +68,17 @@ contains "OCSPSigning only" "$tmp/ocsp.txt" "X509v3 Extended Key Usage:
                 OCSP Signing"
 contains "id-pkix-ocsp-nocheck" "$tmp/ocsp.txt" "OCSP No Check"
 
+# A profiles folder from before ocsp.lua builds the other three, as before.
+cp -r "$repo/scripts/profiles" "$tmp/old-profiles"
+rm "$tmp/old-profiles/ocsp.lua"
+check "build without ocsp.lua" build_chain --out "$tmp/old" --profiles "$tmp/old-profiles"
+[ ! -e "$tmp/old/ocsp.pem" ] && [ ! -e "$tmp/old/ocsp.key" ] && ok || bad "no ocsp files"
+equal "three certificates recorded" \
+    "$(sqlite3 "$tmp/old/ca.db" 'select count(*) from certificates')" 3
+# Kept on a rebuild, like the server certificate.
+check "rebuild" build_chain --out "$chain"
+contains "the responder is kept" "$tmp/last.out" "ocsp: kept"
+
 # Signed by the intermediate itself.
 ask "intermediate"
 check "respond (intermediate)" respond intermediate "$tmp/req.der" "$tmp/resp.der"
