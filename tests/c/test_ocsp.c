@@ -219,8 +219,10 @@ int main(void)
     const cs_rdn other_dn[] = {{"CN", "Other CA"}};
     const cs_rdn good_dn[] = {{"CN", "good.test"}}, bad_dn[] = {{"CN", "bad.test"}};
     const cs_rdn new_dn[] = {{"CN", "new.test"}}, ocsp_dn[] = {{"CN", "Test OCSP Responder"}};
-    const cs_name good_san[] = {{CS_NAME_DNS, "good.test"}}, bad_san[] = {{CS_NAME_DNS, "bad.test"}};
-    const cs_name new_san[] = {{CS_NAME_DNS, "new.test"}}, ocsp_san[] = {{CS_NAME_DNS, "ocsp.test"}};
+    const cs_name good_san[] = {{CS_NAME_DNS, "good.test"}};
+    const cs_name bad_san[] = {{CS_NAME_DNS, "bad.test"}};
+    const cs_name new_san[] = {{CS_NAME_DNS, "new.test"}};
+    const cs_name ocsp_san[] = {{CS_NAME_DNS, "ocsp.test"}};
     const char *const server_auth[] = {"serverAuth"}, *const ocsp_signing[] = {"OCSPSigning"};
     cs_key *ca_key = fx_key("ec", "P-384"), *other_key = fx_key("ec", "P-256");
     cs_key *leaf_key = fx_key("ec", "P-256"), *ocsp_key = fx_key("ec", "P-256");

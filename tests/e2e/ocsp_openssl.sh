@@ -61,8 +61,8 @@ check "build the chain" build_chain --out "$chain"
 contains "the summary names the responder's files" "$tmp/last.out" \
     "$chain/ocsp.pem + $chain/ocsp.key (the OCSP responder)"
 equal "ocsp.key is 0600" "$(stat -c %a "$chain/ocsp.key")" 600
-check "the responder certificate chains to the root" openssl verify -x509_strict -purpose ocsphelper \
-    -CAfile "$chain/root.pem" -untrusted "$chain/intermediate.pem" "$chain/ocsp.pem"
+check "the responder certificate chains to the root" openssl verify -x509_strict \
+    -purpose ocsphelper -CAfile "$chain/root.pem" -untrusted "$chain/intermediate.pem" "$chain/ocsp.pem"
 openssl x509 -in "$chain/ocsp.pem" -noout -text >"$tmp/ocsp.txt"
 contains "OCSPSigning only" "$tmp/ocsp.txt" "X509v3 Extended Key Usage: 
                 OCSP Signing"
