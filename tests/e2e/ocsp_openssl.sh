@@ -67,6 +67,10 @@ openssl x509 -in "$chain/ocsp.pem" -noout -text >"$tmp/ocsp.txt"
 contains "OCSPSigning only" "$tmp/ocsp.txt" "X509v3 Extended Key Usage: 
                 OCSP Signing"
 contains "id-pkix-ocsp-nocheck" "$tmp/ocsp.txt" "OCSP No Check"
+lacks "no subjectAltName (BR 7.1.2.8)" "$tmp/ocsp.txt" "Subject Alternative Name"
+cat "$chain/ocsp.pem" "$chain/intermediate.pem" >"$tmp/ocsp-chain.pem"
+check "GnuTLS accepts it under the name constraints" certtool --verify --verify-profile=low \
+    --load-ca-certificate "$chain/root.pem" --infile "$tmp/ocsp-chain.pem"
 
 # A profiles folder from before ocsp.lua builds the other three, as before.
 cp -r "$repo/scripts/profiles" "$tmp/old-profiles"
