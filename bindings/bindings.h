@@ -9,6 +9,7 @@
 #include "cert.h"
 #include "error.h"
 #include "key.h"
+#include "ocsp.h"
 #include "server.h"
 #include "store.h"
 
@@ -17,6 +18,7 @@
 #define PKI_STORE "pki.store"
 #define PKI_SERVER "pki.server"
 #define PKI_CSR "pki.csr"
+#define PKI_OCSP "pki.ocsp_responder"
 
 /* A key's userdata. A running server borrows the key (core keeps a pointer),
  * so while pins > 0 closing only marks it closed; the last unpin frees it. */
@@ -25,6 +27,19 @@ typedef struct pki_key_box {
     int pins;
     int closed;
 } pki_key_box;
+
+/* An OCSP responder's userdata. A running server answering with it borrows
+ * the responder, so while pins > 0 closing only marks it closed; the last
+ * unpin frees it (as for keys). */
+typedef struct pki_ocsp_box {
+    cs_ocsp_responder *r;
+    int pins;
+    int closed;
+} pki_ocsp_box;
+/* Argument idx as an open pki.ocsp_responder (else raises). */
+pki_ocsp_box *pki_checkocsp(lua_State *L, int idx);
+void pki_ocsp_pin(pki_ocsp_box *box);
+void pki_ocsp_unpin(pki_ocsp_box *box);
 
 /* Push nil, err->msg, cs_code_name(err->code); return 3 (luaL_fileresult's shape). */
 int pki_fail(lua_State *L, const cs_err *err);
@@ -74,6 +89,7 @@ void pki_store_register(lua_State *L);
 void pki_server_register(lua_State *L);
 void pki_csr_register(lua_State *L);
 void pki_crl_register(lua_State *L);
+void pki_ocsp_register(lua_State *L);
 /* After pki_cert_register: adds cert:permits to pki.cert. */
 void pki_name_register(lua_State *L);
 extern const luaL_Reg pki_key_funcs[];
@@ -85,6 +101,7 @@ extern const luaL_Reg pki_files_funcs[];
 extern const luaL_Reg pki_name_funcs[];
 extern const luaL_Reg pki_csr_funcs[];
 extern const luaL_Reg pki_crl_funcs[];
+extern const luaL_Reg pki_ocsp_funcs[];
 
 /* A CRLReason at stack index idx, a name ("keyCompromise") or an integer
  * code; -1 with err naming path (and listing the names) if not allowed. */

@@ -13,6 +13,7 @@ int luaopen_pki(lua_State *L)
     pki_name_register(L);
     pki_csr_register(L);
     pki_crl_register(L);
+    pki_ocsp_register(L);
     lua_newtable(L);
     luaL_setfuncs(L, pki_key_funcs, 0);
     luaL_setfuncs(L, pki_cert_funcs, 0);
@@ -23,6 +24,7 @@ int luaopen_pki(lua_State *L)
     luaL_setfuncs(L, pki_name_funcs, 0);
     luaL_setfuncs(L, pki_csr_funcs, 0);
     luaL_setfuncs(L, pki_crl_funcs, 0);
+    luaL_setfuncs(L, pki_ocsp_funcs, 0);
     lua_pushliteral(L, "0.1");
     lua_setfield(L, -2, "version");
     return 1;

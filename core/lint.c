@@ -131,7 +131,8 @@ static const cs_lint_rule rules[R_COUNT] = {
     [R_SAN_IP_LENGTH] = {"rfc5280-san-ip-syntax", E, "RFC 5280 4.2.1.6",
                          "an iPAddress is 4 (IPv4) or 16 (IPv6) octets"},
     [R_LEAF_SAN] = {"cabf-leaf-san-present", E, "BR 7.1.2.7.12; RFC 5280 4.2.1.6",
-                    "an end-entity certificate has a non-empty subjectAltName"},
+                    "an end-entity certificate has a non-empty subjectAltName (but a "
+                    "delegated OCSP responder, BR 7.1.2.8)"},
     [R_LEAF_CN_IN_SAN] = {"cabf-leaf-cn-in-san", E, "BR 7.1.4.3",
                           "a TLS server certificate's commonName, if any, is one of its "
                           "subjectAltName entries"},
@@ -578,7 +579,7 @@ static void lint_run(const X509 *x, const X509 *issuer, int self, const EVP_PKEY
     exts e;
     const X509_NAME *subject = X509_get_subject_name(x);
     int empty_subject = X509_NAME_entry_count(subject) == 0;
-    int ca, cert_sign, server;
+    int ca, cert_sign, server, ocsp_signer;
     unsigned bits;
     int i, order;
 
@@ -599,6 +600,9 @@ static void lint_run(const X509 *x, const X509 *issuer, int self, const EVP_PKEY
     bits = e.ku ? ku_bits(e.ku) : 0;
     cert_sign = (bits & CS_KU_KEY_CERT_SIGN) != 0;
     server = e.eku && eku_has(e.eku, NID_server_auth);
+    /* A delegated OCSP responder (OCSPSigning alone) is found by its key, not
+     * by a name: BR 7.1.2.8 lists no subjectAltName for it. */
+    ocsp_signer = e.eku && sk_ASN1_OBJECT_num(e.eku) == 1 && eku_has(e.eku, NID_OCSP_sign);
     if (ca && !e.bc_crit)
         find(r, R_CA_BC_CRITICAL, "basicConstraints: CA:TRUE but not critical");
     if (ca && !cert_sign)
@@ -638,7 +642,7 @@ static void lint_run(const X509 *x, const X509 *issuer, int self, const EVP_PKEY
     if (e.san)
         lint_san(&e, r);
     if (!ca) {
-        if (!e.san || sk_GENERAL_NAME_num(e.san) == 0)
+        if (e.san ? sk_GENERAL_NAME_num(e.san) == 0 : !ocsp_signer)
             find(r, R_LEAF_SAN, "subjectAltName: %s in an end-entity certificate",
                  e.san ? "empty" : "missing");
         if (server && e.san) {

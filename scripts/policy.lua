@@ -150,8 +150,11 @@ policy.rules = {
     {
         name = "leaf-cn-in-san",
         -- Clients ignore the CN; it must not say something the SAN does not.
+        -- A delegated OCSP responder (OCSPSigning alone) has no SAN: clients
+        -- find it by its key (BR 7.1.2.8), and its CN names no host.
         check = function(p)
-            if is_ca(p) then
+            local eku = p.extended_key_usage or {}
+            if is_ca(p) or (#eku == 1 and eku[1] == "OCSPSigning") then
                 return true
             end
             local san = p.subject_alt_name or {}

@@ -8,9 +8,14 @@ local profile = require "chainsmith.profile"
 
 local chain = {}
 
--- The three certificates, in signing order, and the files each one owns.
-chain.order = { "root", "intermediate", "server" }
-local expected_issuer = { root = "self", intermediate = "root", server = "intermediate" }
+-- The certificates, in signing order, and the files each one owns. The
+-- delegated OCSP responder is optional: a profiles folder without ocsp.lua
+-- (made before it existed) builds the other three.
+chain.order = { "root", "intermediate", "server", "ocsp" }
+local expected_issuer = { root = "self", intermediate = "root", server = "intermediate",
+    ocsp = "intermediate" }
+local leaf = { server = true, ocsp = true }
+local optional = { ocsp = true }
 -- The keys a passphrase encrypts: the CA's. Any other (the server's, an
 -- OCSP signer's) stays plain so the server starts unattended (docs/keys.md).
 local ca_keys = { root = true, intermediate = true }
@@ -24,6 +29,7 @@ function chain.files(out)
         root = paths(out, "root"),
         intermediate = paths(out, "intermediate"),
         server = paths(out, "server"),
+        ocsp = paths(out, "ocsp"),
         server_chain = out .. "/server-chain.pem",
         db = out .. "/ca.db",
     }
@@ -135,8 +141,15 @@ end
 function chain.load_profiles(dir)
     local profiles, problems = {}, {}
     for _, name in ipairs(chain.order) do
-        local p, err = profile.load(dir, name)
-        if not p then
+        local p, err
+        if optional[name] and not chain.exists(profile.path(dir, name)) then
+            p = false
+        else
+            p, err = profile.load(dir, name)
+        end
+        if p == false then -- an optional profile not there: nothing to build
+            profiles[name] = nil
+        elseif not p then
             problems[#problems + 1] = err
         else
             if p.issuer ~= expected_issuer[name] then
@@ -404,7 +417,7 @@ function chain.leaf_status(opts)
     end
     local files = chain.files(opts.out)
     local certs = {}
-    for _, name in ipairs(chain.order) do
+    for _, name in ipairs { "root", "intermediate", "server" } do
         local cert, err, code = pki.read_cert(files[name].cert)
         if not cert then
             return nil, ("%s (run `lua scripts/build_chain.lua` first)"):format(err), code
@@ -445,12 +458,18 @@ function chain.build(opts)
     end
     local now = os.time()
     local report = {}
-    local issuer_cert, issuer_key, roots = nil, nil, nil
+    local issued = {}
+    local roots = nil
     local issuer_changed = false
 
     for _, name in ipairs(chain.order) do
         local p, f = profiles[name], files[name]
+        local by = issued[expected_issuer[name]] or {}
+        local issuer_cert, issuer_key = by.cert, by.key
         local existing, why
+        if not p then
+            goto next
+        end
         if not opts.force then
             local lerr, lcode
             existing, lerr, lcode = load_existing(f, ca_keys[name] and opts.passphrase or nil)
@@ -461,7 +480,7 @@ function chain.build(opts)
                 return nil, ("%s (pass --force to re-create the chain)"):format(lerr), "invalid"
             end
         end
-        if name == "server" then
+        if leaf[name] then
             -- The intermediate kept may carry other constraints than its
             -- profile: the leaf must fit the certificate that signs it.
             local fits, ferr = chain.check_names(p, issuer_cert)
@@ -469,8 +488,9 @@ function chain.build(opts)
                 return nil, ferr, "policy"
             end
         end
-        if existing and name == "server" then
-            why = leaf_change(existing.cert, p, issuer_cert, roots, now) or opts.renew
+        if existing and leaf[name] then
+            why = leaf_change(existing.cert, p, issuer_cert, roots, now)
+                or (name == "server" and opts.renew or nil)
         elseif existing then
             local keep, kerr = ca_keepable(existing.cert, p, f, roots, issuer_changed, now)
             if not keep then
@@ -488,7 +508,7 @@ function chain.build(opts)
                 return nil, cert, code
             end
             action = why and "re-issued" or "created"
-            issuer_changed = issuer_changed or name ~= "server"
+            issuer_changed = issuer_changed or not leaf[name]
         end
         local encrypt = action == "kept" and existing.encrypt or nil
         if encrypt then
@@ -499,7 +519,8 @@ function chain.build(opts)
         if name == "root" then
             roots = { cert }
         end
-        issuer_cert, issuer_key = cert, key
+        issued[name] = { cert = cert, key = key }
+        ::next::
     end
 
     -- Every record in one commit, then the files: a failure before this

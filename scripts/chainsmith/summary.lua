@@ -165,8 +165,14 @@ function summary.chain(report, files)
             .. "  %s, %s\n"):format(c.name, c.why, c.number, c.revoked,
                 os.date("!%Y-%m-%d %H:%M UTC", c.next_update), c.der, c.pem)
     end
-    parts[#parts + 1] = ("files: %s (trust this), %s + %s (serve these), %s\n")
-        :format(files.root.cert, files.server_chain, files.server.key, files.db)
+    local responder = ""
+    for _, r in ipairs(report) do
+        if r.name == "ocsp" then
+            responder = (", %s + %s (the OCSP responder)"):format(files.ocsp.cert, files.ocsp.key)
+        end
+    end
+    parts[#parts + 1] = ("files: %s (trust this), %s + %s (serve these)%s, %s\n")
+        :format(files.root.cert, files.server_chain, files.server.key, responder, files.db)
     return table.concat(parts, "\n")
 end
 

@@ -596,6 +596,14 @@ static void test_leaf_rules(void)
     del_ext(x, NID_subject_alt_name);
     EXPECT(lint(x, inter_key, NULL, inter), "cabf-leaf-san-present",
            "subjectAltName: missing in an end-entity certificate");
+    /* A delegated OCSP responder needs none (BR 7.1.2.8)... */
+    ext(x, inter, NID_ext_key_usage, "OCSPSigning");
+    EXPECT_NOT(lint(x, inter_key, NULL, inter), "cabf-leaf-san-present",
+               "OCSP responder without SAN");
+    /* ...but OCSPSigning beside another purpose is no exemption. */
+    ext(x, inter, NID_ext_key_usage, "OCSPSigning,clientAuth");
+    EXPECT(lint(x, inter_key, NULL, inter), "cabf-leaf-san-present",
+           "subjectAltName: missing in an end-entity certificate");
     X509_free(x);
 
     x = leaf();

@@ -24,13 +24,13 @@ check "GnuTLS certtool checks the host name" certtool --verify --verify-hostname
 refuse "GnuTLS certtool rejects another host" certtool --verify --verify-hostname example.com \
     --load-ca-certificate "$out/root.pem" --infile "$out/server-chain.pem"
 
-for k in root intermediate server; do
+for k in root intermediate server ocsp; do
     equal "$k.key is 0600" "$(stat -c %a "$out/$k.key")" 600
 done
 equal "server-chain.pem holds two certificates" \
     "$(grep -c 'BEGIN CERTIFICATE' "$out/server-chain.pem")" 2
-equal "database records three certificates" \
-    "$(sqlite3 "$out/ca.db" 'select count(*) from certificates')" 3
+equal "database records four certificates (with the OCSP responder)" \
+    "$(sqlite3 "$out/ca.db" 'select count(*) from certificates')" 4
 equal "database is 0600" "$(stat -c %a "$out/ca.db")" 600
 lacks "no key in the summary" "$tmp/build1.log" "PRIVATE KEY"
 
@@ -63,8 +63,8 @@ check "rebuild --force" build_chain --out "$out" --force
 [ "$(fingerprint "$out/root.pem")" != "$root_fp" ] && ok || bad "--force made a new root"
 check "new chain verifies" openssl verify -x509_strict -CAfile "$out/root.pem" \
     -untrusted "$out/intermediate.pem" "$out/server.pem"
-equal "database records six certificates" \
-    "$(sqlite3 "$out/ca.db" 'select count(*) from certificates')" 6
+equal "database records eight certificates" \
+    "$(sqlite3 "$out/ca.db" 'select count(*) from certificates')" 8
 
 # A policy violation stops the build and writes nothing.
 cp -r "$repo/scripts/profiles" "$tmp/bad"

@@ -8,11 +8,11 @@ profiles() {
 
 check "profiles.lua lists the shipped profiles" profiles
 cp "$tmp/last.out" "$tmp/list.txt"
-for name in client intermediate peer root server; do
+for name in client intermediate ocsp peer root server; do
     grep -q "^$name " "$tmp/list.txt" && ok || bad "no entry for $name"
 done
 equal "sorted by name" "$(grep -o '^[a-z]*' "$tmp/list.txt" | tr '\n' ' ')" \
-    "client intermediate peer root server "
+    "client intermediate ocsp peer root server "
 contains "a description" "$tmp/list.txt" "TLS client certificate (clientAuth), P-256, 30 days"
 contains "client settings" "$tmp/list.txt" \
     "leaf, issuer intermediate, EC P-256, 30 days, EKU clientAuth, no wildcards"
@@ -36,7 +36,7 @@ contains "the broken profile is listed with file, line and name" "$tmp/broken.tx
 contains "the others are still listed" "$tmp/broken.txt" "peer          Service-to-service"
 contains "no description is said" "$tmp/broken.txt" "wild          (no description)"
 contains "wildcards allowed is shown" "$tmp/broken.txt" "wildcards allowed"
-contains "the count of failures" "$tmp/broken.txt" "profiles: 1 of 7 failed to load"
+contains "the count of failures" "$tmp/broken.txt" "profiles: 1 of 8 failed to load"
 lacks "junk is not listed" "$tmp/broken.txt" "README"
 [ ! -e "$tmp/pwned" ] && ok || bad "the broken profile ran os.execute"
 

@@ -192,8 +192,8 @@ t.expect_fail("a server certificate with only an email", "policy",
 t.expect_fail("a CA profile is not issued", "policy", "%(rule leaf%-profile%)", ca.issue, ca,
     { profile = "intermediate", names = { "localhost" } })
 t.expect_fail("unknown profile, with the ones there are", "notfound",
-    "no profile 'nope' in .*%(there are: client, intermediate, peer, root, server%)", ca.issue, ca,
-    { profile = "nope", names = { "localhost" } })
+    "no profile 'nope' in .*%(there are: client, intermediate, ocsp, peer, root, server%)",
+    ca.issue, ca, { profile = "nope", names = { "localhost" } })
 t.expect_fail("both csr and names", "invalid", "exactly one of 'csr' and 'names'", ca.issue, ca,
     { profile = "server", names = { "localhost" }, csr = forged })
 t.expect_fail("unknown request field", "invalid", "^request: unknown field 'name'$", ca.issue, ca,

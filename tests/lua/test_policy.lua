@@ -54,6 +54,17 @@ for _, v in ipairs(violations) do
     case(name, not ok and why == want, why)
 end
 
+-- A delegated OCSP responder: a CN and no SAN; not with another purpose.
+local responder = server { extended_key_usage = { "OCSPSigning" },
+    subject = { { "CN", "Simple OCSP Responder" } } }
+responder.subject_alt_name = nil
+case("OCSP responder: CN without SAN", policy.check(responder) == true)
+responder.extended_key_usage = { "OCSPSigning", "clientAuth" }
+local rok, rwhy = policy.check(responder)
+case("OCSP signing beside clientAuth: CN must be in the SAN", not rok and rwhy ==
+    "profile server: subject: CN Simple OCSP Responder is not in subject_alt_name " ..
+    "(rule leaf-cn-in-san)", rwhy)
+
 local nosan = server {}
 nosan.subject_alt_name = nil
 nosan.subject = { { "O", "Simple Inc" } }
