@@ -4,7 +4,8 @@
  * (cs_cert_dup), pins the key (so key:close() defers the free), and keeps
  * all of them in its user value, so what it serves outlives any close on
  * the Lua side. A reload swaps all of them. The client CAs core copies at
- * start: nothing to keep. */
+ * start: nothing to keep. An OCSP responder (start_server's ocsp) is pinned
+ * the same way and kept in user value 2, which a reload leaves alone. */
 #include "bindings.h"
 
 #include <signal.h>
@@ -16,7 +17,28 @@ typedef struct server_box {
     cs_cert **certs; /* leaf then chain: our own references */
     size_t ncerts;
     pki_key_box *key; /* pinned; its userdata is in our user value */
+    pki_ocsp_box *ocsp; /* pinned; its userdata is user value 2; NULL: no /ocsp */
 } server_box;
+
+#define OCSP_PREFIX "/ocsp"
+
+/* The /ocsp handler (POST, and GET /ocsp/{base64}), on a worker thread:
+ * cs_ocsp_http is thread-safe and always fills a reply. A failed lookup is
+ * answered internalError; its reason goes to stderr for the operator. */
+static void ocsp_handler(void *ctx, const char *method, const char *path,
+                         const unsigned char *body, size_t body_len, cs_http_reply *out)
+{
+    cs_ocsp_http_reply r;
+    cs_err err = {CS_OK, ""};
+
+    cs_ocsp_http(ctx, method, path + strlen(OCSP_PREFIX), body, body_len, &r, &err);
+    if (err.code != CS_OK)
+        fprintf(stderr, "ocsp: %s\n", err.msg);
+    out->status = r.status;
+    out->content_type = r.content_type;
+    out->body = r.body; /* malloc'd: the server frees it */
+    out->body_len = r.body_len;
+}
 
 /* Drop the certificates and key the box holds (after a stop or a reload). */
 static void release_creds(server_box *box)
@@ -34,9 +56,13 @@ static void release_creds(server_box *box)
 
 static void release(server_box *box)
 {
-    cs_server_stop(box->srv);
+    cs_server_stop(box->srv); /* no handler runs after this */
     box->srv = NULL;
     release_creds(box);
+    if (box->ocsp) {
+        pki_ocsp_unpin(box->ocsp);
+        box->ocsp = NULL;
+    }
 }
 
 /* Our own references to leaf and chain (leaf first), or NULL when out of
@@ -236,18 +262,20 @@ static cs_client_auth read_client_auth(lua_State *L, size_t client_ca_len)
 }
 
 /* pki.start_server{hosts, port, http_port, www, cert, chain, key, routes,
- * threads, resumption, client_ca, client_cert} */
+ * threads, resumption, client_ca, client_cert, ocsp} */
 static int server_start(lua_State *L)
 {
     static const char *const names[] = {"hosts", "port", "http_port", "www", "cert", "chain",
                                         "key", "routes", "threads", "resumption", "client_ca",
-                                        "client_cert", NULL};
+                                        "client_cert", "ocsp", NULL};
     cs_server_config cfg;
     cs_err err = {CS_OK, ""};
     server_box *box;
     pki_key_box *keybox;
     cs_cert **leaf;
     const cs_cert **chain;
+    pki_ocsp_box *ocsp = NULL;
+    cs_handler ocsp_route = {OCSP_PREFIX, ocsp_handler, NULL, 1};
     lua_Integer v;
     int keep;
 
@@ -327,11 +355,24 @@ static int server_start(lua_State *L)
     }
     /* (www stays on the stack until start returns) */
 
-    box = lua_newuserdatauv(L, sizeof *box, 1);
+    /* the responder answers on the plain port too: its replies are signed */
+    if (lua_getfield(L, 1, "ocsp") != LUA_TNIL) {
+        if (luaL_testudata(L, -1, PKI_OCSP) == NULL)
+            argfail(L, "ocsp", "pki.ocsp_responder");
+        ocsp = pki_checkocsp(L, lua_gettop(L));
+        ocsp_route.ctx = ocsp->r;
+        cfg.handlers = &ocsp_route;
+        cfg.handlers_len = 1;
+    }
+    lua_pop(L, 1); /* opts still holds it; user value 2 below keeps it */
+
+    box = lua_newuserdatauv(L, sizeof *box, 2);
     memset(box, 0, sizeof *box);
     luaL_setmetatable(L, PKI_SERVER);
     lua_pushvalue(L, keep);
     lua_setiuservalue(L, -2, 1);
+    lua_getfield(L, 1, "ocsp");
+    lua_setiuservalue(L, -2, 2);
 
     box->certs = dup_certs(cfg.leaf, cfg.chain, cfg.chain_len, &box->ncerts);
     if (box->certs == NULL)
@@ -344,6 +385,10 @@ static int server_start(lua_State *L)
     }
     pki_key_pin(keybox);
     box->key = keybox;
+    if (ocsp) {
+        pki_ocsp_pin(ocsp);
+        box->ocsp = ocsp;
+    }
     return 1;
 }
 

@@ -5,6 +5,7 @@ local argparse = require "argparse"
 local lfs = require "lfs"
 local pki = require "pki"
 local page = require "chainsmith.page"
+local ocsp_service = require "chainsmith.ocsp_service"
 
 local cli = {}
 
@@ -156,7 +157,7 @@ end
 -- file-backed routes and the page: true and the new leaf's serial, or nil
 -- and why (the server then still serves what it had: a pair caught
 -- half-renamed does not match, and the next tick tries again).
-local function reload(server, opts, template, routes)
+local function reload(server, opts, template, routes, stapler)
     local c, err = load_chain(opts.chain)
     if not c then
         return nil, err
@@ -178,12 +179,16 @@ local function reload(server, opts, template, routes)
     local hello = hello_route(template, c)
     server:set_route("/", hello.body)
     server:set_route("/index.html", hello.body)
+    if stapler then
+        stapler:staple(c.served[1])
+    end
     return c.served[1]:serial()
 end
 
 -- Serve until SIGINT or SIGTERM; reload on SIGHUP and when a watched file
--- changes (polled each second). Returns the signal that stopped it.
-local function serve_loop(server, opts, template, routes)
+-- changes (polled each second); keep the OCSP staple fresh. Returns the
+-- signal that stopped it.
+local function serve_loop(server, opts, template, routes, stapler)
     local files = watched_files(opts.chain, routes)
     local loaded = stamps(files)
     local pending, last_err = false, nil
@@ -192,9 +197,12 @@ local function serve_loop(server, opts, template, routes)
         if signal == "SIGINT" or signal == "SIGTERM" then
             return signal
         end
+        if stapler then
+            stapler:tick()
+        end
         local now = stamps(files)
         if signal == "SIGHUP" or now ~= loaded or pending then
-            local serial, err = reload(server, opts, template, routes)
+            local serial, err = reload(server, opts, template, routes, stapler)
             if serial then
                 io.write(("reloaded: serial %s\n"):format(serial))
                 loaded, pending, last_err = now, false, nil
@@ -277,6 +285,7 @@ function cli.main(args, boot)
     if opts.port == 0 and #opts.listen == 0 then
         hosts = { hosts[1] } -- each address would get a different free port
     end
+    local responder, oerr = ocsp_service.open(opts.chain)
     local server, serr = pki.start_server {
         hosts = hosts,
         port = opts.port,
@@ -290,6 +299,7 @@ function cli.main(args, boot)
         client_cert = client_cert,
         http_port = http_port,
         routes = routes,
+        ocsp = responder or nil,
     }
     if not server then
         boot.die("serve: %s", serr)
@@ -299,6 +309,14 @@ function cli.main(args, boot)
     if server:http_port() then
         io.write(("plain http://localhost:%d/ serves only CRLs and OCSP (signed anyway)\n")
             :format(server:http_port()))
+    end
+    local stapler
+    if responder then
+        stapler = ocsp_service.stapler(responder, server)
+        stapler:staple(c.served[1])
+        io.write("OCSP at /ocsp, signed by ocsp.pem; the server staples its own status\n")
+    else
+        io.write(("no OCSP: %s\n"):format(oerr))
     end
     io.write(("serial %s; reloads on SIGHUP or when %s/server-chain.pem or server.key "
         .. "changes\n"):format(c.served[1]:serial(), opts.chain))
@@ -312,7 +330,7 @@ function cli.main(args, boot)
             table.concat(names, "; ")))
     end
     io.stdout:flush()
-    local signal = serve_loop(server, opts, template, froutes)
+    local signal = serve_loop(server, opts, template, froutes, stapler)
     server:stop()
     io.write(("stopped (%s)\n"):format(signal or "?"))
 end
