@@ -12,6 +12,7 @@ int luaopen_pki(lua_State *L)
     pki_server_register(L);
     pki_name_register(L);
     pki_csr_register(L);
+    pki_files_register(L);
     lua_newtable(L);
     luaL_setfuncs(L, pki_key_funcs, 0);
     luaL_setfuncs(L, pki_cert_funcs, 0);
