@@ -33,6 +33,7 @@
 #define MAGIC "chainsmith journal 1"
 #define JOURNAL_MAX 65536
 #define KEY_MODE 0600
+#define JOURNAL_TRIES 8
 
 typedef struct jfile {
     char *tmp;
@@ -206,11 +207,19 @@ bad:
     return -1;
 }
 
+/* Does path still name the file open on fd? */
+static int same_file(int fd, const char *path)
+{
+    struct stat a, b;
+
+    return fstat(fd, &a) == 0 && stat(path, &b) == 0 && a.st_ino == b.st_ino &&
+           a.st_dev == b.st_dev;
+}
+
 /* Lock the journal at path. 0: locked, *fd set; 1: a live process holds it;
  * 2: it is gone (removed meanwhile); -1: error (errno). */
 static int lock_journal(const char *path, int *fd)
 {
-    struct stat a, b;
     int f = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
 
     if (f < 0)
@@ -224,8 +233,7 @@ static int lock_journal(const char *path, int *fd)
         return -1;
     }
     /* Whoever held it before us may have removed it: then it is not ours. */
-    if (fstat(f, &a) != 0 || stat(path, &b) != 0 || a.st_ino != b.st_ino ||
-        a.st_dev != b.st_dev) {
+    if (!same_file(f, path)) {
         close(f);
         return 2;
     }
@@ -561,19 +569,38 @@ cs_code cs_journal_stage(const char *dir, cs_store *store, const cs_cert *cert,
     text = journal_text(serial, issuer, j->files, j->n);
     newpath = malloc(strlen(dir) + 48);
     j->jpath = malloc(strlen(dir) + 48);
-    if (!text || !newpath || !j->jpath || random_hex(name, 16) != 0) {
+    if (!text || !newpath || !j->jpath) {
         rc = cs_err_set(err, CS_ENOMEM, "journal: out of memory");
         goto done;
     }
-    sprintf(newpath, "%s/%s.journal-new", dir, name);
-    sprintf(j->jpath, "%s/%s.journal", dir, name);
-    j->fd = open(newpath, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    /* Between our open and our flock, a recovery elsewhere may take the new
+     * file for a dead one's and remove it: then we start again. */
+    for (int tries = 0; j->fd < 0 && tries < JOURNAL_TRIES; tries++) {
+        int got;
+        if (random_hex(name, 16) != 0) {
+            rc = cs_err_ossl(err, CS_ECRYPTO, "journal: random name");
+            goto done;
+        }
+        sprintf(newpath, "%s/%s.journal-new", dir, name);
+        sprintf(j->jpath, "%s/%s.journal", dir, name);
+        j->fd = open(newpath, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (j->fd < 0) {
+            rc = cs_err_set(err, CS_EIO, "%s: cannot create: %s", newpath, strerror(errno));
+            goto done;
+        }
+        got = flock(j->fd, LOCK_EX | LOCK_NB);
+        if (got != 0 || !same_file(j->fd, newpath)) {
+            close(j->fd);
+            j->fd = -1;
+        }
+    }
     if (j->fd < 0) {
-        rc = cs_err_set(err, CS_EIO, "%s: cannot create: %s", newpath, strerror(errno));
+        rc = cs_err_set(err, CS_EIO, "%s: cannot create a journal (%d tries)", dir,
+                        JOURNAL_TRIES);
         goto done;
     }
-    if (flock(j->fd, LOCK_EX | LOCK_NB) != 0 || write_all(j->fd, text, strlen(text)) != 0 ||
-        fsync(j->fd) != 0 || rename(newpath, j->jpath) != 0) {
+    if (write_all(j->fd, text, strlen(text)) != 0 || fsync(j->fd) != 0 ||
+        rename(newpath, j->jpath) != 0) {
         rc = cs_err_set(err, CS_EIO, "%s: cannot write: %s", newpath, strerror(errno));
         unlink(newpath);
         close(j->fd);
