@@ -315,7 +315,8 @@ static int recover_one(const char *path, int fd, cs_store *store, cs_err *err)
     if (parse(text, &t) != 0) {
         cs_file_free(text, len);
         /* Renamed into place only once whole: a torn one is not ours. */
-        cs_err_set(err, CS_EINVAL, "%s: not a chainsmith journal (left in place)", path);
+        cs_err_set(err, CS_EINVAL, "%s: not a chainsmith journal (left in place: remove it "
+                   "to go on)", path);
         return -1;
     }
     cs_file_free(text, len);
@@ -323,10 +324,12 @@ static int recover_one(const char *path, int fd, cs_store *store, cs_err *err)
     cs_cert_free(found);
     if (rc == CS_OK) {
         dir = 1;
-        /* Every file was written before the commit; a target that appeared
-         * meanwhile is reported, and the rest of the set is dropped. */
-        if (place_files(t.files, t.n, 0, err) != CS_OK)
-            dir = -1;
+        /* Every file was written before the commit. A target that appeared
+         * meanwhile (from outside chainsmith) is not replaced: that file
+         * and the rest of the set are dropped, and the record stays, as
+         * cs_journal_place leaves it; the open that recovers goes on. */
+        cs_err perr;
+        (void)place_files(t.files, t.n, 0, &perr);
     } else if (rc == CS_ENOENT) {
         dir = 0;
         for (size_t i = 0; i < t.n; i++)
@@ -419,6 +422,17 @@ cs_code cs_journal_recover(const char *dir, cs_store *store, size_t *forward, si
 }
 
 /* ---- staging ---- */
+
+static int exists(const cs_file_out *f, struct stat *st)
+{
+    return !f->overwrite && lstat(f->path, st) == 0;
+}
+
+static cs_code exists_error(const cs_file_out *f, cs_err *err)
+{
+    return cs_err_set(err, CS_EEXIST, "%s: exists, not overwritten (pass overwrite = true to "
+                      "replace)", f->path);
+}
 
 /* The cert's serial (upper-case hex of its bytes) and issuer line, as the
  * store records them; free both with free(). */
@@ -513,9 +527,8 @@ cs_code cs_journal_stage(const char *dir, cs_store *store, const cs_cert *cert,
         if (!files[i].path || strpbrk(files[i].path, "\t\n\r"))
             return cs_err_set(err, CS_EINVAL, "%s: a file name with a tab or line break",
                               files[i].path ? files[i].path : "(null)");
-        if (!files[i].overwrite && lstat(files[i].path, &st) == 0)
-            return cs_err_set(err, CS_EEXIST, "%s: exists, not overwritten (pass overwrite "
-                              "= true to replace)", files[i].path);
+        if (exists(&files[i], &st))
+            return exists_error(&files[i], err);
     }
     rc = cs_file_mkdir(dir, 0700, err);
     if (rc != CS_OK)
@@ -562,6 +575,13 @@ cs_code cs_journal_stage(const char *dir, cs_store *store, const cs_cert *cert,
     rc = scan(dir, store, j->files, j->n, NULL, NULL, err);
     if (rc != CS_OK)
         goto done;
+    /* Again: a dead one's files may just have taken their names. */
+    for (size_t i = 0; i < n; i++) {
+        if (exists(&files[i], &st)) {
+            rc = exists_error(&files[i], err);
+            goto done;
+        }
+    }
 
     rc = cert_keys(cert, &serial, &issuer, err);
     if (rc != CS_OK)
