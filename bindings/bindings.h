@@ -19,6 +19,7 @@
 #define PKI_SERVER "pki.server"
 #define PKI_CSR "pki.csr"
 #define PKI_OCSP "pki.ocsp_responder"
+#define PKI_JOURNAL "pki.journal"
 
 /* A key's userdata. A running server borrows the key (core keeps a pointer),
  * so while pins > 0 closing only marks it closed; the last unpin frees it. */
@@ -90,6 +91,7 @@ void pki_server_register(lua_State *L);
 void pki_csr_register(lua_State *L);
 void pki_crl_register(lua_State *L);
 void pki_ocsp_register(lua_State *L);
+void pki_files_register(lua_State *L);
 /* After pki_cert_register: adds cert:permits to pki.cert. */
 void pki_name_register(lua_State *L);
 extern const luaL_Reg pki_key_funcs[];

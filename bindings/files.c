@@ -1,8 +1,10 @@
-/* pki.mkdir and pki.write_files: folders and files, written by core. */
+/* pki.mkdir, pki.write_files, pki.stage_files and pki.recover_files: folders
+ * and files, written by core. */
 #include "bindings.h"
 
 #include "file.h"
 #include "fileset.h"
+#include "journal.h"
 
 /* pki.mkdir(path [, mode]): create a folder and its parents (default 0700:
  * it will hold keys). An existing folder is fine. */
@@ -95,40 +97,67 @@ static void check_entry(lua_State *L, int t, lua_Integer i, entry *e, int keep)
         luaL_argerror(L, 1, lua_pushfstring(L, "[%d].passphrase: only for a key", (int)i));
 }
 
+/* Check the array of entries at idx (a caller bug raises). Pushes two
+ * values (the entries and a table keeping scratch arrays alive) that must
+ * stay on the stack while the entries are in use; *n is the count. */
+static entry *check_entries(lua_State *L, int idx, lua_Integer *n)
+{
+    entry *entries;
+    int keep;
+
+    luaL_checktype(L, idx, LUA_TTABLE);
+    *n = (lua_Integer)lua_rawlen(L, idx);
+    entries = lua_newuserdatauv(L, (size_t)(*n > 0 ? *n : 1) * sizeof *entries, 0);
+    lua_newtable(L);
+    keep = lua_gettop(L);
+    for (lua_Integer i = 1; i <= *n; i++) {
+        entries[i - 1] = (entry){NULL, NULL, NULL, NULL, 0, NULL, 0};
+        lua_rawgeti(L, idx, i);
+        check_entry(L, keep + 1, i, &entries[i - 1], keep);
+        lua_pop(L, 1); /* the entry table: still referenced from the array */
+    }
+    return entries;
+}
+
+/* The entries encoded into a new fileset; never raises. */
+static cs_code fill(const entry *entries, lua_Integer n, cs_fileset **out, cs_err *err)
+{
+    cs_fileset *fs = NULL;
+    cs_code rc = cs_fileset_new(&fs, err);
+
+    for (lua_Integer i = 0; i < n && rc == CS_OK; i++) {
+        const entry *e = &entries[i];
+        if (e->key && e->passphrase)
+            rc = cs_fileset_add_key_encrypted(fs, e->key, e->passphrase, e->path, e->overwrite,
+                                              err);
+        else if (e->key)
+            rc = cs_fileset_add_key(fs, e->key, e->path, e->overwrite, err);
+        else
+            rc = cs_fileset_add_certs(fs, e->certs, e->ncerts, e->path, e->overwrite, err);
+    }
+    if (rc == CS_OK)
+        *out = fs;
+    else
+        cs_fileset_free(fs);
+    return rc;
+}
+
 /* pki.write_files{ {path = p, key = k | cert = c | certs = {c, ...},
- * overwrite = bool, passphrase = s (key only: encrypted)}, ... }: every file written as one step (core/fileset.h).
+ * overwrite = bool, passphrase = s (key only: encrypted)}, ... }: every file
+ * written as one step (core/fileset.h).
  * true, or nil, message, code with nothing written. */
 static int files_write(lua_State *L)
 {
     cs_err err = {CS_OK, ""};
     cs_fileset *fs = NULL;
     lua_Integer n;
-    entry *entries;
+    const entry *entries;
     cs_code rc;
 
-    luaL_checktype(L, 1, LUA_TTABLE);
     lua_settop(L, 1);
-    n = (lua_Integer)lua_rawlen(L, 1);
-    entries = lua_newuserdatauv(L, (size_t)(n > 0 ? n : 1) * sizeof *entries, 0); /* 2 */
-    lua_newtable(L);                                                                /* 3 */
-    for (lua_Integer i = 1; i <= n; i++) {
-        entries[i - 1] = (entry){NULL, NULL, NULL, NULL, 0, NULL, 0};
-        lua_rawgeti(L, 1, i);
-        check_entry(L, 4, i, &entries[i - 1], 3);
-        lua_pop(L, 1); /* the entry table: still referenced from argument 1 */
-    }
+    entries = check_entries(L, 1, &n);
     /* From here on nothing raises, so the fileset cannot leak. */
-    rc = cs_fileset_new(&fs, &err);
-    for (lua_Integer i = 0; i < n && rc == CS_OK; i++) {
-        const entry *e = &entries[i];
-        if (e->key && e->passphrase)
-            rc = cs_fileset_add_key_encrypted(fs, e->key, e->passphrase, e->path, e->overwrite,
-                                              &err);
-        else if (e->key)
-            rc = cs_fileset_add_key(fs, e->key, e->path, e->overwrite, &err);
-        else
-            rc = cs_fileset_add_certs(fs, e->certs, e->ncerts, e->path, e->overwrite, &err);
-    }
+    rc = fill(entries, n, &fs, &err);
     if (rc == CS_OK)
         rc = cs_fileset_write(fs, &err);
     cs_fileset_free(fs);
@@ -138,8 +167,107 @@ static int files_write(lua_State *L)
     return 1;
 }
 
+/* pki.stage_files(dir, store, cert, entries): inside store's open batch,
+ * which records cert, write entries (as pki.write_files takes them) to
+ * temporary names listed in a journal in dir (core/journal.h). Returns a
+ * pki.journal: journal:place() after the commit, journal:abort() (or
+ * letting it be collected) after a rollback. Or nil, message, code with
+ * nothing left behind. */
+static int files_stage(lua_State *L)
+{
+    const char *dir = luaL_checkstring(L, 1);
+    cs_store *store = pki_checkopen(L, 2, PKI_STORE);
+    const cs_cert *cert = pki_checkcert(L, 3);
+    cs_err err = {CS_OK, ""};
+    cs_fileset *fs = NULL;
+    const cs_file_out *files;
+    const entry *entries;
+    cs_journal **box;
+    lua_Integer n;
+    size_t nfiles;
+    cs_code rc;
+
+    lua_settop(L, 4);
+    entries = check_entries(L, 4, &n); /* 5, 6 */
+    box = lua_newuserdatauv(L, sizeof *box, 0);
+    *box = NULL;
+    luaL_setmetatable(L, PKI_JOURNAL);
+    rc = fill(entries, n, &fs, &err);
+    if (rc == CS_OK) {
+        files = cs_fileset_files(fs, &nfiles);
+        rc = cs_journal_stage(dir, store, cert, files, nfiles, box, &err);
+    }
+    cs_fileset_free(fs);
+    if (rc != CS_OK)
+        return pki_fail(L, &err);
+    return 1;
+}
+
+/* pki.recover_files(dir, store): finish or undo the journals in dir left by
+ * dead processes. Returns forward, back (counts), or nil, message, code. */
+static int files_recover(lua_State *L)
+{
+    const char *dir = luaL_checkstring(L, 1);
+    cs_store *store = pki_checkopen(L, 2, PKI_STORE);
+    cs_err err = {CS_OK, ""};
+    size_t forward = 0, back = 0;
+
+    if (cs_journal_recover(dir, store, &forward, &back, &err) != CS_OK)
+        return pki_fail(L, &err);
+    lua_pushinteger(L, (lua_Integer)forward);
+    lua_pushinteger(L, (lua_Integer)back);
+    return 2;
+}
+
+/* journal:place(): true, or nil, message, code. Once only. */
+static int journal_place(lua_State *L)
+{
+    cs_journal **box = luaL_checkudata(L, 1, PKI_JOURNAL);
+    cs_err err = {CS_OK, ""};
+    cs_code rc;
+
+    if (!*box)
+        return luaL_error(L, "attempt to use a closed %s", PKI_JOURNAL);
+    rc = cs_journal_place(*box, &err);
+    cs_journal_free(*box);
+    *box = NULL;
+    if (rc != CS_OK)
+        return pki_fail(L, &err);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+/* journal:abort(), __gc, __close: undo what was not placed. */
+static int journal_abort(lua_State *L)
+{
+    cs_journal **box = luaL_checkudata(L, 1, PKI_JOURNAL);
+
+    cs_journal_free(*box);
+    *box = NULL;
+    return 0;
+}
+
+static const luaL_Reg journal_meta[] = {
+    {"__gc", journal_abort},
+    {"__close", journal_abort},
+    {NULL, NULL},
+};
+
+static const luaL_Reg journal_methods[] = {
+    {"place", journal_place},
+    {"abort", journal_abort},
+    {NULL, NULL},
+};
+
+void pki_files_register(lua_State *L)
+{
+    pki_new_metatable(L, PKI_JOURNAL, journal_meta, journal_methods);
+}
+
 const luaL_Reg pki_files_funcs[] = {
     {"mkdir", files_mkdir},
     {"write_files", files_write},
+    {"stage_files", files_stage},
+    {"recover_files", files_recover},
     {NULL, NULL},
 };

@@ -14,6 +14,7 @@ int luaopen_pki(lua_State *L)
     pki_csr_register(L);
     pki_crl_register(L);
     pki_ocsp_register(L);
+    pki_files_register(L);
     lua_newtable(L);
     luaL_setfuncs(L, pki_key_funcs, 0);
     luaL_setfuncs(L, pki_cert_funcs, 0);

@@ -121,3 +121,9 @@ cs_code cs_fileset_write(cs_fileset *fs, cs_err *err)
         return cs_err_set(err, CS_EINVAL, "files: nothing to write");
     return cs_file_write_all(fs->files, fs->n, err);
 }
+
+const cs_file_out *cs_fileset_files(const cs_fileset *fs, size_t *n)
+{
+    *n = fs ? fs->n : 0;
+    return fs ? fs->files : NULL;
+}

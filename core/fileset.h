@@ -7,6 +7,7 @@
 
 #include "cert.h"
 #include "error.h"
+#include "file.h"
 #include "key.h"
 
 /* Files waiting to be written. Constructor: cs_fileset_new. Destructor:
@@ -32,5 +33,9 @@ CS_NODISCARD cs_code cs_fileset_add_certs(cs_fileset *fs, const cs_cert *const *
 /* Write every file added, through cs_file_write_all: all temporary files are
  * on disk before any takes its name. */
 CS_NODISCARD cs_code cs_fileset_write(cs_fileset *fs, cs_err *err);
+
+/* The files added so far (path, encoded bytes, mode, overwrite), borrowed
+ * until the next add or cs_fileset_free: what cs_journal_stage writes. */
+const cs_file_out *cs_fileset_files(const cs_fileset *fs, size_t *n);
 
 #endif

@@ -15,6 +15,11 @@
  * bytes, no leading zero byte. cs_store_find accepts any case and any leading
  * zeros and normalises to that form.
  *
+ * Contention: writers queue on SQLite's write lock (BEGIN IMMEDIATE); a
+ * writer waits up to BUSY_WAIT_MS (60 s) in short randomized sleeps (see
+ * busy_wait) before it fails with CS_EDB "database is locked", which
+ * leaves nothing behind.
+ *
  * A cs_store is used by one thread at a time (its prepared statements and its
  * batch flag are not shared state). */
 #include "store.h"
@@ -130,7 +135,48 @@ struct cs_store {
     sqlite3_stmt *st[ST_N];
     EVP_MD *sha256; /* fetched once at open: the fingerprint of each record */
     int in_batch;
+    struct timespec busy_since; /* when the current wait for the lock began */
+    uint32_t jitter;            /* xorshift state: spreads the waiters' retries */
 };
+
+/* How long a writer waits for another's transaction before it fails with
+ * "database is locked": long enough that issuers queued behind each other
+ * (each holds the lock for a signature, a few fsyncs and a commit: tens of
+ * milliseconds) never time out under ordinary contention, short enough
+ * that a process stuck holding the lock is reported. */
+#define BUSY_WAIT_MS 60000
+#define BUSY_SLEEP_MAX_US 8000
+
+/* SQLite's busy handler. Its own (sqlite3_busy_timeout) sleeps up to 100 ms
+ * between tries; two processes issuing in loops take the lock back within
+ * a millisecond of releasing it, so a waiter polling that slowly can miss
+ * every gap and starve past any timeout. Short sleeps (1 to 8 ms, with
+ * random jitter so waiters do not retry in step) find the gaps. */
+static int busy_wait(void *arg, int tries)
+{
+    cs_store *s = arg;
+    struct timespec now, nap;
+    long waited_ms, us;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (tries == 0)
+        s->busy_since = now;
+    waited_ms = (now.tv_sec - s->busy_since.tv_sec) * 1000 +
+                (now.tv_nsec - s->busy_since.tv_nsec) / 1000000;
+    if (waited_ms >= BUSY_WAIT_MS)
+        return 0;
+    s->jitter ^= s->jitter << 13;
+    s->jitter ^= s->jitter >> 17;
+    s->jitter ^= s->jitter << 5;
+    us = 1000L << (tries < 3 ? tries : 3);
+    us = us / 2 + (long)(s->jitter % (uint32_t)(us / 2 + 1));
+    if (us > BUSY_SLEEP_MAX_US)
+        us = BUSY_SLEEP_MAX_US;
+    nap.tv_sec = 0;
+    nap.tv_nsec = us * 1000;
+    nanosleep(&nap, NULL);
+    return 1;
+}
 
 /* CS_EDB naming the file, what was being done and SQLite's reason. */
 static cs_code db_fail(const cs_store *s, const char *doing, cs_err *err)
@@ -989,7 +1035,9 @@ cs_code cs_store_open(const char *path, cs_store **out, cs_err *err)
         goto done;
     }
     sqlite3_extended_result_codes(s->db, 1);
-    sqlite3_busy_timeout(s->db, 5000);
+    if (RAND_bytes((unsigned char *)&s->jitter, sizeof s->jitter) != 1 || s->jitter == 0)
+        s->jitter = (uint32_t)getpid() | 1u;
+    sqlite3_busy_handler(s->db, busy_wait, s);
     rc = set_up(s, err);
     if (rc != CS_OK)
         goto done;

@@ -66,6 +66,13 @@ function ca.open(opts)
     if not store then
         return nil, serr, scode
     end
+    -- Issuances cut short by a crash: finished if recorded, else undone.
+    local pending = dir .. "/pending"
+    local forward, back, fcode = pki.recover_files(pending, store)
+    if not forward then
+        store:close()
+        return nil, back, fcode
+    end
     local pol = opts.policy or require "policy"
     return setmetatable({
         dir = dir,
@@ -77,6 +84,8 @@ function ca.open(opts)
         cert = cert,
         root = root,
         store = store,
+        pending = pending,
+        recovered = { forward = forward, back = back },
     }, CA)
 end
 
@@ -235,20 +244,26 @@ local function from_csr(given)
 end
 
 -- Issue a leaf certificate. req = {profile = name, names = {...} | csr =
--- pki.csr or PEM/DER string, validity_days = n}; opts.write(result), if
--- given, runs before the record is committed (issue.lua writes the files
--- there): if it fails, nothing is recorded.
+-- pki.csr or PEM/DER string, validity_days = n}.
+-- opts.files(result), if given, returns the files to write, as
+-- pki.write_files takes them (or nil, message, code): they are written to
+-- temporary names before the record is committed and take their names
+-- after, so a crash leaves nothing the next ca.open cannot finish or undo
+-- (docs/issue.md, Durability). opts.write(result), the older hook, writes
+-- files itself before the commit, without that guarantee.
 -- Returns {cert, key (generated only), chain = {cert, intermediate}, serial,
 -- profile, names, dropped = {extension, ...}}, or nil, message, code
--- ("invalid", "notfound", "policy", "verify", ...). Nothing is recorded on
--- failure.
+-- ("invalid", "notfound", "policy", "verify", "exists", ...). Nothing is
+-- recorded on failure, but for one case: the record committed and a target
+-- file created meanwhile by something else than chainsmith (the message
+-- says so and names the serial).
 function CA:issue(req, opts)
     if not self.store then
         error("attempt to use a closed chainsmith CA", 2)
     end
     opts = opts or {}
     for k in pairs(opts) do
-        if k ~= "write" then
+        if k ~= "write" and k ~= "files" then
             error(("bad argument #2 to 'issue' (unknown option '%s')"):format(tostring(k)), 2)
         end
     end
@@ -367,9 +382,37 @@ function CA:issue(req, opts)
             return fail(werr, wcode)
         end
     end
+    local journal
+    if opts.files then
+        local entries, ferr, fcode = opts.files(result)
+        if not entries then
+            return fail(ferr, fcode)
+        end
+        -- A bad entry raises (a caller bug): the batch must not stay open.
+        local called, staged, jerr, jcode = pcall(pki.stage_files, self.pending, store, cert,
+            entries)
+        if not called then
+            store:rollback()
+            error(staged, 0)
+        end
+        if not staged then
+            return fail(jerr, jcode)
+        end
+        journal = staged
+    end
     local committed, cerr, ccode = store:commit()
     if not committed then
+        if journal then
+            journal:abort()
+        end
         return fail(cerr, ccode)
+    end
+    if journal then
+        local placed, plerr, plcode = journal:place()
+        if not placed then
+            return nil, ("serial %s is recorded, but its files are not written: %s")
+                :format(result.serial, plerr), plcode
+        end
     end
     return result
 end

@@ -92,36 +92,30 @@ function cli.main(args, boot)
     end
 
     local written = {}
-    local function write(result)
+    -- The files to write: core stages them before the record is committed
+    -- and names them after (docs/issue.md, Durability).
+    local function files(result)
         local ok, merr, mcode = pki.mkdir(opts.out)
         if not ok then
             return nil, merr, mcode
         end
         local base = opts.out .. "/" .. cli.base_name(result.names)
-        local files = {
+        local list = {
             { path = base .. ".pem", cert = result.cert, overwrite = opts.force },
             { path = base .. "-chain.pem", certs = result.chain, overwrite = opts.force },
         }
         if result.key then
-            files[#files + 1] = { path = base .. ".key", key = result.key, overwrite = opts.force }
+            list[#list + 1] = { path = base .. ".key", key = result.key, overwrite = opts.force }
         end
-        local wrote, werr, wcode = pki.write_files(files)
-        if not wrote then
-            return nil, werr, wcode
-        end
-        for _, f in ipairs(files) do
+        for _, f in ipairs(list) do
             written[#written + 1] = f.path
         end
-        return true
+        return list
     end
 
-    local result, ierr, icode = ca:issue(request, { write = write })
+    local result, ierr, icode = ca:issue(request, { files = files })
     ca:close()
     if not result then
-        -- Written but not recorded (the commit failed): take the files back.
-        for _, path in ipairs(written) do
-            os.remove(path)
-        end
         if icode == "policy" then
             boot.die("issue: refused by policy:\n%s", ierr)
         end

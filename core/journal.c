@@ -1,0 +1,682 @@
+/* Journals: see journal.h. A journal is text, one item a line:
+ *
+ *   chainsmith journal 1
+ *   serial 3F09...
+ *   issuer C=SE, O=Simple Inc, CN=Simple Intermediate CA
+ *   file <overwrite 0|1> <mode octal> <temporary path>\t<final path>
+ *   end
+ *
+ * It is written under NAME.journal-new, locked, fsynced, then renamed to
+ * NAME.journal; the temporary files are created only after that, so a
+ * NAME.journal-new whose lock is free never has files to clean. The flock
+ * is held on the open file until the journal is removed: the kernel drops it
+ * when the process dies, which is how recovery tells a dead issuance from a
+ * live one. */
+#include "journal.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/rand.h>
+
+#include "internal.h"
+
+#define MAGIC "chainsmith journal 1"
+#define JOURNAL_MAX 65536
+#define KEY_MODE 0600
+#define JOURNAL_TRIES 8
+
+typedef struct jfile {
+    char *tmp;
+    char *path;
+    unsigned mode;
+    int overwrite;
+} jfile;
+
+struct cs_journal {
+    char *jpath; /* dir/NAME.journal */
+    int fd;      /* holds the flock; -1 once released */
+    jfile *files;
+    size_t n;
+    size_t written; /* temporary files on disk */
+    int placed;
+};
+
+/* A parsed journal. */
+typedef struct jtext {
+    char *serial;
+    char *issuer;
+    jfile *files;
+    size_t n;
+} jtext;
+
+static void jfiles_free(jfile *files, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(files[i].tmp);
+        free(files[i].path);
+    }
+    free(files);
+}
+
+static void jtext_free(jtext *t)
+{
+    free(t->serial);
+    free(t->issuer);
+    jfiles_free(t->files, t->n);
+    memset(t, 0, sizeof *t);
+}
+
+static int random_hex(char *out, size_t bytes)
+{
+    unsigned char rnd[16];
+
+    if (bytes > sizeof rnd || RAND_bytes(rnd, (int)bytes) != 1)
+        return -1;
+    cs_hex_lower(rnd, bytes, out);
+    return 0;
+}
+
+/* fsync the folder holding path (a new or removed name there is durable). */
+static void sync_parent(const char *path)
+{
+    char copy[4096];
+    int fd;
+
+    if (strlen(path) >= sizeof copy)
+        return;
+    strcpy(copy, path);
+    fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+        (void)fsync(fd);
+        close(fd);
+    }
+}
+
+/* fsync each distinct folder of files (consecutive duplicates skipped). */
+static void sync_parents(const jfile *files, size_t n)
+{
+    char dir[4096], last[4096] = "";
+
+    for (size_t i = 0; i < n; i++) {
+        char copy[4096];
+        if (strlen(files[i].path) >= sizeof copy)
+            continue;
+        strcpy(copy, files[i].path);
+        snprintf(dir, sizeof dir, "%s", dirname(copy));
+        if (strcmp(dir, last) == 0)
+            continue;
+        sync_parent(files[i].path);
+        strcpy(last, dir);
+    }
+}
+
+static int write_all(int fd, const void *data, size_t len)
+{
+    const unsigned char *p = data;
+
+    while (len > 0) {
+        ssize_t w = write(fd, p, len);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            return -1;
+        p += w;
+        len -= (size_t)w;
+    }
+    return 0;
+}
+
+/* ---- reading a journal ---- */
+
+static char *dup_n(const char *s, size_t n)
+{
+    char *out = malloc(n + 1);
+
+    if (out) {
+        memcpy(out, s, n);
+        out[n] = '\0';
+    }
+    return out;
+}
+
+/* Parse text into t. 0, or -1 if it is not a whole journal. */
+static int parse(const char *text, jtext *t)
+{
+    const char *p = text;
+    int ended = 0;
+
+    memset(t, 0, sizeof *t);
+    while (*p) {
+        const char *nl = strchr(p, '\n');
+        size_t len;
+        if (!nl)
+            break; /* every line ends in a newline */
+        len = (size_t)(nl - p);
+        if (p == text) {
+            if (len != strlen(MAGIC) || memcmp(p, MAGIC, len) != 0)
+                goto bad;
+        } else if (len > 7 && memcmp(p, "serial ", 7) == 0 && !t->serial) {
+            if (!(t->serial = dup_n(p + 7, len - 7)))
+                goto bad;
+        } else if (len > 7 && memcmp(p, "issuer ", 7) == 0 && !t->issuer) {
+            if (!(t->issuer = dup_n(p + 7, len - 7)))
+                goto bad;
+        } else if (len > 5 && memcmp(p, "file ", 5) == 0) {
+            char *line = dup_n(p + 5, len - 5), *tab, *paths;
+            unsigned mode = 0;
+            int over = 0, used = 0;
+            jfile *grown = realloc(t->files, (t->n + 1) * sizeof *grown);
+            if (grown)
+                t->files = grown;
+            if (!line || !grown || sscanf(line, "%d %o %n", &over, &mode, &used) != 2 ||
+                used == 0 || !(tab = strchr(line + used, '\t'))) {
+                free(line);
+                goto bad;
+            }
+            paths = line + used;
+            *tab = '\0';
+            t->files[t->n].tmp = strdup(paths);
+            t->files[t->n].path = strdup(tab + 1);
+            t->files[t->n].mode = mode;
+            t->files[t->n].overwrite = over != 0;
+            t->n++;
+            free(line);
+            if (!t->files[t->n - 1].tmp || !t->files[t->n - 1].path)
+                goto bad;
+        } else if (len == 3 && memcmp(p, "end", 3) == 0) {
+            ended = 1;
+        } else {
+            goto bad;
+        }
+        p = nl + 1;
+    }
+    if (ended && t->serial && t->issuer)
+        return 0;
+bad:
+    jtext_free(t);
+    return -1;
+}
+
+/* Does path still name the file open on fd? */
+static int same_file(int fd, const char *path)
+{
+    struct stat a, b;
+
+    return fstat(fd, &a) == 0 && stat(path, &b) == 0 && a.st_ino == b.st_ino &&
+           a.st_dev == b.st_dev;
+}
+
+/* Lock the journal at path. 0: locked, *fd set; 1: a live process holds it;
+ * 2: it is gone (removed meanwhile); -1: error (errno). */
+static int lock_journal(const char *path, int *fd)
+{
+    int f = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+
+    if (f < 0)
+        return errno == ENOENT ? 2 : -1;
+    if (flock(f, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+        close(f);
+        if (e == EWOULDBLOCK)
+            return 1;
+        errno = e;
+        return -1;
+    }
+    /* Whoever held it before us may have removed it: then it is not ours. */
+    if (!same_file(f, path)) {
+        close(f);
+        return 2;
+    }
+    *fd = f;
+    return 0;
+}
+
+/* ---- placing files ---- */
+
+/* Give files[from..] their names, in order; files whose temporary file is
+ * gone were placed before (recovery after a crash mid-way). On failure the
+ * rest are removed and err names the file. delay_us > 0 (a test hook) sleeps
+ * before each file. */
+static cs_code place_files(const jfile *files, size_t n, long delay_us, cs_err *err)
+{
+    cs_code rc = CS_OK;
+    size_t i;
+
+    for (i = 0; i < n && rc == CS_OK; i++) {
+        const jfile *f = &files[i];
+        struct stat tst, fst;
+        if (delay_us > 0) {
+            struct timespec ts = {delay_us / 1000000, (delay_us % 1000000) * 1000};
+            nanosleep(&ts, NULL);
+        }
+        if (lstat(f->tmp, &tst) != 0) {
+            if (errno != ENOENT)
+                rc = cs_err_set(err, CS_EIO, "%s: %s", f->tmp, strerror(errno));
+            continue;
+        }
+        if (f->overwrite) {
+            if (rename(f->tmp, f->path) != 0)
+                rc = cs_err_set(err, CS_EIO, "%s: cannot replace: %s", f->path,
+                                strerror(errno));
+            continue;
+        }
+        /* link() fails if the name exists: nothing outside is overwritten. */
+        if (link(f->tmp, f->path) != 0) {
+            int e = errno;
+            /* Linked before a crash, the temporary name not yet removed. */
+            if (!(e == EEXIST && lstat(f->path, &fst) == 0 && fst.st_ino == tst.st_ino &&
+                  fst.st_dev == tst.st_dev)) {
+                rc = e == EEXIST
+                         ? cs_err_set(err, CS_EEXIST, "%s: appeared while being issued, not "
+                                      "overwritten", f->path)
+                         : cs_err_set(err, CS_EIO, "%s: cannot create: %s", f->path,
+                                      strerror(e));
+                continue;
+            }
+        }
+        unlink(f->tmp);
+    }
+    /* After a failure, what is left must not take its name (a key without
+     * its certificate): it goes, the failed one included. */
+    if (rc != CS_OK)
+        for (size_t k = i - 1; k < n; k++)
+            unlink(files[k].tmp);
+    sync_parents(files, n);
+    return rc;
+}
+
+/* ---- recovery ---- */
+
+/* Finish or undo the unlocked journal at path, locked on fd. 1 forward, 0
+ * back, -1 error (err set; the journal stays for the next try). */
+static int recover_one(const char *path, int fd, cs_store *store, cs_err *err)
+{
+    char *text = NULL;
+    size_t len = 0;
+    jtext t;
+    cs_cert *found = NULL;
+    cs_err ferr = {CS_OK, ""};
+    cs_code rc;
+    int dir = -1;
+
+    (void)fd;
+    if (cs_file_read(path, JOURNAL_MAX, &text, &len, err) != CS_OK)
+        return -1;
+    if (parse(text, &t) != 0) {
+        cs_file_free(text, len);
+        /* Renamed into place only once whole: a torn one is not ours. */
+        cs_err_set(err, CS_EINVAL, "%s: not a chainsmith journal (left in place: remove it "
+                   "to go on)", path);
+        return -1;
+    }
+    cs_file_free(text, len);
+    rc = cs_store_find(store, t.serial, t.issuer, &found, NULL, &ferr);
+    cs_cert_free(found);
+    if (rc == CS_OK) {
+        dir = 1;
+        /* Every file was written before the commit. A target that appeared
+         * meanwhile (from outside chainsmith) is not replaced: that file
+         * and the rest of the set are dropped, and the record stays, as
+         * cs_journal_place leaves it; the open that recovers goes on. */
+        cs_err perr;
+        (void)place_files(t.files, t.n, 0, &perr);
+    } else if (rc == CS_ENOENT) {
+        dir = 0;
+        for (size_t i = 0; i < t.n; i++)
+            unlink(t.files[i].tmp);
+        sync_parents(t.files, t.n);
+    } else {
+        if (err)
+            *err = ferr;
+        jtext_free(&t);
+        return -1;
+    }
+    jtext_free(&t);
+    /* Done either way (a failed placement removed what was left). */
+    unlink(path);
+    return dir;
+}
+
+/* Scan dir: recover journals whose process is gone; with claim (n > 0),
+ * CS_EEXIST when a live journal writes one of claim's targets. */
+static cs_code scan(const char *dir, cs_store *store, const jfile *claim, size_t n,
+                    size_t *forward, size_t *back, cs_err *err)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    char path[4096];
+    cs_code rc = CS_OK;
+
+    if (!d) {
+        if (errno == ENOENT)
+            return CS_OK;
+        return cs_err_set(err, CS_EIO, "%s: cannot read: %s", dir, strerror(errno));
+    }
+    while (rc == CS_OK && (de = readdir(d)) != NULL) {
+        size_t len = strlen(de->d_name);
+        int is_new = len > 12 && strcmp(de->d_name + len - 12, ".journal-new") == 0;
+        int is_journal = len > 8 && strcmp(de->d_name + len - 8, ".journal") == 0;
+        int fd = -1, got;
+        if (!is_new && !is_journal)
+            continue;
+        if (snprintf(path, sizeof path, "%s/%s", dir, de->d_name) >= (int)sizeof path)
+            continue;
+        got = lock_journal(path, &fd);
+        if (got == 0) {
+            if (is_new) {
+                unlink(path); /* died before listing any file */
+            } else {
+                int r = recover_one(path, fd, store, err);
+                if (r < 0)
+                    rc = err ? err->code : CS_EIO;
+                else if (r == 1 && forward)
+                    (*forward)++;
+                else if (r == 0 && back)
+                    (*back)++;
+            }
+            close(fd);
+        } else if (got == 1 && is_journal && n > 0) {
+            char *text = NULL;
+            size_t tlen = 0;
+            jtext t;
+            cs_err rerr;
+            if (cs_file_read(path, JOURNAL_MAX, &text, &tlen, &rerr) != CS_OK)
+                continue; /* placed and removed meanwhile */
+            if (parse(text, &t) == 0) {
+                for (size_t i = 0; i < t.n && rc == CS_OK; i++)
+                    for (size_t k = 0; k < n && rc == CS_OK; k++)
+                        if (strcmp(t.files[i].path, claim[k].path) == 0)
+                            rc = cs_err_set(err, CS_EEXIST, "%s: exists, not overwritten "
+                                            "(another issuance is writing it)", claim[k].path);
+                jtext_free(&t);
+            }
+            cs_file_free(text, tlen);
+        } else if (got < 0) {
+            rc = cs_err_set(err, CS_EIO, "%s: cannot open: %s", path, strerror(errno));
+        }
+    }
+    closedir(d);
+    return rc;
+}
+
+cs_code cs_journal_recover(const char *dir, cs_store *store, size_t *forward, size_t *back,
+                           cs_err *err)
+{
+    if (!dir || !store)
+        return cs_err_set(err, CS_EINVAL, "cs_journal_recover: missing argument");
+    if (forward)
+        *forward = 0;
+    if (back)
+        *back = 0;
+    return scan(dir, store, NULL, 0, forward, back, err);
+}
+
+/* ---- staging ---- */
+
+static int exists(const cs_file_out *f, struct stat *st)
+{
+    return !f->overwrite && lstat(f->path, st) == 0;
+}
+
+static cs_code exists_error(const cs_file_out *f, cs_err *err)
+{
+    return cs_err_set(err, CS_EEXIST, "%s: exists, not overwritten (pass overwrite = true to "
+                      "replace)", f->path);
+}
+
+/* The cert's serial (upper-case hex of its bytes) and issuer line, as the
+ * store records them; free both with free(). */
+static cs_code cert_keys(const cs_cert *cert, char **serial, char **issuer, cs_err *err)
+{
+    const ASN1_INTEGER *ai = X509_get0_serialNumber(cert->x509);
+    int n = ASN1_STRING_length(ai);
+    char *s = NULL, *line = NULL;
+
+    if (n <= 0 || n > 20)
+        return cs_err_set(err, CS_EINVAL, "journal: certificate serial out of range");
+    s = malloc(2 * (size_t)n + 1);
+    line = cs_name_oneline(X509_get_issuer_name(cert->x509));
+    if (!s || !line) {
+        free(s);
+        free(line);
+        return cs_err_set(err, CS_ENOMEM, "journal: out of memory");
+    }
+    cs_hex_lower(ASN1_STRING_get0_data(ai), (size_t)n, s);
+    for (char *c = s; *c; c++)
+        if (*c >= 'a' && *c <= 'f')
+            *c = (char)(*c - 'a' + 'A');
+    if (strpbrk(line, "\n\r")) {
+        free(s);
+        free(line);
+        return cs_err_set(err, CS_EINVAL, "journal: issuer name holds a line break");
+    }
+    *serial = s;
+    *issuer = line;
+    return CS_OK;
+}
+
+/* The journal's text; free with free(). */
+static char *journal_text(const char *serial, const char *issuer, const jfile *files,
+                          size_t n)
+{
+    size_t cap = strlen(MAGIC) + strlen(serial) + strlen(issuer) + 64, used;
+    char *out;
+
+    for (size_t i = 0; i < n; i++)
+        cap += strlen(files[i].tmp) + strlen(files[i].path) + 32;
+    out = malloc(cap);
+    if (!out)
+        return NULL;
+    used = (size_t)snprintf(out, cap, "%s\nserial %s\nissuer %s\n", MAGIC, serial, issuer);
+    for (size_t i = 0; i < n; i++)
+        used += (size_t)snprintf(out + used, cap - used, "file %d %o %s\t%s\n",
+                                 files[i].overwrite, files[i].mode, files[i].tmp,
+                                 files[i].path);
+    snprintf(out + used, cap - used, "end\n");
+    return out;
+}
+
+/* Write one temporary file, fsynced, mode exact. */
+static cs_code write_temp(const jfile *f, const cs_file_out *src, cs_err *err)
+{
+    int fd = open(f->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+                  (mode_t)f->mode);
+
+    if (fd < 0)
+        return cs_err_set(err, errno == ENOENT ? CS_ENOENT : CS_EIO, "%s: cannot create: %s",
+                          f->path, strerror(errno));
+    if (fchmod(fd, (mode_t)f->mode) != 0 || write_all(fd, src->data, src->len) != 0 ||
+        fsync(fd) != 0) {
+        int e = errno;
+        close(fd);
+        unlink(f->tmp);
+        return cs_err_set(err, CS_EIO, "%s: cannot write: %s", f->path, strerror(e));
+    }
+    if (close(fd) != 0) {
+        int e = errno;
+        unlink(f->tmp);
+        return cs_err_set(err, CS_EIO, "%s: cannot write: %s", f->path, strerror(e));
+    }
+    return CS_OK;
+}
+
+cs_code cs_journal_stage(const char *dir, cs_store *store, const cs_cert *cert,
+                         const cs_file_out *files, size_t n, cs_journal **out, cs_err *err)
+{
+    cs_journal *j = NULL;
+    char *serial = NULL, *issuer = NULL, *text = NULL, *newpath = NULL;
+    const cs_file_out **order = NULL;
+    char name[33], rnd[13];
+    size_t k = 0;
+    struct stat st;
+    cs_code rc = CS_OK;
+
+    if (!dir || !store || !cert || (!files && n) || !out)
+        return cs_err_set(err, CS_EINVAL, "cs_journal_stage: missing argument");
+    for (size_t i = 0; i < n; i++) {
+        if (!files[i].path || strpbrk(files[i].path, "\t\n\r"))
+            return cs_err_set(err, CS_EINVAL, "%s: a file name with a tab or line break",
+                              files[i].path ? files[i].path : "(null)");
+        if (exists(&files[i], &st))
+            return exists_error(&files[i], err);
+    }
+    rc = cs_file_mkdir(dir, 0700, err);
+    if (rc != CS_OK)
+        return rc;
+
+    j = calloc(1, sizeof *j);
+    order = calloc(n ? n : 1, sizeof *order);
+    if (!j || !order) {
+        free(j);
+        free(order);
+        return cs_err_set(err, CS_ENOMEM, "journal: out of memory");
+    }
+    j->fd = -1;
+    j->files = calloc(n ? n : 1, sizeof *j->files);
+    if (!j->files) {
+        rc = cs_err_set(err, CS_ENOMEM, "journal: out of memory");
+        goto done;
+    }
+    /* Keys last: placed in this order, a key never has its name before its
+     * certificate. */
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t i = 0; i < n; i++)
+            if ((files[i].mode == KEY_MODE) == (pass == 1))
+                order[k++] = &files[i];
+    for (size_t i = 0; i < n; i++, j->n++) {
+        jfile *f = &j->files[i];
+        size_t len = strlen(order[i]->path) + 20;
+        f->path = strdup(order[i]->path);
+        f->tmp = malloc(len);
+        f->mode = order[i]->mode;
+        f->overwrite = order[i]->overwrite;
+        if (!f->path || !f->tmp || random_hex(rnd, 6) != 0) {
+            rc = cs_err_set(err, CS_ENOMEM, "journal: out of memory");
+            j->n++;
+            goto done;
+        }
+        snprintf(f->tmp, len, "%s.tmp-%s", order[i]->path, rnd);
+    }
+
+    /* Journals of dead processes first (they may hold our names), then the
+     * live ones' claims. The caller holds the database's write lock, so a
+     * live journal is past its commit: its files are about to take their
+     * names. */
+    rc = scan(dir, store, j->files, j->n, NULL, NULL, err);
+    if (rc != CS_OK)
+        goto done;
+    /* Again: a dead one's files may just have taken their names. */
+    for (size_t i = 0; i < n; i++) {
+        if (exists(&files[i], &st)) {
+            rc = exists_error(&files[i], err);
+            goto done;
+        }
+    }
+
+    rc = cert_keys(cert, &serial, &issuer, err);
+    if (rc != CS_OK)
+        goto done;
+    text = journal_text(serial, issuer, j->files, j->n);
+    newpath = malloc(strlen(dir) + 48);
+    j->jpath = malloc(strlen(dir) + 48);
+    if (!text || !newpath || !j->jpath) {
+        rc = cs_err_set(err, CS_ENOMEM, "journal: out of memory");
+        goto done;
+    }
+    /* Between our open and our flock, a recovery elsewhere may take the new
+     * file for a dead one's and remove it: then we start again. */
+    for (int tries = 0; j->fd < 0 && tries < JOURNAL_TRIES; tries++) {
+        int got;
+        if (random_hex(name, 16) != 0) {
+            rc = cs_err_ossl(err, CS_ECRYPTO, "journal: random name");
+            goto done;
+        }
+        sprintf(newpath, "%s/%s.journal-new", dir, name);
+        sprintf(j->jpath, "%s/%s.journal", dir, name);
+        j->fd = open(newpath, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (j->fd < 0) {
+            rc = cs_err_set(err, CS_EIO, "%s: cannot create: %s", newpath, strerror(errno));
+            goto done;
+        }
+        got = flock(j->fd, LOCK_EX | LOCK_NB);
+        if (got != 0 || !same_file(j->fd, newpath)) {
+            close(j->fd);
+            j->fd = -1;
+        }
+    }
+    if (j->fd < 0) {
+        rc = cs_err_set(err, CS_EIO, "%s: cannot create a journal (%d tries)", dir,
+                        JOURNAL_TRIES);
+        goto done;
+    }
+    if (write_all(j->fd, text, strlen(text)) != 0 || fsync(j->fd) != 0 ||
+        rename(newpath, j->jpath) != 0) {
+        rc = cs_err_set(err, CS_EIO, "%s: cannot write: %s", newpath, strerror(errno));
+        unlink(newpath);
+        close(j->fd);
+        j->fd = -1;
+        goto done;
+    }
+    sync_parent(j->jpath);
+
+    for (; j->written < j->n; j->written++) {
+        rc = write_temp(&j->files[j->written], order[j->written], err);
+        if (rc != CS_OK)
+            goto done;
+    }
+    /* The temporary names must survive a power loss once the record does. */
+    sync_parents(j->files, j->n);
+    *out = j;
+    j = NULL;
+done:
+    cs_journal_free(j);
+    free(newpath);
+    free(text);
+    free(serial);
+    free(issuer);
+    free(order);
+    return rc;
+}
+
+cs_code cs_journal_place(cs_journal *j, cs_err *err)
+{
+    const char *delay = getenv("CHAINSMITH_TEST_PLACE_DELAY_US"); /* tests only */
+    cs_code rc;
+
+    if (!j || j->placed || j->fd < 0)
+        return cs_err_set(err, CS_EINVAL, "cs_journal_place: not a staged journal");
+    rc = place_files(j->files, j->n, delay ? strtol(delay, NULL, 10) : 0, err);
+    /* Placed or, after a failure, removed: the journal has nothing left. */
+    j->placed = 1;
+    unlink(j->jpath);
+    close(j->fd);
+    j->fd = -1;
+    return rc;
+}
+
+void cs_journal_free(cs_journal *j)
+{
+    if (!j)
+        return;
+    if (!j->placed) {
+        for (size_t i = 0; i < j->written; i++)
+            unlink(j->files[i].tmp);
+        if (j->fd >= 0 && j->jpath)
+            unlink(j->jpath);
+    }
+    if (j->fd >= 0)
+        close(j->fd);
+    jfiles_free(j->files, j->n);
+    free(j->jpath);
+    free(j);
+}
