@@ -81,6 +81,7 @@ function ca.open(opts)
         policy = pol,
         config = opts.config or pol.issuance,
         key = key,
+        passphrase = opts.passphrase, -- for the root key, read only to revoke an intermediate
         cert = cert,
         root = root,
         store = store,
@@ -458,7 +459,9 @@ function CA:crl_signer(issuer_line)
         return "intermediate", self.cert, self.key
     end
     if issuer_line == self.root:info().subject_line then
-        local key, err, code = pki.read_key(self.files.root.key)
+        -- one passphrase protects both CA keys (docs/keys.md)
+        local key, err, code = pki.read_key(self.files.root.key,
+            self.passphrase and { passphrase = self.passphrase } or nil)
         if not key then
             return nil, ("revoking a certificate the root issued needs the root key: %s")
                 :format(err), code

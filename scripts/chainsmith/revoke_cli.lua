@@ -3,6 +3,7 @@
 -- revoked (docs/revocation.md).
 local argparse = require "argparse"
 local pki = require "pki"
+local secret = require "chainsmith.secret"
 
 local cli = {}
 
@@ -22,6 +23,8 @@ function cli.main(args, boot)
         "chain")
     parser:option("--profiles", "Folder holding the profiles (crl_next_update_days).",
         boot.profiles_dir)
+    secret.options(parser, "passphrase", "The CA keys' passphrase, when build_chain.lua "
+        .. "encrypted them")
     local opts = parser:parse(args)
     if not opts.serial and not opts.cert then
         parser:error("give --serial HEX or --cert FILE")
@@ -52,7 +55,12 @@ function cli.main(args, boot)
 
     -- A chain that cannot be opened is exit 1, whatever its code: 3 and 4
     -- speak of the serial only.
-    local ca, err = require("chainsmith.ca").open { dir = opts.out, profiles = opts.profiles }
+    local passphrase, perr = secret.read(opts, "passphrase")
+    if passphrase == nil then
+        fail("chain", "%s", perr)
+    end
+    local ca, err = require("chainsmith.ca").open { dir = opts.out, profiles = opts.profiles,
+        passphrase = passphrase or nil }
     if not ca then
         fail("chain", "%s", err)
     end

@@ -181,4 +181,21 @@ equal "the existing bundle untouched" "$(sha256sum <"$p12")" "$p12_before"
 check "export --force replaces" export_p12 --cert "$out/alice.localhost.pem" --out "$p12" \
     --password-env CS_E2E_P12 --force
 
+# revoke.lua signs CRLs, so it needs the passphrase too: the intermediate's
+# for a leaf, the root's (the same one) for the intermediate.
+revoke() {
+    lua "$repo/scripts/revoke.lua" --out "$chain" "$@"
+}
+crl_before=$(sha256sum <"$chain/intermediate.crl")
+refuse "revoke without the passphrase" revoke --cert "$out/web.localhost.pem"
+contains "revoke says how" "$tmp/last.out" "intermediate.key: encrypted private key"
+equal "the CRL untouched" "$(sha256sum <"$chain/intermediate.crl")" "$crl_before"
+refuse "revoke with a wrong passphrase" revoke --cert "$out/web.localhost.pem" \
+    --passphrase-env CS_E2E_WRONG
+check "revoke a leaf with the passphrase" revoke --cert "$out/web.localhost.pem" \
+    --passphrase-env CS_E2E_PASS
+check "revoke the intermediate (root key) with it" revoke --cert "$chain/intermediate.pem" \
+    --passphrase-file "$tmp/pass.txt"
+contains "signed by the root" "$tmp/last.out" "root CRL: number"
+
 finish
