@@ -158,6 +158,21 @@ static int ocsp_staple(lua_State *L)
     return pki_push_buffer(L, rc, der, der_len, &err);
 }
 
+/* responder:set_signer(cert, key) -> true, or nil, msg, code with the old
+ * signer kept: a renewed delegated responder, picked up by a running server. */
+static int ocsp_set_signer(lua_State *L)
+{
+    pki_ocsp_box *box = pki_checkocsp(L, 1);
+    const cs_cert *cert = pki_checkcert(L, 2);
+    const cs_key *key = pki_checkkey(L, 3);
+    cs_err err = {CS_OK, ""};
+
+    if (cs_ocsp_responder_set_signer(box->r, cert, key, &err) != CS_OK)
+        return pki_fail(L, &err);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
 /* pki.ocsp_decode_get(text) -> der_request: the part of a GET URL after
  * the responder's path (RFC 6960 A.1). */
 static int ocsp_decode_get(lua_State *L)
@@ -182,6 +197,7 @@ static const luaL_Reg ocsp_meta[] = {
 static const luaL_Reg ocsp_methods[] = {
     {"respond", ocsp_respond},
     {"staple", ocsp_staple},
+    {"set_signer", ocsp_set_signer},
     {"close", ocsp_gc},
     {NULL, NULL},
 };

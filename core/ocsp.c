@@ -38,10 +38,14 @@ typedef struct issuer_hash {
 
 struct cs_ocsp_responder {
     cs_cert *issuer;
+    /* The signer: replaced whole by cs_ocsp_responder_set_signer (a renewed
+     * delegated responder) under signer_lock; a signing takes its own
+     * references first, so it never sees half of an old and a new one. */
     cs_cert *signer;
     EVP_PKEY *key;
     const char *digest; /* cs_key_digest_name's static string, or NULL */
     int delegated;      /* signer is not the issuer: include its certificate */
+    pthread_mutex_t signer_lock;
     char *issuer_line;  /* what the lookup is given */
     issuer_hash hashes[N_HASHES];
     int64_t next_update_secs;
@@ -88,18 +92,27 @@ static cs_code hash_issuer(cs_ocsp_responder *r, cs_err *err)
     return CS_OK;
 }
 
-/* Is the signer allowed to sign for the issuer (RFC 6960 4.2.2.2)? Sets
- * r->delegated. */
-static cs_code check_signer(cs_ocsp_responder *r, cs_err *err)
+/* May signer, with key, sign for issuer (RFC 6960 4.2.2.2)? Sets
+ * *delegated. */
+static cs_code check_signer(const cs_cert *issuer, const cs_cert *signer_cert,
+                            const cs_key *key, int *delegated, cs_err *err)
 {
-    X509 *signer = r->signer->x509;
+    X509 *signer = signer_cert->x509;
     cs_err why = {CS_OK, ""};
+    cs_code rc = cs_key_need_private(key, "ocsp: key", err);
 
-    if (X509_cmp(signer, r->issuer->x509) == 0) {
-        r->delegated = 0;
+    if (rc != CS_OK)
+        return rc;
+    rc = cs_cert_check_key(signer_cert, key, err);
+    if (rc != CS_OK)
+        return rc == CS_EMISMATCH
+                   ? cs_err_set(err, CS_EMISMATCH, "ocsp: key: not the signer's key")
+                   : rc;
+    if (X509_cmp(signer, issuer->x509) == 0) {
+        *delegated = 0;
         return CS_OK;
     }
-    if (cs_cert_issued_by(r->signer, r->issuer, &why) != CS_OK)
+    if (cs_cert_issued_by(signer_cert, issuer, &why) != CS_OK)
         return cs_err_set(err, CS_EINVAL, "ocsp: signer: neither the issuer nor issued by "
                           "it (%s)", why.msg);
     /* X509_get_extended_key_usage reports "every purpose" when there is no
@@ -108,13 +121,14 @@ static cs_code check_signer(cs_ocsp_responder *r, cs_err *err)
         !(X509_get_extended_key_usage(signer) & XKU_OCSP_SIGN))
         return cs_err_set(err, CS_EINVAL, "ocsp: signer: a delegated responder needs "
                           "extKeyUsage OCSPSigning");
-    r->delegated = 1;
+    *delegated = 1;
     return CS_OK;
 }
 
 cs_code cs_ocsp_responder_new(const cs_ocsp_params *p, cs_ocsp_responder **out, cs_err *err)
 {
     cs_ocsp_responder *r = NULL;
+    int delegated = 0;
     cs_code rc;
 
     if (!p || !out)
@@ -128,14 +142,9 @@ cs_code cs_ocsp_responder_new(const cs_ocsp_params *p, cs_ocsp_responder **out, 
         return cs_err_set(err, CS_EINVAL, "ocsp: next_update: negative");
     if (X509_check_ca(p->issuer->x509) == 0)
         return cs_err_set(err, CS_EINVAL, "ocsp: issuer: not a CA certificate");
-    rc = cs_key_need_private(p->signer_key, "ocsp: key", err);
+    rc = check_signer(p->issuer, p->signer, p->signer_key, &delegated, err);
     if (rc != CS_OK)
         return rc;
-    rc = cs_cert_check_key(p->signer, p->signer_key, err);
-    if (rc != CS_OK)
-        return rc == CS_EMISMATCH
-                   ? cs_err_set(err, CS_EMISMATCH, "ocsp: key: not the signer's key")
-                   : rc;
 
     r = calloc(1, sizeof *r);
     if (!r)
@@ -153,12 +162,16 @@ cs_code cs_ocsp_responder_new(const cs_ocsp_params *p, cs_ocsp_responder **out, 
     r->next_update_secs = p->next_update_secs;
     r->lookup = p->lookup;
     r->lookup_arg = p->lookup_arg;
-    rc = check_signer(r, err);
-    if (rc == CS_OK)
-        rc = hash_issuer(r, err);
+    r->delegated = delegated;
+    rc = hash_issuer(r, err);
     if (rc != CS_OK)
         goto fail;
     if (pthread_mutex_init(&r->lock, NULL) != 0) {
+        rc = cs_err_set(err, CS_ENOMEM, "ocsp: creating a mutex");
+        goto fail;
+    }
+    if (pthread_mutex_init(&r->signer_lock, NULL) != 0) {
+        pthread_mutex_destroy(&r->lock);
         rc = cs_err_set(err, CS_ENOMEM, "ocsp: creating a mutex");
         goto fail;
     }
@@ -218,6 +231,7 @@ void cs_ocsp_responder_free(cs_ocsp_responder *r)
         return;
     cs_store_close(r->store);
     pthread_mutex_destroy(&r->lock);
+    pthread_mutex_destroy(&r->signer_lock);
     EVP_PKEY_free(r->key);
     free(r->issuer_line);
     cs_cert_free(r->signer);
@@ -336,14 +350,58 @@ static cs_code encode_response(int status, OCSP_BASICRESP *bs, unsigned char **d
 static cs_code sign_basic(cs_ocsp_responder *r, OCSP_BASICRESP *bs, cs_err *err)
 {
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    unsigned long flags = OCSP_RESPID_KEY | (r->delegated ? 0 : OCSP_NOCERTS);
+    cs_cert *signer;
+    EVP_PKEY *key;
+    const char *digest;
+    unsigned long flags;
     cs_code rc = CS_OK;
 
-    if (!ctx || EVP_DigestSignInit_ex(ctx, NULL, r->digest, NULL, NULL, r->key, NULL) != 1 ||
-        OCSP_basic_sign_ctx(bs, r->signer->x509, ctx, NULL, flags) != 1)
+    pthread_mutex_lock(&r->signer_lock);
+    signer = cs_cert_dup(r->signer);
+    key = EVP_PKEY_up_ref(r->key) == 1 ? r->key : NULL;
+    digest = r->digest;
+    flags = OCSP_RESPID_KEY | (r->delegated ? 0 : OCSP_NOCERTS);
+    pthread_mutex_unlock(&r->signer_lock);
+
+    if (!ctx || !signer || !key ||
+        EVP_DigestSignInit_ex(ctx, NULL, digest, NULL, NULL, key, NULL) != 1 ||
+        OCSP_basic_sign_ctx(bs, signer->x509, ctx, NULL, flags) != 1)
         rc = cs_err_ossl(err, CS_ECRYPTO, "ocsp: signing the response");
     EVP_MD_CTX_free(ctx);
+    EVP_PKEY_free(key);
+    cs_cert_free(signer);
     return rc;
+}
+
+cs_code cs_ocsp_responder_set_signer(cs_ocsp_responder *r, const cs_cert *signer,
+                                     const cs_key *key, cs_err *err)
+{
+    cs_cert *cert, *old_cert;
+    EVP_PKEY *old_key;
+    int delegated = 0;
+    cs_code rc;
+
+    if (!r || !signer || !key)
+        return cs_err_set(err, CS_EINVAL, "ocsp: %s: missing", !signer ? "signer" : "key");
+    rc = check_signer(r->issuer, signer, key, &delegated, err);
+    if (rc != CS_OK)
+        return rc;
+    cert = cs_cert_dup(signer);
+    if (!cert || EVP_PKEY_up_ref(key->pkey) != 1) {
+        cs_cert_free(cert);
+        return cs_err_set(err, CS_ENOMEM, "ocsp: out of memory");
+    }
+    pthread_mutex_lock(&r->signer_lock);
+    old_cert = r->signer;
+    old_key = r->key;
+    r->signer = cert;
+    r->key = key->pkey;
+    r->digest = cs_key_digest_name(key);
+    r->delegated = delegated;
+    pthread_mutex_unlock(&r->signer_lock);
+    cs_cert_free(old_cert);
+    EVP_PKEY_free(old_key);
+    return CS_OK;
 }
 
 /* The signed, successful response for ids (and req's nonce, if req). */

@@ -54,6 +54,13 @@ CS_NODISCARD cs_code cs_ocsp_responder_open(const char *db_path, const cs_ocsp_p
 
 void cs_ocsp_responder_free(cs_ocsp_responder *r);
 
+/* Sign from now on with another signer (a renewed delegated responder, or
+ * the issuer itself): the same checks as cs_ocsp_responder_new's, and on any
+ * error the old signer stays. Responses being signed meanwhile finish with
+ * the old one. Thread-safe. */
+CS_NODISCARD cs_code cs_ocsp_responder_set_signer(cs_ocsp_responder *r, const cs_cert *signer,
+                                                  const cs_key *key, cs_err *err);
+
 /* Answer one DER OCSPRequest. Every answer the protocol has is CS_OK with a
  * response in *resp_der (free with free()):
  * - successful, signed: one SingleResponse per CertID, in request order:

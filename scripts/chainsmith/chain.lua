@@ -409,7 +409,8 @@ end
 -- Whether the server certificate in opts.out is due for renewal under the
 -- profiles in opts.profiles (the same test chain.build applies): {cert =
 -- the current leaf, why = the reason or nil when not due, profile = the
--- server profile}, or nil, message, code. Nothing is written.
+-- server profile, ocsp_why = the same for the OCSP responder}, or nil,
+-- message, code. Nothing is written.
 function chain.leaf_status(opts)
     local profiles, perr = chain.load_profiles(opts.profiles)
     if not profiles then
@@ -427,7 +428,16 @@ function chain.leaf_status(opts)
     local now = opts.now or os.time()
     local why = leaf_change(certs.server, profiles.server, certs.intermediate,
         { certs.root }, now)
-    return { cert = certs.server, why = why, profile = profiles.server }
+    -- the delegated OCSP responder is renewed by the same build when due
+    local ocsp_why
+    if profiles.ocsp and chain.exists(files.ocsp.cert) then
+        local ocsp, err, code = pki.read_cert(files.ocsp.cert)
+        if not ocsp then
+            return nil, err, code
+        end
+        ocsp_why = leaf_change(ocsp, profiles.ocsp, certs.intermediate, { certs.root }, now)
+    end
+    return { cert = certs.server, why = why, profile = profiles.server, ocsp_why = ocsp_why }
 end
 
 -- Build (or bring up to date) the chain in opts.out from opts.profiles.

@@ -14,8 +14,25 @@ local service = {}
 -- stapled within a minute.
 service.restaple_seconds = 60
 
--- The responder for the chain in dir, or nil and why OCSP is not served
--- (a chain built before the OCSP signer existed has no ocsp.pem).
+local Service = {}
+Service.__index = Service
+
+local function read_signer(files)
+    local signer, err = pki.read_cert(files.signer)
+    if not signer then
+        return nil, err
+    end
+    local key
+    key, err = pki.read_key(files.key)
+    if not key then
+        return nil, err
+    end
+    return signer, key
+end
+
+-- OCSP for the chain in dir: {responder = pki.ocsp_responder, ...}, or nil
+-- and why OCSP is not served (a chain built before the OCSP signer existed
+-- has no ocsp.pem).
 function service.open(dir)
     local files = { issuer = dir .. "/intermediate.pem", signer = dir .. "/ocsp.pem",
         key = dir .. "/ocsp.key", db = dir .. "/ca.db" }
@@ -24,18 +41,36 @@ function service.open(dir)
             return nil, ("%s is missing (build_chain.lua issues it)"):format(path)
         end
     end
-    local issuer, signer, key, err
-    issuer, err = pki.read_cert(files.issuer)
-    if issuer then
-        signer, err = pki.read_cert(files.signer)
-    end
-    if signer then
-        key, err = pki.read_key(files.key)
-    end
-    if not key then
+    local issuer, err = pki.read_cert(files.issuer)
+    if not issuer then
         return nil, err
     end
-    return pki.ocsp_responder { db = files.db, issuer = issuer, signer = signer, key = key }
+    local signer, key = read_signer(files)
+    if not signer then
+        return nil, key
+    end
+    local responder, rerr = pki.ocsp_responder { db = files.db, issuer = issuer,
+        signer = signer, key = key }
+    if not responder then
+        return nil, rerr
+    end
+    return setmetatable({ responder = responder, files = files }, Service)
+end
+
+-- The files a new signer arrives in (build_chain.lua and renew.lua renew
+-- the delegated responder, which lives 30 days).
+function Service:watched()
+    return { self.files.signer, self.files.key }
+end
+
+-- Sign with what ocsp.pem and ocsp.key hold now: true, or nil and why (a
+-- pair caught half-renamed does not match; the old signer stays).
+function Service:reload_signer()
+    local signer, key = read_signer(self.files)
+    if not signer then
+        return nil, key
+    end
+    return self.responder:set_signer(signer, key)
 end
 
 local Stapler = {}
@@ -43,8 +78,8 @@ Stapler.__index = Stapler
 
 -- Keeps server's staple fresh for its leaf: staple(leaf) after start and
 -- every reload (a reload clears the staple), tick() once a second.
-function service.stapler(responder, server)
-    return setmetatable({ responder = responder, server = server, at = 0 }, Stapler)
+function Service:stapler(server)
+    return setmetatable({ responder = self.responder, server = server, at = 0 }, Stapler)
 end
 
 -- Sign a response for leaf and staple it. On failure (a leaf from another

@@ -1,9 +1,10 @@
--- The renew.lua command: re-issue the server certificate when it is within
--- its profile's renew_before_days of expiry (the test build_chain.lua
--- applies: chain.leaf_status), or now with --force. A running serve.lua
--- picks the new files up by itself.
+-- The renew.lua command: re-issue the server certificate (and the delegated
+-- OCSP responder) when within its profile's renew_before_days of expiry (the
+-- test build_chain.lua applies: chain.leaf_status), or now with --force. A
+-- running serve.lua picks the new files up by itself.
 local argparse = require "argparse"
 local chain = require "chainsmith.chain"
+local secret = require "chainsmith.secret"
 local summary = require "chainsmith.summary"
 
 local cli = {}
@@ -19,6 +20,8 @@ local function parse(args, defaults)
         defaults.profiles)
     parser:flag("--dry-run", "Only say whether renewal is due; write nothing.")
     parser:flag("--force", "Renew now, due or not.")
+    secret.options(parser, "passphrase", "The CA keys' passphrase, when build_chain.lua "
+        .. "encrypted them")
     return parser:parse(args)
 end
 
@@ -31,29 +34,45 @@ function cli.main(args, boot)
     local old = status.cert
     local info = old:info()
     local why = status.why or (opts.force and "--force" or nil)
-    if not why then
+    if not why and status.ocsp_why then
+        -- only the OCSP responder is due: the same build renews it alone
+        why = false
+    elseif not why then
         io.write(("not due: serial %s expires %s; renewal starts %d days before "
             .. "(renew_before_days in %s)\n"):format(old:serial(), summary.date(info.not_after),
             status.profile.renew_before_days or 0, status.profile.file))
         return
     end
     if opts.dry_run then
-        io.write(("due: serial %s (%s); --dry-run: nothing written\n"):format(old:serial(), why))
+        io.write(("due: %s; --dry-run: nothing written\n"):format(why
+            and ("serial %s (%s)"):format(old:serial(), why)
+            or ("the OCSP responder (%s)"):format(status.ocsp_why)))
         return
     end
+    local passphrase, perr = secret.read(opts, "passphrase")
+    if passphrase == nil then
+        boot.die("renew: %s", perr)
+    end
     local report
-    report, err = chain.build { out = opts.out, profiles = opts.profiles, renew = why }
+    report, err = chain.build { out = opts.out, profiles = opts.profiles, renew = why or nil,
+        passphrase = passphrase or nil }
     if not report then
         boot.die("renew: %s", err)
     end
-    local leaf = report[#report]
+    local leaf
     for _, r in ipairs(report) do
-        if r.name ~= "server" and r.action ~= "kept" then
-            io.write(("note: %s was %s too\n"):format(r.name, r.action))
+        if r.name == "server" then
+            leaf = r
+        elseif r.action ~= "kept" then
+            io.write(("%s: %s (%s)\n"):format(r.name, r.action, r.why or "due"))
         end
     end
+    if leaf.action == "kept" then
+        io.write(("server: kept, serial %s\n"):format(old:serial()))
+        return
+    end
     io.write(("renewed: serial %s -> %s (%s), expires %s, written to %s\n"):format(
-        old:serial(), leaf.cert:serial(), why, summary.date(leaf.cert:info().not_after),
+        old:serial(), leaf.cert:serial(), why or leaf.why, summary.date(leaf.cert:info().not_after),
         chain.files(opts.out).server_chain))
 end
 

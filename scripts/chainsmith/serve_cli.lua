@@ -157,7 +157,7 @@ end
 -- file-backed routes and the page: true and the new leaf's serial, or nil
 -- and why (the server then still serves what it had: a pair caught
 -- half-renamed does not match, and the next tick tries again).
-local function reload(server, opts, template, routes, stapler)
+local function reload(server, opts, template, routes, ocsp, stapler)
     local c, err = load_chain(opts.chain)
     if not c then
         return nil, err
@@ -179,7 +179,11 @@ local function reload(server, opts, template, routes, stapler)
     local hello = hello_route(template, c)
     server:set_route("/", hello.body)
     server:set_route("/index.html", hello.body)
-    if stapler then
+    if ocsp then
+        local signed, serr = ocsp:reload_signer()
+        if not signed then
+            return nil, ("OCSP signer: %s"):format(serr)
+        end
         stapler:staple(c.served[1])
     end
     return c.served[1]:serial()
@@ -188,8 +192,11 @@ end
 -- Serve until SIGINT or SIGTERM; reload on SIGHUP and when a watched file
 -- changes (polled each second); keep the OCSP staple fresh. Returns the
 -- signal that stopped it.
-local function serve_loop(server, opts, template, routes, stapler)
+local function serve_loop(server, opts, template, routes, ocsp, stapler)
     local files = watched_files(opts.chain, routes)
+    for _, f in ipairs(ocsp and ocsp:watched() or {}) do
+        files[#files + 1] = f
+    end
     local loaded = stamps(files)
     local pending, last_err = false, nil
     while true do
@@ -202,7 +209,7 @@ local function serve_loop(server, opts, template, routes, stapler)
         end
         local now = stamps(files)
         if signal == "SIGHUP" or now ~= loaded or pending then
-            local serial, err = reload(server, opts, template, routes, stapler)
+            local serial, err = reload(server, opts, template, routes, ocsp, stapler)
             if serial then
                 io.write(("reloaded: serial %s\n"):format(serial))
                 loaded, pending, last_err = now, false, nil
@@ -285,7 +292,7 @@ function cli.main(args, boot)
     if opts.port == 0 and #opts.listen == 0 then
         hosts = { hosts[1] } -- each address would get a different free port
     end
-    local responder, oerr = ocsp_service.open(opts.chain)
+    local ocsp, oerr = ocsp_service.open(opts.chain)
     local server, serr = pki.start_server {
         hosts = hosts,
         port = opts.port,
@@ -299,7 +306,7 @@ function cli.main(args, boot)
         client_cert = client_cert,
         http_port = http_port,
         routes = routes,
-        ocsp = responder or nil,
+        ocsp = ocsp and ocsp.responder or nil,
     }
     if not server then
         boot.die("serve: %s", serr)
@@ -311,8 +318,8 @@ function cli.main(args, boot)
             :format(server:http_port()))
     end
     local stapler
-    if responder then
-        stapler = ocsp_service.stapler(responder, server)
+    if ocsp then
+        stapler = ocsp:stapler(server)
         stapler:staple(c.served[1])
         io.write("OCSP at /ocsp, signed by ocsp.pem; the server staples its own status\n")
     else
@@ -330,7 +337,7 @@ function cli.main(args, boot)
             table.concat(names, "; ")))
     end
     io.stdout:flush()
-    local signal = serve_loop(server, opts, template, froutes, stapler)
+    local signal = serve_loop(server, opts, template, froutes, ocsp, stapler)
     server:stop()
     io.write(("stopped (%s)\n"):format(signal or "?"))
 end

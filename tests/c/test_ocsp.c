@@ -572,6 +572,29 @@ int main(void)
                         == V_OCSP_CERTSTATUS_REVOKED);
         CHECK(validity == -1); /* next_update_secs 0: no nextUpdate */
         OCSP_BASICRESP_free(bs);
+        bs = NULL;
+        free(der);
+        der = NULL;
+
+        /* A new signer (a renewed responder, here the CA itself) signs
+         * from then on; a refused one leaves the old in place. */
+        CHECK_FAIL(cs_ocsp_responder_set_signer(rd, signer, leaf_key, &err), CS_EMISMATCH,
+                   &err, "key: not the signer's key");
+        CHECK_FAIL(cs_ocsp_responder_set_signer(rd, not_signer, ocsp_key, &err), CS_EINVAL,
+                   &err, "OCSPSigning");
+        CHECK_OK(cs_ocsp_respond(rd, req, req_len, &der, &len, &err), &err);
+        CHECK(parse(der, len, &bs) == OCSP_RESPONSE_STATUS_SUCCESSFUL);
+        CHECK(bs && sk_X509_num(OCSP_resp_get0_certs(bs)) == 1); /* still the delegated */
+        OCSP_BASICRESP_free(bs);
+        bs = NULL;
+        free(der);
+        der = NULL;
+        CHECK_OK(cs_ocsp_responder_set_signer(rd, ca, ca_key, &err), &err);
+        CHECK_OK(cs_ocsp_respond(rd, req, req_len, &der, &len, &err), &err);
+        CHECK(parse(der, len, &bs) == OCSP_RESPONSE_STATUS_SUCCESSFUL);
+        CHECK(bs && sk_X509_num(OCSP_resp_get0_certs(bs)) <= 0); /* the CA: no cert along */
+        CHECK(bs && verifies(bs, ca));
+        OCSP_BASICRESP_free(bs);
         free(der);
         der = NULL;
         free(req);

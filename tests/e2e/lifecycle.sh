@@ -85,5 +85,26 @@ for _ in $(seq 1 50); do
 done
 equal "the staple says revoked after SIGHUP" "$(staple_status)" "revoked"
 
+# The delegated responder (30 days) renewed under a running server: the
+# server signs with the new one from then on, without a restart.
+mkdir -p "$tmp/profiles"
+cp "$repo"/scripts/profiles/*.lua "$tmp/profiles/"
+sed -i 's/renew_before_days = [0-9]*/renew_before_days = 40/' "$tmp/profiles/ocsp.lua"
+cp "$chain/ocsp.pem" "$tmp/old-ocsp.pem"
+check "renew.lua renews the due OCSP responder" lua "$repo/scripts/renew.lua" --out "$chain" \
+    --profiles "$tmp/profiles"
+contains "and says so" "$tmp/last.out" "ocsp: re-issued"
+contains "keeping the server's certificate" "$tmp/last.out" "server: kept"
+ocsp_signed_by() {
+    openssl ocsp -issuer "$chain/intermediate.pem" -cert "$leaf" -url "$plain/ocsp" \
+        -VAfile "$1" -no_nonce 2>&1 | grep -q "Response verify OK"
+}
+for _ in $(seq 1 50); do
+    ocsp_signed_by "$chain/ocsp.pem" && break
+    sleep 0.1
+done
+check "responses are signed by the new responder" ocsp_signed_by "$chain/ocsp.pem"
+refuse "and no longer by the old one" ocsp_signed_by "$tmp/old-ocsp.pem"
+
 check "SIGTERM stops the server" stop_server TERM
 finish
