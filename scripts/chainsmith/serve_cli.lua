@@ -209,7 +209,13 @@ local function serve_loop(server, opts, template, routes, ocsp, stapler)
         end
         local now = stamps(files)
         if signal == "SIGHUP" or now ~= loaded or pending then
-            local serial, err = reload(server, opts, template, routes, ocsp, stapler)
+            -- a raised error (a bug, a file gone odd) must not take the
+            -- server down: it is reported and retried like a failed reload
+            local done, serial, err = pcall(reload, server, opts, template, routes, ocsp,
+                stapler)
+            if not done then
+                serial, err = nil, serial
+            end
             if serial then
                 io.write(("reloaded: serial %s\n"):format(serial))
                 loaded, pending, last_err = now, false, nil
