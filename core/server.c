@@ -1478,45 +1478,6 @@ void cs_server_stop(cs_server *srv)
     free(srv);
 }
 
-static volatile sig_atomic_t stop_signal;
-
-static void on_stop_signal(int sig)
-{
-    stop_signal = sig;
-}
-
-int cs_wait_for_stop_signal(int timeout_ms)
-{
-    struct sigaction sa, old_int, old_term;
-    struct timespec start, now, nap = {0, 10 * 1000 * 1000};
-    int sig;
-
-    stop_signal = 0;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_stop_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
-    clock_gettime(CLOCK_MONOTONIC, &start);
-
-    while (!stop_signal) {
-        if (timeout_ms > 0) {
-            long long elapsed;
-            clock_gettime(CLOCK_MONOTONIC, &now);
-            elapsed = (long long)(now.tv_sec - start.tv_sec) * 1000 +
-                      (now.tv_nsec - start.tv_nsec) / 1000000;
-            if (elapsed >= timeout_ms)
-                break;
-        }
-        nanosleep(&nap, NULL); /* EINTR on the signal: the loop re-checks */
-    }
-    sig = stop_signal;
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
-    stop_signal = 0;
-    return sig;
-}
-
 /* cs_wait_for_signal's: one flag per signal, as the handler may only set
  * them; the handlers they replaced, to put back. */
 static volatile sig_atomic_t got_int, got_term, got_hup;

@@ -148,11 +148,6 @@ CS_NODISCARD cs_code cs_server_set_route(cs_server *srv, const char *path,
                                          const char *content_type, const char *body,
                                          size_t len, cs_err *err);
 
-/* Block until SIGINT or SIGTERM arrives (or timeout_ms passes, if > 0);
- * return the signal number, or 0 on timeout. The previous handlers are
- * restored before returning. */
-int cs_wait_for_stop_signal(int timeout_ms);
-
 /* For a server that reloads: catch SIGINT, SIGTERM and SIGHUP from the
  * first call on (the handlers stay, so a signal between two waits is kept,
  * not lost or fatal), and block until one arrives or timeout_ms passes (if

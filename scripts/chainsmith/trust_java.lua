@@ -4,7 +4,6 @@
 -- there itself, so it never shows in ps), else the JDK's well-known
 -- "changeit".
 local lfs = require "lfs"
-local pki = require "pki"
 local run = require "chainsmith.trust_run"
 
 local java = { name = "java" }
@@ -57,15 +56,7 @@ function java.find(s, loc, entry)
         return "absent"
     end
     local ok, out = keytool(s, loc, "-exportcert", "-rfc", "-alias", entry.name)
-    local pem = ok and run.pem(out)
-    if not pem then
-        return "absent"
-    end
-    local cert = pki.load_cert(pem)
-    if cert and cert:fingerprint() == entry.fingerprint then
-        return "installed"
-    end
-    return "other"
+    return run.entry_state(ok, out, entry.fingerprint)
 end
 
 local function hint(loc, out)

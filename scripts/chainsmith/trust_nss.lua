@@ -73,15 +73,7 @@ function nss.find(s, loc, entry)
         return "absent"
     end
     local ok, out = run.run { s.tool, "-L", "-d", db(loc), "-n", entry.name, "-a" }
-    local pem = ok and run.pem(out)
-    if not pem then
-        return "absent"
-    end
-    local cert = pki.load_cert(pem)
-    if cert and cert:fingerprint() == entry.fingerprint then
-        return "installed"
-    end
-    return "other"
+    return run.entry_state(ok, out, entry.fingerprint)
 end
 
 local function create(s, loc)

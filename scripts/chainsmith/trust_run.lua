@@ -1,6 +1,7 @@
 -- Running the trust stores' own tools (certutil, keytool,
 -- update-ca-certificates) through the shell, with every argument quoted.
 local lfs = require "lfs"
+local pki = require "pki"
 
 local run = {}
 
@@ -64,6 +65,18 @@ end
 -- The first PEM certificate in a tool's output, or nil.
 function run.pem(out)
     return out:match("%-%-%-%-%-BEGIN CERTIFICATE%-%-%-%-%-.-%-%-%-%-%-END CERTIFICATE%-%-%-%-%-")
+end
+
+-- What a store's entry under our name holds, from the tool's listing of it
+-- (ok: the tool found the entry): "installed" when it is the certificate
+-- with this fingerprint, "other" when another, "absent" when none.
+function run.entry_state(ok, out, fingerprint)
+    local pem = ok and run.pem(out)
+    if not pem then
+        return "absent"
+    end
+    local cert = pki.load_cert(pem)
+    return cert and cert:fingerprint() == fingerprint and "installed" or "other"
 end
 
 return run
