@@ -11,6 +11,7 @@
 #include "key.h"
 #include "ocsp.h"
 #include "server.h"
+#include "signals.h"
 #include "store.h"
 
 #define PKI_KEY "pki.key"

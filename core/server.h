@@ -148,13 +148,4 @@ CS_NODISCARD cs_code cs_server_set_route(cs_server *srv, const char *path,
                                          const char *content_type, const char *body,
                                          size_t len, cs_err *err);
 
-/* For a server that reloads: catch SIGINT, SIGTERM and SIGHUP from the
- * first call on (the handlers stay, so a signal between two waits is kept,
- * not lost or fatal), and block until one arrives or timeout_ms passes (if
- * > 0). Returns the signal (SIGINT or SIGTERM before SIGHUP when several
- * are pending), or 0 on timeout. cs_release_signals restores the previous
- * handlers. */
-int cs_wait_for_signal(int timeout_ms);
-void cs_release_signals(void);
-
 #endif

@@ -22,6 +22,7 @@
 #include "fixtures.h"
 #include "key.h"
 #include "server.h"
+#include "signals.h"
 
 static const char ext_cnf[] =
     "[req]\n"
