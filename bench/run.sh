@@ -10,3 +10,6 @@ here=$(dirname "$0")
 if [ "${QUICK:-0}" = 1 ]; then max=20000; else max=${SCALE_MAX:-100000}; fi
 printf '\nScale: bulk P-256 issuance into one database, up to %s certificates\n' "$max"
 ${LUA:-lua5.4} "$here/scale.lua" "$max"
+printf '\nCrash-safe files and revocation\n'
+${LUA:-lua5.4} "$here/issue_files.lua" 300
+${LUA:-lua5.4} "$here/revocation.lua" 10000 1000 2000
