@@ -409,8 +409,9 @@ end
 -- Whether the server certificate in opts.out is due for renewal under the
 -- profiles in opts.profiles (the same test chain.build applies): {cert =
 -- the current leaf, why = the reason or nil when not due, profile = the
--- server profile, ocsp_why = the same for the OCSP responder}, or nil,
--- message, code. Nothing is written.
+-- server profile, ocsp_why = the same for the OCSP responder, crls_due =
+-- {"intermediate CRL (why)", ...} for CRLs to sign again}, or nil, message,
+-- code. Nothing is written.
 function chain.leaf_status(opts)
     local profiles, perr = chain.load_profiles(opts.profiles)
     if not profiles then
@@ -437,7 +438,16 @@ function chain.leaf_status(opts)
         end
         ocsp_why = leaf_change(ocsp, profiles.ocsp, certs.intermediate, { certs.root }, now)
     end
-    return { cert = certs.server, why = why, profile = profiles.server, ocsp_why = ocsp_why }
+    -- and each CA's CRL, signed again past half its life
+    local crls_due = {}
+    for _, name in ipairs(crl.names) do
+        local stale = crl.stale(opts.out, name, certs[name], now)
+        if stale then
+            crls_due[#crls_due + 1] = ("%s CRL (%s)"):format(name, stale)
+        end
+    end
+    return { cert = certs.server, why = why, profile = profiles.server, ocsp_why = ocsp_why,
+        crls_due = crls_due }
 end
 
 -- Build (or bring up to date) the chain in opts.out from opts.profiles.

@@ -1,7 +1,8 @@
 -- The renew.lua command: re-issue the server certificate (and the delegated
 -- OCSP responder) when within its profile's renew_before_days of expiry (the
--- test build_chain.lua applies: chain.leaf_status), or now with --force. A
--- running serve.lua picks the new files up by itself.
+-- test build_chain.lua applies: chain.leaf_status), or now with --force, and
+-- sign again the CRLs past half their life. Meant for cron; a running
+-- serve.lua picks the new files up by itself.
 local argparse = require "argparse"
 local chain = require "chainsmith.chain"
 local secret = require "chainsmith.secret"
@@ -34,8 +35,13 @@ function cli.main(args, boot)
     local old = status.cert
     local info = old:info()
     local why = status.why or (opts.force and "--force" or nil)
-    if not why and status.ocsp_why then
-        -- only the OCSP responder is due: the same build renews it alone
+    local others = {}
+    if status.ocsp_why then
+        others[1] = ("the OCSP responder (%s)"):format(status.ocsp_why)
+    end
+    table.move(status.crls_due, 1, #status.crls_due, #others + 1, others)
+    if not why and #others > 0 then
+        -- only the responder or a CRL is due: the same build renews them alone
         why = false
     elseif not why then
         io.write(("not due: serial %s expires %s; renewal starts %d days before "
@@ -44,9 +50,10 @@ function cli.main(args, boot)
         return
     end
     if opts.dry_run then
-        io.write(("due: %s; --dry-run: nothing written\n"):format(why
-            and ("serial %s (%s)"):format(old:serial(), why)
-            or ("the OCSP responder (%s)"):format(status.ocsp_why)))
+        if why then
+            table.insert(others, 1, ("serial %s (%s)"):format(old:serial(), why))
+        end
+        io.write(("due: %s; --dry-run: nothing written\n"):format(table.concat(others, ", ")))
         return
     end
     local passphrase, perr = secret.read(opts, "passphrase")
@@ -66,6 +73,10 @@ function cli.main(args, boot)
         elseif r.action ~= "kept" then
             io.write(("%s: %s (%s)\n"):format(r.name, r.action, r.why or "due"))
         end
+    end
+    for _, c in ipairs(report.crls or {}) do
+        io.write(("%s CRL: signed (%s): number %d, next update %s\n"):format(c.name, c.why,
+            c.number, summary.date(c.next_update)))
     end
     if leaf.action == "kept" then
         io.write(("server: kept, serial %s\n"):format(old:serial()))

@@ -110,6 +110,18 @@ check "renew.lua inside the window" lua "$repo/scripts/renew.lua" --out "$out" \
     --profiles "$tmp/profiles"
 contains "renewed within the window" "$tmp/last.out" "renewed: serial $new2 -> "
 
+# A CRL that must be signed again (here: gone) is renewed alone.
+new3=$(serial_of "$out/server.pem")
+rm "$out/intermediate.crl.pem"
+check "renew.lua --dry-run names a missing CRL" lua "$repo/scripts/renew.lua" --out "$out" \
+    --dry-run
+contains "the CRL is due" "$tmp/last.out" "due: intermediate CRL (missing); --dry-run"
+check "renew.lua signs the CRL again" lua "$repo/scripts/renew.lua" --out "$out"
+contains "and says so" "$tmp/last.out" "intermediate CRL: signed (missing): number"
+contains "keeping the server certificate" "$tmp/last.out" "server: kept, serial $new3"
+check "the new CRL verifies" openssl crl -in "$out/intermediate.crl.pem" -noout \
+    -CAfile "$out/intermediate.pem"
+
 refuse "renew.lua without a chain" lua "$repo/scripts/renew.lua" --out "$tmp/nothing"
 contains "missing chain says what to do" "$tmp/last.out" "build_chain.lua"
 
