@@ -1,6 +1,8 @@
-/* What the server's files share, and only they: core/server.c (the
- * lifecycle and the HTTP side) and core/server_tls.c (the SSL_CTX and the
- * credentials each handshake is given). Not installed, never
+/* What the server's three files share, and only they: core/server.c (the
+ * lifecycle: configuration checks, CivetWeb start and stop, reload,
+ * set_staple, set_route), core/server_tls.c (the SSL_CTX and the
+ * credentials each handshake is given) and core/server_http.c (routes,
+ * handlers, the responses and the plain-HTTP filter). Not installed, never
  * included by bindings: the struct layouts change with the code. */
 #ifndef CS_SERVER_INTERNAL_H
 #define CS_SERVER_INTERNAL_H
@@ -39,7 +41,7 @@ typedef struct route_body {
      * client (prepared, like any route); a client with a certificate gets
      * greeting, which holds the headers up to "Content-Length: " (head_len
      * bytes) and the body without its marker, filled in by send_greeting
-     * (server.c) at body_pre_len. */
+     * (server_http.c) at body_pre_len. */
     int greet;
     response greeting;
     size_t body_pre_len;
@@ -100,15 +102,16 @@ struct cs_server {
 /* The server's SSL_CTX for cfg (already checked): TLS 1.2+, leaf, chain and
  * key, client verification as cfg asks, and the callbacks that give each
  * handshake srv's current credentials. Free with SSL_CTX_free. */
-cs_code cs_tls_ctx_build(const cs_server_config *cfg, cs_server *srv, SSL_CTX **out,
-                         cs_err *err);
+CS_NODISCARD cs_code cs_tls_ctx_build(const cs_server_config *cfg, cs_server *srv,
+                                      SSL_CTX **out, cs_err *err);
 
 /* New credentials (refs 1) holding references to leaf, key and chain_in or,
  * if that is NULL, the chain_len certificates of chain, and a copy of the
  * staple. Free with cs_creds_free while unshared, else cs_creds_put. */
-cs_code cs_creds_new(X509 *leaf, STACK_OF(X509) *chain_in, const X509 *const *chain,
-                     size_t chain_len, EVP_PKEY *key, const unsigned char *staple,
-                     size_t staple_len, creds **out, cs_err *err);
+CS_NODISCARD cs_code cs_creds_new(X509 *leaf, STACK_OF(X509) *chain_in,
+                                  const X509 *const *chain, size_t chain_len, EVP_PKEY *key,
+                                  const unsigned char *staple, size_t staple_len, creds **out,
+                                  cs_err *err);
 void cs_creds_free(creds *c);
 /* srv's current credentials with a reference for the caller (and the
  * generation, if asked); give it back with cs_creds_put (NULL is fine). */
@@ -116,5 +119,28 @@ creds *cs_creds_get(cs_server *srv, unsigned long *generation);
 void cs_creds_put(cs_server *srv, creds *c);
 /* Takes over c's reference. */
 void cs_creds_swap(cs_server *srv, creds *c, int bump);
+
+/* ---- the HTTP side, in server_http.c ---- */
+
+/* cfg's routes and handlers copied and checked, responses prepared (NULL
+ * when there are none). Free with cs_routes_free and cs_handlers_free,
+ * which take the count and accept NULL. */
+CS_NODISCARD cs_code cs_routes_build(const cs_server_config *cfg, route **out, cs_err *err);
+void cs_routes_free(route *routes, size_t n);
+CS_NODISCARD cs_code cs_handlers_build(const cs_server_config *cfg, handler **out,
+                                       cs_err *err);
+void cs_handlers_free(handler *handlers, size_t n);
+
+/* A route body of refs 1; give it back with cs_route_body_put. */
+CS_NODISCARD cs_code cs_route_body_build(const char *what, const char *type,
+                                         const char *marker, const char *src, size_t src_len,
+                                         route_body **out, cs_err *err);
+route_body *cs_route_body_get(cs_server *srv, const route *r);
+void cs_route_body_put(cs_server *srv, route_body *b);
+
+/* The request handler for "/", cbdata the cs_server; and the auth handlers
+ * that keep CivetWeb from looking for password files on our paths. */
+int cs_route_handler(struct mg_connection *conn, void *cbdata);
+CS_NODISCARD cs_code cs_routes_mark_public(cs_server *srv, cs_err *err);
 
 #endif
