@@ -1,8 +1,10 @@
-/* The embedded HTTPS server: CivetWeb listening on loopback, with an SSL_CTX
- * built here (TLS 1.2+, ECDHE + AEAD for 1.2, the chain sent after the leaf,
- * client certificates verified when asked for), a table of in-memory routes
- * prepared before start, handlers for prefixes (OCSP), and an optional
- * plain-HTTP listener for what is signed anyway (CRLs, OCSP).
+/* The embedded HTTPS server's lifecycle: check the configuration, start
+ * CivetWeb on loopback (with an http_port, also plain HTTP for what is
+ * signed anyway: CRLs, OCSP) with the SSL_CTX built in server_tls.c and the
+ * request handler of server_http.c, stop it, and change it while it runs:
+ * cs_server_reload and cs_server_set_staple swap the credentials,
+ * cs_server_set_route a route's body. What the three files share is in
+ * server_internal.h.
  *
  * Hot reload: the credentials (leaf, chain, key, staple) are an immutable,
  * reference-counted object; a certificate callback installs the current one
@@ -14,135 +16,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
-#include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
 #include <civetweb.h>
 
 #include "internal.h"
-
-/* TLS 1.2 suites: forward secret key exchange and AEAD only. TLS 1.3 suites
- * are all AEAD and keep OpenSSL's defaults. */
-static const char tls12_ciphers[] =
-    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
-    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
-    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
-
-static const char security_headers[] =
-    "X-Content-Type-Options: nosniff\r\n"
-    "Content-Security-Policy: default-src 'self'; style-src 'self' 'unsafe-inline'\r\n";
-
-/* The same headers for both Connection values (send_response picks). */
-#define METHOD_NOT_ALLOWED(connection)                                                      \
-    "HTTP/1.1 405 Method Not Allowed\r\n"                                                   \
-    "Allow: GET, HEAD\r\n"                                                                  \
-    "Content-Length: 0\r\n"                                                                 \
-    "X-Content-Type-Options: nosniff\r\n"                                                   \
-    "Connection: " connection "\r\n"                                                        \
-    "\r\n"
-
-/* Intermediates allowed between a client certificate and its root. */
-static const int client_verify_depth = 4;
-
-/* HTML-safe as it is: served without escaping. */
-static const char no_client_cert[] = "anonymous (no client certificate)";
-
-/* Out of memory while greeting. "close" is always safe to announce: the
- * client then closes, whatever CivetWeb would have done. */
-static const char server_error[] =
-    "HTTP/1.1 500 Internal Server Error\r\n"
-    "Content-Length: 0\r\n"
-    "X-Content-Type-Options: nosniff\r\n"
-    "Connection: close\r\n"
-    "\r\n";
-
-/* A whole response prepared before start: headers then body, so a GET is
- * one mg_write (one TLS record, one send) and a HEAD the first head_len bytes
- * of it. Nothing is allocated or formatted per request. */
-typedef struct response {
-    const char *bytes;
-    size_t head_len;
-    size_t len;
-} response;
-
-/* Two copies per route, told apart only by their Connection header: the
- * client must learn whether CivetWeb will close after this response, or it
- * sends its next request into a closing socket (wrk counted a read error on
- * every `Connection: close` request before this). */
-typedef struct route_body {
-    int refs;      /* under srv->lock: the route's own, plus one per request */
-    char *type;
-    char *storage; /* one allocation holding both responses */
-    response keep_alive;
-    response close;
-    /* A route greeting the client: keep_alive and close greet an anonymous
-     * client (prepared, like any route); a client with a certificate gets
-     * greeting, which holds the headers up to "Content-Length: " (head_len
-     * bytes) and the body without its marker, filled in by send_greeting at
-     * body_pre_len. */
-    int greet;
-    response greeting;
-    size_t body_pre_len;
-} route_body;
-
-typedef struct route {
-    char *path;
-    char *marker; /* client_marker, or NULL */
-    int plain;
-    route_body *body; /* under srv->lock: cs_server_set_route replaces it */
-} route;
-
-typedef struct handler {
-    char *prefix;
-    size_t prefix_len;
-    cs_handler_fn fn;
-    void *ctx;
-    int plain;
-} handler;
-
-/* What a new handshake is given: immutable once made, freed by the last
- * holder (the server's current pointer, or a handshake installing it). */
-typedef struct creds {
-    int refs; /* under srv->lock */
-    X509 *leaf;
-    STACK_OF(X509) *chain;
-    EVP_PKEY *key;
-    unsigned char *staple; /* DER OCSP response, or NULL */
-    size_t staple_len;
-} creds;
-
-static const response method_not_allowed[2] = {
-    {METHOD_NOT_ALLOWED("keep-alive"), sizeof METHOD_NOT_ALLOWED("keep-alive") - 1,
-     sizeof METHOD_NOT_ALLOWED("keep-alive") - 1},
-    {METHOD_NOT_ALLOWED("close"), sizeof METHOD_NOT_ALLOWED("close") - 1,
-     sizeof METHOD_NOT_ALLOWED("close") - 1},
-};
-
-struct cs_server {
-    struct mg_context *mg;
-    SSL_CTX *ssl_ctx; /* ours: CivetWeb borrows it (external_ssl_ctx returns 1) */
-    route *routes;
-    size_t routes_len;
-    handler *handlers;
-    size_t handlers_len;
-    int port;
-    int http_port; /* -1: no plain listener */
-    /* Guards creds, generation and every route's body pointer and refs. */
-    pthread_mutex_t lock;
-    creds *creds;
-    /* Bumped by each reload; part of the session id context, so a session
-     * from older credentials is not resumed (see on_client_hello). */
-    unsigned long generation;
-    int library_initialized;
-    /* CivetWeb's first complaint while starting ("cannot bind to ...: 98
-     * (Address already in use)"), more telling than mg_error_data's summary. */
-    pthread_mutex_t log_lock;
-    int starting;
-    char start_log[256];
-};
+#include "server_internal.h"
 
 /* CivetWeb calls this twice: at start with *ssl_ctx == NULL (we hand over our
  * context) and when the context is freed with *ssl_ctx set (returning 1 tells
@@ -174,894 +55,6 @@ static int log_message(const struct mg_connection *conn, const char *message)
     }
     pthread_mutex_unlock(&srv->log_lock);
     return 1;
-}
-
-/* The entity c stands for in HTML text, or NULL: c is safe as is. */
-static const char *html_entity(char c)
-{
-    switch (c) {
-    case '&':
-        return "&amp;";
-    case '<':
-        return "&lt;";
-    case '>':
-        return "&gt;";
-    case '"':
-        return "&quot;";
-    case '\'':
-        return "&#39;";
-    default:
-        return NULL;
-    }
-}
-
-/* s HTML-escaped, control characters as '?'; free with free(). */
-static char *html_escape(const char *s)
-{
-    size_t n = strlen(s), used = 0;
-    char *out = malloc(6 * n + 1); /* "&quot;" is the longest */
-
-    if (!out)
-        return NULL;
-    for (; *s; s++) {
-        const char *e = html_entity(*s);
-        if (e) {
-            memcpy(out + used, e, strlen(e));
-            used += strlen(e);
-        } else {
-            out[used++] = ((unsigned char)*s < 0x20 || *s == 0x7f) ? '?' : *s;
-        }
-    }
-    out[used] = '\0';
-    return out;
-}
-
-/* The client, as the greeting names it: "<subject> (serial <HEX>)" from the
- * certificate the handshake verified, HTML-escaped; free with free(). NULL
- * when out of memory. */
-static char *client_greeting(const struct mg_request_info *ri)
-{
-    const struct mg_client_cert *cc = ri->client_cert;
-    cs_cert peer;
-    char *subject = NULL, *serial = NULL, *text = NULL, *escaped = NULL;
-    size_t cap;
-
-    peer.x509 = cc->peer_cert; /* CivetWeb's reference, valid for the connection */
-    subject = cs_name_oneline(X509_get_subject_name(peer.x509));
-    serial = cs_cert_serial_hex(&peer);
-    if (!subject || !serial)
-        goto done;
-    cap = strlen(subject) + strlen(serial) + sizeof " (serial )";
-    text = malloc(cap);
-    if (!text)
-        goto done;
-    snprintf(text, cap, "%s (serial %s)", subject, serial);
-    escaped = html_escape(text);
-done:
-    free(text);
-    free(serial);
-    free(subject);
-    return escaped;
-}
-
-/* A greeting route's response for this connection's client, in one
- * mg_write: r->greeting holds the headers up to "Content-Length: " and the body
- * without its marker; the length, the rest of the headers and the client's
- * name are filled in here. Returns the HTTP status sent. */
-static int send_greeting(struct mg_connection *conn, const struct mg_request_info *ri,
-                         const route_body *r, int closing, int head_only)
-{
-    const response *res = &r->greeting;
-    char *who = client_greeting(ri);
-    char *out = NULL;
-    char tail[512];
-    size_t who_len, body_len, head_len, used;
-    int n, status = 500;
-
-    if (!who)
-        goto done;
-    who_len = strlen(who);
-    body_len = res->len - res->head_len + who_len;
-    n = snprintf(tail, sizeof tail, "%zu\r\n%sConnection: %s\r\n\r\n", body_len,
-                 security_headers, closing ? "close" : "keep-alive");
-    if (n < 0 || (size_t)n >= sizeof tail)
-        goto done;
-    head_len = res->head_len + (size_t)n;
-    out = malloc(head_len + body_len);
-    if (!out)
-        goto done;
-    memcpy(out, res->bytes, res->head_len);
-    used = res->head_len;
-    memcpy(out + used, tail, (size_t)n);
-    used += (size_t)n;
-    memcpy(out + used, res->bytes + res->head_len, r->body_pre_len);
-    used += r->body_pre_len;
-    memcpy(out + used, who, who_len);
-    used += who_len;
-    memcpy(out + used, res->bytes + res->head_len + r->body_pre_len,
-           res->len - res->head_len - r->body_pre_len);
-    mg_write(conn, out, head_only ? head_len : head_len + body_len);
-    status = 200;
-done:
-    if (status != 200)
-        mg_write(conn, server_error, sizeof server_error - 1);
-    free(out);
-    free(who);
-    return status;
-}
-
-static int has_ctl(const char *s)
-{
-    for (; *s; s++)
-        if ((unsigned char)*s < 0x20 || *s == 0x7f)
-            return 1;
-    return 0;
-}
-
-static const route *find_route(const cs_server *srv, const char *path)
-{
-    size_t i;
-    for (i = 0; i < srv->routes_len; i++)
-        if (strcmp(srv->routes[i].path, path) == 0)
-            return &srv->routes[i];
-    return NULL;
-}
-
-/* Whether the comma-separated header value lists token (any case). */
-static int has_token(const char *value, const char *token)
-{
-    size_t n = strlen(token);
-
-    while (*value) {
-        while (*value == ' ' || *value == '\t' || *value == ',')
-            value++;
-        if (strncasecmp(value, token, n) == 0) {
-            const char *end = value + n;
-            while (*end == ' ' || *end == '\t')
-                end++;
-            if (*end == '\0' || *end == ',')
-                return 1;
-        }
-        while (*value && *value != ',')
-            value++;
-    }
-    return 0;
-}
-
-/* What CivetWeb's should_keep_alive decides after the handler returns (with
- * enable_keep_alive=yes): the client's Connection header if it sent one,
- * else keep-alive for HTTP/1.1 only. A request body we do not read makes
- * CivetWeb close too, so such requests are told "close". */
-static int keeps_alive(const struct mg_connection *conn, const struct mg_request_info *ri)
-{
-    const char *connection = mg_get_header(conn, "Connection");
-
-    if (ri->content_length > 0 || mg_get_header(conn, "Transfer-Encoding"))
-        return 0;
-    if (connection)
-        return has_token(connection, "keep-alive");
-    return ri->http_version && strcmp(ri->http_version, "1.1") == 0;
-}
-
-/* Every answer of ours goes out here, in one mg_write: a GET gets the whole
- * response, a HEAD its headers, any other method a 405. Returns the status. */
-static int send_response(struct mg_connection *conn, const struct mg_request_info *ri,
-                         const route_body *r)
-{
-    int closing = !keeps_alive(conn, ri);
-    const response *res = closing ? &r->close : &r->keep_alive;
-    int head_only = strcmp(ri->request_method, "HEAD") == 0;
-
-    if (!head_only && strcmp(ri->request_method, "GET") != 0) {
-        res = &method_not_allowed[closing];
-        mg_write(conn, res->bytes, res->len);
-        return 405;
-    }
-    if (r->greet && ri->client_cert && ri->client_cert->peer_cert)
-        return send_greeting(conn, ri, r, closing, head_only);
-    mg_write(conn, res->bytes, head_only ? res->head_len : res->len);
-    return 200;
-}
-
-/* Our routes are public pages held in memory. Without this, CivetWeb looks
- * for a password file on every request, and for a route (which maps to no
- * folder) it stats "/.htpasswd" at the filesystem root. */
-static int route_is_public(struct mg_connection *conn, void *cbdata)
-{
-    (void)conn;
-    (void)cbdata;
-    return 1;
-}
-
-static void body_free(route_body *b)
-{
-    if (!b)
-        return;
-    free(b->type);
-    free(b->storage);
-    free(b);
-}
-
-/* The route's current body, with a reference the caller gives back with
- * body_put: a cs_server_set_route meanwhile frees nothing this request reads. */
-static route_body *body_get(cs_server *srv, const route *r)
-{
-    route_body *b;
-
-    pthread_mutex_lock(&srv->lock);
-    b = r->body;
-    b->refs++;
-    pthread_mutex_unlock(&srv->lock);
-    return b;
-}
-
-static void body_put(cs_server *srv, route_body *b)
-{
-    int last;
-
-    pthread_mutex_lock(&srv->lock);
-    last = --b->refs == 0;
-    pthread_mutex_unlock(&srv->lock);
-    if (last)
-        body_free(b);
-}
-
-/* A short answer of our own (404, 413, 500): status line, a text body. */
-static int send_plain_status(struct mg_connection *conn, const struct mg_request_info *ri,
-                             int status, const char *text, int closing)
-{
-    char out[512];
-    int n = snprintf(out, sizeof out,
-                     "HTTP/1.1 %d %s\r\n"
-                     "Content-Type: text/plain; charset=utf-8\r\n"
-                     "Content-Length: %zu\r\n"
-                     "X-Content-Type-Options: nosniff\r\n"
-                     "Connection: %s\r\n"
-                     "\r\n",
-                     status, mg_get_response_code_text(conn, status), strlen(text),
-                     closing ? "close" : "keep-alive");
-
-    if (n < 0 || (size_t)n >= sizeof out)
-        return 500;
-    mg_write(conn, out, (size_t)n);
-    if (strcmp(ri->request_method, "HEAD") != 0)
-        mg_write(conn, text, strlen(text));
-    return status;
-}
-
-static const handler *find_handler(const cs_server *srv, const char *path)
-{
-    size_t i;
-    for (i = 0; i < srv->handlers_len; i++) {
-        const handler *h = &srv->handlers[i];
-        if (strncmp(path, h->prefix, h->prefix_len) == 0 &&
-            (path[h->prefix_len] == '\0' || path[h->prefix_len] == '/' ||
-             h->prefix[h->prefix_len - 1] == '/'))
-            return h;
-    }
-    return NULL;
-}
-
-/* Read the whole request body into *out (NULL when there is none), at most
- * CS_HANDLER_MAX_BODY bytes: 0, or 413 when it is larger, or 500. */
-static int read_body(struct mg_connection *conn, const struct mg_request_info *ri,
-                     unsigned char **out, size_t *len)
-{
-    unsigned char *buf;
-    size_t used = 0;
-    int n;
-
-    *out = NULL;
-    *len = 0;
-    if (ri->content_length > CS_HANDLER_MAX_BODY)
-        return 413;
-    if (ri->content_length == 0 ||
-        (ri->content_length < 0 && !mg_get_header(conn, "Transfer-Encoding")))
-        return 0;
-    buf = malloc(CS_HANDLER_MAX_BODY + 1);
-    if (!buf)
-        return 500;
-    /* one byte more than allowed: a chunked body that has it is too large */
-    while (used <= CS_HANDLER_MAX_BODY) {
-        n = mg_read(conn, buf + used, CS_HANDLER_MAX_BODY + 1 - used);
-        if (n <= 0)
-            break;
-        used += (size_t)n;
-    }
-    if (used > CS_HANDLER_MAX_BODY) {
-        free(buf);
-        return 413;
-    }
-    *out = buf;
-    *len = used;
-    return 0;
-}
-
-/* A handler's request: read the body, call it, send what it answered. */
-static int call_handler(struct mg_connection *conn, const struct mg_request_info *ri,
-                        const handler *h)
-{
-    cs_http_reply reply = {500, NULL, NULL, 0};
-    unsigned char *body = NULL;
-    size_t body_len = 0;
-    const char *path = ri->local_uri_raw ? ri->local_uri_raw : ri->local_uri;
-    const char *type;
-    char head[1024];
-    int closing = !keeps_alive(conn, ri), status, n;
-
-    status = read_body(conn, ri, &body, &body_len);
-    if (status == 413)
-        return send_plain_status(conn, ri, 413, "request body too large\n", 1);
-    if (status != 0)
-        return send_plain_status(conn, ri, 500, "out of memory\n", 1);
-    h->fn(h->ctx, ri->request_method, path, body, body_len, &reply);
-    free(body);
-    status = reply.status >= 200 && reply.status <= 599 ? reply.status : 500;
-    type = reply.content_type && !has_ctl(reply.content_type) && strlen(reply.content_type) < 200
-               ? reply.content_type
-               : "application/octet-stream";
-    if (!reply.body)
-        reply.body_len = 0;
-    n = snprintf(head, sizeof head,
-                 "HTTP/1.1 %d %s\r\n"
-                 "Content-Type: %s\r\n"
-                 "Content-Length: %zu\r\n"
-                 "%s"
-                 "Connection: %s\r\n"
-                 "\r\n",
-                 status, mg_get_response_code_text(conn, status), type, reply.body_len,
-                 security_headers, closing ? "close" : "keep-alive");
-    if (n > 0 && (size_t)n < sizeof head) {
-        mg_write(conn, head, (size_t)n);
-        if (reply.body_len > 0 && strcmp(ri->request_method, "HEAD") != 0)
-            mg_write(conn, reply.body, reply.body_len);
-    } else {
-        mg_write(conn, server_error, sizeof server_error - 1);
-        status = 500;
-    }
-    free(reply.body);
-    return status;
-}
-
-/* Registered on "/", which CivetWeb matches as a prefix of every path: an exact
- * route answers, then a handler; anything else returns 0 so CivetWeb serves
- * document_root, except on the plain listener, which serves only what is
- * marked plain and answers 404 to the rest. */
-static int route_handler(struct mg_connection *conn, void *cbdata)
-{
-    cs_server *srv = cbdata;
-    const struct mg_request_info *ri = mg_get_request_info(conn);
-    const route *r;
-    const handler *h;
-    int plain, status;
-
-    if (!ri || !ri->local_uri || !ri->request_method)
-        return 0;
-    plain = !ri->is_ssl;
-    r = find_route(srv, ri->local_uri);
-    if (r && (r->plain || !plain)) {
-        route_body *b = body_get(srv, r);
-        status = send_response(conn, ri, b);
-        body_put(srv, b);
-        return status;
-    }
-    h = r ? NULL : find_handler(srv, ri->local_uri_raw ? ri->local_uri_raw : ri->local_uri);
-    if (h && (h->plain || !plain))
-        return call_handler(conn, ri, h);
-    if (plain)
-        return send_plain_status(conn, ri, 404, "not served over http; use https\n",
-                                 !keeps_alive(conn, ri));
-    return 0;
-}
-
-static void free_routes(route *routes, size_t n)
-{
-    size_t i;
-    if (!routes)
-        return;
-    for (i = 0; i < n; i++) {
-        free(routes[i].path);
-        free(routes[i].marker);
-        body_free(routes[i].body);
-    }
-    free(routes);
-}
-
-static void free_handlers(handler *handlers, size_t n)
-{
-    size_t i;
-    if (!handlers)
-        return;
-    for (i = 0; i < n; i++)
-        free(handlers[i].prefix);
-    free(handlers);
-}
-
-/* The headers of a 200 for a body of body_len bytes; the length, or -1 if
- * they do not fit in cap. */
-static int format_head(char *buf, size_t cap, const char *type, size_t body_len,
-                       const char *connection)
-{
-    int n = snprintf(buf, cap,
-                     "HTTP/1.1 200 OK\r\n"
-                     "Content-Type: %s\r\n"
-                     "Content-Length: %zu\r\n"
-                     "%s"
-                     "Connection: %s\r\n"
-                     "\r\n",
-                     type, body_len, security_headers, connection);
-    return n < 0 || (size_t)n >= cap ? -1 : n;
-}
-
-/* Lay head + body out at *p, the skip bytes after the first pre of the body
- * (a greeting's marker) replaced by insert, and advance *p past them. */
-static void fill_response(response *res, char **p, const char *head, size_t head_len,
-                          const char *body, size_t body_len, size_t pre, size_t skip,
-                          const char *insert)
-{
-    size_t insert_len = insert ? strlen(insert) : 0;
-    size_t post = body_len - pre - skip;
-    char *at = *p;
-
-    memcpy(at, head, head_len);
-    at += head_len;
-    if (pre > 0)
-        memcpy(at, body, pre);
-    at += pre;
-    if (insert_len > 0)
-        memcpy(at, insert, insert_len);
-    at += insert_len;
-    if (post > 0)
-        memcpy(at, body + pre + skip, post);
-    at += post;
-    res->bytes = *p;
-    res->head_len = head_len;
-    res->len = (size_t)(at - *p);
-    *p = at;
-}
-
-/* The prepared responses for one body of a route (what names it in
- * messages: "routes[2]", "set_route /crl.pem"). */
-static cs_code build_body(const char *what, const char *type, const char *marker,
-                          const char *src, size_t src_len, route_body **out, cs_err *err)
-{
-    route_body *b = NULL;
-    size_t pre = src_len, skip = 0; /* the body around the marker */
-    size_t body_len = src_len;      /* as served to an anonymous client */
-    char head[3][1024];
-    int n[3] = {0, 0, 0};
-    char *p;
-    cs_code rc = CS_OK;
-
-    if (has_ctl(type))
-        return cs_err_set(err, CS_EINVAL, "server: %s.content_type: control characters", what);
-    if (!src && src_len > 0)
-        return cs_err_set(err, CS_EINVAL, "server: %s.body: NULL with a length", what);
-    if (marker) {
-        const char *at = NULL;
-        if (!*marker)
-            return cs_err_set(err, CS_EINVAL, "server: %s.client_marker: empty", what);
-        skip = strlen(marker);
-        for (pre = 0; src_len >= skip && pre <= src_len - skip; pre++) {
-            if (memcmp(src + pre, marker, skip) == 0) {
-                at = src + pre;
-                break;
-            }
-        }
-        if (!at)
-            return cs_err_set(err, CS_EINVAL,
-                              "server: %s.client_marker: '%s' is not in the body", what, marker);
-        body_len = src_len - skip + strlen(no_client_cert);
-        n[2] = snprintf(head[2], sizeof head[2],
-                        "HTTP/1.1 200 OK\r\n"
-                        "Content-Type: %s\r\n"
-                        "Content-Length: ",
-                        type);
-        if (n[2] >= (int)sizeof head[2])
-            n[2] = -1;
-    }
-    n[0] = format_head(head[0], sizeof head[0], type, body_len, "keep-alive");
-    n[1] = format_head(head[1], sizeof head[1], type, body_len, "close");
-    if (n[0] < 0 || n[1] < 0 || n[2] < 0)
-        return cs_err_set(err, CS_EINVAL, "server: %s.content_type: too long", what);
-    b = calloc(1, sizeof *b);
-    if (!b)
-        return cs_err_set(err, CS_ENOMEM, "server: out of memory copying %s", what);
-    b->refs = 1;
-    b->type = strdup(type);
-    b->storage = malloc((size_t)n[0] + (size_t)n[1] + (size_t)n[2] + 2 * body_len + src_len + 1);
-    if (!b->type || !b->storage) {
-        rc = cs_err_set(err, CS_ENOMEM, "server: out of memory copying %s", what);
-        goto done;
-    }
-    p = b->storage;
-    fill_response(&b->keep_alive, &p, head[0], (size_t)n[0], src, src_len, pre, skip,
-                  marker ? no_client_cert : NULL);
-    fill_response(&b->close, &p, head[1], (size_t)n[1], src, src_len, pre, skip,
-                  marker ? no_client_cert : NULL);
-    if (marker) {
-        fill_response(&b->greeting, &p, head[2], (size_t)n[2], src, src_len, pre, skip, NULL);
-        b->greet = 1;
-        b->body_pre_len = pre;
-    }
-    *out = b;
-    b = NULL;
-done:
-    body_free(b);
-    return rc;
-}
-
-static cs_code build_routes(const cs_server_config *cfg, route **out, cs_err *err)
-{
-    route *routes = NULL;
-    size_t i;
-    cs_code rc = CS_OK;
-
-    if (cfg->routes_len == 0) {
-        *out = NULL;
-        return CS_OK;
-    }
-    routes = calloc(cfg->routes_len, sizeof *routes);
-    if (!routes)
-        return cs_err_set(err, CS_ENOMEM, "server: out of memory copying routes");
-    for (i = 0; i < cfg->routes_len; i++) {
-        const cs_route *src = &cfg->routes[i];
-        const char *type = src->content_type ? src->content_type : "application/octet-stream";
-        char what[32];
-
-        snprintf(what, sizeof what, "routes[%zu]", i + 1);
-        if (!src->path || src->path[0] != '/' || has_ctl(src->path)) {
-            rc = cs_err_set(err, CS_EINVAL, "server: %s.path: must start with '/'", what);
-            goto done;
-        }
-        rc = build_body(what, type, src->client_marker, src->body, src->body_len,
-                        &routes[i].body, err);
-        if (rc != CS_OK)
-            goto done;
-        routes[i].path = strdup(src->path);
-        routes[i].marker = src->client_marker ? strdup(src->client_marker) : NULL;
-        routes[i].plain = src->plain != 0;
-        if (!routes[i].path || (src->client_marker && !routes[i].marker)) {
-            rc = cs_err_set(err, CS_ENOMEM, "server: out of memory copying routes");
-            goto done;
-        }
-    }
-    *out = routes;
-    routes = NULL;
-done:
-    free_routes(routes, cfg->routes_len);
-    return rc;
-}
-
-static cs_code build_handlers(const cs_server_config *cfg, handler **out, cs_err *err)
-{
-    handler *handlers = NULL;
-    size_t i;
-    cs_code rc = CS_OK;
-
-    *out = NULL;
-    if (cfg->handlers_len == 0)
-        return CS_OK;
-    if (!cfg->handlers)
-        return cs_err_set(err, CS_EINVAL, "server: handlers: NULL with a length");
-    handlers = calloc(cfg->handlers_len, sizeof *handlers);
-    if (!handlers)
-        return cs_err_set(err, CS_ENOMEM, "server: out of memory copying handlers");
-    for (i = 0; i < cfg->handlers_len; i++) {
-        const cs_handler *src = &cfg->handlers[i];
-        if (!src->prefix || src->prefix[0] != '/' || has_ctl(src->prefix) ||
-            strpbrk(src->prefix, "?*|$")) {
-            rc = cs_err_set(err, CS_EINVAL,
-                            "server: handlers[%zu].prefix: must start with '/', no ?*|$",
-                            i + 1);
-            goto done;
-        }
-        if (!src->fn) {
-            rc = cs_err_set(err, CS_EINVAL, "server: handlers[%zu].fn: missing", i + 1);
-            goto done;
-        }
-        handlers[i].prefix = strdup(src->prefix);
-        if (!handlers[i].prefix) {
-            rc = cs_err_set(err, CS_ENOMEM, "server: out of memory copying handlers");
-            goto done;
-        }
-        handlers[i].prefix_len = strlen(src->prefix);
-        handlers[i].fn = src->fn;
-        handlers[i].ctx = src->ctx;
-        handlers[i].plain = src->plain != 0;
-    }
-    *out = handlers;
-    handlers = NULL;
-done:
-    free_handlers(handlers, cfg->handlers_len);
-    return rc;
-}
-
-/* Client certificates: verified against a store of client_ca only (the
- * server's own trust has nothing to do with it), X.509-strict, for TLS client
- * use, and the handshake fails on any verification error (no callback that
- * could wave one through). */
-static cs_code set_client_auth(const cs_server_config *cfg, SSL_CTX *ctx, cs_err *err)
-{
-    X509_STORE *store = NULL;
-    X509_VERIFY_PARAM *param;
-    int mode;
-    size_t i;
-    cs_code rc = CS_OK;
-
-    if (cfg->client_auth == CS_CLIENT_AUTH_NONE) {
-        SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
-        return CS_OK;
-    }
-    store = X509_STORE_new();
-    if (!store) {
-        rc = cs_err_ossl(err, CS_ENOMEM, "server: cannot create the client CA store");
-        goto done;
-    }
-    for (i = 0; i < cfg->client_ca_len; i++) {
-        X509 *ca = cfg->client_ca[i]->x509;
-        if (!X509_STORE_add_cert(store, ca) || !SSL_CTX_add_client_CA(ctx, ca)) {
-            rc = cs_err_ossl(err, CS_ESERVER, "server: cannot add client_ca[%zu]", i + 1);
-            goto done;
-        }
-    }
-    X509_STORE_set_flags(store, X509_V_FLAG_X509_STRICT);
-    if (!SSL_CTX_set1_verify_cert_store(ctx, store)) {
-        rc = cs_err_ossl(err, CS_ESERVER, "server: cannot set the client CA store");
-        goto done;
-    }
-    param = SSL_CTX_get0_param(ctx);
-    X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_X509_STRICT);
-    X509_VERIFY_PARAM_clear_flags(param, X509_V_FLAG_PARTIAL_CHAIN);
-    if (!SSL_CTX_set_purpose(ctx, X509_PURPOSE_SSL_CLIENT)) {
-        rc = cs_err_ossl(err, CS_ESERVER, "server: cannot set the client purpose");
-        goto done;
-    }
-    SSL_CTX_set_verify_depth(ctx, client_verify_depth);
-    mode = SSL_VERIFY_PEER;
-    if (cfg->client_auth == CS_CLIENT_AUTH_REQUIRE)
-        mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
-    SSL_CTX_set_verify(ctx, mode, NULL);
-done:
-    X509_STORE_free(store); /* the context holds its own reference */
-    return rc;
-}
-
-/* Resumption on: a bounded server-side cache for TLS 1.2 session IDs (the
- * id context is what OpenSSL requires before it resumes a session that
- * verified a client certificate) and OpenSSL's default stateless TLS 1.3
- * tickets. Off: nothing cached, no tickets issued, and none accepted. */
-static cs_code set_resumption(const cs_server_config *cfg, SSL_CTX *ctx, cs_err *err)
-{
-    static const unsigned char sid_ctx[] = "chainsmith";
-
-    if (cfg->no_resumption) {
-        SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
-        SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
-        if (!SSL_CTX_set_num_tickets(ctx, 0))
-            return cs_err_ossl(err, CS_ESERVER, "server: cannot turn session tickets off");
-        return CS_OK;
-    }
-    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
-    SSL_CTX_sess_set_cache_size(ctx, 1024); /* bounds RSS; OpenSSL's default is 20480 */
-    if (!SSL_CTX_set_session_id_context(ctx, sid_ctx, sizeof sid_ctx - 1))
-        return cs_err_ossl(err, CS_ESERVER, "server: cannot set the session id context");
-    return CS_OK;
-}
-
-static void creds_free(creds *c)
-{
-    if (!c)
-        return;
-    X509_free(c->leaf);
-    sk_X509_pop_free(c->chain, X509_free);
-    EVP_PKEY_free(c->key);
-    OPENSSL_free(c->staple);
-    free(c);
-}
-
-/* New credentials holding their own references to leaf, chain and key, and
- * a copy of the staple (NULL: none). */
-static cs_code creds_new(X509 *leaf, STACK_OF(X509) *chain_in, const X509 *const *chain,
-                         size_t chain_len, EVP_PKEY *key, const unsigned char *staple,
-                         size_t staple_len, creds **out, cs_err *err)
-{
-    creds *c = calloc(1, sizeof *c);
-    size_t i;
-
-    if (!c)
-        return cs_err_set(err, CS_ENOMEM, "server: out of memory");
-    c->refs = 1;
-    c->chain = chain_in ? X509_chain_up_ref(chain_in) : sk_X509_new_null();
-    if (!c->chain)
-        goto nomem;
-    for (i = 0; !chain_in && i < chain_len; i++) {
-        X509 *x = (X509 *)chain[i];
-        if (!sk_X509_push(c->chain, x))
-            goto nomem;
-        X509_up_ref(x);
-    }
-    if (staple) {
-        c->staple = OPENSSL_memdup(staple, staple_len);
-        if (!c->staple)
-            goto nomem;
-        c->staple_len = staple_len;
-    }
-    X509_up_ref(leaf);
-    c->leaf = leaf;
-    EVP_PKEY_up_ref(key);
-    c->key = key;
-    *out = c;
-    return CS_OK;
-nomem:
-    creds_free(c);
-    return cs_err_set(err, CS_ENOMEM, "server: out of memory");
-}
-
-static creds *creds_get(cs_server *srv, unsigned long *generation)
-{
-    creds *c;
-
-    pthread_mutex_lock(&srv->lock);
-    c = srv->creds;
-    c->refs++;
-    if (generation)
-        *generation = srv->generation;
-    pthread_mutex_unlock(&srv->lock);
-    return c;
-}
-
-static void creds_put(cs_server *srv, creds *c)
-{
-    int last;
-
-    if (!c)
-        return;
-    pthread_mutex_lock(&srv->lock);
-    last = --c->refs == 0;
-    pthread_mutex_unlock(&srv->lock);
-    if (last)
-        creds_free(c);
-}
-
-/* Make c the credentials of new handshakes; the old ones go when the last
- * handshake installing them is done. bump: a new certificate (not just a
- * new staple), so sessions from before are not resumed. */
-static void creds_swap(cs_server *srv, creds *c, int bump)
-{
-    creds *old;
-
-    pthread_mutex_lock(&srv->lock);
-    old = srv->creds;
-    srv->creds = c;
-    if (bump)
-        srv->generation++;
-    pthread_mutex_unlock(&srv->lock);
-    creds_put(srv, old);
-}
-
-/* Called on each full handshake, after the ClientHello: this connection gets
- * the current credentials (SSL_use_cert_and_key takes its own references, so
- * a reload right after frees nothing it uses), and their staple if the
- * client asked for one. */
-static int on_cert(SSL *ssl, void *arg)
-{
-    cs_server *srv = arg;
-    creds *c = creds_get(srv, NULL);
-    int ok = SSL_use_cert_and_key(ssl, c->leaf, c->key, c->chain, 1) == 1;
-
-    if (ok && c->staple && SSL_get_tlsext_status_type(ssl) == TLSEXT_STATUSTYPE_ocsp) {
-        unsigned char *copy = OPENSSL_memdup(c->staple, c->staple_len);
-        /* the SSL owns copy from here on */
-        if (copy && !SSL_set_tlsext_status_ocsp_resp(ssl, copy, (long)c->staple_len))
-            OPENSSL_free(copy);
-    }
-    creds_put(srv, c);
-    return ok;
-}
-
-/* OpenSSL asks after on_cert whether to send a CertificateStatus: only
- * when on_cert put a staple on this connection. */
-static int on_status(SSL *ssl, void *arg)
-{
-    unsigned char *resp = NULL;
-    (void)arg;
-    return SSL_get_tlsext_status_ocsp_resp(ssl, &resp) > 0 && resp ? SSL_TLSEXT_ERR_OK
-                                                                   : SSL_TLSEXT_ERR_NOACK;
-}
-
-/* Before OpenSSL looks up a session (TLS 1.2 id or ticket, TLS 1.3 PSK):
- * the session id context names the credentials' generation, and OpenSSL
- * does not resume a session made under another context. So after a reload
- * a returning client gets a full handshake and the new certificate, rather
- * than a session vouched for by the old one (which may be revoked). */
-static int on_client_hello(SSL *ssl, int *alert, void *arg)
-{
-    cs_server *srv = arg;
-    unsigned char sid_ctx[32];
-    unsigned long generation;
-    int n;
-
-    (void)alert;
-    pthread_mutex_lock(&srv->lock);
-    generation = srv->generation;
-    pthread_mutex_unlock(&srv->lock);
-    n = snprintf((char *)sid_ctx, sizeof sid_ctx, "chainsmith/%lu", generation);
-    if (n < 0 || (size_t)n >= sizeof sid_ctx ||
-        !SSL_set_session_id_context(ssl, sid_ctx, (unsigned)n))
-        return SSL_CLIENT_HELLO_ERROR;
-    return SSL_CLIENT_HELLO_SUCCESS;
-}
-
-static cs_code build_ssl_ctx(const cs_server_config *cfg, cs_server *srv, SSL_CTX **out,
-                             cs_err *err)
-{
-    SSL_CTX *ctx = NULL;
-    size_t i;
-    cs_code rc = CS_OK;
-
-    ctx = SSL_CTX_new_ex(NULL, NULL, TLS_server_method());
-    if (!ctx) {
-        rc = cs_err_ossl(err, CS_ESERVER, "server: cannot create the TLS context");
-        goto done;
-    }
-    if (!SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION)) {
-        rc = cs_err_ossl(err, CS_ESERVER, "server: cannot require TLS 1.2");
-        goto done;
-    }
-    if (!SSL_CTX_set_cipher_list(ctx, tls12_ciphers)) {
-        rc = cs_err_ossl(err, CS_ESERVER, "server: cannot set the TLS 1.2 cipher list");
-        goto done;
-    }
-    SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
-                                 SSL_OP_NO_COMPRESSION);
-    rc = set_resumption(cfg, ctx, err);
-    if (rc != CS_OK)
-        goto done;
-    /* X25519 first: the cheapest key exchange, also for TLS 1.2 clients that
-     * list a NIST curve first (the server's order wins). */
-    if (!SSL_CTX_set1_groups_list(ctx, "X25519:P-256:P-384")) {
-        rc = cs_err_ossl(err, CS_ESERVER, "server: cannot set the key exchange groups");
-        goto done;
-    }
-    /* No SSL_MODE_RELEASE_BUFFERS: it saved about 6 kB per idle keep-alive
-     * connection but cost 6% more instructions per request (a malloc and
-     * free of the record buffers each time); see bench/README.md. */
-    if (!SSL_CTX_use_certificate(ctx, cfg->leaf->x509)) {
-        rc = cs_err_ossl(err, CS_ESERVER, "server: cannot use the leaf certificate");
-        goto done;
-    }
-    for (i = 0; i < cfg->chain_len; i++) {
-        if (!SSL_CTX_add1_chain_cert(ctx, cfg->chain[i]->x509)) {
-            rc = cs_err_ossl(err, CS_ESERVER, "server: cannot add chain[%zu]", i + 1);
-            goto done;
-        }
-    }
-    if (!SSL_CTX_use_PrivateKey(ctx, cfg->key->pkey)) {
-        rc = cs_err_ossl(err, CS_ESERVER, "server: cannot use the private key");
-        goto done;
-    }
-    if (!SSL_CTX_check_private_key(ctx)) {
-        rc = cs_err_ossl(err, CS_EMISMATCH,
-                         "server: the key does not match the certificate");
-        goto done;
-    }
-    rc = set_client_auth(cfg, ctx, err);
-    if (rc != CS_OK)
-        goto done;
-    /* The leaf above is for checking; each handshake gets srv->creds. */
-    SSL_CTX_set_cert_cb(ctx, on_cert, srv);
-    SSL_CTX_set_client_hello_cb(ctx, on_client_hello, srv);
-    if (!SSL_CTX_set_tlsext_status_cb(ctx, on_status) ||
-        !SSL_CTX_set_tlsext_status_arg(ctx, srv)) {
-        rc = cs_err_ossl(err, CS_ESERVER, "server: cannot set the OCSP stapling callback");
-        goto done;
-    }
-    *out = ctx;
-    ctx = NULL;
-done:
-    SSL_CTX_free(ctx);
-    return rc;
 }
 
 static cs_code check_client_auth(const cs_server_config *cfg, cs_err *err)
@@ -1173,33 +166,6 @@ static char *listening_ports(const cs_server_config *cfg)
     return s;
 }
 
-/* "/root.pem" becomes the pattern "/root.pem$": exactly that path, which
- * route_handler answers whatever the method. A path with pattern characters
- * keeps CivetWeb's default check. */
-static cs_code mark_routes_public(cs_server *srv, cs_err *err)
-{
-    size_t i;
-
-    for (i = 0; i < srv->routes_len; i++) {
-        const char *path = srv->routes[i].path;
-        size_t n = strlen(path);
-        char *pattern;
-
-        if (strpbrk(path, "?*|$"))
-            continue;
-        pattern = malloc(n + 2);
-        if (!pattern)
-            return cs_err_set(err, CS_ENOMEM, "server: out of memory");
-        memcpy(pattern, path, n);
-        memcpy(pattern + n, "$", 2);
-        mg_set_auth_handler(srv->mg, pattern, route_is_public, NULL); /* copies it */
-        free(pattern);
-    }
-    /* a handler's prefix, as CivetWeb matches it: itself and what is under it */
-    for (i = 0; i < srv->handlers_len; i++)
-        mg_set_auth_handler(srv->mg, srv->handlers[i].prefix, route_is_public, NULL);
-    return CS_OK;
-}
 
 cs_code cs_server_start(const cs_server_config *cfg, cs_server **out, cs_err *err)
 {
@@ -1234,16 +200,16 @@ cs_code cs_server_start(const cs_server_config *cfg, cs_server **out, cs_err *er
     pthread_mutex_init(&srv->log_lock, NULL);
     pthread_mutex_init(&srv->lock, NULL);
     srv->http_port = -1;
-    rc = build_routes(cfg, &srv->routes, err);
+    rc = cs_routes_build(cfg, &srv->routes, err);
     if (rc != CS_OK)
         goto done;
     srv->routes_len = cfg->routes_len;
-    rc = build_handlers(cfg, &srv->handlers, err);
+    rc = cs_handlers_build(cfg, &srv->handlers, err);
     if (rc != CS_OK)
         goto done;
     srv->handlers_len = cfg->handlers_len;
-    rc = creds_new(cfg->leaf->x509, NULL, (const X509 *const *)NULL, 0, cfg->key->pkey, NULL, 0,
-                   &srv->creds, err);
+    rc = cs_creds_new(cfg->leaf->x509, NULL, (const X509 *const *)NULL, 0, cfg->key->pkey, NULL, 0,
+                      &srv->creds, err);
     for (size_t i = 0; rc == CS_OK && i < cfg->chain_len; i++) {
         X509_up_ref(cfg->chain[i]->x509);
         if (!sk_X509_push(srv->creds->chain, cfg->chain[i]->x509)) {
@@ -1253,7 +219,7 @@ cs_code cs_server_start(const cs_server_config *cfg, cs_server **out, cs_err *er
     }
     if (rc != CS_OK)
         goto done;
-    rc = build_ssl_ctx(cfg, srv, &srv->ssl_ctx, err);
+    rc = cs_tls_ctx_build(cfg, srv, &srv->ssl_ctx, err);
     if (rc != CS_OK)
         goto done;
     ports = listening_ports(cfg);
@@ -1310,8 +276,8 @@ cs_code cs_server_start(const cs_server_config *cfg, cs_server **out, cs_err *er
             rc = cs_err_set(err, CS_ESERVER, "server: cannot listen on %s: %s", ports, why);
         goto done;
     }
-    mg_set_request_handler(srv->mg, "/", route_handler, srv);
-    rc = mark_routes_public(srv, err);
+    mg_set_request_handler(srv->mg, "/", cs_route_handler, srv);
+    rc = cs_routes_mark_public(srv, err);
     if (rc != CS_OK)
         goto done;
 
@@ -1376,12 +342,12 @@ cs_code cs_server_reload(cs_server *srv, const cs_cert *leaf, const cs_cert *con
         return cs_err_set(err, CS_ENOMEM, "server: out of memory");
     for (i = 0; i < chain_len; i++)
         certs[i] = chain[i]->x509;
-    rc = creds_new(leaf->x509, NULL, (const X509 *const *)certs, chain_len, key->pkey, NULL, 0,
-                   &c, err);
+    rc = cs_creds_new(leaf->x509, NULL, (const X509 *const *)certs, chain_len, key->pkey, NULL, 0,
+                      &c, err);
     free(certs);
     if (rc != CS_OK)
         return rc;
-    creds_swap(srv, c, 1);
+    cs_creds_swap(srv, c, 1);
     return CS_OK;
 }
 
@@ -1397,8 +363,8 @@ cs_code cs_server_set_staple(cs_server *srv, const unsigned char *der, size_t le
                           "size (1 to 1048576)", len);
     /* The same certificate with another staple. A reload racing this one
      * wins or loses whole: the staple goes to the credentials read here. */
-    cur = creds_get(srv, NULL);
-    rc = creds_new(cur->leaf, cur->chain, NULL, 0, cur->key, der, der ? len : 0, &c, err);
+    cur = cs_creds_get(srv, NULL);
+    rc = cs_creds_new(cur->leaf, cur->chain, NULL, 0, cur->key, der, der ? len : 0, &c, err);
     if (rc == CS_OK) {
         pthread_mutex_lock(&srv->lock);
         if (srv->creds == cur) {
@@ -1411,8 +377,8 @@ cs_code cs_server_set_staple(cs_server *srv, const unsigned char *der, size_t le
             rc = cs_err_set(err, CS_EINVAL, "server: set_staple: the credentials were "
                             "reloaded meanwhile; the staple was for the old ones");
     }
-    creds_free(c);
-    creds_put(srv, cur);
+    cs_creds_free(c);
+    cs_creds_put(srv, cur);
     return rc;
 }
 
@@ -1438,14 +404,14 @@ cs_code cs_server_set_route(cs_server *srv, const char *path, const char *conten
         return cs_err_set(err, CS_ENOENT, "server: %s: no such route (routes are fixed at "
                           "start)", what);
     if (!content_type) {
-        old = body_get(srv, r);
+        old = cs_route_body_get(srv, r);
         type = strdup(old->type);
-        body_put(srv, old);
+        cs_route_body_put(srv, old);
         if (!type)
             return cs_err_set(err, CS_ENOMEM, "server: out of memory");
         content_type = type;
     }
-    rc = build_body(what, content_type, r->marker, body, len, &b, err);
+    rc = cs_route_body_build(what, content_type, r->marker, body, len, &b, err);
     free(type);
     if (rc != CS_OK)
         return rc;
@@ -1453,7 +419,7 @@ cs_code cs_server_set_route(cs_server *srv, const char *path, const char *conten
     old = r->body;
     r->body = b;
     pthread_mutex_unlock(&srv->lock);
-    body_put(srv, old);
+    cs_route_body_put(srv, old);
     return CS_OK;
 }
 
@@ -1465,9 +431,9 @@ void cs_server_stop(cs_server *srv)
     if (srv->mg)
         mg_stop(srv->mg);
     SSL_CTX_free(srv->ssl_ctx);
-    creds_free(srv->creds);
-    free_routes(srv->routes, srv->routes_len);
-    free_handlers(srv->handlers, srv->handlers_len);
+    cs_creds_free(srv->creds);
+    cs_routes_free(srv->routes, srv->routes_len);
+    cs_handlers_free(srv->handlers, srv->handlers_len);
     if (srv->library_initialized)
         mg_exit_library();
     pthread_mutex_destroy(&srv->lock);

@@ -1,0 +1,682 @@
+/* The HTTP side of the embedded server: one request handler on "/" that
+ * answers every path. In-memory routes are prepared before start (the whole
+ * response, twice: keep-alive and close), a route may greet the client by
+ * its verified certificate, handlers answer prefixes (OCSP) with the request
+ * body read up to CS_HANDLER_MAX_BODY, and the plain-HTTP listener serves
+ * only what is marked plain (signed anyway: CRLs, OCSP). Route bodies are
+ * reference-counted under srv->lock, so set_route can swap one while a
+ * request still sends the old. */
+#include "server_internal.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/x509.h>
+
+#include <civetweb.h>
+
+#include "internal.h"
+
+static const char security_headers[] =
+    "X-Content-Type-Options: nosniff\r\n"
+    "Content-Security-Policy: default-src 'self'; style-src 'self' 'unsafe-inline'\r\n";
+
+/* The same headers for both Connection values (send_response picks). */
+#define METHOD_NOT_ALLOWED(connection)                                                      \
+    "HTTP/1.1 405 Method Not Allowed\r\n"                                                   \
+    "Allow: GET, HEAD\r\n"                                                                  \
+    "Content-Length: 0\r\n"                                                                 \
+    "X-Content-Type-Options: nosniff\r\n"                                                   \
+    "Connection: " connection "\r\n"                                                        \
+    "\r\n"
+
+/* HTML-safe as it is: served without escaping. */
+static const char no_client_cert[] = "anonymous (no client certificate)";
+
+/* Out of memory while greeting. "close" is always safe to announce: the
+ * client then closes, whatever CivetWeb would have done. */
+static const char server_error[] =
+    "HTTP/1.1 500 Internal Server Error\r\n"
+    "Content-Length: 0\r\n"
+    "X-Content-Type-Options: nosniff\r\n"
+    "Connection: close\r\n"
+    "\r\n";
+
+static const response method_not_allowed[2] = {
+    {METHOD_NOT_ALLOWED("keep-alive"), sizeof METHOD_NOT_ALLOWED("keep-alive") - 1,
+     sizeof METHOD_NOT_ALLOWED("keep-alive") - 1},
+    {METHOD_NOT_ALLOWED("close"), sizeof METHOD_NOT_ALLOWED("close") - 1,
+     sizeof METHOD_NOT_ALLOWED("close") - 1},
+};
+
+/* The entity c stands for in HTML text, or NULL: c is safe as is. */
+static const char *html_entity(char c)
+{
+    switch (c) {
+    case '&':
+        return "&amp;";
+    case '<':
+        return "&lt;";
+    case '>':
+        return "&gt;";
+    case '"':
+        return "&quot;";
+    case '\'':
+        return "&#39;";
+    default:
+        return NULL;
+    }
+}
+
+/* s HTML-escaped, control characters as '?'; free with free(). */
+static char *html_escape(const char *s)
+{
+    size_t n = strlen(s), used = 0;
+    char *out = malloc(6 * n + 1); /* "&quot;" is the longest */
+
+    if (!out)
+        return NULL;
+    for (; *s; s++) {
+        const char *e = html_entity(*s);
+        if (e) {
+            memcpy(out + used, e, strlen(e));
+            used += strlen(e);
+        } else {
+            out[used++] = ((unsigned char)*s < 0x20 || *s == 0x7f) ? '?' : *s;
+        }
+    }
+    out[used] = '\0';
+    return out;
+}
+
+/* The client, as the greeting names it: "<subject> (serial <HEX>)" from the
+ * certificate the handshake verified, HTML-escaped; free with free(). NULL
+ * when out of memory. */
+static char *client_greeting(const struct mg_request_info *ri)
+{
+    const struct mg_client_cert *cc = ri->client_cert;
+    cs_cert peer;
+    char *subject = NULL, *serial = NULL, *text = NULL, *escaped = NULL;
+    size_t cap;
+
+    peer.x509 = cc->peer_cert; /* CivetWeb's reference, valid for the connection */
+    subject = cs_name_oneline(X509_get_subject_name(peer.x509));
+    serial = cs_cert_serial_hex(&peer);
+    if (!subject || !serial)
+        goto done;
+    cap = strlen(subject) + strlen(serial) + sizeof " (serial )";
+    text = malloc(cap);
+    if (!text)
+        goto done;
+    snprintf(text, cap, "%s (serial %s)", subject, serial);
+    escaped = html_escape(text);
+done:
+    free(text);
+    free(serial);
+    free(subject);
+    return escaped;
+}
+
+/* A greeting route's response for this connection's client, in one
+ * mg_write: r->greeting holds the headers up to "Content-Length: " and the body
+ * without its marker; the length, the rest of the headers and the client's
+ * name are filled in here. Returns the HTTP status sent. */
+static int send_greeting(struct mg_connection *conn, const struct mg_request_info *ri,
+                         const route_body *r, int closing, int head_only)
+{
+    const response *res = &r->greeting;
+    char *who = client_greeting(ri);
+    char *out = NULL;
+    char tail[512];
+    size_t who_len, body_len, head_len, used;
+    int n, status = 500;
+
+    if (!who)
+        goto done;
+    who_len = strlen(who);
+    body_len = res->len - res->head_len + who_len;
+    n = snprintf(tail, sizeof tail, "%zu\r\n%sConnection: %s\r\n\r\n", body_len,
+                 security_headers, closing ? "close" : "keep-alive");
+    if (n < 0 || (size_t)n >= sizeof tail)
+        goto done;
+    head_len = res->head_len + (size_t)n;
+    out = malloc(head_len + body_len);
+    if (!out)
+        goto done;
+    memcpy(out, res->bytes, res->head_len);
+    used = res->head_len;
+    memcpy(out + used, tail, (size_t)n);
+    used += (size_t)n;
+    memcpy(out + used, res->bytes + res->head_len, r->body_pre_len);
+    used += r->body_pre_len;
+    memcpy(out + used, who, who_len);
+    used += who_len;
+    memcpy(out + used, res->bytes + res->head_len + r->body_pre_len,
+           res->len - res->head_len - r->body_pre_len);
+    mg_write(conn, out, head_only ? head_len : head_len + body_len);
+    status = 200;
+done:
+    if (status != 200)
+        mg_write(conn, server_error, sizeof server_error - 1);
+    free(out);
+    free(who);
+    return status;
+}
+
+static int has_ctl(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            return 1;
+    return 0;
+}
+
+static const route *find_route(const cs_server *srv, const char *path)
+{
+    size_t i;
+    for (i = 0; i < srv->routes_len; i++)
+        if (strcmp(srv->routes[i].path, path) == 0)
+            return &srv->routes[i];
+    return NULL;
+}
+
+/* Whether the comma-separated header value lists token (any case). */
+static int has_token(const char *value, const char *token)
+{
+    size_t n = strlen(token);
+
+    while (*value) {
+        while (*value == ' ' || *value == '\t' || *value == ',')
+            value++;
+        if (strncasecmp(value, token, n) == 0) {
+            const char *end = value + n;
+            while (*end == ' ' || *end == '\t')
+                end++;
+            if (*end == '\0' || *end == ',')
+                return 1;
+        }
+        while (*value && *value != ',')
+            value++;
+    }
+    return 0;
+}
+
+/* What CivetWeb's should_keep_alive decides after the handler returns (with
+ * enable_keep_alive=yes): the client's Connection header if it sent one,
+ * else keep-alive for HTTP/1.1 only. A request body we do not read makes
+ * CivetWeb close too, so such requests are told "close". */
+static int keeps_alive(const struct mg_connection *conn, const struct mg_request_info *ri)
+{
+    const char *connection = mg_get_header(conn, "Connection");
+
+    if (ri->content_length > 0 || mg_get_header(conn, "Transfer-Encoding"))
+        return 0;
+    if (connection)
+        return has_token(connection, "keep-alive");
+    return ri->http_version && strcmp(ri->http_version, "1.1") == 0;
+}
+
+/* Every answer of ours goes out here, in one mg_write: a GET gets the whole
+ * response, a HEAD its headers, any other method a 405. Returns the status. */
+static int send_response(struct mg_connection *conn, const struct mg_request_info *ri,
+                         const route_body *r)
+{
+    int closing = !keeps_alive(conn, ri);
+    const response *res = closing ? &r->close : &r->keep_alive;
+    int head_only = strcmp(ri->request_method, "HEAD") == 0;
+
+    if (!head_only && strcmp(ri->request_method, "GET") != 0) {
+        res = &method_not_allowed[closing];
+        mg_write(conn, res->bytes, res->len);
+        return 405;
+    }
+    if (r->greet && ri->client_cert && ri->client_cert->peer_cert)
+        return send_greeting(conn, ri, r, closing, head_only);
+    mg_write(conn, res->bytes, head_only ? res->head_len : res->len);
+    return 200;
+}
+
+/* Our routes are public pages held in memory. Without this, CivetWeb looks
+ * for a password file on every request, and for a route (which maps to no
+ * folder) it stats "/.htpasswd" at the filesystem root. */
+static int route_is_public(struct mg_connection *conn, void *cbdata)
+{
+    (void)conn;
+    (void)cbdata;
+    return 1;
+}
+
+static void body_free(route_body *b)
+{
+    if (!b)
+        return;
+    free(b->type);
+    free(b->storage);
+    free(b);
+}
+
+/* The route's current body, with a reference the caller gives back with
+ * cs_route_body_put: a cs_server_set_route meanwhile frees nothing this request reads. */
+route_body *cs_route_body_get(cs_server *srv, const route *r)
+{
+    route_body *b;
+
+    pthread_mutex_lock(&srv->lock);
+    b = r->body;
+    b->refs++;
+    pthread_mutex_unlock(&srv->lock);
+    return b;
+}
+
+void cs_route_body_put(cs_server *srv, route_body *b)
+{
+    int last;
+
+    pthread_mutex_lock(&srv->lock);
+    last = --b->refs == 0;
+    pthread_mutex_unlock(&srv->lock);
+    if (last)
+        body_free(b);
+}
+
+/* A short answer of our own (404, 413, 500): status line, a text body. */
+static int send_plain_status(struct mg_connection *conn, const struct mg_request_info *ri,
+                             int status, const char *text, int closing)
+{
+    char out[512];
+    int n = snprintf(out, sizeof out,
+                     "HTTP/1.1 %d %s\r\n"
+                     "Content-Type: text/plain; charset=utf-8\r\n"
+                     "Content-Length: %zu\r\n"
+                     "X-Content-Type-Options: nosniff\r\n"
+                     "Connection: %s\r\n"
+                     "\r\n",
+                     status, mg_get_response_code_text(conn, status), strlen(text),
+                     closing ? "close" : "keep-alive");
+
+    if (n < 0 || (size_t)n >= sizeof out)
+        return 500;
+    mg_write(conn, out, (size_t)n);
+    if (strcmp(ri->request_method, "HEAD") != 0)
+        mg_write(conn, text, strlen(text));
+    return status;
+}
+
+static const handler *find_handler(const cs_server *srv, const char *path)
+{
+    size_t i;
+    for (i = 0; i < srv->handlers_len; i++) {
+        const handler *h = &srv->handlers[i];
+        if (strncmp(path, h->prefix, h->prefix_len) == 0 &&
+            (path[h->prefix_len] == '\0' || path[h->prefix_len] == '/' ||
+             h->prefix[h->prefix_len - 1] == '/'))
+            return h;
+    }
+    return NULL;
+}
+
+/* Read the whole request body into *out (NULL when there is none), at most
+ * CS_HANDLER_MAX_BODY bytes: 0, or 413 when it is larger, or 500. */
+static int read_body(struct mg_connection *conn, const struct mg_request_info *ri,
+                     unsigned char **out, size_t *len)
+{
+    unsigned char *buf;
+    size_t used = 0;
+    int n;
+
+    *out = NULL;
+    *len = 0;
+    if (ri->content_length > CS_HANDLER_MAX_BODY)
+        return 413;
+    if (ri->content_length == 0 ||
+        (ri->content_length < 0 && !mg_get_header(conn, "Transfer-Encoding")))
+        return 0;
+    buf = malloc(CS_HANDLER_MAX_BODY + 1);
+    if (!buf)
+        return 500;
+    /* one byte more than allowed: a chunked body that has it is too large */
+    while (used <= CS_HANDLER_MAX_BODY) {
+        n = mg_read(conn, buf + used, CS_HANDLER_MAX_BODY + 1 - used);
+        if (n <= 0)
+            break;
+        used += (size_t)n;
+    }
+    if (used > CS_HANDLER_MAX_BODY) {
+        free(buf);
+        return 413;
+    }
+    *out = buf;
+    *len = used;
+    return 0;
+}
+
+/* A handler's request: read the body, call it, send what it answered. */
+static int call_handler(struct mg_connection *conn, const struct mg_request_info *ri,
+                        const handler *h)
+{
+    cs_http_reply reply = {500, NULL, NULL, 0};
+    unsigned char *body = NULL;
+    size_t body_len = 0;
+    const char *path = ri->local_uri_raw ? ri->local_uri_raw : ri->local_uri;
+    const char *type;
+    char head[1024];
+    int closing = !keeps_alive(conn, ri), status, n;
+
+    status = read_body(conn, ri, &body, &body_len);
+    if (status == 413)
+        return send_plain_status(conn, ri, 413, "request body too large\n", 1);
+    if (status != 0)
+        return send_plain_status(conn, ri, 500, "out of memory\n", 1);
+    h->fn(h->ctx, ri->request_method, path, body, body_len, &reply);
+    free(body);
+    status = reply.status >= 200 && reply.status <= 599 ? reply.status : 500;
+    type = reply.content_type && !has_ctl(reply.content_type) && strlen(reply.content_type) < 200
+               ? reply.content_type
+               : "application/octet-stream";
+    if (!reply.body)
+        reply.body_len = 0;
+    n = snprintf(head, sizeof head,
+                 "HTTP/1.1 %d %s\r\n"
+                 "Content-Type: %s\r\n"
+                 "Content-Length: %zu\r\n"
+                 "%s"
+                 "Connection: %s\r\n"
+                 "\r\n",
+                 status, mg_get_response_code_text(conn, status), type, reply.body_len,
+                 security_headers, closing ? "close" : "keep-alive");
+    if (n > 0 && (size_t)n < sizeof head) {
+        mg_write(conn, head, (size_t)n);
+        if (reply.body_len > 0 && strcmp(ri->request_method, "HEAD") != 0)
+            mg_write(conn, reply.body, reply.body_len);
+    } else {
+        mg_write(conn, server_error, sizeof server_error - 1);
+        status = 500;
+    }
+    free(reply.body);
+    return status;
+}
+
+/* Registered on "/", which CivetWeb matches as a prefix of every path: an exact
+ * route answers, then a handler; anything else returns 0 so CivetWeb serves
+ * document_root, except on the plain listener, which serves only what is
+ * marked plain and answers 404 to the rest. */
+int cs_route_handler(struct mg_connection *conn, void *cbdata)
+{
+    cs_server *srv = cbdata;
+    const struct mg_request_info *ri = mg_get_request_info(conn);
+    const route *r;
+    const handler *h;
+    int plain, status;
+
+    if (!ri || !ri->local_uri || !ri->request_method)
+        return 0;
+    plain = !ri->is_ssl;
+    r = find_route(srv, ri->local_uri);
+    if (r && (r->plain || !plain)) {
+        route_body *b = cs_route_body_get(srv, r);
+        status = send_response(conn, ri, b);
+        cs_route_body_put(srv, b);
+        return status;
+    }
+    h = r ? NULL : find_handler(srv, ri->local_uri_raw ? ri->local_uri_raw : ri->local_uri);
+    if (h && (h->plain || !plain))
+        return call_handler(conn, ri, h);
+    if (plain)
+        return send_plain_status(conn, ri, 404, "not served over http; use https\n",
+                                 !keeps_alive(conn, ri));
+    return 0;
+}
+
+void cs_routes_free(route *routes, size_t n)
+{
+    size_t i;
+    if (!routes)
+        return;
+    for (i = 0; i < n; i++) {
+        free(routes[i].path);
+        free(routes[i].marker);
+        body_free(routes[i].body);
+    }
+    free(routes);
+}
+
+void cs_handlers_free(handler *handlers, size_t n)
+{
+    size_t i;
+    if (!handlers)
+        return;
+    for (i = 0; i < n; i++)
+        free(handlers[i].prefix);
+    free(handlers);
+}
+
+/* The headers of a 200 for a body of body_len bytes; the length, or -1 if
+ * they do not fit in cap. */
+static int format_head(char *buf, size_t cap, const char *type, size_t body_len,
+                       const char *connection)
+{
+    int n = snprintf(buf, cap,
+                     "HTTP/1.1 200 OK\r\n"
+                     "Content-Type: %s\r\n"
+                     "Content-Length: %zu\r\n"
+                     "%s"
+                     "Connection: %s\r\n"
+                     "\r\n",
+                     type, body_len, security_headers, connection);
+    return n < 0 || (size_t)n >= cap ? -1 : n;
+}
+
+/* Lay head + body out at *p, the skip bytes after the first pre of the body
+ * (a greeting's marker) replaced by insert, and advance *p past them. */
+static void fill_response(response *res, char **p, const char *head, size_t head_len,
+                          const char *body, size_t body_len, size_t pre, size_t skip,
+                          const char *insert)
+{
+    size_t insert_len = insert ? strlen(insert) : 0;
+    size_t post = body_len - pre - skip;
+    char *at = *p;
+
+    memcpy(at, head, head_len);
+    at += head_len;
+    if (pre > 0)
+        memcpy(at, body, pre);
+    at += pre;
+    if (insert_len > 0)
+        memcpy(at, insert, insert_len);
+    at += insert_len;
+    if (post > 0)
+        memcpy(at, body + pre + skip, post);
+    at += post;
+    res->bytes = *p;
+    res->head_len = head_len;
+    res->len = (size_t)(at - *p);
+    *p = at;
+}
+
+/* The prepared responses for one body of a route (what names it in
+ * messages: "routes[2]", "set_route /crl.pem"). */
+cs_code cs_route_body_build(const char *what, const char *type, const char *marker,
+                            const char *src, size_t src_len, route_body **out, cs_err *err)
+{
+    route_body *b = NULL;
+    size_t pre = src_len, skip = 0; /* the body around the marker */
+    size_t body_len = src_len;      /* as served to an anonymous client */
+    char head[3][1024];
+    int n[3] = {0, 0, 0};
+    char *p;
+    cs_code rc = CS_OK;
+
+    if (has_ctl(type))
+        return cs_err_set(err, CS_EINVAL, "server: %s.content_type: control characters", what);
+    if (!src && src_len > 0)
+        return cs_err_set(err, CS_EINVAL, "server: %s.body: NULL with a length", what);
+    if (marker) {
+        const char *at = NULL;
+        if (!*marker)
+            return cs_err_set(err, CS_EINVAL, "server: %s.client_marker: empty", what);
+        skip = strlen(marker);
+        for (pre = 0; src_len >= skip && pre <= src_len - skip; pre++) {
+            if (memcmp(src + pre, marker, skip) == 0) {
+                at = src + pre;
+                break;
+            }
+        }
+        if (!at)
+            return cs_err_set(err, CS_EINVAL,
+                              "server: %s.client_marker: '%s' is not in the body", what, marker);
+        body_len = src_len - skip + strlen(no_client_cert);
+        n[2] = snprintf(head[2], sizeof head[2],
+                        "HTTP/1.1 200 OK\r\n"
+                        "Content-Type: %s\r\n"
+                        "Content-Length: ",
+                        type);
+        if (n[2] >= (int)sizeof head[2])
+            n[2] = -1;
+    }
+    n[0] = format_head(head[0], sizeof head[0], type, body_len, "keep-alive");
+    n[1] = format_head(head[1], sizeof head[1], type, body_len, "close");
+    if (n[0] < 0 || n[1] < 0 || n[2] < 0)
+        return cs_err_set(err, CS_EINVAL, "server: %s.content_type: too long", what);
+    b = calloc(1, sizeof *b);
+    if (!b)
+        return cs_err_set(err, CS_ENOMEM, "server: out of memory copying %s", what);
+    b->refs = 1;
+    b->type = strdup(type);
+    b->storage = malloc((size_t)n[0] + (size_t)n[1] + (size_t)n[2] + 2 * body_len + src_len + 1);
+    if (!b->type || !b->storage) {
+        rc = cs_err_set(err, CS_ENOMEM, "server: out of memory copying %s", what);
+        goto done;
+    }
+    p = b->storage;
+    fill_response(&b->keep_alive, &p, head[0], (size_t)n[0], src, src_len, pre, skip,
+                  marker ? no_client_cert : NULL);
+    fill_response(&b->close, &p, head[1], (size_t)n[1], src, src_len, pre, skip,
+                  marker ? no_client_cert : NULL);
+    if (marker) {
+        fill_response(&b->greeting, &p, head[2], (size_t)n[2], src, src_len, pre, skip, NULL);
+        b->greet = 1;
+        b->body_pre_len = pre;
+    }
+    *out = b;
+    b = NULL;
+done:
+    body_free(b);
+    return rc;
+}
+
+cs_code cs_routes_build(const cs_server_config *cfg, route **out, cs_err *err)
+{
+    route *routes = NULL;
+    size_t i;
+    cs_code rc = CS_OK;
+
+    if (cfg->routes_len == 0) {
+        *out = NULL;
+        return CS_OK;
+    }
+    routes = calloc(cfg->routes_len, sizeof *routes);
+    if (!routes)
+        return cs_err_set(err, CS_ENOMEM, "server: out of memory copying routes");
+    for (i = 0; i < cfg->routes_len; i++) {
+        const cs_route *src = &cfg->routes[i];
+        const char *type = src->content_type ? src->content_type : "application/octet-stream";
+        char what[32];
+
+        snprintf(what, sizeof what, "routes[%zu]", i + 1);
+        if (!src->path || src->path[0] != '/' || has_ctl(src->path)) {
+            rc = cs_err_set(err, CS_EINVAL, "server: %s.path: must start with '/'", what);
+            goto done;
+        }
+        rc = cs_route_body_build(what, type, src->client_marker, src->body, src->body_len,
+                                 &routes[i].body, err);
+        if (rc != CS_OK)
+            goto done;
+        routes[i].path = strdup(src->path);
+        routes[i].marker = src->client_marker ? strdup(src->client_marker) : NULL;
+        routes[i].plain = src->plain != 0;
+        if (!routes[i].path || (src->client_marker && !routes[i].marker)) {
+            rc = cs_err_set(err, CS_ENOMEM, "server: out of memory copying routes");
+            goto done;
+        }
+    }
+    *out = routes;
+    routes = NULL;
+done:
+    cs_routes_free(routes, cfg->routes_len);
+    return rc;
+}
+
+cs_code cs_handlers_build(const cs_server_config *cfg, handler **out, cs_err *err)
+{
+    handler *handlers = NULL;
+    size_t i;
+    cs_code rc = CS_OK;
+
+    *out = NULL;
+    if (cfg->handlers_len == 0)
+        return CS_OK;
+    if (!cfg->handlers)
+        return cs_err_set(err, CS_EINVAL, "server: handlers: NULL with a length");
+    handlers = calloc(cfg->handlers_len, sizeof *handlers);
+    if (!handlers)
+        return cs_err_set(err, CS_ENOMEM, "server: out of memory copying handlers");
+    for (i = 0; i < cfg->handlers_len; i++) {
+        const cs_handler *src = &cfg->handlers[i];
+        if (!src->prefix || src->prefix[0] != '/' || has_ctl(src->prefix) ||
+            strpbrk(src->prefix, "?*|$")) {
+            rc = cs_err_set(err, CS_EINVAL,
+                            "server: handlers[%zu].prefix: must start with '/', no ?*|$",
+                            i + 1);
+            goto done;
+        }
+        if (!src->fn) {
+            rc = cs_err_set(err, CS_EINVAL, "server: handlers[%zu].fn: missing", i + 1);
+            goto done;
+        }
+        handlers[i].prefix = strdup(src->prefix);
+        if (!handlers[i].prefix) {
+            rc = cs_err_set(err, CS_ENOMEM, "server: out of memory copying handlers");
+            goto done;
+        }
+        handlers[i].prefix_len = strlen(src->prefix);
+        handlers[i].fn = src->fn;
+        handlers[i].ctx = src->ctx;
+        handlers[i].plain = src->plain != 0;
+    }
+    *out = handlers;
+    handlers = NULL;
+done:
+    cs_handlers_free(handlers, cfg->handlers_len);
+    return rc;
+}
+
+/* "/root.pem" becomes the pattern "/root.pem$": exactly that path, which
+ * cs_route_handler answers whatever the method. A path with pattern characters
+ * keeps CivetWeb's default check. */
+cs_code cs_routes_mark_public(cs_server *srv, cs_err *err)
+{
+    size_t i;
+
+    for (i = 0; i < srv->routes_len; i++) {
+        const char *path = srv->routes[i].path;
+        size_t n = strlen(path);
+        char *pattern;
+
+        if (strpbrk(path, "?*|$"))
+            continue;
+        pattern = malloc(n + 2);
+        if (!pattern)
+            return cs_err_set(err, CS_ENOMEM, "server: out of memory");
+        memcpy(pattern, path, n);
+        memcpy(pattern + n, "$", 2);
+        mg_set_auth_handler(srv->mg, pattern, route_is_public, NULL); /* copies it */
+        free(pattern);
+    }
+    /* a handler's prefix, as CivetWeb matches it: itself and what is under it */
+    for (i = 0; i < srv->handlers_len; i++)
+        mg_set_auth_handler(srv->mg, srv->handlers[i].prefix, route_is_public, NULL);
+    return CS_OK;
+}

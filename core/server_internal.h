@@ -1,0 +1,146 @@
+/* What the server's three files share, and only they: core/server.c (the
+ * lifecycle: configuration checks, CivetWeb start and stop, reload,
+ * set_staple, set_route), core/server_tls.c (the SSL_CTX and the
+ * credentials each handshake is given) and core/server_http.c (routes,
+ * handlers, the responses and the plain-HTTP filter). Not installed, never
+ * included by bindings: the struct layouts change with the code. */
+#ifndef CS_SERVER_INTERNAL_H
+#define CS_SERVER_INTERNAL_H
+
+#include <pthread.h>
+#include <stddef.h>
+
+#include <openssl/ssl.h>
+
+#include "error.h"
+#include "server.h"
+
+struct mg_connection;
+struct mg_context;
+
+/* A whole response prepared before start: headers then body, so a GET is
+ * one mg_write (one TLS record, one send) and a HEAD the first head_len bytes
+ * of it. Nothing is allocated or formatted per request. */
+typedef struct response {
+    const char *bytes;
+    size_t head_len;
+    size_t len;
+} response;
+
+/* Two copies per route, told apart only by their Connection header: the
+ * client must learn whether CivetWeb will close after this response, or it
+ * sends its next request into a closing socket (wrk counted a read error on
+ * every `Connection: close` request before this). */
+typedef struct route_body {
+    int refs;      /* under srv->lock: the route's own, plus one per request */
+    char *type;
+    char *storage; /* one allocation holding both responses */
+    response keep_alive;
+    response close;
+    /* A route greeting the client: keep_alive and close greet an anonymous
+     * client (prepared, like any route); a client with a certificate gets
+     * greeting, which holds the headers up to "Content-Length: " (head_len
+     * bytes) and the body without its marker, filled in by send_greeting
+     * (server_http.c) at body_pre_len. */
+    int greet;
+    response greeting;
+    size_t body_pre_len;
+} route_body;
+
+typedef struct route {
+    char *path;
+    char *marker; /* client_marker, or NULL */
+    int plain;
+    route_body *body; /* under srv->lock: cs_server_set_route replaces it */
+} route;
+
+typedef struct handler {
+    char *prefix;
+    size_t prefix_len;
+    cs_handler_fn fn;
+    void *ctx;
+    int plain;
+} handler;
+
+/* What a new handshake is given: immutable once made, freed by the last
+ * holder (the server's current pointer, or a handshake installing it). */
+typedef struct creds {
+    int refs; /* under srv->lock */
+    X509 *leaf;
+    STACK_OF(X509) *chain;
+    EVP_PKEY *key;
+    unsigned char *staple; /* DER OCSP response, or NULL */
+    size_t staple_len;
+} creds;
+
+struct cs_server {
+    struct mg_context *mg;
+    SSL_CTX *ssl_ctx; /* ours: CivetWeb borrows it (external_ssl_ctx returns 1) */
+    route *routes;
+    size_t routes_len;
+    handler *handlers;
+    size_t handlers_len;
+    int port;
+    int http_port; /* -1: no plain listener */
+    /* Guards creds, generation and every route's body pointer and refs. */
+    pthread_mutex_t lock;
+    creds *creds;
+    /* Bumped by each reload; part of the session id context, so a session
+     * from older credentials is not resumed (see on_client_hello
+     * in server_tls.c). */
+    unsigned long generation;
+    int library_initialized;
+    /* CivetWeb's first complaint while starting ("cannot bind to ...: 98
+     * (Address already in use)"), more telling than mg_error_data's summary. */
+    pthread_mutex_t log_lock;
+    int starting;
+    char start_log[256];
+};
+
+/* ---- the TLS side, in server_tls.c ---- */
+
+/* The server's SSL_CTX for cfg (already checked): TLS 1.2+, leaf, chain and
+ * key, client verification as cfg asks, and the callbacks that give each
+ * handshake srv's current credentials. Free with SSL_CTX_free. */
+CS_NODISCARD cs_code cs_tls_ctx_build(const cs_server_config *cfg, cs_server *srv,
+                                      SSL_CTX **out, cs_err *err);
+
+/* New credentials (refs 1) holding references to leaf, key and chain_in or,
+ * if that is NULL, the chain_len certificates of chain, and a copy of the
+ * staple. Free with cs_creds_free while unshared, else cs_creds_put. */
+CS_NODISCARD cs_code cs_creds_new(X509 *leaf, STACK_OF(X509) *chain_in,
+                                  const X509 *const *chain, size_t chain_len, EVP_PKEY *key,
+                                  const unsigned char *staple, size_t staple_len, creds **out,
+                                  cs_err *err);
+void cs_creds_free(creds *c);
+/* srv's current credentials with a reference for the caller (and the
+ * generation, if asked); give it back with cs_creds_put (NULL is fine). */
+creds *cs_creds_get(cs_server *srv, unsigned long *generation);
+void cs_creds_put(cs_server *srv, creds *c);
+/* Takes over c's reference. */
+void cs_creds_swap(cs_server *srv, creds *c, int bump);
+
+/* ---- the HTTP side, in server_http.c ---- */
+
+/* cfg's routes and handlers copied and checked, responses prepared (NULL
+ * when there are none). Free with cs_routes_free and cs_handlers_free,
+ * which take the count and accept NULL. */
+CS_NODISCARD cs_code cs_routes_build(const cs_server_config *cfg, route **out, cs_err *err);
+void cs_routes_free(route *routes, size_t n);
+CS_NODISCARD cs_code cs_handlers_build(const cs_server_config *cfg, handler **out,
+                                       cs_err *err);
+void cs_handlers_free(handler *handlers, size_t n);
+
+/* A route body of refs 1; give it back with cs_route_body_put. */
+CS_NODISCARD cs_code cs_route_body_build(const char *what, const char *type,
+                                         const char *marker, const char *src, size_t src_len,
+                                         route_body **out, cs_err *err);
+route_body *cs_route_body_get(cs_server *srv, const route *r);
+void cs_route_body_put(cs_server *srv, route_body *b);
+
+/* The request handler for "/", cbdata the cs_server; and the auth handlers
+ * that keep CivetWeb from looking for password files on our paths. */
+int cs_route_handler(struct mg_connection *conn, void *cbdata);
+CS_NODISCARD cs_code cs_routes_mark_public(cs_server *srv, cs_err *err);
+
+#endif
