@@ -90,7 +90,8 @@ local function crl_issuers(found, pool)
             for i, c in ipairs(f.certs) do
                 if not l.verified and c.info.subject_line == l.info.issuer_line then
                     local ok, why = l.crl:verify(c.cert)
-                    l.issuer = { path = f.path, index = i, here = f == found, alone = #f.certs == 1 }
+                    l.issuer = { path = f.path, index = i, here = f == found,
+                        alone = #f.certs == 1 }
                     l.verified, l.reason = ok or false, why
                 end
             end
