@@ -547,6 +547,27 @@ t.case("an expired CRL says so", function()
     assert(j.crls[1].time_left == "expired 3 days ago", j.crls[1].time_left)
 end)
 
+t.case("a v1 CRL from openssl ca: no number, no AKI, a reason left out", function()
+    openssl("req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout v1ca.key"
+        .. " -out v1ca.pem -subj /CN=Other\\ CA -days 10")
+    t.write_file(path("v1ca.txt"), "")
+    t.write_file(path("v1ca.cnf"), "[ca]\ndefault_ca = d\n[d]\ndatabase = v1ca.txt\n"
+        .. "default_md = sha256\ndefault_crl_days = 1\n")
+    openssl("ca -config v1ca.cnf -keyfile v1ca.key -cert v1ca.pem -revoke leaf.crt")
+    openssl("ca -config v1ca.cnf -keyfile v1ca.key -cert v1ca.pem -gencrl -out v1.crl")
+    local out, err, status = inspect(q(path("v1.crl")) .. " " .. q(path("v1ca.pem")))
+    assert(status == 0, err)
+    has(out, "issuer     CN=Other CA\n")
+    has(out, "number     -\n")
+    has(out, "AKI        -\n")
+    has(out, "signature  ecdsa-with-SHA256, verified with " .. path("v1ca.pem") .. "\n")
+    has(out, c.leaf:serial() .. "  ")
+    has(out, "UTC  unspecified\n")
+    local l = cjson.decode((inspect("--json " .. q(path("v1.crl"))))).crls[1]
+    assert(l.version == 1 and l.number == cjson.null and l.authority_key_id == cjson.null)
+    assert(l.revoked[1].reason == "unspecified" and l.revoked[1].reason_code == 0)
+end)
+
 -- ---- bad input: exit 2, the file named, nothing on stdout ----
 
 local pem = t.read_file(path("leaf.crt"))
