@@ -1,4 +1,4 @@
--- What a file holds: certificates, keys, CSRs, a PKCS#12 bundle, in PEM or DER.
+-- What a file holds: certificates, CRLs, keys, CSRs, a PKCS#12 bundle, in PEM or DER.
 -- PEM goes by each block's label; DER is tried as each kind in turn. Returns
 -- plain tables of pki objects and their info; nothing here prints.
 local pki = require "pki"
@@ -7,7 +7,7 @@ local identify = {}
 
 local FILE_MAX = 4 * 1024 * 1024 -- as core's certificate files
 
-local NOT_ONE = "%s: not a certificate, CSR, key or PKCS#12 (%s)"
+local NOT_ONE = "%s: not a certificate, CRL, CSR, key or PKCS#12 (%s)"
 
 local function read(path)
     local f, err = io.open(path, "rb")
@@ -48,7 +48,7 @@ local function pem_blocks(data)
 end
 
 local function new_found(path, format)
-    return { path = path, format = format, certs = {}, keys = {}, csrs = {} }
+    return { path = path, format = format, certs = {}, keys = {}, csrs = {}, crls = {} }
 end
 
 local function add_cert(found, cert)
@@ -75,6 +75,13 @@ local function add_csr(found, csr)
     local info, err = csr:info()
     if not info then return nil, err end
     found.csrs[#found.csrs + 1] = { csr = csr, info = info }
+    return true
+end
+
+local function add_crl(found, crl)
+    local info, err = crl:info()
+    if not info then return nil, err end
+    found.crls[#found.crls + 1] = { crl = crl, info = info }
     return true
 end
 
@@ -115,6 +122,11 @@ local loaders = {
         if not key then return nil, err end
         return add_key(found, key)
     end,
+    ["X509 CRL"] = function(text, what, found)
+        local crl, err = pki.load_crl(text, what)
+        if not crl then return nil, err end
+        return add_crl(found, crl)
+    end,
     ["CERTIFICATE REQUEST"] = load_csr,
     ["NEW CERTIFICATE REQUEST"] = load_csr,
     -- written by `openssl ecparam -genkey` before the key; says nothing more
@@ -140,7 +152,7 @@ local function from_pem(path, data)
             return nil, NOT_ONE:format(path, msg)
         end
     end
-    if #found.certs + #found.keys + #found.csrs == 0 then
+    if #found.certs + #found.keys + #found.csrs + #found.crls == 0 then
         return nil, NOT_ONE:format(path, "only EC parameters, no key")
     end
     return found
@@ -176,7 +188,7 @@ local function from_pkcs12(path, data, password)
     return found
 end
 
--- DER: a certificate, then a key (plain or encrypted), a CSR, a public key.
+-- DER: a certificate, then a key (plain or encrypted), a CSR, a public key, a CRL.
 local function from_der(path, data)
     local found = new_found(path, "DER")
     local cert = pki.load_cert(data, path)
@@ -210,17 +222,24 @@ local function from_der(path, data)
         if not ok then return nil, NOT_ONE:format(path, err) end
         return found
     end
+    local crl = pki.load_crl(data, path)
+    if crl then
+        local ok, err = add_crl(found, crl)
+        if not ok then return nil, NOT_ONE:format(path, err) end
+        return found
+    end
     -- a key of a type we refuse says so (core's "path: unsupported curve ...");
     -- anything else is not DER we know
     if kerr and kerr:find(path .. ": unsupported ", 1, true) == 1 then
         return nil, NOT_ONE:format(path, kerr)
     end
-    return nil, NOT_ONE:format(path, "not PEM, and no DER certificate, key or CSR parses")
+    return nil, NOT_ONE:format(path, "not PEM, and no DER certificate, CRL, key or CSR parses")
 end
 
 -- identify.file(path, password) -> found or nil, message naming path.
 -- found = {path, format = "PEM"|"DER", certs = {{cert, info}}, keys =
--- {{key, info, encryption}}, csrs = {{csr, info}}, pkcs12 = {mac, encryption}}.
+-- {{key, info, encryption}}, csrs = {{csr, info}}, crls = {{crl, info}},
+-- pkcs12 = {mac, encryption}}.
 function identify.file(path, password)
     local data, err = read(path)
     if not data then return nil, err end

@@ -29,8 +29,10 @@ end
 
 function cli.main(args)
     local parser = argparse("inspect.lua",
-        "Show what a certificate, chain, CSR, key or PKCS#12 file holds: subject, issuer,\n"
-        .. "validity and time left, SANs, key, usages, fingerprints, chain order.\n"
+        "Show what a certificate, chain, CRL, CSR, key or PKCS#12 file holds: subject,\n"
+        .. "issuer, validity and time left, SANs, key, usages, fingerprints, chain order,\n"
+        .. "revoked serials, whether a CRL verifies with its issuer's certificate (given\n"
+        .. "in the same file or as another FILE).\n"
         .. "Private keys and passwords are never printed. Exit status 2 when a FILE is\n"
         .. "none of these or cannot be read.")
     parser:argument("file", "PEM or DER files."):args("+")
@@ -49,13 +51,20 @@ function cli.main(args)
     end
     local now = os.time()
     local status = 0
+    -- every file first: a CRL is checked against certificates in the others
+    local results, pool = {}, {}
     for i, path in ipairs(opts.file) do
         local found, msg = identify.file(path, pass)
+        results[i] = { found = found, msg = msg }
+        pool[#pool + 1] = found
+    end
+    for i, r in ipairs(results) do
+        local found = r.found
         if not found then
-            io.stderr:write(msg, "\n")
+            io.stderr:write(r.msg, "\n")
             status = 2
         else
-            report.analyse(found)
+            report.analyse(found, pool)
             if opts.json then
                 io.write(json.encode(report.json(found, now)), "\n")
             else

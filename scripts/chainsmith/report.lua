@@ -77,21 +77,46 @@ local function key_matches(found)
     end
 end
 
+-- Each CRL's issuer certificate: one with the CRL's issuer name, in this file
+-- first, then in the other files given (pool); the first whose key verifies
+-- the CRL's signature, else the last tried. No such name: crl.issuer is nil.
+local function crl_issuers(found, pool)
+    local files = { found }
+    for _, f in ipairs(pool or {}) do
+        if f ~= found then files[#files + 1] = f end
+    end
+    for _, l in ipairs(found.crls) do
+        for _, f in ipairs(files) do
+            for i, c in ipairs(f.certs) do
+                if not l.verified and c.info.subject_line == l.info.issuer_line then
+                    local ok, why = l.crl:verify(c.cert)
+                    l.issuer = { path = f.path, index = i, here = f == found,
+                        alone = #f.certs == 1 }
+                    l.verified, l.reason = ok or false, why
+                end
+            end
+        end
+    end
+end
+
 local function kind(found)
-    local nc, nk, nr = #found.certs, #found.keys, #found.csrs
+    local nc, nk, nr, nl = #found.certs, #found.keys, #found.csrs, #found.crls
     if found.pkcs12 then return "pkcs12" end
-    if nk == 0 and nr == 0 then return nc == 1 and "certificate" or "chain" end
-    if nc == 0 and nr == 0 and nk == 1 then
+    if nk == 0 and nr == 0 and nl == 0 then return nc == 1 and "certificate" or "chain" end
+    if nc == 0 and nr == 0 and nl == 0 and nk == 1 then
         local k = found.keys[1]
         return k.info.encrypted and "encrypted_private_key"
             or k.info.private and "private_key" or "public_key"
     end
-    if nc == 0 and nk == 0 and nr == 1 then return "csr" end
+    if nc == 0 and nk == 0 and nl == 0 and nr == 1 then return "csr" end
+    if nc == 0 and nk == 0 and nr == 0 and nl == 1 then return "crl" end
     return "bundle"
 end
 
-function report.analyse(found)
+-- pool: every file identified on the command line (for the CRLs' issuers).
+function report.analyse(found, pool)
     key_matches(found)
+    crl_issuers(found, pool)
     if #found.certs > 1 then
         found.chain = chain_order(found.certs)
     end
@@ -127,6 +152,7 @@ local function title(found)
     if #found.keys > 0 then counts[#counts + 1] = plural(#found.keys, "key") end
     if #found.certs > 0 then counts[#counts + 1] = plural(#found.certs, "certificate") end
     if #found.csrs > 0 then counts[#counts + 1] = plural(#found.csrs, "CSR") end
+    if #found.crls > 0 then counts[#counts + 1] = plural(#found.crls, "CRL") end
     local text = ({
         certificate = "certificate",
         chain = "chain of " .. plural(#found.certs, "certificate"),
@@ -134,6 +160,7 @@ local function title(found)
         encrypted_private_key = "encrypted private key",
         public_key = "public key",
         csr = "certificate request (CSR)",
+        crl = "certificate revocation list (CRL)",
         pkcs12 = "PKCS#12: " .. table.concat(counts, ", "),
         bundle = "bundle: " .. table.concat(counts, ", "),
     })[k]
@@ -183,6 +210,41 @@ local function csr_rows(r)
     -- pki.load_csr refuses a CSR whose signature does not verify
     rows[#rows + 1] = { "signature", ("%s, verified with its own key (proof of possession)")
         :format(info.signature_algorithm) }
+    return rows
+end
+
+-- A CRL is valid from thisUpdate to nextUpdate (RFC 5280 5.1.2.4-5).
+local function crl_validity(info)
+    return { not_before = info.this_update, not_after = info.next_update or math.maxinteger }
+end
+
+local function crl_check_text(l)
+    local i = l.issuer
+    if not i then return "not checked: no certificate of its issuer given" end
+    local cert = i.here and ("certificate %d"):format(i.index)
+        or i.alone and i.path or ("%s, certificate %d"):format(i.path, i.index)
+    return l.verified and "verified with " .. cert
+        or ("DOES NOT verify with %s (%s)"):format(cert, l.reason)
+end
+
+local function crl_rows(l, now)
+    local info = l.info
+    local valid = summary.date(info.this_update) .. (info.next_update
+        and (" to %s (%s)"):format(summary.date(info.next_update),
+            summary.time_left(crl_validity(info), now))
+        or ", no next update given")
+    local rows = {
+        { "issuer", info.issuer_line },
+        { "valid", valid },
+        { "number", info.number and tostring(info.number) or "-" },
+        { "signature", ("%s, %s"):format(info.signature_algorithm, crl_check_text(l)) },
+        { "AKI", info.authority_key_id and summary.fingerprint(info.authority_key_id) or "-" },
+        { "revoked", #info.revoked > 0 and plural(#info.revoked, "certificate") or "none" },
+    }
+    for _, e in ipairs(info.revoked) do
+        rows[#rows + 1] = { "", ("%s  %s  %s"):format(e.serial, summary.date(e.revoked_at),
+            e.reason) }
+    end
     return rows
 end
 
@@ -240,6 +302,9 @@ function report.text(found, now)
         sections[#sections + 1] = { ("certificate %d"):format(i),
             summary.rows(c.info, { now = now, detail = true, cert = c.cert }) }
     end
+    for i, l in ipairs(found.crls) do
+        sections[#sections + 1] = { ("CRL %d"):format(i), crl_rows(l, now) }
+    end
     if #sections == 1 and not found.pkcs12 then
         add_rows(lines, sections[1][2], "  ")
     else
@@ -289,12 +354,15 @@ local function pbe_json(e)
         prf = or_null(e.prf), iterations = or_null(e.iterations), legacy = e.legacy or false }
 end
 
+local function status(validity, now)
+    return now < validity.not_before and "not yet valid"
+        or now >= validity.not_after and "expired" or "valid"
+end
+
 local function cert_json(c, now)
     local info = c.info
     local bc = info.basic_constraints
     local nc = info.name_constraints
-    local status = now < info.not_before and "not yet valid"
-        or now >= info.not_after and "expired" or "valid"
     return {
         subject = info.subject_line,
         subject_rdns = array(info.subject, function(r) return json.array { r[1], r[2] } end),
@@ -305,7 +373,7 @@ local function cert_json(c, now)
         not_after = iso(info.not_after),
         not_before_unix = info.not_before,
         not_after_unix = info.not_after,
-        status = status,
+        status = status(info, now),
         seconds_left = info.not_after - now,
         time_left = summary.time_left(info, now),
         sans = names_array(info.subject_alt_name),
@@ -358,6 +426,34 @@ local function csr_json(r)
     }
 end
 
+local function crl_json(l, now)
+    local i = l.info
+    local validity = crl_validity(i)
+    return {
+        issuer = i.issuer_line,
+        version = i.version,
+        this_update = iso(i.this_update),
+        next_update = i.next_update and iso(i.next_update) or null,
+        this_update_unix = i.this_update,
+        next_update_unix = or_null(i.next_update),
+        status = status(validity, now),
+        seconds_left = i.next_update and i.next_update - now or null,
+        time_left = i.next_update and summary.time_left(validity, now) or null,
+        number = or_null(i.number),
+        signature_algorithm = i.signature_algorithm,
+        authority_key_id = or_null(i.authority_key_id),
+        revoked_count = #i.revoked,
+        revoked = array(i.revoked, function(e)
+            return { serial = e.serial, revoked_at = iso(e.revoked_at),
+                revoked_at_unix = e.revoked_at, reason = e.reason, reason_code = e.reason_code }
+        end),
+        signature_verified = or_null(l.verified), -- nil: no issuer certificate given
+        issuer_certificate = l.issuer and { file = l.issuer.path, certificate = l.issuer.index }
+            or null,
+        verify_error = or_null(l.reason),
+    }
+end
+
 function report.json(found, now)
     local chain = null
     if found.chain then
@@ -388,6 +484,7 @@ function report.json(found, now)
         certificates = array(found.certs, function(c) return cert_json(c, now) end),
         keys = array(found.keys, key_json),
         csrs = array(found.csrs, csr_json),
+        crls = array(found.crls, function(l) return crl_json(l, now) end),
         chain = chain,
         pkcs12 = p12,
     }

@@ -421,6 +421,153 @@ t.case("--password-env naming an unset variable", function()
     has(err, "CS_NO_SUCH_VAR is not set")
 end)
 
+-- ---- CRLs: build_chain.lua's, after a revocation with revoke.lua ----
+
+local SCRIPTS = here .. "../../scripts/"
+local function script(name, args)
+    local log = path("script.log")
+    local ok = os.execute(("%s %s %s >%s 2>&1"):format(LUA, q(SCRIPTS .. name), args, q(log)))
+    assert(ok, name .. " " .. args .. ":\n" .. (t.read_file(log) or ""))
+end
+local ch = path("ca") .. "/"
+script("build_chain.lua", "--out " .. q(path("ca")))
+script("build_chain.lua", "--out " .. q(path("twin"))) -- the same names, other keys
+local revoked = t.sh("openssl x509 -noout -serial -in " .. q(ch .. "server.pem")):match("=(%x+)")
+script("revoke.lua", "--out " .. q(path("ca")) .. " --serial " .. revoked
+    .. " --reason keyCompromise")
+local crl_der, crl_pem, inter_pem = ch .. "intermediate.crl", ch .. "intermediate.crl.pem",
+    ch .. "intermediate.pem"
+local function openssl_crl(args)
+    return t.sh("openssl crl -inform DER -noout -in " .. q(crl_der) .. " " .. args)
+end
+
+t.case("CRL (DER) after a revocation: every row, as openssl reads it", function()
+    local out, err, status = inspect(q(crl_der))
+    assert(status == 0, err)
+    has(out, crl_der .. ": certificate revocation list (CRL) (DER)")
+    has(out, "issuer     C=SE, O=Simple Inc, OU=XYZ, CN=Simple Intermediate CA")
+    has(out, "valid      " .. os.date("!%Y-%m-%d", now))
+    assert(out:find("UTC to %d+%-%d+%-%d+ %d+:%d+ UTC %([67] days left%)\n"), out) -- 7 - run time
+    has(out, "number     " .. tonumber(openssl_crl("-crlnumber"):match("=0x(%x+)"), 16))
+    has(out, "signature  ecdsa-with-SHA384, not checked: no certificate of its issuer given")
+    local ski = t.sh("openssl x509 -noout -ext subjectKeyIdentifier -in " .. q(inter_pem))
+        :match("\n%s*([%x:]+)")
+    has(out, "AKI        " .. ski)
+    has(out, "revoked    1 certificate\n")
+    assert(openssl_crl("-text"):find("Serial Number: " .. revoked, 1, true))
+    local entry = ("\n             %s  %s %%d%%d:%%d%%d UTC  keyCompromise\n")
+        :format(revoked, (os.date("!%Y-%m-%d", now):gsub("%-", "%%-")))
+    assert(out:find(entry), entry .. " in:\n" .. out)
+end)
+
+t.case("CRL (PEM) with its issuer's certificate as another FILE: verified", function()
+    local out, err, status = inspect(q(crl_pem) .. " " .. q(inter_pem))
+    assert(status == 0, err)
+    has(out, crl_pem .. ": certificate revocation list (CRL) (PEM)")
+    has(out, "signature  ecdsa-with-SHA384, verified with " .. inter_pem .. "\n")
+    has(out, inter_pem .. ": certificate (PEM)")
+    -- in a chain file, the issuer is named by its place
+    out = inspect(q(crl_pem) .. " " .. q(ch .. "server-chain.pem"))
+    has(out, "verified with " .. ch .. "server-chain.pem, certificate 2\n")
+end)
+
+t.case("CRL --json: the fields, PEM and DER alike", function()
+    local out, err, status = inspect("--json " .. q(crl_der) .. " " .. q(inter_pem) .. " "
+        .. q(crl_pem))
+    assert(status == 0, err)
+    local lines = {}
+    for line in out:gmatch("[^\n]+") do lines[#lines + 1] = cjson.decode(line) end
+    assert(#lines == 3)
+    local j = lines[1]
+    assert(j.kind == "crl" and j.format == "DER" and #j.crls == 1 and #j.certificates == 0)
+    local l = j.crls[1]
+    assert(l.issuer == "C=SE, O=Simple Inc, OU=XYZ, CN=Simple Intermediate CA", l.issuer)
+    assert(l.version == 2 and l.number == 2 and l.status == "valid", l.status)
+    assert(l.signature_algorithm == "ecdsa-with-SHA384")
+    assert(l.next_update_unix - l.this_update_unix == 7 * 86400)
+    assert(l.seconds_left > 6 * 86400 and l.seconds_left <= 7 * 86400, l.seconds_left)
+    assert(l.this_update:match("^%d%d%d%d%-%d%d%-%d%dT%d%d:%d%d:%d%dZ$"), l.this_update)
+    assert(l.time_left:match("days left$"), l.time_left)
+    assert(l.authority_key_id == lines[2].certificates[1].subject_key_id)
+    assert(l.revoked_count == 1 and l.revoked[1].serial == revoked)
+    assert(l.revoked[1].reason == "keyCompromise" and l.revoked[1].reason_code == 1)
+    assert(math.abs(l.revoked[1].revoked_at_unix - now) < 3600)
+    assert(l.signature_verified == true and l.verify_error == cjson.null)
+    assert(l.issuer_certificate.file == inter_pem and l.issuer_certificate.certificate == 1)
+    local p = lines[3]
+    assert(p.format == "PEM" and p.kind == "crl")
+    p.file, j.file, p.format, j.format = nil, nil, nil, nil
+    assert(cjson.encode(p) == cjson.encode(j), "PEM and DER differ")
+    -- alone, nothing to check it with
+    j = cjson.decode((inspect("--json " .. q(crl_der))))
+    assert(j.crls[1].signature_verified == cjson.null)
+    assert(j.crls[1].issuer_certificate == cjson.null)
+end)
+
+t.case("CRL and its issuer in one file: a bundle, verified", function()
+    t.write_file(path("root-and-crl.pem"), t.read_file(ch .. "root.pem")
+        .. t.read_file(ch .. "root.crl.pem") .. t.read_file(crl_pem))
+    local out, err, status = inspect(q(path("root-and-crl.pem")))
+    assert(status == 0, err)
+    has(out, ": bundle: 1 certificate, 2 CRLs (PEM)")
+    has(out, "  CRL 1\n    issuer     C=SE, O=Simple Inc, CN=Simple Root CA")
+    has(out, "  CRL 2\n    issuer     C=SE, O=Simple Inc, OU=XYZ, CN=Simple Intermediate CA")
+    has(out, "    signature  ecdsa-with-SHA384, verified with certificate 1\n")
+    has(out, "    revoked    none")
+    local j = cjson.decode((inspect("--json " .. q(path("root-and-crl.pem")))))
+    assert(j.kind == "bundle" and #j.crls == 2 and #j.certificates == 1)
+    assert(j.crls[1].signature_verified == true and j.crls[1].issuer_certificate.certificate == 1)
+    assert(j.crls[2].signature_verified == cjson.null)
+end)
+
+t.case("CRL with another CA of the same name: DOES NOT verify", function()
+    local twin = path("twin") .. "/intermediate.pem"
+    local out, err, status = inspect(q(crl_der) .. " " .. q(twin))
+    assert(status == 0, err)
+    has(out, "signature  ecdsa-with-SHA384, DOES NOT verify with " .. twin .. " (")
+    local j = cjson.decode(inspect("--json " .. q(crl_der) .. " " .. q(twin)):match("[^\n]+"))
+    assert(j.crls[1].signature_verified == false)
+    assert(type(j.crls[1].verify_error) == "string" and j.crls[1].verify_error ~= "")
+    -- the right one given too: that one is used
+    out = inspect(q(crl_der) .. " " .. q(twin) .. " " .. q(inter_pem))
+    has(out, "verified with " .. inter_pem .. "\n")
+end)
+
+t.case("an expired CRL says so", function()
+    local crl = assert(pki.sign_crl { issuer = c.inter, key = c.inter_key, number = 7,
+        revoked = {}, this_update = now - 10 * 86400, next_update = now - 3 * 86400 - 3600 })
+    assert(crl:save { pem = path("old.crl.pem") })
+    local out, err, status = inspect(q(path("old.crl.pem")) .. " " .. q(path("inter.crt")))
+    assert(status == 0, err)
+    has(out, " (expired 3 days ago)")
+    has(out, "number     7")
+    has(out, "verified with " .. path("inter.crt"))
+    local j = cjson.decode((inspect("--json " .. q(path("old.crl.pem")))))
+    assert(j.crls[1].status == "expired" and j.crls[1].seconds_left < 0)
+    assert(j.crls[1].time_left == "expired 3 days ago", j.crls[1].time_left)
+end)
+
+t.case("a v1 CRL from openssl ca: no number, no AKI, a reason left out", function()
+    openssl("req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout v1ca.key"
+        .. " -out v1ca.pem -subj /CN=Other\\ CA -days 10")
+    t.write_file(path("v1ca.txt"), "")
+    t.write_file(path("v1ca.cnf"), "[ca]\ndefault_ca = d\n[d]\ndatabase = v1ca.txt\n"
+        .. "default_md = sha256\ndefault_crl_days = 1\n")
+    openssl("ca -config v1ca.cnf -keyfile v1ca.key -cert v1ca.pem -revoke leaf.crt")
+    openssl("ca -config v1ca.cnf -keyfile v1ca.key -cert v1ca.pem -gencrl -out v1.crl")
+    local out, err, status = inspect(q(path("v1.crl")) .. " " .. q(path("v1ca.pem")))
+    assert(status == 0, err)
+    has(out, "issuer     CN=Other CA\n")
+    has(out, "number     -\n")
+    has(out, "AKI        -\n")
+    has(out, "signature  ecdsa-with-SHA256, verified with " .. path("v1ca.pem") .. "\n")
+    has(out, c.leaf:serial() .. "  ")
+    has(out, "UTC  unspecified\n")
+    local l = cjson.decode((inspect("--json " .. q(path("v1.crl"))))).crls[1]
+    assert(l.version == 1 and l.number == cjson.null and l.authority_key_id == cjson.null)
+    assert(l.revoked[1].reason == "unspecified" and l.revoked[1].reason_code == 0)
+end)
+
 -- ---- bad input: exit 2, the file named, nothing on stdout ----
 
 local pem = t.read_file(path("leaf.crt"))
@@ -428,18 +575,23 @@ t.write_file(path("bad.der"), "\x30\x82\x01\x00\x30\x82\x00\xf0garbage that is n
 t.write_file(path("cut.pem"), pem:sub(1, #pem // 2))
 t.write_file(path("body.pem"), pem:gsub("\n[A-Za-z0-9+/]+\n", "\n!!!!\n", 1))
 t.write_file(path("crl.pem"), "-----BEGIN X509 CRL-----\nAAAA\n-----END X509 CRL-----\n")
+t.write_file(path("p7.pem"), "-----BEGIN PKCS7-----\nAAAA\n-----END PKCS7-----\n")
+local crl_bytes = t.read_file(crl_der)
+t.write_file(path("cut.crl"), crl_bytes:sub(1, #crl_bytes // 2))
 t.write_file(path("empty"), "")
 t.write_file(path("text.txt"), "hello, world\n")
 t.write_file(path("cut.p12"), t.read_file(path("pw.p12")):sub(1, 300))
 openssl("ecparam -name prime256v1 -out params.pem")
 
 for _, case in ipairs{
-    {"malformed DER", "bad.der", "not PEM, and no DER certificate, key or CSR parses"},
+    {"malformed DER", "bad.der", "not PEM, and no DER certificate, CRL, key or CSR parses"},
     {"truncated PEM", "cut.pem", "PEM block 'CERTIFICATE' has no END line"},
     {"PEM with a damaged body", "body.pem", "not a PEM or DER certificate"},
-    {"unknown PEM label", "crl.pem", "unknown PEM label 'X509 CRL'"},
+    {"unknown PEM label", "p7.pem", "unknown PEM label 'PKCS7'"},
+    {"corrupt PEM CRL", "crl.pem", "not a PEM or DER CRL"},
+    {"truncated DER CRL", "cut.crl", "no DER certificate, CRL, key or CSR parses"},
     {"empty file", "empty", "empty file"},
-    {"text", "text.txt", "no DER certificate, key or CSR parses"},
+    {"text", "text.txt", "no DER certificate, CRL, key or CSR parses"},
     {"truncated PKCS#12", "cut.p12", "not a PKCS#12 file"},
     {"EC parameters alone", "params.pem", "only EC parameters, no key"},
 } do
@@ -450,7 +602,7 @@ for _, case in ipairs{
         local name = path(case[2])
         assert(err:sub(1, #name + 2) == name .. ": ", err)
         if case[2] ~= "cut.p12" then
-            has(err, ": not a certificate, CSR, key or PKCS#12 (")
+            has(err, ": not a certificate, CRL, CSR, key or PKCS#12 (")
         end
         has(err, case[3])
     end)
