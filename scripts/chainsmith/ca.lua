@@ -250,8 +250,7 @@ end
 -- pki.write_files takes them (or nil, message, code): they are written to
 -- temporary names before the record is committed and take their names
 -- after, so a crash leaves nothing the next ca.open cannot finish or undo
--- (docs/issue.md, Durability). opts.write(result), the older hook, writes
--- files itself before the commit, without that guarantee.
+-- (docs/issue.md, Durability).
 -- Returns {cert, key (generated only), chain = {cert, intermediate}, serial,
 -- profile, names, dropped = {extension, ...}}, or nil, message, code
 -- ("invalid", "notfound", "policy", "verify", "exists", ...). Nothing is
@@ -264,7 +263,7 @@ function CA:issue(req, opts)
     end
     opts = opts or {}
     for k in pairs(opts) do
-        if k ~= "write" and k ~= "files" then
+        if k ~= "files" then
             error(("bad argument #2 to 'issue' (unknown option '%s')"):format(tostring(k)), 2)
         end
     end
@@ -377,12 +376,6 @@ function CA:issue(req, opts)
         names = names,
         dropped = decision.dropped,
     }
-    if opts.write then
-        local wrote, werr, wcode = opts.write(result)
-        if not wrote then
-            return fail(werr, wcode)
-        end
-    end
     local journal
     if opts.files then
         local entries, ferr, fcode = opts.files(result)

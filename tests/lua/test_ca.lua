@@ -203,9 +203,9 @@ t.expect_fail("a certificate where the CSR goes", "invalid",
     { profile = "server", csr = root })
 t.expect_fail("malformed CSR string", "invalid", "request%.csr", ca.issue, ca,
     { profile = "server", csr = "not a CSR" })
-t.expect_fail("a failing write records nothing", "io", "^disk full$", ca.issue, ca,
+t.expect_fail("failing files record nothing", "io", "^disk full$", ca.issue, ca,
     { profile = "server", names = { "localhost" } },
-    { write = function() return nil, "disk full", "io" end })
+    { files = function() return nil, "disk full", "io" end })
 t.case("nothing recorded by any refusal", function()
     assert(count() == n, ("%d records, expected %d"):format(count(), n))
 end)
