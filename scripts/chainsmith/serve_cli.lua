@@ -299,7 +299,7 @@ function cli.main(args, boot)
         hosts = { hosts[1] } -- each address would get a different free port
     end
     local ocsp, oerr = ocsp_service.open(opts.chain)
-    local server, serr = pki.start_server {
+    local config = {
         hosts = hosts,
         port = opts.port,
         www = opts.www,
@@ -314,6 +314,18 @@ function cli.main(args, boot)
         routes = routes,
         ocsp = ocsp and ocsp.responder or nil,
     }
+    local server, serr = pki.start_server(config)
+    if not server and http_port and not opts.http_port then
+        -- The default 8080 taken by something else must not stop the page
+        -- from being served: without the plain port, CRLs and OCSP are
+        -- still on HTTPS.
+        config.http_port = nil
+        server = pki.start_server(config)
+        if server then
+            io.stderr:write(("serve: plain http port %d: %s; serving CRLs and OCSP over "
+                .. "https only (--http-port N to choose another)\n"):format(http_port, serr))
+        end
+    end
     if not server then
         boot.die("serve: %s", serr)
     end
