@@ -191,6 +191,27 @@ static void *work(void *arg)
     return NULL;
 }
 
+/* N_THREADS threads each answering req N_PER_THREAD times on r at once:
+ * 1 if every answer was a successful response. */
+static int all_threads_answer(cs_ocsp_responder *r, const unsigned char *req, size_t len)
+{
+    pthread_t th[N_THREADS];
+    worker w[N_THREADS];
+    int i, started = 0, all = 1;
+
+    for (i = 0; i < N_THREADS; i++) {
+        w[i] = (worker){r, req, len, 0};
+        if (pthread_create(&th[i], NULL, work, &w[i]) != 0)
+            break;
+        started++;
+    }
+    for (i = 0; i < started; i++) {
+        pthread_join(th[i], NULL);
+        all = all && w[i].ok == N_PER_THREAD;
+    }
+    return all && started == N_THREADS;
+}
+
 /* Base64 of der, with + / = percent-encoded as a URL carries them. */
 static char *get_form(const unsigned char *der, size_t len)
 {
@@ -535,19 +556,8 @@ int main(void)
     /* Many threads on one responder. */
     {
         const cs_cert *certs[] = {good, bad};
-        pthread_t th[N_THREADS];
-        worker w[N_THREADS];
-        int i, all = 1;
         req = request(certs, 2, ca, EVP_sha256(), 1, &req_len, NULL);
-        for (i = 0; i < N_THREADS; i++) {
-            w[i] = (worker){r, req, req_len, 0};
-            CHECK(pthread_create(&th[i], NULL, work, &w[i]) == 0);
-        }
-        for (i = 0; i < N_THREADS; i++) {
-            pthread_join(th[i], NULL);
-            all = all && w[i].ok == N_PER_THREAD;
-        }
-        CHECK(all);
+        CHECK(all_threads_answer(r, req, req_len));
         free(req);
         req = NULL;
     }
@@ -722,20 +732,7 @@ int main(void)
             free(der);
             der = NULL;
             /* The one connection, from many threads. */
-            {
-                pthread_t th[N_THREADS];
-                worker w[N_THREADS];
-                int i, all = 1;
-                for (i = 0; i < N_THREADS; i++) {
-                    w[i] = (worker){rs, req, req_len, 0};
-                    CHECK(pthread_create(&th[i], NULL, work, &w[i]) == 0);
-                }
-                for (i = 0; i < N_THREADS; i++) {
-                    pthread_join(th[i], NULL);
-                    all = all && w[i].ok == N_PER_THREAD;
-                }
-                CHECK(all);
-            }
+            CHECK(all_threads_answer(rs, req, req_len));
             free(req);
             req = NULL;
         }
