@@ -34,8 +34,9 @@ end
 -- and why OCSP is not served (a chain built before the OCSP signer existed
 -- has no ocsp.pem).
 function service.open(dir)
-    local files = { issuer = dir .. "/intermediate.pem", signer = dir .. "/ocsp.pem",
-        key = dir .. "/ocsp.key", db = dir .. "/ca.db" }
+    local f = chain.files(dir)
+    local files = { issuer = f.intermediate.cert, signer = f.ocsp.cert, key = f.ocsp.key,
+        db = f.db }
     for _, path in pairs(files) do
         if not chain.exists(path) then
             return nil, ("%s is missing (build_chain.lua issues it)"):format(path)

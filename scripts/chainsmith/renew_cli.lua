@@ -75,8 +75,7 @@ function cli.main(args, boot)
         end
     end
     for _, c in ipairs(report.crls or {}) do
-        io.write(("%s CRL: signed (%s): number %d, next update %s\n"):format(c.name, c.why,
-            c.number, summary.date(c.next_update)))
+        io.write(summary.crl(c), "\n")
     end
     if leaf.action == "kept" then
         io.write(("server: kept, serial %s\n"):format(old:serial()))

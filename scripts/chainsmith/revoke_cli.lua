@@ -4,6 +4,7 @@
 local argparse = require "argparse"
 local pki = require "pki"
 local secret = require "chainsmith.secret"
+local summary = require "chainsmith.summary"
 
 local cli = {}
 
@@ -76,7 +77,7 @@ function cli.main(args, boot)
         ("  at        %s\n"):format(os.date("!%Y-%m-%d %H:%M:%S UTC", result.revoked_at)),
         ("  issuer    %s (%s)\n"):format(result.issuer, result.ca),
         ("%s CRL: number %d, %d revoked, next update %s\n"):format(result.ca, c.number,
-            c.revoked, os.date("!%Y-%m-%d %H:%M UTC", c.next_update)),
+            c.revoked, summary.date(c.next_update)),
         ("files: %s, %s\n"):format(c.der, c.pem))
 end
 

@@ -4,6 +4,8 @@
 local argparse = require "argparse"
 local lfs = require "lfs"
 local pki = require "pki"
+local chain = require "chainsmith.chain"
+local crl = require "chainsmith.crl"
 local page = require "chainsmith.page"
 local ocsp_service = require "chainsmith.ocsp_service"
 
@@ -35,17 +37,18 @@ end
 
 local function load_chain(dir)
     local hint = " (run `lua scripts/build_chain.lua` first)"
-    local served, err = pki.read_chain(dir .. "/server-chain.pem")
+    local files = chain.files(dir)
+    local served, err = pki.read_chain(files.server_chain)
     if not served then
         return nil, err .. hint
     end
     local key
-    key, err = pki.read_key(dir .. "/server.key")
+    key, err = pki.read_key(files.server.key)
     if not key then
         return nil, err .. hint
     end
     local root
-    root, err = pki.read_cert(dir .. "/root.pem")
+    root, err = pki.read_cert(files.root.cert)
     if not root then
         return nil, err .. hint
     end
@@ -114,23 +117,22 @@ end
 -- chain built before CRLs existed has none, and then they are not served.
 local function file_routes(dir)
     local routes = {
-        { path = "/root.pem", file = dir .. "/root.pem", type = "application/x-pem-file" },
+        { path = "/root.pem", file = chain.files(dir).root.cert, type = "application/x-pem-file" },
     }
-    for _, name in ipairs { "root", "intermediate" } do
-        for _, f in ipairs { { "crl", "application/pkix-crl" },
-            { "crl.pem", "application/x-pem-file" } } do
-            routes[#routes + 1] = { path = ("/crl/%s.%s"):format(name, f[1]),
-                file = ("%s/%s.%s"):format(dir, name, f[1]), type = f[2],
-                plain = true, optional = true }
-        end
+    for _, name in ipairs(crl.names) do
+        local f = crl.files(dir, name)
+        routes[#routes + 1] = { path = ("/crl/%s.crl"):format(name), file = f.der,
+            type = "application/pkix-crl", plain = true, optional = true }
+        routes[#routes + 1] = { path = ("/crl/%s.crl.pem"):format(name), file = f.pem,
+            type = "application/x-pem-file", plain = true, optional = true }
     end
     return routes
 end
 
--- The files a reload depends on: the served chain and key, the root (the
--- page shows it) and every file-backed route.
+-- The files a reload depends on: the served chain and key, and every
+-- file-backed route (the root's among them: the page shows it).
 local function watched_files(dir, routes)
-    local files = { dir .. "/server-chain.pem", dir .. "/server.key", dir .. "/root.pem" }
+    local files = { chain.files(dir).server_chain, chain.files(dir).server.key }
     for _, r in ipairs(routes) do
         files[#files + 1] = r.file
     end

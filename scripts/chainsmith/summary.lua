@@ -155,15 +155,19 @@ function summary.cert(name, cert, action, why)
     return table.concat(lines, "\n") .. "\n"
 end
 
+-- One line for a CRL a build signed (chain.build's report.crls entries).
+function summary.crl(c)
+    return ("%s CRL: signed (%s): number %d, %d revoked, next update %s"):format(c.name, c.why,
+        c.number, c.revoked, summary.date(c.next_update))
+end
+
 function summary.chain(report, files)
     local parts = {}
     for _, r in ipairs(report) do
         parts[#parts + 1] = summary.cert(r.name, r.cert, r.action, r.why)
     end
     for _, c in ipairs(report.crls or {}) do
-        parts[#parts + 1] = ("%s CRL: signed (%s): number %d, %d revoked, next update %s\n"
-            .. "  %s, %s\n"):format(c.name, c.why, c.number, c.revoked,
-                os.date("!%Y-%m-%d %H:%M UTC", c.next_update), c.der, c.pem)
+        parts[#parts + 1] = ("%s\n  %s, %s\n"):format(summary.crl(c), c.der, c.pem)
     end
     local responder = ""
     for _, r in ipairs(report) do

@@ -90,9 +90,20 @@ function trust.write_manifest(dir, list)
     if not f then
         return nil, err
     end
-    f:write(json.encode(doc), "\n")
-    f:close()
+    -- a full disk must not swap a good manifest for a truncated one
+    local wrote, werr = f:write(json.encode(doc), "\n")
+    local closed, cerr = f:close()
+    if not (wrote and closed) then
+        os.remove(tmp)
+        return nil, werr or cerr
+    end
     return os.rename(tmp, path)
+end
+
+-- The store location a manifest record names (the JDK's cacerts by name).
+local function manifest_location(name, rec)
+    return { path = rec.location, label = rec.location,
+             cacerts = (name == "java" and rec.location == "cacerts") or nil }
 end
 
 local function same(a, b)
@@ -234,8 +245,7 @@ function trust.uninstall(dir, root, chosen, probes, report)
             -- The system store is one folder: one under another prefix is not this run's.
             if rec.store == name and not covered[rec.location .. "\0" .. rec.name]
                     and (name ~= "system" or here[rec.location]) then
-                local loc = { path = rec.location, label = rec.location,
-                              cacerts = (name == "java" and rec.location == "cacerts") or nil }
+                local loc = manifest_location(name, rec)
                 targets[#targets + 1] = { loc = loc, entry = rec, rec = rec }
             end
         end
@@ -288,8 +298,7 @@ function trust.status(dir, root, probes)
             end
             for _, rec in ipairs(manifest) do
                 if rec.store == name and rec.fingerprint ~= root.fingerprint then
-                    local loc = { path = rec.location, label = rec.location,
-                                  cacerts = (name == "java" and rec.location == "cacerts") or nil }
+                    local loc = manifest_location(name, rec)
                     if store.find(s, loc, rec) == "installed" then
                         rows[#rows + 1] = { store = name, location = rec.location,
                             label = rec.location, name = rec.name, state = "installed",

@@ -73,6 +73,7 @@ function cli.main(args, boot)
         home = os.getenv("HOME"),
         prefix = opts.system_root or os.getenv("CHAINSMITH_SYSTEM_ROOT"),
         java_keystore = opts.java_keystore,
+        uid = uid,
         writing = opts.action ~= "status",
         -- sudo keeps HOME on some systems: the NSS databases there are the user's.
         under_sudo = uid == 0 and os.getenv("SUDO_USER") or nil,

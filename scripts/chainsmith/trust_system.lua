@@ -33,7 +33,7 @@ function system.probe(ctx)
         return s
     end
     s.usable = true
-    if ctx.prefix or run.uid() == 0 then
+    if ctx.prefix or ctx.uid == 0 then
         s.writable = true
     else
         s.reason = ("writing %s needs root: run it with sudo (sudo lua scripts/trust.lua "

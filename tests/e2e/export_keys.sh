@@ -169,6 +169,7 @@ refuse "export: no password on the command line" export_p12 \
     --cert "$out/alice.localhost.pem" --out "$tmp/none.p12" --password x
 refuse "export: an empty password file" export_p12 --cert "$out/alice.localhost.pem" \
     --out "$tmp/none.p12" --password-file "$tmp/empty.txt"
+contains "says the password is empty" "$tmp/last.out" "the password is empty"
 refuse "export: another certificate's key" export_p12 --cert "$out/alice.localhost.pem" \
     --key "$out/web.localhost.key" --out "$tmp/none.p12" --password-env CS_E2E_P12
 contains "mismatch named" "$tmp/last.out" "does not belong to the certificate"

@@ -75,15 +75,15 @@ equal "the plain port serves no page" \
 equal "nor the root (a trust anchor only over https)" \
     "$(curl -s -o /dev/null -w '%{http_code}' "$plain/root.pem")" 404
 
-# The server's own certificate revoked: after a reload its staple says so.
+# The server's own certificate revoked: revoke.lua rewrites the CRL the
+# server watches, and the reload that follows staples the new status.
 check "revoke the server's certificate" lua "$repo/scripts/revoke.lua" --out "$chain" \
     --cert "$chain/server.pem" --reason superseded
-kill -HUP "$server_pid"
 for _ in $(seq 1 50); do
     [ "$(staple_status)" = revoked ] && break
     sleep 0.1
 done
-equal "the staple says revoked after SIGHUP" "$(staple_status)" "revoked"
+equal "the staple says revoked once the new CRL is reloaded" "$(staple_status)" "revoked"
 
 # The delegated responder (30 days) renewed under a running server: the
 # server signs with the new one from then on, without a restart.

@@ -109,6 +109,7 @@ contains "delegated: -VAfile verified" "$tmp/last.out" "Response verify OK"
 check "another chain" build_chain --out "$tmp/other"
 refuse "delegated: rejected under another root" openssl ocsp -reqin "$tmp/req.der" \
     -respin "$tmp/resp.der" -issuer "$chain/intermediate.pem" -CAfile "$tmp/other/root.pem"
+contains "rejected as unverifiable" "$tmp/last.out" "Response Verify Failure"
 
 # SHA-256 CertIDs.
 digest=-sha256

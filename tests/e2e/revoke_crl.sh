@@ -61,7 +61,9 @@ lua "$repo/scripts/revoke.lua" --out "$chain" --cert "$leaf" --reason hold >"$tm
 equal "an unknown reason exits 1" "$?" 1
 contains "and lists the reasons" "$tmp/last.out" "unknown reason 'hold' (one of: unspecified, keyCompromise,"
 refuse "no --serial or --cert" revoke
+contains "says what to give" "$tmp/last.out" "give --serial HEX or --cert FILE"
 refuse "both --serial and --cert" revoke --serial 01 --cert "$leaf"
+contains "says they exclude each other" "$tmp/last.out" "can not be used together"
 refuse "the root cannot be revoked" revoke --cert "$chain/root.pem"
 contains "says why" "$tmp/last.out" "is the root itself"
 equal "refusals signed no CRL" "$(sha256sum "$chain/intermediate.crl")" "$before"

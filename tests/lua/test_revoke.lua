@@ -227,11 +227,14 @@ t.expect_fail("revoke twice: exists, saying when and why", "exists",
 t.case("revoke by certificate, unspecified: no reason in the CRL entry", function()
     local r = assert(ca:revoke { cert = other.cert })
     assert(r.reason == "unspecified" and r.crl.number == 4 and r.crl.revoked == 2)
+    local found = false
     for _, e in ipairs(crl_of("intermediate").revoked) do
         if e.serial == other.serial then
             assert(e.reason == "unspecified" and e.reason_code == 0)
+            found = true
         end
     end
+    assert(found, "the revoked certificate is not on the CRL")
 end)
 
 t.case("revoke the intermediate: the root's CRL", function()
