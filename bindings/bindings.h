@@ -71,6 +71,9 @@ int pki_name_in(const char *const names[], const char *name);
 void pki_check_option_names(lua_State *L, int idx, int argn, const char *const names[]);
 /* The optional {overwrite = bool} table at idx; absent or nil is 0. */
 int pki_opt_overwrite(lua_State *L, int idx);
+/* Field field of the table at idx: nil or false 0, true 1; anything else
+ * raises, naming the field (a string "false" must not mean yes). */
+int pki_field_boolean(lua_State *L, int idx, const char *field);
 /* The array at field of table idx (field NULL: the table at idx itself),
  * every value a pki.cert (else raises naming argument argn).
  * Pushes a scratch userdata holding the array (freed by the collector) and

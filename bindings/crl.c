@@ -121,16 +121,22 @@ static cs_code read_revoked(lua_State *L, int idx, cs_revoked **out, size_t *n, 
         int e = lua_gettop(L) + 1, has;
         snprintf(path, sizeof path, "revoked[%zu]", i);
         if (lua_rawgeti(L, idx, (lua_Integer)i) != LUA_TTABLE) {
+            cs_code rc = cs_err_set(err, CS_EINVAL, "%s: expected table, got %s", path,
+                                    luaL_typename(L, e));
             lua_settop(L, e - 1);
-            return cs_err_set(err, CS_EINVAL, "%s: expected table, got %s", path,
-                              luaL_typename(L, e));
+            return rc;
         }
         lua_pushnil(L);
         while (lua_next(L, e) != 0) {
             if (lua_type(L, -2) != LUA_TSTRING || !pki_name_in(entry_fields,
                                                               lua_tostring(L, -2))) {
+                cs_code rc = lua_type(L, -2) == LUA_TSTRING
+                                 ? cs_err_set(err, CS_EINVAL, "%s: unknown field '%s'", path,
+                                              lua_tostring(L, -2))
+                                 : cs_err_set(err, CS_EINVAL, "%s: unknown %s key", path,
+                                              luaL_typename(L, -2));
                 lua_settop(L, e - 1);
-                return cs_err_set(err, CS_EINVAL, "%s: unknown field", path);
+                return rc;
             }
             lua_pop(L, 1);
         }
@@ -299,8 +305,7 @@ static int crl_save(lua_State *L)
     der = luaL_optstring(L, -1, NULL);
     lua_getfield(L, 2, "pem");
     pem = luaL_optstring(L, -1, NULL);
-    lua_getfield(L, 2, "overwrite");
-    overwrite = lua_toboolean(L, -1);
+    overwrite = pki_field_boolean(L, 2, "overwrite");
     if (!der && !pem)
         luaL_argerror(L, 2, "der or pem path expected");
     if (cs_crl_save(crl, der, pem, overwrite, &err) != CS_OK)

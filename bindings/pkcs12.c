@@ -160,8 +160,7 @@ static int p12_write(lua_State *L)
         key = box->key;
     }
     chain = pki_cert_array(L, 1, "chain", 1, &chain_len);
-    lua_getfield(L, 1, "overwrite");
-    overwrite = lua_toboolean(L, -1);
+    overwrite = pki_field_boolean(L, 1, "overwrite");
     if (!password) /* absent: data the caller did not have, not a bug */
         password = "";
     if (cs_p12_write(cert, key, chain, chain_len, friendly, password, path, overwrite, &err)

@@ -99,21 +99,27 @@ void pki_check_option_names(lua_State *L, int idx, int argn, const char *const n
     }
 }
 
+int pki_field_boolean(lua_State *L, int idx, const char *field)
+{
+    int value;
+
+    lua_getfield(L, idx, field);
+    if (!lua_isnil(L, -1) && !lua_isboolean(L, -1))
+        luaL_argerror(L, idx, lua_pushfstring(L, "%s: boolean expected, got %s", field,
+                                              luaL_typename(L, -1)));
+    value = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    return value;
+}
+
 int pki_opt_overwrite(lua_State *L, int idx)
 {
     static const char *const names[] = {"overwrite", NULL};
-    int overwrite;
 
     if (lua_isnoneornil(L, idx))
         return 0;
     pki_check_option_names(L, idx, idx, names);
-    lua_getfield(L, idx, "overwrite");
-    if (!lua_isnil(L, -1) && !lua_isboolean(L, -1))
-        luaL_argerror(L, idx, lua_pushfstring(L, "overwrite: boolean expected, got %s",
-                                              luaL_typename(L, -1)));
-    overwrite = lua_toboolean(L, -1);
-    lua_pop(L, 1);
-    return overwrite;
+    return pki_field_boolean(L, idx, "overwrite");
 }
 
 const cs_cert **pki_cert_array(lua_State *L, int idx, const char *field, int argn, size_t *n)

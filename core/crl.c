@@ -122,7 +122,6 @@ static cs_code check_issuer(const cs_cert *issuer, const cs_key *issuer_key, cs_
 {
     X509 *x = issuer->x509;
     uint32_t ku;
-    int ok;
     cs_code rc = cs_key_need_private(issuer_key, "CRL issuer key", err);
 
     if (rc != CS_OK)
@@ -137,10 +136,7 @@ static cs_code check_issuer(const cs_cert *issuer, const cs_key *issuer_key, cs_
     if (!X509_get0_subject_key_id(x))
         return cs_err_set(err, CS_EINVAL, "CRL issuer: no subjectKeyIdentifier for the CRL's "
                           "authorityKeyIdentifier (RFC 5280 5.2.1)");
-    ERR_set_mark();
-    ok = X509_check_private_key(x, issuer_key->pkey) == 1;
-    ERR_pop_to_mark();
-    if (!ok)
+    if (cs_cert_check_key(issuer, issuer_key, err) != CS_OK)
         return cs_err_set(err, CS_EMISMATCH, "CRL issuer certificate and key do not match");
     return CS_OK;
 }

@@ -446,39 +446,41 @@ void cs_key_free(cs_key *key)
     free(key);
 }
 
+/* What a PEM writer put in bio, copied into the secure heap; bio's own
+ * bytes are wiped. */
+static cs_code secure_copy(BIO *bio, const char *what, char **out, size_t *len, cs_err *err)
+{
+    char *data = NULL, *copy;
+    long n = BIO_get_mem_data(bio, &data);
+
+    copy = n > 0 && data ? OPENSSL_secure_malloc((size_t)n) : NULL;
+    if (copy) {
+        memcpy(copy, data, (size_t)n);
+        *out = copy;
+        *len = (size_t)n;
+    }
+    if (data && n > 0)
+        OPENSSL_cleanse(data, (size_t)n);
+    return copy ? CS_OK : cs_err_ossl(err, CS_ENOMEM, "%s: encoding the private key", what);
+}
+
 cs_code cs_key_private_pem(const cs_key *key, const char *what, char **out, size_t *len,
                            cs_err *err)
 {
     BIO *bio = NULL;
-    char *data = NULL, *copy = NULL;
-    long n = 0;
     cs_code rc = cs_key_need_private(key, what, err);
 
     if (rc != CS_OK)
         return rc;
     /* Secure-heap memory BIO: the PEM holds the private key. */
     bio = BIO_new(BIO_s_secmem());
-    if (!bio) {
-        rc = cs_err_ossl(err, CS_ENOMEM, "%s: out of memory", what);
-        goto done;
-    }
+    if (!bio)
+        return cs_err_ossl(err, CS_ENOMEM, "%s: out of memory", what);
     /* PEM_write_bio_PrivateKey writes PKCS#8 in OpenSSL 3. */
-    if (PEM_write_bio_PrivateKey(bio, key->pkey, NULL, NULL, 0, NULL, NULL) != 1) {
+    if (PEM_write_bio_PrivateKey(bio, key->pkey, NULL, NULL, 0, NULL, NULL) != 1)
         rc = cs_err_ossl(err, CS_ECRYPTO, "%s: encoding the private key", what);
-        goto done;
-    }
-    n = BIO_get_mem_data(bio, &data);
-    copy = n > 0 && data ? OPENSSL_secure_malloc((size_t)n) : NULL;
-    if (!copy) {
-        rc = cs_err_ossl(err, CS_ENOMEM, "%s: encoding the private key", what);
-        goto done;
-    }
-    memcpy(copy, data, (size_t)n);
-    *out = copy;
-    *len = (size_t)n;
-done:
-    if (data && n > 0)
-        OPENSSL_cleanse(data, (size_t)n);
+    else
+        rc = secure_copy(bio, what, out, len, err);
     BIO_free(bio);
     return rc;
 }
@@ -497,21 +499,6 @@ cs_code cs_key_save(const cs_key *key, const char *path, int overwrite, cs_err *
     rc = cs_file_write(path, pem, len, 0600, overwrite, err);
     OPENSSL_secure_clear_free(pem, len);
     return rc;
-}
-
-/* What PEM_write_bio_PKCS8 wrote to bio, into the secure heap. */
-static cs_code secure_copy(BIO *bio, const char *what, char **out, size_t *len, cs_err *err)
-{
-    char *data = NULL, *copy;
-    long n = BIO_get_mem_data(bio, &data);
-
-    copy = n > 0 && data ? OPENSSL_secure_malloc((size_t)n) : NULL;
-    if (!copy)
-        return cs_err_ossl(err, CS_ENOMEM, "%s: encoding the private key", what);
-    memcpy(copy, data, (size_t)n);
-    *out = copy;
-    *len = (size_t)n;
-    return CS_OK;
 }
 
 cs_code cs_key_encrypted_pem(const cs_key *key, const char *passphrase, const char *what,

@@ -322,13 +322,9 @@ static cs_code encode(const cs_cert *cert, const cs_key *key, const cs_cert *con
     rc = cs_key_need_private(key, what, err);
     if (rc != CS_OK)
         return rc;
-    ERR_set_mark();
-    if (X509_check_private_key(cert->x509, key->pkey) != 1) {
-        ERR_pop_to_mark();
+    if (cs_cert_check_key(cert, key, err) != CS_OK)
         return cs_err_set(err, CS_EMISMATCH, "%s: the key does not belong to the certificate",
                           what);
-    }
-    ERR_pop_to_mark();
     rc = chain_stack(cert, chain, chain_len, what, &ca, err);
     if (rc != CS_OK)
         return rc;

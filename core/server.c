@@ -347,7 +347,7 @@ cs_code cs_server_reload(cs_server *srv, const cs_cert *leaf, const cs_cert *con
     free(certs);
     if (rc != CS_OK)
         return rc;
-    cs_creds_swap(srv, c, 1);
+    cs_creds_swap(srv, c);
     return CS_OK;
 }
 
@@ -363,7 +363,7 @@ cs_code cs_server_set_staple(cs_server *srv, const unsigned char *der, size_t le
                           "size (1 to 1048576)", len);
     /* The same certificate with another staple. A reload racing this one
      * wins or loses whole: the staple goes to the credentials read here. */
-    cur = cs_creds_get(srv, NULL);
+    cur = cs_creds_get(srv);
     rc = cs_creds_new(cur->leaf, cur->chain, NULL, 0, cur->key, der, der ? len : 0, &c, err);
     if (rc == CS_OK) {
         pthread_mutex_lock(&srv->lock);
@@ -385,20 +385,17 @@ cs_code cs_server_set_staple(cs_server *srv, const unsigned char *der, size_t le
 cs_code cs_server_set_route(cs_server *srv, const char *path, const char *content_type,
                             const char *body, size_t len, cs_err *err)
 {
-    route *r = NULL;
+    route *r;
     route_body *b = NULL, *old;
     char what[128];
     char *type = NULL;
-    size_t i;
     cs_code rc;
 
     if (!srv)
         return cs_err_set(err, CS_EINVAL, "server: set_route: no server");
     if (!path)
         return cs_err_set(err, CS_EINVAL, "server: set_route: path: missing");
-    for (i = 0; i < srv->routes_len; i++)
-        if (strcmp(srv->routes[i].path, path) == 0)
-            r = &srv->routes[i];
+    r = cs_route_find(srv, path);
     snprintf(what, sizeof what, "set_route %.100s", path);
     if (!r)
         return cs_err_set(err, CS_ENOENT, "server: %s: no such route (routes are fixed at "

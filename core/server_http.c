@@ -174,7 +174,7 @@ static int has_ctl(const char *s)
     return 0;
 }
 
-static const route *find_route(const cs_server *srv, const char *path)
+route *cs_route_find(const cs_server *srv, const char *path)
 {
     size_t i;
     for (i = 0; i < srv->routes_len; i++)
@@ -414,7 +414,7 @@ int cs_route_handler(struct mg_connection *conn, void *cbdata)
     if (!ri || !ri->local_uri || !ri->request_method)
         return 0;
     plain = !ri->is_ssl;
-    r = find_route(srv, ri->local_uri);
+    r = cs_route_find(srv, ri->local_uri);
     if (r && (r->plain || !plain)) {
         route_body *b = cs_route_body_get(srv, r);
         status = send_response(conn, ri, b);

@@ -113,12 +113,13 @@ CS_NODISCARD cs_code cs_creds_new(X509 *leaf, STACK_OF(X509) *chain_in,
                                   const unsigned char *staple, size_t staple_len, creds **out,
                                   cs_err *err);
 void cs_creds_free(creds *c);
-/* srv's current credentials with a reference for the caller (and the
- * generation, if asked); give it back with cs_creds_put (NULL is fine). */
-creds *cs_creds_get(cs_server *srv, unsigned long *generation);
+/* srv's current credentials with a reference for the caller; give it back
+ * with cs_creds_put (NULL is fine). */
+creds *cs_creds_get(cs_server *srv);
 void cs_creds_put(cs_server *srv, creds *c);
-/* Takes over c's reference. */
-void cs_creds_swap(cs_server *srv, creds *c, int bump);
+/* A new certificate: takes over c's reference (cs_creds_swap in
+ * server_tls.c says what it does to resumption). */
+void cs_creds_swap(cs_server *srv, creds *c);
 
 /* ---- the HTTP side, in server_http.c ---- */
 
@@ -137,6 +138,8 @@ CS_NODISCARD cs_code cs_route_body_build(const char *what, const char *type,
                                          route_body **out, cs_err *err);
 route_body *cs_route_body_get(cs_server *srv, const route *r);
 void cs_route_body_put(cs_server *srv, route_body *b);
+/* The route with exactly this path, or NULL. */
+route *cs_route_find(const cs_server *srv, const char *path);
 
 /* The request handler for "/", cbdata the cs_server; and the auth handlers
  * that keep CivetWeb from looking for password files on our paths. */

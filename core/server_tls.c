@@ -151,15 +151,13 @@ nomem:
     return cs_err_set(err, CS_ENOMEM, "server: out of memory");
 }
 
-creds *cs_creds_get(cs_server *srv, unsigned long *generation)
+creds *cs_creds_get(cs_server *srv)
 {
     creds *c;
 
     pthread_mutex_lock(&srv->lock);
     c = srv->creds;
     c->refs++;
-    if (generation)
-        *generation = srv->generation;
     pthread_mutex_unlock(&srv->lock);
     return c;
 }
@@ -177,18 +175,17 @@ void cs_creds_put(cs_server *srv, creds *c)
         cs_creds_free(c);
 }
 
-/* Make c the credentials of new handshakes; the old ones go when the last
- * handshake installing them is done. bump: a new certificate (not just a
- * new staple), so sessions from before are not resumed. */
-void cs_creds_swap(cs_server *srv, creds *c, int bump)
+/* Make c (a new certificate) the credentials of new handshakes; the old
+ * ones go when the last handshake installing them is done. The generation
+ * moves on, so sessions from before are not resumed. */
+void cs_creds_swap(cs_server *srv, creds *c)
 {
     creds *old;
 
     pthread_mutex_lock(&srv->lock);
     old = srv->creds;
     srv->creds = c;
-    if (bump)
-        srv->generation++;
+    srv->generation++;
     pthread_mutex_unlock(&srv->lock);
     cs_creds_put(srv, old);
 }
@@ -200,7 +197,7 @@ void cs_creds_swap(cs_server *srv, creds *c, int bump)
 static int on_cert(SSL *ssl, void *arg)
 {
     cs_server *srv = arg;
-    creds *c = cs_creds_get(srv, NULL);
+    creds *c = cs_creds_get(srv);
     int ok = SSL_use_cert_and_key(ssl, c->leaf, c->key, c->chain, 1) == 1;
 
     if (ok && c->staple && SSL_get_tlsext_status_type(ssl) == TLSEXT_STATUSTYPE_ocsp) {
