@@ -205,18 +205,25 @@ static int has_token(const char *value, const char *token)
 }
 
 /* What CivetWeb's should_keep_alive decides after the handler returns (with
- * enable_keep_alive=yes): the client's Connection header if it sent one,
- * else keep-alive for HTTP/1.1 only. A request body we do not read makes
- * CivetWeb close too, so such requests are told "close". */
-static int keeps_alive(const struct mg_connection *conn, const struct mg_request_info *ri)
+ * enable_keep_alive=yes), as far as the client has a say: its Connection
+ * header if it sent one, else keep-alive for HTTP/1.1 only. */
+static int client_keeps_alive(const struct mg_connection *conn,
+                              const struct mg_request_info *ri)
 {
     const char *connection = mg_get_header(conn, "Connection");
 
-    if (ri->content_length > 0 || mg_get_header(conn, "Transfer-Encoding"))
-        return 0;
     if (connection)
         return has_token(connection, "keep-alive");
     return ri->http_version && strcmp(ri->http_version, "1.1") == 0;
+}
+
+/* The same for a route: a request body we do not read makes CivetWeb close
+ * too, so such requests are told "close". */
+static int keeps_alive(const struct mg_connection *conn, const struct mg_request_info *ri)
+{
+    if (ri->content_length > 0 || mg_get_header(conn, "Transfer-Encoding"))
+        return 0;
+    return client_keeps_alive(conn, ri);
 }
 
 /* Every answer of ours goes out here, in one mg_write: a GET gets the whole
@@ -324,6 +331,7 @@ static int read_body(struct mg_connection *conn, const struct mg_request_info *r
                      unsigned char **out, size_t *len)
 {
     unsigned char *buf;
+    size_t cap;
     size_t used = 0;
     int n;
 
@@ -334,12 +342,15 @@ static int read_body(struct mg_connection *conn, const struct mg_request_info *r
     if (ri->content_length == 0 ||
         (ri->content_length < 0 && !mg_get_header(conn, "Transfer-Encoding")))
         return 0;
-    buf = malloc(CS_HANDLER_MAX_BODY + 1);
+    /* a known length needs no more room than itself (an OCSP request is
+     * about 100 bytes); chunked, the most allowed plus one */
+    cap = ri->content_length > 0 ? (size_t)ri->content_length : CS_HANDLER_MAX_BODY + 1;
+    buf = malloc(cap);
     if (!buf)
         return 500;
     /* one byte more than allowed: a chunked body that has it is too large */
-    while (used <= CS_HANDLER_MAX_BODY) {
-        n = mg_read(conn, buf + used, CS_HANDLER_MAX_BODY + 1 - used);
+    while (used < cap) {
+        n = mg_read(conn, buf + used, cap - used);
         if (n <= 0)
             break;
         used += (size_t)n;
@@ -363,13 +374,17 @@ static int call_handler(struct mg_connection *conn, const struct mg_request_info
     const char *path = ri->local_uri_raw ? ri->local_uri_raw : ri->local_uri;
     const char *type;
     char head[1024];
-    int closing = !keeps_alive(conn, ri), status, n;
+    int closing, status, n;
 
     status = read_body(conn, ri, &body, &body_len);
     if (status == 413)
         return send_plain_status(conn, ri, 413, "request body too large\n", 1);
     if (status != 0)
         return send_plain_status(conn, ri, 500, "out of memory\n", 1);
+    /* A body of known length is read whole, so the connection can stay (an
+     * OCSP client's next POST needs no new handshake); a chunked one is
+     * closed after, as routes do. */
+    closing = !client_keeps_alive(conn, ri) || mg_get_header(conn, "Transfer-Encoding");
     h->fn(h->ctx, ri->request_method, path, body, body_len, &reply);
     free(body);
     status = reply.status >= 200 && reply.status <= 599 ? reply.status : 500;

@@ -44,6 +44,18 @@ check "GET /ocsp/{base64}" curl -sf "$plain/ocsp/$get_path" -o "$tmp/get.der"
 check "the GET answer verifies" openssl ocsp -respin "$tmp/get.der" -issuer \
     "$chain/intermediate.pem" -cert "$leaf" -CAfile "$chain/root.pem"
 contains "and says good" "$tmp/last.out" "web.localhost.pem: good"
+# Two POSTs on one keep-alive connection: the body is read whole, so the
+# connection stays and the second answer is as good as the first.
+ocsp_post() {
+    curl -sv --data-binary @"$tmp/req.der" -H "Content-Type: application/ocsp-request" \
+        "$plain/ocsp" -o "$tmp/post1.der" --next --data-binary @"$tmp/req.der" \
+        -H "Content-Type: application/ocsp-request" "$plain/ocsp" -o "$tmp/post2.der"
+}
+check "two OCSP POSTs on one connection" ocsp_post
+contains "the connection is kept" "$tmp/last.out" "Re-using existing connection"
+check "the second answer verifies" openssl ocsp -respin "$tmp/post2.der" -issuer \
+    "$chain/intermediate.pem" -cert "$leaf" -CAfile "$chain/root.pem"
+contains "and says good" "$tmp/last.out" "web.localhost.pem: good"
 check "fetch the CRL over plain http" fetch_crl
 check "verify -crl_check passes before revocation" crl_verify "$leaf"
 equal "the server staples good for itself" "$(staple_status)" "good"
