@@ -127,11 +127,8 @@ static cs_code fill(const entry *entries, lua_Integer n, cs_fileset **out, cs_er
 
     for (lua_Integer i = 0; i < n && rc == CS_OK; i++) {
         const entry *e = &entries[i];
-        if (e->key && e->passphrase)
-            rc = cs_fileset_add_key_encrypted(fs, e->key, e->passphrase, e->path, e->overwrite,
-                                              err);
-        else if (e->key)
-            rc = cs_fileset_add_key(fs, e->key, e->path, e->overwrite, err);
+        if (e->key)
+            rc = cs_fileset_add_key(fs, e->key, e->passphrase, e->path, e->overwrite, err);
         else
             rc = cs_fileset_add_certs(fs, e->certs, e->ncerts, e->path, e->overwrite, err);
     }

@@ -428,22 +428,33 @@ static cs_code read_nc(conv *c, int t, cs_cert_spec *spec)
     return rc;
 }
 
-/* crl_distribution_points = {"http://...", ...} */
-static cs_code read_crl_dp(conv *c, int t, cs_cert_spec *spec)
+/* Optional field of the table at t (named parent in messages): a list of
+ * URI strings and nothing else, into *uris / *len. */
+static cs_code opt_uri_list(conv *c, int t, const char *parent, const char *field,
+                            const char ***uris, size_t *len)
 {
-    const char *path = "spec.crl_distribution_points";
-    const char **uris = NULL;
+    char path[PATH_MAX_LEN];
     int present;
-    cs_code rc = opt_table(c, t, "spec", "crl_distribution_points", &present);
-    int cdp = lua_gettop(c->L);
+    cs_code rc = opt_table(c, t, parent, field, &present);
 
     if (rc != CS_OK || !present)
         return rc;
-    rc = check_fields(c, cdp, path, no_fields, 1);
+    snprintf(path, sizeof path, "%s.%s", parent, field);
+    rc = check_fields(c, lua_gettop(c->L), path, no_fields, 1);
     if (rc == CS_OK)
-        rc = string_array(c, cdp, path, &uris, &spec->crl_distribution_points.len);
-    spec->crl_distribution_points.uris = uris;
+        rc = string_array(c, lua_gettop(c->L), path, uris, len);
     lua_pop(c->L, 1);
+    return rc;
+}
+
+/* crl_distribution_points = {"http://...", ...} */
+static cs_code read_crl_dp(conv *c, int t, cs_cert_spec *spec)
+{
+    const char **uris = NULL;
+    cs_code rc = opt_uri_list(c, t, "spec", "crl_distribution_points", &uris,
+                              &spec->crl_distribution_points.len);
+
+    spec->crl_distribution_points.uris = uris;
     return rc;
 }
 
@@ -452,7 +463,7 @@ static cs_code read_aia(conv *c, int t, cs_cert_spec *spec)
 {
     const char *path = "spec.authority_info_access";
     const char **ocsp = NULL, **issuers = NULL;
-    int present, sub;
+    int present;
     cs_code rc = opt_table(c, t, "spec", "authority_info_access", &present);
     int aia = lua_gettop(c->L);
 
@@ -460,24 +471,10 @@ static cs_code read_aia(conv *c, int t, cs_cert_spec *spec)
         return rc;
     rc = check_fields(c, aia, path, aia_fields, 0);
     if (rc == CS_OK)
-        rc = opt_table(c, aia, path, "ocsp", &sub);
-    if (rc == CS_OK && sub) {
-        rc = check_fields(c, lua_gettop(c->L), "spec.authority_info_access.ocsp", no_fields, 1);
-        if (rc == CS_OK)
-            rc = string_array(c, lua_gettop(c->L), "spec.authority_info_access.ocsp", &ocsp,
-                              &spec->authority_info_access.ocsp_len);
-        lua_pop(c->L, 1);
-    }
+        rc = opt_uri_list(c, aia, path, "ocsp", &ocsp, &spec->authority_info_access.ocsp_len);
     if (rc == CS_OK)
-        rc = opt_table(c, aia, path, "ca_issuers", &sub);
-    if (rc == CS_OK && sub) {
-        rc = check_fields(c, lua_gettop(c->L), "spec.authority_info_access.ca_issuers",
-                          no_fields, 1);
-        if (rc == CS_OK)
-            rc = string_array(c, lua_gettop(c->L), "spec.authority_info_access.ca_issuers",
-                              &issuers, &spec->authority_info_access.ca_issuers_len);
-        lua_pop(c->L, 1);
-    }
+        rc = opt_uri_list(c, aia, path, "ca_issuers", &issuers,
+                          &spec->authority_info_access.ca_issuers_len);
     spec->authority_info_access.ocsp = ocsp;
     spec->authority_info_access.ca_issuers = issuers;
     lua_settop(c->L, aia - 1);

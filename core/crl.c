@@ -357,6 +357,8 @@ static int entry_reason(const X509_REVOKED *r)
     return reason;
 }
 
+/* The revoked entries into info: 1, 0 when one cannot be read, -1 when out
+ * of memory. */
 static int fill_entries(cs_crl_info *info, X509_CRL *crl)
 {
     STACK_OF(X509_REVOKED) *revs = X509_CRL_get_REVOKED(crl);
@@ -366,7 +368,7 @@ static int fill_entries(cs_crl_info *info, X509_CRL *crl)
         return 1;
     info->revoked = calloc((size_t)n, sizeof *info->revoked);
     if (!info->revoked)
-        return 0;
+        return -1;
     for (i = 0; i < n; i++) {
         const X509_REVOKED *r = sk_X509_REVOKED_value(revs, i);
         cs_revoked *e = &info->revoked[i];
@@ -440,8 +442,12 @@ cs_code cs_crl_get_info(const cs_crl *crl, cs_crl_info **out, cs_err *err)
         goto bad;
     }
     what = "revoked entries";
-    if (!fill_entries(info, c))
+    switch (fill_entries(info, c)) {
+    case -1:
+        goto nomem;
+    case 0:
         goto bad;
+    }
     *out = info;
     info = NULL;
     rc = CS_OK;

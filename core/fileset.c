@@ -70,8 +70,8 @@ static cs_code add(cs_fileset *fs, const char *path, void *data, size_t len, uns
     return CS_OK;
 }
 
-cs_code cs_fileset_add_key(cs_fileset *fs, const cs_key *key, const char *path, int overwrite,
-                           cs_err *err)
+cs_code cs_fileset_add_key(cs_fileset *fs, const cs_key *key, const char *passphrase,
+                           const char *path, int overwrite, cs_err *err)
 {
     char *pem = NULL;
     size_t len = 0;
@@ -79,22 +79,8 @@ cs_code cs_fileset_add_key(cs_fileset *fs, const cs_key *key, const char *path, 
 
     if (!fs || !key || !path)
         return cs_err_set(err, CS_EINVAL, "key: nothing to save");
-    rc = cs_key_private_pem(key, path, &pem, &len, err);
-    if (rc != CS_OK)
-        return rc;
-    return add(fs, path, pem, len, KEY_MODE, overwrite, err);
-}
-
-cs_code cs_fileset_add_key_encrypted(cs_fileset *fs, const cs_key *key, const char *passphrase,
-                                     const char *path, int overwrite, cs_err *err)
-{
-    char *pem = NULL;
-    size_t len = 0;
-    cs_code rc;
-
-    if (!fs || !key || !path)
-        return cs_err_set(err, CS_EINVAL, "key: nothing to save");
-    rc = cs_key_encrypted_pem(key, passphrase, path, &pem, &len, err);
+    rc = passphrase ? cs_key_encrypted_pem(key, passphrase, path, &pem, &len, err)
+                    : cs_key_private_pem(key, path, &pem, &len, err);
     if (rc != CS_OK)
         return rc;
     return add(fs, path, pem, len, KEY_MODE, overwrite, err);

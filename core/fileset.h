@@ -17,14 +17,12 @@ typedef struct cs_fileset cs_fileset;
 CS_NODISCARD cs_code cs_fileset_new(cs_fileset **out, cs_err *err);
 void cs_fileset_free(cs_fileset *fs);
 
-/* Add key as unencrypted PKCS#8 PEM, mode 0600. The key is encoded now. */
-CS_NODISCARD cs_code cs_fileset_add_key(cs_fileset *fs, const cs_key *key, const char *path,
+/* Add key as PKCS#8 PEM, mode 0600, encoded now: unencrypted when
+ * passphrase is NULL, else encrypted with it (cs_key_save_encrypted's form;
+ * CS_EINVAL for an empty one). */
+CS_NODISCARD cs_code cs_fileset_add_key(cs_fileset *fs, const cs_key *key,
+                                        const char *passphrase, const char *path,
                                         int overwrite, cs_err *err);
-/* As cs_fileset_add_key, encrypted with passphrase (cs_key_save_encrypted's
- * form); CS_EINVAL for an empty or NULL passphrase. */
-CS_NODISCARD cs_code cs_fileset_add_key_encrypted(cs_fileset *fs, const cs_key *key,
-                                                  const char *passphrase, const char *path,
-                                                  int overwrite, cs_err *err);
 /* Add certs as concatenated PEM (a chain file: leaf first), mode 0644. */
 CS_NODISCARD cs_code cs_fileset_add_certs(cs_fileset *fs, const cs_cert *const *certs,
                                           size_t n, const char *path, int overwrite,

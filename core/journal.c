@@ -297,9 +297,9 @@ static cs_code place_files(const jfile *files, size_t n, long delay_us, cs_err *
 
 /* ---- recovery ---- */
 
-/* Finish or undo the unlocked journal at path, locked on fd. 1 forward, 0
- * back, -1 error (err set; the journal stays for the next try). */
-static int recover_one(const char *path, int fd, cs_store *store, cs_err *err)
+/* Finish or undo the journal at path (the caller holds its lock). 1
+ * forward, 0 back, -1 error (err set; the journal stays for the next try). */
+static int recover_one(const char *path, cs_store *store, cs_err *err)
 {
     char *text = NULL;
     size_t len = 0;
@@ -309,7 +309,6 @@ static int recover_one(const char *path, int fd, cs_store *store, cs_err *err)
     cs_code rc;
     int dir = -1;
 
-    (void)fd;
     if (cs_file_read(path, JOURNAL_MAX, &text, &len, err) != CS_OK)
         return -1;
     if (parse(text, &t) != 0) {
@@ -376,7 +375,7 @@ static cs_code scan(const char *dir, cs_store *store, const jfile *claim, size_t
             if (is_new) {
                 unlink(path); /* died before listing any file */
             } else {
-                int r = recover_one(path, fd, store, err);
+                int r = recover_one(path, store, err);
                 if (r < 0)
                     rc = err ? err->code : CS_EIO;
                 else if (r == 1 && forward)

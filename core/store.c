@@ -117,9 +117,9 @@ static const char *const stmt_sql[ST_N] = {
     [ST_FIND] = "SELECT pem, profile FROM certificates WHERE serial = ?1 ORDER BY id LIMIT 2",
     [ST_FIND_ISSUER] = "SELECT pem, profile FROM certificates WHERE serial = ?1 AND issuer = ?2",
     [ST_COUNT] = "SELECT count(*) FROM certificates",
-    [ST_STATUS] = "SELECT id, revoked_at, reason, not_after, issuer FROM certificates"
+    [ST_STATUS] = "SELECT id, revoked_at, reason, not_after FROM certificates"
                   " WHERE serial = ?1 AND issuer = ?2",
-    [ST_STATUS_ANY] = "SELECT id, revoked_at, reason, not_after, issuer FROM certificates"
+    [ST_STATUS_ANY] = "SELECT id, revoked_at, reason, not_after FROM certificates"
                       " WHERE serial = ?1 ORDER BY id LIMIT 2",
     [ST_REVOKE] = "UPDATE certificates SET revoked_at = ?2, reason = ?3"
                   " WHERE id = ?1 AND revoked_at IS NULL",
@@ -743,11 +743,9 @@ cs_code cs_store_status(cs_store *s, const char *issuer, const char *serial_hex,
     if (canon_serial(serial_hex, serial) != 0)
         return cs_err_set(err, CS_EINVAL, "serial %.64s: not a hexadecimal serial of at most "
                           "20 bytes", serial_hex);
-    rc = lookup(s, serial, issuer, &id, &rev, err);
+    rc = lookup(s, serial, issuer, &id, &rev, err); /* no row: rev stays UNKNOWN */
     if (rc != CS_OK)
         return rc;
-    if (id == 0)
-        rev.status = CS_STATUS_UNKNOWN;
     *out = rev;
     return CS_OK;
 }
