@@ -22,12 +22,10 @@
 #define PKI_OCSP "pki.ocsp_responder"
 #define PKI_JOURNAL "pki.journal"
 
-/* A key's userdata. A running server borrows the key (core keeps a pointer),
- * so while pins > 0 closing only marks it closed; the last unpin frees it. */
+/* A key's userdata; key is NULL once closed (core keeps its own references
+ * to what it goes on using, so closing frees at once). */
 typedef struct pki_key_box {
     cs_key *key;
-    int pins;
-    int closed;
 } pki_key_box;
 
 /* An OCSP responder's userdata. A running server answering with it borrows
@@ -59,8 +57,6 @@ cs_cert **pki_newcert(lua_State *L);
 /* Push cert (ownership taken) as a pki.cert; a NULL cert raises. */
 void pki_pushcert(lua_State *L, cs_cert *cert);
 /* Pin and unpin a key borrowed by core beyond one call. */
-void pki_key_pin(pki_key_box *box);
-void pki_key_unpin(pki_key_box *box);
 
 /* Is name one of the NULL-terminated names? */
 int pki_name_in(const char *const names[], const char *name);

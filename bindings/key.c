@@ -6,20 +6,15 @@
 static int key_gc(lua_State *L)
 {
     pki_key_box *box = luaL_checkudata(L, 1, PKI_KEY);
-    if (box->key && !box->closed) {
-        box->closed = 1;
-        if (box->pins == 0) { /* else the last unpin (a server stopping) frees it */
-            cs_key_free(box->key);
-            box->key = NULL;
-        }
-    }
+    cs_key_free(box->key);
+    box->key = NULL;
     return 0;
 }
 
 static int key_tostring(lua_State *L)
 {
     pki_key_box *box = luaL_checkudata(L, 1, PKI_KEY);
-    if (box->key == NULL || box->closed) {
+    if (box->key == NULL) {
         lua_pushliteral(L, "pki.key (closed)");
     } else {
         const char *curve = cs_key_curve(box->key);

@@ -109,7 +109,7 @@ static int ocsp_new(lua_State *L)
     keybox = luaL_testudata(L, -1, PKI_KEY);
     if (keybox == NULL)
         argfail(L, "key", "pki.key");
-    if (keybox->key == NULL || keybox->closed)
+    if (keybox->key == NULL)
         luaL_error(L, "attempt to use a closed %s", PKI_KEY);
     p.signer_key = keybox->key;
     if (lua_getfield(L, 1, "next_update_hours") != LUA_TNIL) {

@@ -153,12 +153,7 @@ static int p12_write(lua_State *L)
     password = opt_string_field(L, "password");
     friendly = opt_string_field(L, "friendly_name");
     cert = *(cs_cert **)field_udata(L, "cert", PKI_CERT);
-    {
-        const pki_key_box *box = field_udata(L, "key", PKI_KEY);
-        if (box->closed)
-            luaL_error(L, "attempt to use a closed %s", PKI_KEY);
-        key = box->key;
-    }
+    key = ((const pki_key_box *)field_udata(L, "key", PKI_KEY))->key;
     chain = pki_cert_array(L, 1, "chain", 1, &chain_len);
     overwrite = pki_field_boolean(L, 1, "overwrite");
     if (!password) /* absent: data the caller did not have, not a bug */

@@ -1,11 +1,10 @@
-/* pki.server: the embedded HTTPS server. Core borrows the leaf, chain and
- * key only while start or reload runs (it keeps its own references after),
- * but the server still holds its own references to the certificates
- * (cs_cert_dup), pins the key (so key:close() defers the free), and keeps
- * all of them in its user value, so what it serves outlives any close on
- * the Lua side. A reload swaps all of them. The client CAs core copies at
- * start: nothing to keep. An OCSP responder (start_server's ocsp) is pinned
- * the same way and kept in user value 2, which a reload leaves alone. */
+/* pki.server: the embedded HTTPS server. Core borrows the leaf, chain, key,
+ * client CAs and routes only while start or reload runs (it keeps its own
+ * references and copies), so a close on the Lua side afterwards changes
+ * nothing it serves. The OCSP responder (start_server's ocsp) is the one
+ * thing core keeps borrowing, as its handler's context: the server pins it
+ * (so responder:close() defers the free) and keeps its userdata in its user
+ * value until it stops. */
 #include "bindings.h"
 
 #include <signal.h>
@@ -14,10 +13,7 @@
 
 typedef struct server_box {
     cs_server *srv;
-    cs_cert **certs; /* leaf then chain: our own references */
-    size_t ncerts;
-    pki_key_box *key; /* pinned; its userdata is in our user value */
-    pki_ocsp_box *ocsp; /* pinned; its userdata is user value 2; NULL: no /ocsp */
+    pki_ocsp_box *ocsp; /* pinned; its userdata is our user value; NULL: no /ocsp */
 } server_box;
 
 #define OCSP_PREFIX "/ocsp"
@@ -40,54 +36,14 @@ static void ocsp_handler(void *ctx, const char *method, const char *path,
     out->body_len = r.body_len;
 }
 
-/* Drop the certificates and key the box holds (after a stop or a reload). */
-static void release_creds(server_box *box)
-{
-    if (box->certs) {
-        cs_cert_free_all(box->certs, box->ncerts);
-        box->certs = NULL;
-        box->ncerts = 0;
-    }
-    if (box->key) {
-        pki_key_unpin(box->key);
-        box->key = NULL;
-    }
-}
-
 static void release(server_box *box)
 {
     cs_server_stop(box->srv); /* no handler runs after this */
     box->srv = NULL;
-    release_creds(box);
     if (box->ocsp) {
         pki_ocsp_unpin(box->ocsp);
         box->ocsp = NULL;
     }
-}
-
-/* Our own references to leaf and chain (leaf first), or NULL when out of
- * memory; *n is set to 1 + chain_len. Free with cs_cert_free_all. */
-static cs_cert **dup_certs(const cs_cert *leaf, const cs_cert *const *chain, size_t chain_len,
-                           size_t *n)
-{
-    cs_cert **certs = calloc(chain_len + 1, sizeof *certs);
-    size_t have = 0;
-
-    if (certs == NULL)
-        return NULL;
-    certs[0] = cs_cert_dup(leaf);
-    have = certs[0] ? 1 : 0;
-    for (size_t i = 0; i < chain_len && have == i + 1; i++) {
-        certs[i + 1] = cs_cert_dup(chain[i]);
-        if (certs[i + 1])
-            have++;
-    }
-    if (have != chain_len + 1) {
-        cs_cert_free_all(certs, have);
-        return NULL;
-    }
-    *n = have;
-    return certs;
 }
 
 static int server_stop(lua_State *L)
@@ -277,7 +233,6 @@ static int server_start(lua_State *L)
     pki_ocsp_box *ocsp = NULL;
     cs_handler ocsp_route = {OCSP_PREFIX, ocsp_handler, NULL, 1};
     lua_Integer v;
-    int keep;
 
     memset(&cfg, 0, sizeof cfg);
     cfg.http_port = -1; /* absent: no plain listener */
@@ -285,30 +240,24 @@ static int server_start(lua_State *L)
     lua_settop(L, 1);
     pki_check_option_names(L, 1, 1, names);
 
-    /* what the server keeps alive: {cert, key, chain...} */
-    lua_newtable(L);
-    keep = lua_gettop(L);
     lua_getfield(L, 1, "cert");
     leaf = luaL_testudata(L, -1, PKI_CERT);
     if (leaf == NULL)
         argfail(L, "cert", "pki.cert");
     if (*leaf == NULL)
         luaL_error(L, "attempt to use a closed %s", PKI_CERT);
-    lua_rawseti(L, keep, 1);
     lua_getfield(L, 1, "key");
     keybox = luaL_testudata(L, -1, PKI_KEY);
     if (keybox == NULL)
         argfail(L, "key", "pki.key");
-    if (keybox->key == NULL || keybox->closed)
+    if (keybox->key == NULL)
         luaL_error(L, "attempt to use a closed %s", PKI_KEY);
-    lua_rawseti(L, keep, 2);
+    lua_pop(L, 2); /* opts holds both until start returns */
     cfg.leaf = *leaf;
     cfg.key = keybox->key;
 
     chain = pki_cert_array(L, 1, "chain", 1, &cfg.chain_len);
     cfg.chain = (const cs_cert *const *)chain;
-    lua_getfield(L, 1, "chain");
-    lua_rawseti(L, keep, 3);
 
     cfg.hosts = read_hosts(L, &cfg.hosts_len);
     cfg.routes = read_routes(L, &cfg.routes_len);
@@ -364,27 +313,16 @@ static int server_start(lua_State *L)
         cfg.handlers = &ocsp_route;
         cfg.handlers_len = 1;
     }
-    lua_pop(L, 1); /* opts still holds it; user value 2 below keeps it */
+    lua_pop(L, 1); /* opts still holds it; our user value below keeps it */
 
-    box = lua_newuserdatauv(L, sizeof *box, 2);
+    box = lua_newuserdatauv(L, sizeof *box, 1);
     memset(box, 0, sizeof *box);
     luaL_setmetatable(L, PKI_SERVER);
-    lua_pushvalue(L, keep);
-    lua_setiuservalue(L, -2, 1);
     lua_getfield(L, 1, "ocsp");
-    lua_setiuservalue(L, -2, 2);
+    lua_setiuservalue(L, -2, 1);
 
-    box->certs = dup_certs(cfg.leaf, cfg.chain, cfg.chain_len, &box->ncerts);
-    if (box->certs == NULL)
-        return luaL_error(L, "out of memory");
-    cfg.leaf = box->certs[0];
-    cfg.chain = (const cs_cert *const *)(box->certs + 1);
-    if (cs_server_start(&cfg, &box->srv, &err) != CS_OK) {
-        release(box);
+    if (cs_server_start(&cfg, &box->srv, &err) != CS_OK)
         return pki_fail(L, &err);
-    }
-    pki_key_pin(keybox);
-    box->key = keybox;
     if (ocsp) {
         pki_ocsp_pin(ocsp);
         box->ocsp = ocsp;
@@ -401,16 +339,13 @@ static int server_reload(lua_State *L)
     server_box *box = check_server(L);
     cs_err err = {CS_OK, ""};
     pki_key_box *keybox;
-    cs_cert **leaf, **certs;
+    cs_cert **leaf;
     const cs_cert **chain;
-    size_t chain_len, ncerts = 0;
-    int keep;
+    size_t chain_len;
 
     luaL_checktype(L, 2, LUA_TTABLE);
     lua_settop(L, 2);
     pki_check_option_names(L, 2, 2, names);
-    lua_newtable(L);
-    keep = lua_gettop(L);
     if (lua_getfield(L, 2, "leaf") == LUA_TNIL) {
         lua_pop(L, 1);
         lua_getfield(L, 2, "cert");
@@ -421,34 +356,17 @@ static int server_reload(lua_State *L)
                                                    luaL_typename(L, -1)));
     if (*leaf == NULL)
         return luaL_error(L, "attempt to use a closed %s", PKI_CERT);
-    lua_rawseti(L, keep, 1);
     lua_getfield(L, 2, "key");
     keybox = luaL_testudata(L, -1, PKI_KEY);
     if (keybox == NULL)
         return luaL_argerror(L, 2, lua_pushfstring(L, "key: pki.key expected, got %s",
                                                    luaL_typename(L, -1)));
-    if (keybox->key == NULL || keybox->closed)
+    if (keybox->key == NULL)
         return luaL_error(L, "attempt to use a closed %s", PKI_KEY);
-    lua_rawseti(L, keep, 2);
     chain = pki_cert_array(L, 2, "chain", 2, &chain_len);
-    lua_getfield(L, 2, "chain");
-    lua_rawseti(L, keep, 3);
 
-    certs = dup_certs(*leaf, chain, chain_len, &ncerts);
-    if (certs == NULL)
-        return luaL_error(L, "out of memory");
-    if (cs_server_reload(box->srv, certs[0], (const cs_cert *const *)(certs + 1), chain_len,
-                         keybox->key, &err) != CS_OK) {
-        cs_cert_free_all(certs, ncerts);
+    if (cs_server_reload(box->srv, *leaf, chain, chain_len, keybox->key, &err) != CS_OK)
         return pki_fail(L, &err);
-    }
-    release_creds(box);
-    box->certs = certs;
-    box->ncerts = ncerts;
-    pki_key_pin(keybox);
-    box->key = keybox;
-    lua_pushvalue(L, keep);
-    lua_setiuservalue(L, 1, 1);
     lua_pushboolean(L, 1);
     return 1;
 }

@@ -23,7 +23,7 @@ void *pki_checkopen(lua_State *L, int idx, const char *tname)
 cs_key *pki_checkkey(lua_State *L, int idx)
 {
     pki_key_box *box = luaL_checkudata(L, idx, PKI_KEY);
-    if (box->key == NULL || box->closed)
+    if (box->key == NULL)
         luaL_error(L, "attempt to use a closed %s", PKI_KEY);
     return box->key;
 }
@@ -37,8 +37,6 @@ pki_key_box *pki_newkey(lua_State *L)
 {
     pki_key_box *box = lua_newuserdatauv(L, sizeof *box, 1);
     box->key = NULL;  /* created closed, as liolib does */
-    box->pins = 0;
-    box->closed = 0;
     luaL_setmetatable(L, PKI_KEY);
     return box;
 }
@@ -56,21 +54,6 @@ void pki_pushcert(lua_State *L, cs_cert *cert)
     if (cert == NULL)
         luaL_error(L, "out of memory");
     *pki_newcert(L) = cert;
-}
-
-void pki_key_pin(pki_key_box *box)
-{
-    box->pins++;
-}
-
-void pki_key_unpin(pki_key_box *box)
-{
-    if (box->pins > 0)
-        box->pins--;
-    if (box->pins == 0 && box->closed) {
-        cs_key_free(box->key);
-        box->key = NULL;
-    }
 }
 
 int pki_name_in(const char *const names[], const char *name)
