@@ -12,8 +12,10 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
-static int write_all(int fd, const unsigned char *p, size_t len)
+int cs_write_all(int fd, const void *data, size_t len)
 {
+    const unsigned char *p = data;
+
     while (len > 0) {
         ssize_t n = write(fd, p, len);
         if (n < 0) {
@@ -40,28 +42,60 @@ static int parent_of(const char *path, char *buf, size_t size)
     return 0;
 }
 
+void cs_sync_dir_of(const char *path)
+{
+    char dir[4096];
+    int fd;
+
+    if (parent_of(path, dir, sizeof dir) != 0)
+        return;
+    fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+        (void)fsync(fd);
+        close(fd);
+    }
+}
+
 /* Make the new names durable: fsync each folder that got one, once. */
 static void sync_parents(const cs_file_out *files, size_t n)
 {
     char dir[4096], seen[4096] = "";
 
     for (size_t i = 0; i < n; i++) {
-        int fd;
         if (parent_of(files[i].path, dir, sizeof dir) != 0 || strcmp(dir, seen) == 0)
             continue;
-        fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd >= 0) {
-            (void)fsync(fd);
-            close(fd);
-        }
+        cs_sync_dir_of(files[i].path);
         strcpy(seen, dir);
     }
 }
 
-static cs_code exists_error(cs_err *err, const char *path)
+cs_code cs_file_exists_error(const char *path, cs_err *err)
 {
     return cs_err_set(err, CS_EEXIST,
                       "%s: exists, not overwritten (pass overwrite = true to replace)", path);
+}
+
+cs_code cs_file_write_temp(const char *path, const char *tmp, const void *data, size_t len,
+                           unsigned mode, cs_err *err)
+{
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, (mode_t)mode);
+
+    if (fd < 0)
+        return cs_err_set(err, errno == ENOENT ? CS_ENOENT : CS_EIO, "%s: cannot create: %s",
+                          path, strerror(errno));
+    /* The umask may have removed bits; a key must be exactly 0600, no more. */
+    if (fchmod(fd, (mode_t)mode) != 0 || cs_write_all(fd, data, len) != 0 || fsync(fd) != 0) {
+        int e = errno;
+        close(fd);
+        unlink(tmp);
+        return cs_err_set(err, CS_EIO, "%s: cannot write: %s", path, strerror(e));
+    }
+    if (close(fd) != 0) {
+        int e = errno;
+        unlink(tmp);
+        return cs_err_set(err, CS_EIO, "%s: cannot write: %s", path, strerror(e));
+    }
+    return CS_OK;
 }
 
 /* Write one file's bytes to a fresh temporary name beside it, fsynced.
@@ -69,31 +103,13 @@ static cs_code exists_error(cs_err *err, const char *path)
 static cs_code write_temp(const cs_file_out *f, char *tmp, size_t size, cs_err *err)
 {
     unsigned char rnd[6];
-    int fd;
 
     if (RAND_bytes(rnd, sizeof rnd) != 1)
         return cs_err_ossl(err, CS_ECRYPTO, "%s: random name for temporary file", f->path);
     if (snprintf(tmp, size, "%s.tmp-%02x%02x%02x%02x%02x%02x", f->path, rnd[0], rnd[1],
                  rnd[2], rnd[3], rnd[4], rnd[5]) >= (int)size)
         return cs_err_set(err, CS_EINVAL, "%s: path too long", f->path);
-    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, (mode_t)f->mode);
-    if (fd < 0)
-        return cs_err_set(err, errno == ENOENT ? CS_ENOENT : CS_EIO, "%s: cannot create: %s",
-                          f->path, strerror(errno));
-    /* The umask may have removed bits; a key must be exactly 0600, no more. */
-    if (fchmod(fd, (mode_t)f->mode) != 0 || write_all(fd, f->data, f->len) != 0 ||
-        fsync(fd) != 0) {
-        int e = errno;
-        close(fd);
-        unlink(tmp);
-        return cs_err_set(err, CS_EIO, "%s: cannot write: %s", f->path, strerror(e));
-    }
-    if (close(fd) != 0) {
-        int e = errno;
-        unlink(tmp);
-        return cs_err_set(err, CS_EIO, "%s: cannot write: %s", f->path, strerror(e));
-    }
-    return CS_OK;
+    return cs_file_write_temp(f->path, tmp, f->data, f->len, f->mode, err);
 }
 
 /* Give the temporary file its name. */
@@ -106,7 +122,7 @@ static cs_code put_in_place(const cs_file_out *f, const char *tmp, cs_err *err)
     }
     /* link() fails if the name appeared meanwhile: no race overwrites it. */
     if (link(tmp, f->path) != 0)
-        return errno == EEXIST ? exists_error(err, f->path)
+        return errno == EEXIST ? cs_file_exists_error(f->path, err)
                                : cs_err_set(err, CS_EIO, "%s: cannot create: %s", f->path,
                                             strerror(errno));
     unlink(tmp);
@@ -122,7 +138,7 @@ cs_code cs_file_write_all(const cs_file_out *files, size_t n, cs_err *err)
 
     for (size_t i = 0; i < n; i++) {
         if (!files[i].overwrite && lstat(files[i].path, &st) == 0)
-            return exists_error(err, files[i].path);
+            return cs_file_exists_error(files[i].path, err);
     }
     tmp = calloc(n ? n : 1, sizeof *tmp);
     if (!tmp)

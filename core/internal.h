@@ -127,6 +127,17 @@ static inline int cs_mem_contains(const char *data, size_t len, const char *need
     return 0;
 }
 
+/* file.c's pieces the issuance journal (journal.c) writes with too. */
+int cs_write_all(int fd, const void *data, size_t len);
+/* fsync the folder holding path: a name made or removed there is durable. */
+void cs_sync_dir_of(const char *path);
+/* CS_EEXIST "PATH: exists, not overwritten (pass overwrite = true ...)". */
+cs_code cs_file_exists_error(const char *path, cs_err *err);
+/* Write len bytes to the new file tmp (O_EXCL), mode exactly mode,
+ * fsynced; path names it in messages. On failure tmp is removed. */
+CS_NODISCARD cs_code cs_file_write_temp(const char *path, const char *tmp, const void *data,
+                                        size_t len, unsigned mode, cs_err *err);
+
 /* What cs_cert_get_info reads, for csr.c too. Defined in info.c; each
  * returns 0 when out of memory (what was filled so far is still freeable). */
 int cs_info_rdns(const X509_NAME *name, cs_rdn **out, size_t *len);

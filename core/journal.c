@@ -86,22 +86,6 @@ static int random_hex(char *out, size_t bytes)
     return 0;
 }
 
-/* fsync the folder holding path (a new or removed name there is durable). */
-static void sync_parent(const char *path)
-{
-    char copy[4096];
-    int fd;
-
-    if (strlen(path) >= sizeof copy)
-        return;
-    strcpy(copy, path);
-    fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) {
-        (void)fsync(fd);
-        close(fd);
-    }
-}
-
 /* fsync each distinct folder of files (consecutive duplicates skipped). */
 static void sync_parents(const jfile *files, size_t n)
 {
@@ -115,25 +99,9 @@ static void sync_parents(const jfile *files, size_t n)
         snprintf(dir, sizeof dir, "%s", dirname(copy));
         if (strcmp(dir, last) == 0)
             continue;
-        sync_parent(files[i].path);
+        cs_sync_dir_of(files[i].path);
         strcpy(last, dir);
     }
-}
-
-static int write_all(int fd, const void *data, size_t len)
-{
-    const unsigned char *p = data;
-
-    while (len > 0) {
-        ssize_t w = write(fd, p, len);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            return -1;
-        p += w;
-        len -= (size_t)w;
-    }
-    return 0;
 }
 
 /* ---- reading a journal ---- */
@@ -427,12 +395,6 @@ static int exists(const cs_file_out *f, struct stat *st)
     return !f->overwrite && lstat(f->path, st) == 0;
 }
 
-static cs_code exists_error(const cs_file_out *f, cs_err *err)
-{
-    return cs_err_set(err, CS_EEXIST, "%s: exists, not overwritten (pass overwrite = true to "
-                      "replace)", f->path);
-}
-
 /* The cert's serial (upper-case hex of its bytes) and issuer line, as the
  * store records them; free both with free(). */
 static cs_code cert_keys(const cs_cert *cert, char **serial, char **issuer, cs_err *err)
@@ -485,30 +447,6 @@ static char *journal_text(const char *serial, const char *issuer, const jfile *f
     return out;
 }
 
-/* Write one temporary file, fsynced, mode exact. */
-static cs_code write_temp(const jfile *f, const cs_file_out *src, cs_err *err)
-{
-    int fd = open(f->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
-                  (mode_t)f->mode);
-
-    if (fd < 0)
-        return cs_err_set(err, errno == ENOENT ? CS_ENOENT : CS_EIO, "%s: cannot create: %s",
-                          f->path, strerror(errno));
-    if (fchmod(fd, (mode_t)f->mode) != 0 || write_all(fd, src->data, src->len) != 0 ||
-        fsync(fd) != 0) {
-        int e = errno;
-        close(fd);
-        unlink(f->tmp);
-        return cs_err_set(err, CS_EIO, "%s: cannot write: %s", f->path, strerror(e));
-    }
-    if (close(fd) != 0) {
-        int e = errno;
-        unlink(f->tmp);
-        return cs_err_set(err, CS_EIO, "%s: cannot write: %s", f->path, strerror(e));
-    }
-    return CS_OK;
-}
-
 cs_code cs_journal_stage(const char *dir, cs_store *store, const cs_cert *cert,
                          const cs_file_out *files, size_t n, cs_journal **out, cs_err *err)
 {
@@ -527,7 +465,7 @@ cs_code cs_journal_stage(const char *dir, cs_store *store, const cs_cert *cert,
             return cs_err_set(err, CS_EINVAL, "%s: a file name with a tab or line break",
                               files[i].path ? files[i].path : "(null)");
         if (exists(&files[i], &st))
-            return exists_error(&files[i], err);
+            return cs_file_exists_error(files[i].path, err);
     }
     rc = cs_file_mkdir(dir, 0700, err);
     if (rc != CS_OK)
@@ -577,7 +515,7 @@ cs_code cs_journal_stage(const char *dir, cs_store *store, const cs_cert *cert,
     /* Again: a dead one's files may just have taken their names. */
     for (size_t i = 0; i < n; i++) {
         if (exists(&files[i], &st)) {
-            rc = exists_error(&files[i], err);
+            rc = cs_file_exists_error(files[i].path, err);
             goto done;
         }
     }
@@ -618,7 +556,7 @@ cs_code cs_journal_stage(const char *dir, cs_store *store, const cs_cert *cert,
                         JOURNAL_TRIES);
         goto done;
     }
-    if (write_all(j->fd, text, strlen(text)) != 0 || fsync(j->fd) != 0 ||
+    if (cs_write_all(j->fd, text, strlen(text)) != 0 || fsync(j->fd) != 0 ||
         rename(newpath, j->jpath) != 0) {
         rc = cs_err_set(err, CS_EIO, "%s: cannot write: %s", newpath, strerror(errno));
         unlink(newpath);
@@ -626,10 +564,12 @@ cs_code cs_journal_stage(const char *dir, cs_store *store, const cs_cert *cert,
         j->fd = -1;
         goto done;
     }
-    sync_parent(j->jpath);
+    cs_sync_dir_of(j->jpath);
 
     for (; j->written < j->n; j->written++) {
-        rc = write_temp(&j->files[j->written], order[j->written], err);
+        const jfile *f = &j->files[j->written];
+        rc = cs_file_write_temp(f->path, f->tmp, order[j->written]->data,
+                                order[j->written]->len, f->mode, err);
         if (rc != CS_OK)
             goto done;
     }
