@@ -208,15 +208,8 @@ cs_code cs_server_start(const cs_server_config *cfg, cs_server **out, cs_err *er
     if (rc != CS_OK)
         goto done;
     srv->handlers_len = cfg->handlers_len;
-    rc = cs_creds_new(cfg->leaf->x509, NULL, (const X509 *const *)NULL, 0, cfg->key->pkey, NULL, 0,
-                      &srv->creds, err);
-    for (size_t i = 0; rc == CS_OK && i < cfg->chain_len; i++) {
-        X509_up_ref(cfg->chain[i]->x509);
-        if (!sk_X509_push(srv->creds->chain, cfg->chain[i]->x509)) {
-            X509_free(cfg->chain[i]->x509);
-            rc = cs_err_set(err, CS_ENOMEM, "server: out of memory");
-        }
-    }
+    rc = cs_creds_new(cfg->leaf->x509, NULL, cfg->chain, cfg->chain_len, cfg->key->pkey, NULL,
+                      0, &srv->creds, err);
     if (rc != CS_OK)
         goto done;
     rc = cs_tls_ctx_build(cfg, srv, &srv->ssl_ctx, err);
@@ -312,7 +305,6 @@ cs_code cs_server_reload(cs_server *srv, const cs_cert *leaf, const cs_cert *con
                          size_t chain_len, const cs_key *key, cs_err *err)
 {
     creds *c = NULL;
-    X509 **certs = NULL;
     cs_err sub;
     size_t i;
     cs_code rc;
@@ -337,14 +329,7 @@ cs_code cs_server_reload(cs_server *srv, const cs_cert *leaf, const cs_cert *con
                           sub.msg);
     if (rc != CS_OK)
         return cs_err_set(err, rc, "server: reload: %s", sub.msg);
-    certs = chain_len > 0 ? calloc(chain_len, sizeof *certs) : NULL;
-    if (chain_len > 0 && !certs)
-        return cs_err_set(err, CS_ENOMEM, "server: out of memory");
-    for (i = 0; i < chain_len; i++)
-        certs[i] = chain[i]->x509;
-    rc = cs_creds_new(leaf->x509, NULL, (const X509 *const *)certs, chain_len, key->pkey, NULL, 0,
-                      &c, err);
-    free(certs);
+    rc = cs_creds_new(leaf->x509, NULL, chain, chain_len, key->pkey, NULL, 0, &c, err);
     if (rc != CS_OK)
         return rc;
     cs_creds_swap(srv, c);

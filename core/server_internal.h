@@ -109,7 +109,7 @@ CS_NODISCARD cs_code cs_tls_ctx_build(const cs_server_config *cfg, cs_server *sr
  * if that is NULL, the chain_len certificates of chain, and a copy of the
  * staple. Free with cs_creds_free while unshared, else cs_creds_put. */
 CS_NODISCARD cs_code cs_creds_new(X509 *leaf, STACK_OF(X509) *chain_in,
-                                  const X509 *const *chain, size_t chain_len, EVP_PKEY *key,
+                                  const cs_cert *const *chain, size_t chain_len, EVP_PKEY *key,
                                   const unsigned char *staple, size_t staple_len, creds **out,
                                   cs_err *err);
 void cs_creds_free(creds *c);

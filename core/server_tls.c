@@ -115,7 +115,7 @@ void cs_creds_free(creds *c)
 
 /* New credentials holding their own references to leaf, chain and key, and
  * a copy of the staple (NULL: none). */
-cs_code cs_creds_new(X509 *leaf, STACK_OF(X509) *chain_in, const X509 *const *chain,
+cs_code cs_creds_new(X509 *leaf, STACK_OF(X509) *chain_in, const cs_cert *const *chain,
                      size_t chain_len, EVP_PKEY *key, const unsigned char *staple,
                      size_t staple_len, creds **out, cs_err *err)
 {
@@ -129,7 +129,7 @@ cs_code cs_creds_new(X509 *leaf, STACK_OF(X509) *chain_in, const X509 *const *ch
     if (!c->chain)
         goto nomem;
     for (i = 0; !chain_in && i < chain_len; i++) {
-        X509 *x = (X509 *)chain[i];
+        X509 *x = chain[i]->x509;
         if (!sk_X509_push(c->chain, x))
             goto nomem;
         X509_up_ref(x);
