@@ -218,11 +218,12 @@ static cs_client_auth read_client_auth(lua_State *L, size_t client_ca_len)
 }
 
 /* pki.start_server{hosts, port, http_port, www, cert, chain, key, routes,
- * threads, resumption, client_ca, client_cert, ocsp} */
+ * threads, per_address, hsts_max_age, resumption, client_ca, client_cert, ocsp} */
 static int server_start(lua_State *L)
 {
     static const char *const names[] = {"hosts", "port", "http_port", "www", "cert", "chain",
-                                        "key", "routes", "threads", "resumption", "client_ca",
+                                        "key", "routes", "threads", "per_address",
+                                        "hsts_max_age", "resumption", "client_ca",
                                         "client_cert", "ocsp", NULL};
     cs_server_config cfg;
     cs_err err = {CS_OK, ""};
@@ -289,6 +290,24 @@ static int server_start(lua_State *L)
         if (v < 0 || v > 1024)
             luaL_argerror(L, 1, "threads: not in 0..1024");
         cfg.threads = (int)v;
+    }
+    lua_pop(L, 1);
+    if (lua_getfield(L, 1, "per_address") != LUA_TNIL) {
+        if (!lua_isinteger(L, -1))
+            argfail(L, "per_address", "integer");
+        v = lua_tointeger(L, -1);
+        if (v < 0 || v > 1024)
+            luaL_argerror(L, 1, "per_address: not in 0..1024");
+        cfg.per_address = (int)v;
+    }
+    lua_pop(L, 1);
+    if (lua_getfield(L, 1, "hsts_max_age") != LUA_TNIL) {
+        if (!lua_isinteger(L, -1))
+            argfail(L, "hsts_max_age", "integer");
+        v = lua_tointeger(L, -1);
+        if (v < 0 || v > 999999999)
+            luaL_argerror(L, 1, "hsts_max_age: not in 0..999999999");
+        cfg.hsts_max_age = (long)v;
     }
     lua_pop(L, 1);
     if (lua_getfield(L, 1, "resumption") != LUA_TNIL) {

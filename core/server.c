@@ -10,8 +10,13 @@
  * reference-counted object; a certificate callback installs the current one
  * on each new handshake, and a reload swaps the pointer under srv->lock.
  * Route bodies are swapped the same way. */
+/* realpath is XSI */
+#define _XOPEN_SOURCE 700
+
 #include "server.h"
 
+#include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -130,6 +135,12 @@ static cs_code check_config(const cs_server_config *cfg, cs_err *err)
                           cfg->threads);
     if (cfg->document_root && !*cfg->document_root)
         return cs_err_set(err, CS_EINVAL, "server: document_root: empty");
+    if (cfg->per_address < 0 || cfg->per_address > 1024)
+        return cs_err_set(err, CS_EINVAL, "server: per_address: %d is not in 0..1024",
+                          cfg->per_address);
+    if (cfg->hsts_max_age < 0 || cfg->hsts_max_age > 999999999L)
+        return cs_err_set(err, CS_EINVAL, "server: hsts_max_age: %ld is not in 0..999999999",
+                          cfg->hsts_max_age);
     return check_client_auth(cfg, err);
 }
 
@@ -172,6 +183,8 @@ cs_code cs_server_start(const cs_server_config *cfg, cs_server **out, cs_err *er
     cs_server *srv = NULL;
     char *ports = NULL;
     char threads[16];
+    char head_ms[16], keep_alive_ms[16];
+    int nthreads;
     char mg_text[256] = "";
     unsigned mg_code = 0;
     struct mg_error_data mg_err = {&mg_code, mg_text, sizeof mg_text};
@@ -200,7 +213,10 @@ cs_code cs_server_start(const cs_server_config *cfg, cs_server **out, cs_err *er
     pthread_mutex_init(&srv->log_lock, NULL);
     pthread_mutex_init(&srv->lock, NULL);
     srv->http_port = -1;
-    rc = cs_routes_build(cfg, &srv->routes, err);
+    if (cfg->hsts_max_age > 0)
+        snprintf(srv->hsts, sizeof srv->hsts, "Strict-Transport-Security: max-age=%ld\r\n",
+                 cfg->hsts_max_age);
+    rc = cs_routes_build(cfg, srv->hsts, &srv->routes, err);
     if (rc != CS_OK)
         goto done;
     srv->routes_len = cfg->routes_len;
@@ -215,19 +231,34 @@ cs_code cs_server_start(const cs_server_config *cfg, cs_server **out, cs_err *er
     rc = cs_tls_ctx_build(cfg, srv, &srv->ssl_ctx, err);
     if (rc != CS_OK)
         goto done;
+    if (cfg->document_root) {
+        srv->www = realpath(cfg->document_root, NULL);
+        if (!srv->www) {
+            rc = cs_err_set(err, CS_ENOENT, "server: document_root: %s: %s",
+                            cfg->document_root, strerror(errno));
+            goto done;
+        }
+        srv->www_len = strlen(srv->www);
+        while (srv->www_len > 0 && srv->www[srv->www_len - 1] == '/') /* "/" itself */
+            srv->www[--srv->www_len] = '\0';
+    }
+    nthreads = cfg->threads > 0 ? cfg->threads : CS_SERVER_THREADS;
+    rc = cs_guard_new(cfg, nthreads, &srv->guard, err);
+    if (rc != CS_OK)
+        goto done;
     ports = listening_ports(cfg);
     if (!ports) {
         rc = cs_err_set(err, CS_ENOMEM, "server: out of memory");
         goto done;
     }
-    snprintf(threads, sizeof threads, "%d", cfg->threads > 0 ? cfg->threads : 32);
+    snprintf(threads, sizeof threads, "%d", nthreads);
+    snprintf(head_ms, sizeof head_ms, "%d", CS_SERVER_HEAD_MS);
+    snprintf(keep_alive_ms, sizeof keep_alive_ms, "%d", CS_SERVER_KEEP_ALIVE_MS);
 
     options[n++] = "listening_ports";
     options[n++] = ports;
-    if (cfg->document_root) {
-        options[n++] = "document_root";
-        options[n++] = cfg->document_root;
-    }
+    /* no document_root: serve_file (server_http.c) resolves and serves
+     * files itself, and CivetWeb would follow symlinks out of it */
     options[n++] = "enable_directory_listing";
     options[n++] = "no";
     options[n++] = "ssl_protocol_version";
@@ -238,8 +269,17 @@ cs_code cs_server_start(const cs_server_config *cfg, cs_server **out, cs_err *er
     options[n++] = threads;
     options[n++] = "enable_keep_alive";
     options[n++] = "yes";
+    /* the TLS handshake and each request head, whole (server_guard.c) */
     options[n++] = "request_timeout_ms";
-    options[n++] = "10000";
+    options[n++] = head_ms;
+    options[n++] = "keep_alive_timeout_ms";
+    options[n++] = keep_alive_ms;
+    /* an accepted connection waits here for a worker; the watchdog keeps
+     * some free, so a short queue is enough */
+    options[n++] = "connection_queue";
+    options[n++] = "64";
+    options[n++] = "listen_backlog";
+    options[n++] = "512";
     options[n++] = "additional_header";
     options[n++] = "X-Content-Type-Options: nosniff";
     options[n++] = NULL;
@@ -247,6 +287,7 @@ cs_code cs_server_start(const cs_server_config *cfg, cs_server **out, cs_err *er
     memset(&callbacks, 0, sizeof callbacks);
     callbacks.external_ssl_ctx = external_ssl_ctx;
     callbacks.log_message = log_message;
+    cs_guard_callbacks(&callbacks);
     init.callbacks = &callbacks;
     init.user_data = srv;
     init.configuration_options = options;
@@ -269,6 +310,9 @@ cs_code cs_server_start(const cs_server_config *cfg, cs_server **out, cs_err *er
             rc = cs_err_set(err, CS_ESERVER, "server: cannot listen on %s: %s", ports, why);
         goto done;
     }
+    rc = cs_guard_start(srv->guard, err);
+    if (rc != CS_OK)
+        goto done;
     mg_set_request_handler(srv->mg, "/", cs_route_handler, srv);
     rc = cs_routes_mark_public(srv, err);
     if (rc != CS_OK)
@@ -393,7 +437,8 @@ cs_code cs_server_set_route(cs_server *srv, const char *path, const char *conten
             return cs_err_set(err, CS_ENOMEM, "server: out of memory");
         content_type = type;
     }
-    rc = cs_route_body_build(what, content_type, r->marker, body, len, &b, err);
+    rc = cs_route_body_build(what, content_type, r->marker, r->plain ? "" : srv->hsts, body,
+                             len, &b, err);
     free(type);
     if (rc != CS_OK)
         return rc;
@@ -412,6 +457,8 @@ void cs_server_stop(cs_server *srv)
     /* Joins every worker: after this no handler reads routes or the context. */
     if (srv->mg)
         mg_stop(srv->mg);
+    cs_guard_free(srv->guard);
+    free(srv->www);
     SSL_CTX_free(srv->ssl_ctx);
     cs_creds_free(srv->creds);
     cs_routes_free(srv->routes, srv->routes_len);

@@ -61,6 +61,22 @@ typedef struct cs_handler {
 
 #define CS_HANDLER_MAX_BODY (64 * 1024)
 
+/* Limits against slow and idle clients (docs/serve.md says why):
+ * - the TLS handshake, and each request head as a whole, within
+ *   CS_SERVER_HEAD_MS (CivetWeb's request_timeout_ms);
+ * - the next request on a kept-alive connection within
+ *   CS_SERVER_KEEP_ALIVE_MS (keep_alive_timeout_ms);
+ * - a request body whole within CS_SERVER_BODY_MS plus one second per
+ *   CS_SERVER_BODY_RATE bytes it declares (a minimum rate; 64 KiB: 9 s),
+ *   else 408 and the connection is closed;
+ * - a watchdog looks every CS_SERVER_WATCH_MS. */
+#define CS_SERVER_THREADS 256
+#define CS_SERVER_HEAD_MS 5000
+#define CS_SERVER_KEEP_ALIVE_MS 500
+#define CS_SERVER_BODY_MS 5000
+#define CS_SERVER_BODY_RATE (16 * 1024)
+#define CS_SERVER_WATCH_MS 100
+
 /* Whether the server asks TLS clients for a certificate. A certificate that
  * is sent is always verified, and the handshake fails if it does not verify
  * (another CA, expired, not for clientAuth): "request" lets a client without
@@ -82,10 +98,18 @@ typedef struct cs_server_config {
     const cs_key *key;
     const cs_route *routes;   /* copied at start */
     size_t routes_len;
-    /* Worker threads; 0: 32. CivetWeb gives each connection a thread for its
-     * whole life, keep-alive included: one more connection than threads
-     * waits until one closes or idles out (keep_alive_timeout_ms, 500). */
+    /* Worker threads; 0: CS_SERVER_THREADS. CivetWeb gives each connection
+     * a thread for its whole life, keep-alive included; when fewer than an
+     * eighth are free, idle TLS connections are closed, oldest first (see
+     * the limits below). */
     int threads;
+    /* Open connections one client address may hold; 0: a quarter of the
+     * threads (at least 8). A TLS connection over it is closed before its
+     * handshake, a plain-HTTP one answered 503 and closed. */
+    int per_address;
+    /* Strict-Transport-Security: max-age=hsts_max_age on HTTPS responses
+     * (pages, files, handlers; never on plain HTTP). 0: no header. */
+    long hsts_max_age;
     /* 1: no session cache and no tickets, so every connection is a full
      * handshake (benchmarks). 0 (the default): TLS 1.2 session IDs and TLS
      * 1.3 tickets let a returning client skip the certificate signature. */

@@ -6,13 +6,19 @@
  * only what is marked plain (signed anyway: CRLs, OCSP). Route bodies are
  * reference-counted under srv->lock, so set_route can swap one while a
  * request still sends the old. */
+/* realpath is XSI */
+#define _XOPEN_SOURCE 700
+
 #include "server_internal.h"
 
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #include <openssl/x509.h>
 
@@ -125,7 +131,7 @@ done:
  * without its marker; the length, the rest of the headers and the client's
  * name are filled in here. Returns the HTTP status sent. */
 static int send_greeting(struct mg_connection *conn, const struct mg_request_info *ri,
-                         const route_body *r, int closing, int head_only)
+                         const route_body *r, const char *hsts, int closing, int head_only)
 {
     const response *res = &r->greeting;
     char *who = client_greeting(ri);
@@ -138,8 +144,8 @@ static int send_greeting(struct mg_connection *conn, const struct mg_request_inf
         goto done;
     who_len = strlen(who);
     body_len = res->len - res->head_len + who_len;
-    n = snprintf(tail, sizeof tail, "%zu\r\n%sConnection: %s\r\n\r\n", body_len,
-                 security_headers, closing ? "close" : "keep-alive");
+    n = snprintf(tail, sizeof tail, "%zu\r\n%s%sConnection: %s\r\n\r\n", body_len,
+                 security_headers, hsts, closing ? "close" : "keep-alive");
     if (n < 0 || (size_t)n >= sizeof tail)
         goto done;
     head_len = res->head_len + (size_t)n;
@@ -228,8 +234,8 @@ static int keeps_alive(const struct mg_connection *conn, const struct mg_request
 
 /* Every answer of ours goes out here, in one mg_write: a GET gets the whole
  * response, a HEAD its headers, any other method a 405. Returns the status. */
-static int send_response(struct mg_connection *conn, const struct mg_request_info *ri,
-                         const route_body *r)
+static int send_response(const cs_server *srv, struct mg_connection *conn,
+                         const struct mg_request_info *ri, const route_body *r)
 {
     int closing = !keeps_alive(conn, ri);
     const response *res = closing ? &r->close : &r->keep_alive;
@@ -241,7 +247,7 @@ static int send_response(struct mg_connection *conn, const struct mg_request_inf
         return 405;
     }
     if (r->greet && ri->client_cert && ri->client_cert->peer_cert)
-        return send_greeting(conn, ri, r, closing, head_only);
+        return send_greeting(conn, ri, r, srv->hsts, closing, head_only);
     mg_write(conn, res->bytes, head_only ? res->head_len : res->len);
     return 200;
 }
@@ -326,38 +332,61 @@ static const handler *find_handler(const cs_server *srv, const char *path)
 }
 
 /* Read the whole request body into *out (NULL when there is none), at most
- * CS_HANDLER_MAX_BODY bytes: 0, or 413 when it is larger, or 500. */
-static int read_body(struct mg_connection *conn, const struct mg_request_info *ri,
-                     unsigned char **out, size_t *len)
+ * max bytes, before the deadline cs_guard_body_ms gives from now: 0, or 413
+ * when it is larger, 408 when it is late or cut short, or 500. One byte per
+ * mg_read: CivetWeb's read of n bytes returns only when all n came or the
+ * line went quiet for a whole request_timeout_ms, so a client trickling a
+ * byte a second could stretch a larger read without end; a one-byte read
+ * lasts at most that timeout, and the deadline is checked between them.
+ * Bytes already received are copied from CivetWeb's buffer or OpenSSL's
+ * record, without a system call. For any route that reads a body. */
+int cs_http_read_body(struct mg_connection *conn, const struct mg_request_info *ri,
+                      size_t max, unsigned char **out, size_t *len)
 {
     unsigned char *buf;
     size_t cap;
     size_t used = 0;
-    int n;
+    int chunked = mg_get_header(conn, "Transfer-Encoding") != NULL;
+    struct timespec now;
+    long long deadline;
+    int n, status = 0;
 
     *out = NULL;
     *len = 0;
-    if (ri->content_length > CS_HANDLER_MAX_BODY)
+    if (ri->content_length > (long long)max)
         return 413;
-    if (ri->content_length == 0 ||
-        (ri->content_length < 0 && !mg_get_header(conn, "Transfer-Encoding")))
+    if (ri->content_length == 0 || (ri->content_length < 0 && !chunked))
         return 0;
     /* a known length needs no more room than itself (an OCSP request is
      * about 100 bytes); chunked, the most allowed plus one */
-    cap = ri->content_length > 0 ? (size_t)ri->content_length : CS_HANDLER_MAX_BODY + 1;
+    cap = ri->content_length > 0 ? (size_t)ri->content_length : max + 1;
     buf = malloc(cap);
     if (!buf)
         return 500;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    deadline = (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000 +
+               cs_guard_body_ms(ri->content_length);
     /* one byte more than allowed: a chunked body that has it is too large */
     while (used < cap) {
-        n = mg_read(conn, buf + used, cap - used);
+        n = mg_read(conn, buf + used, 1);
         if (n <= 0)
             break;
         used += (size_t)n;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if ((long long)now.tv_sec * 1000 + now.tv_nsec / 1000000 > deadline && used < cap) {
+            status = 408;
+            break;
+        }
     }
-    if (used > CS_HANDLER_MAX_BODY) {
+    if (status == 0 && used > max)
+        status = 413;
+    /* a declared length that did not come whole: the client went away or
+     * the line stayed quiet past request_timeout_ms */
+    if (status == 0 && ri->content_length > 0 && used < cap)
+        status = 408;
+    if (status != 0) {
         free(buf);
-        return 413;
+        return status;
     }
     *out = buf;
     *len = used;
@@ -365,8 +394,8 @@ static int read_body(struct mg_connection *conn, const struct mg_request_info *r
 }
 
 /* A handler's request: read the body, call it, send what it answered. */
-static int call_handler(struct mg_connection *conn, const struct mg_request_info *ri,
-                        const handler *h)
+static int call_handler(const cs_server *srv, struct mg_connection *conn,
+                        const struct mg_request_info *ri, const handler *h)
 {
     cs_http_reply reply = {500, NULL, NULL, 0};
     unsigned char *body = NULL;
@@ -376,9 +405,11 @@ static int call_handler(struct mg_connection *conn, const struct mg_request_info
     char head[1024];
     int closing, status, n;
 
-    status = read_body(conn, ri, &body, &body_len);
+    status = cs_http_read_body(conn, ri, CS_HANDLER_MAX_BODY, &body, &body_len);
     if (status == 413)
         return send_plain_status(conn, ri, 413, "request body too large\n", 1);
+    if (status == 408)
+        return send_plain_status(conn, ri, 408, "request body too slow or cut short\n", 1);
     if (status != 0)
         return send_plain_status(conn, ri, 500, "out of memory\n", 1);
     /* A body of known length is read whole, so the connection can stay (an
@@ -397,11 +428,11 @@ static int call_handler(struct mg_connection *conn, const struct mg_request_info
                  "HTTP/1.1 %d %s\r\n"
                  "Content-Type: %s\r\n"
                  "Content-Length: %zu\r\n"
-                 "%s"
+                 "%s%s"
                  "Connection: %s\r\n"
                  "\r\n",
                  status, mg_get_response_code_text(conn, status), type, reply.body_len,
-                 security_headers, closing ? "close" : "keep-alive");
+                 security_headers, ri->is_ssl ? srv->hsts : "", closing ? "close" : "keep-alive");
     if (n > 0 && (size_t)n < sizeof head) {
         mg_write(conn, head, (size_t)n);
         if (reply.body_len > 0 && strcmp(ri->request_method, "HEAD") != 0)
@@ -414,9 +445,83 @@ static int call_handler(struct mg_connection *conn, const struct mg_request_info
     return status;
 }
 
+/* Whether a path names something hidden: a segment starting with '.'
+ * (".git", ".htpasswd", and "." or ".." that survived decoding). */
+static int has_dot_segment(const char *path)
+{
+    const char *p;
+
+    for (p = path; *p; p++)
+        if (*p == '.' && (p == path || p[-1] == '/'))
+            return 1;
+    return 0;
+}
+
+/* Whether the resolved path is the document root or under it, through no
+ * hidden segment (a symlink may point at www/.git). */
+static int inside_www(const cs_server *srv, const char *real)
+{
+    if (strncmp(real, srv->www, srv->www_len) != 0)
+        return 0;
+    if (real[srv->www_len] != '\0' && real[srv->www_len] != '/')
+        return 0;
+    return !has_dot_segment(real + srv->www_len);
+}
+
+/* A file from the document root, resolved by us (CivetWeb follows
+ * symlinks out of it and serves dotfiles): the request path, decoded and
+ * without dot segments, must name no hidden segment, and the file it
+ * resolves to, symlinks followed, must lie inside the root, also hidden
+ * segments free. A folder serves its index.html. Anything else is a 404,
+ * the same answer as a missing file, so nothing outside is confirmed. */
+static int serve_file(const cs_server *srv, struct mg_connection *conn,
+                      const struct mg_request_info *ri)
+{
+    char path[PATH_MAX], index[PATH_MAX];
+    char *real = NULL, *real_index = NULL;
+    const char *uri = ri->local_uri;
+    struct stat st;
+    int n, status = 404;
+
+    if (strcmp(ri->request_method, "GET") != 0 && strcmp(ri->request_method, "HEAD") != 0) {
+        mg_write(conn, method_not_allowed[1].bytes, method_not_allowed[1].len);
+        return 405;
+    }
+    if (!srv->www || uri[0] != '/' || has_dot_segment(uri) || strchr(uri, '\\') ||
+        has_ctl(uri))
+        goto done;
+    n = snprintf(path, sizeof path, "%s%s", srv->www, uri);
+    if (n < 0 || (size_t)n >= sizeof path)
+        goto done;
+    real = realpath(path, NULL);
+    if (!real || !inside_www(srv, real) || stat(real, &st) != 0)
+        goto done;
+    if (S_ISDIR(st.st_mode)) {
+        n = snprintf(index, sizeof index, "%s/index.html", real);
+        if (n < 0 || (size_t)n >= sizeof index)
+            goto done;
+        real_index = realpath(index, NULL);
+        if (!real_index || !inside_www(srv, real_index) || stat(real_index, &st) != 0)
+            goto done;
+        free(real);
+        real = real_index;
+        real_index = NULL;
+    }
+    if (!S_ISREG(st.st_mode))
+        goto done;
+    mg_send_mime_file2(conn, real, NULL, ri->is_ssl && srv->hsts[0] ? srv->hsts : NULL);
+    status = 200;
+done:
+    if (status == 404)
+        status = send_plain_status(conn, ri, 404, "not found\n", !keeps_alive(conn, ri));
+    free(real_index);
+    free(real);
+    return status;
+}
+
 /* Registered on "/", which CivetWeb matches as a prefix of every path: an exact
- * route answers, then a handler; anything else returns 0 so CivetWeb serves
- * document_root, except on the plain listener, which serves only what is
+ * route answers, then a handler, then a file from the document root
+ * (serve_file), except on the plain listener, which serves only what is
  * marked plain and answers 404 to the rest. */
 int cs_route_handler(struct mg_connection *conn, void *cbdata)
 {
@@ -432,17 +537,17 @@ int cs_route_handler(struct mg_connection *conn, void *cbdata)
     r = cs_route_find(srv, ri->local_uri);
     if (r && (r->plain || !plain)) {
         route_body *b = cs_route_body_get(srv, r);
-        status = send_response(conn, ri, b);
+        status = send_response(srv, conn, ri, b);
         cs_route_body_put(srv, b);
         return status;
     }
     h = r ? NULL : find_handler(srv, ri->local_uri_raw ? ri->local_uri_raw : ri->local_uri);
     if (h && (h->plain || !plain))
-        return call_handler(conn, ri, h);
+        return call_handler(srv, conn, ri, h);
     if (plain)
         return send_plain_status(conn, ri, 404, "not served over http; use https\n",
                                  !keeps_alive(conn, ri));
-    return 0;
+    return serve_file(srv, conn, ri);
 }
 
 void cs_routes_free(route *routes, size_t n)
@@ -471,16 +576,16 @@ void cs_handlers_free(handler *handlers, size_t n)
 /* The headers of a 200 for a body of body_len bytes; the length, or -1 if
  * they do not fit in cap. */
 static int format_head(char *buf, size_t cap, const char *type, size_t body_len,
-                       const char *connection)
+                       const char *extra, const char *connection)
 {
     int n = snprintf(buf, cap,
                      "HTTP/1.1 200 OK\r\n"
                      "Content-Type: %s\r\n"
                      "Content-Length: %zu\r\n"
-                     "%s"
+                     "%s%s"
                      "Connection: %s\r\n"
                      "\r\n",
-                     type, body_len, security_headers, connection);
+                     type, body_len, security_headers, extra, connection);
     return n < 0 || (size_t)n >= cap ? -1 : n;
 }
 
@@ -514,7 +619,8 @@ static void fill_response(response *res, char **p, const char *head, size_t head
 /* The prepared responses for one body of a route (what names it in
  * messages: "routes[2]", "set_route /crl.pem"). */
 cs_code cs_route_body_build(const char *what, const char *type, const char *marker,
-                            const char *src, size_t src_len, route_body **out, cs_err *err)
+                            const char *extra, const char *src, size_t src_len,
+                            route_body **out, cs_err *err)
 {
     route_body *b = NULL;
     size_t pre = src_len, skip = 0; /* the body around the marker */
@@ -551,8 +657,8 @@ cs_code cs_route_body_build(const char *what, const char *type, const char *mark
         if (n[2] >= (int)sizeof head[2])
             n[2] = -1;
     }
-    n[0] = format_head(head[0], sizeof head[0], type, body_len, "keep-alive");
-    n[1] = format_head(head[1], sizeof head[1], type, body_len, "close");
+    n[0] = format_head(head[0], sizeof head[0], type, body_len, extra, "keep-alive");
+    n[1] = format_head(head[1], sizeof head[1], type, body_len, extra, "close");
     if (n[0] < 0 || n[1] < 0 || n[2] < 0)
         return cs_err_set(err, CS_EINVAL, "server: %s.content_type: too long", what);
     b = calloc(1, sizeof *b);
@@ -582,7 +688,8 @@ done:
     return rc;
 }
 
-cs_code cs_routes_build(const cs_server_config *cfg, route **out, cs_err *err)
+cs_code cs_routes_build(const cs_server_config *cfg, const char *hsts, route **out,
+                        cs_err *err)
 {
     route *routes = NULL;
     size_t i;
@@ -605,8 +712,9 @@ cs_code cs_routes_build(const cs_server_config *cfg, route **out, cs_err *err)
             rc = cs_err_set(err, CS_EINVAL, "server: %s.path: must start with '/'", what);
             goto done;
         }
-        rc = cs_route_body_build(what, type, src->client_marker, src->body, src->body_len,
-                                 &routes[i].body, err);
+        /* HSTS only where it reaches HTTPS alone (RFC 6797 7.2) */
+        rc = cs_route_body_build(what, type, src->client_marker, src->plain ? "" : hsts,
+                                 src->body, src->body_len, &routes[i].body, err);
         if (rc != CS_OK)
             goto done;
         routes[i].path = strdup(src->path);
@@ -693,5 +801,8 @@ cs_code cs_routes_mark_public(cs_server *srv, cs_err *err)
     /* a handler's prefix, as CivetWeb matches it: itself and what is under it */
     for (i = 0; i < srv->handlers_len; i++)
         mg_set_auth_handler(srv->mg, srv->handlers[i].prefix, route_is_public, NULL);
+    /* and the files serve_file serves: CivetWeb has no document root of
+     * its own (so it serves nothing we did not resolve) */
+    mg_set_auth_handler(srv->mg, "/", route_is_public, NULL);
     return CS_OK;
 }

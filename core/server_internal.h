@@ -15,8 +15,13 @@
 #include "error.h"
 #include "server.h"
 
+struct mg_callbacks;
 struct mg_connection;
 struct mg_context;
+struct mg_request_info;
+
+/* What each connection holds and until when (server_guard.c). */
+typedef struct guard guard;
 
 /* A whole response prepared before start: headers then body, so a GET is
  * one mg_write (one TLS record, one send) and a HEAD the first head_len bytes
@@ -90,6 +95,12 @@ struct cs_server {
      * in server_tls.c). */
     unsigned long generation;
     int library_initialized;
+    guard *guard;
+    /* realpath of the document root (no trailing '/'), or NULL: none */
+    char *www;
+    size_t www_len;
+    /* "Strict-Transport-Security: max-age=N\r\n", or "" */
+    char hsts[80];
     /* CivetWeb's first complaint while starting ("cannot bind to ...: 98
      * (Address already in use)"), more telling than mg_error_data's summary. */
     pthread_mutex_t log_lock;
@@ -126,16 +137,24 @@ void cs_creds_swap(cs_server *srv, creds *c);
 /* cfg's routes and handlers copied and checked, responses prepared (NULL
  * when there are none). Free with cs_routes_free and cs_handlers_free,
  * which take the count and accept NULL. */
-CS_NODISCARD cs_code cs_routes_build(const cs_server_config *cfg, route **out, cs_err *err);
+CS_NODISCARD cs_code cs_routes_build(const cs_server_config *cfg, const char *hsts,
+                                     route **out, cs_err *err);
 void cs_routes_free(route *routes, size_t n);
 CS_NODISCARD cs_code cs_handlers_build(const cs_server_config *cfg, handler **out,
                                        cs_err *err);
 void cs_handlers_free(handler *handlers, size_t n);
 
-/* A route body of refs 1; give it back with cs_route_body_put. */
+/* A route body of refs 1, extra (header lines, "" for none) in its
+ * headers; give it back with cs_route_body_put. */
 CS_NODISCARD cs_code cs_route_body_build(const char *what, const char *type,
-                                         const char *marker, const char *src, size_t src_len,
-                                         route_body **out, cs_err *err);
+                                         const char *marker, const char *extra,
+                                         const char *src, size_t src_len, route_body **out,
+                                         cs_err *err);
+/* Read a request body of at most max bytes before its deadline (see
+ * cs_guard_body_ms): 0 and *out (malloc'd, NULL when there is no body), or
+ * the status to answer: 413 too large, 408 too slow or cut short, 500. */
+int cs_http_read_body(struct mg_connection *conn, const struct mg_request_info *ri,
+                      size_t max, unsigned char **out, size_t *len);
 route_body *cs_route_body_get(cs_server *srv, const route *r);
 void cs_route_body_put(cs_server *srv, route_body *b);
 /* The route with exactly this path, or NULL. */
@@ -145,5 +164,21 @@ route *cs_route_find(const cs_server *srv, const char *path);
  * that keep CivetWeb from looking for password files on our paths. */
 int cs_route_handler(struct mg_connection *conn, void *cbdata);
 CS_NODISCARD cs_code cs_routes_mark_public(cs_server *srv, cs_err *err);
+
+/* ---- hostile clients, in server_guard.c ---- */
+
+/* A guard of threads slots for cfg's limits. Free with cs_guard_free (NULL
+ * is fine), which also stops the watchdog cs_guard_start started. */
+CS_NODISCARD cs_code cs_guard_new(const cs_server_config *cfg, int threads, guard **out,
+                                  cs_err *err);
+CS_NODISCARD cs_code cs_guard_start(guard *g, cs_err *err);
+void cs_guard_free(guard *g);
+/* Sets init_thread, init_connection, connection_close, begin_request and
+ * end_request; the context's user data must be the cs_server. */
+void cs_guard_callbacks(struct mg_callbacks *cb);
+/* The SSL_CTX info callback that hands each TLS socket to the guard. */
+void cs_guard_tls_info(const SSL *ssl, int where, int ret);
+/* How long a body of content_length bytes (-1: unknown) may take, ms. */
+long long cs_guard_body_ms(long long content_length);
 
 #endif

@@ -302,6 +302,7 @@ cs_code cs_tls_ctx_build(const cs_server_config *cfg, cs_server *srv, SSL_CTX **
     /* The leaf above is for checking; each handshake gets srv->creds. */
     SSL_CTX_set_cert_cb(ctx, on_cert, srv);
     SSL_CTX_set_client_hello_cb(ctx, on_client_hello, srv);
+    SSL_CTX_set_info_callback(ctx, cs_guard_tls_info);
     if (!SSL_CTX_set_tlsext_status_cb(ctx, on_status) ||
         !SSL_CTX_set_tlsext_status_arg(ctx, srv)) {
         rc = cs_err_ossl(err, CS_ESERVER, "server: cannot set the OCSP stapling callback");

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Install what chainsmith needs on Debian 12, then fetch CivetWeb's source.
-# With --test, also what only the tests use (a browser, NSS tools, keytool).
+# With --test, also what only the tests use (a browser, NSS tools, keytool,
+# testssl.sh).
 # Safe to run again: it installs only what is missing and fetches only once.
 set -eu
 
@@ -12,7 +13,7 @@ libidn2-dev liblua5.4-dev lua5.4 lua-argparse lua-cjson lua-filesystem lua-check
 curl dpkg-dev ca-certificates"
 
 if [ "${1:-}" = "--test" ]; then
-    packages="$packages chromium libnss3-tools openjdk-17-jre-headless"
+    packages="$packages chromium libnss3-tools openjdk-17-jre-headless testssl.sh"
 fi
 
 missing=""

@@ -249,7 +249,12 @@ function cli.main(args, boot)
     parser:option("--listen", "Address to listen on (repeatable; default 127.0.0.1 and ::1)")
         :count("*")
     parser:option("--threads", "Worker threads: one per open connection (keep-alive "
-        .. "included); more connections wait.", "32"):convert(tonumber)
+        .. "included); more connections wait, and idle ones are closed when fewer than an "
+        .. "eighth are free.", "256"):convert(tonumber)
+    parser:option("--per-address", "Open connections one client address may hold "
+        .. "(default: a quarter of --threads).", "0"):convert(math.tointeger)
+    parser:option("--hsts", "Send Strict-Transport-Security with this max-age (seconds) on "
+        .. "HTTPS responses; off by default (docs/serve.md).", "0"):convert(math.tointeger)
     parser:flag("--no-resumption", "Turn TLS session resumption (session cache, tickets) "
         .. "off: every connection pays a full handshake (for benchmarks).")
     parser:option("--client-ca", "PEM file of the CA certificate(s) client certificates must "
@@ -309,6 +314,8 @@ function cli.main(args, boot)
         chain = { table.unpack(c.served, 2) },
         key = c.key,
         threads = opts.threads,
+        per_address = opts.per_address,
+        hsts_max_age = opts.hsts,
         resumption = not opts.no_resumption,
         client_ca = #cas > 0 and cas or nil,
         client_cert = client_cert,

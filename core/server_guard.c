@@ -1,0 +1,420 @@
+/* The embedded server against hostile clients (issue 15): what a connection
+ * may hold and for how long, and what a request must look like before any
+ * route sees it.
+ *
+ * CivetWeb gives each connection a worker thread for its whole life, so a
+ * client that connects and sends nothing, or sends a body one byte a
+ * second, holds a thread. Against that:
+ *
+ * - Deadlines. CivetWeb's request_timeout_ms (CS_SERVER_HEAD_MS) bounds the
+ *   TLS handshake and each request head as a whole; keep_alive_timeout_ms
+ *   the wait for the next request. A body must arrive whole within
+ *   cs_guard_body_ms of its head (cs_http_read_body checks it between
+ *   reads, one byte at a time, so a trickle cannot stretch one read).
+ * - A watchdog thread. Each worker has a slot saying what its connection is
+ *   doing (handshake, waiting for a head, in a request) and until when.
+ *   For a TLS connection the slot also holds its socket (the SSL object
+ *   knows it, from the first handshake callback on), so the watchdog can
+ *   shutdown() it: past its deadline, or, when fewer than a reserve of
+ *   workers are free, if it is idle (handshake or waiting for a head),
+ *   oldest first. The worker's poll then returns at once and CivetWeb
+ *   closes the connection.
+ * - A cap per client address: a TLS connection over it is cut before its
+ *   handshake; a plain-HTTP one is answered 503 and closed at its request.
+ * - Strict framing (begin_request): two Content-Length values, a
+ *   Content-Length beside Transfer-Encoding, or a repeated
+ *   Transfer-Encoding are a 400, and the connection is closed, so what
+ *   follows is never read as another request (request smuggling).
+ *
+ * Plain-HTTP sockets are not reachable from CivetWeb's public API: those
+ * connections get the deadlines CivetWeb and the body reader enforce, the
+ * cap, but no watchdog. */
+#include "server_internal.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <civetweb.h>
+
+enum slot_state {
+    SLOT_FREE = 0,  /* no connection */
+    SLOT_HANDSHAKE, /* TLS handshake under way */
+    SLOT_IDLE,      /* waiting for a request head */
+    SLOT_REQUEST,   /* head read: body, handler, response */
+};
+
+/* One per worker thread (CivetWeb's thread pointer), under g->lock. */
+typedef struct guard_slot {
+    enum slot_state state;
+    int fd;          /* the TLS connection's socket, or -1 */
+    int counted;     /* counts against addr's cap */
+    int refused;     /* over the cap: answered 503 at its request */
+    int cut;         /* shut down by the watchdog already */
+    long long since; /* when the state began (ms, monotonic) */
+    long long deadline;
+    char addr[48];
+} guard_slot;
+
+struct guard {
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    guard_slot *slots;
+    int n;         /* slots (worker threads) */
+    int assigned;  /* slots handed to threads so far */
+    int per_address;
+    int reserve;   /* free workers the watchdog keeps */
+    int stop;
+    int thread_started;
+    pthread_t thread;
+    unsigned long cut_idle, cut_late, refused; /* for tests and docs */
+};
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+long long cs_guard_body_ms(long long content_length)
+{
+    long long len = content_length > 0 ? content_length : CS_HANDLER_MAX_BODY;
+    return CS_SERVER_BODY_MS + len * 1000 / CS_SERVER_BODY_RATE;
+}
+
+static guard *guard_of(const struct mg_connection *conn)
+{
+    const struct mg_context *mg = mg_get_context(conn);
+    cs_server *srv = mg ? mg_get_user_data(mg) : NULL;
+    return srv ? srv->guard : NULL;
+}
+
+/* Connections from addr counted now, this slot excluded (under g->lock). */
+static int count_address(const guard *g, const guard_slot *self, const char *addr)
+{
+    int i, n = 0;
+    for (i = 0; i < g->n; i++)
+        if (&g->slots[i] != self && g->slots[i].counted && strcmp(g->slots[i].addr, addr) == 0)
+            n++;
+    return n;
+}
+
+/* Count the connection against addr; 0 if that puts addr over the cap. */
+static int admit(guard *g, guard_slot *s, const char *addr)
+{
+    snprintf(s->addr, sizeof s->addr, "%s", addr);
+    if (count_address(g, s, s->addr) >= g->per_address) {
+        g->refused++;
+        return 0;
+    }
+    s->counted = 1;
+    return 1;
+}
+
+static void set_state(guard_slot *s, enum slot_state state, long long deadline_ms)
+{
+    s->state = state;
+    s->since = now_ms();
+    s->deadline = s->since + deadline_ms;
+}
+
+/* The watchdog: deadlines, then the reserve of free workers. */
+static void watch(guard *g)
+{
+    long long now = now_ms();
+    int i, busy = 0, want;
+
+    for (i = 0; i < g->n; i++) {
+        guard_slot *s = &g->slots[i];
+        if (s->state == SLOT_FREE)
+            continue;
+        busy++;
+        if (s->fd >= 0 && !s->cut && now > s->deadline) {
+            shutdown(s->fd, SHUT_RDWR);
+            s->cut = 1;
+            g->cut_late++;
+        }
+    }
+    want = busy - (g->n - g->reserve); /* idle connections to let go */
+    while (want > 0) {
+        guard_slot *oldest = NULL;
+        for (i = 0; i < g->n; i++) {
+            guard_slot *s = &g->slots[i];
+            if (s->fd >= 0 && !s->cut &&
+                (s->state == SLOT_HANDSHAKE || s->state == SLOT_IDLE) &&
+                (!oldest || s->since < oldest->since))
+                oldest = s;
+        }
+        if (!oldest)
+            break;
+        shutdown(oldest->fd, SHUT_RDWR);
+        oldest->cut = 1;
+        g->cut_idle++;
+        want--;
+    }
+}
+
+static void *watchdog(void *arg)
+{
+    guard *g = arg;
+    struct timespec until;
+
+    pthread_mutex_lock(&g->lock);
+    while (!g->stop) {
+        watch(g);
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += CS_SERVER_WATCH_MS * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&g->wake, &g->lock, &until);
+    }
+    pthread_mutex_unlock(&g->lock);
+    return NULL;
+}
+
+cs_code cs_guard_new(const cs_server_config *cfg, int threads, guard **out, cs_err *err)
+{
+    guard *g = calloc(1, sizeof *g);
+
+    if (!g)
+        return cs_err_set(err, CS_ENOMEM, "server: out of memory");
+    g->slots = calloc((size_t)threads, sizeof *g->slots);
+    if (!g->slots) {
+        free(g);
+        return cs_err_set(err, CS_ENOMEM, "server: out of memory");
+    }
+    for (int i = 0; i < threads; i++)
+        g->slots[i].fd = -1;
+    g->n = threads;
+    g->per_address = cfg->per_address > 0 ? cfg->per_address
+                                          : (threads / 4 > 8 ? threads / 4 : 8);
+    g->reserve = threads / 8; /* 0 for a pool under 8: no idle cuts */
+    pthread_mutex_init(&g->lock, NULL);
+    pthread_cond_init(&g->wake, NULL);
+    *out = g;
+    return CS_OK;
+}
+
+cs_code cs_guard_start(guard *g, cs_err *err)
+{
+    if (pthread_create(&g->thread, NULL, watchdog, g) != 0)
+        return cs_err_set(err, CS_ESERVER, "server: cannot start the connection watchdog");
+    g->thread_started = 1;
+    return CS_OK;
+}
+
+void cs_guard_free(guard *g)
+{
+    if (!g)
+        return;
+    if (g->thread_started) {
+        pthread_mutex_lock(&g->lock);
+        g->stop = 1;
+        pthread_cond_signal(&g->wake);
+        pthread_mutex_unlock(&g->lock);
+        pthread_join(g->thread, NULL);
+    }
+    pthread_cond_destroy(&g->wake);
+    pthread_mutex_destroy(&g->lock);
+    free(g->slots);
+    free(g);
+}
+
+/* ---- CivetWeb callbacks ---- */
+
+/* Each worker thread gets a slot of its own. */
+static void *on_init_thread(const struct mg_context *ctx, int thread_type)
+{
+    cs_server *srv = mg_get_user_data(ctx);
+    guard *g = srv ? srv->guard : NULL;
+    guard_slot *s = NULL;
+
+    if (!g || thread_type != 1)
+        return NULL;
+    pthread_mutex_lock(&g->lock);
+    if (g->assigned < g->n)
+        s = &g->slots[g->assigned++];
+    pthread_mutex_unlock(&g->lock);
+    return s;
+}
+
+/* After accept (plain) or after the handshake (TLS): waiting for a head. */
+static int on_init_connection(const struct mg_connection *conn, void **conn_data)
+{
+    guard *g = guard_of(conn);
+    guard_slot *s = mg_get_thread_pointer(conn);
+    const struct mg_request_info *ri = mg_get_request_info(conn);
+
+    (void)conn_data;
+    if (!g || !s || !ri)
+        return 0;
+    pthread_mutex_lock(&g->lock);
+    if (s->state == SLOT_FREE && !admit(g, s, ri->remote_addr))
+        s->refused = 1;
+    set_state(s, SLOT_IDLE, CS_SERVER_HEAD_MS);
+    pthread_mutex_unlock(&g->lock);
+    return 0;
+}
+
+static void on_connection_close(const struct mg_connection *conn)
+{
+    guard *g = guard_of(conn);
+    guard_slot *s = mg_get_thread_pointer(conn);
+
+    if (!g || !s)
+        return;
+    pthread_mutex_lock(&g->lock);
+    memset(s, 0, sizeof *s);
+    s->fd = -1;
+    pthread_mutex_unlock(&g->lock);
+}
+
+/* The value of the header name if it occurs exactly once; *count says how
+ * often it does. */
+static const char *header_once(const struct mg_request_info *ri, const char *name, int *count)
+{
+    const char *value = NULL;
+    int i;
+
+    *count = 0;
+    for (i = 0; i < ri->num_headers; i++) {
+        if (strcasecmp(ri->http_headers[i].name, name) == 0) {
+            value = ri->http_headers[i].value;
+            (*count)++;
+        }
+    }
+    return *count == 1 ? value : NULL;
+}
+
+/* Why the request's framing is ambiguous, or NULL. RFC 9112 6.3: a
+ * message with both Transfer-Encoding and Content-Length, or with
+ * Content-Length values that differ, is one a proxy and we could split
+ * differently; so is a Content-Length that is not plain digits. */
+static const char *framing_problem(const struct mg_request_info *ri)
+{
+    int cl_count, te_count;
+    const char *cl = header_once(ri, "Content-Length", &cl_count);
+    const char *p;
+
+    (void)header_once(ri, "Transfer-Encoding", &te_count);
+    if (te_count > 1)
+        return "more than one Transfer-Encoding header";
+    if (te_count == 1 && cl_count > 0)
+        return "both Transfer-Encoding and Content-Length";
+    if (cl_count > 1)
+        return "more than one Content-Length header";
+    if (cl) {
+        if (!*cl)
+            return "an empty Content-Length";
+        for (p = cl; *p; p++)
+            if (*p < '0' || *p > '9')
+                return "a Content-Length that is not a number";
+    }
+    return NULL;
+}
+
+static int on_begin_request(struct mg_connection *conn)
+{
+    guard *g = guard_of(conn);
+    guard_slot *s = mg_get_thread_pointer(conn);
+    const struct mg_request_info *ri = mg_get_request_info(conn);
+    const char *problem;
+    int refused = 0;
+
+    if (!ri)
+        return 0;
+    if (g && s) {
+        pthread_mutex_lock(&g->lock);
+        refused = s->refused;
+        set_state(s, SLOT_REQUEST, cs_guard_body_ms(ri->content_length));
+        pthread_mutex_unlock(&g->lock);
+    }
+    /* mg_send_http_error sends "Connection: close" and makes CivetWeb close
+     * without reading further: nothing after this head is a request. */
+    if (refused) {
+        mg_send_http_error(conn, 503, "too many connections from %s\n", ri->remote_addr);
+        return 503;
+    }
+    problem = framing_problem(ri);
+    if (problem) {
+        mg_send_http_error(conn, 400, "bad request: %s\n", problem);
+        return 400;
+    }
+    return 0;
+}
+
+static void on_end_request(const struct mg_connection *conn, int status)
+{
+    guard *g = guard_of(conn);
+    guard_slot *s = mg_get_thread_pointer(conn);
+
+    (void)status;
+    if (!g || !s)
+        return;
+    pthread_mutex_lock(&g->lock);
+    set_state(s, SLOT_IDLE, CS_SERVER_KEEP_ALIVE_MS + CS_SERVER_HEAD_MS);
+    pthread_mutex_unlock(&g->lock);
+}
+
+void cs_guard_callbacks(struct mg_callbacks *cb)
+{
+    cb->init_thread = on_init_thread;
+    cb->init_connection = on_init_connection;
+    cb->connection_close = on_connection_close;
+    cb->begin_request = on_begin_request;
+    cb->end_request = on_end_request;
+}
+
+/* SSL_CTX info callback: a TLS connection's first callback, before any byte
+ * is read, gives the watchdog its socket, and a connection over its
+ * address's cap is cut before the handshake costs a signature. */
+void cs_guard_tls_info(const SSL *ssl, int where, int ret)
+{
+    const struct mg_connection *conn;
+    guard_slot *s;
+    guard *g;
+    struct sockaddr_storage peer;
+    socklen_t len = sizeof peer;
+    char addr[INET6_ADDRSTRLEN] = "";
+    int fd;
+
+    (void)ret;
+    if (!(where & SSL_CB_HANDSHAKE_START))
+        return;
+    conn = SSL_get_app_data(ssl);
+    if (!conn)
+        return;
+    g = guard_of(conn);
+    s = mg_get_thread_pointer(conn);
+    fd = SSL_get_fd(ssl);
+    if (!g || !s || fd < 0)
+        return;
+    if (getpeername(fd, (struct sockaddr *)&peer, &len) == 0) {
+        /* as CivetWeb writes remote_addr, so both listeners count alike */
+        if (peer.ss_family == AF_INET)
+            inet_ntop(AF_INET, &((struct sockaddr_in *)&peer)->sin_addr, addr, sizeof addr);
+        else if (peer.ss_family == AF_INET6)
+            inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&peer)->sin6_addr, addr, sizeof addr);
+    }
+    pthread_mutex_lock(&g->lock);
+    if (s->state == SLOT_FREE) {
+        s->fd = fd;
+        set_state(s, SLOT_HANDSHAKE, CS_SERVER_HEAD_MS);
+        if (!admit(g, s, addr)) {
+            shutdown(fd, SHUT_RDWR);
+            s->cut = 1;
+        }
+    }
+    pthread_mutex_unlock(&g->lock);
+}
