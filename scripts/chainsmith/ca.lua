@@ -9,6 +9,7 @@
 local pki = require "pki"
 local chain = require "chainsmith.chain"
 local crl = require "chainsmith.crl"
+local guard = require "chainsmith.guard"
 local profile = require "chainsmith.profile"
 
 local ca = {}
@@ -33,6 +34,10 @@ function ca.open(opts)
     opts = opts or {}
     local dir = opts.dir or "chain"
     local files = chain.files(dir)
+    local have_db, dberr, dbcode = guard.database(files, dir)
+    if not have_db then
+        return nil, dberr, dbcode
+    end
     for _, path in ipairs { files.intermediate.key, files.intermediate.cert, files.root.cert,
         files.db } do
         if not chain.exists(path) then

@@ -4,6 +4,7 @@
 local pki = require "pki"
 local policy = require "policy"
 local crl = require "chainsmith.crl"
+local guard = require "chainsmith.guard"
 local profile = require "chainsmith.profile"
 
 local chain = {}
@@ -418,6 +419,10 @@ function chain.leaf_status(opts)
         return nil, perr, "policy"
     end
     local files = chain.files(opts.out)
+    local have_db, dberr, dbcode = guard.database(files, opts.out)
+    if not have_db then
+        return nil, dberr, dbcode
+    end
     local certs = {}
     for _, name in ipairs { "root", "intermediate", "server" } do
         local cert, err, code = pki.read_cert(files[name].cert)
@@ -463,11 +468,15 @@ function chain.build(opts)
     if not profiles then
         return nil, perr, "policy"
     end
+    local files = chain.files(opts.out)
+    local have_db, dberr, dbcode = guard.database(files, opts.out)
+    if not have_db and not opts.force then
+        return nil, dberr, dbcode
+    end
     local ok, derr, dcode = pki.mkdir(opts.out)
     if not ok then
         return nil, derr, dcode
     end
-    local files = chain.files(opts.out)
     local store <close>, serr, scode = pki.open_store(files.db)
     if not store then
         return nil, serr, scode

@@ -1,0 +1,46 @@
+# A chain folder in a bad state: its database gone, a CA key unreadable or
+# open to other users, a folder anyone may write to. Each is refused (or
+# warned about) in one line that says how to fix it, and nothing is
+# re-created behind the user's back.
+. "$(dirname "$0")/lib.sh"
+
+chain=$tmp/chain
+issue() { lua "$repo/scripts/issue.lua" --chain "$chain" "$@"; }
+revoke() { lua "$repo/scripts/revoke.lua" --out "$chain" "$@"; }
+renew() { lua "$repo/scripts/renew.lua" --out "$chain" "$@"; }
+
+check "build the chain" build_chain --out "$chain"
+check "issue a client" issue --profile client --name alice.test --out "$tmp/issued"
+check "revoke it" revoke --cert "$tmp/issued/alice.test.pem" --reason keyCompromise
+cp "$chain/ca.db" "$tmp/ca.db.backup"
+root_fp=$(fingerprint "$chain/root.pem")
+
+# --- ca.db deleted, CA keys still there ---
+rm -f "$chain/ca.db" "$chain/ca.db-wal" "$chain/ca.db-shm"
+crl_before=$(cat "$chain/intermediate.crl.pem")
+refuse "build_chain without ca.db" build_chain --out "$chain"
+contains "it names the missing database" "$tmp/last.out" "$chain/ca.db: missing, but the CA keys are there"
+contains "and says to restore it" "$tmp/last.out" "Restore ca.db from a backup"
+contains "or how to start over on purpose" "$tmp/last.out" "--force"
+[ ! -e "$chain/ca.db" ] && ok || bad "build_chain re-created ca.db"
+equal "the CRL is untouched" "$(cat "$chain/intermediate.crl.pem")" "$crl_before"
+for cmd in issue revoke renew; do
+    case $cmd in
+    issue) refuse "issue.lua without ca.db" issue --profile server --name b.test \
+        --out "$tmp/issued" ;;
+    revoke) refuse "revoke.lua without ca.db" revoke --serial 01 ;;
+    renew) refuse "renew.lua without ca.db" renew ;;
+    esac
+    contains "$cmd says to restore ca.db" "$tmp/last.out" "Restore ca.db from a backup"
+    [ ! -e "$chain/ca.db" ] && ok || bad "$cmd re-created ca.db"
+done
+cp "$tmp/ca.db.backup" "$chain/ca.db"
+check "restored, build_chain works again" build_chain --out "$chain"
+equal "the root is the same" "$(fingerprint "$chain/root.pem")" "$root_fp"
+revoke --cert "$tmp/issued/alice.test.pem" >"$tmp/last.out" 2>&1
+equal "the restored ca.db still knows alice is revoked (exit 4)" "$?" 4
+rm -f "$chain/ca.db" "$chain/ca.db-wal" "$chain/ca.db-shm"
+check "--force starts a new CA on purpose" build_chain --out "$chain" --force
+[ "$(fingerprint "$chain/root.pem")" != "$root_fp" ] && ok || bad "--force kept the root"
+
+finish
