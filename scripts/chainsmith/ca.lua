@@ -40,6 +40,10 @@ function ca.open(opts)
     end
     for _, path in ipairs { files.intermediate.key, files.intermediate.cert, files.root.cert,
         files.db } do
+        local readable, rerr, rcode = guard.readable(path)
+        if not readable then
+            return nil, rerr, rcode
+        end
         if not chain.exists(path) then
             return nil, ("%s: missing; run build_chain.lua first (build_chain.lua --out %s)")
                 :format(path, dir), "notfound"

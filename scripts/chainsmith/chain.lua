@@ -307,6 +307,12 @@ end
 -- Returns {key = , cert = , encrypt = true when passphrase was given but the
 -- key is stored plain}; nil when neither exists; or nil, message.
 local function load_existing(files, passphrase)
+    for _, path in ipairs { files.key, files.cert } do
+        local readable, rerr, rcode = guard.readable(path)
+        if not readable then
+            return nil, rerr, rcode
+        end
+    end
     local have_key, have_cert = chain.exists(files.key), chain.exists(files.cert)
     if not have_key and not have_cert then
         return nil, nil
@@ -502,8 +508,9 @@ function chain.build(opts)
         if not opts.force then
             local lerr, lcode
             existing, lerr, lcode = load_existing(f, ca_keys[name] and opts.passphrase or nil)
-            if lerr and lerr:find("passphrase", 1, true) then
-                -- the key is fine, only locked: --force would throw the CA away
+            if lerr and (lerr:find("passphrase", 1, true) or lcode == "io") then
+                -- the key is fine, only locked or unreadable: --force would
+                -- throw the CA away
                 return nil, lerr, lcode
             elseif lerr then
                 return nil, ("%s (pass --force to re-create the chain)"):format(lerr), "invalid"

@@ -37,4 +37,21 @@ function guard.database(files, dir)
         :format(files.db, table.concat(keys, ", "), dir, dir), "notfound"
 end
 
+-- Whether a key file that is there can be read: true, or nil, message,
+-- code for permission denied (and the like), which --force would not fix.
+function guard.readable(path)
+    local f, err = io.open(path, "rb")
+    if f then
+        f:close()
+        return true
+    end
+    if not guard.present(path) then
+        return true -- missing: the caller says what that means
+    end
+    local why = tostring(err):gsub("^.-: ", "")
+    return nil, ("%s: cannot read (%s): run as the user that owns the chain folder, or fix "
+        .. "the file's owner or mode (the key is not lost: do not re-create the CA for this)")
+        :format(path, why:lower()), "io"
+end
+
 return guard

@@ -43,4 +43,40 @@ rm -f "$chain/ca.db" "$chain/ca.db-wal" "$chain/ca.db-shm"
 check "--force starts a new CA on purpose" build_chain --out "$chain" --force
 [ "$(fingerprint "$chain/root.pem")" != "$root_fp" ] && ok || bad "--force kept the root"
 
+
+# --- a CA key that cannot be read (EACCES, not ENOENT) ---
+# Root reads any file whatever its mode: as root, run the commands as
+# nobody on a copy of the chain that nobody owns.
+as_other() {
+    if [ "$(id -u)" = 0 ]; then
+        setpriv --reuid=65534 --regid=65534 --clear-groups env LD_PRELOAD="$lua_preload" \
+            "$LUA" "$@"
+    else
+        lua "$@"
+    fi
+}
+chmod 711 "$tmp"
+locked=$tmp/locked
+cp -r "$chain" "$locked"
+[ "$(id -u)" = 0 ] && chown -R 65534:65534 "$locked"
+for key in root intermediate; do
+    chmod 000 "$locked/$key.key"
+    as_other "$repo/scripts/build_chain.lua" --out "$locked" >"$tmp/last.out" 2>&1
+    equal "build_chain with an unreadable $key.key fails" "$?" 1
+    contains "it says permission denied" "$tmp/last.out" "$locked/$key.key: cannot read (permission denied)"
+    lacks "it does not call the key missing" "$tmp/last.out" "missing"
+    lacks "nor suggest replacing the CA" "$tmp/last.out" "--force"
+    chmod 600 "$locked/$key.key"
+done
+chmod 000 "$locked/intermediate.key"
+as_other "$repo/scripts/issue.lua" --chain "$locked" --profile server --name c.test \
+    --out "$locked/issued" >"$tmp/last.out" 2>&1
+equal "issue.lua with an unreadable intermediate.key fails" "$?" 1
+contains "it says permission denied" "$tmp/last.out" "$locked/intermediate.key: cannot read (permission denied)"
+lacks "not missing" "$tmp/last.out" "missing"
+as_other "$repo/scripts/revoke.lua" --out "$locked" --serial 01 >"$tmp/last.out" 2>&1
+equal "revoke.lua with an unreadable intermediate.key fails" "$?" 1
+contains "it says permission denied" "$tmp/last.out" "permission denied"
+lacks "nor suggest replacing the CA" "$tmp/last.out" "--force"
+
 finish
