@@ -38,6 +38,11 @@ function ca.open(opts)
     if not have_db then
         return nil, dberr, dbcode
     end
+    local private, perr, pcode = guard.key_modes(files)
+    if not private then
+        return nil, perr, pcode
+    end
+    guard.folder(dir)
     for _, path in ipairs { files.intermediate.key, files.intermediate.cert, files.root.cert,
         files.db } do
         local readable, rerr, rcode = guard.readable(path)

@@ -479,6 +479,11 @@ function chain.build(opts)
     if not have_db and not opts.force then
         return nil, dberr, dbcode
     end
+    local private, merr, mcode = guard.key_modes(files)
+    if not private and not opts.force then
+        return nil, merr, mcode
+    end
+    guard.folder(opts.out)
     local ok, derr, dcode = pki.mkdir(opts.out)
     if not ok then
         return nil, derr, dcode

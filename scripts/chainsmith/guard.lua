@@ -54,4 +54,43 @@ function guard.readable(path)
         :format(path, why:lower()), "io"
 end
 
+-- The mode bits of path ("rwxr-x---" from lfs) as a number, or nil.
+local function mode_of(path)
+    local perms = lfs.attributes(path, "permissions")
+    if not perms then
+        return nil
+    end
+    local mode = 0
+    for i = 1, 9 do
+        mode = mode * 2 + (perms:sub(i, i) == "-" and 0 or 1)
+    end
+    return mode
+end
+
+-- The CA keys in files (chain.files(dir)) must be the owner's alone: a key
+-- other users may read is refused, with the chmod that fixes it. true, or
+-- nil, message, code.
+function guard.key_modes(files)
+    for _, name in ipairs(ca_keys) do
+        local path = files[name].key
+        local mode = mode_of(path)
+        if mode and mode & 0x3f ~= 0 then -- 077: any group or other bit
+            return nil, ("%s: mode %03o lets other users at the CA key; run `chmod 600 %s` "
+                .. "(and treat the key as exposed if anyone else could read it)")
+                :format(path, mode, path), "invalid"
+        end
+    end
+    return true
+end
+
+-- Warn (on stderr, once per call) when the chain folder dir is writable by
+-- group or other: they could replace its keys, certificates or database.
+function guard.folder(dir)
+    local mode = mode_of(dir)
+    if mode and mode & 0x12 ~= 0 then -- 022: group or other may write
+        io.stderr:write(("warning: %s: folder mode %03o lets other users replace the CA's "
+            .. "files; run `chmod 700 %s`\n"):format(dir, mode, dir))
+    end
+end
+
 return guard

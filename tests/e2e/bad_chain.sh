@@ -79,4 +79,26 @@ equal "revoke.lua with an unreadable intermediate.key fails" "$?" 1
 contains "it says permission denied" "$tmp/last.out" "permission denied"
 lacks "nor suggest replacing the CA" "$tmp/last.out" "--force"
 
+# --- CA keys open to other users, a folder anyone may write to ---
+chmod 644 "$chain/root.key"
+refuse "build_chain with root.key at 0644" build_chain --out "$chain"
+contains "it names the key and the fix" "$tmp/last.out" \
+    "$chain/root.key: mode 644 lets other users at the CA key; run \`chmod 600 $chain/root.key\`"
+chmod 600 "$chain/root.key"
+chmod 640 "$chain/intermediate.key"
+refuse "issue.lua with intermediate.key at 0640" issue --profile server --name d.test \
+    --out "$tmp/issued"
+contains "it names the key and the fix" "$tmp/last.out" "chmod 600 $chain/intermediate.key"
+[ ! -e "$tmp/issued/d.test.pem" ] && ok || bad "issued with an exposed CA key"
+chmod 600 "$chain/intermediate.key"
+chmod 777 "$chain"
+check "build_chain in a 0777 folder still works" build_chain --out "$chain"
+contains "with a warning naming the folder and the fix" "$tmp/last.out" \
+    "warning: $chain: folder mode 777 lets other users replace the CA's files; run \`chmod 700 $chain\`"
+check "issue.lua in a 0777 folder" issue --profile server --name e.test --out "$tmp/issued"
+contains "warns too" "$tmp/last.out" "warning: $chain: folder mode 777"
+chmod 700 "$chain"
+check "build_chain in a 0700 folder" build_chain --out "$chain"
+lacks "says nothing about the mode" "$tmp/last.out" "warning"
+
 finish
