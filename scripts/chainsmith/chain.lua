@@ -36,14 +36,11 @@ function chain.files(out)
     }
 end
 
--- Whether a file can be opened for reading.
+-- Whether a file is there (a symbolic link to one included). Not whether
+-- it opens: opening a FIFO would wait for ever, and one that cannot be read
+-- is not missing; the reader says what is wrong with either.
 function chain.exists(path)
-    local f = io.open(path, "rb")
-    if f then
-        f:close()
-        return true
-    end
-    return false
+    return guard.exists(path)
 end
 
 -- Why issuer refused a name, in words: the subtrees of its kind that are

@@ -14,6 +14,11 @@ function guard.present(path)
     return lfs.symlinkattributes(path, "mode") ~= nil
 end
 
+-- Whether path is there, following a symbolic link.
+function guard.exists(path)
+    return lfs.attributes(path, "mode") ~= nil
+end
+
 -- files (chain.files(dir)) with the CA keys there and ca.db gone: the
 -- database holds what was issued and revoked and the CRL numbers, and a new
 -- empty one would silently forget them. true, or nil, message, code.
@@ -40,13 +45,13 @@ end
 -- Whether a key file that is there can be read: true, or nil, message,
 -- code for permission denied (and the like), which --force would not fix.
 function guard.readable(path)
+    if lfs.attributes(path, "mode") ~= "file" then
+        return true -- missing, a FIFO, a folder: the reader says what it is
+    end
     local f, err = io.open(path, "rb")
     if f then
         f:close()
         return true
-    end
-    if not guard.present(path) then
-        return true -- missing: the caller says what that means
     end
     local why = tostring(err):gsub("^.-: ", "")
     return nil, ("%s: cannot read (%s): run as the user that owns the chain folder, or fix "

@@ -3,7 +3,13 @@
 -- in a fresh environment of its own holding copies of the pure libraries:
 -- no files, no processes, no other modules, nothing another profile set.
 
+local pki = require "pki"
+
 local sandbox = {}
+
+-- A profile is a page of data; this is far more, and a bound on a file
+-- that never ends.
+local PROFILE_MAX = 1024 * 1024
 
 -- Base functions a profile may call: pure, and none reaches state outside
 -- the profile (no pcall to hide a refusal, no raw access, no metatables).
@@ -51,17 +57,21 @@ end
 -- returned, or nil and a message naming the file (and line, for errors
 -- raised while it runs).
 function sandbox.run(file)
-    local f = io.open(file, "rb")
-    if f then
-        -- loadfile's own refusal does not name the file: say it here.
-        local first = f:read(1)
-        f:close()
-        if first == "\27" then
-            return nil, ("%s: a precompiled (binary) chunk; profiles are loaded as text only")
-                :format(file)
-        end
+    -- Regular files only (a FIFO or /dev/zero is refused at once), read
+    -- here rather than by loadfile, which would wait on either for ever.
+    local text, rerr = pki.read_file(file, PROFILE_MAX)
+    if not text then
+        return nil, rerr
     end
-    local chunk, err = loadfile(file, "t", sandbox.env())
+    -- load's own refusal does not name the file: say it here.
+    if text:sub(1, 1) == "\27" then
+        return nil, ("%s: a precompiled (binary) chunk; profiles are loaded as text only")
+            :format(file)
+    elseif text:find("^#[^\n]*\n\27") then
+        return nil, ("%s: attempt to load a binary chunk (mode is 't')"):format(file)
+    end
+    -- As loadfile does, skip a first line starting with "#" (line numbers kept).
+    local chunk, err = load((text:gsub("^#[^\n]*", "", 1)), "@" .. file, "t", sandbox.env())
     if not chunk then
         -- A binary chunk after a "#" first line is refused without a name.
         if not err:find(file, 1, true) then

@@ -195,8 +195,8 @@ if p then
 end
 
 write("orphan", "return { extends = 'nowhere', validity_days = 2 }")
-refused("a missing parent", "orphan", ("%s/orphan.lua: extends 'nowhere': cannot open " ..
-    "%s/nowhere.lua"):format(tmp, tmp), true)
+refused("a missing parent", "orphan", ("%s/orphan.lua: extends 'nowhere': " ..
+    "%s/nowhere.lua: cannot open"):format(tmp, tmp), true)
 write("cycle_a", "return { extends = 'cycle_b' }")
 write("cycle_b", "return { extends = 'cycle_a' }")
 refused("a cycle", "cycle_a", ("%s/cycle_a.lua: extends 'cycle_b': %s/cycle_b.lua: extends " ..
