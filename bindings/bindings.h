@@ -100,6 +100,7 @@ extern const luaL_Reg pki_store_funcs[];
 extern const luaL_Reg pki_pkcs12_funcs[];
 extern const luaL_Reg pki_server_funcs[];
 extern const luaL_Reg pki_files_funcs[];
+extern const luaL_Reg pki_bounded_funcs[];
 extern const luaL_Reg pki_name_funcs[];
 extern const luaL_Reg pki_csr_funcs[];
 extern const luaL_Reg pki_crl_funcs[];

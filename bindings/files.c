@@ -21,6 +21,41 @@ static int files_mkdir(lua_State *L)
     return 1;
 }
 
+/* Push the bytes at 1 (light userdata), length 2, as a string. */
+static int push_bytes(lua_State *L)
+{
+    lua_pushlstring(L, lua_touserdata(L, 1), (size_t)lua_tointeger(L, 2));
+    return 1;
+}
+
+/* pki.read_file(path [, max]): the bytes of a regular file of at most max
+ * bytes (default 1 MiB, at most 64 MiB), for what the scripts read
+ * themselves (passwords, profiles, pages); a FIFO or a device is refused at
+ * once. The string, or nil, message, code. */
+static int files_read(lua_State *L)
+{
+    const char *path = luaL_checkstring(L, 1);
+    lua_Integer max = luaL_optinteger(L, 2, 1 << 20);
+    cs_err err = {CS_OK, ""};
+    char *data = NULL;
+    size_t len = 0;
+    int rc;
+
+    luaL_argcheck(L, max >= 0 && max <= (64 << 20), 2, "max not in 0..64 MiB");
+    if (cs_file_read(path, (size_t)max, &data, &len, &err) != CS_OK)
+        return pki_fail(L, &err);
+    /* Copied in a protected call: running out of memory there must not
+     * leak the buffer (which may hold a password) past our free. */
+    lua_pushcfunction(L, push_bytes);
+    lua_pushlightuserdata(L, data);
+    lua_pushinteger(L, (lua_Integer)len);
+    rc = lua_pcall(L, 2, 1, 0);
+    cs_file_free(data, len);
+    if (rc != LUA_OK)
+        return lua_error(L);
+    return 1;
+}
+
 /* One entry of pki.write_files, checked before anything is encoded. */
 typedef struct entry {
     const char *path;
@@ -260,6 +295,7 @@ void pki_files_register(lua_State *L)
 
 const luaL_Reg pki_files_funcs[] = {
     {"mkdir", files_mkdir},
+    {"read_file", files_read},
     {"write_files", files_write},
     {"stage_files", files_stage},
     {"recover_files", files_recover},

@@ -22,6 +22,7 @@ int luaopen_pki(lua_State *L)
     luaL_setfuncs(L, pki_pkcs12_funcs, 0);
     luaL_setfuncs(L, pki_server_funcs, 0);
     luaL_setfuncs(L, pki_files_funcs, 0);
+    luaL_setfuncs(L, pki_bounded_funcs, 0);
     luaL_setfuncs(L, pki_name_funcs, 0);
     luaL_setfuncs(L, pki_csr_funcs, 0);
     luaL_setfuncs(L, pki_crl_funcs, 0);

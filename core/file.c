@@ -181,7 +181,13 @@ cs_code cs_file_read(const char *path, size_t max, char **out, size_t *len, cs_e
     struct stat st;
     cs_code rc = CS_OK;
 
-    fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* Regular files only: a FIFO would block (in open, then in read) and a
+     * device like /dev/zero never ends. stat first, so no device is even
+     * opened; O_NONBLOCK, so a FIFO swapped in meanwhile cannot block
+     * open, and fstat checks what was really opened. */
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+        return cs_err_set(err, CS_EINVAL, "%s: not a regular file", path);
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0)
         return cs_err_set(err, errno == ENOENT ? CS_ENOENT : CS_EIO, "%s: cannot open: %s",
                           path, strerror(errno));

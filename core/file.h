@@ -30,7 +30,9 @@ CS_NODISCARD cs_code cs_file_write_all(const cs_file_out *files, size_t n, cs_er
 CS_NODISCARD cs_code cs_file_write(const char *path, const void *data, size_t len,
                                    unsigned mode, int overwrite, cs_err *err);
 
-/* Read a whole regular file of at most max bytes. *out is NUL-terminated
+/* Read a whole regular file of at most max bytes; anything else (a FIFO, a
+ * device such as /dev/zero, a folder) is CS_EINVAL "not a regular file",
+ * at once, never blocking. *out is NUL-terminated
  * (not counted in *len); free it with cs_file_free (which wipes it, since it
  * may hold a key). */
 CS_NODISCARD cs_code cs_file_read(const char *path, size_t max, char **out, size_t *len,

@@ -9,6 +9,7 @@
 local pki = require "pki"
 local chain = require "chainsmith.chain"
 local crl = require "chainsmith.crl"
+local guard = require "chainsmith.guard"
 local profile = require "chainsmith.profile"
 
 local ca = {}
@@ -33,8 +34,21 @@ function ca.open(opts)
     opts = opts or {}
     local dir = opts.dir or "chain"
     local files = chain.files(dir)
+    local have_db, dberr, dbcode = guard.database(files, dir)
+    if not have_db then
+        return nil, dberr, dbcode
+    end
+    local private, perr, pcode = guard.key_modes(files)
+    if not private then
+        return nil, perr, pcode
+    end
+    guard.folder(dir)
     for _, path in ipairs { files.intermediate.key, files.intermediate.cert, files.root.cert,
         files.db } do
+        local readable, rerr, rcode = guard.readable(path)
+        if not readable then
+            return nil, rerr, rcode
+        end
         if not chain.exists(path) then
             return nil, ("%s: missing; run build_chain.lua first (build_chain.lua --out %s)")
                 :format(path, dir), "notfound"

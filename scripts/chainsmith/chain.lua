@@ -4,6 +4,7 @@
 local pki = require "pki"
 local policy = require "policy"
 local crl = require "chainsmith.crl"
+local guard = require "chainsmith.guard"
 local profile = require "chainsmith.profile"
 
 local chain = {}
@@ -35,14 +36,11 @@ function chain.files(out)
     }
 end
 
--- Whether a file can be opened for reading.
+-- Whether a file is there (a symbolic link to one included). Not whether
+-- it opens: opening a FIFO would wait for ever, and one that cannot be read
+-- is not missing; the reader says what is wrong with either.
 function chain.exists(path)
-    local f = io.open(path, "rb")
-    if f then
-        f:close()
-        return true
-    end
-    return false
+    return guard.exists(path)
 end
 
 -- Why issuer refused a name, in words: the subtrees of its kind that are
@@ -306,6 +304,12 @@ end
 -- Returns {key = , cert = , encrypt = true when passphrase was given but the
 -- key is stored plain}; nil when neither exists; or nil, message.
 local function load_existing(files, passphrase)
+    for _, path in ipairs { files.key, files.cert } do
+        local readable, rerr, rcode = guard.readable(path)
+        if not readable then
+            return nil, rerr, rcode
+        end
+    end
     local have_key, have_cert = chain.exists(files.key), chain.exists(files.cert)
     if not have_key and not have_cert then
         return nil, nil
@@ -418,6 +422,10 @@ function chain.leaf_status(opts)
         return nil, perr, "policy"
     end
     local files = chain.files(opts.out)
+    local have_db, dberr, dbcode = guard.database(files, opts.out)
+    if not have_db then
+        return nil, dberr, dbcode
+    end
     local certs = {}
     for _, name in ipairs { "root", "intermediate", "server" } do
         local cert, err, code = pki.read_cert(files[name].cert)
@@ -463,11 +471,20 @@ function chain.build(opts)
     if not profiles then
         return nil, perr, "policy"
     end
+    local files = chain.files(opts.out)
+    local have_db, dberr, dbcode = guard.database(files, opts.out)
+    if not have_db and not opts.force then
+        return nil, dberr, dbcode
+    end
+    local private, merr, mcode = guard.key_modes(files)
+    if not private and not opts.force then
+        return nil, merr, mcode
+    end
+    guard.folder(opts.out)
     local ok, derr, dcode = pki.mkdir(opts.out)
     if not ok then
         return nil, derr, dcode
     end
-    local files = chain.files(opts.out)
     local store <close>, serr, scode = pki.open_store(files.db)
     if not store then
         return nil, serr, scode
@@ -493,8 +510,9 @@ function chain.build(opts)
         if not opts.force then
             local lerr, lcode
             existing, lerr, lcode = load_existing(f, ca_keys[name] and opts.passphrase or nil)
-            if lerr and lerr:find("passphrase", 1, true) then
-                -- the key is fine, only locked: --force would throw the CA away
+            if lerr and (lerr:find("passphrase", 1, true) or lcode == "io") then
+                -- the key is fine, only locked or unreadable: --force would
+                -- throw the CA away
                 return nil, lerr, lcode
             elseif lerr then
                 return nil, ("%s (pass --force to re-create the chain)"):format(lerr), "invalid"

@@ -10,20 +10,19 @@ local FILE_MAX = 4 * 1024 * 1024 -- as core's certificate files
 local NOT_ONE = "%s: not a certificate, CRL, CSR, key or PKCS#12 (%s)"
 
 local function read(path)
-    local f, err = io.open(path, "rb")
-    if not f then
-        return nil, ("%s: cannot read (%s)"):format(path, err:gsub("^.-: ", ""))
+    -- Regular files only: a FIFO or /dev/zero is refused at once.
+    local data, err, code = pki.read_file(path, FILE_MAX)
+    if not data then
+        local why = err:sub(#path + 3):gsub("^cannot open: ", "")
+        if why:find("^larger than") then
+            return nil, NOT_ONE:format(path, why)
+        elseif code == "invalid" then -- not a regular file
+            return nil, err
+        end
+        return nil, ("%s: cannot read (%s)"):format(path, why)
     end
-    local data, rerr = f:read(FILE_MAX + 1)
-    f:close()
-    if not data and rerr then -- a folder opens, then fails to read
-        return nil, ("%s: cannot read (%s)"):format(path, rerr)
-    end
-    if not data or data == "" then
+    if data == "" then
         return nil, NOT_ONE:format(path, "empty file")
-    end
-    if #data > FILE_MAX then
-        return nil, NOT_ONE:format(path, ("larger than %d bytes"):format(FILE_MAX))
     end
     return data
 end

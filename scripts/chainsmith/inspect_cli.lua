@@ -1,5 +1,6 @@
 -- The inspect.lua command: options, the password, one report per file.
 local argparse = require "argparse"
+local pki = require "pki"
 local identify = require "chainsmith.identify"
 local json = require "chainsmith.json"
 local report = require "chainsmith.report"
@@ -16,12 +17,11 @@ local function password(opts)
         end
         return v
     elseif opts.password_file then
-        local f, err = io.open(opts.password_file, "rb")
-        if not f then
-            return nil, ("--password-file: cannot read %s"):format(err)
+        local text, err = pki.read_file(opts.password_file, 64 * 1024)
+        if not text then
+            return nil, ("--password-file: %s"):format(err)
         end
-        local v = f:read("l") or "" -- the first line, without its newline
-        f:close()
+        local v = text:match("^[^\n]*") -- the first line, without its newline
         return (v:gsub("\r$", ""))
     end
     return nil

@@ -18,7 +18,11 @@ end
 -- Load a policy module from a file (the user's own code, as trusted as
 -- scripts/policy.lua): it returns the policy table.
 local function load_policy(path)
-    local chunk, err = loadfile(path, "t")
+    local text, rerr = pki.read_file(path)
+    if not text then
+        return nil, rerr
+    end
+    local chunk, err = load((text:gsub("^#[^\n]*", "", 1)), "@" .. path, "t")
     if not chunk then
         return nil, err
     end

@@ -3,7 +3,13 @@
 -- in a fresh environment of its own holding copies of the pure libraries:
 -- no files, no processes, no other modules, nothing another profile set.
 
+local pki = require "pki"
+
 local sandbox = {}
+
+-- A profile is a page of data; this is far more, and a bound on a file
+-- that never ends.
+local PROFILE_MAX = 1024 * 1024
 
 -- Base functions a profile may call: pure, and none reaches state outside
 -- the profile (no pcall to hide a refusal, no raw access, no metatables).
@@ -21,6 +27,14 @@ local removed = { string = { "dump" }, math = { "random", "randomseed" } }
 -- A profile is data: this bounds a loop that never ends. Every shipped
 -- profile runs in a few hundred instructions.
 sandbox.max_instructions = 1000000
+
+-- The instruction bound cannot see inside C functions: a pattern that
+-- backtracks for ever in string.find, or string.rep(s, 2^30), never returns
+-- to the VM. So a profile runs in a child process (pki.run_bounded) whose
+-- allocator refuses more than max_memory bytes and which is killed after
+-- max_seconds. A shipped profile needs well under 1 MiB and 1 ms.
+sandbox.max_memory = 64 * 1024 * 1024
+sandbox.max_seconds = 5
 
 local function refuse(_, name)
     -- Level 2: the position of the profile line that reached for the name.
@@ -47,28 +61,66 @@ function sandbox.env()
     return setmetatable(env, { __index = refuse })
 end
 
--- Run the text file `file` in a fresh environment. Returns what it
--- returned, or nil and a message naming the file (and line, for errors
--- raised while it runs).
-function sandbox.run(file)
-    local f = io.open(file, "rb")
-    if f then
-        -- loadfile's own refusal does not name the file: say it here.
-        local first = f:read(1)
-        f:close()
-        if first == "\27" then
-            return nil, ("%s: a precompiled (binary) chunk; profiles are loaded as text only")
-                :format(file)
+-- v as a Lua expression that loads back to an equal value: strings,
+-- numbers, booleans and tables of them (a profile is data); anything else,
+-- or a table inside itself, raises. Into out, a list of pieces.
+local function serialize(v, out, seen)
+    local t = type(v)
+    if t == "string" or t == "number" then
+        out[#out + 1] = ("%q"):format(v) -- exact for floats, inf and nan too
+    elseif t == "boolean" or t == "nil" then
+        out[#out + 1] = tostring(v)
+    elseif t == "table" then
+        if seen[v] then
+            error("returned a table that contains itself; a profile is data", 0)
         end
+        seen[v] = true
+        out[#out + 1] = "{"
+        for k, x in next, v do
+            out[#out + 1] = "["
+            serialize(k, out, seen)
+            out[#out + 1] = "]="
+            serialize(x, out, seen)
+            out[#out + 1] = ","
+        end
+        out[#out + 1] = "}"
+        seen[v] = nil
+    else
+        error(("returned a %s; a profile is data (strings, numbers, booleans, tables)")
+            :format(t), 0)
     end
-    local chunk, err = loadfile(file, "t", sandbox.env())
+end
+
+-- Load the text file `file` (a chunk in a fresh environment), or nil and a
+-- message naming the file.
+local function load_profile(file)
+    -- Regular files only (a FIFO or /dev/zero is refused at once), read
+    -- here rather than by loadfile, which would wait on either for ever.
+    local text, rerr = pki.read_file(file, PROFILE_MAX)
+    if not text then
+        return nil, rerr
+    end
+    -- load's own refusal does not name the file: say it here.
+    if text:sub(1, 1) == "\27" then
+        return nil, ("%s: a precompiled (binary) chunk; profiles are loaded as text only")
+            :format(file)
+    elseif text:find("^#[^\n]*\n\27") then
+        return nil, ("%s: attempt to load a binary chunk (mode is 't')"):format(file)
+    end
+    -- As loadfile does, skip a first line starting with "#" (line numbers kept).
+    local chunk, err = load((text:gsub("^#[^\n]*", "", 1)), "@" .. file, "t", sandbox.env())
     if not chunk then
-        -- A binary chunk after a "#" first line is refused without a name.
         if not err:find(file, 1, true) then
             err = ("%s: %s"):format(file, err)
         end
         return nil, err
     end
+    return chunk
+end
+
+-- Run chunk (loaded from file) under the instruction bound: what it
+-- returned, or nil and a message naming the file.
+local function run_counted(file, chunk)
     -- A coroutine of its own, so the instruction bound is set on it alone
     -- and never disturbs a hook the caller has.
     local co = coroutine.create(chunk)
@@ -83,12 +135,54 @@ function sandbox.run(file)
         -- error("...", 0) or error({}) carries no position: name the file.
         local msg = type(result) == "string" and result
             or ("raised a %s, not a message"):format(type(result))
+        if msg == "not enough memory" then
+            msg = ("needs more than %d MiB of memory; a profile is data")
+                :format(sandbox.max_memory // (1024 * 1024))
+        end
         if msg:sub(1, #file + 1) ~= file .. ":" then
             msg = ("%s: %s"):format(file, msg)
         end
         return nil, msg
     end
     return result
+end
+
+-- Run the text file `file` in a fresh environment, in a child process
+-- bounded in memory and time. Returns what it returned (a copy: data
+-- only), or nil and a message naming the file (and line, for errors raised
+-- while it runs).
+function sandbox.run(file)
+    local chunk, lerr = load_profile(file)
+    if not chunk then
+        return nil, lerr
+    end
+    local text, err, code = pki.run_bounded(function()
+        local result, rerr = run_counted(file, chunk)
+        if result == nil and rerr then
+            error(rerr, 0)
+        end
+        local out = {}
+        local ok, serr = pcall(serialize, result, out, {})
+        if not ok then
+            error(("%s: %s"):format(file, serr), 0)
+        end
+        return "return " .. table.concat(out)
+    end, sandbox.max_seconds, sandbox.max_memory)
+    if not text and code == "limit" then
+        if err:find("^ran past") then
+            err = ("ran past %d seconds (a pattern that backtracks for ever?); a profile is "
+                .. "data"):format(sandbox.max_seconds)
+        elseif err:find("^needed more than") then
+            err = ("needs more than %d MiB of memory; a profile is data")
+                :format(sandbox.max_memory // (1024 * 1024))
+        end
+        return nil, ("%s: %s"):format(file, err)
+    elseif not text then
+        return nil, err
+    end
+    -- Our own serializer wrote it; still, an empty environment, text only.
+    local copy = assert(load(text, "=" .. file, "t", {}))
+    return copy()
 end
 
 return sandbox

@@ -1,7 +1,13 @@
 -- Passwords and passphrases for the commands: from an environment variable
 -- or a file, never from the command line, where every user of the machine
 -- can read them (ps, /proc/PID/cmdline) and shells keep them in history.
+local pki = require "pki"
+
 local secret = {}
+
+-- A passphrase file is a line; this is room enough, and a bound on a file
+-- that never ends.
+local SECRET_MAX = 64 * 1024
 
 -- Add --NAME-env VAR and --NAME-file FILE (one or the other) to an argparse
 -- parser; what is "passphrase" or "password", help says what it protects.
@@ -32,13 +38,11 @@ function secret.read(opts, name)
             return nil, ("--%s-env %s: the %s is empty"):format(name, var, name)
         end
     elseif file then
-        local f, err = io.open(file, "rb")
-        if not f then
+        local text, err = pki.read_file(file, SECRET_MAX)
+        if not text then
             return nil, ("--%s-file: %s"):format(name, err)
         end
-        value = f:read("a") or ""
-        f:close()
-        value = value:gsub("\r?\n$", "", 1)
+        value = text:gsub("\r?\n$", "", 1)
         if value == "" then
             return nil, ("--%s-file %s: the %s is empty"):format(name, file, name)
         end

@@ -11,14 +11,9 @@ local ocsp_service = require "chainsmith.ocsp_service"
 
 local cli = {}
 
+-- A page or a CRL: regular files only, at most as large as core reads a CRL.
 local function read_text(path)
-    local f, err = io.open(path, "rb")
-    if not f then
-        return nil, err
-    end
-    local text = f:read("a")
-    f:close()
-    return text
+    return pki.read_file(path, 64 * 1024 * 1024)
 end
 
 -- ::1 only where the machine has an IPv6 loopback (some containers do not).
@@ -235,6 +230,46 @@ local function serve_loop(server, opts, template, routes, ocsp, stapler)
     end
 end
 
+-- The most worker threads core starts (core/server.c).
+local THREADS_MAX = 1024
+
+-- An address --listen may name: an IPv4 or IPv6 literal, or localhost.
+-- Anything else is refused here: CivetWeb would read 127.0.0.300 as
+-- 127.0.1.44 while the banner printed the address given.
+local function check_listen(host)
+    if host == "localhost" or pki.normalize_name("ip", host) then
+        return true
+    end
+    return nil, ("--listen: '%s' is not an IPv4 or IPv6 address (nor localhost)"):format(host)
+end
+
+-- The options argparse converted but cannot range-check: nil, or the first
+-- problem in one line.
+local function option_problem(opts)
+    for name, v in pairs { port = opts.port, ["http-port"] = opts.http_port } do
+        if v and (v < 0 or v > 65535) then
+            return ("--%s: %d is not in 0..65535"):format(name, v)
+        end
+    end
+    local threads = opts.threads
+    if threads < 1 or threads > THREADS_MAX then
+        return ("--threads: %d is not in 1..%d"):format(threads, THREADS_MAX)
+    end
+    if opts.per_address < 0 or opts.per_address > THREADS_MAX then
+        return ("--per-address: %d is not in 0..%d"):format(opts.per_address, THREADS_MAX)
+    end
+    if opts.hsts < 0 or opts.hsts > 999999999 then
+        return ("--hsts: %d is not in 0..999999999"):format(opts.hsts)
+    end
+    for _, host in ipairs(opts.listen) do
+        local ok, err = check_listen(host)
+        if not ok then
+            return err
+        end
+    end
+    return nil
+end
+
 function cli.main(args, boot)
     local parser = argparse("serve.lua", "Serve www/ over HTTPS with the chain built by "
         .. "build_chain.lua (leaf + intermediate, TLS 1.2 and 1.3 only).")
@@ -250,7 +285,7 @@ function cli.main(args, boot)
         :count("*")
     parser:option("--threads", "Worker threads: one per open connection (keep-alive "
         .. "included); more connections wait, and idle ones are closed when fewer than an "
-        .. "eighth are free.", "256"):convert(tonumber)
+        .. "eighth are free.", "256"):convert(math.tointeger)
     parser:option("--per-address", "Open connections one client address may hold "
         .. "(default: a quarter of --threads).", "0"):convert(math.tointeger)
     parser:option("--hsts", "Send Strict-Transport-Security with this max-age (seconds) on "
@@ -263,6 +298,11 @@ function cli.main(args, boot)
     parser:flag("--require-client-cert", "Refuse clients without a certificate (otherwise "
         .. "they get in as anonymous); alone, it implies --mtls.")
     local opts = parser:parse(args)
+    local problem = option_problem(opts)
+    if problem then
+        io.stderr:write("serve: ", problem, "\n")
+        os.exit(2) -- usage
+    end
 
     local c, err = load_chain(opts.chain)
     if not c then
@@ -282,8 +322,6 @@ function cli.main(args, boot)
     local http_port = opts.http_port or (opts.port == 0 and 0 or 8080)
     if opts.no_http then
         http_port = nil
-    elseif http_port < 0 or http_port > 65535 then
-        boot.die("serve: --http-port: %d is not in 0..65535", http_port)
     end
     local froutes = {}
     local routes = {

@@ -54,12 +54,12 @@ end
 -- The manifest: a list of {store, location, name, fingerprint, subject}.
 function trust.read_manifest(dir)
     local path = dir .. "/trust.json"
-    local f = io.open(path, "rb")
-    if not f then
+    local text, err, code = pki.read_file(path)
+    if not text and code == "notfound" then
         return {}
+    elseif not text then
+        return nil, err, code
     end
-    local text = f:read("a")
-    f:close()
     local ok, doc = pcall(cjson.decode, text)
     if not ok or type(doc) ~= "table" or type(doc.installed) ~= "table" then
         return nil, path .. ": not a chainsmith trust manifest (delete it to start over)",

@@ -64,6 +64,17 @@ int main(void)
     fx_path(nested, sizeof nested, "missing");
     CHECK_FAIL(cs_file_read(nested, 100, &data, &len, &err), CS_ENOENT, &err, "missing");
     CHECK_FAIL(cs_file_read(fx_dir, 100, &data, &len, &err), CS_EINVAL, &err, "not a regular");
+    /* Issue 10: a FIFO blocked in open() forever, /dev/zero has no end. The
+     * alarm turns a hang into a failure. */
+    fx_path(nested, sizeof nested, "fifo");
+    CHECK(mkfifo(nested, 0600) == 0);
+    alarm(10);
+    CHECK_FAIL(cs_file_read(nested, 100, &data, &len, &err), CS_EINVAL, &err,
+               "fifo: not a regular file");
+    CHECK_FAIL(cs_file_read("/dev/zero", 100, &data, &len, &err), CS_EINVAL, &err,
+               "/dev/zero: not a regular file");
+    alarm(0);
+    CHECK(unlink(nested) == 0);
 
     /* A write into a folder that does not exist fails cleanly. */
     fx_path(nested, sizeof nested, "no/such/file");

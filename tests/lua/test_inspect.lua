@@ -615,7 +615,7 @@ t.case("a missing file is named", function()
     local out
     out, err, status = inspect(q(dir))
     assert(status == 2 and out == "")
-    has(err, dir .. ": cannot read (Is a directory)")
+    has(err, dir .. ": not a regular file")
 end)
 
 t.case("several files: the good ones shown, exit 2 for the bad one", function()

@@ -111,6 +111,38 @@ write("loop", "local n = 0\nwhile true do n = n + 1 end\n")
 refused("endless loop bounded", "loop", tmp .. "/loop.lua:2: ran past " ..
     sandbox.max_instructions .. " instructions", true)
 
+-- Inside C functions the instruction count stops nothing: a pattern that
+-- backtracks for ever and two 1 GiB strings (issue 10) are bounded by the
+-- child process the profile runs in, in time (sandbox.max_seconds, 5 s:
+-- the bound checked below, with room for a loaded machine) and memory
+-- (sandbox.max_memory, 64 MiB).
+write("backtrack", "local s = ('a'):rep(60)\nlocal _ = s:find(('a-'):rep(30) .. 'b')\n" ..
+    "return { " .. minimal .. " }")
+local started = os.time()
+refused("a backtracking pattern is stopped", "backtrack", tmp .. "/backtrack.lua: ran past " ..
+    sandbox.max_seconds .. " seconds (a pattern that backtracks for ever?); a profile is data")
+case("within its bound", os.time() - started <= sandbox.max_seconds + 20,
+    os.time() - started .. " s")
+write("hog", "local a = string.rep('x', 2^30)\nlocal b = string.rep('y', 2^30)\n" ..
+    "return { " .. minimal .. ", a = a, b = b }")
+started = os.time()
+refused("1 GiB strings are refused", "hog", tmp .. "/hog.lua: needs more than 64 MiB of " ..
+    "memory; a profile is data")
+case("at once", os.time() - started <= sandbox.max_seconds + 20, os.time() - started .. " s")
+write("gmatch", "for _ in (('a'):rep(50)):gmatch(('a*'):rep(20) .. 'b') do end\n" ..
+    "return { " .. minimal .. " }")
+refused("gmatch too", "gmatch", tmp .. "/gmatch.lua: ran past", true)
+-- What a profile returns comes back as data.
+write("data", "return { " .. minimal .. ", note = 'tab\\there\\n', ratio = 0.1, " ..
+    "big = math.maxinteger, flag = false, list = { 1, 'two', { three = 3 } } }")
+p = sandbox.run(tmp .. "/data.lua")
+case("data survives the trip", p and p.note == "tab\there\n" and p.ratio == 0.1
+    and math.type(p.big) == "integer" and p.big == math.maxinteger and p.flag == false
+    and p.list[2] == "two" and p.list[3].three == 3)
+write("fn", "return { " .. minimal .. ", f = function() end }")
+refused("a function is not data", "fn", tmp .. "/fn.lua: returned a function; a profile is " ..
+    "data (strings, numbers, booleans, tables)")
+
 -- Errors without a position still name the file.
 write("raise", "error({})")
 refused("error({}) names the file", "raise", tmp .. "/raise.lua: raised a table, not a message")
@@ -195,8 +227,8 @@ if p then
 end
 
 write("orphan", "return { extends = 'nowhere', validity_days = 2 }")
-refused("a missing parent", "orphan", ("%s/orphan.lua: extends 'nowhere': cannot open " ..
-    "%s/nowhere.lua"):format(tmp, tmp), true)
+refused("a missing parent", "orphan", ("%s/orphan.lua: extends 'nowhere': " ..
+    "%s/nowhere.lua: cannot open"):format(tmp, tmp), true)
 write("cycle_a", "return { extends = 'cycle_b' }")
 write("cycle_b", "return { extends = 'cycle_a' }")
 refused("a cycle", "cycle_a", ("%s/cycle_a.lua: extends 'cycle_b': %s/cycle_b.lua: extends " ..

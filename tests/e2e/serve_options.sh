@@ -1,0 +1,44 @@
+# serve.lua's option values out of range: one line naming the option and
+# the range, exit 2 (usage), no traceback and no server started; an
+# address CivetWeb would misread (127.0.0.300 binds 127.0.1.44) is refused.
+. "$(dirname "$0")/lib.sh"
+
+chain=$tmp/chain
+check "build the chain" build_chain --out "$chain"
+
+# usage NAME EXPECTED ARGS...: serve.lua must exit 2 with EXPECTED, in one line.
+usage() {
+    local name=$1 expected=$2
+    shift 2
+    timeout 20 env LD_PRELOAD="$lua_preload" "$LUA" "$repo/scripts/serve.lua" \
+        --chain "$chain" "$@" >"$tmp/last.out" 2>&1
+    equal "$name: exit 2" "$?" 2
+    contains "$name: says what is wrong" "$tmp/last.out" "$expected"
+    lacks "$name: no traceback" "$tmp/last.out" "traceback"
+    equal "$name: one line" "$(wc -l <"$tmp/last.out")" 1
+    lacks "$name: nothing served" "$tmp/last.out" "serving"
+}
+
+usage "--port 65536" "serve: --port: 65536 is not in 0..65535" --port 65536
+usage "--http-port 70000" "serve: --http-port: 70000 is not in 0..65535" --port 0 \
+    --http-port 70000
+usage "--threads 1000000" "serve: --threads: 1000000 is not in 1..1024" --port 0 \
+    --threads 1000000
+usage "--threads 0" "serve: --threads: 0 is not in 1..1024" --port 0 --threads 0
+usage "--per-address 5000" "serve: --per-address: 5000 is not in 0..1024" --port 0 \
+    --per-address 5000
+usage "--hsts -1" "serve: --hsts: -1 is not in 0..999999999" --port 0 --hsts -1
+usage "--listen 127.0.0.300" \
+    "serve: --listen: '127.0.0.300' is not an IPv4 or IPv6 address (nor localhost)" \
+    --port 0 --listen 127.0.0.300
+usage "--listen a host name" "serve: --listen: 'example.com' is not an IPv4" \
+    --port 0 --listen 127.0.0.1 --listen example.com
+usage "--listen [::1]" "serve: --listen: '[::1]' is not an IPv4" --port 0 --listen '[::1]'
+
+# The limits themselves are accepted.
+start_server "$tmp/serve.log" --chain "$chain" --listen 127.0.0.1 --threads 1024 \
+    && ok || bad "--threads 1024 and --listen 127.0.0.1 start"
+check "it serves" curl -sS --cacert "$chain/root.pem" "https://localhost:$port/"
+stop_server TERM && ok || bad "SIGTERM exit status"
+
+finish
