@@ -27,7 +27,7 @@ usage "--threads 1000000" "serve: --threads: 1000000 is not in 1..1024" --port 0
 usage "--threads 0" "serve: --threads: 0 is not in 1..1024" --port 0 --threads 0
 usage "--per-address 5000" "serve: --per-address: 5000 is not in 0..1024" --port 0 \
     --per-address 5000
-usage "--hsts -1" "serve: --hsts: -1 is not in 0..999999999" --port 0 --hsts -1
+usage "--hsts=-1" "serve: --hsts: -1 is not in 0..999999999" --port 0 --hsts=-1
 usage "--listen 127.0.0.300" \
     "serve: --listen: '127.0.0.300' is not an IPv4 or IPv6 address (nor localhost)" \
     --port 0 --listen 127.0.0.300
