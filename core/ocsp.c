@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -37,6 +39,7 @@ typedef struct issuer_hash {
 } issuer_hash;
 
 struct cs_ocsp_responder {
+    atomic_int refs; /* the creator's, plus one per server answering with it */
     cs_cert *issuer;
     /* The signer: replaced whole by cs_ocsp_responder_set_signer (a renewed
      * delegated responder) under signer_lock; a signing takes its own
@@ -158,6 +161,7 @@ cs_code cs_ocsp_responder_new(const cs_ocsp_params *p, cs_ocsp_responder **out, 
         rc = cs_err_set(err, CS_ENOMEM, "ocsp: out of memory");
         goto fail;
     }
+    atomic_init(&r->refs, 1);
     r->digest = cs_key_digest_name(p->signer_key);
     r->next_update_secs = p->next_update_secs;
     r->lookup = p->lookup;
@@ -225,9 +229,16 @@ cs_code cs_ocsp_responder_open(const char *db_path, const cs_ocsp_params *p,
     return CS_OK;
 }
 
+cs_ocsp_responder *cs_ocsp_responder_ref(cs_ocsp_responder *r)
+{
+    if (r)
+        atomic_fetch_add(&r->refs, 1);
+    return r;
+}
+
 void cs_ocsp_responder_free(cs_ocsp_responder *r)
 {
-    if (!r)
+    if (!r || atomic_fetch_sub(&r->refs, 1) != 1)
         return;
     cs_store_close(r->store);
     pthread_mutex_destroy(&r->lock);
@@ -524,8 +535,7 @@ cs_code cs_ocsp_response_for_cert(cs_ocsp_responder *r, const cs_cert *cert,
 }
 
 void cs_ocsp_http(cs_ocsp_responder *r, const char *method, const char *tail,
-                  const unsigned char *body, size_t body_len, cs_ocsp_http_reply *out,
-                  cs_err *err)
+                  const unsigned char *body, size_t body_len, cs_http_reply *out, cs_err *err)
 {
     static const char allow[] = "only GET and POST (RFC 6960 A.1)\n";
     unsigned char *req = NULL, *der = NULL;
@@ -571,6 +581,20 @@ void cs_ocsp_http(cs_ocsp_responder *r, const char *method, const char *tail,
     out->content_type = "application/ocsp-response";
     out->body = der;
     out->body_len = der_len;
+}
+
+void cs_ocsp_handler(void *ctx, const char *method, const char *path,
+                     const unsigned char *body, size_t body_len, cs_http_reply *out)
+{
+    size_t prefix = sizeof CS_OCSP_PATH - 1;
+    cs_err err = {CS_OK, ""};
+
+    /* the server calls us only for CS_OCSP_PATH and what is under it */
+    if (!path || strncmp(path, CS_OCSP_PATH, prefix) != 0)
+        prefix = 0;
+    cs_ocsp_http(ctx, method, path ? path + prefix : NULL, body, body_len, out, &err);
+    if (err.code != CS_OK)
+        fprintf(stderr, "ocsp: %s\n", err.msg);
 }
 
 /* The value of a hex digit, or -1. */

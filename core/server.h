@@ -12,6 +12,9 @@
  * (stops and frees; NULL is fine). */
 typedef struct cs_server cs_server;
 
+/* The OCSP responder (ocsp.h), which a server may answer with. */
+typedef struct cs_ocsp_responder cs_ocsp_responder;
+
 /* A page served from memory (prepared before start; no callback into Lua).
  * Its body can be replaced while the server runs: cs_server_set_route. */
 typedef struct cs_route {
@@ -109,6 +112,11 @@ typedef struct cs_server_config {
      * and handlers marked plain; anything else there is a 404. Note that a
      * zeroed config means "any free port": set -1 for none. */
     int http_port;
+    /* NULL, or the OCSP responder answering CS_OCSP_PATH (POST, and GET
+     * with the request in the path) on both listeners, through
+     * cs_ocsp_handler. The server takes its own reference at start and gives
+     * it back when it stops, so the caller may free its own at any time. */
+    cs_ocsp_responder *ocsp;
 } cs_server_config;
 
 /* Check the key matches the leaf (CS_EMISMATCH), build the TLS context (TLS

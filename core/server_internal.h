@@ -80,6 +80,9 @@ struct cs_server {
     size_t routes_len;
     handler *handlers;
     size_t handlers_len;
+    /* cfg->ocsp with the server's own reference (NULL: none): the OCSP
+     * handler's ctx, dropped after mg_stop has joined the workers. */
+    cs_ocsp_responder *ocsp;
     int port;
     int http_port; /* -1: no plain listener */
     /* Guards creds, generation and every route's body pointer and refs. */
@@ -124,12 +127,13 @@ void cs_creds_swap(cs_server *srv, creds *c);
 /* ---- the HTTP side, in server_http.c ---- */
 
 /* cfg's routes and handlers copied and checked, responses prepared (NULL
- * when there are none). Free with cs_routes_free and cs_handlers_free,
+ * when there are none); the handlers end with the OCSP responder's when
+ * cfg->ocsp is set. Free with cs_routes_free and cs_handlers_free,
  * which take the count and accept NULL. */
 CS_NODISCARD cs_code cs_routes_build(const cs_server_config *cfg, route **out, cs_err *err);
 void cs_routes_free(route *routes, size_t n);
 CS_NODISCARD cs_code cs_handlers_build(const cs_server_config *cfg, handler **out,
-                                       cs_err *err);
+                                       size_t *out_len, cs_err *err);
 void cs_handlers_free(handler *handlers, size_t n);
 
 /* A route body of refs 1; give it back with cs_route_body_put. */

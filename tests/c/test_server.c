@@ -21,6 +21,7 @@
 #include "error.h"
 #include "fixtures.h"
 #include "key.h"
+#include "ocsp.h"
 #include "server.h"
 #include "signals.h"
 
@@ -849,6 +850,72 @@ typedef struct churn {
     int swaps, failures;
 } churn;
 
+/* The OCSP lookup of test_ocsp_route: every certificate good, calls counted. */
+static cs_code all_good(void *arg, const char *issuer, const char *serial_hex,
+                        cs_revocation *out, cs_err *err)
+{
+    (void)issuer;
+    (void)serial_hex;
+    (void)err;
+    __atomic_add_fetch((int *)arg, 1, __ATOMIC_SEQ_CST);
+    out->status = CS_STATUS_GOOD;
+    out->revoked_at = 0;
+    out->reason = -1;
+    return CS_OK;
+}
+
+/* cs_server_config.ocsp: core answers /ocsp itself (POST over plain http,
+ * GET over https), holding its own reference: the caller's is gone before
+ * the first request. A handler of the caller's on /ocsp is refused. */
+static void test_ocsp_route(const cs_server_config *base, const cs_cert *inter,
+                            const cs_key *inter_key)
+{
+    int calls = 0;
+    const cs_handler taken[] = {{"/ocsp", echo_handler, &calls, 1}};
+    cs_ocsp_params p = {inter, inter, inter_key, 3600, all_good, &calls};
+    cs_ocsp_responder *r = NULL;
+    cs_server_config c = *base;
+    cs_server *srv = NULL;
+    char out[16384];
+    cs_err err;
+    int port, http, rc;
+
+    CHECK_OK(cs_ocsp_responder_new(&p, &r, &err), &err);
+    if (!r)
+        return;
+    c.ocsp = r;
+    c.http_port = 0;
+    c.handlers = taken;
+    c.handlers_len = 1;
+    CHECK_FAIL(cs_server_start(&c, &srv, &err), CS_EINVAL, &err,
+               "handlers[1].prefix: /ocsp is the OCSP responder's");
+    c.handlers = NULL;
+    c.handlers_len = 0;
+    CHECK_OK(cs_server_start(&c, &srv, &err), &err);
+    cs_ocsp_responder_free(r); /* ours; the server holds its own */
+    if (!srv)
+        return;
+    port = cs_server_port(srv);
+    http = cs_server_http_port(srv);
+    rc = fx_run(out, sizeof out, "openssl ocsp -issuer inter.pem -cert leaf.pem -CAfile root.pem "
+                "-url http://127.0.0.1:%d/ocsp 2>&1", http);
+    CHECK(rc == 0 && strstr(out, "leaf.pem: good") != NULL);
+    rc = fx_run(out, sizeof out, "openssl ocsp -issuer inter.pem -cert leaf.pem -no_nonce "
+                "-reqout ocsp-get.der >/dev/null 2>&1 && "
+                "curl -sS --max-time 10 --cacert root.pem --resolve localhost:%d:127.0.0.1 "
+                "-o ocsp-get.resp \"https://localhost:%d/ocsp/$(openssl base64 -A "
+                "-in ocsp-get.der | sed 's/+/%%2B/g; s|/|%%2F|g; s/=/%%3D/g')\" && "
+                "openssl ocsp -reqin ocsp-get.der -respin ocsp-get.resp -issuer inter.pem "
+                "-cert leaf.pem -CAfile root.pem -no_nonce 2>&1", port, port);
+    CHECK(rc == 0 && strstr(out, "leaf.pem: good") != NULL);
+    CHECK(__atomic_load_n(&calls, __ATOMIC_SEQ_CST) == 2);
+    /* other methods: 405, as cs_ocsp_http answers them */
+    rc = fx_run(out, sizeof out, "curl -sS --max-time 10 -o /dev/null -w '%%{http_code}' "
+                "-X PUT http://127.0.0.1:%d/ocsp", http);
+    CHECK(rc == 0 && strcmp(out, "405") == 0);
+    cs_server_stop(srv);
+}
+
 /* Reload and replace a route as fast as it can while clients request:
  * under ASan, a body or certificate freed under a request shows here. */
 static void *churn_run(void *arg)
@@ -1030,6 +1097,7 @@ int main(void)
     test_reload(&cfg, leaf, chain, key, leaf2, key2);
     test_staple(&cfg, leaf2, chain, key2);
     test_handlers_plain(&cfg);
+    test_ocsp_route(&cfg, inter, inter_key);
     test_churn(&cfg, leaf, chain, key, leaf2, key2);
 
     /* A key that is not the leaf's. */
