@@ -14,6 +14,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/ocsp.h>
+#include <openssl/x509v3.h>
 
 #include "internal.h"
 #include "ocsp.h"
@@ -275,13 +276,12 @@ static int cert_id_ours(const cs_ocsp_responder *r, OCSP_CERTID *cid)
     return 0;
 }
 
-/* The status of the certificate cid names (ours): the lookup's answer. A
- * negative serial, or one longer than RFC 5280 4.1.2.2's 20 octets, was never
- * ours: unknown, without asking. */
-static cs_code look_up(cs_ocsp_responder *r, OCSP_CERTID *cid, cs_revocation *st,
-                       cs_err *err)
+/* The status of the certificate of our issuer with this serial: the
+ * lookup's answer. A negative serial, or one longer than RFC 5280 4.1.2.2's
+ * 20 octets, was never ours: unknown, without asking. */
+static cs_code look_up_serial(cs_ocsp_responder *r, const ASN1_INTEGER *serial,
+                              cs_revocation *st, cs_err *err)
 {
-    ASN1_INTEGER *serial = NULL;
     BIGNUM *bn = NULL;
     char *hex = NULL;
     cs_code rc = CS_OK;
@@ -289,8 +289,7 @@ static cs_code look_up(cs_ocsp_responder *r, OCSP_CERTID *cid, cs_revocation *st
     st->status = CS_STATUS_UNKNOWN;
     st->revoked_at = 0;
     st->reason = -1;
-    if (!OCSP_id_get0_info(NULL, NULL, NULL, &serial, cid) || !serial ||
-        ASN1_STRING_length(serial) > 20)
+    if (!serial || ASN1_STRING_length(serial) > 20)
         return CS_OK;
     bn = ASN1_INTEGER_to_BN(serial, NULL);
     if (bn && !BN_is_negative(bn))
@@ -304,6 +303,35 @@ static cs_code look_up(cs_ocsp_responder *r, OCSP_CERTID *cid, cs_revocation *st
     }
     OPENSSL_free(hex);
     BN_free(bn);
+    return rc;
+}
+
+/* The status of the certificate cid names (ours). */
+static cs_code look_up(cs_ocsp_responder *r, OCSP_CERTID *cid, cs_revocation *st,
+                       cs_err *err)
+{
+    ASN1_INTEGER *serial = NULL;
+
+    if (!OCSP_id_get0_info(NULL, NULL, NULL, &serial, cid))
+        serial = NULL;
+    return look_up_serial(r, serial, st, err);
+}
+
+cs_code cs_ocsp_status(cs_ocsp_responder *r, const cs_cert *cert, cs_revocation *out,
+                       cs_err *err)
+{
+    cs_revocation st = {CS_STATUS_UNKNOWN, 0, -1, 0};
+    cs_code rc = CS_OK;
+
+    if (!r || !cert || !cert->x509 || !out)
+        return cs_err_set(err, CS_EINVAL, "ocsp: no responder, certificate or output");
+    /* Ours by issuer name and authority key identifier, as the database
+     * keys certificates by issuer; no signature check, which the caller's
+     * verification did (and which costs what a lookup does not). */
+    if (X509_check_issued(r->issuer->x509, cert->x509) == X509_V_OK)
+        rc = look_up_serial(r, X509_get0_serialNumber(cert->x509), &st, err);
+    if (rc == CS_OK)
+        *out = st;
     return rc;
 }
 

@@ -90,6 +90,16 @@ CS_NODISCARD cs_code cs_ocsp_response_for_cert(cs_ocsp_responder *r, const cs_ce
                                                unsigned char **resp_der, size_t *resp_len,
                                                cs_err *err);
 
+/* What the database says of cert, which the caller verified (a TLS client
+ * certificate): CS_OK with *out filled as the lookup fills it. A
+ * certificate the responder's issuer did not issue (by issuer name and
+ * authority key identifier: another CA's, which the database does not
+ * know) is CS_STATUS_UNKNOWN without a lookup, as is a serial the database
+ * does not hold. A failed lookup is its code (CS_EDB, ...), *out untouched.
+ * Thread-safe; the one lookup runs under the responder's mutex. */
+CS_NODISCARD cs_code cs_ocsp_status(cs_ocsp_responder *r, const cs_cert *cert,
+                                    cs_revocation *out, cs_err *err);
+
 /* The GET form (RFC 6960 A.1: GET {url}/{url-encoding of base64 of DER}):
  * the text after the responder's path, percent-encoded or already decoded,
  * to the DER request; free *der with free(). CS_EINVAL if it is not base64. */

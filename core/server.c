@@ -209,6 +209,7 @@ cs_code cs_server_start(const cs_server_config *cfg, cs_server **out, cs_err *er
     if (rc != CS_OK)
         goto done;
     srv->ocsp = cs_ocsp_responder_ref(cfg->ocsp);
+    srv->checks_clients = srv->ocsp && cfg->client_auth != CS_CLIENT_AUTH_NONE;
     rc = cs_creds_new(cfg->leaf->x509, NULL, cfg->chain, cfg->chain_len, cfg->key->pkey, NULL,
                       0, &srv->creds, err);
     if (rc != CS_OK)

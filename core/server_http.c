@@ -4,7 +4,8 @@
  * its verified certificate, handlers answer prefixes (OCSP: cs_ocsp_handler
  * for cs_server_config.ocsp) with the request
  * body read up to CS_HANDLER_MAX_BODY, and the plain-HTTP listener serves
- * only what is marked plain (signed anyway: CRLs, OCSP). Route bodies are
+ * only what is marked plain (signed anyway: CRLs, OCSP), and a client whose
+ * certificate was revoked gets 403 from the next request on. Route bodies are
  * reference-counted under srv->lock, so set_route can swap one while a
  * request still sends the old. */
 #include "server_internal.h"
@@ -431,6 +432,17 @@ int cs_route_handler(struct mg_connection *conn, void *cbdata)
     if (!ri || !ri->local_uri || !ri->request_method)
         return 0;
     plain = !ri->is_ssl;
+    /* Every request of a client with a certificate, files included: a
+     * connection made before the certificate was revoked (kept alive for as
+     * long as the client keeps sending) is refused from the next request. */
+    if (srv->checks_clients && !plain && ri->client_cert) {
+        int refused = cs_tls_client_refused(srv, ri->client_cert->peer_cert);
+        if (refused > 0)
+            return send_plain_status(conn, ri, 403, "client certificate revoked\n", 1);
+        if (refused < 0)
+            return send_plain_status(conn, ri, 503, "cannot read the client certificate's "
+                                     "revocation status\n", 1);
+    }
     r = cs_route_find(srv, ri->local_uri);
     if (r && (r->plain || !plain)) {
         route_body *b = cs_route_body_get(srv, r);

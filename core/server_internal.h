@@ -83,6 +83,9 @@ struct cs_server {
     /* cfg->ocsp with the server's own reference (NULL: none): the OCSP
      * handler's ctx, dropped after mg_stop has joined the workers. */
     cs_ocsp_responder *ocsp;
+    /* 1: client certificates are asked for and ocsp is set, so each one is
+     * looked up (cs_tls_client_refused) at the handshake and per request. */
+    int checks_clients;
     int port;
     int http_port; /* -1: no plain listener */
     /* Guards creds, generation and every route's body pointer and refs. */
@@ -123,6 +126,13 @@ void cs_creds_put(cs_server *srv, creds *c);
 /* A new certificate: takes over c's reference (cs_creds_swap in
  * server_tls.c says what it does to resumption). */
 void cs_creds_swap(cs_server *srv, creds *c);
+
+/* Whether srv refuses the client certificate peer (verified, or resumed
+ * from a session that was): 1 the database says revoked, -1 its status
+ * could not be read (refuse: fail closed, the reason on stderr), 0 admit
+ * (good, unknown to the database, another CA's, no certificate, or the
+ * server checks none). */
+int cs_tls_client_refused(cs_server *srv, X509 *peer);
 
 /* ---- the HTTP side, in server_http.c ---- */
 
