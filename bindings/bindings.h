@@ -28,18 +28,10 @@ typedef struct pki_key_box {
     cs_key *key;
 } pki_key_box;
 
-/* An OCSP responder's userdata. A running server answering with it borrows
- * the responder, so while pins > 0 closing only marks it closed; the last
- * unpin frees it (as for keys). */
-typedef struct pki_ocsp_box {
-    cs_ocsp_responder *r;
-    int pins;
-    int closed;
-} pki_ocsp_box;
-/* Argument idx as an open pki.ocsp_responder (else raises). */
-pki_ocsp_box *pki_checkocsp(lua_State *L, int idx);
-void pki_ocsp_pin(pki_ocsp_box *box);
-void pki_ocsp_unpin(pki_ocsp_box *box);
+/* Argument idx as an open pki.ocsp_responder (else raises). Its userdata
+ * holds one reference to the responder; a server answering with it holds
+ * its own (core counts them), so closing drops ours at once. */
+cs_ocsp_responder *pki_checkocsp(lua_State *L, int idx);
 
 /* Push nil, err->msg, cs_code_name(err->code); return 3 (luaL_fileresult's shape). */
 int pki_fail(lua_State *L, const cs_err *err);

@@ -1,6 +1,8 @@
 /* pki.ocsp_responder: answers OCSP requests from the CA database. The
  * responder holds its own references to its certificates and key, so the
- * Lua values it was made from may be closed or collected. */
+ * Lua values it was made from may be closed or collected; and a server
+ * answering with it holds its own reference to it, so closing this one
+ * never pulls it from under the server. */
 #include "bindings.h"
 
 #include <stdlib.h>
@@ -15,48 +17,28 @@
 
 static int ocsp_gc(lua_State *L)
 {
-    pki_ocsp_box *box = luaL_checkudata(L, 1, PKI_OCSP);
-    if (box->r && !box->closed) {
-        box->closed = 1;
-        if (box->pins == 0) { /* else the last unpin (a server stopping) frees it */
-            cs_ocsp_responder_free(box->r);
-            box->r = NULL;
-        }
-    }
+    cs_ocsp_responder **box = luaL_checkudata(L, 1, PKI_OCSP);
+    cs_ocsp_responder_free(*box); /* our reference; a running server keeps its own */
+    *box = NULL;
     return 0;
 }
 
 static int ocsp_tostring(lua_State *L)
 {
-    pki_ocsp_box *box = luaL_checkudata(L, 1, PKI_OCSP);
-    if (box->r == NULL || box->closed)
+    cs_ocsp_responder **box = luaL_checkudata(L, 1, PKI_OCSP);
+    if (*box == NULL)
         lua_pushliteral(L, "pki.ocsp_responder (closed)");
     else
-        lua_pushfstring(L, "pki.ocsp_responder (%p)", (void *)box->r);
+        lua_pushfstring(L, "pki.ocsp_responder (%p)", (void *)*box);
     return 1;
 }
 
-pki_ocsp_box *pki_checkocsp(lua_State *L, int idx)
+cs_ocsp_responder *pki_checkocsp(lua_State *L, int idx)
 {
-    pki_ocsp_box *box = luaL_checkudata(L, idx, PKI_OCSP);
-    if (box->r == NULL || box->closed)
+    cs_ocsp_responder **box = luaL_checkudata(L, idx, PKI_OCSP);
+    if (*box == NULL)
         luaL_error(L, "attempt to use a closed %s", PKI_OCSP);
-    return box;
-}
-
-void pki_ocsp_pin(pki_ocsp_box *box)
-{
-    box->pins++;
-}
-
-void pki_ocsp_unpin(pki_ocsp_box *box)
-{
-    if (box->pins > 0)
-        box->pins--;
-    if (box->pins == 0 && box->closed) {
-        cs_ocsp_responder_free(box->r);
-        box->r = NULL;
-    }
+    return *box;
 }
 
 /* The value at the top of the stack is not what field needs: a caller bug. */
@@ -91,7 +73,7 @@ static int ocsp_new(lua_State *L)
     cs_ocsp_params p = {0};
     cs_err err = {CS_OK, ""};
     pki_key_box *keybox;
-    pki_ocsp_box *box;
+    cs_ocsp_responder **box;
     const char *db;
     lua_Integer hours = DEFAULT_NEXT_UPDATE_HOURS;
 
@@ -122,11 +104,9 @@ static int ocsp_new(lua_State *L)
     p.next_update_secs = (int64_t)hours * 3600;
 
     box = lua_newuserdatauv(L, sizeof *box, 0);
-    box->r = NULL; /* created closed, as liolib does */
-    box->pins = 0;
-    box->closed = 0;
+    *box = NULL; /* created closed, as liolib does */
     luaL_setmetatable(L, PKI_OCSP);
-    if (cs_ocsp_responder_open(db, &p, &box->r, &err) != CS_OK)
+    if (cs_ocsp_responder_open(db, &p, box, &err) != CS_OK)
         return pki_fail(L, &err);
     return 1;
 }
@@ -134,13 +114,13 @@ static int ocsp_new(lua_State *L)
 /* responder:respond(der_request) -> der_response */
 static int ocsp_respond(lua_State *L)
 {
-    pki_ocsp_box *box = pki_checkocsp(L, 1);
+    cs_ocsp_responder *r = pki_checkocsp(L, 1);
     size_t len;
     const char *req = luaL_checklstring(L, 2, &len);
     unsigned char *der = NULL;
     size_t der_len = 0;
     cs_err err = {CS_OK, ""};
-    cs_code rc = cs_ocsp_respond(box->r, (const unsigned char *)req, len, &der, &der_len, &err);
+    cs_code rc = cs_ocsp_respond(r, (const unsigned char *)req, len, &der, &der_len, &err);
 
     return pki_push_buffer(L, rc, der, der_len, &err);
 }
@@ -148,12 +128,12 @@ static int ocsp_respond(lua_State *L)
 /* responder:staple(cert) -> der_response */
 static int ocsp_staple(lua_State *L)
 {
-    pki_ocsp_box *box = pki_checkocsp(L, 1);
+    cs_ocsp_responder *r = pki_checkocsp(L, 1);
     const cs_cert *cert = pki_checkcert(L, 2);
     unsigned char *der = NULL;
     size_t der_len = 0;
     cs_err err = {CS_OK, ""};
-    cs_code rc = cs_ocsp_response_for_cert(box->r, cert, &der, &der_len, &err);
+    cs_code rc = cs_ocsp_response_for_cert(r, cert, &der, &der_len, &err);
 
     return pki_push_buffer(L, rc, der, der_len, &err);
 }
@@ -162,12 +142,12 @@ static int ocsp_staple(lua_State *L)
  * signer kept: a renewed delegated responder, picked up by a running server. */
 static int ocsp_set_signer(lua_State *L)
 {
-    pki_ocsp_box *box = pki_checkocsp(L, 1);
+    cs_ocsp_responder *r = pki_checkocsp(L, 1);
     const cs_cert *cert = pki_checkcert(L, 2);
     const cs_key *key = pki_checkkey(L, 3);
     cs_err err = {CS_OK, ""};
 
-    if (cs_ocsp_responder_set_signer(box->r, cert, key, &err) != CS_OK)
+    if (cs_ocsp_responder_set_signer(r, cert, key, &err) != CS_OK)
         return pki_fail(L, &err);
     lua_pushboolean(L, 1);
     return 1;

@@ -1,10 +1,8 @@
 /* pki.server: the embedded HTTPS server. Core borrows the leaf, chain, key,
- * client CAs and routes only while start or reload runs (it keeps its own
- * references and copies), so a close on the Lua side afterwards changes
- * nothing it serves. The OCSP responder (start_server's ocsp) is the one
- * thing core keeps borrowing, as its handler's context: the server pins it
- * (so responder:close() defers the free) and keeps its userdata in its user
- * value until it stops. */
+ * client CAs, routes and OCSP responder only while start or reload runs (it
+ * keeps its own references and copies; the responder is reference-counted
+ * in core), so a close on the Lua side afterwards changes nothing it
+ * serves. */
 #include "bindings.h"
 
 #include <signal.h>
@@ -13,37 +11,12 @@
 
 typedef struct server_box {
     cs_server *srv;
-    pki_ocsp_box *ocsp; /* pinned; its userdata is our user value; NULL: no /ocsp */
 } server_box;
-
-#define OCSP_PREFIX "/ocsp"
-
-/* The /ocsp handler (POST, and GET /ocsp/{base64}), on a worker thread:
- * cs_ocsp_http is thread-safe and always fills a reply. A failed lookup is
- * answered internalError; its reason goes to stderr for the operator. */
-static void ocsp_handler(void *ctx, const char *method, const char *path,
-                         const unsigned char *body, size_t body_len, cs_http_reply *out)
-{
-    cs_ocsp_http_reply r;
-    cs_err err = {CS_OK, ""};
-
-    cs_ocsp_http(ctx, method, path + strlen(OCSP_PREFIX), body, body_len, &r, &err);
-    if (err.code != CS_OK)
-        fprintf(stderr, "ocsp: %s\n", err.msg);
-    out->status = r.status;
-    out->content_type = r.content_type;
-    out->body = r.body; /* malloc'd: the server frees it */
-    out->body_len = r.body_len;
-}
 
 static void release(server_box *box)
 {
     cs_server_stop(box->srv); /* no handler runs after this */
     box->srv = NULL;
-    if (box->ocsp) {
-        pki_ocsp_unpin(box->ocsp);
-        box->ocsp = NULL;
-    }
 }
 
 static int server_stop(lua_State *L)
@@ -231,8 +204,6 @@ static int server_start(lua_State *L)
     pki_key_box *keybox;
     cs_cert **leaf;
     const cs_cert **chain;
-    pki_ocsp_box *ocsp = NULL;
-    cs_handler ocsp_route = {OCSP_PREFIX, ocsp_handler, NULL, 1};
     lua_Integer v;
 
     memset(&cfg, 0, sizeof cfg);
@@ -323,29 +294,20 @@ static int server_start(lua_State *L)
     }
     /* (www stays on the stack until start returns) */
 
-    /* the responder answers on the plain port too: its replies are signed */
+    /* /ocsp, on the plain port too (its replies are signed); core takes
+     * its own reference to the responder */
     if (lua_getfield(L, 1, "ocsp") != LUA_TNIL) {
         if (luaL_testudata(L, -1, PKI_OCSP) == NULL)
             argfail(L, "ocsp", "pki.ocsp_responder");
-        ocsp = pki_checkocsp(L, lua_gettop(L));
-        ocsp_route.ctx = ocsp->r;
-        cfg.handlers = &ocsp_route;
-        cfg.handlers_len = 1;
+        cfg.ocsp = pki_checkocsp(L, lua_gettop(L));
     }
-    lua_pop(L, 1); /* opts still holds it; our user value below keeps it */
+    lua_pop(L, 1);
 
-    box = lua_newuserdatauv(L, sizeof *box, 1);
+    box = lua_newuserdatauv(L, sizeof *box, 0);
     memset(box, 0, sizeof *box);
     luaL_setmetatable(L, PKI_SERVER);
-    lua_getfield(L, 1, "ocsp");
-    lua_setiuservalue(L, -2, 1);
-
     if (cs_server_start(&cfg, &box->srv, &err) != CS_OK)
         return pki_fail(L, &err);
-    if (ocsp) {
-        pki_ocsp_pin(ocsp);
-        box->ocsp = ocsp;
-    }
     return 1;
 }
 

@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -12,6 +14,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/ocsp.h>
+#include <openssl/x509v3.h>
 
 #include "internal.h"
 #include "ocsp.h"
@@ -37,6 +40,7 @@ typedef struct issuer_hash {
 } issuer_hash;
 
 struct cs_ocsp_responder {
+    atomic_int refs; /* the creator's, plus one per server answering with it */
     cs_cert *issuer;
     /* The signer: replaced whole by cs_ocsp_responder_set_signer (a renewed
      * delegated responder) under signer_lock; a signing takes its own
@@ -158,6 +162,7 @@ cs_code cs_ocsp_responder_new(const cs_ocsp_params *p, cs_ocsp_responder **out, 
         rc = cs_err_set(err, CS_ENOMEM, "ocsp: out of memory");
         goto fail;
     }
+    atomic_init(&r->refs, 1);
     r->digest = cs_key_digest_name(p->signer_key);
     r->next_update_secs = p->next_update_secs;
     r->lookup = p->lookup;
@@ -225,9 +230,16 @@ cs_code cs_ocsp_responder_open(const char *db_path, const cs_ocsp_params *p,
     return CS_OK;
 }
 
+cs_ocsp_responder *cs_ocsp_responder_ref(cs_ocsp_responder *r)
+{
+    if (r)
+        atomic_fetch_add(&r->refs, 1);
+    return r;
+}
+
 void cs_ocsp_responder_free(cs_ocsp_responder *r)
 {
-    if (!r)
+    if (!r || atomic_fetch_sub(&r->refs, 1) != 1)
         return;
     cs_store_close(r->store);
     pthread_mutex_destroy(&r->lock);
@@ -264,13 +276,12 @@ static int cert_id_ours(const cs_ocsp_responder *r, OCSP_CERTID *cid)
     return 0;
 }
 
-/* The status of the certificate cid names (ours): the lookup's answer. A
- * negative serial, or one longer than RFC 5280 4.1.2.2's 20 octets, was never
- * ours: unknown, without asking. */
-static cs_code look_up(cs_ocsp_responder *r, OCSP_CERTID *cid, cs_revocation *st,
-                       cs_err *err)
+/* The status of the certificate of our issuer with this serial: the
+ * lookup's answer. A negative serial, or one longer than RFC 5280 4.1.2.2's
+ * 20 octets, was never ours: unknown, without asking. */
+static cs_code look_up_serial(cs_ocsp_responder *r, const ASN1_INTEGER *serial,
+                              cs_revocation *st, cs_err *err)
 {
-    ASN1_INTEGER *serial = NULL;
     BIGNUM *bn = NULL;
     char *hex = NULL;
     cs_code rc = CS_OK;
@@ -278,8 +289,7 @@ static cs_code look_up(cs_ocsp_responder *r, OCSP_CERTID *cid, cs_revocation *st
     st->status = CS_STATUS_UNKNOWN;
     st->revoked_at = 0;
     st->reason = -1;
-    if (!OCSP_id_get0_info(NULL, NULL, NULL, &serial, cid) || !serial ||
-        ASN1_STRING_length(serial) > 20)
+    if (!serial || ASN1_STRING_length(serial) > 20)
         return CS_OK;
     bn = ASN1_INTEGER_to_BN(serial, NULL);
     if (bn && !BN_is_negative(bn))
@@ -293,6 +303,35 @@ static cs_code look_up(cs_ocsp_responder *r, OCSP_CERTID *cid, cs_revocation *st
     }
     OPENSSL_free(hex);
     BN_free(bn);
+    return rc;
+}
+
+/* The status of the certificate cid names (ours). */
+static cs_code look_up(cs_ocsp_responder *r, OCSP_CERTID *cid, cs_revocation *st,
+                       cs_err *err)
+{
+    ASN1_INTEGER *serial = NULL;
+
+    if (!OCSP_id_get0_info(NULL, NULL, NULL, &serial, cid))
+        serial = NULL;
+    return look_up_serial(r, serial, st, err);
+}
+
+cs_code cs_ocsp_status(cs_ocsp_responder *r, const cs_cert *cert, cs_revocation *out,
+                       cs_err *err)
+{
+    cs_revocation st = {CS_STATUS_UNKNOWN, 0, -1, 0};
+    cs_code rc = CS_OK;
+
+    if (!r || !cert || !cert->x509 || !out)
+        return cs_err_set(err, CS_EINVAL, "ocsp: no responder, certificate or output");
+    /* Ours by issuer name and authority key identifier, as the database
+     * keys certificates by issuer; no signature check, which the caller's
+     * verification did (and which costs what a lookup does not). */
+    if (X509_check_issued(r->issuer->x509, cert->x509) == X509_V_OK)
+        rc = look_up_serial(r, X509_get0_serialNumber(cert->x509), &st, err);
+    if (rc == CS_OK)
+        *out = st;
     return rc;
 }
 
@@ -524,8 +563,7 @@ cs_code cs_ocsp_response_for_cert(cs_ocsp_responder *r, const cs_cert *cert,
 }
 
 void cs_ocsp_http(cs_ocsp_responder *r, const char *method, const char *tail,
-                  const unsigned char *body, size_t body_len, cs_ocsp_http_reply *out,
-                  cs_err *err)
+                  const unsigned char *body, size_t body_len, cs_http_reply *out, cs_err *err)
 {
     static const char allow[] = "only GET and POST (RFC 6960 A.1)\n";
     unsigned char *req = NULL, *der = NULL;
@@ -571,6 +609,20 @@ void cs_ocsp_http(cs_ocsp_responder *r, const char *method, const char *tail,
     out->content_type = "application/ocsp-response";
     out->body = der;
     out->body_len = der_len;
+}
+
+void cs_ocsp_handler(void *ctx, const char *method, const char *path,
+                     const unsigned char *body, size_t body_len, cs_http_reply *out)
+{
+    size_t prefix = sizeof CS_OCSP_PATH - 1;
+    cs_err err = {CS_OK, ""};
+
+    /* the server calls us only for CS_OCSP_PATH and what is under it */
+    if (!path || strncmp(path, CS_OCSP_PATH, prefix) != 0)
+        prefix = 0;
+    cs_ocsp_http(ctx, method, path ? path + prefix : NULL, body, body_len, out, &err);
+    if (err.code != CS_OK)
+        fprintf(stderr, "ocsp: %s\n", err.msg);
 }
 
 /* The value of a hex digit, or -1. */

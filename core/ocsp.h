@@ -9,6 +9,7 @@
 #include "cert.h"
 #include "error.h"
 #include "key.h"
+#include "server.h"
 #include "store.h"
 
 /* Where the responder learns a certificate's status, as cs_store_status
@@ -33,8 +34,10 @@ typedef struct cs_ocsp_params {
 } cs_ocsp_params;
 
 /* A responder: thread-safe, every function below may be called from many
- * threads at once. Constructors: cs_ocsp_responder_new,
- * cs_ocsp_responder_open. Destructor: cs_ocsp_responder_free (NULL is fine). */
+ * threads at once. Reference-counted: constructors cs_ocsp_responder_new and
+ * cs_ocsp_responder_open give one reference, cs_ocsp_responder_ref another
+ * (a server answering with it holds its own); cs_ocsp_responder_free drops
+ * one (NULL is fine) and the last frees. */
 typedef struct cs_ocsp_responder cs_ocsp_responder;
 
 /* The responder holds its own references to issuer, signer and key. Refused
@@ -52,6 +55,9 @@ CS_NODISCARD cs_code cs_ocsp_responder_new(const cs_ocsp_params *p, cs_ocsp_resp
 CS_NODISCARD cs_code cs_ocsp_responder_open(const char *db_path, const cs_ocsp_params *p,
                                             cs_ocsp_responder **out, cs_err *err);
 
+/* One more reference to r, for a holder that outlives its creator's (the
+ * server); returns r. Give it back with cs_ocsp_responder_free. */
+cs_ocsp_responder *cs_ocsp_responder_ref(cs_ocsp_responder *r);
 void cs_ocsp_responder_free(cs_ocsp_responder *r);
 
 /* Sign from now on with another signer (a renewed delegated responder, or
@@ -84,32 +90,45 @@ CS_NODISCARD cs_code cs_ocsp_response_for_cert(cs_ocsp_responder *r, const cs_ce
                                                unsigned char **resp_der, size_t *resp_len,
                                                cs_err *err);
 
+/* What the database says of cert, which the caller verified (a TLS client
+ * certificate): CS_OK with *out filled as the lookup fills it. A
+ * certificate the responder's issuer did not issue (by issuer name and
+ * authority key identifier: another CA's, which the database does not
+ * know) is CS_STATUS_UNKNOWN without a lookup, as is a serial the database
+ * does not hold. A failed lookup is its code (CS_EDB, ...), *out untouched.
+ * Thread-safe; the one lookup runs under the responder's mutex. */
+CS_NODISCARD cs_code cs_ocsp_status(cs_ocsp_responder *r, const cs_cert *cert,
+                                    cs_revocation *out, cs_err *err);
+
 /* The GET form (RFC 6960 A.1: GET {url}/{url-encoding of base64 of DER}):
  * the text after the responder's path, percent-encoded or already decoded,
  * to the DER request; free *der with free(). CS_EINVAL if it is not base64. */
 CS_NODISCARD cs_code cs_ocsp_decode_get(const char *text, size_t len, unsigned char **der,
                                         size_t *der_len, cs_err *err);
 
-/* What cs_ocsp_http answers: an HTTP status, a content type (a literal),
- * and body_len bytes of body (malloc'd: free with free(); NULL when empty). */
-typedef struct cs_ocsp_http_reply {
-    int status;
-    const char *content_type;
-    unsigned char *body;
-    size_t body_len;
-} cs_ocsp_http_reply;
-
 /* One HTTP request to the responder (RFC 6960 A.1, RFC 5019 5): method
  * "POST" with the DER request as body; or "GET" with tail, the path after
- * the responder's prefix ("/ocsp"), leading '/' optional, holding the
+ * the responder's prefix (CS_OCSP_PATH), leading '/' optional, holding the
  * URL-encoded base64 of the request (percent-decoded or not). Always fills
- * *out: 200 application/ocsp-response with what cs_ocsp_respond answers (a
- * GET whose tail is not base64, or an empty one, is malformedRequest; a
- * failed lookup is internalError, its reason in err for the log); 405 for
- * any other method; 500 with no body only when out of memory. Thread-safe. */
+ * *out, in the server's reply form: 200 application/ocsp-response with what
+ * cs_ocsp_respond answers (a GET whose tail is not base64, or an empty one,
+ * is malformedRequest; a failed lookup is internalError, its reason in err
+ * for the log); 405 for any other method; 500 with no body only when out of
+ * memory. Thread-safe. */
 void cs_ocsp_http(cs_ocsp_responder *r, const char *method, const char *tail,
-                  const unsigned char *body, size_t body_len, cs_ocsp_http_reply *out,
-                  cs_err *err);
+                  const unsigned char *body, size_t body_len, cs_http_reply *out, cs_err *err);
+
+/* Where a server answers OCSP: CS_OCSP_PATH itself (POST) and under it
+ * (GET CS_OCSP_PATH/{base64}), on both listeners. */
+#define CS_OCSP_PATH "/ocsp"
+
+/* The server's handler for CS_OCSP_PATH (a cs_handler_fn; ctx is the
+ * responder, path the request path): cs_ocsp_http on what follows the
+ * prefix. A failed lookup is answered internalError and its reason goes to
+ * stderr, one line "ocsp: ...", for the operator. cs_server_start registers
+ * it for cs_server_config.ocsp, holding a reference for as long as it runs. */
+void cs_ocsp_handler(void *ctx, const char *method, const char *path,
+                     const unsigned char *body, size_t body_len, cs_http_reply *out);
 
 /* The unsigned OCSPResponse "internalError" (5 bytes, static: do not free),
  * for a caller whose cs_ocsp_respond failed. */

@@ -28,6 +28,7 @@
 #include <civetweb.h>
 
 #include "internal.h"
+#include "ocsp.h"
 #include "server_internal.h"
 
 /* CivetWeb calls this twice: at start with *ssl_ctx == NULL (we hand over our
@@ -220,10 +221,11 @@ cs_code cs_server_start(const cs_server_config *cfg, cs_server **out, cs_err *er
     if (rc != CS_OK)
         goto done;
     srv->routes_len = cfg->routes_len;
-    rc = cs_handlers_build(cfg, &srv->handlers, err);
+    rc = cs_handlers_build(cfg, &srv->handlers, &srv->handlers_len, err);
     if (rc != CS_OK)
         goto done;
-    srv->handlers_len = cfg->handlers_len;
+    srv->ocsp = cs_ocsp_responder_ref(cfg->ocsp);
+    srv->checks_clients = srv->ocsp && cfg->client_auth != CS_CLIENT_AUTH_NONE;
     rc = cs_creds_new(cfg->leaf->x509, NULL, cfg->chain, cfg->chain_len, cfg->key->pkey, NULL,
                       0, &srv->creds, err);
     if (rc != CS_OK)
@@ -463,6 +465,7 @@ void cs_server_stop(cs_server *srv)
     cs_creds_free(srv->creds);
     cs_routes_free(srv->routes, srv->routes_len);
     cs_handlers_free(srv->handlers, srv->handlers_len);
+    cs_ocsp_responder_free(srv->ocsp);
     if (srv->library_initialized)
         mg_exit_library();
     pthread_mutex_destroy(&srv->lock);

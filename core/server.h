@@ -12,6 +12,9 @@
  * (stops and frees; NULL is fine). */
 typedef struct cs_server cs_server;
 
+/* The OCSP responder (ocsp.h), which a server may answer with. */
+typedef struct cs_ocsp_responder cs_ocsp_responder;
+
 /* A page served from memory (prepared before start; no callback into Lua).
  * Its body can be replaced while the server runs: cs_server_set_route. */
 typedef struct cs_route {
@@ -133,6 +136,20 @@ typedef struct cs_server_config {
      * and handlers marked plain; anything else there is a 404. Note that a
      * zeroed config means "any free port": set -1 for none. */
     int http_port;
+    /* NULL, or the OCSP responder answering CS_OCSP_PATH (POST, and GET
+     * with the request in the path) on both listeners, through
+     * cs_ocsp_handler. The server takes its own reference at start and gives
+     * it back when it stops, so the caller may free its own at any time.
+     * With client_auth other than NONE it also refuses revoked clients: each
+     * client certificate the responder's issuer issued is looked up
+     * (cs_ocsp_status) on every full handshake (revoked: the handshake fails,
+     * alert certificate_revoked), every session ticket offered (revoked: not
+     * resumed, so a full handshake refuses it) and every request (revoked:
+     * 403, for connections made before the revocation); a lookup that fails
+     * refuses too (503 on a request). TLS 1.2 session ids are then not
+     * cached (OpenSSL resumes those without asking): tickets only.
+     * Certificates the database does not know are admitted as before. */
+    cs_ocsp_responder *ocsp;
 } cs_server_config;
 
 /* Check the key matches the leaf (CS_EMISMATCH), build the TLS context (TLS

@@ -1,9 +1,11 @@
 /* The HTTP side of the embedded server: one request handler on "/" that
  * answers every path. In-memory routes are prepared before start (the whole
  * response, twice: keep-alive and close), a route may greet the client by
- * its verified certificate, handlers answer prefixes (OCSP) with the request
+ * its verified certificate, handlers answer prefixes (OCSP: cs_ocsp_handler
+ * for cs_server_config.ocsp) with the request
  * body read up to CS_HANDLER_MAX_BODY, and the plain-HTTP listener serves
- * only what is marked plain (signed anyway: CRLs, OCSP). Route bodies are
+ * only what is marked plain (signed anyway: CRLs, OCSP), and a client whose
+ * certificate was revoked gets 403 from the next request on. Route bodies are
  * reference-counted under srv->lock, so set_route can swap one while a
  * request still sends the old. */
 /* realpath is XSI */
@@ -25,6 +27,7 @@
 #include <civetweb.h>
 
 #include "internal.h"
+#include "ocsp.h"
 
 static const char security_headers[] =
     "X-Content-Type-Options: nosniff\r\n"
@@ -534,6 +537,17 @@ int cs_route_handler(struct mg_connection *conn, void *cbdata)
     if (!ri || !ri->local_uri || !ri->request_method)
         return 0;
     plain = !ri->is_ssl;
+    /* Every request of a client with a certificate, files included: a
+     * connection made before the certificate was revoked (kept alive for as
+     * long as the client keeps sending) is refused from the next request. */
+    if (srv->checks_clients && !plain && ri->client_cert) {
+        int refused = cs_tls_client_refused(srv, ri->client_cert->peer_cert);
+        if (refused > 0)
+            return send_plain_status(conn, ri, 403, "client certificate revoked\n", 1);
+        if (refused < 0)
+            return send_plain_status(conn, ri, 503, "cannot read the client certificate's "
+                                     "revocation status\n", 1);
+    }
     r = cs_route_find(srv, ri->local_uri);
     if (r && (r->plain || !plain)) {
         route_body *b = cs_route_body_get(srv, r);
@@ -732,18 +746,20 @@ done:
     return rc;
 }
 
-cs_code cs_handlers_build(const cs_server_config *cfg, handler **out, cs_err *err)
+cs_code cs_handlers_build(const cs_server_config *cfg, handler **out, size_t *out_len,
+                          cs_err *err)
 {
     handler *handlers = NULL;
-    size_t i;
+    size_t i, n = cfg->handlers_len + (cfg->ocsp ? 1 : 0);
     cs_code rc = CS_OK;
 
     *out = NULL;
-    if (cfg->handlers_len == 0)
+    *out_len = 0;
+    if (n == 0)
         return CS_OK;
-    if (!cfg->handlers)
+    if (cfg->handlers_len > 0 && !cfg->handlers)
         return cs_err_set(err, CS_EINVAL, "server: handlers: NULL with a length");
-    handlers = calloc(cfg->handlers_len, sizeof *handlers);
+    handlers = calloc(n, sizeof *handlers);
     if (!handlers)
         return cs_err_set(err, CS_ENOMEM, "server: out of memory copying handlers");
     for (i = 0; i < cfg->handlers_len; i++) {
@@ -759,6 +775,11 @@ cs_code cs_handlers_build(const cs_server_config *cfg, handler **out, cs_err *er
             rc = cs_err_set(err, CS_EINVAL, "server: handlers[%zu].fn: missing", i + 1);
             goto done;
         }
+        if (cfg->ocsp && strcmp(src->prefix, CS_OCSP_PATH) == 0) {
+            rc = cs_err_set(err, CS_EINVAL, "server: handlers[%zu].prefix: %s is the OCSP "
+                            "responder's (ocsp)", i + 1, CS_OCSP_PATH);
+            goto done;
+        }
         handlers[i].prefix = strdup(src->prefix);
         if (!handlers[i].prefix) {
             rc = cs_err_set(err, CS_ENOMEM, "server: out of memory copying handlers");
@@ -769,10 +790,24 @@ cs_code cs_handlers_build(const cs_server_config *cfg, handler **out, cs_err *er
         handlers[i].ctx = src->ctx;
         handlers[i].plain = src->plain != 0;
     }
+    /* The responder: signed answers, so on the plain listener too (RFC 6960
+     * A.1 has clients fetch over http). Its ctx is the server's reference. */
+    if (cfg->ocsp) {
+        handlers[i].prefix = strdup(CS_OCSP_PATH);
+        if (!handlers[i].prefix) {
+            rc = cs_err_set(err, CS_ENOMEM, "server: out of memory copying handlers");
+            goto done;
+        }
+        handlers[i].prefix_len = sizeof CS_OCSP_PATH - 1;
+        handlers[i].fn = cs_ocsp_handler;
+        handlers[i].ctx = cfg->ocsp;
+        handlers[i].plain = 1;
+    }
     *out = handlers;
+    *out_len = n;
     handlers = NULL;
 done:
-    cs_handlers_free(handlers, cfg->handlers_len);
+    cs_handlers_free(handlers, n);
     return rc;
 }
 

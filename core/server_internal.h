@@ -85,6 +85,12 @@ struct cs_server {
     size_t routes_len;
     handler *handlers;
     size_t handlers_len;
+    /* cfg->ocsp with the server's own reference (NULL: none): the OCSP
+     * handler's ctx, dropped after mg_stop has joined the workers. */
+    cs_ocsp_responder *ocsp;
+    /* 1: client certificates are asked for and ocsp is set, so each one is
+     * looked up (cs_tls_client_refused) at the handshake and per request. */
+    int checks_clients;
     int port;
     int http_port; /* -1: no plain listener */
     /* Guards creds, generation and every route's body pointer and refs. */
@@ -132,16 +138,24 @@ void cs_creds_put(cs_server *srv, creds *c);
  * server_tls.c says what it does to resumption). */
 void cs_creds_swap(cs_server *srv, creds *c);
 
+/* Whether srv refuses the client certificate peer (verified, or resumed
+ * from a session that was): 1 the database says revoked, -1 its status
+ * could not be read (refuse: fail closed, the reason on stderr), 0 admit
+ * (good, unknown to the database, another CA's, no certificate, or the
+ * server checks none). */
+int cs_tls_client_refused(cs_server *srv, X509 *peer);
+
 /* ---- the HTTP side, in server_http.c ---- */
 
 /* cfg's routes and handlers copied and checked, responses prepared (NULL
- * when there are none). Free with cs_routes_free and cs_handlers_free,
+ * when there are none); the handlers end with the OCSP responder's when
+ * cfg->ocsp is set. Free with cs_routes_free and cs_handlers_free,
  * which take the count and accept NULL. */
 CS_NODISCARD cs_code cs_routes_build(const cs_server_config *cfg, const char *hsts,
                                      route **out, cs_err *err);
 void cs_routes_free(route *routes, size_t n);
 CS_NODISCARD cs_code cs_handlers_build(const cs_server_config *cfg, handler **out,
-                                       cs_err *err);
+                                       size_t *out_len, cs_err *err);
 void cs_handlers_free(handler *handlers, size_t n);
 
 /* A route body of refs 1, extra (header lines, "" for none) in its

@@ -7,7 +7,16 @@
  * reference-counted object; a certificate callback installs the current one
  * on each new handshake, a reload swaps the pointer under srv->lock, and a
  * client-hello callback names the reload's generation in the session id
- * context so no session from older credentials is resumed. */
+ * context so no session from older credentials is resumed.
+ *
+ * Revoked clients: with an OCSP responder (cs_server_config.ocsp) and
+ * client certificates asked for, every full handshake looks the verified
+ * client certificate up in the responder's database (verify_client), every
+ * session ticket offered for resumption too (on_ticket: a revoked client's
+ * ticket is ignored, so it gets a full handshake, which refuses it), and
+ * there is no server-side session-id cache, which OpenSSL resumes from
+ * without a callback. server_http.c checks every request as well, for the
+ * connections made before a revocation. */
 #include "server_internal.h"
 
 #include <pthread.h>
@@ -19,6 +28,7 @@
 #include <openssl/x509v3.h>
 
 #include "internal.h"
+#include "ocsp.h"
 
 /* TLS 1.2 suites: forward secret key exchange and AEAD only. TLS 1.3 suites
  * are all AEAD and keep OpenSSL's defaults. */
@@ -30,11 +40,67 @@ static const char tls12_ciphers[] =
 /* Intermediates allowed between a client certificate and its root. */
 static const int client_verify_depth = 4;
 
+int cs_tls_client_refused(cs_server *srv, X509 *peer)
+{
+    cs_revocation st;
+    cs_cert cert;
+    cs_err err = {CS_OK, ""};
+
+    if (!srv->checks_clients || !peer)
+        return 0;
+    cert.x509 = peer;
+    if (cs_ocsp_status(srv->ocsp, &cert, &st, &err) != CS_OK) {
+        /* the operator's to know, as the /ocsp handler's failed lookups */
+        fprintf(stderr, "ocsp: a client certificate's status: %s\n", err.msg);
+        return -1;
+    }
+    return st.status == CS_STATUS_REVOKED;
+}
+
+/* OpenSSL's verification of the client's chain, then the database's word
+ * on the client certificate: a revoked one (or one whose status cannot be
+ * read: fail closed) fails the handshake, with the certificate_revoked
+ * alert (certificate_unknown when the lookup failed). */
+static int verify_client(X509_STORE_CTX *xs, void *arg)
+{
+    X509 *leaf;
+    int ok = X509_verify_cert(xs), refused;
+
+    if (ok != 1)
+        return ok;
+    leaf = X509_STORE_CTX_get0_cert(xs);
+    refused = cs_tls_client_refused(arg, leaf);
+    if (refused == 0)
+        return 1;
+    X509_STORE_CTX_set_error_depth(xs, 0);
+    X509_STORE_CTX_set_current_cert(xs, leaf);
+    X509_STORE_CTX_set_error(xs, refused > 0 ? X509_V_ERR_CERT_REVOKED : X509_V_ERR_UNSPECIFIED);
+    return 0;
+}
+
+/* A session ticket (TLS 1.2 RFC 5077, TLS 1.3 PSK) the client offers, once
+ * decrypted: OpenSSL's default answers, except that the session of a
+ * client certificate the database refuses is not resumed; the client makes
+ * a full handshake, where verify_client refuses it. */
+static SSL_TICKET_RETURN on_ticket(SSL *ssl, SSL_SESSION *sess, const unsigned char *keyname,
+                                   size_t keyname_len, SSL_TICKET_STATUS status, void *arg)
+{
+    (void)ssl;
+    (void)keyname;
+    (void)keyname_len;
+    if (status != SSL_TICKET_SUCCESS && status != SSL_TICKET_SUCCESS_RENEW)
+        return SSL_TICKET_RETURN_IGNORE_RENEW; /* none, or not ours: a full handshake */
+    if (cs_tls_client_refused(arg, SSL_SESSION_get0_peer(sess)) != 0)
+        return SSL_TICKET_RETURN_IGNORE_RENEW;
+    return status == SSL_TICKET_SUCCESS ? SSL_TICKET_RETURN_USE : SSL_TICKET_RETURN_USE_RENEW;
+}
+
 /* Client certificates: verified against a store of client_ca only (the
  * server's own trust has nothing to do with it), X.509-strict, for TLS client
  * use, and the handshake fails on any verification error (no callback that
- * could wave one through). */
-static cs_code set_client_auth(const cs_server_config *cfg, SSL_CTX *ctx, cs_err *err)
+ * could wave one through: verify_client only adds the database's refusal). */
+static cs_code set_client_auth(const cs_server_config *cfg, cs_server *srv, SSL_CTX *ctx,
+                               cs_err *err)
 {
     X509_STORE *store = NULL;
     X509_VERIFY_PARAM *param;
@@ -75,6 +141,8 @@ static cs_code set_client_auth(const cs_server_config *cfg, SSL_CTX *ctx, cs_err
     if (cfg->client_auth == CS_CLIENT_AUTH_REQUIRE)
         mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
     SSL_CTX_set_verify(ctx, mode, NULL);
+    if (srv->checks_clients)
+        SSL_CTX_set_cert_verify_callback(ctx, verify_client, srv);
 done:
     X509_STORE_free(store); /* the context holds its own reference */
     return rc;
@@ -82,9 +150,12 @@ done:
 
 /* Resumption on: a bounded server-side cache for TLS 1.2 session IDs (the
  * id context is what OpenSSL requires before it resumes a session that
- * verified a client certificate) and OpenSSL's default stateless TLS 1.3
- * tickets. Off: nothing cached, no tickets issued, and none accepted. */
-static cs_code set_resumption(const cs_server_config *cfg, SSL_CTX *ctx, cs_err *err)
+ * verified a client certificate) and OpenSSL's default stateless tickets
+ * (TLS 1.2 and 1.3); when client certificates are checked against the
+ * database, tickets only, each checked by on_ticket. Off: nothing cached,
+ * no tickets issued, and none accepted. */
+static cs_code set_resumption(const cs_server_config *cfg, cs_server *srv, SSL_CTX *ctx,
+                              cs_err *err)
 {
     static const unsigned char sid_ctx[] = "chainsmith";
 
@@ -95,8 +166,17 @@ static cs_code set_resumption(const cs_server_config *cfg, SSL_CTX *ctx, cs_err 
             return cs_err_ossl(err, CS_ESERVER, "server: cannot turn session tickets off");
         return CS_OK;
     }
-    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
-    SSL_CTX_sess_set_cache_size(ctx, 1024); /* bounds RSS; OpenSSL's default is 20480 */
+    if (srv->checks_clients) {
+        /* Tickets only: OpenSSL resumes a cached TLS 1.2 session id without
+         * asking us, so a revoked client could come back through it. A
+         * TLS 1.2 client without tickets makes full handshakes. */
+        SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+        if (!SSL_CTX_set_session_ticket_cb(ctx, NULL, on_ticket, srv))
+            return cs_err_ossl(err, CS_ESERVER, "server: cannot set the session ticket callback");
+    } else {
+        SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
+        SSL_CTX_sess_set_cache_size(ctx, 1024); /* bounds RSS; OpenSSL's default is 20480 */
+    }
     if (!SSL_CTX_set_session_id_context(ctx, sid_ctx, sizeof sid_ctx - 1))
         return cs_err_ossl(err, CS_ESERVER, "server: cannot set the session id context");
     return CS_OK;
@@ -265,7 +345,7 @@ cs_code cs_tls_ctx_build(const cs_server_config *cfg, cs_server *srv, SSL_CTX **
     }
     SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
                                  SSL_OP_NO_COMPRESSION);
-    rc = set_resumption(cfg, ctx, err);
+    rc = set_resumption(cfg, srv, ctx, err);
     if (rc != CS_OK)
         goto done;
     /* X25519 first: the cheapest key exchange, also for TLS 1.2 clients that
@@ -296,7 +376,7 @@ cs_code cs_tls_ctx_build(const cs_server_config *cfg, cs_server *srv, SSL_CTX **
                          "server: the key does not match the certificate");
         goto done;
     }
-    rc = set_client_auth(cfg, ctx, err);
+    rc = set_client_auth(cfg, srv, ctx, err);
     if (rc != CS_OK)
         goto done;
     /* The leaf above is for checking; each handshake gets srv->creds. */

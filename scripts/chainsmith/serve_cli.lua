@@ -400,6 +400,12 @@ function cli.main(args, boot)
         io.write(("client certificates %s, issued under: %s\n"):format(
             client_cert == "require" and "required" or "requested (optional)",
             table.concat(names, "; ")))
+        if ocsp then
+            io.write("revoked client certificates are refused: ca.db is read on every "
+                .. "handshake and request\n")
+        else
+            io.write("client certificates are not checked for revocation (no OCSP responder)\n")
+        end
     end
     io.stdout:flush()
     local signal = serve_loop(server, opts, template, froutes, ocsp, stapler)

@@ -489,7 +489,7 @@ int main(void)
     /* Over HTTP: POST body, GET path, anything else. */
     {
         const cs_cert *certs[] = {good};
-        cs_ocsp_http_reply hr;
+        cs_http_reply hr;
         char *url, *get;
         req = request(certs, 1, ca, EVP_sha1(), 1, &req_len, NULL);
         url = get_form(req, req_len);
@@ -533,6 +533,26 @@ int main(void)
         CHECK(err.code == CS_EDB && strstr(err.msg, "database is locked"));
         free(hr.body);
         t.fail = 0;
+
+        /* The server's handler: the same answers, from the whole path. */
+        {
+            char *path = malloc(strlen(get) + sizeof CS_OCSP_PATH);
+            cs_ocsp_responder *extra = cs_ocsp_responder_ref(r);
+            sprintf(path, "%s%s", CS_OCSP_PATH, get);
+            CHECK(extra == r);
+            cs_ocsp_handler(extra, "GET", path, NULL, 0, &hr);
+            CHECK(hr.status == 200 && parse(hr.body, hr.body_len, &bs)
+                                          == OCSP_RESPONSE_STATUS_SUCCESSFUL);
+            OCSP_BASICRESP_free(bs);
+            free(hr.body);
+            cs_ocsp_handler(extra, "POST", CS_OCSP_PATH, req, req_len, &hr);
+            CHECK(hr.status == 200 && parse(hr.body, hr.body_len, &bs)
+                                          == OCSP_RESPONSE_STATUS_SUCCESSFUL);
+            OCSP_BASICRESP_free(bs);
+            free(hr.body);
+            cs_ocsp_responder_free(extra); /* one of two: r still answers below */
+            free(path);
+        }
 
         free(get);
         free(url);

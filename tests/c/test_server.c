@@ -21,8 +21,10 @@
 #include "error.h"
 #include "fixtures.h"
 #include "key.h"
+#include "ocsp.h"
 #include "server.h"
 #include "signals.h"
+#include "store.h"
 
 static const char ext_cnf[] =
     "[req]\n"
@@ -444,9 +446,11 @@ static void client_close(tls_client *c)
     c->fd = -1;
 }
 
-/* Connect and handshake, verifying against root.pem; offer sess if given.
+/* Connect and handshake, verifying against root.pem; offer sess if given,
+ * and the client certificate cert with key (files in fx_dir) if not NULL.
  * max_version: TLS1_2_VERSION or TLS1_3_VERSION. 0 on success. */
-static int client_open(tls_client *c, int port, int max_version, SSL_SESSION *sess)
+static int client_open_as(tls_client *c, int port, int max_version, SSL_SESSION *sess,
+                          const char *cert, const char *key)
 {
     struct sockaddr_in sa;
     char root[128];
@@ -462,6 +466,14 @@ static int client_open(tls_client *c, int port, int max_version, SSL_SESSION *se
     /* no client cache: freeing the context would mark its sessions
      * not resumable, and each connection has its own context */
     SSL_CTX_set_session_cache_mode(c->ctx, SSL_SESS_CACHE_OFF);
+    if (cert) {
+        char cert_path[128], key_path[128];
+        fx_path(cert_path, sizeof cert_path, cert);
+        fx_path(key_path, sizeof key_path, key);
+        if (SSL_CTX_use_certificate_file(c->ctx, cert_path, SSL_FILETYPE_PEM) != 1 ||
+            SSL_CTX_use_PrivateKey_file(c->ctx, key_path, SSL_FILETYPE_PEM) != 1)
+            goto fail;
+    }
     c->fd = socket(AF_INET, SOCK_STREAM, 0);
     memset(&sa, 0, sizeof sa);
     sa.sin_family = AF_INET;
@@ -480,6 +492,11 @@ static int client_open(tls_client *c, int port, int max_version, SSL_SESSION *se
 fail:
     client_close(c);
     return -1;
+}
+
+static int client_open(tls_client *c, int port, int max_version, SSL_SESSION *sess)
+{
+    return client_open_as(c, port, max_version, sess, NULL, NULL);
 }
 
 /* GET path on the open connection, keeping it alive; the whole response
@@ -849,6 +866,265 @@ typedef struct churn {
     int swaps, failures;
 } churn;
 
+/* The OCSP lookup of test_ocsp_route: every certificate good, calls counted. */
+static cs_code all_good(void *arg, const char *issuer, const char *serial_hex,
+                        cs_revocation *out, cs_err *err)
+{
+    (void)issuer;
+    (void)serial_hex;
+    (void)err;
+    __atomic_add_fetch((int *)arg, 1, __ATOMIC_SEQ_CST);
+    out->status = CS_STATUS_GOOD;
+    out->revoked_at = 0;
+    out->reason = -1;
+    return CS_OK;
+}
+
+/* cs_server_config.ocsp: core answers /ocsp itself (POST over plain http,
+ * GET over https), holding its own reference: the caller's is gone before
+ * the first request. A handler of the caller's on /ocsp is refused. */
+static void test_ocsp_route(const cs_server_config *base, const cs_cert *inter,
+                            const cs_key *inter_key)
+{
+    int calls = 0;
+    const cs_handler taken[] = {{"/ocsp", echo_handler, &calls, 1}};
+    cs_ocsp_params p = {inter, inter, inter_key, 3600, all_good, &calls};
+    cs_ocsp_responder *r = NULL;
+    cs_server_config c = *base;
+    cs_server *srv = NULL;
+    char out[16384];
+    cs_err err;
+    int port, http, rc;
+
+    CHECK_OK(cs_ocsp_responder_new(&p, &r, &err), &err);
+    if (!r)
+        return;
+    c.ocsp = r;
+    c.http_port = 0;
+    c.handlers = taken;
+    c.handlers_len = 1;
+    CHECK_FAIL(cs_server_start(&c, &srv, &err), CS_EINVAL, &err,
+               "handlers[1].prefix: /ocsp is the OCSP responder's");
+    c.handlers = NULL;
+    c.handlers_len = 0;
+    CHECK_OK(cs_server_start(&c, &srv, &err), &err);
+    cs_ocsp_responder_free(r); /* ours; the server holds its own */
+    if (!srv)
+        return;
+    port = cs_server_port(srv);
+    http = cs_server_http_port(srv);
+    rc = fx_run(out, sizeof out, "openssl ocsp -issuer inter.pem -cert leaf.pem -CAfile root.pem "
+                "-url http://127.0.0.1:%d/ocsp 2>&1", http);
+    CHECK(rc == 0 && strstr(out, "leaf.pem: good") != NULL);
+    rc = fx_run(out, sizeof out, "openssl ocsp -issuer inter.pem -cert leaf.pem -no_nonce "
+                "-reqout ocsp-get.der >/dev/null 2>&1 && "
+                "curl -sS --max-time 10 --cacert root.pem --resolve localhost:%d:127.0.0.1 "
+                "-o ocsp-get.resp \"https://localhost:%d/ocsp/$(openssl base64 -A "
+                "-in ocsp-get.der | sed 's/+/%%2B/g; s|/|%%2F|g; s/=/%%3D/g')\" && "
+                "openssl ocsp -reqin ocsp-get.der -respin ocsp-get.resp -issuer inter.pem "
+                "-cert leaf.pem -CAfile root.pem -no_nonce 2>&1", port, port);
+    CHECK(rc == 0 && strstr(out, "leaf.pem: good") != NULL);
+    CHECK(__atomic_load_n(&calls, __ATOMIC_SEQ_CST) == 2);
+    /* other methods: 405, as cs_ocsp_http answers them */
+    rc = fx_run(out, sizeof out, "curl -sS --max-time 10 -o /dev/null -w '%%{http_code}' "
+                "-X PUT http://127.0.0.1:%d/ocsp", http);
+    CHECK(rc == 0 && strcmp(out, "405") == 0);
+    cs_server_stop(srv);
+}
+
+/* The OCSP lookup that cannot read its database. */
+static cs_code no_database(void *arg, const char *issuer, const char *serial_hex,
+                           cs_revocation *out, cs_err *err)
+{
+    (void)issuer;
+    (void)serial_hex;
+    (void)out;
+    __atomic_add_fetch((int *)arg, 1, __ATOMIC_SEQ_CST);
+    return cs_err_set(err, CS_EDB, "database is locked");
+}
+
+/* dana (issued into ca.db) as a TLS client of port: 1 if she gets a page
+ * greeting her (a session offered when sess, and *reused set), 0 if the
+ * handshake or the request fails; the response, if any, in out. */
+static int dana_gets_in(int port, int version, SSL_SESSION *sess, int *reused, char *out,
+                        size_t cap)
+{
+    tls_client c;
+    int in;
+
+    out[0] = '\0';
+    if (reused)
+        *reused = 0;
+    if (client_open_as(&c, port, version, sess, "dana.pem", "client.key") != 0)
+        return 0;
+    if (reused)
+        *reused = SSL_session_reused(c.ssl);
+    /* TLS 1.3: the server verifies her certificate after its Finished, so a
+     * refusal shows on the first read */
+    in = client_get(&c, "/", out, cap) == 0 && strstr(out, "CN=Dana (serial ") != NULL;
+    client_close(&c);
+    return in;
+}
+
+/* A session of dana's, read after one request (TLS 1.3 tickets come after
+ * the handshake). NULL if none. */
+static SSL_SESSION *dana_session(int port, int version)
+{
+    tls_client c;
+    SSL_SESSION *sess = NULL;
+    char out[4096];
+
+    if (client_open_as(&c, port, version, NULL, "dana.pem", "client.key") != 0)
+        return NULL;
+    if (client_get(&c, "/", out, sizeof out) == 0)
+        sess = SSL_get1_session(c.ssl);
+    client_close(&c);
+    return sess;
+}
+
+/* Issue 10 §1: with an OCSP responder and client certificates asked for, a
+ * client certificate revoked in ca.db is refused from the moment the
+ * revocation commits: full handshakes (TLS 1.2 and 1.3), sessions saved
+ * before (tickets: not resumed), a connection kept alive from before (403
+ * on its next request). A client of a CA the database does not know gets
+ * in without a lookup; a lookup that fails refuses (fail closed). */
+static void test_revoked_clients(const cs_server_config *base, const cs_cert *root,
+                                 const cs_cert *inter, const cs_key *inter_key)
+{
+    static const char page[] = "<p>Hello, {{client}}!</p>";
+    const cs_route greet[] = {{"/", "text/html; charset=utf-8", page, sizeof page - 1,
+                               "{{client}}", 0}};
+    const cs_rdn dn[] = {{"CN", "Dana"}};
+    const char *const client_auth[] = {"clientAuth"};
+    const cs_name san[] = {{CS_NAME_EMAIL, "dana@example.com"}};
+    const char *const oclient = "oclient.pem";
+    cs_cert *dana = NULL, *oroot = NULL;
+    const cs_cert *cas[3] = {root, inter, NULL};
+    cs_ocsp_params p = {inter, inter, inter_key, 3600, NULL, NULL};
+    cs_cert_spec spec = fx_leaf_spec(dn, 1, client_auth, san, 1, 2);
+    cs_ocsp_responder *r = NULL;
+    cs_key *client_key = NULL;
+    cs_store *store = NULL;
+    SSL_SESSION *s13 = NULL, *s12 = NULL;
+    cs_server_config c = *base;
+    cs_server *srv = NULL;
+    tls_client kept;
+    char db[128], path[128], out[16384];
+    char *serial = NULL;
+    cs_err err;
+    int port, reused = 0, calls = 0;
+
+    fx_path(db, sizeof db, "ca.db");
+    fx_path(path, sizeof path, "client.key");
+    CHECK_OK(cs_key_load_file(path, &client_key, &err), &err);
+    fx_path(path, sizeof path, "oroot.pem");
+    CHECK_OK(cs_cert_load_file(path, &oroot, &err), &err);
+    CHECK_OK(cs_store_open(db, &store, &err), &err);
+    if (store && client_key)
+        CHECK_OK(cs_store_issue(store, &spec, client_key, inter, inter_key, "client", &dana,
+                                &err), &err);
+    if (dana)
+        fx_save_cert(dana, "dana.pem", 1);
+    CHECK_OK(cs_ocsp_responder_open(db, &p, &r, &err), &err);
+    if (!dana || !r || !oroot)
+        goto done;
+    serial = cs_cert_serial_hex(dana);
+    cas[2] = oroot;
+    c.routes = greet;
+    c.routes_len = 1;
+    c.client_ca = cas;
+    c.client_ca_len = 3;
+    c.client_auth = CS_CLIENT_AUTH_REQUIRE;
+    c.ocsp = r;
+    CHECK_OK(cs_server_start(&c, &srv, &err), &err);
+    if (!srv)
+        goto done;
+    port = cs_server_port(srv);
+
+    /* before: dana gets in, and resumes */
+    CHECK(dana_gets_in(port, TLS1_2_VERSION, NULL, NULL, out, sizeof out));
+    s13 = dana_session(port, TLS1_3_VERSION);
+    s12 = dana_session(port, TLS1_2_VERSION);
+    CHECK(s13 != NULL && s12 != NULL);
+    CHECK(dana_gets_in(port, TLS1_3_VERSION, s13, &reused, out, sizeof out) && reused);
+    CHECK(dana_gets_in(port, TLS1_2_VERSION, s12, &reused, out, sizeof out) && reused);
+    /* No session ids while clients are checked: a TLS 1.2 client without
+     * tickets makes full handshakes (OpenSSL would resume a cached id
+     * without a callback that could refuse it). */
+    fx_run(out, sizeof out, "openssl s_client -tls1_2 -no_ticket -connect 127.0.0.1:%d "
+           "-CAfile root.pem -cert dana.pem -key client.key -reconnect </dev/null 2>&1 | "
+           "grep -E '^(New|Reused),' | sort -u", port);
+    CHECK(strstr(out, "New,") != NULL && strstr(out, "Reused,") == NULL);
+
+    /* A connection she keeps open across the revocation (CivetWeb closes
+     * one idle for 500 ms: only the revocation comes between its requests). */
+    CHECK(client_open_as(&kept, port, TLS1_3_VERSION, NULL, "dana.pem", "client.key") == 0);
+    CHECK(client_get(&kept, "/", out, sizeof out) == 0 && strstr(out, "CN=Dana (serial "));
+
+    /* revoked, committed: from now on, no wait */
+    CHECK_OK(cs_store_revoke(store, serial, NULL, 1, (int64_t)time(NULL), &err), &err);
+    /* the connection from before: 403 on its next request */
+    CHECK(client_get(&kept, "/", out, sizeof out) == 0);
+    CHECK(strstr(out, "HTTP/1.1 403 Forbidden\r\n") == out);
+    CHECK(strstr(out, "client certificate revoked") && !strstr(out, "CN=Dana"));
+    client_close(&kept);
+    CHECK(!dana_gets_in(port, TLS1_3_VERSION, NULL, NULL, out, sizeof out));
+    CHECK(!dana_gets_in(port, TLS1_2_VERSION, NULL, NULL, out, sizeof out));
+    CHECK(!dana_gets_in(port, TLS1_3_VERSION, s13, &reused, out, sizeof out) && !reused);
+    CHECK(!dana_gets_in(port, TLS1_2_VERSION, s12, &reused, out, sizeof out) && !reused);
+    /* the alert names the reason */
+    fx_run(out, sizeof out, "openssl s_client -tls1_2 -connect 127.0.0.1:%d -CAfile root.pem "
+           "-cert dana.pem -key client.key </dev/null 2>&1", port);
+    CHECK(strstr(out, "alert certificate revoked") != NULL);
+    /* another CA's client is no business of ca.db's */
+    CHECK(fetch_as(out, sizeof out, port, oclient, "oclient.key", "") == 0 &&
+          strstr(out, "CN=Mallory (serial ") != NULL);
+    cs_server_stop(srv);
+    srv = NULL;
+
+    /* A lookup that fails refuses; another CA's client is not looked up. */
+    cs_ocsp_responder_free(r);
+    r = NULL;
+    p.lookup = no_database;
+    p.lookup_arg = &calls;
+    CHECK_OK(cs_ocsp_responder_new(&p, &r, &err), &err);
+    c.ocsp = r;
+    CHECK_OK(cs_server_start(&c, &srv, &err), &err);
+    if (!srv)
+        goto done;
+    port = cs_server_port(srv);
+    CHECK(fetch_as(out, sizeof out, port, oclient, "oclient.key", "") == 0 &&
+          strstr(out, "CN=Mallory (serial ") != NULL);
+    CHECK(__atomic_load_n(&calls, __ATOMIC_SEQ_CST) == 0);
+    CHECK(!dana_gets_in(port, TLS1_3_VERSION, NULL, NULL, out, sizeof out));
+    CHECK(__atomic_load_n(&calls, __ATOMIC_SEQ_CST) == 1);
+    cs_server_stop(srv);
+    srv = NULL;
+
+    /* Client certificates not asked for: the responder answers /ocsp, and
+     * nothing is looked up. */
+    c.client_ca = NULL;
+    c.client_ca_len = 0;
+    c.client_auth = CS_CLIENT_AUTH_NONE;
+    CHECK_OK(cs_server_start(&c, &srv, &err), &err);
+    if (srv) {
+        port = cs_server_port(srv);
+        CHECK(fetch_as(out, sizeof out, port, "", "", "") == 0 &&
+              strstr(out, "anonymous (no client certificate)") != NULL);
+        CHECK(__atomic_load_n(&calls, __ATOMIC_SEQ_CST) == 1);
+    }
+done:
+    cs_server_stop(srv);
+    SSL_SESSION_free(s13);
+    SSL_SESSION_free(s12);
+    free(serial);
+    cs_ocsp_responder_free(r);
+    cs_store_close(store);
+    cs_cert_free(dana);
+    cs_cert_free(oroot);
+    cs_key_free(client_key);
+}
+
 /* Reload and replace a route as fast as it can while clients request:
  * under ASan, a body or certificate freed under a request shows here. */
 static void *churn_run(void *arg)
@@ -1030,6 +1306,8 @@ int main(void)
     test_reload(&cfg, leaf, chain, key, leaf2, key2);
     test_staple(&cfg, leaf2, chain, key2);
     test_handlers_plain(&cfg);
+    test_ocsp_route(&cfg, inter, inter_key);
+    test_revoked_clients(&cfg, root, inter, inter_key);
     test_churn(&cfg, leaf, chain, key, leaf2, key2);
 
     /* A key that is not the leaf's. */

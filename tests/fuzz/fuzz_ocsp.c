@@ -74,7 +74,7 @@ static cs_ocsp_responder *responder(void)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     cs_ocsp_responder *r = responder();
-    cs_ocsp_http_reply reply;
+    cs_http_reply reply;
     unsigned char *der = NULL;
     size_t len = 0;
     char *text;

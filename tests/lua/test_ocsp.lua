@@ -211,5 +211,31 @@ t.expect_error("a closed responder raises", "attempt to use a closed pki.ocsp_re
     return r:respond("x")
 end)
 
+t.case("a server answers /ocsp with its own reference: the responder closed and collected",
+       function()
+    local r = assert(pki.ocsp_responder{db = db, issuer = c.inter, signer = c.ocsp,
+                                        key = c.ocsp_key})
+    local srv <close> = assert(pki.start_server{hosts = {"127.0.0.1"}, port = 0, http_port = 0,
+        cert = c.leaf, chain = {c.inter}, key = c.leaf_key, threads = 2, ocsp = r})
+    r:close()
+    r = nil -- luacheck: ignore 311
+    collectgarbage()
+    collectgarbage()
+    request("leaf", "inter")
+    os.remove(path("resp.der"))
+    t.sh(("curl -s --max-time 10 --data-binary @%s -H 'Content-Type: application/ocsp-request' "
+          .. "-o %s http://127.0.0.1:%d/ocsp"):format(q(path("req.der")), q(path("resp.der")),
+                                                     srv:http_port()))
+    local resp = assert(t.read_file(path("resp.der")), "no response")
+    local out, verified = read_back(resp)
+    assert(verified and out:find("Cert Status: %a+"), out) -- revoked by a case above
+    os.remove(path("resp.der"))
+    t.sh(("curl -s --max-time 10 --cacert %s --resolve localhost:%d:127.0.0.1 --data-binary @%s "
+          .. "-o %s https://localhost:%d/ocsp"):format(q(path("root.pem")), srv:port(),
+          q(path("req.der")), q(path("resp.der")), srv:port()))
+    out, verified = read_back((assert(t.read_file(path("resp.der")), "no https response")))
+    assert(verified and out:find("Cert Status: %a+"), out) -- revoked by a case above
+end)
+
 t.cleanup()
 t.done()
