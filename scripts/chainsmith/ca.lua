@@ -127,7 +127,7 @@ local function normalize_names(list)
         end
         local norm, err = pki.normalize_name(t, v, { wildcard = true })
         if not norm then
-            bad[#bad + 1] = ("name %s: %s"):format(v, err)
+            bad[#bad + 1] = ("name %s: %s"):format(pki.escape(v), err)
         elseif not seen[t .. " " .. norm] then
             seen[t .. " " .. norm] = true
             out[#out + 1] = { type = t, value = norm }
@@ -282,7 +282,7 @@ function CA:issue(req, opts)
         for _, entry in ipairs(profile.list(self.profiles) or {}) do
             names[#names + 1] = entry.name
         end
-        return nil, ("no profile '%s' in %s (there are: %s)"):format(tostring(req.profile),
+        return nil, ("no profile '%s' in %s (there are: %s)"):format(pki.escape(req.profile),
             self.profiles, table.concat(names, ", ")), "notfound"
     end
 

@@ -14,4 +14,61 @@ refuse "no OCSP signer from issue.lua" issue --profile ocsp --name ocsp2.test --
 contains "names the rule" "$tmp/last.out" "(rule no-ocsp-signer)"
 [ ! -e "$tmp/o" ] && ok || bad "nothing written for a refused OCSP signer"
 
+# Hostile files, signed for real (tests/lua/hostile.lua): ESC and a newline
+# in a CN, a NUL inside a DNS name.
+cat >"$tmp/hostile.lua" <<'EOF'
+package.path = arg[1] .. "/tests/lua/?.lua;" .. package.path
+local h = require "hostile"
+local dir = arg[2]
+local key = dir .. "/k.pem"
+local function run(cmd)
+    assert(os.execute("env -u LD_PRELOAD " .. cmd))
+end
+run(("openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out %s"):format(key))
+-- make(out, kind, cn, san, from, to): openssl's request or leaf, patched.
+local function make(out, kind, cn, san, from, to)
+    local der = dir .. "/x.der"
+    run(("openssl req %s -key %s -subj '/CN=%s' %s -outform DER -out %s"):format(
+        kind == "cert" and "-x509 -addext basicConstraints=critical,CA:FALSE "
+            .. "-addext extendedKeyUsage=serverAuth" or "-new",
+        key, cn, san and ("-addext subjectAltName=DNS:" .. san) or "", der))
+    local f = assert(io.open(der, "rb"))
+    local data = f:read("a")
+    f:close()
+    while data:find(from, 1, true) do
+        data = h.patch(data, from, to, key, dir)
+    end
+    f = assert(io.open(dir .. "/" .. out, "wb"))
+    f:write(data)
+    f:close()
+end
+make("esc.der", "cert", "evil_[2J_line", "x.test", "evil_[2J_line", "evil\27[2J\nline")
+make("esc-csr.der", "csr", "evil_[2J_line", "esc.localhost", "evil_[2J_line", "evil\27[2J\nline")
+EOF
+lua "$tmp/hostile.lua" "$repo" "$tmp"
+# clean NAME FILE: FILE holds no control character but newline and tab.
+clean() {
+    if LC_ALL=C grep -qaP '[\x00-\x08\x0b-\x1f\x7f]' "$2"; then
+        bad "$1: control characters in:"; cat -A "$2" | sed 's/^/    /' >&2
+    else
+        ok
+    fi
+}
+
+# §8: ESC [2J and a newline in a CN are shown escaped by inspect and lint.
+check "inspect a CN with ESC" lua "$repo/scripts/inspect.lua" "$tmp/esc.der"
+clean "inspect: nothing raw" "$tmp/last.out"
+contains "inspect: the CN escaped, on one line" "$tmp/last.out" 'CN=evil\x1b[2J\x0aline'
+check "inspect --json a CN with ESC" lua "$repo/scripts/inspect.lua" --json "$tmp/esc.der"
+clean "inspect --json: nothing raw" "$tmp/last.out"
+contains "inspect --json: the CN escaped" "$tmp/last.out" 'CN=evil\\x1b[2J\\x0aline'
+refuse "lint a CN not in the SAN" lua "$repo/scripts/lint.lua" "$tmp/esc.der"
+clean "lint: nothing raw" "$tmp/last.out"
+contains "lint: the CN escaped" "$tmp/last.out" 'evil\x1b[2J\x0aline'
+refuse "issue: a name with ESC" issue --profile server --name "$(printf '\033[2Jx.localhost')" \
+    --out "$tmp/e"
+clean "issue: nothing raw" "$tmp/last.out"
+contains "issue: the name escaped" "$tmp/last.out" "DNS name '\\x1b[2Jx.localhost'"
+[ ! -e "$tmp/e" ] && ok || bad "nothing written for a name with ESC"
+
 finish
