@@ -206,6 +206,35 @@ local function san_for(names)
     return san
 end
 
+-- Does a string from info() hold a control character, a NUL or bytes that
+-- are not UTF-8? info() shows them escaped (pki.escape): with the escaped
+-- backslashes (two in a row) taken out, any backslash left starts such an
+-- escape.
+local function has_control(v)
+    return (v:gsub("\\\\", "")):find("\\", 1, true) ~= nil
+end
+
+local name_kinds = { dns = "DNS name", ip = "IP address", email = "email", uri = "URI" }
+
+-- Names and subject fields with control characters are refused, never cut
+-- or passed on: good.test NUL .evil.com must not become "good.test".
+-- Returns true, or nil and the message.
+local function check_csr_text(info)
+    local what = "control characters and bytes that are not UTF-8 are not allowed (shown escaped)"
+    for _, n in ipairs(info.names or {}) do
+        if has_control(n.value) then
+            return nil, ("request.csr: subjectAltName %s '%s': %s")
+                :format(name_kinds[n.type] or n.type, n.value, what)
+        end
+    end
+    for _, rdn in ipairs(info.subject or {}) do
+        if has_control(rdn[2]) then
+            return nil, ("request.csr: subject %s '%s': %s"):format(rdn[1], rdn[2], what)
+        end
+    end
+    return true
+end
+
 -- Read the request's CSR (already signature-checked by the core) into
 -- the request model. Returns csr, model fields, or nil, message, code.
 local function from_csr(given)
@@ -218,6 +247,10 @@ local function from_csr(given)
         end
     end
     local info = csr:info()
+    local clean, why = check_csr_text(info)
+    if not clean then
+        return nil, why, "invalid"
+    end
     local names = {}
     for _, n in ipairs(info.names or {}) do
         names[#names + 1] = { type = n.type, value = n.value }

@@ -44,6 +44,10 @@ local function make(out, kind, cn, san, from, to)
 end
 make("esc.der", "cert", "evil_[2J_line", "x.test", "evil_[2J_line", "evil\27[2J\nline")
 make("esc-csr.der", "csr", "evil_[2J_line", "esc.localhost", "evil_[2J_line", "evil\27[2J\nline")
+make("nul.der", "cert", "good.test", "good.test_.evil.com", "good.test_.evil.com",
+    "good.test\0.evil.com")
+make("nul-csr.der", "csr", "good.test", "good.test_.evil.com", "good.test_.evil.com",
+    "good.test\0.evil.com")
 EOF
 lua "$tmp/hostile.lua" "$repo" "$tmp"
 # clean NAME FILE: FILE holds no control character but newline and tab.
@@ -70,5 +74,23 @@ refuse "issue: a name with ESC" issue --profile server --name "$(printf '\033[2J
 clean "issue: nothing raw" "$tmp/last.out"
 contains "issue: the name escaped" "$tmp/last.out" "DNS name '\\x1b[2Jx.localhost'"
 [ ! -e "$tmp/e" ] && ok || bad "nothing written for a name with ESC"
+
+# §1: a NUL inside a name was cut at: issued as DNS:good.test, shown clean.
+check "inspect a SAN with a NUL" lua "$repo/scripts/inspect.lua" "$tmp/nul.der"
+clean "inspect: no NUL" "$tmp/last.out"
+contains "inspect: the SAN escaped" "$tmp/last.out" 'DNS:good.test\x00.evil.com'
+check "inspect --json a SAN with a NUL" lua "$repo/scripts/inspect.lua" --json "$tmp/nul.der"
+contains "inspect --json: the SAN escaped" "$tmp/last.out" '"good.test\\x00.evil.com"'
+lacks "inspect --json: not the clean name" "$tmp/last.out" '"value":"good.test"'
+refuse "issue: a CSR with a NUL in a SAN" issue --profile server --csr "$tmp/nul-csr.der" \
+    --out "$tmp/n"
+contains "issue: names the field, escaped" "$tmp/last.out" \
+    "subjectAltName DNS name 'good.test\\x00.evil.com': control characters"
+[ ! -e "$tmp/n" ] && ok || bad "nothing written for a CSR with a NUL"
+refuse "issue: a CSR with ESC in its CN" issue --profile server --csr "$tmp/esc-csr.der" \
+    --out "$tmp/n"
+clean "issue: the CN not raw" "$tmp/last.out"
+contains "issue: names the CN, escaped" "$tmp/last.out" "subject CN 'evil\\x1b[2J\\x0aline'"
+[ ! -e "$tmp/n" ] && ok || bad "nothing written for a CSR with ESC"
 
 finish

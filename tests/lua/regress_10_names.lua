@@ -98,5 +98,57 @@ t.expect_fail("a requested name with ESC is refused, shown escaped", "invalid",
     .. "bytes that are not UTF%-8 are not allowed %(shown escaped%)$",
     ca.issue, ca, { profile = "server", names = { "\27[2Jx.localhost" } })
 
+-- §1: a NUL inside a requested name was cut at, then issued as the clean
+-- name ("good.test\0.evil.com" became DNS:good.test).
+local nul = "good.test\0.evil.com"
+local shown_nul = "good.test\\x00.evil.com"
+local what = "control characters and bytes that are not UTF%-8 are not allowed %(shown escaped%)$"
+before = count()
+t.expect_fail("a CSR with a NUL in a SAN DNS name is refused", "invalid",
+    "^request%.csr: subjectAltName DNS name 'good%.test\\x00%.evil%.com': " .. what,
+    ca.issue, ca, { profile = "server",
+        csr = hostile("csr", "good.test", "good.test_.evil.com", "good.test_.evil.com", nul) })
+t.expect_fail("a CSR with a NUL in its CN (no SAN) is refused", "invalid",
+    "^request%.csr: subject CN 'good%.test\\x00%.evil%.com': " .. what,
+    ca.issue, ca, { profile = "server",
+        csr = hostile("csr", "good.test_.evil.com", nil, "good.test_.evil.com", nul) })
+t.expect_fail("a CSR with ESC in its CN is refused", "invalid",
+    "^request%.csr: subject CN 'evil\\x1b%[2J\\x0aline': " .. what,
+    ca.issue, ca, { profile = "server",
+        csr = hostile("csr", "evil_[2J_line", "esc.localhost", "evil_[2J_line", evil_cn) })
+t.expect_fail("a name with a NUL is refused", "invalid",
+    "^name good%.test\\x00%.evil%.com: DNS name 'good%.test\\x00%.evil%.com': " .. what,
+    ca.issue, ca, { profile = "server", names = { nul } })
+t.check("nothing recorded for names with NUL", count() == before, count())
+t.expect_fail("normalize_name does not cut at a NUL", "invalid", "'good%.test\\x00%.evil%.com'",
+    pki.normalize_name, "dns", nul)
+t.expect_fail("permits does not cut at a NUL", "invalid", "'good%.test\\x00%.evil%.com'",
+    ca.cert.permits, ca.cert, "dns", nul)
+local leaf_key = assert(pki.generate_key { type = "ec", curve = "P-256" })
+t.case("a spec with a NUL in a SAN is refused", function()
+    local spec = t.leaf_spec("good.test")
+    spec.subject_alt_name = { dns = { nul } }
+    local c, err, code = pki.sign(spec, leaf_key, ca.cert, ca.key)
+    assert(c == nil and code == "invalid", tostring(err))
+    assert(err:find("subject_alt_name.dns[1]: holds a NUL byte", 1, true), err)
+end)
+t.case("a spec with a NUL in the subject is refused", function()
+    local spec = t.leaf_spec("good.test")
+    spec.subject = { { "CN", nul } }
+    local c, err, code = pki.sign(spec, leaf_key, ca.cert, ca.key)
+    assert(c == nil and code == "invalid", tostring(err))
+    assert(err:find("spec.subject[1]: holds a NUL byte", 1, true), err)
+end)
+t.expect_fail("make_csr with a NUL in a name", "invalid", "^csr%.names%[1%]%.value: holds a NUL",
+    pki.make_csr, { key = leaf_key, names = { { type = "dns", value = nul } } })
+t.expect_fail("make_csr with a NUL in the subject", "invalid", "^csr%.subject%[1%]: holds a NUL",
+    pki.make_csr, { key = leaf_key, subject = { { "CN", nul } } })
+t.case("a certificate with a NUL in a SAN shows it escaped", function()
+    local c = assert(pki.load_cert(hostile("cert", "good.test", "good.test_.evil.com",
+        "good.test_.evil.com", nul)))
+    local dns = c:info().subject_alt_name.dns
+    assert(#dns == 1 and dns[1] == shown_nul, dns[1])
+end)
+
 t.cleanup()
 t.done()
