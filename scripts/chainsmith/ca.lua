@@ -170,15 +170,19 @@ end
 
 -- The certificate's subject: the profile's, with the CN replaced (or
 -- added last) by the CSR's CN when that is one of the names, else the first
--- DNS name, email or IP; no CN when there is none (URIs only).
+-- DNS name or email; no CN when there is none (IPs and URIs only). An IP is
+-- never the CN: a certificate without a DNS SAN has its CN checked as a DNS
+-- name against the intermediate's nameConstraints (OpenSSL, GnuTLS), so
+-- CN=10.1.2.3 fails "permitted subtree violation" where IP:10.1.2.3 is
+-- permitted.
 local function subject_for(p, names, csr_cn)
     local cn
     for _, n in ipairs(names) do
-        if csr_cn and n.value == csr_cn and n.type ~= "uri" then
+        if csr_cn and n.value == csr_cn and (n.type == "dns" or n.type == "email") then
             cn = csr_cn
         end
     end
-    for _, t in ipairs { "dns", "email", "ip" } do
+    for _, t in ipairs { "dns", "email" } do
         for _, n in ipairs(names) do
             if not cn and n.type == t then
                 cn = n.value

@@ -14,6 +14,21 @@ refuse "no OCSP signer from issue.lua" issue --profile ocsp --name ocsp2.test --
 contains "names the rule" "$tmp/last.out" "(rule no-ocsp-signer)"
 [ ! -e "$tmp/o" ] && ok || bad "nothing written for a refused OCSP signer"
 
+# §8: an IPv4-only certificate could not be issued: its CN (the IP) was
+# checked as a DNS name against the intermediate's nameConstraints.
+for req in "server 10.1.2.3" "server 127.0.0.2" "client 10.9.9.9" "server ::1"; do
+    set -- $req
+    check "issue $1 for $2 alone" issue --profile "$1" --name "$2" --out "$tmp/ip"
+    base=$tmp/ip/$(echo "$2" | tr ':' '_')
+    check "openssl verifies $2" openssl verify -x509_strict -CAfile "$chain/root.pem" \
+        -untrusted "$chain/intermediate.pem" -verify_ip "$2" "$base.pem"
+    check "GnuTLS verifies $2" certtool --verify --load-ca-certificate "$chain/root.pem" \
+        --infile "$base-chain.pem"
+    contains "GnuTLS: trusted" "$tmp/last.out" "Verified. The certificate is trusted"
+    openssl x509 -in "$base.pem" -noout -subject -ext subjectAltName >"$tmp/ip.txt"
+    lacks "$2 is not the CN" "$tmp/ip.txt" "CN"
+done
+
 # Hostile files, signed for real (tests/lua/hostile.lua): ESC and a newline
 # in a CN, a NUL inside a DNS name.
 cat >"$tmp/hostile.lua" <<'EOF'
