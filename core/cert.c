@@ -773,7 +773,8 @@ done:
 static void *decode_x509(BIO *bio, const unsigned char **der, long len, void *arg)
 {
     (void)arg;
-    return bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : d2i_X509(NULL, der, len);
+    return bio ? PEM_read_bio_X509(bio, NULL, cs_pem_no_prompt, NULL)
+               : d2i_X509(NULL, der, len);
 }
 
 static const cs_pem_der x509_format = {decode_x509, "the DER certificate",
@@ -846,7 +847,7 @@ cs_code cs_cert_load_chain_file(const char *path, cs_cert ***out, size_t *n, cs_
     }
     for (;;) {
         ERR_set_mark();
-        x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+        x = PEM_read_bio_X509(bio, NULL, cs_pem_no_prompt, NULL);
         if (!x) {
             /* No further BEGIN line is the normal end of the file. */
             unsigned long e = ERR_peek_last_error();
