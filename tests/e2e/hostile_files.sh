@@ -58,4 +58,45 @@ refuse "inspect a certificate with encrypted headers" in_pty \
     "$LUA $repo/scripts/inspect.lua $tmp/enc-cert.pem; exit \$?"
 lacks "inspect asks nothing (certificate)" "$tmp/last.out" "pass phrase"
 
+# A BER certificate (indefinite length, or a length in more octets than it
+# needs) parsed, and inspect and lint said nothing and exited 0.
+openssl x509 -in "$tmp/cert.pem" -outform DER -out "$tmp/cert.der"
+cat >"$tmp/ber.lua" <<'EOF'
+package.path = arg[1] .. "/tests/lua/?.lua;" .. package.path
+local h = require "hostile"
+local f = assert(io.open(arg[2] .. "/cert.der", "rb"))
+local der = f:read("a")
+f:close()
+local function write(name, data)
+    local out = assert(io.open(arg[2] .. "/" .. name, "wb"))
+    out:write(data)
+    out:close()
+end
+write("indefinite.der", h.indefinite(der))
+-- 30 82 LL LL: the same length in three octets, 30 83 00 LL LL
+assert(der:byte(2) == 0x82)
+write("long.der", "\x30\x83\x00" .. der:sub(3))
+EOF
+lua "$tmp/ber.lua" "$repo" "$tmp"
+for f in indefinite long; do
+    { echo "-----BEGIN CERTIFICATE-----"; base64 -w 64 "$tmp/$f.der"
+      echo "-----END CERTIFICATE-----"; } >"$tmp/$f.pem"
+    check "openssl reads $f.der (it accepts BER)" \
+        openssl x509 -inform DER -in "$tmp/$f.der" -noout
+    for form in der pem; do
+        for cmd in inspect lint; do
+            refuse "$cmd refuses $f.$form" lua "$repo/scripts/$cmd.lua" "$tmp/$f.$form"
+            contains "$cmd: says not DER ($f.$form)" "$tmp/last.out" "not DER"
+            equal "$cmd: one line ($f.$form)" "$(wc -l <"$tmp/last.out")" 1
+        done
+    done
+done
+check "inspect reads the DER one" lua "$repo/scripts/inspect.lua" "$tmp/cert.der"
+lua "$repo/scripts/lint.lua" "$tmp/cert.der" >"$tmp/last.out" 2>&1
+contains "lint reads the DER one (and finds openssl's CA without keyUsage)" "$tmp/last.out" \
+    "CN=a.test"
+cat "$tmp/indefinite.pem" "$tmp/cert.pem" >"$tmp/two.pem"
+check "read_chain names the certificate" lua -e "local c, e = require('pki').read_chain('$tmp/two.pem')
+    assert(c == nil and e:find('certificate 1: not DER', 1, true), e)"
+
 finish
