@@ -29,6 +29,19 @@ for req in "server 10.1.2.3" "server 127.0.0.2" "client 10.9.9.9" "server ::1"; 
     lacks "$2 is not the CN" "$tmp/ip.txt" "CN"
 done
 
+# §8: --days 0x10 was 16 days (tonumber reads hex): decimal digits only.
+for d in 0x10 1e1 7.0 " 7" +7 0 99999999999999999999; do
+    refuse "--days '$d' refused" issue --profile server --name days.localhost --days "$d" \
+        --out "$tmp/d"
+    contains "--days '$d': says why" "$tmp/last.out" \
+        "--days: expected a whole number >= 1 in decimal digits, got '$d'"
+done
+[ ! -e "$tmp/d" ] && ok || bad "nothing written for a bad --days"
+check "--days 16" issue --profile server --name days.localhost --days 16 --out "$tmp/d"
+equal "16 days" "$(openssl x509 -in "$tmp/d/days.localhost.pem" -noout -dates |
+    sed 's/.*=//' | while read -r t; do date -d "$t" +%s; done |
+    { read -r a; read -r b; echo $(((b - a) / 86400)); })" 16
+
 # Hostile files, signed for real (tests/lua/hostile.lua): ESC and a newline
 # in a CN, a NUL inside a DNS name.
 cat >"$tmp/hostile.lua" <<'EOF'

@@ -150,5 +150,21 @@ t.case("a certificate with a NUL in a SAN shows it escaped", function()
     assert(#dns == 1 and dns[1] == shown_nul, dns[1])
 end)
 
+-- §8: command-line numbers are decimal digits only ("0x10" was 16).
+local number = require "chainsmith.number"
+for _, c in ipairs {
+    { "16", 16 }, { "0", 0 }, { "007", 7 }, { "0x10" }, { "1e1" }, { "7.0" }, { " 7" },
+    { "7 " }, { "+7" }, { "-7" }, { "" }, { "99999999999999999999" }, { "\0" },
+} do
+    t.check(("decimal %q"):format(c[1]), number.decimal(c[1]) == c[2],
+        tostring(number.decimal(c[1])))
+end
+t.case("a range", function()
+    local n, why = number.decimal("11", 1, 10)
+    assert(n == nil and why == "expected a whole number from 1 to 10 in decimal digits, got '11'",
+        why)
+    assert(number.decimal("10", 1, 10) == 10)
+end)
+
 t.cleanup()
 t.done()
