@@ -122,6 +122,11 @@ static int read_subject(lua_State *L, int idx, cs_rdn *rdns, size_t n, cs_err *e
         }
         rdns[i].field = lua_tostring(L, -2);
         rdns[i].value = lua_tostring(L, -1);
+        if (strlen(rdns[i].field) != lua_rawlen(L, -2) ||
+            strlen(rdns[i].value) != lua_rawlen(L, -1)) { /* C would cut it at the NUL */
+            cs_err_set(err, CS_EINVAL, "csr.subject[%zu]: holds a NUL byte", i + 1);
+            return 0;
+        }
         lua_pop(L, 3);
     }
     return 1;
@@ -149,6 +154,10 @@ static int read_names(lua_State *L, int idx, cs_name *names, size_t n, cs_err *e
             return 0;
         }
         names[i].value = lua_tostring(L, -1);
+        if (strlen(names[i].value) != lua_rawlen(L, -1)) { /* C would cut it at the NUL */
+            cs_err_set(err, CS_EINVAL, "csr.names[%zu].value: holds a NUL byte", i + 1);
+            return 0;
+        }
         lua_pop(L, 3);
     }
     return 1;

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "name.h"
+#include "text.h"
 
 static const char *const type_options[] = {"dns", "ip", "email", "uri", NULL};
 
@@ -22,7 +23,8 @@ static int name_normalize(lua_State *L)
 {
     static const char *const options[] = {"wildcard", NULL};
     cs_name_type type = check_type(L, 1);
-    const char *value = luaL_checkstring(L, 2);
+    size_t len;
+    const char *value = luaL_checklstring(L, 2, &len);
     unsigned flags = 0;
     cs_err err = {CS_OK, ""};
     char *out = NULL;
@@ -37,7 +39,8 @@ static int name_normalize(lua_State *L)
             flags |= CS_NAME_WILDCARD;
         lua_pop(L, 1);
     }
-    if (cs_name_normalize(type, value, flags, &out, &err) != CS_OK)
+    if (cs_name_check_text(type, value, len, &err) != CS_OK ||
+        cs_name_normalize(type, value, flags, &out, &err) != CS_OK)
         return pki_fail(L, &err);
     lua_pushstring(L, out);
     free(out);
@@ -63,17 +66,37 @@ static int cert_permits(lua_State *L)
 {
     const cs_cert *ca = pki_checkcert(L, 1);
     cs_name_type type = check_type(L, 2);
-    const char *value = luaL_checkstring(L, 3);
+    size_t len;
+    const char *value = luaL_checklstring(L, 3, &len);
     cs_err err = {CS_OK, ""};
     int permitted = 0;
 
+    if (cs_name_check_text(type, value, len, &err) != CS_OK)
+        return pki_fail(L, &err);
     if (cs_cert_permits_name(ca, type, value, &permitted, &err) != CS_OK)
         return pki_fail(L, &err);
     lua_pushboolean(L, permitted);
     return 1;
 }
 
+/* pki.escape(s): s with control characters, NULs, broken UTF-8 and
+ * backslashes escaped (cs_text_escape), for messages that show what a user
+ * or a certificate gave. */
+static int name_escape(lua_State *L)
+{
+    size_t len;
+    const char *s = luaL_checklstring(L, 1, &len);
+    char *out = cs_text_escape_dup(s, len, 0);
+
+    if (!out)
+        return luaL_error(L, "not enough memory");
+    lua_pushstring(L, out);
+    free(out);
+    return 1;
+}
+
 const luaL_Reg pki_name_funcs[] = {
+    {"escape", name_escape},
     {"normalize_name", name_normalize},
     {"ip_in_cidr", name_ip_in_cidr},
     {NULL, NULL},

@@ -161,6 +161,11 @@ static cs_code string_array(conv *c, int idx, const char *path, const char ***ou
             return CS_EINVAL;
         }
         arr[i - 1] = lua_tostring(L, -1);
+        if (strlen(arr[i - 1]) != lua_rawlen(L, -1)) { /* C would cut it at the NUL */
+            cs_err_set(c->err, CS_EINVAL, "%s[%zu]: holds a NUL byte", path, i);
+            lua_pop(L, 1);
+            return CS_EINVAL;
+        }
         lua_pop(L, 1);
     }
     *out = arr;
@@ -261,6 +266,11 @@ static cs_code read_subject(conv *c, int idx, cs_cert_spec *spec)
         }
         rdns[i - 1].field = lua_tostring(L, -2);
         rdns[i - 1].value = lua_tostring(L, -1);
+        if (strlen(rdns[i - 1].field) != lua_rawlen(L, -2) ||
+            strlen(rdns[i - 1].value) != lua_rawlen(L, -1)) { /* C would cut it at the NUL */
+            lua_settop(L, pair - 1);
+            return cs_err_set(c->err, CS_EINVAL, "%s: holds a NUL byte", p);
+        }
         lua_settop(L, pair - 1);
     }
     spec->subject = rdns;

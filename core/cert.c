@@ -770,25 +770,83 @@ done:
 
 /* ---- loading ---- */
 
+/* d2i_X509 of the len bytes at *der (advanced past what was read), that
+ * must be DER: re-encoded, with its TBS encoded again rather than taken
+ * from the bytes OpenSSL keeps, it gives back exactly what was read. BER
+ * (an indefinite length, a long-form length that fits short form) parses
+ * too, and would be signed, hashed and stored as something else than what
+ * the file says. NULL with *not_der set for a certificate that is not DER. */
+static X509 *d2i_x509_der(const unsigned char **der, long len, int *not_der)
+{
+    const unsigned char *start = *der;
+    unsigned char *again = NULL;
+    X509 *x = d2i_X509(NULL, der, len);
+    int n;
+
+    if (!x)
+        return NULL;
+    n = i2d_re_X509_tbs(x, NULL) > 0 ? i2d_X509(x, &again) : -1;
+    if (n < 0 || n != *der - start || memcmp(again, start, (size_t)n) != 0) {
+        *not_der = 1;
+        X509_free(x);
+        x = NULL;
+    }
+    OPENSSL_free(again);
+    return x;
+}
+
+/* A PEM certificate's bytes, checked as DER (d2i_x509_der). */
+static X509 *pem_x509_der(BIO *bio, int *not_der)
+{
+    unsigned char *data = NULL;
+    const unsigned char *p;
+    char *name = NULL;
+    long len = 0;
+    X509 *x = NULL;
+
+    if (PEM_bytes_read_bio(&data, &len, &name, PEM_STRING_X509, bio, cs_pem_no_prompt,
+                           NULL) != 1)
+        return NULL;
+    p = data;
+    x = d2i_x509_der(&p, len, not_der);
+    OPENSSL_free(name);
+    OPENSSL_free(data);
+    return x;
+}
+
 static void *decode_x509(BIO *bio, const unsigned char **der, long len, void *arg)
 {
-    (void)arg;
-    return bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : d2i_X509(NULL, der, len);
+    int scratch = 0;
+    int *not_der = arg ? arg : &scratch;
+
+    return bio ? pem_x509_der(bio, not_der) : d2i_x509_der(der, len, not_der);
 }
 
 static const cs_pem_der x509_format = {decode_x509, "the DER certificate",
                                        "not a PEM or DER certificate"};
+
+/* The message for a certificate that parses but is not DER. */
+static cs_code not_der_error(const char *what, cs_err *err)
+{
+    ERR_clear_error();
+    return cs_err_set(err, CS_EINVAL, "%s: not DER (the certificate is encoded with BER: "
+                      "an indefinite or non-minimal length); only DER certificates are read",
+                      what);
+}
 
 cs_code cs_cert_load(const char *data, size_t len, const char *what, cs_cert **out,
                      cs_err *err)
 {
     void *obj = NULL;
     X509 *x;
+    int not_der = 0;
     cs_code rc;
 
     if (!what)
         what = "certificate";
-    rc = cs_load_pem_der(data, len, out, what, &x509_format, NULL, &obj, err);
+    rc = cs_load_pem_der(data, len, out, what, &x509_format, &not_der, &obj, err);
+    if (rc != CS_OK && not_der)
+        rc = not_der_error(what, err);
     x = obj;
     if (rc == CS_OK)
         rc = wrap(&x, out, err);
@@ -819,6 +877,8 @@ cs_code cs_cert_load_chain_file(const char *path, cs_cert ***out, size_t *n, cs_
     cs_cert **certs = NULL;
     cs_cert **grown;
     size_t count = 0;
+    int not_der = 0;
+    char what[sizeof err->msg];
     cs_code rc;
 
     if (!path || !out || !n)
@@ -846,7 +906,13 @@ cs_code cs_cert_load_chain_file(const char *path, cs_cert ***out, size_t *n, cs_
     }
     for (;;) {
         ERR_set_mark();
-        x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+        x = pem_x509_der(bio, &not_der);
+        if (!x && not_der) {
+            ERR_clear_last_mark();
+            snprintf(what, sizeof what, "%s: certificate %zu", path, count + 1);
+            rc = not_der_error(what, err);
+            goto done;
+        }
         if (!x) {
             /* No further BEGIN line is the normal end of the file. */
             unsigned long e = ERR_peek_last_error();

@@ -18,6 +18,15 @@ cs_code cs_load_check(const char *data, size_t len, const void *out, const char 
     return CS_OK;
 }
 
+int cs_pem_no_prompt(char *buf, int size, int rwflag, void *u)
+{
+    (void)buf;
+    (void)size;
+    (void)rwflag;
+    (void)u;
+    return -1;
+}
+
 cs_code cs_load_pem_der(const char *data, size_t len, const void *out, const char *what,
                         const cs_pem_der *fmt, void *arg, void **obj, cs_err *err)
 {

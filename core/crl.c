@@ -224,7 +224,8 @@ done:
 static void *decode_crl(BIO *bio, const unsigned char **der, long len, void *arg)
 {
     (void)arg;
-    return bio ? PEM_read_bio_X509_CRL(bio, NULL, NULL, NULL) : d2i_X509_CRL(NULL, der, len);
+    return bio ? PEM_read_bio_X509_CRL(bio, NULL, cs_pem_no_prompt, NULL)
+               : d2i_X509_CRL(NULL, der, len);
 }
 
 static const cs_pem_der crl_format = {decode_crl, "the DER CRL", "not a PEM or DER CRL"};

@@ -86,7 +86,8 @@ static void *decode_req(BIO *bio, const unsigned char **der, long len, void *arg
 {
     (void)arg;
     /* PEM also takes the older "NEW CERTIFICATE REQUEST" label */
-    return bio ? PEM_read_bio_X509_REQ(bio, NULL, NULL, NULL) : d2i_X509_REQ(NULL, der, len);
+    return bio ? PEM_read_bio_X509_REQ(bio, NULL, cs_pem_no_prompt, NULL)
+               : d2i_X509_REQ(NULL, der, len);
 }
 
 static const cs_pem_der req_format = {decode_req, "the DER CSR",

@@ -17,6 +17,7 @@
 #include <openssl/x509v3.h>
 
 #include "internal.h"
+#include "text.h"
 
 /* A growable string; on allocation failure it sets failed and stops growing. */
 typedef struct strbuf {
@@ -101,19 +102,27 @@ static char *obj_name(const ASN1_OBJECT *obj)
     return xstrdup(buf);
 }
 
-/* A string value as UTF-8; free with free(). */
+/* A string value as UTF-8, escaped (cs_text_escape: a NUL, ESC or newline
+ * in a name is shown, never cut or acted on); free with free(). The ASCII
+ * types (IA5String: DNS names, emails, URIs) escape any byte >= 0x80 rather
+ * than read it as Latin-1; a UTF8String that is not UTF-8 shows its bytes. */
 static char *asn1_utf8(const ASN1_STRING *str)
 {
     unsigned char *u = NULL;
-    int n = ASN1_STRING_to_UTF8(&u, str);
+    int type = ASN1_STRING_type(str), n;
     char *s;
+
+    if (type == V_ASN1_IA5STRING || type == V_ASN1_PRINTABLESTRING ||
+        type == V_ASN1_VISIBLESTRING || type == V_ASN1_NUMERICSTRING)
+        return cs_text_escape_dup(ASN1_STRING_get0_data(str),
+                                  (size_t)ASN1_STRING_length(str), CS_TEXT_ASCII);
+    ERR_set_mark();
+    n = ASN1_STRING_to_UTF8(&u, str);
+    ERR_pop_to_mark(); /* a failure is expected: the bytes are shown instead */
     if (n < 0)
-        return NULL;
-    s = malloc((size_t)n + 1);
-    if (s) {
-        memcpy(s, u, (size_t)n);
-        s[n] = '\0';
-    }
+        return cs_text_escape_dup(ASN1_STRING_get0_data(str),
+                                  (size_t)ASN1_STRING_length(str), 0);
+    s = cs_text_escape_dup(u, (size_t)n, 0);
     OPENSSL_free(u);
     return s;
 }

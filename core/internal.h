@@ -69,6 +69,12 @@ cs_code cs_cert_chain_pem(const cs_cert *const *certs, size_t n, const char *wha
 cs_code cs_load_check(const char *data, size_t len, const void *out, const char *what,
                       cs_err *err);
 
+/* The pem_password_cb for every PEM read that has no passphrase to give:
+ * it never prompts (OpenSSL's default asks on the terminal and waits, for
+ * an encrypted key and for any PEM with "Proc-Type: 4,ENCRYPTED") and stops
+ * the decoding. The library never reads the terminal. */
+int cs_pem_no_prompt(char *buf, int size, int rwflag, void *u);
+
 /* How cs_load_pem_der reads one kind of object. */
 typedef struct cs_pem_der {
     /* Decode from the PEM in bio, or (bio NULL) from the DER at *der, len

@@ -401,7 +401,7 @@ cs_code cs_key_from_public(EVP_PKEY *pkey, const char *what, cs_key **out, cs_er
 static void *decode_public(BIO *bio, const unsigned char **der, long len, void *arg)
 {
     (void)arg;
-    return bio ? PEM_read_bio_PUBKEY_ex(bio, NULL, NULL, NULL, NULL, NULL)
+    return bio ? PEM_read_bio_PUBKEY_ex(bio, NULL, cs_pem_no_prompt, NULL, NULL, NULL)
                : d2i_PUBKEY_ex(NULL, der, len, NULL, NULL);
 }
 
@@ -418,6 +418,10 @@ cs_code cs_key_load_public(const char *data, size_t len, const char *what, cs_ke
     if (!what)
         what = "public key";
     rc = cs_load_pem_der(data, len, out, what, &public_format, NULL, &obj, err);
+    if (rc == CS_EINVAL && !obj && cs_mem_contains(data, len, "ENCRYPTED"))
+        rc = cs_err_set(err, CS_EINVAL, "%s: encrypted, and a public key is read without a "
+                        "passphrase (nothing is ever asked on the terminal): load the private "
+                        "key with its passphrase", what);
     pkey = obj;
     if (rc == CS_OK)
         rc = cs_key_from_public(pkey, what, out, err);

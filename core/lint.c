@@ -18,6 +18,7 @@
 #include <openssl/x509v3.h>
 
 #include "internal.h"
+#include "text.h"
 
 enum {
     R_VERSION,
@@ -188,19 +189,12 @@ static void find(cs_lint_report *r, int id, const char *fmt, ...)
     va_end(ap);
 }
 
-/* A name from the certificate, safe to print: printable ASCII, '?' for the
- * rest, cut at 64 characters ("..." then). */
-static const char *printable(const unsigned char *p, int len, char out[72])
+/* A name from the certificate, safe to print (cs_text_escape, flags as it
+ * takes them), cut at 64 characters ("..." then). */
+static const char *printable(const unsigned char *p, int len, unsigned flags, char out[72])
 {
-    int i, n = len < 64 ? len : 64;
-
-    for (i = 0; i < n; i++)
-        out[i] = p[i] >= 0x20 && p[i] < 0x7f && p[i] != '\'' ? (char)p[i] : '?';
-    if (len > 64) {
-        memcpy(out + i, "...", 3);
-        i += 3;
-    }
-    out[i] = '\0';
+    if (cs_text_escape(p, len > 0 ? (size_t)len : 0, flags, out, 65) > 64)
+        memcpy(out + strlen(out), "...", 4);
     return out;
 }
 
@@ -396,10 +390,10 @@ static void lint_san(const exts *e, cs_lint_report *r)
             const char *why = dns_problem(p, len);
             if (why)
                 find(r, R_SAN_DNS, "subjectAltName: dNSName '%s' %s",
-                     printable(p, len, buf), why);
+                     printable(p, len, CS_TEXT_ASCII, buf), why);
             if (!wildcard_ok(p, len))
                 find(r, R_SAN_WILDCARD, "subjectAltName: dNSName '%s': '*' only as the "
-                     "whole leftmost label", printable(p, len, buf));
+                     "whole leftmost label", printable(p, len, CS_TEXT_ASCII, buf));
         } else if (g->type == GEN_IPADD) {
             int len = ASN1_STRING_length(g->d.iPAddress);
             if (len != 4 && len != 16)
@@ -653,7 +647,7 @@ static void lint_run(const X509 *x, const X509 *issuer, int self, const EVP_PKEY
                 if (!cn_in_san(cn, e.san))
                     find(r, R_LEAF_CN_IN_SAN, "subject: commonName '%s' is not in "
                          "subjectAltName", printable(ASN1_STRING_get0_data(cn),
-                                                     ASN1_STRING_length(cn), buf));
+                                                     ASN1_STRING_length(cn), 0, buf));
             }
         }
         if (!e.eku)

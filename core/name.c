@@ -13,6 +13,7 @@
 #include <openssl/err.h>
 
 #include "internal.h"
+#include "text.h"
 
 #define DNS_NAME_MAX 253  /* RFC 1035 2.3.4, as text without the trailing dot */
 #define DNS_LABEL_MAX 63  /* RFC 1035 2.3.4 */
@@ -446,11 +447,30 @@ static cs_code normalize_uri(const char *v, char **out, cs_err *err)
     return CS_OK;
 }
 
+cs_code cs_name_check_text(cs_name_type type, const char *value, size_t len, cs_err *err)
+{
+    static const char *const kinds[] = {"DNS name", "IP address", "email", "URI"};
+    const char *kind = (size_t)type < sizeof kinds / sizeof kinds[0] ? kinds[type] : "name";
+    char shown[128];
+
+    if (!cs_text_has_control(value, len, 0))
+        return CS_OK;
+    if (cs_text_escape(value, len, 0, shown, 100) >= 100)
+        memcpy(shown + strlen(shown), "...", 4);
+    return cs_err_set(err, CS_EINVAL, "%s '%s': control characters and bytes that are not "
+                      "UTF-8 are not allowed (shown escaped)", kind, shown);
+}
+
 cs_code cs_name_normalize(cs_name_type type, const char *value, unsigned flags, char **out,
                           cs_err *err)
 {
+    cs_code rc;
+
     if (!value || !out)
         return cs_err_set(err, CS_EINVAL, "name: no value");
+    rc = cs_name_check_text(type, value, strlen(value), err);
+    if (rc != CS_OK)
+        return rc;
     switch (type) {
     case CS_NAME_DNS:
         return normalize_dns(value, flags, out, err);

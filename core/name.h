@@ -18,6 +18,12 @@ const char *cs_name_type_name(cs_name_type type);
 /* The type named s ("dns", ...); 0 if s names none. */
 int cs_name_type_from_string(const char *s, cs_name_type *out);
 
+/* CS_EINVAL naming the name (escaped: cs_text_escape) when value[0..len)
+ * holds a control character, a NUL or bytes that are not UTF-8; a name is
+ * never cut at a NUL nor printed raw. cs_name_normalize checks this first. */
+CS_NODISCARD cs_code cs_name_check_text(cs_name_type type, const char *value, size_t len,
+                                        cs_err *err);
+
 /* A requested name in the form it is issued in, or CS_EINVAL naming the name
  * and what is wrong with it. *out is NUL-terminated; free it with free().
  * - dns: lower case; Unicode labels become A-labels (IDNA 2008 with UTS #46

@@ -104,7 +104,8 @@ void cs_pbe_describe(const X509_ALGOR *alg, cs_pbe *out)
 static void *decode_pkcs8(BIO *bio, const unsigned char **der, long len, void *arg)
 {
     (void)arg;
-    return bio ? PEM_read_bio_PKCS8(bio, NULL, NULL, NULL) : d2i_X509_SIG(NULL, der, len);
+    return bio ? PEM_read_bio_PKCS8(bio, NULL, cs_pem_no_prompt, NULL)
+               : d2i_X509_SIG(NULL, der, len);
 }
 
 static const cs_pem_der pkcs8_format = {decode_pkcs8, "the encrypted key",

@@ -398,6 +398,14 @@ function policy.check_request(request, p, issuer, config)
         refuse("profile " .. p.name, "not a leaf profile issued by the intermediate; "
             .. "only those are issued from requests", "leaf-profile")
     end
+    -- A certificate with OCSPSigning answers for every certificate the
+    -- intermediate issued ("good" for a revoked one): only build_chain.lua
+    -- and renew.lua make the server's own responder (chain/ocsp.pem).
+    if has(p.extended_key_usage, "OCSPSigning") or p.ocsp_no_check then
+        refuse("profile " .. p.name, "a delegated OCSP signer (OCSPSigning or ocsp_no_check) "
+            .. "can forge status answers; the responder is made by build_chain.lua and "
+            .. "renew.lua only", "no-ocsp-signer")
+    end
     if request.ca_requested then
         refuse("basicConstraints", "CA:TRUE requested; only leaf certificates are issued",
             "no-ca-request")

@@ -141,7 +141,7 @@ local function normalize_names(list)
         end
         local norm, err = pki.normalize_name(t, v, { wildcard = true })
         if not norm then
-            bad[#bad + 1] = ("name %s: %s"):format(v, err)
+            bad[#bad + 1] = ("name %s: %s"):format(pki.escape(v), err)
         elseif not seen[t .. " " .. norm] then
             seen[t .. " " .. norm] = true
             out[#out + 1] = { type = t, value = norm }
@@ -184,15 +184,19 @@ end
 
 -- The certificate's subject: the profile's, with the CN replaced (or
 -- added last) by the CSR's CN when that is one of the names, else the first
--- DNS name, email or IP; no CN when there is none (URIs only).
+-- DNS name or email; no CN when there is none (IPs and URIs only). An IP is
+-- never the CN: a certificate without a DNS SAN has its CN checked as a DNS
+-- name against the intermediate's nameConstraints (OpenSSL, GnuTLS), so
+-- CN=10.1.2.3 fails "permitted subtree violation" where IP:10.1.2.3 is
+-- permitted.
 local function subject_for(p, names, csr_cn)
     local cn
     for _, n in ipairs(names) do
-        if csr_cn and n.value == csr_cn and n.type ~= "uri" then
+        if csr_cn and n.value == csr_cn and (n.type == "dns" or n.type == "email") then
             cn = csr_cn
         end
     end
-    for _, t in ipairs { "dns", "email", "ip" } do
+    for _, t in ipairs { "dns", "email" } do
         for _, n in ipairs(names) do
             if not cn and n.type == t then
                 cn = n.value
@@ -220,6 +224,35 @@ local function san_for(names)
     return san
 end
 
+-- Does a string from info() hold a control character, a NUL or bytes that
+-- are not UTF-8? info() shows them escaped (pki.escape): with the escaped
+-- backslashes (two in a row) taken out, any backslash left starts such an
+-- escape.
+local function has_control(v)
+    return (v:gsub("\\\\", "")):find("\\", 1, true) ~= nil
+end
+
+local name_kinds = { dns = "DNS name", ip = "IP address", email = "email", uri = "URI" }
+
+-- Names and subject fields with control characters are refused, never cut
+-- or passed on: good.test NUL .evil.com must not become "good.test".
+-- Returns true, or nil and the message.
+local function check_csr_text(info)
+    local what = "control characters and bytes that are not UTF-8 are not allowed (shown escaped)"
+    for _, n in ipairs(info.names or {}) do
+        if has_control(n.value) then
+            return nil, ("request.csr: subjectAltName %s '%s': %s")
+                :format(name_kinds[n.type] or n.type, n.value, what)
+        end
+    end
+    for _, rdn in ipairs(info.subject or {}) do
+        if has_control(rdn[2]) then
+            return nil, ("request.csr: subject %s '%s': %s"):format(rdn[1], rdn[2], what)
+        end
+    end
+    return true
+end
+
 -- Read the request's CSR (already signature-checked by the core) into
 -- the request model. Returns csr, model fields, or nil, message, code.
 local function from_csr(given)
@@ -232,6 +265,10 @@ local function from_csr(given)
         end
     end
     local info = csr:info()
+    local clean, why = check_csr_text(info)
+    if not clean then
+        return nil, why, "invalid"
+    end
     local names = {}
     for _, n in ipairs(info.names or {}) do
         names[#names + 1] = { type = n.type, value = n.value }
@@ -296,7 +333,7 @@ function CA:issue(req, opts)
         for _, entry in ipairs(profile.list(self.profiles) or {}) do
             names[#names + 1] = entry.name
         end
-        return nil, ("no profile '%s' in %s (there are: %s)"):format(tostring(req.profile),
+        return nil, ("no profile '%s' in %s (there are: %s)"):format(pki.escape(req.profile),
             self.profiles, table.concat(names, ", ")), "notfound"
     end
 

@@ -190,11 +190,13 @@ end
 -- DER: a certificate, then a key (plain or encrypted), a CSR, a public key, a CRL.
 local function from_der(path, data)
     local found = new_found(path, "DER")
-    local cert = pki.load_cert(data, path)
+    local cert, certerr = pki.load_cert(data, path)
     if cert then
         local ok, err = add_cert(found, cert)
         if not ok then return nil, NOT_ONE:format(path, err) end
         return found
+    elseif certerr:find(path .. ": not DER (", 1, true) == 1 then
+        return nil, certerr -- a certificate in BER: refused, not taken for something else
     end
     local key, kerr = pki.load_key(data, path)
     if key then

@@ -1,5 +1,6 @@
 -- The issue.lua command: options, the request, the files, the summary.
 local argparse = require "argparse"
+local number = require "chainsmith.number"
 local pki = require "pki"
 local secret = require "chainsmith.secret"
 local summary = require "chainsmith.summary"
@@ -50,13 +51,7 @@ function cli.main(args, boot)
     parser:option("--profiles", "Folder holding the profiles.", boot.profiles_dir)
     parser:option("--policy", "A policy file to use instead of scripts/policy.lua.")
     parser:option("--days", "Validity in days (at most what the profile and policy allow).")
-        :convert(function(s)
-            local n = math.tointeger(tonumber(s))
-            if not n or n < 1 then
-                return nil, ("--days: expected a whole number of days >= 1, got '%s'"):format(s)
-            end
-            return n
-        end)
+        :convert(number.option("--days", 1))
     parser:flag("--force", "Overwrite files that exist.")
     secret.options(parser, "passphrase", "The intermediate key's passphrase, when "
         .. "build_chain.lua encrypted it")

@@ -28,7 +28,8 @@ static const struct {
     {CS_NAME_DNS, "xn--bcher-kvb.test", 0, NULL, "label 'xn--bcher-kvb': A-label"},
     {CS_NAME_DNS, "xn--abc-.test", 0, NULL, "'xn--abc-'"},
     {CS_NAME_DNS, "a\xe2\x98\x83.test", 0, NULL, "not a valid internationalized name"},
-    {CS_NAME_DNS, "a\xff.test", 0, NULL, "not a valid internationalized name"},
+    {CS_NAME_DNS, "a\xff.test", 0, NULL, "'a\\xff.test': control characters and bytes that "
+                                          "are not UTF-8 are not allowed"},
     {CS_NAME_DNS, "", 0, NULL, "DNS name '': empty"},
     {CS_NAME_DNS, "a..test", 0, NULL, "label '': empty"},
     {CS_NAME_DNS, "a.test.", 0, NULL, "label '': empty"},
@@ -93,6 +94,15 @@ static void test_normalize(void)
         }
         free(out);
     }
+
+    /* A NUL inside a name is refused and shown escaped, never cut at (issue 10) */
+    CHECK_OK(cs_name_check_text(CS_NAME_DNS, "good.test", 9, &err), &err);
+    CHECK_FAIL(cs_name_check_text(CS_NAME_DNS, "good.test\0.evil.com", 19, &err), CS_EINVAL,
+               &err, "DNS name 'good.test\\x00.evil.com': control characters");
+    out = NULL;
+    CHECK_FAIL(cs_name_normalize(CS_NAME_URI, "https://a.test/\x1b[2J", 0, &out, &err),
+               CS_EINVAL, &err, "URI 'https://a.test/\\x1b[2J': control characters");
+    CHECK(out == NULL);
 
     /* 63 octets a label, 253 in all */
     memset(label, 'a', 63);
