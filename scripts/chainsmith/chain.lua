@@ -597,6 +597,20 @@ function chain.build(opts)
         end
     end
 
+    -- Nothing recorded (all kept, no CRL due): ca.db stays as it is, and
+    -- what is written again (the chain file, a CA key now encrypted) holds
+    -- what the folder already says, written as one step.
+    local recorded = #report.crls > 0
+    for _, r in ipairs(report) do
+        recorded = recorded or r.action ~= "kept"
+    end
+    if not recorded then
+        local wrote, werr, wcode = pki.write_files(out)
+        if not wrote then
+            return nil, werr, wcode
+        end
+        return report
+    end
     -- Every file under a temporary name in one journal, every record and
     -- CRL number in one commit, then the names: a build stopped anywhere
     -- leaves the old chain or, once the next run finishes it, the new one.
