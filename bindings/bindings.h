@@ -21,6 +21,7 @@
 #define PKI_CSR "pki.csr"
 #define PKI_OCSP "pki.ocsp_responder"
 #define PKI_JOURNAL "pki.journal"
+#define PKI_CRL "pki.crl"
 
 /* A key's userdata; key is NULL once closed (core keeps its own references
  * to what it goes on using, so closing frees at once). */
@@ -32,6 +33,12 @@ typedef struct pki_key_box {
  * holds one reference to the responder; a server answering with it holds
  * its own (core counts them), so closing drops ours at once. */
 cs_ocsp_responder *pki_checkocsp(lua_State *L, int idx);
+
+#ifdef CS_TEST_HOOKS
+/* Test builds only (tests/CMakeLists.txt): set pki.test_hooks on the
+ * module table at the top of the stack. */
+void pki_test_hooks(lua_State *L);
+#endif
 
 /* Push nil, err->msg, cs_code_name(err->code); return 3 (luaL_fileresult's shape). */
 int pki_fail(lua_State *L, const cs_err *err);

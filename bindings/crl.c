@@ -10,7 +10,6 @@
 
 #include "crl.h"
 
-#define PKI_CRL "pki.crl"
 
 static cs_crl **newcrl(lua_State *L)
 {

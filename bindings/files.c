@@ -60,6 +60,8 @@ static int files_read(lua_State *L)
 typedef struct entry {
     const char *path;
     const cs_key *key;
+    const cs_crl *crl;
+    int pem; /* crl only: PEM, not DER */
     const cs_cert *one; /* cert = c */
     const cs_cert **certs;
     size_t ncerts;
@@ -85,8 +87,8 @@ static void *field_object(lua_State *L, lua_Integer i, const char *field, const 
  * certificate array goes into the table at keep, to live until we return. */
 static void check_entry(lua_State *L, int t, lua_Integer i, entry *e, int keep)
 {
-    static const char *const names[] = {"path",      "key",       "cert", "certs",
-                                        "overwrite", "passphrase", NULL};
+    static const char *const names[] = {"path",       "key", "cert", "certs", "crl", "pem",
+                                        "overwrite",  "passphrase", NULL};
     int kinds = 0;
 
     if (!lua_istable(L, t))
@@ -122,9 +124,17 @@ static void check_entry(lua_State *L, int t, lua_Integer i, entry *e, int keep)
         lua_rawseti(L, keep, i);
         kinds++;
     }
+    if (lua_getfield(L, t, "crl") != LUA_TNIL) {
+        e->crl = *(cs_crl **)field_object(L, i, "crl", PKI_CRL);
+        kinds++;
+    }
+    e->pem = lua_getfield(L, t, "pem") != LUA_TNIL && lua_toboolean(L, -1);
     lua_settop(L, t);
     if (kinds != 1)
-        luaL_argerror(L, 1, lua_pushfstring(L, "[%d]: exactly one of key, cert, certs", (int)i));
+        luaL_argerror(L, 1, lua_pushfstring(L, "[%d]: exactly one of key, cert, certs, crl",
+                                            (int)i));
+    if (e->pem && !e->crl)
+        luaL_argerror(L, 1, lua_pushfstring(L, "[%d].pem: only for a crl", (int)i));
     if (e->passphrase && !e->key)
         luaL_argerror(L, 1, lua_pushfstring(L, "[%d].passphrase: only for a key", (int)i));
 }
@@ -143,7 +153,7 @@ static entry *check_entries(lua_State *L, int idx, lua_Integer *n)
     lua_newtable(L);
     keep = lua_gettop(L);
     for (lua_Integer i = 1; i <= *n; i++) {
-        entries[i - 1] = (entry){NULL, NULL, NULL, NULL, 0, NULL, 0};
+        entries[i - 1] = (entry){NULL, NULL, NULL, 0, NULL, NULL, 0, NULL, 0};
         lua_rawgeti(L, idx, i);
         check_entry(L, keep + 1, i, &entries[i - 1], keep);
         lua_pop(L, 1); /* the entry table: still referenced from the array */
@@ -161,6 +171,8 @@ static cs_code fill(const entry *entries, lua_Integer n, cs_fileset **out, cs_er
         const entry *e = &entries[i];
         if (e->key)
             rc = cs_fileset_add_key(fs, e->key, e->passphrase, e->path, e->overwrite, err);
+        else if (e->crl)
+            rc = cs_fileset_add_crl(fs, e->crl, e->pem, e->path, e->overwrite, err);
         else
             rc = cs_fileset_add_certs(fs, e->certs, e->ncerts, e->path, e->overwrite, err);
     }
@@ -171,9 +183,10 @@ static cs_code fill(const entry *entries, lua_Integer n, cs_fileset **out, cs_er
     return rc;
 }
 
-/* pki.write_files{ {path = p, key = k | cert = c | certs = {c, ...},
- * overwrite = bool, passphrase = s (key only: encrypted)}, ... }: every file
- * written as one step (core/fileset.h).
+/* pki.write_files{ {path = p, key = k | cert = c | certs = {c, ...} | crl =
+ * l, overwrite = bool, passphrase = s (key only: encrypted), pem = bool (crl
+ * only: PEM, else DER)}, ... }: every file written as one step
+ * (core/fileset.h).
  * true, or nil, message, code with nothing written. */
 static int files_write(lua_State *L)
 {
@@ -197,8 +210,9 @@ static int files_write(lua_State *L)
 }
 
 /* pki.stage_files(dir, store, cert, entries): inside store's open batch,
- * which records cert, write entries (as pki.write_files takes them) to
- * temporary names listed in a journal in dir (core/journal.h). Returns a
+ * which records cert (or, cert nil, gets the journal's mark), write entries
+ * (as pki.write_files takes them) to temporary names listed in a journal in
+ * dir (core/journal.h). Returns a
  * pki.journal: journal:place() after the commit, journal:abort() (or
  * letting it be collected) after a rollback. Or nil, message, code with
  * nothing left behind. */
@@ -206,7 +220,7 @@ static int files_stage(lua_State *L)
 {
     const char *dir = luaL_checkstring(L, 1);
     cs_store *store = pki_checkopen(L, 2, PKI_STORE);
-    const cs_cert *cert = pki_checkcert(L, 3);
+    const cs_cert *cert = lua_isnoneornil(L, 3) ? NULL : pki_checkcert(L, 3);
     cs_err err = {CS_OK, ""};
     cs_fileset *fs = NULL;
     const cs_file_out *files;
@@ -287,6 +301,26 @@ static const luaL_Reg journal_methods[] = {
     {"abort", journal_abort},
     {NULL, NULL},
 };
+
+#ifdef CS_TEST_HOOKS
+/* pki.test_hooks.place_delay(us): the pause before each journaled file
+ * takes its name (core/journal.h), for the kill-loop tests. */
+static int hooks_place_delay(lua_State *L)
+{
+    cs_journal_test_delay((long)luaL_checkinteger(L, 1));
+    return 0;
+}
+
+void pki_test_hooks(lua_State *L)
+{
+    static const luaL_Reg hooks[] = {
+        {"place_delay", hooks_place_delay},
+        {NULL, NULL},
+    };
+    luaL_newlib(L, hooks);
+    lua_setfield(L, -2, "test_hooks");
+}
+#endif
 
 void pki_files_register(lua_State *L)
 {

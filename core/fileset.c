@@ -101,6 +101,22 @@ cs_code cs_fileset_add_certs(cs_fileset *fs, const cs_cert *const *certs, size_t
     return add(fs, path, pem, len, 0644, overwrite, err);
 }
 
+cs_code cs_fileset_add_crl(cs_fileset *fs, const cs_crl *crl, int pem, const char *path,
+                           int overwrite, cs_err *err)
+{
+    char *text = NULL;
+    unsigned char *der = NULL;
+    size_t len = 0;
+    cs_code rc;
+
+    if (!fs || !crl || !path)
+        return cs_err_set(err, CS_EINVAL, "CRL: nothing to save");
+    rc = pem ? cs_crl_pem(crl, &text, &len, err) : cs_crl_der(crl, &der, &len, err);
+    if (rc != CS_OK)
+        return rc;
+    return add(fs, path, pem ? (void *)text : (void *)der, len, 0644, overwrite, err);
+}
+
 cs_code cs_fileset_write(cs_fileset *fs, cs_err *err)
 {
     if (!fs)

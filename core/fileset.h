@@ -1,11 +1,12 @@
-/* Keys and certificates written to disk together, as one step: a new key
- * and its certificate never exist on disk one without the other. */
+/* Keys, certificates and CRLs written to disk together, as one step: a new
+ * key and its certificate never exist on disk one without the other. */
 #ifndef CS_FILESET_H
 #define CS_FILESET_H
 
 #include <stddef.h>
 
 #include "cert.h"
+#include "crl.h"
 #include "error.h"
 #include "file.h"
 #include "key.h"
@@ -27,6 +28,10 @@ CS_NODISCARD cs_code cs_fileset_add_key(cs_fileset *fs, const cs_key *key,
 CS_NODISCARD cs_code cs_fileset_add_certs(cs_fileset *fs, const cs_cert *const *certs,
                                           size_t n, const char *path, int overwrite,
                                           cs_err *err);
+
+/* Add crl as DER (pem 0) or PEM (pem 1), mode 0644. */
+CS_NODISCARD cs_code cs_fileset_add_crl(cs_fileset *fs, const cs_crl *crl, int pem,
+                                        const char *path, int overwrite, cs_err *err);
 
 /* Write every file added, through cs_file_write_all: all temporary files are
  * on disk before any takes its name. */

@@ -1,8 +1,9 @@
 /* Journals: see journal.h. A journal is text, one item a line:
  *
  *   chainsmith journal 1
- *   serial 3F09...
- *   issuer C=SE, O=Simple Inc, CN=Simple Intermediate CA
+ *   serial 3F09...                     (a certificate's journal: its record
+ *   issuer C=SE, O=Simple Inc, CN=...   tells whether it was committed)
+ *   mark 5c1e...                       (or a marked one: the store's mark)
  *   file <overwrite 0|1> <mode octal> <temporary path>\t<final path>
  *   end
  *
@@ -35,6 +36,21 @@
 #define KEY_MODE 0600
 #define JOURNAL_TRIES 8
 
+/* The pause before each file takes its name, in microseconds: 0, but for
+ * the kill-loop tests, which build a module of their own with
+ * CS_TEST_HOOKS (tests/CMakeLists.txt) to land their kills there. */
+#ifdef CS_TEST_HOOKS
+static long place_delay_us; /* test builds only: no other global state */
+
+void cs_journal_test_delay(long us)
+{
+    place_delay_us = us > 0 ? us : 0;
+}
+#define PLACE_DELAY_US place_delay_us
+#else
+#define PLACE_DELAY_US 0L
+#endif
+
 typedef struct jfile {
     char *tmp;
     char *path;
@@ -55,6 +71,7 @@ struct cs_journal {
 typedef struct jtext {
     char *serial;
     char *issuer;
+    char *mark;
     jfile *files;
     size_t n;
 } jtext;
@@ -72,6 +89,7 @@ static void jtext_free(jtext *t)
 {
     free(t->serial);
     free(t->issuer);
+    free(t->mark);
     jfiles_free(t->files, t->n);
     memset(t, 0, sizeof *t);
 }
@@ -139,6 +157,9 @@ static int parse(const char *text, jtext *t)
         } else if (len > 7 && memcmp(p, "issuer ", 7) == 0 && !t->issuer) {
             if (!(t->issuer = dup_n(p + 7, len - 7)))
                 goto bad;
+        } else if (len > 5 && memcmp(p, "mark ", 5) == 0 && !t->mark) {
+            if (!(t->mark = dup_n(p + 5, len - 5)))
+                goto bad;
         } else if (len > 5 && memcmp(p, "file ", 5) == 0) {
             char *line = dup_n(p + 5, len - 5), *tab, *paths;
             unsigned mode = 0;
@@ -168,7 +189,7 @@ static int parse(const char *text, jtext *t)
         }
         p = nl + 1;
     }
-    if (ended && t->serial && t->issuer)
+    if (ended && ((t->serial && t->issuer && !t->mark) || (t->mark && !t->serial && !t->issuer)))
         return 0;
 bad:
     jtext_free(t);
@@ -184,15 +205,19 @@ static int same_file(int fd, const char *path)
            a.st_dev == b.st_dev;
 }
 
-/* Lock the journal at path. 0: locked, *fd set; 1: a live process holds it;
- * 2: it is gone (removed meanwhile); -1: error (errno). */
-static int lock_journal(const char *path, int *fd)
+/* Lock the journal at path, waiting for its process when wait is set. 0:
+ * locked, *fd set; 1: a live process holds it; 2: it is gone (removed
+ * meanwhile); -1: error (errno). */
+static int lock_journal(const char *path, int wait, int *fd)
 {
-    int f = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+    int f = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW), got;
 
     if (f < 0)
         return errno == ENOENT ? 2 : -1;
-    if (flock(f, LOCK_EX | LOCK_NB) != 0) {
+    do
+        got = flock(f, wait ? LOCK_EX : LOCK_EX | LOCK_NB);
+    while (got != 0 && errno == EINTR);
+    if (got != 0) {
         int e = errno;
         close(f);
         if (e == EWOULDBLOCK)
@@ -287,8 +312,15 @@ static int recover_one(const char *path, cs_store *store, cs_err *err)
         return -1;
     }
     cs_file_free(text, len);
-    rc = cs_store_find(store, t.serial, t.issuer, &found, NULL, &ferr);
-    cs_cert_free(found);
+    if (t.mark) {
+        int marked = 0;
+        rc = cs_store_mark_find(store, t.mark, &marked, &ferr);
+        if (rc == CS_OK && !marked)
+            rc = CS_ENOENT;
+    } else {
+        rc = cs_store_find(store, t.serial, t.issuer, &found, NULL, &ferr);
+        cs_cert_free(found);
+    }
     if (rc == CS_OK) {
         dir = 1;
         /* Every file was written before the commit. A target that appeared
@@ -314,8 +346,64 @@ static int recover_one(const char *path, cs_store *store, cs_err *err)
     return dir;
 }
 
+/* The journal at path, locked by us (fd): a -new one died before listing
+ * any file and goes; a whole one is recovered. */
+static cs_code settle(const char *path, int is_new, cs_store *store, size_t *forward,
+                      size_t *back, cs_err *err)
+{
+    int r;
+
+    if (is_new) {
+        unlink(path);
+        return CS_OK;
+    }
+    r = recover_one(path, store, err);
+    if (r < 0)
+        return err ? err->code : CS_EIO;
+    if (r == 1 && forward)
+        (*forward)++;
+    else if (r == 0 && back)
+        (*back)++;
+    return CS_OK;
+}
+
+/* Which of claim's targets the live journal at path writes too: 0 none, 1
+ * only targets we replace anyway (wait for it: its files are newer than
+ * what it replaces, older than ours), -1 one we must not overwrite
+ * (CS_EEXIST in err). A journal gone meanwhile writes nothing. */
+static int claimed(const char *path, const jfile *claim, size_t n, cs_err *err)
+{
+    char *text = NULL;
+    size_t tlen = 0;
+    jtext t;
+    cs_err rerr;
+    int found = 0;
+
+    if (cs_file_read(path, JOURNAL_MAX, &text, &tlen, &rerr) != CS_OK)
+        return 0; /* placed and removed meanwhile */
+    if (parse(text, &t) == 0) {
+        for (size_t i = 0; i < t.n && found >= 0; i++)
+            for (size_t k = 0; k < n && found >= 0; k++) {
+                if (strcmp(t.files[i].path, claim[k].path) != 0)
+                    continue;
+                if (claim[k].overwrite) {
+                    found = 1;
+                } else {
+                    cs_err_set(err, CS_EEXIST, "%s: exists, not overwritten (another "
+                               "issuance is writing it)", claim[k].path);
+                    found = -1;
+                }
+            }
+        jtext_free(&t);
+    }
+    cs_file_free(text, tlen);
+    return found;
+}
+
 /* Scan dir: recover journals whose process is gone; with claim (n > 0),
- * CS_EEXIST when a live journal writes one of claim's targets. */
+ * CS_EEXIST when a live journal writes one of claim's targets that claim
+ * may not replace, and a wait for it to finish when it writes one that
+ * claim replaces (so an older CRL never lands over a newer one). */
 static cs_code scan(const char *dir, cs_store *store, const jfile *claim, size_t n,
                     size_t *forward, size_t *back, cs_err *err)
 {
@@ -338,36 +426,20 @@ static cs_code scan(const char *dir, cs_store *store, const jfile *claim, size_t
             continue;
         if (snprintf(path, sizeof path, "%s/%s", dir, de->d_name) >= (int)sizeof path)
             continue;
-        got = lock_journal(path, &fd);
+        got = lock_journal(path, 0, &fd);
+        if (got == 1 && is_journal && n > 0) {
+            int c = claimed(path, claim, n, err);
+            if (c < 0) {
+                rc = CS_EEXIST;
+                continue;
+            }
+            /* A live journal is past its commit (the caller holds the
+             * write lock): its placing takes milliseconds. */
+            got = c == 1 ? lock_journal(path, 1, &fd) : 1;
+        }
         if (got == 0) {
-            if (is_new) {
-                unlink(path); /* died before listing any file */
-            } else {
-                int r = recover_one(path, store, err);
-                if (r < 0)
-                    rc = err ? err->code : CS_EIO;
-                else if (r == 1 && forward)
-                    (*forward)++;
-                else if (r == 0 && back)
-                    (*back)++;
-            }
+            rc = settle(path, is_new, store, forward, back, err);
             close(fd);
-        } else if (got == 1 && is_journal && n > 0) {
-            char *text = NULL;
-            size_t tlen = 0;
-            jtext t;
-            cs_err rerr;
-            if (cs_file_read(path, JOURNAL_MAX, &text, &tlen, &rerr) != CS_OK)
-                continue; /* placed and removed meanwhile */
-            if (parse(text, &t) == 0) {
-                for (size_t i = 0; i < t.n && rc == CS_OK; i++)
-                    for (size_t k = 0; k < n && rc == CS_OK; k++)
-                        if (strcmp(t.files[i].path, claim[k].path) == 0)
-                            rc = cs_err_set(err, CS_EEXIST, "%s: exists, not overwritten "
-                                            "(another issuance is writing it)", claim[k].path);
-                jtext_free(&t);
-            }
-            cs_file_free(text, tlen);
         } else if (got < 0) {
             rc = cs_err_set(err, CS_EIO, "%s: cannot open: %s", path, strerror(errno));
         }
@@ -426,19 +498,41 @@ static cs_code cert_keys(const cs_cert *cert, char **serial, char **issuer, cs_e
     return CS_OK;
 }
 
-/* The journal's text; free with free(). */
-static char *journal_text(const char *serial, const char *issuer, const jfile *files,
-                          size_t n)
+/* dir from the root (the mark's path is checked by other processes, from
+ * other folders); free with free(). NULL with errno set on failure. */
+static char *absolute(const char *dir)
 {
-    size_t cap = strlen(MAGIC) + strlen(serial) + strlen(issuer) + 64, used;
+    char cwd[4096], *out;
+
+    if (dir[0] == '/')
+        return strdup(dir);
+    if (!getcwd(cwd, sizeof cwd))
+        return NULL;
+    out = malloc(strlen(cwd) + strlen(dir) + 2);
+    if (out)
+        sprintf(out, "%s/%s", cwd, dir);
+    return out;
+}
+
+/* The journal's text: a certificate's (serial, issuer) or a mark (name);
+ * free with free(). */
+static char *journal_text(const char *serial, const char *issuer, const char *mark,
+                          const jfile *files, size_t n)
+{
+    size_t cap = strlen(MAGIC) + 64, used;
     char *out;
 
+    cap += mark ? strlen(mark) : strlen(serial) + strlen(issuer);
     for (size_t i = 0; i < n; i++)
         cap += strlen(files[i].tmp) + strlen(files[i].path) + 32;
     out = malloc(cap);
     if (!out)
         return NULL;
-    used = (size_t)snprintf(out, cap, "%s\nserial %s\nissuer %s\n", MAGIC, serial, issuer);
+    if (mark)
+        used = (size_t)snprintf(out, cap, "%s\nmark %s\n", MAGIC, mark);
+    else
+        used = (size_t)snprintf(out, cap, "%s\nserial %s\nissuer %s\n", MAGIC, serial,
+                                issuer);
     for (size_t i = 0; i < n; i++)
         used += (size_t)snprintf(out + used, cap - used, "file %d %o %s\t%s\n",
                                  files[i].overwrite, files[i].mode, files[i].tmp,
@@ -451,14 +545,14 @@ cs_code cs_journal_stage(const char *dir, cs_store *store, const cs_cert *cert,
                          const cs_file_out *files, size_t n, cs_journal **out, cs_err *err)
 {
     cs_journal *j = NULL;
-    char *serial = NULL, *issuer = NULL, *text = NULL, *newpath = NULL;
+    char *serial = NULL, *issuer = NULL, *text = NULL, *newpath = NULL, *real = NULL;
     const cs_file_out **order = NULL;
     char name[33], rnd[13];
     size_t k = 0;
     struct stat st;
     cs_code rc = CS_OK;
 
-    if (!dir || !store || !cert || (!files && n) || !out)
+    if (!dir || !store || (!files && n) || !out)
         return cs_err_set(err, CS_EINVAL, "cs_journal_stage: missing argument");
     for (size_t i = 0; i < n; i++) {
         if (!files[i].path || strpbrk(files[i].path, "\t\n\r"))
@@ -510,6 +604,8 @@ cs_code cs_journal_stage(const char *dir, cs_store *store, const cs_cert *cert,
      * live journal is past its commit: its files are about to take their
      * names. */
     rc = scan(dir, store, j->files, j->n, NULL, NULL, err);
+    if (rc == CS_OK && !cert)
+        rc = cs_store_mark_prune(store, err); /* needs the open batch: checks it */
     if (rc != CS_OK)
         goto done;
     /* Again: a dead one's files may just have taken their names. */
@@ -520,13 +616,18 @@ cs_code cs_journal_stage(const char *dir, cs_store *store, const cs_cert *cert,
         }
     }
 
-    rc = cert_keys(cert, &serial, &issuer, err);
-    if (rc != CS_OK)
+    if (cert) {
+        rc = cert_keys(cert, &serial, &issuer, err);
+        if (rc != CS_OK)
+            goto done;
+    } else if (!(real = absolute(dir))) {
+        rc = cs_err_set(err, CS_EIO, "%s: cannot name it from the root: %s", dir,
+                        strerror(errno));
         goto done;
-    text = journal_text(serial, issuer, j->files, j->n);
+    }
     newpath = malloc(strlen(dir) + 48);
     j->jpath = malloc(strlen(dir) + 48);
-    if (!text || !newpath || !j->jpath) {
+    if (!newpath || !j->jpath) {
         rc = cs_err_set(err, CS_ENOMEM, "journal: out of memory");
         goto done;
     }
@@ -556,6 +657,27 @@ cs_code cs_journal_stage(const char *dir, cs_store *store, const cs_cert *cert,
                         JOURNAL_TRIES);
         goto done;
     }
+    /* A marked journal: its name, recorded in the batch, is the mark. */
+    if (!cert) {
+        char *abs = malloc(strlen(real) + 48);
+        if (abs) {
+            sprintf(abs, "%s/%s.journal", real, name);
+            rc = cs_store_mark_add(store, name, abs, err);
+            free(abs);
+        } else {
+            rc = cs_err_set(err, CS_ENOMEM, "journal: out of memory");
+        }
+    }
+    text = rc == CS_OK ? journal_text(serial, issuer, cert ? NULL : name, j->files, j->n)
+                       : NULL;
+    if (!text) {
+        if (rc == CS_OK)
+            rc = cs_err_set(err, CS_ENOMEM, "journal: out of memory");
+        unlink(newpath);
+        close(j->fd);
+        j->fd = -1;
+        goto done;
+    }
     if (cs_write_all(j->fd, text, strlen(text)) != 0 || fsync(j->fd) != 0 ||
         rename(newpath, j->jpath) != 0) {
         rc = cs_err_set(err, CS_EIO, "%s: cannot write: %s", newpath, strerror(errno));
@@ -580,6 +702,7 @@ cs_code cs_journal_stage(const char *dir, cs_store *store, const cs_cert *cert,
 done:
     cs_journal_free(j);
     free(newpath);
+    free(real);
     free(text);
     free(serial);
     free(issuer);
@@ -589,12 +712,11 @@ done:
 
 cs_code cs_journal_place(cs_journal *j, cs_err *err)
 {
-    const char *delay = getenv("CHAINSMITH_TEST_PLACE_DELAY_US"); /* tests only */
     cs_code rc;
 
     if (!j || j->placed || j->fd < 0)
         return cs_err_set(err, CS_EINVAL, "cs_journal_place: not a staged journal");
-    rc = place_files(j->files, j->n, delay ? strtol(delay, NULL, 10) : 0, err);
+    rc = place_files(j->files, j->n, PLACE_DELAY_US, err);
     /* Placed or, after a failure, removed: the journal has nothing left. */
     j->placed = 1;
     unlink(j->jpath);

@@ -1,15 +1,23 @@
-/* The files of one issuance, made durable together with its database record.
+/* Files made durable together with a database transaction: the one way
+ * core writes what goes with a record (an issuance's key, certificate and
+ * chain; a revocation's CRL; a whole chain build).
  *
- * cs_journal_stage runs inside the transaction that records the certificate:
- * it lists the files in a journal (a small file in the CA's pending folder,
+ * cs_journal_stage runs inside the transaction (the store's open batch): it
+ * lists the files in a journal (a small file in the CA's pending folder,
  * fsynced and locked with flock for as long as its process lives), then
  * writes each file to a temporary name beside its target (fsynced). The
  * caller commits; cs_journal_place then gives the files their names (keys
  * last, so a key never has its final name without its certificate) and
  * removes the journal. A process killed at any point leaves either nothing or
  * a journal whose lock died with it: cs_journal_recover completes it when the
- * record was committed (the files take their names) and undoes it when not
- * (the temporary files go). No file is ever half-written at its final name. */
+ * transaction was committed (the files take their names) and undoes it when
+ * not (the temporary files go). No file is ever half-written at its final
+ * name.
+ *
+ * Whether the transaction committed is read from the store: a certificate's
+ * journal asks for the certificate's record; a marked journal (no
+ * certificate) writes a mark, a row naming the journal, into the
+ * transaction (cs_store_mark_add) and asks for it. */
 #ifndef CS_JOURNAL_H
 #define CS_JOURNAL_H
 
@@ -26,11 +34,16 @@
 typedef struct cs_journal cs_journal;
 
 /* Stage files (cs_file_out: path, bytes, mode, overwrite) for cert, whose
- * record store holds in its open, uncommitted transaction. dir is the
- * pending folder (created 0700). Journals in dir left by dead processes are
- * recovered first. CS_EEXIST if a target exists and may not be replaced, or
- * another live issuance is writing it; CS_EINVAL for a path holding a tab
- * or a newline. On failure nothing is left behind. */
+ * record store holds in its open, uncommitted transaction; or, cert NULL,
+ * for the transaction itself: a mark goes into store's open batch
+ * (CS_EINVAL without one), and the marks of journals already gone are
+ * removed. dir is the pending folder (created 0700). Journals in dir left by
+ * dead processes are recovered first; a live one writing a target we
+ * replace is waited for (it is past its commit: placing takes
+ * milliseconds). CS_EEXIST if a target exists and may not be replaced, or
+ * another live journal is writing it; CS_EINVAL for a path holding a tab or
+ * a newline. On failure nothing is left behind (but the mark, in the batch
+ * the caller rolls back). */
 CS_NODISCARD cs_code cs_journal_stage(const char *dir, cs_store *store, const cs_cert *cert,
                                       const cs_file_out *files, size_t n, cs_journal **out,
                                       cs_err *err);
@@ -43,8 +56,14 @@ CS_NODISCARD cs_code cs_journal_place(cs_journal *j, cs_err *err);
 
 void cs_journal_free(cs_journal *j);
 
+#ifdef CS_TEST_HOOKS
+/* Test builds only (CMake's test module): sleep us microseconds before each
+ * file takes its name, so a kill-loop test lands its kills there. */
+void cs_journal_test_delay(long us);
+#endif
+
 /* Finish or undo every journal in dir whose process is gone, by whether
- * store records its certificate. *forward and *back (may be NULL) count
+ * store records its certificate or its mark. *forward and *back (may be NULL) count
  * them. A missing dir is fine (nothing to do). */
 CS_NODISCARD cs_code cs_journal_recover(const char *dir, cs_store *store, size_t *forward,
                                         size_t *back, cs_err *err);

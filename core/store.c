@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -38,14 +39,16 @@
 
 #include "internal.h"
 
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3
 #define SERIAL_BYTES 16
 #define SERIAL_TRIES 8
 #define SERIAL_HEX_MAX 40 /* RFC 5280 4.1.2.2: at most 20 octets */
 
-/* Schema 2, made from nothing. Revocation lives on the certificate's row
+/* Schema 3, made from nothing. Revocation lives on the certificate's row
  * (revoked_at NULL: not revoked); the CRL numbers in their own table, one
- * row per issuer, so that a number is never handed out twice. */
+ * row per issuer, so that a number is never handed out twice; the journal
+ * marks (journal.h: the commit that makes a journal's files due, for files
+ * that go with no new certificate) in theirs. */
 static const char schema_sql[] =
     "CREATE TABLE IF NOT EXISTS certificates ("
     " id INTEGER PRIMARY KEY,"
@@ -69,7 +72,10 @@ static const char schema_sql[] =
     "CREATE TABLE IF NOT EXISTS crl_numbers ("
     " issuer TEXT PRIMARY KEY,"   /* the issuer's one-line subject */
     " last INTEGER NOT NULL);"    /* the last CRL number handed out */
-    "PRAGMA user_version = 2;";
+    "CREATE TABLE IF NOT EXISTS journal_marks ("
+    " id TEXT PRIMARY KEY,"       /* the journal's name */
+    " path TEXT NOT NULL);"       /* its absolute path: gone once placed */
+    "PRAGMA user_version = 3;";
 
 /* Schema 1 to 2, in place: the rows stay, the new columns start NULL (good). */
 static const char migrate_v1_sql[] =
@@ -81,6 +87,13 @@ static const char migrate_v1_sql[] =
     " issuer TEXT PRIMARY KEY,"
     " last INTEGER NOT NULL);"
     "PRAGMA user_version = 2;";
+
+/* Schema 2 to 3: the journal marks. */
+static const char migrate_v2_sql[] =
+    "CREATE TABLE IF NOT EXISTS journal_marks ("
+    " id TEXT PRIMARY KEY,"
+    " path TEXT NOT NULL);"
+    "PRAGMA user_version = 3;";
 
 /* Every statement, prepared once at open. */
 enum {
@@ -100,6 +113,10 @@ enum {
     ST_REVOKE,
     ST_REVOKED,
     ST_CRL_BUMP,
+    ST_MARK_ADD,
+    ST_MARK_FIND,
+    ST_MARK_LIST,
+    ST_MARK_DEL,
     ST_N
 };
 
@@ -127,6 +144,10 @@ static const char *const stmt_sql[ST_N] = {
                    " WHERE issuer = ?1 AND revoked_at IS NOT NULL ORDER BY revoked_at, id",
     [ST_CRL_BUMP] = "INSERT INTO crl_numbers (issuer, last) VALUES (?1, 1)"
                     " ON CONFLICT (issuer) DO UPDATE SET last = last + 1 RETURNING last",
+    [ST_MARK_ADD] = "INSERT INTO journal_marks (id, path) VALUES (?1, ?2)",
+    [ST_MARK_FIND] = "SELECT 1 FROM journal_marks WHERE id = ?1",
+    [ST_MARK_LIST] = "SELECT id, path FROM journal_marks",
+    [ST_MARK_DEL] = "DELETE FROM journal_marks WHERE id = ?1",
 };
 
 struct cs_store {
@@ -905,6 +926,98 @@ cs_code cs_store_next_crl_number(cs_store *s, const char *issuer, int64_t *out, 
     return rc;
 }
 
+/* ---- journal marks ---- */
+
+cs_code cs_store_mark_add(cs_store *s, const char *id, const char *path, cs_err *err)
+{
+    sqlite3_stmt *st;
+    cs_code rc = CS_OK;
+
+    if (!s || !id || !path)
+        return cs_err_set(err, CS_EINVAL, "cs_store_mark_add: missing argument");
+    if (!s->in_batch)
+        return cs_err_set(err, CS_EINVAL, "%s: a journal mark needs an open batch", s->path);
+    st = s->st[ST_MARK_ADD];
+    if (sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC) != SQLITE_OK ||
+        sqlite3_bind_text(st, 2, path, -1, SQLITE_STATIC) != SQLITE_OK ||
+        sqlite3_step(st) != SQLITE_DONE)
+        rc = db_fail(s, "recording a journal mark", err);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc;
+}
+
+cs_code cs_store_mark_find(cs_store *s, const char *id, int *found, cs_err *err)
+{
+    sqlite3_stmt *st;
+    cs_code rc = CS_OK;
+    int step;
+
+    if (!s || !id || !found)
+        return cs_err_set(err, CS_EINVAL, "cs_store_mark_find: missing argument");
+    st = s->st[ST_MARK_FIND];
+    if (sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC) != SQLITE_OK)
+        step = SQLITE_ERROR;
+    else
+        step = sqlite3_step(st);
+    if (step == SQLITE_ROW || step == SQLITE_DONE)
+        *found = step == SQLITE_ROW;
+    else
+        rc = db_fail(s, "looking up a journal mark", err);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc;
+}
+
+cs_code cs_store_mark_prune(cs_store *s, cs_err *err)
+{
+    sqlite3_stmt *list, *del;
+    char **gone = NULL;
+    size_t n = 0, cap = 0;
+    cs_code rc = CS_OK;
+    int step;
+    struct stat st;
+
+    if (!s)
+        return cs_err_set(err, CS_EINVAL, "cs_store_mark_prune: no store");
+    if (!s->in_batch)
+        return cs_err_set(err, CS_EINVAL, "%s: pruning journal marks needs an open batch",
+                          s->path);
+    list = s->st[ST_MARK_LIST];
+    while ((step = sqlite3_step(list)) == SQLITE_ROW) {
+        const char *path = (const char *)sqlite3_column_text(list, 1);
+        const char *id = (const char *)sqlite3_column_text(list, 0);
+        if (!id || !path || lstat(path, &st) == 0 || errno != ENOENT)
+            continue; /* still there (or unknown): keep it */
+        if (n == cap) {
+            size_t grown_cap = cap ? cap * 2 : 8;
+            char **grown = realloc(gone, grown_cap * sizeof *grown);
+            if (!grown)
+                break;
+            gone = grown;
+            cap = grown_cap;
+        }
+        if (!(gone[n] = strdup(id)))
+            break;
+        n++;
+    }
+    if (step != SQLITE_ROW && step != SQLITE_DONE)
+        rc = db_fail(s, "listing journal marks", err);
+    sqlite3_reset(list);
+    del = s->st[ST_MARK_DEL];
+    for (size_t i = 0; i < n && rc == CS_OK; i++) {
+        if (sqlite3_bind_text(del, 1, gone[i], -1, SQLITE_STATIC) != SQLITE_OK ||
+            sqlite3_step(del) != SQLITE_DONE)
+            rc = db_fail(s, "removing a journal mark", err);
+        sqlite3_reset(del);
+        sqlite3_clear_bindings(del);
+    }
+    for (size_t i = 0; i < n; i++)
+        free(gone[i]);
+    free(gone);
+    return rc;
+}
+
 int cs_store_schema_version(void)
 {
     return SCHEMA_VERSION;
@@ -979,8 +1092,10 @@ static cs_code set_up(cs_store *s, cs_err *err)
         }
         if (v == 0)
             rc = exec(s, schema_sql, "creating the schema", err);
-        else if (v == 1)
+        if (v == 1)
             rc = exec(s, migrate_v1_sql, "migrating the schema from version 1", err);
+        if (rc == CS_OK && (v == 1 || v == 2))
+            rc = exec(s, migrate_v2_sql, "migrating the schema from version 2", err);
         if (rc == CS_OK)
             rc = exec(s, "COMMIT", "creating the schema", err);
         if (rc != CS_OK) {

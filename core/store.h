@@ -86,10 +86,25 @@ CS_NODISCARD cs_code cs_store_revoked(cs_store *s, const char *issuer, cs_revoke
                                       size_t *n, cs_err *err);
 
 /* The next CRL number of issuer: 1 the first time, then one more than the
- * last, committed before it returns, so a number is never used twice even if
- * the CRL is never written. */
+ * last. Outside a batch it is committed before it returns, so it is never
+ * handed out twice, even if the CRL is never written. Inside a batch it is
+ * part of the batch: committed with it, and handed out again if the batch
+ * rolls back; so a CRL signed with it must not take its name before the
+ * commit (stage its files with cs_journal_stage), or a failed commit would
+ * publish a number that the next CRL carries again with other content. */
 CS_NODISCARD cs_code cs_store_next_crl_number(cs_store *s, const char *issuer, int64_t *out,
                                               cs_err *err);
+
+/* Journal marks (journal.h): a row naming a journal, written in the batch
+ * whose commit makes the journal's files due; for files that go with no
+ * new certificate (a CRL, a whole chain). id is the journal's name, path
+ * its absolute path. cs_store_mark_add and cs_store_mark_prune need an open
+ * batch (CS_EINVAL otherwise); prune removes the marks whose journal file
+ * is gone (placed or undone), so the table holds only live ones. */
+CS_NODISCARD cs_code cs_store_mark_add(cs_store *s, const char *id, const char *path,
+                                       cs_err *err);
+CS_NODISCARD cs_code cs_store_mark_find(cs_store *s, const char *id, int *found, cs_err *err);
+CS_NODISCARD cs_code cs_store_mark_prune(cs_store *s, cs_err *err);
 
 /* How many certificates are recorded. */
 CS_NODISCARD cs_code cs_store_count(cs_store *store, int64_t *out, cs_err *err);

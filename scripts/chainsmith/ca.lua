@@ -80,8 +80,9 @@ function ca.open(opts)
     if not store then
         return nil, serr, scode
     end
-    -- Issuances cut short by a crash: finished if recorded, else undone.
-    local pending = dir .. "/pending"
+    -- Issuances, revocations and builds cut short by a crash: finished if
+    -- committed, else undone.
+    local pending = files.pending
     local forward, back, fcode = pki.recover_files(pending, store)
     if not forward then
         store:close()
@@ -523,7 +524,9 @@ end
 -- crl = {number, revoked, der, pem, next_update}}, or nil, message, code:
 -- "notfound" (unknown serial), "exists" (already revoked: the message says
 -- when and why), "invalid" (bad request or reason, a root). On failure
--- nothing is recorded and no CRL is written.
+-- nothing is recorded and no CRL is written, but for one case: the
+-- revocation committed and a CRL file that cannot be replaced (the message
+-- says so and names the serial; the next revocation or build writes it).
 function CA:revoke(req)
     if not self.store then
         error("attempt to use a closed chainsmith CA", 2)
@@ -549,8 +552,9 @@ function CA:revoke(req)
     local p = profile.load(self.profiles, name)
     local days = p and p.crl_next_update_days
 
-    -- The revocation and the CRL number in one transaction, committed once
-    -- the CRL is on disk: a CRL that cannot be written records nothing.
+    -- The revocation and the CRL number in one transaction; the CRL files
+    -- staged in a journal before the commit and named after it, so a CRL
+    -- never lists what the database lacks, and no number is published twice.
     local store = self.store
     local began, berr, bcode = store:begin()
     if not began then
@@ -563,14 +567,24 @@ function CA:revoke(req)
         store:rollback()
         return nil, rerr, rcode
     end
-    local out, cerr, ccode = crl.publish(store, self.dir, name, signer, signer_key, days)
+    local out, files, ccode = crl.sign(store, self.dir, name, signer, signer_key, days)
     if not out then
         store:rollback()
-        return nil, cerr, ccode
+        return nil, files, ccode
+    end
+    local journal <close>, jerr, jcode = pki.stage_files(self.pending, store, nil, files)
+    if not journal then
+        store:rollback()
+        return nil, jerr, jcode
     end
     local committed, merr, mcode = store:commit()
     if not committed then
         return nil, merr, mcode
+    end
+    local placed, perr, pcode = journal:place()
+    if not placed then
+        return nil, ("serial %s is revoked, but its CRL is not written: %s")
+            :format(info.serial, perr), pcode
     end
     return {
         serial = info.serial,

@@ -33,6 +33,7 @@ function chain.files(out)
         ocsp = paths(out, "ocsp"),
         server_chain = out .. "/server-chain.pem",
         db = out .. "/ca.db",
+        pending = out .. "/pending", -- journals (docs/issue.md, Durability)
     }
 end
 
@@ -350,11 +351,11 @@ local function issue(store, p, issuer_cert, issuer_key)
     return key, cert
 end
 
--- Write what was issued, each key with its certificate, and the server's
--- chain file, as one step: every file is on disk before any takes its name.
--- With a passphrase the CA keys (not the server's) are written encrypted,
--- and a kept CA key that is still plain is written again, encrypted.
-local function write_files(report, files, force, passphrase)
+-- The files of what was issued, each key with its certificate, and the
+-- server's chain file, for one journal with the CRLs. With a passphrase the
+-- CA keys (not the server's) are written encrypted, and a kept CA key that
+-- is still plain is written again, encrypted.
+local function build_files(report, files, force, passphrase)
     local out = {}
     for _, r in ipairs(report) do
         local f, overwrite = files[r.name], force or r.action == "re-issued"
@@ -368,7 +369,31 @@ local function write_files(report, files, force, passphrase)
     end
     out[#out + 1] = { path = files.server_chain, certs = { report[3].cert, report[2].cert },
         overwrite = true }
-    return pki.write_files(out)
+    return out
+end
+
+-- Finish or undo what a build, renewal, revocation or issuance killed
+-- half-way left in the chain folder out (docs/issue.md, Durability): true,
+-- or nil, message, code. A folder without ca.db has nothing to finish.
+function chain.recover(out, store)
+    local files = chain.files(out)
+    if not store then
+        if not chain.exists(files.db) then
+            return true
+        end
+        local opened, err, code = pki.open_store(files.db)
+        if not opened then
+            return nil, err, code
+        end
+        local ok, rerr, rcode = chain.recover(out, opened)
+        opened:close()
+        return ok, rerr, rcode
+    end
+    local forward, err, code = pki.recover_files(files.pending, store)
+    if not forward then
+        return nil, err, code
+    end
+    return true
 end
 
 local function renew_due(info, p, now)
@@ -425,6 +450,11 @@ function chain.leaf_status(opts)
     local have_db, dberr, dbcode = guard.database(files, opts.out)
     if not have_db then
         return nil, dberr, dbcode
+    end
+    -- a build killed half-way is finished first: the status is the folder's
+    local recovered, rerr, rcode = chain.recover(opts.out)
+    if not recovered then
+        return nil, rerr, rcode
     end
     local certs = {}
     for _, name in ipairs { "root", "intermediate", "server" } do
@@ -488,6 +518,11 @@ function chain.build(opts)
     local store <close>, serr, scode = pki.open_store(files.db)
     if not store then
         return nil, serr, scode
+    end
+    -- What a killed build left: the old chain or the new one, whole.
+    local recovered, rerr, rcode = chain.recover(opts.out, store)
+    if not recovered then
+        return nil, rerr, rcode
     end
     local began, berr, bcode = store:begin()
     if not began then
@@ -561,31 +596,53 @@ function chain.build(opts)
         ::next::
     end
 
-    -- Every record in one commit, then the files: a failure before this
-    -- point leaves the folder and the database as they were.
-    local committed, cerr, ccode = store:commit()
-    if not committed then
-        return nil, cerr, ccode
-    end
-    local wrote, werr, wcode = write_files(report, files, opts.force, opts.passphrase)
-    if not wrote then
-        return nil, werr, wcode
-    end
     -- Each CA's CRL, signed again when the CA is new or the CRL is missing,
-    -- foreign or half-way to its nextUpdate.
+    -- foreign or half-way to its nextUpdate; its number drawn in the batch.
+    local out = build_files(report, files, opts.force, opts.passphrase)
     report.crls = {}
     for i, name in ipairs(crl.names) do
         local r = report[i]
         local why = r.action ~= "kept" and r.action or crl.stale(opts.out, name, r.cert, now)
         if why then
-            local out, perr2, pcode = crl.publish(store, opts.out, name, r.cert, r.key,
+            local signed, list, scode2 = crl.sign(store, opts.out, name, r.cert, r.key,
                 profiles[name].crl_next_update_days)
-            if not out then
-                return nil, perr2, pcode
+            if not signed then
+                return nil, list, scode2
             end
-            out.why = why
-            report.crls[#report.crls + 1] = out
+            signed.why = why
+            report.crls[#report.crls + 1] = signed
+            table.move(list, 1, #list, #out + 1, out)
         end
+    end
+
+    -- Nothing recorded (all kept, no CRL due): ca.db stays as it is, and
+    -- what is written again (the chain file, a CA key now encrypted) holds
+    -- what the folder already says, written as one step.
+    local recorded = #report.crls > 0
+    for _, r in ipairs(report) do
+        recorded = recorded or r.action ~= "kept"
+    end
+    if not recorded then
+        local wrote, werr, wcode = pki.write_files(out)
+        if not wrote then
+            return nil, werr, wcode
+        end
+        return report
+    end
+    -- Every file under a temporary name in one journal, every record and
+    -- CRL number in one commit, then the names: a build stopped anywhere
+    -- leaves the old chain or, once the next run finishes it, the new one.
+    local journal <close>, jerr, jcode = pki.stage_files(files.pending, store, nil, out)
+    if not journal then
+        return nil, jerr, jcode
+    end
+    local committed, cerr, ccode = store:commit()
+    if not committed then
+        return nil, cerr, ccode
+    end
+    local placed, perr2, pcode = journal:place()
+    if not placed then
+        return nil, perr2, pcode
     end
     return report
 end

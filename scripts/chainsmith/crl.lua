@@ -18,11 +18,13 @@ function crl.files(dir, name)
 end
 
 -- Sign the CRL of the CA (cert, key) from what store records as revoked by
--- it, with the next CRL number, valid for days; write it to dir as
--- name.crl and name.crl.pem (replacing both together).
--- Returns {name, number, revoked = count, next_update, der, pem}, or nil,
+-- it, with the next CRL number, valid for days. Call it inside store's open
+-- batch: the number is committed with the batch, so the CRL must not take
+-- its name before the commit. Returns {name, number, revoked = count,
+-- next_update, der, pem} and the files to stage with pki.stage_files
+-- (name.crl and name.crl.pem in dir, replacing both together), or nil,
 -- message, code.
-function crl.publish(store, dir, name, cert, key, days)
+function crl.sign(store, dir, name, cert, key, days)
     local issuer = cert:info().subject_line
     local revoked, err, code = store:revoked(issuer)
     if not revoked then
@@ -40,13 +42,11 @@ function crl.publish(store, dir, name, cert, key, days)
         return nil, ("%s CRL: %s"):format(name, err), code
     end
     local f = crl.files(dir, name)
-    local ok
-    ok, err, code = list:save { der = f.der, pem = f.pem, overwrite = true }
-    if not ok then
-        return nil, err, code
-    end
     return { name = name, number = number, revoked = #revoked,
-        next_update = list:info().next_update, der = f.der, pem = f.pem }
+        next_update = list:info().next_update, der = f.der, pem = f.pem }, {
+        { path = f.der, crl = list, overwrite = true },
+        { path = f.pem, crl = list, pem = true, overwrite = true },
+    }
 end
 
 -- Why CA name's CRL in dir must be signed again, or nil when it is fine:

@@ -220,7 +220,9 @@ static void migrate(void)
     cs_store_close(s);
     s = NULL;
     CHECK(fx_run_line(out, sizeof out, "sqlite3 v1.db 'PRAGMA user_version'") &&
-          strcmp(out, "2") == 0);
+          strcmp(out, "3") == 0);
+    CHECK(fx_run_line(out, sizeof out, "sqlite3 v1.db 'SELECT count(*) FROM journal_marks'") &&
+          strcmp(out, "0") == 0);
     /* The same serial from a second issuer (copied in by hand: random serials
      * never collide here): without an issuer it is ambiguous. */
     CHECK(fx_sh("sqlite3 v1.db \"INSERT INTO certificates (issuer, serial, subject, sans, "
@@ -251,7 +253,7 @@ int main(void)
 {
     if (!fx_mkdtemp("revoke"))
         return 1;
-    CHECK(cs_store_schema_version() == 2);
+    CHECK(cs_store_schema_version() == 3);
     reasons();
     fresh();
     /* migrate() opens relative paths: run it in the temporary folder. */

@@ -15,6 +15,14 @@ package.path = repo .. "/scripts/?.lua;" .. package.path
 local pki = require "pki"
 local cli = require "chainsmith.issue_cli"
 
+-- CS_PLACE_DELAY_US: with the test build of the module (pki.test_hooks,
+-- tests/CMakeLists.txt), pause before each file takes its name.
+local delay = tonumber(os.getenv("CS_PLACE_DELAY_US") or "")
+if delay and delay > 0 then
+    assert(pki.test_hooks, "CS_PLACE_DELAY_US needs the test build of pki (CS_HOOKS_CPATH)")
+    pki.test_hooks.place_delay(math.tointeger(delay))
+end
+
 local crash = count and count:match("^crash%-(%a+)$")
 if crash then
     local stage = pki.stage_files

@@ -3,9 +3,9 @@
 # not committed (the next open removes them) and committed but not named
 # (the next open names them). Then an issuing loop is killed with SIGKILL
 # at random moments, half the rounds with the test-only pause between the
-# files taking their names (CHAINSMITH_TEST_PLACE_DELAY_US, core/journal.c)
-# so kills land there too. After each kill: the database passes
-# integrity_check; every key at its final name has its certificate and
+# files taking their names (pki.test_hooks in the test build of the module,
+# CS_HOOKS_CPATH; core/journal.h) so kills land there too. After each
+# kill: the database passes integrity_check; every key at its final name has its certificate and
 # chain and matches; every certificate file has its record; after the next
 # open every record has its files and nothing temporary is left. Issuing
 # goes on afterwards.
@@ -61,7 +61,7 @@ in_window=0
 for round in $(seq 1 "$rounds"); do
     if [ $((round % 2)) -eq 0 ]; then delay=300000; else delay=0; fi
     # A plain command, not the loop function: $! must be the interpreter.
-    CHAINSMITH_TEST_PLACE_DELAY_US=$delay LD_PRELOAD=$lua_preload "$LUA" \
+    CS_PLACE_DELAY_US=$delay LUA_CPATH="$CS_HOOKS_CPATH;;" LD_PRELOAD=$lua_preload "$LUA" \
         "$repo/tests/e2e/issue_loop.lua" "$repo" "$chain" "$out" "k$round" 0 \
         >"$tmp/k.out" 2>"$tmp/k.err" &
     pid=$!

@@ -97,6 +97,23 @@ t.expect_error("a cert where the key goes", "%[1%]%.key: pki%.key expected", pki
     { { path = dir .. "/x", key = cert } })
 t.expect_error("unknown field", "unknown option 'overwrit'", pki.write_files,
     { { path = dir .. "/x", key = key, overwrit = true } })
+t.case("a CRL as DER and PEM", function()
+    local list = assert(pki.sign_crl { issuer = cert, key = key, number = 3, revoked = {},
+        next_update_days = 7 })
+    assert(pki.write_files {
+        { path = dir .. "/r.crl", crl = list },
+        { path = dir .. "/r.crl.pem", crl = list, pem = true },
+    })
+    assert(mode(dir .. "/r.crl") == "644" and mode(dir .. "/r.crl.pem") == "644")
+    assert(t.read_file(dir .. "/r.crl") == list:der())
+    assert(t.read_file(dir .. "/r.crl.pem") == list:pem())
+    os.remove(dir .. "/r.crl")
+    os.remove(dir .. "/r.crl.pem")
+end)
+t.expect_error("pem on a certificate", "%[1%]%.pem: only for a crl", pki.write_files,
+    { { path = dir .. "/x", cert = cert, pem = true } })
+t.expect_error("a cert where the crl goes", "%[1%]%.crl: pki%.crl expected", pki.write_files,
+    { { path = dir .. "/x", crl = cert } })
 t.case("closed key raises", function()
     local k = assert(pki.generate_key { type = "ec", curve = "P-256" })
     k:close()
