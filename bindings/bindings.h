@@ -14,11 +14,15 @@
 #include "signals.h"
 #include "store.h"
 
+/* The metatable names: every userdata type of the module (pki.type knows
+ * each of them). */
 #define PKI_KEY "pki.key"
+#define PKI_KEYGEN "pki.keygen"
 #define PKI_CERT "pki.cert"
 #define PKI_STORE "pki.store"
 #define PKI_SERVER "pki.server"
 #define PKI_CSR "pki.csr"
+#define PKI_CRL "pki.crl"
 #define PKI_OCSP "pki.ocsp_responder"
 #define PKI_JOURNAL "pki.journal"
 

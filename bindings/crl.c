@@ -10,8 +10,6 @@
 
 #include "crl.h"
 
-#define PKI_CRL "pki.crl"
-
 static cs_crl **newcrl(lua_State *L)
 {
     cs_crl **box = lua_newuserdatauv(L, sizeof *box, 0);

@@ -101,7 +101,6 @@ static int key_generate(lua_State *L)
 }
 
 /* pki.keygen: many keys of one kind (bulk issuance). */
-#define PKI_KEYGEN "pki.keygen"
 
 static int keygen_close(lua_State *L)
 {

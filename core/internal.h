@@ -131,7 +131,7 @@ static inline int cs_mem_contains(const char *data, size_t len, const char *need
 int cs_write_all(int fd, const void *data, size_t len);
 /* fsync the folder holding path: a name made or removed there is durable. */
 void cs_sync_dir_of(const char *path);
-/* CS_EEXIST "PATH: exists, not overwritten (pass overwrite = true ...)". */
+/* CS_EEXIST "PATH: exists, not overwritten". */
 cs_code cs_file_exists_error(const char *path, cs_err *err);
 /* Write len bytes to the new file tmp (O_EXCL), mode exactly mode,
  * fsynced; path names it in messages. On failure tmp is removed. */

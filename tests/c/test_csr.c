@@ -405,7 +405,7 @@ static void test_unsupported_key(void)
     fx_path(pem, sizeof pem, "p521.csr");
     CHECK(fx_run(NULL, 0, "openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-521 -nodes "
                           "-keyout p521.key -out p521.csr -subj '/CN=x' >/dev/null 2>&1") == 0);
-    CHECK_FAIL(cs_csr_load_file(pem, &csr, &err), CS_EINVAL, &err, "unsupported curve");
+    CHECK_FAIL(cs_csr_load_file(pem, &csr, &err), CS_EUNSUPPORTED, &err, "unsupported curve");
     CHECK(csr == NULL);
 }
 

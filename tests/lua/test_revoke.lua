@@ -249,5 +249,28 @@ end)
 ca:close()
 t.expect_error("a closed CA", "closed", ca.revoke, ca, { serial = "01" })
 
+-- pki.type knows each userdata type (keys and key generators: test_key.lua;
+-- the server: test_server.lua), so scripts never match on tostring.
+t.case("pki.type: cert, csr, crl, store, responder, journal", function()
+    local tmp = t.tmpdir()
+    local c = t.chain()
+    local store <close> = assert(pki.open_store(tmp .. "/ca.db"))
+    local crl = assert(pki.sign_crl { issuer = c.inter, key = c.inter_key, number = 1,
+        next_update_days = 1, revoked = {} })
+    local csr = assert(pki.make_csr { key = c.leaf_key })
+    local r <close> = assert(pki.ocsp_responder { db = tmp .. "/ca.db", issuer = c.inter,
+        key = c.inter_key })
+    assert(store:begin())
+    local root = assert(store:issue(t.root_spec(), c.root_key, nil, c.root_key, "root"))
+    local j = assert(pki.stage_files(tmp .. "/pending", store, root,
+        { { path = tmp .. "/r.pem", cert = root } }))
+    for v, want in pairs { [c.leaf] = "pki.cert", [csr] = "pki.csr", [crl] = "pki.crl",
+        [store] = "pki.store", [r] = "pki.ocsp_responder", [j] = "pki.journal" } do
+        assert(pki.type(v) == want, ("%s: %s"):format(want, tostring(pki.type(v))))
+    end
+    store:rollback()
+    j:abort()
+end)
+
 t.cleanup()
 t.done()
