@@ -28,6 +28,8 @@ typedef struct entry {
     const cs_cert *one; /* cert = c */
     const cs_cert **certs;
     size_t ncerts;
+    const char *data; /* data = s: the bytes as they are */
+    size_t len;
     const char *passphrase; /* key only: write it encrypted */
     int overwrite;
 } entry;
@@ -50,8 +52,8 @@ static void *field_object(lua_State *L, lua_Integer i, const char *field, const 
  * certificate array goes into the table at keep, to live until we return. */
 static void check_entry(lua_State *L, int t, lua_Integer i, entry *e, int keep)
 {
-    static const char *const names[] = {"path",      "key",       "cert", "certs",
-                                        "overwrite", "passphrase", NULL};
+    static const char *const names[] = {"path",      "key",        "cert", "certs",
+                                        "data",      "overwrite", "passphrase", NULL};
     int kinds = 0;
 
     if (!lua_istable(L, t))
@@ -82,6 +84,17 @@ static void check_entry(lua_State *L, int t, lua_Integer i, entry *e, int keep)
         e->ncerts = 1;
         kinds++;
     }
+    switch (lua_getfield(L, t, "data")) {
+    case LUA_TNIL:
+        break;
+    case LUA_TSTRING:
+        e->data = lua_tolstring(L, -1, &e->len); /* kept alive by the entry table */
+        kinds++;
+        break;
+    default:
+        luaL_argerror(L, 1, lua_pushfstring(L, "[%d].data: string expected, got %s", (int)i,
+                                            luaL_typename(L, -1)));
+    }
     if (lua_getfield(L, t, "certs") != LUA_TNIL) {
         e->certs = pki_cert_array(L, t, "certs", 1, &e->ncerts);
         lua_rawseti(L, keep, i);
@@ -89,7 +102,8 @@ static void check_entry(lua_State *L, int t, lua_Integer i, entry *e, int keep)
     }
     lua_settop(L, t);
     if (kinds != 1)
-        luaL_argerror(L, 1, lua_pushfstring(L, "[%d]: exactly one of key, cert, certs", (int)i));
+        luaL_argerror(L, 1, lua_pushfstring(L, "[%d]: exactly one of key, cert, certs, data",
+                                            (int)i));
     if (e->passphrase && !e->key)
         luaL_argerror(L, 1, lua_pushfstring(L, "[%d].passphrase: only for a key", (int)i));
 }
@@ -108,7 +122,7 @@ static entry *check_entries(lua_State *L, int idx, lua_Integer *n)
     lua_newtable(L);
     keep = lua_gettop(L);
     for (lua_Integer i = 1; i <= *n; i++) {
-        entries[i - 1] = (entry){NULL, NULL, NULL, NULL, 0, NULL, 0};
+        entries[i - 1] = (entry){NULL, NULL, NULL, NULL, 0, NULL, 0, NULL, 0};
         lua_rawgeti(L, idx, i);
         check_entry(L, keep + 1, i, &entries[i - 1], keep);
         lua_pop(L, 1); /* the entry table: still referenced from the array */
@@ -126,6 +140,8 @@ static cs_code fill(const entry *entries, lua_Integer n, cs_fileset **out, cs_er
         const entry *e = &entries[i];
         if (e->key)
             rc = cs_fileset_add_key(fs, e->key, e->passphrase, e->path, e->overwrite, err);
+        else if (e->data)
+            rc = cs_fileset_add_data(fs, e->data, e->len, e->path, e->overwrite, err);
         else
             rc = cs_fileset_add_certs(fs, e->certs, e->ncerts, e->path, e->overwrite, err);
     }
@@ -136,7 +152,7 @@ static cs_code fill(const entry *entries, lua_Integer n, cs_fileset **out, cs_er
     return rc;
 }
 
-/* pki.write_files{ {path = p, key = k | cert = c | certs = {c, ...},
+/* pki.write_files{ {path = p, key = k | cert = c | certs = {c, ...} | data = s,
  * overwrite = bool, passphrase = s (key only: encrypted)}, ... }: every file
  * written as one step (core/fileset.h).
  * true, or nil, message, code with nothing written. */
