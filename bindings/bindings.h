@@ -26,8 +26,11 @@
 #define PKI_OCSP "pki.ocsp_responder"
 #define PKI_JOURNAL "pki.journal"
 
-/* A key's userdata; key is NULL once closed (core keeps its own references
- * to what it goes on using, so closing frees at once). */
+/* A key's userdata is a cs_key * like the other types' (NULL once closed:
+ * core keeps its own references to what it goes on using, so closing frees
+ * at once). This one-field view of it is left only for server.c and ocsp.c,
+ * which are being rewritten (issue 11 section 2); it goes when they read
+ * their options with pki_field_udata. */
 typedef struct pki_key_box {
     cs_key *key;
 } pki_key_box;
@@ -56,11 +59,10 @@ cs_key *pki_checkkey(lua_State *L, int idx);
 cs_cert *pki_checkcert(lua_State *L, int idx);
 /* Push a new, closed pki.key / pki.cert userdata (1 user value) and return
  * where core writes the object. */
-pki_key_box *pki_newkey(lua_State *L);
+cs_key **pki_newkey(lua_State *L);
 cs_cert **pki_newcert(lua_State *L);
 /* Push cert (ownership taken) as a pki.cert; a NULL cert raises. */
 void pki_pushcert(lua_State *L, cs_cert *cert);
-/* Pin and unpin a key borrowed by core beyond one call. */
 
 /* Is name one of the NULL-terminated names? */
 int pki_name_in(const char *const names[], const char *name);
@@ -96,8 +98,8 @@ void pki_csr_register(lua_State *L);
 void pki_crl_register(lua_State *L);
 void pki_ocsp_register(lua_State *L);
 void pki_files_register(lua_State *L);
-/* After pki_cert_register: adds cert:permits to pki.cert. */
-void pki_name_register(lua_State *L);
+/* cert:permits, defined in name.c with the other name calls. */
+int pki_cert_permits(lua_State *L);
 extern const luaL_Reg pki_key_funcs[];
 extern const luaL_Reg pki_cert_funcs[];
 extern const luaL_Reg pki_store_funcs[];

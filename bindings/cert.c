@@ -357,6 +357,7 @@ static const luaL_Reg cert_methods[] = {
     {"serial", cert_serial},
     {"check_key", cert_check_key},
     {"issued_by", cert_issued_by},
+    {"permits", pki_cert_permits},
     {"info", cert_info},
     {"close", cert_gc},
     {NULL, NULL},

@@ -268,9 +268,9 @@ static int csr_public_key(lua_State *L)
 {
     const cs_csr *csr = checkcsr(L, 1);
     cs_err err = {CS_OK, ""};
-    pki_key_box *box = pki_newkey(L);
+    cs_key **box = pki_newkey(L);
 
-    if (cs_csr_public_key(csr, &box->key, &err) != CS_OK)
+    if (cs_csr_public_key(csr, box, &err) != CS_OK)
         return pki_fail(L, &err);
     return 1;
 }

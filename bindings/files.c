@@ -75,7 +75,7 @@ static void check_entry(lua_State *L, int t, lua_Integer i, entry *e, int keep)
                                             (int)i, luaL_typename(L, -1)));
     }
     if (lua_getfield(L, t, "key") != LUA_TNIL) {
-        e->key = ((const pki_key_box *)field_object(L, i, "key", PKI_KEY))->key;
+        e->key = *(cs_key **)field_object(L, i, "key", PKI_KEY);
         kinds++;
     }
     if (lua_getfield(L, t, "cert") != LUA_TNIL) {

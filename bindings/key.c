@@ -5,25 +5,25 @@
 
 static int key_gc(lua_State *L)
 {
-    pki_key_box *box = luaL_checkudata(L, 1, PKI_KEY);
-    cs_key_free(box->key);
-    box->key = NULL;
+    cs_key **box = luaL_checkudata(L, 1, PKI_KEY);
+    cs_key_free(*box);
+    *box = NULL;
     return 0;
 }
 
 static int key_tostring(lua_State *L)
 {
-    pki_key_box *box = luaL_checkudata(L, 1, PKI_KEY);
-    if (box->key == NULL) {
+    cs_key **box = luaL_checkudata(L, 1, PKI_KEY);
+    if (*box == NULL) {
         lua_pushliteral(L, "pki.key (closed)");
     } else {
-        const char *curve = cs_key_curve(box->key);
-        const char *pub = cs_key_is_private(box->key) ? "" : ", public only";
+        const char *curve = cs_key_curve(*box);
+        const char *pub = cs_key_is_private(*box) ? "" : ", public only";
         if (curve)
-            lua_pushfstring(L, "pki.key (%s %s%s)", cs_key_type(box->key), curve, pub);
+            lua_pushfstring(L, "pki.key (%s %s%s)", cs_key_type(*box), curve, pub);
         else
-            lua_pushfstring(L, "pki.key (%s %d%s)", cs_key_type(box->key),
-                            cs_key_bits(box->key), pub);
+            lua_pushfstring(L, "pki.key (%s %d%s)", cs_key_type(*box),
+                            cs_key_bits(*box), pub);
     }
     return 1;
 }
@@ -90,12 +90,12 @@ static int key_generate(lua_State *L)
 {
     cs_key_params p = {NULL, NULL, 0};
     cs_err err = {CS_OK, ""};
-    pki_key_box *box;
+    cs_key **box;
 
     if (check_params(L, &p, &err) < 0)
         return pki_fail(L, &err);
     box = pki_newkey(L);
-    if (cs_key_generate(&p, &box->key, &err) != CS_OK)
+    if (cs_key_generate(&p, box, &err) != CS_OK)
         return pki_fail(L, &err);
     return 1;
 }
@@ -142,9 +142,9 @@ static int keygen_generate(lua_State *L)
 {
     cs_keygen *gen = pki_checkopen(L, 1, PKI_KEYGEN);
     cs_err err = {CS_OK, ""};
-    pki_key_box *box = pki_newkey(L);
+    cs_key **box = pki_newkey(L);
 
-    if (cs_keygen_generate(gen, &box->key, &err) != CS_OK)
+    if (cs_keygen_generate(gen, box, &err) != CS_OK)
         return pki_fail(L, &err);
     return 1;
 }
@@ -188,9 +188,9 @@ static int key_load(lua_State *L)
     const char *what = luaL_optstring(L, 2, "key");
     const char *pass = opt_passphrase(L, 3, 0, NULL);
     cs_err err = {CS_OK, ""};
-    pki_key_box *box = pki_newkey(L);
+    cs_key **box = pki_newkey(L);
 
-    if (cs_key_load_pass(data, len, pass, what, &box->key, &err) != CS_OK)
+    if (cs_key_load_pass(data, len, pass, what, box, &err) != CS_OK)
         return pki_fail(L, &err);
     return 1;
 }
@@ -201,9 +201,9 @@ static int key_load_public(lua_State *L)
     const char *data = luaL_checklstring(L, 1, &len);
     const char *what = luaL_optstring(L, 2, "public key");
     cs_err err = {CS_OK, ""};
-    pki_key_box *box = pki_newkey(L);
+    cs_key **box = pki_newkey(L);
 
-    if (cs_key_load_public(data, len, what, &box->key, &err) != CS_OK)
+    if (cs_key_load_public(data, len, what, box, &err) != CS_OK)
         return pki_fail(L, &err);
     return 1;
 }
@@ -214,9 +214,9 @@ static int key_read(lua_State *L)
     const char *path = luaL_checkstring(L, 1);
     const char *pass = opt_passphrase(L, 2, 0, NULL);
     cs_err err = {CS_OK, ""};
-    pki_key_box *box = pki_newkey(L);
+    cs_key **box = pki_newkey(L);
 
-    if (cs_key_load_file_pass(path, pass, &box->key, &err) != CS_OK)
+    if (cs_key_load_file_pass(path, pass, box, &err) != CS_OK)
         return pki_fail(L, &err);
     return 1;
 }

@@ -58,8 +58,9 @@ static int name_ip_in_cidr(lua_State *L)
     return 1;
 }
 
-/* cert:permits(type, value) */
-static int cert_permits(lua_State *L)
+/* cert:permits(type, value): in pki.cert's method table (cert.c), written
+ * here beside the other name calls. */
+int pki_cert_permits(lua_State *L)
 {
     const cs_cert *ca = pki_checkcert(L, 1);
     cs_name_type type = check_type(L, 2);
@@ -78,13 +79,3 @@ const luaL_Reg pki_name_funcs[] = {
     {"ip_in_cidr", name_ip_in_cidr},
     {NULL, NULL},
 };
-
-/* cert:permits is a pki.cert method kept here with the other name calls. */
-void pki_name_register(lua_State *L)
-{
-    luaL_getmetatable(L, PKI_CERT);
-    lua_getfield(L, -1, "__index");
-    lua_pushcfunction(L, cert_permits);
-    lua_setfield(L, -2, "permits");
-    lua_pop(L, 2);
-}

@@ -49,8 +49,8 @@ static int p12_load(lua_State *L)
         lua_setfield(L, -2, "cert");
     }
     if (p12->key) {
-        pki_key_box *box = pki_newkey(L);
-        box->key = p12->key;
+        cs_key **box = pki_newkey(L);
+        *box = p12->key;
         p12->key = NULL;
         lua_setfield(L, -2, "key");
     }
@@ -153,7 +153,7 @@ static int p12_write(lua_State *L)
     password = opt_string_field(L, "password");
     friendly = opt_string_field(L, "friendly_name");
     cert = *(cs_cert **)field_udata(L, "cert", PKI_CERT);
-    key = ((const pki_key_box *)field_udata(L, "key", PKI_KEY))->key;
+    key = *(cs_key **)field_udata(L, "key", PKI_KEY);
     chain = pki_cert_array(L, 1, "chain", 1, &chain_len);
     overwrite = pki_field_boolean(L, 1, "overwrite");
     if (!password) /* absent: data the caller did not have, not a bug */

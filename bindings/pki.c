@@ -37,7 +37,6 @@ int luaopen_pki(lua_State *L)
     pki_cert_register(L);
     pki_store_register(L);
     pki_server_register(L);
-    pki_name_register(L);
     pki_csr_register(L);
     pki_crl_register(L);
     pki_ocsp_register(L);

@@ -22,10 +22,7 @@ void *pki_checkopen(lua_State *L, int idx, const char *tname)
 
 cs_key *pki_checkkey(lua_State *L, int idx)
 {
-    pki_key_box *box = luaL_checkudata(L, idx, PKI_KEY);
-    if (box->key == NULL)
-        luaL_error(L, "attempt to use a closed %s", PKI_KEY);
-    return box->key;
+    return pki_checkopen(L, idx, PKI_KEY);
 }
 
 cs_cert *pki_checkcert(lua_State *L, int idx)
@@ -33,10 +30,10 @@ cs_cert *pki_checkcert(lua_State *L, int idx)
     return pki_checkopen(L, idx, PKI_CERT);
 }
 
-pki_key_box *pki_newkey(lua_State *L)
+cs_key **pki_newkey(lua_State *L)
 {
-    pki_key_box *box = lua_newuserdatauv(L, sizeof *box, 1);
-    box->key = NULL;  /* created closed, as liolib does */
+    cs_key **box = lua_newuserdatauv(L, sizeof *box, 1);
+    *box = NULL; /* created closed, as liolib does */
     luaL_setmetatable(L, PKI_KEY);
     return box;
 }
