@@ -2,6 +2,8 @@
  * and files, written by core. */
 #include "bindings.h"
 
+#include <stdio.h>
+
 #include "file.h"
 #include "fileset.h"
 #include "journal.h"
@@ -34,67 +36,35 @@ typedef struct entry {
     int overwrite;
 } entry;
 
-/* The userdata of type tname on top of the stack, or raise naming entry
- * i's field. Its first member is the core object: NULL once closed. */
-static void *field_object(lua_State *L, lua_Integer i, const char *field, const char *tname)
-{
-    void **box = luaL_testudata(L, -1, tname);
-
-    if (!box)
-        luaL_argerror(L, 1, lua_pushfstring(L, "[%d].%s: %s expected, got %s", (int)i, field,
-                                            tname, luaL_typename(L, -1)));
-    if (!*box)
-        luaL_error(L, "attempt to use a closed %s", tname);
-    return box;
-}
-
 /* Check entry i, the table at t, into e; a caller bug raises. A scratch
  * certificate array goes into the table at keep, to live until we return. */
 static void check_entry(lua_State *L, int t, lua_Integer i, entry *e, int keep)
 {
     static const char *const names[] = {"path",      "key",        "cert", "certs",
                                         "data",      "overwrite", "passphrase", NULL};
+    char where[32];
+    pki_fields f;
+    void *key = NULL, *cert = NULL;
     int kinds = 0;
 
     if (!lua_istable(L, t))
         luaL_argerror(L, 1, lua_pushfstring(L, "[%d]: table expected, got %s", (int)i,
                                             luaL_typename(L, t)));
-    pki_check_option_names(L, t, 1, names);
-    if (lua_getfield(L, t, "path") != LUA_TSTRING)
-        luaL_argerror(L, 1, lua_pushfstring(L, "[%d].path: string expected", (int)i));
-    e->path = lua_tostring(L, -1); /* the entry table keeps the string alive */
-    e->overwrite = lua_getfield(L, t, "overwrite") != LUA_TNIL && lua_toboolean(L, -1);
-    switch (lua_getfield(L, t, "passphrase")) {
-    case LUA_TNIL:
-        break;
-    case LUA_TSTRING:
-        e->passphrase = lua_tostring(L, -1); /* kept alive by the entry table */
-        break;
-    default:
-        luaL_argerror(L, 1, lua_pushfstring(L, "[%d].passphrase: string expected, got %s",
-                                            (int)i, luaL_typename(L, -1)));
-    }
-    if (lua_getfield(L, t, "key") != LUA_TNIL) {
-        e->key = *(cs_key **)field_object(L, i, "key", PKI_KEY);
-        kinds++;
-    }
-    if (lua_getfield(L, t, "cert") != LUA_TNIL) {
-        e->one = *(cs_cert **)field_object(L, i, "cert", PKI_CERT);
+    snprintf(where, sizeof where, "[%d]", (int)i);
+    f = pki_fields_at(L, t, 1, where, NULL);
+    pki_check_fields(&f, names, PKI_RAISE);
+    pki_field_string(&f, "path", PKI_RAISE | PKI_NEEDED, &e->path, NULL);
+    pki_field_bool(&f, "overwrite", PKI_RAISE, &e->overwrite);
+    pki_field_string(&f, "passphrase", PKI_RAISE, &e->passphrase, NULL);
+    kinds += pki_field_udata(&f, "key", PKI_KEY, PKI_RAISE, &key);
+    e->key = key;
+    if (pki_field_udata(&f, "cert", PKI_CERT, PKI_RAISE, &cert)) {
+        e->one = cert;
         e->certs = &e->one;
         e->ncerts = 1;
         kinds++;
     }
-    switch (lua_getfield(L, t, "data")) {
-    case LUA_TNIL:
-        break;
-    case LUA_TSTRING:
-        e->data = lua_tolstring(L, -1, &e->len); /* kept alive by the entry table */
-        kinds++;
-        break;
-    default:
-        luaL_argerror(L, 1, lua_pushfstring(L, "[%d].data: string expected, got %s", (int)i,
-                                            luaL_typename(L, -1)));
-    }
+    kinds += pki_field_string(&f, "data", PKI_RAISE, &e->data, &e->len);
     if (lua_getfield(L, t, "certs") != LUA_TNIL) {
         e->certs = pki_cert_array(L, t, "certs", 1, &e->ncerts);
         lua_rawseti(L, keep, i);

@@ -28,14 +28,12 @@ static int name_normalize(lua_State *L)
     char *out = NULL;
 
     if (!lua_isnoneornil(L, 3)) {
-        pki_check_option_names(L, 3, 3, options);
-        lua_getfield(L, 3, "wildcard");
-        if (!lua_isnil(L, -1) && !lua_isboolean(L, -1))
-            return luaL_argerror(L, 3, lua_pushfstring(L, "wildcard: boolean expected, got %s",
-                                                       luaL_typename(L, -1)));
-        if (lua_toboolean(L, -1))
+        pki_fields f = pki_fields_at(L, 3, 3, NULL, NULL);
+        int wildcard = 0;
+        pki_check_fields(&f, options, PKI_RAISE);
+        pki_field_bool(&f, "wildcard", PKI_RAISE, &wildcard);
+        if (wildcard)
             flags |= CS_NAME_WILDCARD;
-        lua_pop(L, 1);
     }
     if (cs_name_normalize(type, value, flags, &out, &err) != CS_OK)
         return pki_fail(L, &err);

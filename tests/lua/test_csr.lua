@@ -146,6 +146,11 @@ t.expect_fail("make_csr: unknown subject field", "invalid",
               {key = k, subject = {{"CN", "app"}, {"UID", "app"}}})
 t.expect_fail("make_csr: empty subject value", "invalid", "subject: empty value for O",
               pki.make_csr, {key = k, subject = {{"O", ""}}})
+t.expect_fail("make_csr: name without its value, named", "invalid",
+              "^csr%.names%[1%]: missing field 'value'$", pki.make_csr,
+              {key = k, names = {{type = "dns"}}})
+t.expect_fail("make_csr: subject pair of three", "invalid", "csr%.subject%[1%]: expected",
+              pki.make_csr, {key = k, subject = {{"CN", "a", "b"}}})
 t.expect_error("make_csr: no key raises", "key: pki.key expected", pki.make_csr, {})
 
 -- public-only keys

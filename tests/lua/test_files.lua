@@ -110,6 +110,8 @@ t.expect_error("data not a string", "%[1%]%.data: string expected, got table", p
 t.expect_error("data and a key", "exactly one of key, cert, certs, data", pki.write_files,
     { { path = dir .. "/x", key = key, data = "x" } })
 
+t.expect_error("overwrite not a boolean", "%[1%]%.overwrite: boolean expected, got string",
+    pki.write_files, { { path = dir .. "/x", cert = cert, overwrite = "false" } })
 t.expect_error("entry not a table", "%[1%]: table expected", pki.write_files, { "x" })
 t.expect_error("no path", "%[1%]%.path: string expected", pki.write_files, { { key = key } })
 t.expect_error("two kinds", "exactly one of key, cert, certs", pki.write_files,

@@ -226,6 +226,18 @@ t.case("pki.type", function()
 end)
 t.expect_error("pki.type: no argument raises", "bad argument #1 to 'pki.type'", pki.type)
 
+-- the shared field readers: data fails "invalid", options raise; both name the field
+t.expect_fail("bits as a float", "invalid", "^key%.bits: expected integer, got float$",
+              pki.generate_key, {type = "rsa", bits = 2048.5})
+t.case("bits as an integral float is the integer", function()
+    assert(pki.key_generator{type = "rsa", bits = 2048.0})
+end)
+t.expect_error("save: overwrite not a boolean raises", "overwrite: boolean expected, got string",
+               function()
+                   local k = assert(pki.generate_key{type = "ed25519"})
+                   return k:save(dir .. "/never2.key", {overwrite = "yes"})
+               end)
+
 t.expect_error("read_key: passphrase not a string", "passphrase: string expected",
                pki.read_key, dir .. "/enc.key", {passphrase = 42})
 t.expect_error("read_key: unknown option", "unknown option 'pass'", pki.read_key,

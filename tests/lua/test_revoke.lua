@@ -50,6 +50,12 @@ t.expect_error("store:revoke: a time that is no integer raises", "at: integer ex
         return store:revoke("01", { at = "now" })
     end)
 
+t.expect_error("store:revoke: a fractional time raises", "at: integer expected, got float",
+    function()
+        local store <close> = assert(pki.open_store(t.tmpdir() .. "/ca.db"))
+        return store:revoke("01", { at = 1.5 })
+    end)
+
 t.case("pki.crl_reasons lists the allowed names in code order", function()
     local r = pki.crl_reasons()
     assert(#r == 8 and r[1] == "unspecified" and r[2] == "keyCompromise"
@@ -102,6 +108,21 @@ t.case("sign_crl: bad data is invalid, naming the field", function()
     p.revoked = { { serial = "01", revoked_at = 1, reason = "hold" } }
     ok, msg, code = pki.sign_crl(p)
     assert(ok == nil and code == "invalid" and msg:find("revoked%[1%]%.reason"), msg)
+    p = base()
+    p.revoked = { { serial = "01" } }
+    ok, msg, code = pki.sign_crl(p)
+    assert(ok == nil and code == "invalid" and msg == "revoked[1]: missing field 'revoked_at'",
+        msg)
+    p = base()
+    p.revoked = { { serial = "01", revoked_at = 1.5 } }
+    ok, msg, code = pki.sign_crl(p)
+    assert(ok == nil and code == "invalid"
+        and msg == "revoked[1].revoked_at: expected integer, got float", msg)
+    p = base()
+    p.this_update = "now"
+    ok, msg, code = pki.sign_crl(p)
+    assert(ok == nil and code == "invalid"
+        and msg == "crl.this_update: expected integer, got string", msg)
     p = base()
     p.key = c.leaf_key
     ok, msg, code = pki.sign_crl(p)
