@@ -14,17 +14,24 @@
 #include "signals.h"
 #include "store.h"
 
+/* The metatable names: every userdata type of the module (pki.type knows
+ * each of them). */
 #define PKI_KEY "pki.key"
+#define PKI_KEYGEN "pki.keygen"
 #define PKI_CERT "pki.cert"
 #define PKI_STORE "pki.store"
 #define PKI_SERVER "pki.server"
 #define PKI_CSR "pki.csr"
+#define PKI_CRL "pki.crl"
 #define PKI_OCSP "pki.ocsp_responder"
 #define PKI_JOURNAL "pki.journal"
 #define PKI_CRL "pki.crl"
 
-/* A key's userdata; key is NULL once closed (core keeps its own references
- * to what it goes on using, so closing frees at once). */
+/* A key's userdata is a cs_key * like the other types' (NULL once closed:
+ * core keeps its own references to what it goes on using, so closing frees
+ * at once). This one-field view of it is left only for server.c and ocsp.c,
+ * which are being rewritten (issue 11 section 2); it goes when they read
+ * their options with pki_field_udata. */
 typedef struct pki_key_box {
     cs_key *key;
 } pki_key_box;
@@ -51,24 +58,74 @@ cs_key *pki_checkkey(lua_State *L, int idx);
 cs_cert *pki_checkcert(lua_State *L, int idx);
 /* Push a new, closed pki.key / pki.cert userdata (1 user value) and return
  * where core writes the object. */
-pki_key_box *pki_newkey(lua_State *L);
+cs_key **pki_newkey(lua_State *L);
 cs_cert **pki_newcert(lua_State *L);
 /* Push cert (ownership taken) as a pki.cert; a NULL cert raises. */
 void pki_pushcert(lua_State *L, cs_cert *cert);
-/* Pin and unpin a key borrowed by core beyond one call. */
 
 /* Is name one of the NULL-terminated names? */
 int pki_name_in(const char *const names[], const char *name);
 
-/* Options tables ({overwrite = true}): a caller bug raises. names is
- * NULL-terminated; an unknown key in the table at stack index idx raises
- * naming it and argument argn (the table may sit inside that argument). */
+/* ---- Reading the fields of a table: the one family every binding uses ----
+ *
+ * What bad data does is said at each call, in its how argument:
+ * - PKI_RAISE: an options table ({overwrite = true}, pki.verify{...}), whose
+ *   wrong value is a bug in the calling code: luaL_argerror on argument
+ *   argn, "bad argument #1 to 'f' (where.name: string expected, got number)".
+ * - PKI_FAIL: data (a spec, a key's parameters, a CRL's entries), which
+ *   correct code can still meet: err gets CS_EINVAL "where.name: expected
+ *   string, got number" and the reader returns -1, for the caller to return
+ *   nil, message, "invalid".
+ * Or'ed with PKI_NEEDED, an absent field is bad too: PKI_RAISE "name:
+ * string expected, got nil", PKI_FAIL "where: missing field 'name'".
+ * A closed object is always a bug and raises. */
+enum { PKI_RAISE = 0, PKI_FAIL = 1, PKI_NEEDED = 2, PKI_ARRAY = 4 };
+
+/* The table read: its stack index (made absolute by pki_fields_at), the
+ * argument named when raising (the table may sit inside it), the prefix of
+ * field names in messages ("key" gives "key.bits", "[2]" gives "[2].path";
+ * NULL: the bare name), and where PKI_FAIL puts its message. */
+typedef struct pki_fields {
+    lua_State *L;
+    int t;
+    int argn;
+    const char *where;
+    cs_err *err;
+} pki_fields;
+
+/* The table at idx (which must be one: else raises naming argn, and where
+ * when it sits inside that argument). */
+pki_fields pki_fields_at(lua_State *L, int idx, int argn, const char *where, cs_err *err);
+
+/* Every string key of the table is one of names (NULL-terminated), and
+ * with PKI_ARRAY in how the integer keys 1..#t are fine too; any other key
+ * is a PKI_RAISE "unknown option 'x'" or a PKI_FAIL "where: unknown field
+ * 'x'" / "where: unknown field [3]" (-1). 0 when all are known. */
+int pki_check_fields(const pki_fields *f, const char *const names[], int how);
+
+/* Each reads field name: 1 present (*out set), 0 absent or nil (*out
+ * untouched), -1 (PKI_FAIL only) a wrong type, or absent with PKI_NEEDED.
+ * A string stays valid while the table holds it. */
+int pki_field_string(const pki_fields *f, const char *name, int how, const char **out,
+                     size_t *len);
+/* An integer: 30 and 30.0 are, 30.5 ("got float") and "30" are not. */
+int pki_field_int(const pki_fields *f, const char *name, int how, lua_Integer *out);
+/* true or false; nothing else (a string "false" must not mean yes). */
+int pki_field_bool(const pki_fields *f, const char *name, int how, int *out);
+/* A userdata of type tname (its metatable name); *out is the object its box
+ * holds. A closed one raises. */
+int pki_field_udata(const pki_fields *f, const char *name, const char *tname, int how,
+                    void **out);
+/* A table: when present (1) it is left pushed on the stack for the caller. */
+int pki_field_table(const pki_fields *f, const char *name, int how);
+/* "where.name" (or "name") into buf, for messages about a field's value. */
+const char *pki_field_path(const pki_fields *f, const char *name, char *buf, size_t size);
+
+/* pki_check_fields(PKI_RAISE) on the table at idx, raising on argn; kept
+ * for server.c and ocsp.c until they read their options with the family. */
 void pki_check_option_names(lua_State *L, int idx, int argn, const char *const names[]);
 /* The optional {overwrite = bool} table at idx; absent or nil is 0. */
 int pki_opt_overwrite(lua_State *L, int idx);
-/* Field field of the table at idx: nil or false 0, true 1; anything else
- * raises, naming the field (a string "false" must not mean yes). */
-int pki_field_boolean(lua_State *L, int idx, const char *field);
 /* The array at field of table idx (field NULL: the table at idx itself),
  * every value a pki.cert (else raises naming argument argn).
  * Pushes a scratch userdata holding the array (freed by the collector) and
@@ -91,8 +148,8 @@ void pki_csr_register(lua_State *L);
 void pki_crl_register(lua_State *L);
 void pki_ocsp_register(lua_State *L);
 void pki_files_register(lua_State *L);
-/* After pki_cert_register: adds cert:permits to pki.cert. */
-void pki_name_register(lua_State *L);
+/* cert:permits, defined in name.c with the other name calls. */
+int pki_cert_permits(lua_State *L);
 extern const luaL_Reg pki_key_funcs[];
 extern const luaL_Reg pki_cert_funcs[];
 extern const luaL_Reg pki_store_funcs[];

@@ -252,34 +252,19 @@ static int cert_verify(lua_State *L)
     size_t chain_len, roots_len;
     const char *host = NULL;
     lua_Integer at = 0;
-    cs_cert **leaf;
+    void *leaf = NULL;
     cs_err err = {CS_OK, ""};
+    pki_fields f;
 
-    luaL_checktype(L, 1, LUA_TTABLE);
     lua_settop(L, 1);
-    pki_check_option_names(L, 1, 1, names);
-    lua_getfield(L, 1, "leaf");
-    leaf = luaL_testudata(L, -1, PKI_CERT);
-    if (leaf == NULL)
-        return luaL_argerror(L, 1, lua_pushfstring(L, "leaf: pki.cert expected, got %s",
-                                                   luaL_typename(L, -1)));
-    if (*leaf == NULL)
-        return luaL_error(L, "attempt to use a closed %s", PKI_CERT);
-    if (lua_getfield(L, 1, "host") != LUA_TNIL) {
-        if (lua_type(L, -1) != LUA_TSTRING)
-            return luaL_argerror(L, 1, lua_pushfstring(L, "host: string expected, got %s",
-                                                       luaL_typename(L, -1)));
-        host = lua_tostring(L, -1);
-    }
-    if (lua_getfield(L, 1, "time") != LUA_TNIL) {
-        if (!lua_isinteger(L, -1))
-            return luaL_argerror(L, 1, lua_pushfstring(L, "time: integer expected, got %s",
-                                                       luaL_typename(L, -1)));
-        at = lua_tointeger(L, -1);
-    }
+    f = pki_fields_at(L, 1, 1, NULL, NULL);
+    pki_check_fields(&f, names, PKI_RAISE);
+    pki_field_udata(&f, "leaf", PKI_CERT, PKI_RAISE | PKI_NEEDED, &leaf);
+    pki_field_string(&f, "host", PKI_RAISE, &host, NULL);
+    pki_field_int(&f, "time", PKI_RAISE, &at);
     chain = pki_cert_array(L, 1, "chain", 1, &chain_len);
     roots = pki_cert_array(L, 1, "roots", 1, &roots_len);
-    if (cs_cert_verify(*leaf, (const cs_cert *const *)chain, chain_len,
+    if (cs_cert_verify(leaf, (const cs_cert *const *)chain, chain_len,
                        (const cs_cert *const *)roots, roots_len, host, (int64_t)at,
                        &err) != CS_OK)
         return pki_fail(L, &err);
@@ -357,6 +342,7 @@ static const luaL_Reg cert_methods[] = {
     {"serial", cert_serial},
     {"check_key", cert_check_key},
     {"issued_by", cert_issued_by},
+    {"permits", pki_cert_permits},
     {"info", cert_info},
     {"close", cert_gc},
     {NULL, NULL},

@@ -10,7 +10,6 @@
 
 #include "crl.h"
 
-
 static cs_crl **newcrl(lua_State *L)
 {
     cs_crl **box = lua_newuserdatauv(L, sizeof *box, 0);
@@ -83,27 +82,6 @@ int pki_crl_reason(lua_State *L, int idx, const char *path, cs_err *err)
     return code;
 }
 
-/* An integer field of the table at t; absent leaves *out and returns 0. */
-static int int_field(lua_State *L, int t, const char *path, const char *key, lua_Integer *out,
-                     cs_err *err)
-{
-    int isnum = 0, ty = lua_getfield(L, t, key);
-
-    if (ty == LUA_TNIL) {
-        lua_pop(L, 1);
-        return 0;
-    }
-    *out = lua_tointegerx(L, -1, &isnum);
-    if (ty != LUA_TNUMBER || !isnum) {
-        cs_err_set(err, CS_EINVAL, "%s.%s: expected integer, got %s", path, key,
-                   luaL_typename(L, -1));
-        lua_pop(L, 1);
-        return -1;
-    }
-    lua_pop(L, 1);
-    return 1;
-}
-
 /* The revoked list at idx (as store:revoked returns it) into a scratch
  * userdata pushed on the stack. */
 static cs_code read_revoked(lua_State *L, int idx, cs_revoked **out, size_t *n, cs_err *err)
@@ -115,9 +93,12 @@ static cs_code read_revoked(lua_State *L, int idx, cs_revoked **out, size_t *n, 
 
     memset(arr, 0, (len ? len : 1) * sizeof *arr);
     for (i = 1; i <= len; i++) {
-        char path[64];
+        char path[64], rp[80];
+        const char *serial = NULL;
+        size_t serial_len = 0;
         lua_Integer at = 0;
-        int e = lua_gettop(L) + 1, has;
+        int e = lua_gettop(L) + 1;
+        pki_fields f;
         snprintf(path, sizeof path, "revoked[%zu]", i);
         if (lua_rawgeti(L, idx, (lua_Integer)i) != LUA_TTABLE) {
             cs_code rc = cs_err_set(err, CS_EINVAL, "%s: expected table, got %s", path,
@@ -125,38 +106,24 @@ static cs_code read_revoked(lua_State *L, int idx, cs_revoked **out, size_t *n, 
             lua_settop(L, e - 1);
             return rc;
         }
-        lua_pushnil(L);
-        while (lua_next(L, e) != 0) {
-            if (lua_type(L, -2) != LUA_TSTRING || !pki_name_in(entry_fields,
-                                                              lua_tostring(L, -2))) {
-                cs_code rc = lua_type(L, -2) == LUA_TSTRING
-                                 ? cs_err_set(err, CS_EINVAL, "%s: unknown field '%s'", path,
-                                              lua_tostring(L, -2))
-                                 : cs_err_set(err, CS_EINVAL, "%s: unknown %s key", path,
-                                              luaL_typename(L, -2));
-                lua_settop(L, e - 1);
-                return rc;
-            }
-            lua_pop(L, 1);
+        f = pki_fields_at(L, e, 1, path, err);
+        if (pki_check_fields(&f, entry_fields, PKI_FAIL) < 0) {
+            lua_settop(L, e - 1);
+            return CS_EINVAL;
         }
-        if (lua_getfield(L, e, "serial") != LUA_TSTRING ||
-            lua_rawlen(L, -1) >= sizeof arr[0].serial_hex) {
+        if (pki_field_string(&f, "serial", PKI_FAIL | PKI_NEEDED, &serial, &serial_len) < 0 ||
+            serial_len >= sizeof arr[0].serial_hex) {
             lua_settop(L, e - 1);
             return cs_err_set(err, CS_EINVAL, "%s.serial: expected a hexadecimal string", path);
         }
-        memcpy(arr[i - 1].serial_hex, lua_tostring(L, -1), lua_rawlen(L, -1) + 1);
-        lua_pop(L, 1);
-        has = int_field(L, e, path, "revoked_at", &at, err);
-        if (has <= 0) {
+        memcpy(arr[i - 1].serial_hex, serial, serial_len + 1);
+        if (pki_field_int(&f, "revoked_at", PKI_FAIL | PKI_NEEDED, &at) < 0) {
             lua_settop(L, e - 1);
-            return has < 0 ? CS_EINVAL
-                           : cs_err_set(err, CS_EINVAL, "%s: missing field 'revoked_at'", path);
+            return CS_EINVAL;
         }
         arr[i - 1].revoked_at = (int64_t)at;
-        if (lua_getfield(L, e, "reason") == LUA_TNIL) {
-            arr[i - 1].reason = 0;
-        } else {
-            char rp[80];
+        arr[i - 1].reason = 0;
+        if (lua_getfield(L, e, "reason") != LUA_TNIL) { /* a name or a code */
             snprintf(rp, sizeof rp, "%s.reason", path);
             arr[i - 1].reason = pki_crl_reason(L, -1, rp, err);
             if (arr[i - 1].reason < 0) {
@@ -177,40 +144,28 @@ static int crl_sign(lua_State *L)
 {
     static const char *const names[] = {"issuer", "key", "number", "revoked", "this_update",
                                         "next_update", "next_update_days", NULL};
-    const cs_cert *issuer;
-    const cs_key *key;
+    void *issuer = NULL, *key = NULL;
     cs_crl_params p;
     cs_err err = {CS_OK, ""};
     lua_Integer number = 0, this_u = (lua_Integer)time(NULL), next_u = 0, days = 0;
-    int has_next, has_days;
+    int has_next, has_days, has_revoked;
     cs_crl **box;
+    pki_fields f;
 
-    luaL_checktype(L, 1, LUA_TTABLE);
     lua_settop(L, 1);
-    pki_check_option_names(L, 1, 1, names);
-    /* a caller bug: raise naming the field of argument 1 */
-    lua_getfield(L, 1, "issuer");
-    if (!luaL_testudata(L, 2, PKI_CERT))
-        luaL_argerror(L, 1, lua_pushfstring(L, "issuer: pki.cert expected, got %s",
-                                            luaL_typename(L, 2)));
-    issuer = pki_checkcert(L, 2);
-    lua_getfield(L, 1, "key");
-    if (!luaL_testudata(L, 3, PKI_KEY))
-        luaL_argerror(L, 1, lua_pushfstring(L, "key: pki.key expected, got %s",
-                                            luaL_typename(L, 3)));
-    key = pki_checkkey(L, 3);
+    f = pki_fields_at(L, 1, 1, "crl", &err);
+    /* the table's shape and objects are the caller's; numbers and entries are data */
+    pki_check_fields(&f, names, PKI_RAISE);
+    pki_field_udata(&f, "issuer", PKI_CERT, PKI_RAISE | PKI_NEEDED, &issuer);
+    pki_field_udata(&f, "key", PKI_KEY, PKI_RAISE | PKI_NEEDED, &key);
     memset(&p, 0, sizeof p);
-    if (int_field(L, 1, "crl", "number", &number, &err) <= 0) {
-        if (err.code == CS_OK)
-            cs_err_set(&err, CS_EINVAL, "crl: missing field 'number'");
+    if (pki_field_int(&f, "number", PKI_FAIL | PKI_NEEDED, &number) < 0 ||
+        pki_field_int(&f, "this_update", PKI_FAIL, &this_u) < 0)
         return pki_fail(L, &err);
-    }
-    if (int_field(L, 1, "crl", "this_update", &this_u, &err) < 0)
-        return pki_fail(L, &err);
-    has_next = int_field(L, 1, "crl", "next_update", &next_u, &err);
+    has_next = pki_field_int(&f, "next_update", PKI_FAIL, &next_u);
     if (has_next < 0)
         return pki_fail(L, &err);
-    has_days = int_field(L, 1, "crl", "next_update_days", &days, &err);
+    has_days = pki_field_int(&f, "next_update_days", PKI_FAIL, &days);
     if (has_days < 0)
         return pki_fail(L, &err);
     if (has_next == has_days) {
@@ -226,16 +181,12 @@ static int crl_sign(lua_State *L)
         }
         next_u = this_u + days * 86400;
     }
-    lua_getfield(L, 1, "revoked"); /* 4 */
-    if (!lua_isnil(L, 4)) {
-        if (!lua_istable(L, 4)) {
-            cs_err_set(&err, CS_EINVAL, "crl.revoked: expected table, got %s",
-                       luaL_typename(L, 4));
-            return pki_fail(L, &err);
-        }
-        if (read_revoked(L, 4, (cs_revoked **)&p.revoked, &p.revoked_len, &err) != CS_OK)
-            return pki_fail(L, &err);
-    }
+    has_revoked = pki_field_table(&f, "revoked", PKI_FAIL); /* pushed: 2 */
+    if (has_revoked < 0)
+        return pki_fail(L, &err);
+    if (has_revoked &&
+        read_revoked(L, 2, (cs_revoked **)&p.revoked, &p.revoked_len, &err) != CS_OK)
+        return pki_fail(L, &err);
     p.number = (int64_t)number;
     p.this_update = (int64_t)this_u;
     p.next_update = (int64_t)next_u;
@@ -294,17 +245,15 @@ static int crl_save(lua_State *L)
 {
     static const char *const names[] = {"der", "pem", "overwrite", NULL};
     const cs_crl *crl = checkcrl(L, 1);
-    const char *der, *pem;
+    const char *der = NULL, *pem = NULL;
     cs_err err = {CS_OK, ""};
-    int overwrite;
+    int overwrite = 0;
+    pki_fields f = pki_fields_at(L, 2, 2, NULL, NULL);
 
-    luaL_checktype(L, 2, LUA_TTABLE);
-    pki_check_option_names(L, 2, 2, names);
-    lua_getfield(L, 2, "der");
-    der = luaL_optstring(L, -1, NULL);
-    lua_getfield(L, 2, "pem");
-    pem = luaL_optstring(L, -1, NULL);
-    overwrite = pki_field_boolean(L, 2, "overwrite");
+    pki_check_fields(&f, names, PKI_RAISE);
+    pki_field_string(&f, "der", PKI_RAISE, &der, NULL);
+    pki_field_string(&f, "pem", PKI_RAISE, &pem, NULL);
+    pki_field_bool(&f, "overwrite", PKI_RAISE, &overwrite);
     if (!der && !pem)
         luaL_argerror(L, 2, "der or pem path expected");
     if (cs_crl_save(crl, der, pem, overwrite, &err) != CS_OK)

@@ -2,6 +2,7 @@
  * make one for a key. */
 #include "bindings.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "csr.h"
@@ -83,27 +84,13 @@ static int element_table(lua_State *L, int idx, lua_Integer i, const char *path,
     return 1;
 }
 
-/* Unknown keys of the table at idx are invalid data, as in a spec table. */
+/* Unknown keys of the table at idx are invalid data, as in a spec table
+ * (with array, the integer keys 1..#t are fine too). */
 static int known_fields(lua_State *L, int idx, const char *path, const char *const names[],
-                        int array_len, cs_err *err)
+                        int array, cs_err *err)
 {
-    idx = lua_absindex(L, idx);
-    lua_pushnil(L);
-    while (lua_next(L, idx) != 0) {
-        int ok = lua_type(L, -2) == LUA_TSTRING ? pki_name_in(names, lua_tostring(L, -2))
-                 : lua_isinteger(L, -2) && lua_tointeger(L, -2) >= 1 &&
-                       lua_tointeger(L, -2) <= array_len;
-        if (!ok) {
-            if (lua_type(L, -2) == LUA_TSTRING)
-                cs_err_set(err, CS_EINVAL, "%s: unknown field '%s'", path, lua_tostring(L, -2));
-            else
-                cs_err_set(err, CS_EINVAL, "%s: unexpected %s key", path, luaL_typename(L, -2));
-            lua_pop(L, 2);
-            return 0;
-        }
-        lua_pop(L, 1);
-    }
-    return 1;
+    pki_fields f = pki_fields_at(L, idx, 1, path, err);
+    return pki_check_fields(&f, names, PKI_FAIL | (array ? PKI_ARRAY : 0)) == 0;
 }
 
 /* The subject array at idx; strings stay referenced by the table. */
@@ -113,9 +100,10 @@ static int read_subject(lua_State *L, int idx, cs_rdn *rdns, size_t n, cs_err *e
     for (size_t i = 0; i < n; i++) {
         if (!element_table(L, idx, (lua_Integer)i + 1, "csr.subject", err))
             return 0;
-        if (!known_fields(L, -1, "csr.subject[]", no_names, 2, err))
+        if (!known_fields(L, -1, "csr.subject[]", no_names, 1, err))
             return 0;
-        if (lua_rawgeti(L, -1, 1) != LUA_TSTRING || lua_rawgeti(L, -2, 2) != LUA_TSTRING) {
+        if (lua_rawlen(L, -1) != 2 || lua_rawgeti(L, -1, 1) != LUA_TSTRING ||
+            lua_rawgeti(L, -2, 2) != LUA_TSTRING) {
             cs_err_set(err, CS_EINVAL, "csr.subject[%zu]: expected {field, value} strings",
                        i + 1);
             return 0;
@@ -136,29 +124,23 @@ static int read_names(lua_State *L, int idx, cs_name *names, size_t n, cs_err *e
 {
     static const char *const fields[] = {"type", "value", NULL};
     for (size_t i = 0; i < n; i++) {
-        const char *type;
+        const char *type = NULL;
+        char where[48];
+        pki_fields f;
         if (!element_table(L, idx, (lua_Integer)i + 1, "csr.names", err))
             return 0;
-        if (!known_fields(L, -1, "csr.names[]", fields, 0, err))
+        snprintf(where, sizeof where, "csr.names[%zu]", i + 1);
+        f = pki_fields_at(L, -1, 1, where, err);
+        if (pki_check_fields(&f, fields, PKI_FAIL) < 0 ||
+            pki_field_string(&f, "type", PKI_FAIL | PKI_NEEDED, &type, NULL) < 0 ||
+            pki_field_string(&f, "value", PKI_FAIL | PKI_NEEDED, &names[i].value, NULL) < 0)
             return 0;
-        if (lua_getfield(L, -1, "type") != LUA_TSTRING ||
-            lua_getfield(L, -2, "value") != LUA_TSTRING) {
-            cs_err_set(err, CS_EINVAL, "csr.names[%zu]: expected {type = string, value = "
-                       "string}", i + 1);
-            return 0;
-        }
-        type = lua_tostring(L, -2);
         if (!cs_name_type_from_string(type, &names[i].type)) {
-            cs_err_set(err, CS_EINVAL, "csr.names[%zu].type: unknown name type '%s' (use dns, "
-                       "ip, email or uri)", i + 1, type);
+            cs_err_set(err, CS_EINVAL, "%s.type: unknown name type '%s' (use dns, ip, email "
+                       "or uri)", where, type);
             return 0;
         }
-        names[i].value = lua_tostring(L, -1);
-        if (strlen(names[i].value) != lua_rawlen(L, -1)) { /* C would cut it at the NUL */
-            cs_err_set(err, CS_EINVAL, "csr.names[%zu].value: holds a NUL byte", i + 1);
-            return 0;
-        }
-        lua_pop(L, 3);
+        lua_pop(L, 1);
     }
     return 1;
 }
@@ -168,44 +150,38 @@ static int csr_make(lua_State *L)
     static const char *const fields[] = {"key", "subject", "names", NULL};
     static const char *const none[] = {NULL}; /* arrays: integer keys only */
     cs_err err = {CS_OK, ""};
-    const cs_key *key;
+    void *key = NULL;
     cs_rdn *rdns;
     cs_name *names;
     size_t nsubject = 0, nnames = 0;
     cs_csr **box;
+    pki_fields f;
+    int has;
 
-    luaL_checktype(L, 1, LUA_TTABLE);
     lua_settop(L, 1);
-    if (!known_fields(L, 1, "csr", fields, 0, &err))
+    f = pki_fields_at(L, 1, 1, "csr", &err);
+    if (pki_check_fields(&f, fields, PKI_FAIL) < 0)
         return pki_fail(L, &err);
-    lua_getfield(L, 1, "key"); /* 2 */
-    if (!luaL_testudata(L, 2, PKI_KEY))
-        return luaL_argerror(L, 1, lua_pushfstring(L, "key: pki.key expected, got %s",
-                                                   luaL_typename(L, 2)));
-    key = pki_checkkey(L, 2);
-    if (lua_getfield(L, 1, "subject") != LUA_TNIL) { /* 3 */
-        if (!lua_istable(L, 3)) {
-            cs_err_set(&err, CS_EINVAL, "csr.subject: expected table, got %s",
-                       luaL_typename(L, 3));
-            return pki_fail(L, &err);
-        }
-        nsubject = lua_rawlen(L, 3);
-    }
-    if (lua_getfield(L, 1, "names") != LUA_TNIL) { /* 4 */
-        if (!lua_istable(L, 4)) {
-            cs_err_set(&err, CS_EINVAL, "csr.names: expected table, got %s",
-                       luaL_typename(L, 4));
-            return pki_fail(L, &err);
-        }
-        nnames = lua_rawlen(L, 4);
-    }
+    pki_field_udata(&f, "key", PKI_KEY, PKI_RAISE | PKI_NEEDED, &key); /* a caller bug */
+    has = pki_field_table(&f, "subject", PKI_FAIL); /* pushed at 2, or nil below */
+    if (has < 0)
+        return pki_fail(L, &err);
+    if (!has)
+        lua_pushnil(L);
+    nsubject = has ? lua_rawlen(L, 2) : 0;
+    has = pki_field_table(&f, "names", PKI_FAIL); /* pushed at 3, or nil below */
+    if (has < 0)
+        return pki_fail(L, &err);
+    if (!has)
+        lua_pushnil(L);
+    nnames = has ? lua_rawlen(L, 3) : 0;
     /* Scratch arrays as userdata: the collector frees them on any exit. */
-    rdns = lua_newuserdatauv(L, (nsubject ? nsubject : 1) * sizeof *rdns, 0); /* 5 */
-    names = lua_newuserdatauv(L, (nnames ? nnames : 1) * sizeof *names, 0);  /* 6 */
-    if ((nsubject && !known_fields(L, 3, "csr.subject", none, (int)nsubject, &err)) ||
-        (nnames && !known_fields(L, 4, "csr.names", none, (int)nnames, &err)) ||
-        (nsubject && !read_subject(L, 3, rdns, nsubject, &err)) ||
-        (nnames && !read_names(L, 4, names, nnames, &err)))
+    rdns = lua_newuserdatauv(L, (nsubject ? nsubject : 1) * sizeof *rdns, 0); /* 4 */
+    names = lua_newuserdatauv(L, (nnames ? nnames : 1) * sizeof *names, 0);  /* 5 */
+    if ((nsubject && !known_fields(L, 2, "csr.subject", none, 1, &err)) ||
+        (nnames && !known_fields(L, 3, "csr.names", none, 1, &err)) ||
+        (nsubject && !read_subject(L, 2, rdns, nsubject, &err)) ||
+        (nnames && !read_names(L, 3, names, nnames, &err)))
         return pki_fail(L, &err);
     box = newcsr(L);
     if (cs_csr_create(key, rdns, nsubject, names, nnames, box, &err) != CS_OK)
@@ -277,9 +253,9 @@ static int csr_public_key(lua_State *L)
 {
     const cs_csr *csr = checkcsr(L, 1);
     cs_err err = {CS_OK, ""};
-    pki_key_box *box = pki_newkey(L);
+    cs_key **box = pki_newkey(L);
 
-    if (cs_csr_public_key(csr, &box->key, &err) != CS_OK)
+    if (cs_csr_public_key(csr, box, &err) != CS_OK)
         return pki_fail(L, &err);
     return 1;
 }

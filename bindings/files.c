@@ -2,6 +2,8 @@
  * and files, written by core. */
 #include "bindings.h"
 
+#include <stdio.h>
+
 #include "file.h"
 #include "fileset.h"
 #include "journal.h"
@@ -65,74 +67,55 @@ typedef struct entry {
     const cs_cert *one; /* cert = c */
     const cs_cert **certs;
     size_t ncerts;
+    const char *data; /* data = s: the bytes as they are */
+    size_t len;
     const char *passphrase; /* key only: write it encrypted */
     int overwrite;
 } entry;
-
-/* The userdata of type tname on top of the stack, or raise naming entry
- * i's field. Its first member is the core object: NULL once closed. */
-static void *field_object(lua_State *L, lua_Integer i, const char *field, const char *tname)
-{
-    void **box = luaL_testudata(L, -1, tname);
-
-    if (!box)
-        luaL_argerror(L, 1, lua_pushfstring(L, "[%d].%s: %s expected, got %s", (int)i, field,
-                                            tname, luaL_typename(L, -1)));
-    if (!*box)
-        luaL_error(L, "attempt to use a closed %s", tname);
-    return box;
-}
 
 /* Check entry i, the table at t, into e; a caller bug raises. A scratch
  * certificate array goes into the table at keep, to live until we return. */
 static void check_entry(lua_State *L, int t, lua_Integer i, entry *e, int keep)
 {
-    static const char *const names[] = {"path",       "key", "cert", "certs", "crl", "pem",
-                                        "overwrite",  "passphrase", NULL};
+    static const char *const names[] = {"path", "key",       "cert",       "certs", "crl",
+                                        "pem",  "data",      "overwrite",  "passphrase", NULL};
+    char where[32];
+    pki_fields f;
+    void *key = NULL, *cert = NULL, *crl = NULL;
     int kinds = 0;
 
     if (!lua_istable(L, t))
         luaL_argerror(L, 1, lua_pushfstring(L, "[%d]: table expected, got %s", (int)i,
                                             luaL_typename(L, t)));
-    pki_check_option_names(L, t, 1, names);
-    if (lua_getfield(L, t, "path") != LUA_TSTRING)
-        luaL_argerror(L, 1, lua_pushfstring(L, "[%d].path: string expected", (int)i));
-    e->path = lua_tostring(L, -1); /* the entry table keeps the string alive */
-    e->overwrite = lua_getfield(L, t, "overwrite") != LUA_TNIL && lua_toboolean(L, -1);
-    switch (lua_getfield(L, t, "passphrase")) {
-    case LUA_TNIL:
-        break;
-    case LUA_TSTRING:
-        e->passphrase = lua_tostring(L, -1); /* kept alive by the entry table */
-        break;
-    default:
-        luaL_argerror(L, 1, lua_pushfstring(L, "[%d].passphrase: string expected, got %s",
-                                            (int)i, luaL_typename(L, -1)));
-    }
-    if (lua_getfield(L, t, "key") != LUA_TNIL) {
-        e->key = ((const pki_key_box *)field_object(L, i, "key", PKI_KEY))->key;
-        kinds++;
-    }
-    if (lua_getfield(L, t, "cert") != LUA_TNIL) {
-        e->one = *(cs_cert **)field_object(L, i, "cert", PKI_CERT);
+    snprintf(where, sizeof where, "[%d]", (int)i);
+    f = pki_fields_at(L, t, 1, where, NULL);
+    pki_check_fields(&f, names, PKI_RAISE);
+    pki_field_string(&f, "path", PKI_RAISE | PKI_NEEDED, &e->path, NULL);
+    pki_field_bool(&f, "overwrite", PKI_RAISE, &e->overwrite);
+    pki_field_string(&f, "passphrase", PKI_RAISE, &e->passphrase, NULL);
+    kinds += pki_field_udata(&f, "key", PKI_KEY, PKI_RAISE, &key);
+    e->key = key;
+    if (pki_field_udata(&f, "cert", PKI_CERT, PKI_RAISE, &cert)) {
+        e->one = cert;
         e->certs = &e->one;
         e->ncerts = 1;
         kinds++;
     }
+    kinds += pki_field_string(&f, "data", PKI_RAISE, &e->data, &e->len);
     if (lua_getfield(L, t, "certs") != LUA_TNIL) {
         e->certs = pki_cert_array(L, t, "certs", 1, &e->ncerts);
         lua_rawseti(L, keep, i);
         kinds++;
     }
-    if (lua_getfield(L, t, "crl") != LUA_TNIL) {
-        e->crl = *(cs_crl **)field_object(L, i, "crl", PKI_CRL);
+    if (pki_field_udata(&f, "crl", PKI_CRL, PKI_RAISE, &crl)) {
+        e->crl = crl;
         kinds++;
     }
-    e->pem = lua_getfield(L, t, "pem") != LUA_TNIL && lua_toboolean(L, -1);
+    pki_field_bool(&f, "pem", PKI_RAISE, &e->pem);
     lua_settop(L, t);
     if (kinds != 1)
-        luaL_argerror(L, 1, lua_pushfstring(L, "[%d]: exactly one of key, cert, certs, crl",
-                                            (int)i));
+        luaL_argerror(L, 1, lua_pushfstring(L, "[%d]: exactly one of key, cert, certs, crl, "
+                                            "data", (int)i));
     if (e->pem && !e->crl)
         luaL_argerror(L, 1, lua_pushfstring(L, "[%d].pem: only for a crl", (int)i));
     if (e->passphrase && !e->key)
@@ -153,7 +136,7 @@ static entry *check_entries(lua_State *L, int idx, lua_Integer *n)
     lua_newtable(L);
     keep = lua_gettop(L);
     for (lua_Integer i = 1; i <= *n; i++) {
-        entries[i - 1] = (entry){NULL, NULL, NULL, 0, NULL, NULL, 0, NULL, 0};
+        entries[i - 1] = (entry){NULL, NULL, NULL, 0, NULL, NULL, 0, NULL, 0, NULL, 0};
         lua_rawgeti(L, idx, i);
         check_entry(L, keep + 1, i, &entries[i - 1], keep);
         lua_pop(L, 1); /* the entry table: still referenced from the array */
@@ -173,6 +156,8 @@ static cs_code fill(const entry *entries, lua_Integer n, cs_fileset **out, cs_er
             rc = cs_fileset_add_key(fs, e->key, e->passphrase, e->path, e->overwrite, err);
         else if (e->crl)
             rc = cs_fileset_add_crl(fs, e->crl, e->pem, e->path, e->overwrite, err);
+        else if (e->data)
+            rc = cs_fileset_add_data(fs, e->data, e->len, e->path, e->overwrite, err);
         else
             rc = cs_fileset_add_certs(fs, e->certs, e->ncerts, e->path, e->overwrite, err);
     }
@@ -183,9 +168,9 @@ static cs_code fill(const entry *entries, lua_Integer n, cs_fileset **out, cs_er
     return rc;
 }
 
-/* pki.write_files{ {path = p, key = k | cert = c | certs = {c, ...} | crl =
- * l, overwrite = bool, passphrase = s (key only: encrypted), pem = bool (crl
- * only: PEM, else DER)}, ... }: every file written as one step
+/* pki.write_files{ {path = p, key = k | cert = c | certs = {c, ...} | crl = l |
+ * data = s, overwrite = bool, passphrase = s (key only: encrypted), pem = bool
+ * (crl only: PEM, else DER)}, ... }: every file written as one step
  * (core/fileset.h).
  * true, or nil, message, code with nothing written. */
 static int files_write(lua_State *L)

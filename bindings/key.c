@@ -5,80 +5,47 @@
 
 static int key_gc(lua_State *L)
 {
-    pki_key_box *box = luaL_checkudata(L, 1, PKI_KEY);
-    cs_key_free(box->key);
-    box->key = NULL;
+    cs_key **box = luaL_checkudata(L, 1, PKI_KEY);
+    cs_key_free(*box);
+    *box = NULL;
     return 0;
 }
 
 static int key_tostring(lua_State *L)
 {
-    pki_key_box *box = luaL_checkudata(L, 1, PKI_KEY);
-    if (box->key == NULL) {
+    cs_key **box = luaL_checkudata(L, 1, PKI_KEY);
+    if (*box == NULL) {
         lua_pushliteral(L, "pki.key (closed)");
     } else {
-        const char *curve = cs_key_curve(box->key);
-        const char *pub = cs_key_is_private(box->key) ? "" : ", public only";
+        const char *curve = cs_key_curve(*box);
+        const char *pub = cs_key_is_private(*box) ? "" : ", public only";
         if (curve)
-            lua_pushfstring(L, "pki.key (%s %s%s)", cs_key_type(box->key), curve, pub);
+            lua_pushfstring(L, "pki.key (%s %s%s)", cs_key_type(*box), curve, pub);
         else
-            lua_pushfstring(L, "pki.key (%s %d%s)", cs_key_type(box->key),
-                            cs_key_bits(box->key), pub);
+            lua_pushfstring(L, "pki.key (%s %d%s)", cs_key_type(*box),
+                            cs_key_bits(*box), pub);
     }
     return 1;
 }
 
-/* A field of the generate_key table: a wrong type is invalid data, not a bug. */
-static int params_field(lua_State *L, const char *key, int type, cs_err *err)
-{
-    int t = lua_getfield(L, 1, key);
-    if (t != LUA_TNIL && t != type) {
-        const char *got = (t == LUA_TNUMBER && !lua_isinteger(L, -1)) ? "float"
-                                                                       : lua_typename(L, t);
-        cs_err_set(err, CS_EINVAL, "key.%s: expected %s, got %s", key,
-                   type == LUA_TNUMBER ? "integer" : lua_typename(L, type), got);
-        return -1;
-    }
-    if (t == LUA_TNUMBER && !lua_isinteger(L, -1)) {
-        cs_err_set(err, CS_EINVAL, "key.%s: expected integer, got float", key);
-        return -1;
-    }
-    return t != LUA_TNIL;
-}
-
-/* The generate_key table at index 1 into p; its strings stay referenced on
- * the stack (indexes 2 to 4). -1 with err set when a field is wrong. */
+/* The generate_key table at index 1 into p (its strings stay in the table):
+ * it is data, so a wrong field is -1 with err set, not an error raised. */
 static int check_params(lua_State *L, cs_key_params *p, cs_err *err)
 {
-    luaL_checktype(L, 1, LUA_TTABLE);
-    lua_settop(L, 1);
-    lua_pushnil(L);
-    while (lua_next(L, 1) != 0) {
-        const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
-        if (k == NULL || (strcmp(k, "type") && strcmp(k, "curve") && strcmp(k, "bits"))) {
-            if (k)
-                cs_err_set(err, CS_EINVAL, "key: unknown field '%s'", k);
-            else
-                cs_err_set(err, CS_EINVAL, "key: unexpected %s key", luaL_typename(L, -2));
-            return -1;
-        }
-        lua_pop(L, 1);
-    }
-    if (params_field(L, "type", LUA_TSTRING, err) < 0
-        || params_field(L, "curve", LUA_TSTRING, err) < 0
-        || params_field(L, "bits", LUA_TNUMBER, err) < 0)
+    static const char *const names[] = {"type", "curve", "bits", NULL};
+    pki_fields f = pki_fields_at(L, 1, 1, "key", err);
+    lua_Integer bits = 0;
+
+    if (pki_check_fields(&f, names, PKI_FAIL) < 0 ||
+        pki_field_string(&f, "type", PKI_FAIL, &p->type, NULL) < 0 ||
+        pki_field_string(&f, "curve", PKI_FAIL, &p->curve, NULL) < 0 ||
+        pki_field_int(&f, "bits", PKI_FAIL, &bits) < 0)
         return -1;
-    /* stack: table, type, curve, bits; the strings stay referenced */
-    p->type = lua_tostring(L, 2);
-    p->curve = lua_tostring(L, 3);
-    if (!lua_isnil(L, 4)) {
-        lua_Integer bits = lua_tointeger(L, 4);
-        if (bits < 0 || bits > 16384) {
-            cs_err_set(err, CS_EINVAL, "key.bits: %lld is out of range", (long long)bits);
-            return -1;
-        }
-        p->bits = (int)bits;
+    if (bits < 0 || bits > 16384) {
+        cs_err_set(err, CS_EINVAL, "key.bits: %lld is out of range", (long long)bits);
+        return -1;
     }
+    p->bits = (int)bits;
     if (p->type == NULL) {
         cs_err_set(err, CS_EINVAL, "key: missing field 'type' (\"ec\", \"ed25519\" or \"rsa\")");
         return -1;
@@ -90,18 +57,17 @@ static int key_generate(lua_State *L)
 {
     cs_key_params p = {NULL, NULL, 0};
     cs_err err = {CS_OK, ""};
-    pki_key_box *box;
+    cs_key **box;
 
     if (check_params(L, &p, &err) < 0)
         return pki_fail(L, &err);
     box = pki_newkey(L);
-    if (cs_key_generate(&p, &box->key, &err) != CS_OK)
+    if (cs_key_generate(&p, box, &err) != CS_OK)
         return pki_fail(L, &err);
     return 1;
 }
 
 /* pki.keygen: many keys of one kind (bulk issuance). */
-#define PKI_KEYGEN "pki.keygen"
 
 static int keygen_close(lua_State *L)
 {
@@ -143,9 +109,9 @@ static int keygen_generate(lua_State *L)
 {
     cs_keygen *gen = pki_checkopen(L, 1, PKI_KEYGEN);
     cs_err err = {CS_OK, ""};
-    pki_key_box *box = pki_newkey(L);
+    cs_key **box = pki_newkey(L);
 
-    if (cs_keygen_generate(gen, &box->key, &err) != CS_OK)
+    if (cs_keygen_generate(gen, box, &err) != CS_OK)
         return pki_fail(L, &err);
     return 1;
 }
@@ -159,25 +125,15 @@ static const char *opt_passphrase(lua_State *L, int idx, int allow_overwrite, in
     static const char *const load_names[] = {"passphrase", NULL};
     static const char *const save_names[] = {"passphrase", "overwrite", NULL};
     const char *pass = NULL;
+    pki_fields f;
 
     if (lua_isnoneornil(L, idx))
         return NULL;
-    pki_check_option_names(L, idx, idx, allow_overwrite ? save_names : load_names);
-    if (lua_getfield(L, idx, "passphrase") != LUA_TNIL) {
-        if (lua_type(L, -1) != LUA_TSTRING)
-            luaL_argerror(L, idx, lua_pushfstring(L, "passphrase: string expected, got %s",
-                                                  luaL_typename(L, -1)));
-        pass = lua_tostring(L, -1); /* the options table keeps it alive */
-    }
-    lua_pop(L, 1);
-    if (allow_overwrite) {
-        lua_getfield(L, idx, "overwrite");
-        if (!lua_isnil(L, -1) && !lua_isboolean(L, -1))
-            luaL_argerror(L, idx, lua_pushfstring(L, "overwrite: boolean expected, got %s",
-                                                  luaL_typename(L, -1)));
-        *overwrite = lua_toboolean(L, -1);
-        lua_pop(L, 1);
-    }
+    f = pki_fields_at(L, idx, idx, NULL, NULL);
+    pki_check_fields(&f, allow_overwrite ? save_names : load_names, PKI_RAISE);
+    pki_field_string(&f, "passphrase", PKI_RAISE, &pass, NULL);
+    if (allow_overwrite)
+        pki_field_bool(&f, "overwrite", PKI_RAISE, overwrite);
     return pass;
 }
 
@@ -189,9 +145,9 @@ static int key_load(lua_State *L)
     const char *what = luaL_optstring(L, 2, "key");
     const char *pass = opt_passphrase(L, 3, 0, NULL);
     cs_err err = {CS_OK, ""};
-    pki_key_box *box = pki_newkey(L);
+    cs_key **box = pki_newkey(L);
 
-    if (cs_key_load_pass(data, len, pass, what, &box->key, &err) != CS_OK)
+    if (cs_key_load_pass(data, len, pass, what, box, &err) != CS_OK)
         return pki_fail(L, &err);
     return 1;
 }
@@ -202,9 +158,9 @@ static int key_load_public(lua_State *L)
     const char *data = luaL_checklstring(L, 1, &len);
     const char *what = luaL_optstring(L, 2, "public key");
     cs_err err = {CS_OK, ""};
-    pki_key_box *box = pki_newkey(L);
+    cs_key **box = pki_newkey(L);
 
-    if (cs_key_load_public(data, len, what, &box->key, &err) != CS_OK)
+    if (cs_key_load_public(data, len, what, box, &err) != CS_OK)
         return pki_fail(L, &err);
     return 1;
 }
@@ -215,9 +171,9 @@ static int key_read(lua_State *L)
     const char *path = luaL_checkstring(L, 1);
     const char *pass = opt_passphrase(L, 2, 0, NULL);
     cs_err err = {CS_OK, ""};
-    pki_key_box *box = pki_newkey(L);
+    cs_key **box = pki_newkey(L);
 
-    if (cs_key_load_file_pass(path, pass, &box->key, &err) != CS_OK)
+    if (cs_key_load_file_pass(path, pass, box, &err) != CS_OK)
         return pki_fail(L, &err);
     return 1;
 }

@@ -30,14 +30,12 @@ static int name_normalize(lua_State *L)
     char *out = NULL;
 
     if (!lua_isnoneornil(L, 3)) {
-        pki_check_option_names(L, 3, 3, options);
-        lua_getfield(L, 3, "wildcard");
-        if (!lua_isnil(L, -1) && !lua_isboolean(L, -1))
-            return luaL_argerror(L, 3, lua_pushfstring(L, "wildcard: boolean expected, got %s",
-                                                       luaL_typename(L, -1)));
-        if (lua_toboolean(L, -1))
+        pki_fields f = pki_fields_at(L, 3, 3, NULL, NULL);
+        int wildcard = 0;
+        pki_check_fields(&f, options, PKI_RAISE);
+        pki_field_bool(&f, "wildcard", PKI_RAISE, &wildcard);
+        if (wildcard)
             flags |= CS_NAME_WILDCARD;
-        lua_pop(L, 1);
     }
     if (cs_name_check_text(type, value, len, &err) != CS_OK ||
         cs_name_normalize(type, value, flags, &out, &err) != CS_OK)
@@ -61,8 +59,9 @@ static int name_ip_in_cidr(lua_State *L)
     return 1;
 }
 
-/* cert:permits(type, value) */
-static int cert_permits(lua_State *L)
+/* cert:permits(type, value): in pki.cert's method table (cert.c), written
+ * here beside the other name calls. */
+int pki_cert_permits(lua_State *L)
 {
     const cs_cert *ca = pki_checkcert(L, 1);
     cs_name_type type = check_type(L, 2);
@@ -101,13 +100,3 @@ const luaL_Reg pki_name_funcs[] = {
     {"ip_in_cidr", name_ip_in_cidr},
     {NULL, NULL},
 };
-
-/* cert:permits is a pki.cert method kept here with the other name calls. */
-void pki_name_register(lua_State *L)
-{
-    luaL_getmetatable(L, PKI_CERT);
-    lua_getfield(L, -1, "__index");
-    lua_pushcfunction(L, cert_permits);
-    lua_setfield(L, -2, "permits");
-    lua_pop(L, 2);
-}

@@ -49,8 +49,8 @@ static int p12_load(lua_State *L)
         lua_setfield(L, -2, "cert");
     }
     if (p12->key) {
-        pki_key_box *box = pki_newkey(L);
-        box->key = p12->key;
+        cs_key **box = pki_newkey(L);
+        *box = p12->key;
         p12->key = NULL;
         lua_setfield(L, -2, "key");
     }
@@ -98,64 +98,30 @@ static int p12_encrypted_key_info(lua_State *L)
     return 1;
 }
 
-/* A string field of the table at 1: NULL when absent; another type raises. */
-static const char *opt_string_field(lua_State *L, const char *field)
-{
-    int t = lua_getfield(L, 1, field);
-    const char *s = NULL;
-
-    if (t == LUA_TSTRING)
-        s = lua_tostring(L, -1); /* the argument table keeps it alive */
-    else if (t != LUA_TNIL)
-        luaL_argerror(L, 1, lua_pushfstring(L, "%s: string expected, got %s", field,
-                                            luaL_typename(L, -1)));
-    lua_pop(L, 1);
-    return s;
-}
-
-/* The open userdata of type tname at field of the table at 1 (left on the
- * stack); anything else raises naming the field. Its first member is the
- * core object, NULL once closed. */
-static void *field_udata(lua_State *L, const char *field, const char *tname)
-{
-    void **box;
-
-    lua_getfield(L, 1, field);
-    box = luaL_testudata(L, -1, tname);
-    if (!box)
-        luaL_argerror(L, 1, lua_pushfstring(L, "%s: %s expected, got %s", field, tname,
-                                            luaL_typename(L, -1)));
-    if (!*box)
-        luaL_error(L, "attempt to use a closed %s", tname);
-    return box;
-}
-
 /* pki.write_pkcs12{path =, cert =, key =, chain = {cert, ...}, password =,
  * friendly_name =, overwrite =} -> true, or nil, message, code. */
 static int p12_write(lua_State *L)
 {
     static const char *const names[] = {"path",          "cert",     "key",       "chain",
                                         "friendly_name", "password", "overwrite", NULL};
-    const char *path, *password, *friendly;
-    const cs_cert *cert;
-    const cs_key *key;
+    const char *path = NULL, *password = NULL, *friendly = NULL;
+    void *cert = NULL, *key = NULL;
     const cs_cert **chain;
     size_t chain_len = 0;
-    int overwrite;
+    int overwrite = 0;
     cs_err err = {CS_OK, ""};
+    pki_fields f;
 
-    luaL_checktype(L, 1, LUA_TTABLE);
     lua_settop(L, 1);
-    pki_check_option_names(L, 1, 1, names);
-    path = opt_string_field(L, "path");
-    if (!path)
-        luaL_argerror(L, 1, "path: string expected");
-    password = opt_string_field(L, "password");
-    friendly = opt_string_field(L, "friendly_name");
-    cert = *(cs_cert **)field_udata(L, "cert", PKI_CERT);
-    key = ((const pki_key_box *)field_udata(L, "key", PKI_KEY))->key;
+    f = pki_fields_at(L, 1, 1, NULL, NULL);
+    pki_check_fields(&f, names, PKI_RAISE);
+    pki_field_string(&f, "path", PKI_RAISE | PKI_NEEDED, &path, NULL);
+    pki_field_string(&f, "password", PKI_RAISE, &password, NULL);
+    pki_field_string(&f, "friendly_name", PKI_RAISE, &friendly, NULL);
+    pki_field_udata(&f, "cert", PKI_CERT, PKI_RAISE | PKI_NEEDED, &cert);
+    pki_field_udata(&f, "key", PKI_KEY, PKI_RAISE | PKI_NEEDED, &key);
     chain = pki_cert_array(L, 1, "chain", 1, &chain_len);
-    overwrite = pki_field_boolean(L, 1, "overwrite");
+    pki_field_bool(&f, "overwrite", PKI_RAISE, &overwrite);
     if (!password) /* absent: data the caller did not have, not a bug */
         password = "";
     if (cs_p12_write(cert, key, chain, chain_len, friendly, password, path, overwrite, &err)

@@ -64,84 +64,44 @@ static cs_code expected(conv *c, const char *path, const char *what, int idx)
                       type_of(c->L, idx));
 }
 
+/* The shared field readers (bindings.h), always PKI_FAIL here: a spec is
+ * data, so nothing in it raises. These adapt their answers to cs_code. */
+static pki_fields reader(conv *c, int t, const char *path)
+{
+    pki_fields f = {c->L, lua_absindex(c->L, t), 1, path, c->err};
+    return f;
+}
+
 /* Every key of the table at idx is in names, or (if array) an integer 1..#t. */
 static cs_code check_fields(conv *c, int idx, const char *path, const char *const names[],
                             int array)
 {
-    lua_State *L = c->L;
-    int top = lua_gettop(L);
-    lua_Integer len = (lua_Integer)lua_rawlen(L, idx);
-
-    lua_pushnil(L);
-    while (lua_next(L, idx) != 0) {
-        if (lua_type(L, -2) == LUA_TSTRING) {
-            const char *k = lua_tostring(L, -2);
-            if (!pki_name_in(names, k)) {
-                cs_err_set(c->err, CS_EINVAL, "%s: unknown field '%s'", path, k);
-                lua_settop(L, top);
-                return CS_EINVAL;
-            }
-        } else if (lua_isinteger(L, -2)) {
-            lua_Integer i = lua_tointeger(L, -2);
-            if (!array || i < 1 || i > len) {
-                cs_err_set(c->err, CS_EINVAL, "%s: unknown field [%lld]", path, (long long)i);
-                lua_settop(L, top);
-                return CS_EINVAL;
-            }
-        } else {
-            cs_err_set(c->err, CS_EINVAL, "%s: unexpected %s key", path, type_of(L, -2));
-            lua_settop(L, top);
-            return CS_EINVAL;
-        }
-        lua_pop(L, 1);
-    }
-    return CS_OK;
-}
-
-/* Push field key of table t; return its type; LUA_TNIL if absent. */
-static int get(conv *c, int t, const char *key)
-{
-    return lua_getfield(c->L, t, key);
+    pki_fields f = reader(c, idx, path);
+    return pki_check_fields(&f, names, PKI_FAIL | (array ? PKI_ARRAY : 0)) < 0 ? CS_EINVAL
+                                                                              : CS_OK;
 }
 
 /* An optional boolean field; absent leaves *out alone. */
 static cs_code opt_bool(conv *c, int t, const char *path, const char *key, int *out)
 {
-    int ty = get(c, t, key);
-    if (ty != LUA_TNIL) {
-        if (ty != LUA_TBOOLEAN) {
-            char p[PATH_MAX_LEN];
-            snprintf(p, sizeof p, "%s.%s", path, key);
-            expected(c, p, "boolean", -1);
-            lua_pop(c->L, 1);
-            return CS_EINVAL;
-        }
-        *out = lua_toboolean(c->L, -1);
-    }
-    lua_pop(c->L, 1);
-    return CS_OK;
+    pki_fields f = reader(c, t, path);
+    return pki_field_bool(&f, key, PKI_FAIL, out) < 0 ? CS_EINVAL : CS_OK;
 }
 
 static cs_code opt_int(conv *c, int t, const char *path, const char *key, lua_Integer *out,
                        int *present)
 {
-    int ty = get(c, t, key);
-    *present = 0;
-    if (ty != LUA_TNIL) {
-        int isnum = 0;
-        lua_Integer v = ty == LUA_TNUMBER ? lua_tointegerx(c->L, -1, &isnum) : 0;
-        if (!isnum) { /* 30.0 is fine, 30.5 or "30" is not */
-            char p[PATH_MAX_LEN];
-            snprintf(p, sizeof p, "%s.%s", path, key);
-            expected(c, p, "integer", -1);
-            lua_pop(c->L, 1);
-            return CS_EINVAL;
-        }
-        *out = v;
-        *present = 1;
-    }
-    lua_pop(c->L, 1);
-    return CS_OK;
+    pki_fields f = reader(c, t, path);
+    *present = pki_field_int(&f, key, PKI_FAIL, out);
+    return *present < 0 ? CS_EINVAL : CS_OK;
+}
+
+/* A table field; absent is *present = 0. Leaves the table pushed when present. */
+static cs_code opt_table(conv *c, int t, const char *path, const char *key, int *present)
+{
+    pki_fields f = reader(c, t, path);
+    *present = pki_field_table(&f, key, PKI_FAIL);
+    return *present < 0 ? CS_EINVAL : CS_OK;
 }
 
 /* The array part of the table at idx, every element a string (pointers stay
@@ -170,26 +130,6 @@ static cs_code string_array(conv *c, int idx, const char *path, const char ***ou
     }
     *out = arr;
     *n = len;
-    return CS_OK;
-}
-
-/* A table field; absent is *present = 0. Leaves the table pushed when present. */
-static cs_code opt_table(conv *c, int t, const char *path, const char *key, int *present)
-{
-    int ty = get(c, t, key);
-    *present = 0;
-    if (ty == LUA_TNIL) {
-        lua_pop(c->L, 1);
-        return CS_OK;
-    }
-    if (ty != LUA_TTABLE) {
-        char p[PATH_MAX_LEN];
-        snprintf(p, sizeof p, "%s.%s", path, key);
-        expected(c, p, "table", -1);
-        lua_pop(c->L, 1);
-        return CS_EINVAL;
-    }
-    *present = 1;
     return CS_OK;
 }
 
@@ -495,7 +435,7 @@ static cs_code read_aia(conv *c, int t, cs_cert_spec *spec)
  * (which means present: core computes the value from the keys). */
 static cs_code read_key_id(conv *c, int t, const char *key, int *out)
 {
-    int ty = get(c, t, key);
+    int ty = lua_getfield(c->L, t, key);
     cs_code rc = CS_OK;
 
     if (ty == LUA_TBOOLEAN || ty == LUA_TSTRING) {

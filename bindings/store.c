@@ -139,16 +139,11 @@ static int store_revoke(lua_State *L)
     int reason = 0;
 
     if (!lua_isnoneornil(L, 3)) {
-        pki_check_option_names(L, 3, 3, names);
-        lua_getfield(L, 3, "issuer");
-        issuer = luaL_optstring(L, -1, NULL);
-        if (lua_getfield(L, 3, "at") != LUA_TNIL) {
-            if (!lua_isinteger(L, -1))
-                luaL_argerror(L, 3, lua_pushfstring(L, "at: integer expected, got %s",
-                                                    luaL_typename(L, -1)));
-            at = lua_tointeger(L, -1);
-        }
-        if (lua_getfield(L, 3, "reason") != LUA_TNIL) {
+        pki_fields f = pki_fields_at(L, 3, 3, NULL, NULL);
+        pki_check_fields(&f, names, PKI_RAISE);
+        pki_field_string(&f, "issuer", PKI_RAISE, &issuer, NULL);
+        pki_field_int(&f, "at", PKI_RAISE, &at);
+        if (lua_getfield(L, 3, "reason") != LUA_TNIL) { /* a name or a code: data */
             reason = pki_crl_reason(L, -1, "reason", &err);
             if (reason < 0)
                 return pki_fail(L, &err);

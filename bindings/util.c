@@ -1,6 +1,7 @@
 /* Helpers shared by the pki module's files: failures, closed objects, options. */
 #include "bindings.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,10 +23,7 @@ void *pki_checkopen(lua_State *L, int idx, const char *tname)
 
 cs_key *pki_checkkey(lua_State *L, int idx)
 {
-    pki_key_box *box = luaL_checkudata(L, idx, PKI_KEY);
-    if (box->key == NULL)
-        luaL_error(L, "attempt to use a closed %s", PKI_KEY);
-    return box->key;
+    return pki_checkopen(L, idx, PKI_KEY);
 }
 
 cs_cert *pki_checkcert(lua_State *L, int idx)
@@ -33,10 +31,10 @@ cs_cert *pki_checkcert(lua_State *L, int idx)
     return pki_checkopen(L, idx, PKI_CERT);
 }
 
-pki_key_box *pki_newkey(lua_State *L)
+cs_key **pki_newkey(lua_State *L)
 {
-    pki_key_box *box = lua_newuserdatauv(L, sizeof *box, 1);
-    box->key = NULL;  /* created closed, as liolib does */
+    cs_key **box = lua_newuserdatauv(L, sizeof *box, 1);
+    *box = NULL; /* created closed, as liolib does */
     luaL_setmetatable(L, PKI_KEY);
     return box;
 }
@@ -64,45 +62,204 @@ int pki_name_in(const char *const names[], const char *name)
     return 0;
 }
 
-void pki_check_option_names(lua_State *L, int idx, int argn, const char *const names[])
+/* ---- the field readers ---- */
+
+pki_fields pki_fields_at(lua_State *L, int idx, int argn, const char *where, cs_err *err)
 {
-    idx = lua_absindex(L, idx);
-    luaL_checktype(L, idx, LUA_TTABLE);
+    pki_fields f = {L, lua_absindex(L, idx), argn, where, err};
+
+    if (!lua_istable(L, f.t)) {
+        if (f.t == argn || !where) /* the argument itself: "table expected, got nil" */
+            luaL_typeerror(L, argn, "table");
+        luaL_argerror(L, argn, lua_pushfstring(L, "%s: table expected, got %s", where,
+                                              luaL_typename(L, f.t)));
+    }
+    return f;
+}
+
+const char *pki_field_path(const pki_fields *f, const char *name, char *buf, size_t size)
+{
+    if (f->where)
+        snprintf(buf, size, "%s.%s", f->where, name);
+    else
+        snprintf(buf, size, "%s", name);
+    return buf;
+}
+
+/* Lua's type name, but "float" for a number that is not an integer. */
+static const char *type_of(lua_State *L, int idx)
+{
+    if (lua_type(L, idx) == LUA_TNUMBER && !lua_isinteger(L, idx))
+        return "float";
+    return luaL_typename(L, idx);
+}
+
+/* The value on top has the wrong type: pop it and raise or fail as how says. */
+static int wrong_type(const pki_fields *f, const char *name, const char *want, int how)
+{
+    lua_State *L = f->L;
+    char path[128];
+
+    pki_field_path(f, name, path, sizeof path);
+    if (!(how & PKI_FAIL))
+        luaL_argerror(L, f->argn, lua_pushfstring(L, "%s: %s expected, got %s", path, want,
+                                                  type_of(L, -1)));
+    cs_err_set(f->err, CS_EINVAL, "%s: expected %s, got %s", path, want, type_of(L, -1));
+    lua_pop(L, 1);
+    return -1;
+}
+
+/* Field name is absent (nil on top): 0, or as how says when PKI_NEEDED. */
+static int absent(const pki_fields *f, const char *name, const char *want, int how)
+{
+    if (!(how & PKI_NEEDED)) {
+        lua_pop(f->L, 1);
+        return 0;
+    }
+    if (!(how & PKI_FAIL))
+        return wrong_type(f, name, want, how);
+    cs_err_set(f->err, CS_EINVAL, "%s: missing field '%s'", f->where ? f->where : "table", name);
+    lua_pop(f->L, 1);
+    return -1;
+}
+
+int pki_check_fields(const pki_fields *f, const char *const names[], int how)
+{
+    lua_State *L = f->L;
+    int top = lua_gettop(L);
+    lua_Integer len = (how & PKI_ARRAY) ? (lua_Integer)lua_rawlen(L, f->t) : 0;
+
     lua_pushnil(L);
-    while (lua_next(L, idx) != 0) {
-        if (lua_type(L, -2) == LUA_TSTRING) {
-            const char *k = lua_tostring(L, -2);
-            if (!pki_name_in(names, k))
-                luaL_argerror(L, argn, lua_pushfstring(L, "unknown option '%s'", k));
-        } else {
-            luaL_argerror(L, argn, lua_pushfstring(L, "unexpected %s key in options",
-                                                  luaL_typename(L, -2)));
+    while (lua_next(L, f->t) != 0) {
+        int known = lua_type(L, -2) == LUA_TSTRING
+                        ? pki_name_in(names, lua_tostring(L, -2))
+                        : lua_isinteger(L, -2) && lua_tointeger(L, -2) >= 1 &&
+                              lua_tointeger(L, -2) <= len;
+        if (!known && !(how & PKI_FAIL)) {
+            if (lua_type(L, -2) == LUA_TSTRING)
+                luaL_argerror(L, f->argn, lua_pushfstring(L, "unknown option '%s'",
+                                                          lua_tostring(L, -2)));
+            luaL_argerror(L, f->argn, lua_pushfstring(L, "unexpected %s key in options",
+                                                      luaL_typename(L, -2)));
+        }
+        if (!known) {
+            if (lua_type(L, -2) == LUA_TSTRING)
+                cs_err_set(f->err, CS_EINVAL, "%s: unknown field '%s'",
+                           f->where ? f->where : "table", lua_tostring(L, -2));
+            else if (lua_isinteger(L, -2))
+                cs_err_set(f->err, CS_EINVAL, "%s: unknown field [%lld]",
+                           f->where ? f->where : "table", (long long)lua_tointeger(L, -2));
+            else
+                cs_err_set(f->err, CS_EINVAL, "%s: unexpected %s key",
+                           f->where ? f->where : "table", type_of(L, -2));
+            lua_settop(L, top);
+            return -1;
         }
         lua_pop(L, 1);
     }
+    return 0;
 }
 
-int pki_field_boolean(lua_State *L, int idx, const char *field)
+int pki_field_string(const pki_fields *f, const char *name, int how, const char **out,
+                     size_t *len)
 {
-    int value;
+    int ty = lua_getfield(f->L, f->t, name);
 
-    lua_getfield(L, idx, field);
-    if (!lua_isnil(L, -1) && !lua_isboolean(L, -1))
-        luaL_argerror(L, idx, lua_pushfstring(L, "%s: boolean expected, got %s", field,
-                                              luaL_typename(L, -1)));
-    value = lua_toboolean(L, -1);
-    lua_pop(L, 1);
-    return value;
+    if (ty == LUA_TNIL)
+        return absent(f, name, "string", how);
+    if (ty != LUA_TSTRING)
+        return wrong_type(f, name, "string", how);
+    *out = lua_tolstring(f->L, -1, len); /* the table keeps it alive */
+    /* Read as a C string, a value with a NUL would be cut there silently
+     * ("good.test\0.evil.com" issued as good.test). */
+    if (!len && strlen(*out) != lua_rawlen(f->L, -1)) {
+        char path[128];
+        pki_field_path(f, name, path, sizeof path);
+        if (!(how & PKI_FAIL))
+            luaL_argerror(f->L, f->argn, lua_pushfstring(f->L, "%s: holds a NUL byte", path));
+        cs_err_set(f->err, CS_EINVAL, "%s: holds a NUL byte", path);
+        lua_pop(f->L, 1);
+        return -1;
+    }
+    lua_pop(f->L, 1);
+    return 1;
+}
+
+int pki_field_int(const pki_fields *f, const char *name, int how, lua_Integer *out)
+{
+    int isnum = 0, ty = lua_getfield(f->L, f->t, name);
+    lua_Integer v;
+
+    if (ty == LUA_TNIL)
+        return absent(f, name, "integer", how);
+    v = ty == LUA_TNUMBER ? lua_tointegerx(f->L, -1, &isnum) : 0;
+    if (!isnum)
+        return wrong_type(f, name, "integer", how);
+    *out = v;
+    lua_pop(f->L, 1);
+    return 1;
+}
+
+int pki_field_bool(const pki_fields *f, const char *name, int how, int *out)
+{
+    int ty = lua_getfield(f->L, f->t, name);
+
+    if (ty == LUA_TNIL)
+        return absent(f, name, "boolean", how);
+    if (ty != LUA_TBOOLEAN)
+        return wrong_type(f, name, "boolean", how);
+    *out = lua_toboolean(f->L, -1);
+    lua_pop(f->L, 1);
+    return 1;
+}
+
+int pki_field_udata(const pki_fields *f, const char *name, const char *tname, int how,
+                    void **out)
+{
+    void **box;
+
+    if (lua_getfield(f->L, f->t, name) == LUA_TNIL)
+        return absent(f, name, tname, how);
+    box = luaL_testudata(f->L, -1, tname);
+    if (!box)
+        return wrong_type(f, name, tname, how);
+    if (!*box)
+        luaL_error(f->L, "attempt to use a closed %s", tname);
+    *out = *box;
+    lua_pop(f->L, 1); /* the table keeps the userdata alive */
+    return 1;
+}
+
+int pki_field_table(const pki_fields *f, const char *name, int how)
+{
+    int ty = lua_getfield(f->L, f->t, name);
+
+    if (ty == LUA_TNIL)
+        return absent(f, name, "table", how);
+    if (ty != LUA_TTABLE)
+        return wrong_type(f, name, "table", how);
+    return 1;
+}
+
+void pki_check_option_names(lua_State *L, int idx, int argn, const char *const names[])
+{
+    pki_fields f = pki_fields_at(L, idx, argn, NULL, NULL);
+
+    (void)pki_check_fields(&f, names, PKI_RAISE);
 }
 
 int pki_opt_overwrite(lua_State *L, int idx)
 {
     static const char *const names[] = {"overwrite", NULL};
+    pki_fields f;
+    int overwrite = 0;
 
     if (lua_isnoneornil(L, idx))
         return 0;
-    pki_check_option_names(L, idx, idx, names);
-    return pki_field_boolean(L, idx, "overwrite");
+    f = pki_fields_at(L, idx, idx, NULL, NULL);
+    pki_check_fields(&f, names, PKI_RAISE);
+    pki_field_bool(&f, "overwrite", PKI_RAISE, &overwrite);
+    return overwrite;
 }
 
 const cs_cert **pki_cert_array(lua_State *L, int idx, const char *field, int argn, size_t *n)

@@ -62,7 +62,7 @@ cs_code cs_cert_adopt(X509 **x509, cs_cert **out, cs_err *err)
 
 /* ---- names ---- */
 
-static cs_code build_subject(const cs_cert_spec *s, X509_NAME **out, cs_err *err)
+cs_code csi_subject_build(const cs_rdn *subject, size_t n, X509_NAME **out, cs_err *err)
 {
     X509_NAME *name = NULL;
     size_t i, j;
@@ -73,8 +73,8 @@ static cs_code build_subject(const cs_cert_spec *s, X509_NAME **out, cs_err *err
         rc = cs_err_ossl(err, CS_ENOMEM, "subject: out of memory");
         goto done;
     }
-    for (i = 0; i < s->subject_len; i++) {
-        const cs_rdn *r = &s->subject[i];
+    for (i = 0; i < n; i++) {
+        const cs_rdn *r = &subject[i];
         int known = 0;
         if (!r->field || !r->value) {
             rc = cs_err_set(err, CS_EINVAL, "subject: entry %zu has no field or value", i + 1);
@@ -708,7 +708,7 @@ cs_code cs_cert_sign(const cs_cert_spec *spec, const cs_key *subject_key,
         rc = cs_err_ossl(err, CS_ENOMEM, "certificate: out of memory");
         goto done;
     }
-    rc = build_subject(spec, &subject, err);
+    rc = csi_subject_build(spec->subject, spec->subject_len, &subject, err);
     if (rc != CS_OK)
         goto done;
     if (X509_set_version(x, X509_VERSION_3) != 1 || X509_set_subject_name(x, subject) != 1 ||

@@ -125,32 +125,6 @@ cs_code cs_csr_load_file(const char *path, cs_csr **out, cs_err *err)
 
 /* ---- creating ---- */
 
-static cs_code build_subject(const cs_rdn *subject, size_t n, X509_NAME **out, cs_err *err)
-{
-    X509_NAME *name = X509_NAME_new();
-    cs_code rc = CS_OK;
-
-    if (!name)
-        return cs_err_ossl(err, CS_ENOMEM, "subject: out of memory");
-    for (size_t i = 0; i < n; i++) {
-        const cs_rdn *r = &subject[i];
-        if (!r->field || !r->value || r->value[0] == '\0') {
-            rc = cs_err_set(err, CS_EINVAL, "subject: entry %zu has no field or value", i + 1);
-            goto done;
-        }
-        if (X509_NAME_add_entry_by_txt(name, r->field, MBSTRING_UTF8,
-                                       (const unsigned char *)r->value, -1, -1, 0) != 1) {
-            rc = cs_err_ossl(err, CS_EINVAL, "subject: invalid %s '%s'", r->field, r->value);
-            goto done;
-        }
-    }
-    *out = name;
-    name = NULL;
-done:
-    X509_NAME_free(name);
-    return rc;
-}
-
 static cs_code add_san_request(X509_REQ *req, const cs_name *names, size_t n, cs_err *err)
 {
     GENERAL_NAMES *gens = sk_GENERAL_NAME_new_null();
@@ -203,7 +177,7 @@ cs_code cs_csr_create(const cs_key *key, const cs_rdn *subject, size_t subject_l
     rc = cs_key_need_private(key, "CSR key", err);
     if (rc != CS_OK)
         return rc;
-    rc = build_subject(subject, subject_len, &name, err);
+    rc = csi_subject_build(subject, subject_len, &name, err);
     if (rc != CS_OK)
         return rc;
     req = X509_REQ_new();

@@ -18,6 +18,8 @@ typedef enum cs_code {
     CS_ECRYPTO,    /* OpenSSL failed */
     CS_ENOMEM,
     CS_ESERVER,    /* the HTTPS server could not start: port in use, TLS set-up */
+    CS_ELOCKED,    /* an encrypted private key and no passphrase to open it */
+    CS_EUNSUPPORTED, /* well-formed, but a kind we refuse: a P-521 or DSA key */
 } cs_code;
 
 /* The last error: a code and a message naming the thing and the problem.
@@ -27,7 +29,8 @@ typedef struct cs_err {
     char msg[512];
 } cs_err;
 
-/* Stable short name for Lua: "invalid", "exists", "notfound", ... */
+/* Stable short name for Lua: "invalid", "exists", "notfound", ... Scripts
+ * decide by these names, never by the message, so a name once given is kept. */
 const char *cs_code_name(cs_code code);
 
 /* Fill err (which may be NULL) and return code. */

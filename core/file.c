@@ -71,8 +71,9 @@ static void sync_parents(const cs_file_out *files, size_t n)
 
 cs_code cs_file_exists_error(const char *path, cs_err *err)
 {
-    return cs_err_set(err, CS_EEXIST,
-                      "%s: exists, not overwritten (pass overwrite = true to replace)", path);
+    /* No hint how to replace it: the option's name is the caller's (Lua's
+     * overwrite = true, the commands' --force), and the code says which case. */
+    return cs_err_set(err, CS_EEXIST, "%s: exists, not overwritten", path);
 }
 
 cs_code cs_file_write_temp(const char *path, const char *tmp, const void *data, size_t len,

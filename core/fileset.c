@@ -117,6 +117,21 @@ cs_code cs_fileset_add_crl(cs_fileset *fs, const cs_crl *crl, int pem, const cha
     return add(fs, path, pem ? (void *)text : (void *)der, len, 0644, overwrite, err);
 }
 
+cs_code cs_fileset_add_data(cs_fileset *fs, const void *data, size_t len, const char *path,
+                            int overwrite, cs_err *err)
+{
+    char *copy;
+
+    if (!fs || !path || (!data && len > 0))
+        return cs_err_set(err, CS_EINVAL, "files: no file name or data");
+    copy = malloc(len > 0 ? len : 1);
+    if (!copy)
+        return cs_err_set(err, CS_ENOMEM, "%s: out of memory", path);
+    if (len > 0)
+        memcpy(copy, data, len);
+    return add(fs, path, copy, len, 0644, overwrite, err);
+}
+
 cs_code cs_fileset_write(cs_fileset *fs, cs_err *err)
 {
     if (!fs)

@@ -33,6 +33,10 @@ CS_NODISCARD cs_code cs_fileset_add_certs(cs_fileset *fs, const cs_cert *const *
 CS_NODISCARD cs_code cs_fileset_add_crl(cs_fileset *fs, const cs_crl *crl, int pem,
                                         const char *path, int overwrite, cs_err *err);
 
+/* Add a copy of len bytes of data (a manifest, any public text), mode 0644. */
+CS_NODISCARD cs_code cs_fileset_add_data(cs_fileset *fs, const void *data, size_t len,
+                                         const char *path, int overwrite, cs_err *err);
+
 /* Write every file added, through cs_file_write_all: all temporary files are
  * on disk before any takes its name. */
 CS_NODISCARD cs_code cs_fileset_write(cs_fileset *fs, cs_err *err);

@@ -58,6 +58,13 @@ cs_code cs_key_need_private(const cs_key *key, const char *what, cs_err *err);
  * OpenSSL's error queue left as it was. Free with EVP_PKEY_free. In key.c. */
 EVP_PKEY *cs_ec_params(const char *group);
 
+/* A subject from its entries, in order: each field one of those a
+ * certificate may carry (C, ST, L, O, OU, CN, serialNumber, emailAddress,
+ * DC), each value non-empty UTF-8. CS_EINVAL "subject: ..." naming the
+ * entry otherwise; *out (free with X509_NAME_free) only on success. For
+ * certificates and CSRs alike. Defined in cert.c. */
+cs_code csi_subject_build(const cs_rdn *subject, size_t n, X509_NAME **out, cs_err *err);
+
 /* Certificates as concatenated PEM; free with free(). */
 cs_code cs_cert_chain_pem(const cs_cert *const *certs, size_t n, const char *what, char **out,
                           size_t *len, cs_err *err);
@@ -137,7 +144,7 @@ static inline int cs_mem_contains(const char *data, size_t len, const char *need
 int cs_write_all(int fd, const void *data, size_t len);
 /* fsync the folder holding path: a name made or removed there is durable. */
 void cs_sync_dir_of(const char *path);
-/* CS_EEXIST "PATH: exists, not overwritten (pass overwrite = true ...)". */
+/* CS_EEXIST "PATH: exists, not overwritten". */
 cs_code cs_file_exists_error(const char *path, cs_err *err);
 /* Write len bytes to the new file tmp (O_EXCL), mode exactly mode,
  * fsynced; path names it in messages. On failure tmp is removed. */

@@ -189,7 +189,7 @@ static cs_code check_supported(EVP_PKEY *pkey, const char *what, cs_err *err)
     if (EVP_PKEY_is_a(pkey, "RSA")) {
         int bits = EVP_PKEY_get_bits(pkey);
         if (bits < RSA_BITS_MIN || bits > RSA_BITS_MAX)
-            return cs_err_set(err, CS_EINVAL,
+            return cs_err_set(err, CS_EUNSUPPORTED,
                               "%s: unsupported RSA key size %d bits (use 2048 to 4096)", what,
                               bits);
         return CS_OK;
@@ -198,16 +198,16 @@ static cs_code check_supported(EVP_PKEY *pkey, const char *what, cs_err *err)
         if (EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, group,
                                            sizeof group, NULL) != 1) {
             ERR_clear_error(); /* explicit curve parameters: no name to report */
-            return cs_err_set(err, CS_EINVAL,
+            return cs_err_set(err, CS_EUNSUPPORTED,
                               "%s: unsupported EC key without a named curve (use P-256 or "
                               "P-384)", what);
         }
         if (!curve_name(group))
-            return cs_err_set(err, CS_EINVAL,
+            return cs_err_set(err, CS_EUNSUPPORTED,
                               "%s: unsupported curve '%s' (use P-256 or P-384)", what, group);
         return CS_OK;
     }
-    return cs_err_set(err, CS_EINVAL,
+    return cs_err_set(err, CS_EUNSUPPORTED,
                       "%s: unsupported key type '%s' (use EC P-256/P-384, Ed25519 or RSA)",
                       what, EVP_PKEY_get0_type_name(pkey) ? EVP_PKEY_get0_type_name(pkey)
                                                          : "unknown");
@@ -325,7 +325,7 @@ cs_code cs_key_load_pass(const char *data, size_t len, const char *passphrase,
     rc = cs_load_pem_der(data, len, out, what, &private_format, &in, &obj, err);
     pkey = obj;
     if (rc != CS_OK && in.encrypted && !passphrase) { /* replaces the message */
-        rc = cs_err_set(err, CS_EINVAL,
+        rc = cs_err_set(err, CS_ELOCKED,
                         "%s: encrypted private key: give its passphrase to load it (the "
                         "commands: --passphrase-env VAR or --passphrase-file FILE; Lua: "
                         "{passphrase = ...})", what);

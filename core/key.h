@@ -35,9 +35,10 @@ CS_NODISCARD cs_code cs_keygen_generate(cs_keygen *gen, cs_key **out, cs_err *er
 void cs_keygen_free(cs_keygen *gen);
 
 /* PEM (PKCS#8, or the traditional EC/RSA forms) or DER; unencrypted only
- * (an encrypted key is CS_EINVAL "<what>: encrypted private key: ..." saying
- * how to give its passphrase). what names the source in messages (a file
- * name, "key"). */
+ * (an encrypted key is CS_ELOCKED "<what>: encrypted private key: ..." saying
+ * how to give its passphrase). A well-formed key of a kind we refuse (a
+ * P-521 curve, RSA under 2048 bits, DSA) is CS_EUNSUPPORTED. what names the
+ * source in messages (a file name, "key"). */
 CS_NODISCARD cs_code cs_key_load(const char *data, size_t len, const char *what,
                                  cs_key **out, cs_err *err);
 CS_NODISCARD cs_code cs_key_load_file(const char *path, cs_key **out, cs_err *err);

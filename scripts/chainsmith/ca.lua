@@ -163,8 +163,7 @@ local function check_request_table(req)
     end
     for k, v in pairs(req) do
         if k == "csr" then
-            if type(v) ~= "string" and not (type(v) == "userdata"
-                and tostring(v):find("^pki%.csr[ (]")) then
+            if type(v) ~= "string" and pki.type(v) ~= "pki.csr" then
                 return nil, ("request.csr: expected a pki.csr or a PEM/DER string, got %s")
                     :format(type(v))
             end
@@ -483,7 +482,7 @@ local function revoke_target(req)
         return nil, ("request.reason: expected a reason name, got %s"):format(type(req.reason))
     end
     if req.cert ~= nil then
-        if type(req.cert) ~= "userdata" or not tostring(req.cert):find("^pki%.cert[ (]") then
+        if pki.type(req.cert) ~= "pki.cert" then
             return nil, ("request.cert: expected a pki.cert, got %s"):format(type(req.cert))
         end
         return req.cert:serial(), req.cert:info().issuer_line

@@ -545,9 +545,9 @@ function chain.build(opts)
         if not opts.force then
             local lerr, lcode
             existing, lerr, lcode = load_existing(f, ca_keys[name] and opts.passphrase or nil)
-            if lerr and (lerr:find("passphrase", 1, true) or lcode == "io") then
-                -- the key is fine, only locked or unreadable: --force would
-                -- throw the CA away
+            if lcode == "locked" or lcode == "verify" or lcode == "io" then
+                -- the key is fine, only locked (no passphrase, or a wrong one)
+                -- or unreadable: --force would throw the CA away
                 return nil, lerr, lcode
             elseif lerr then
                 return nil, ("%s (pass --force to re-create the chain)"):format(lerr), "invalid"

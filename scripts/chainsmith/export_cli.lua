@@ -67,11 +67,13 @@ function cli.main(args, boot)
             boot.die("export: %s", err)
         end
     end
-    local ok, werr = pki.write_pkcs12 { path = opts.out, cert = cert, key = key, chain = certs,
-        friendly_name = opts.name or name, password = password, overwrite = opts.force }
+    local ok, werr, wcode = pki.write_pkcs12 { path = opts.out, cert = cert, key = key,
+        chain = certs, friendly_name = opts.name or name, password = password,
+        overwrite = opts.force }
     key:close()
     if not ok then
-        boot.die("export: %s", (werr:gsub("pass overwrite = true", "pass --force")))
+        boot.die(wcode == "exists" and "export: %s (pass --force to replace)" or "export: %s",
+            werr)
     end
     local n = 0
     for _, c in ipairs(certs) do

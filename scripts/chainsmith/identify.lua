@@ -198,7 +198,7 @@ local function from_der(path, data)
     elseif certerr:find(path .. ": not DER (", 1, true) == 1 then
         return nil, certerr -- a certificate in BER: refused, not taken for something else
     end
-    local key, kerr = pki.load_key(data, path)
+    local key, kerr, kcode = pki.load_key(data, path)
     if key then
         local ok, err = add_key(found, key)
         if not ok then return nil, NOT_ONE:format(path, err) end
@@ -231,7 +231,7 @@ local function from_der(path, data)
     end
     -- a key of a type we refuse says so (core's "path: unsupported curve ...");
     -- anything else is not DER we know
-    if kerr and kerr:find(path .. ": unsupported ", 1, true) == 1 then
+    if kcode == "unsupported" then
         return nil, NOT_ONE:format(path, kerr)
     end
     return nil, NOT_ONE:format(path, "not PEM, and no DER certificate, CRL, key or CSR parses")

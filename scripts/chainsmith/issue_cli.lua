@@ -118,7 +118,7 @@ function cli.main(args, boot)
         if icode == "policy" then
             boot.die("issue: refused by policy:\n%s", ierr)
         end
-        boot.die("issue: %s", (ierr:gsub("pass overwrite = true", "pass --force")))
+        boot.die(icode == "exists" and "issue: %s (pass --force to replace)" or "issue: %s", ierr)
     end
 
     local info = result.cert:info()

@@ -75,7 +75,8 @@ function trust.read_manifest(dir)
     return list
 end
 
--- Written to a temporary file and renamed, so a crash leaves the old one.
+-- Written by core as every file is (temporary file, fsync, rename, fsync of
+-- the folder), so a crash or a full disk leaves the old one whole.
 function trust.write_manifest(dir, list)
     local path = dir .. "/trust.json"
     if #list == 0 then
@@ -85,19 +86,7 @@ function trust.write_manifest(dir, list)
         return true
     end
     local doc = { installed = json.array(list) }
-    local tmp = path .. ".tmp"
-    local f, err = io.open(tmp, "wb")
-    if not f then
-        return nil, err
-    end
-    -- a full disk must not swap a good manifest for a truncated one
-    local wrote, werr = f:write(json.encode(doc), "\n")
-    local closed, cerr = f:close()
-    if not (wrote and closed) then
-        os.remove(tmp)
-        return nil, werr or cerr
-    end
-    return os.rename(tmp, path)
+    return pki.write_files { { path = path, data = json.encode(doc) .. "\n", overwrite = true } }
 end
 
 -- The store location a manifest record names (the JDK's cacerts by name).
@@ -214,7 +203,7 @@ function trust.install(dir, root, chosen, probes, report)
     end
     local ok, werr = trust.write_manifest(dir, manifest)
     if not ok then
-        failures[#failures + 1] = "trust.json: " .. tostring(werr)
+        failures[#failures + 1] = werr -- names the file
     end
     if #failures > 0 then
         return nil, table.concat(failures, "\n"), "io"
@@ -270,7 +259,7 @@ function trust.uninstall(dir, root, chosen, probes, report)
     end
     local ok, werr = trust.write_manifest(dir, manifest)
     if not ok then
-        failures[#failures + 1] = "trust.json: " .. tostring(werr)
+        failures[#failures + 1] = werr -- names the file
     end
     if #failures > 0 then
         return nil, table.concat(failures, "\n"), "io"

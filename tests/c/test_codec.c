@@ -109,7 +109,7 @@ static void test_loaders(void)
     CHECK(i2d_PKCS8PrivateKey_bio(bio, cs_key_get0_pkey(key), EVP_aes_256_cbc(), "pw", 2,
                                   NULL, NULL) == 1);
     pem_len = BIO_get_mem_data(bio, &pem);
-    CHECK_FAIL(cs_key_load(pem, (size_t)pem_len, "enc.der", &k, &err), CS_EINVAL, &err,
+    CHECK_FAIL(cs_key_load(pem, (size_t)pem_len, "enc.der", &k, &err), CS_ELOCKED, &err,
                "enc.der: encrypted private key: give its passphrase");
     CHECK(ERR_peek_error() == 0);
     CHECK_OK(cs_pbe_encrypted_key(pem, (size_t)pem_len, "enc.der", &pbe, &err), &err);

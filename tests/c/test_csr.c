@@ -106,6 +106,9 @@ static void test_create_and_issue(void)
     static const cs_rdn root_dn[] = {{"CN", "CSR Test Root"}};
     static const cs_name names[] = {{CS_NAME_DNS, "app.example.test"}, {CS_NAME_IP, "10.1.2.3"}};
     static const cs_name bad_names[] = {{CS_NAME_DNS, "bad name"}};
+    /* UID is a name attribute OpenSSL knows, but no certificate field of ours. */
+    static const cs_rdn bad_subject[] = {{"O", "Simple Inc"}, {"UID", "app"}};
+    static const cs_rdn empty_cn[] = {{"CN", ""}};
     static const char *const client_auth[] = {"clientAuth"};
     char path[128], keypath[128];
     cs_err err = {0};
@@ -183,6 +186,12 @@ static void test_create_and_issue(void)
                "CSR key: public key only, has no private key");
     CHECK_FAIL(cs_csr_create(key, subject, 2, bad_names, 1, &back, &err), CS_EINVAL, &err,
                "'bad name'");
+    /* The same subject checks as a certificate's: one builder for both. */
+    CHECK_FAIL(cs_csr_create(key, bad_subject, 2, names, 2, &back, &err), CS_EINVAL, &err,
+               "subject: unknown field 'UID' (use C, ST, L, O, OU, CN, serialNumber, "
+               "emailAddress or DC)");
+    CHECK_FAIL(cs_csr_create(key, empty_cn, 1, names, 2, &back, &err), CS_EINVAL, &err,
+               "subject: empty value for CN");
     CHECK(back == NULL);
 
     /* The public key alone, as SPKI PEM and DER. */
@@ -405,7 +414,7 @@ static void test_unsupported_key(void)
     fx_path(pem, sizeof pem, "p521.csr");
     CHECK(fx_run(NULL, 0, "openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-521 -nodes "
                           "-keyout p521.key -out p521.csr -subj '/CN=x' >/dev/null 2>&1") == 0);
-    CHECK_FAIL(cs_csr_load_file(pem, &csr, &err), CS_EINVAL, &err, "unsupported curve");
+    CHECK_FAIL(cs_csr_load_file(pem, &csr, &err), CS_EUNSUPPORTED, &err, "unsupported curve");
     CHECK(csr == NULL);
 }
 

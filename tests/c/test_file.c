@@ -43,6 +43,7 @@ int main(void)
 
     /* No silent overwrite: the old content stays, no temporary file is left. */
     CHECK_FAIL(cs_file_write(path, "two", 3, 0600, 0, &err), CS_EEXIST, &err, "secret.key: exists");
+    CHECK(!strstr(err.msg, "overwrite")); /* the option's name is the caller's to give */
     CHECK_OK(cs_file_read(path, 100, &data, &len, &err), &err);
     CHECK(len == 3 && memcmp(data, "one", 3) == 0);
     cs_file_free(data, len);
@@ -116,6 +117,8 @@ int main(void)
 
     CHECK(strcmp(cs_code_name(CS_EEXIST), "exists") == 0);
     CHECK(strcmp(cs_code_name(CS_EINVAL), "invalid") == 0);
+    CHECK(strcmp(cs_code_name(CS_ELOCKED), "locked") == 0);
+    CHECK(strcmp(cs_code_name(CS_EUNSUPPORTED), "unsupported") == 0);
     CHECK(strcmp(cs_code_name((cs_code)999), "unknown") == 0);
 
     CHECK(fx_rmdir() == 0);

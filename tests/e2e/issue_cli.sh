@@ -57,6 +57,8 @@ fp=$(fingerprint "$out/alice.localhost.pem")
 refuse "existing files are not overwritten" issue --profile client --name alice.localhost \
     --out "$out"
 contains "names the file" "$tmp/last.out" "alice.localhost"
+contains "says the command's option" "$tmp/last.out" "exists, not overwritten (pass --force to replace)"
+lacks "not the Lua option" "$tmp/last.out" "overwrite = true"
 equal "the certificate is untouched" "$(fingerprint "$out/alice.localhost.pem")" "$fp"
 equal "no record for the refused issue" "$(records)" $((base + 1))
 check "--force replaces them" issue --profile client --name alice.localhost --out "$out" --force

@@ -140,6 +140,17 @@ t.expect_fail("make_csr: bad DNS name", "invalid", "'a b%.test'", pki.make_csr,
               {key = k, names = {{type = "dns", value = "a b.test"}}})
 t.expect_fail("make_csr: bad subject entry", "invalid", "csr%.subject%[1%]", pki.make_csr,
               {key = k, subject = {{"CN"}}})
+-- one subject builder for certificates and CSRs: the same fields refused
+t.expect_fail("make_csr: unknown subject field", "invalid",
+              "subject: unknown field 'UID' %(use C, ST, L, O, OU, CN", pki.make_csr,
+              {key = k, subject = {{"CN", "app"}, {"UID", "app"}}})
+t.expect_fail("make_csr: empty subject value", "invalid", "subject: empty value for O",
+              pki.make_csr, {key = k, subject = {{"O", ""}}})
+t.expect_fail("make_csr: name without its value, named", "invalid",
+              "^csr%.names%[1%]: missing field 'value'$", pki.make_csr,
+              {key = k, names = {{type = "dns"}}})
+t.expect_fail("make_csr: subject pair of three", "invalid", "csr%.subject%[1%]: expected",
+              pki.make_csr, {key = k, subject = {{"CN", "a", "b"}}})
 t.expect_error("make_csr: no key raises", "key: pki.key expected", pki.make_csr, {})
 
 -- public-only keys

@@ -89,6 +89,29 @@ t.expect_error("passphrase on a certificate", "%[1%]%.passphrase: only for a key
 t.expect_error("passphrase not a string", "%[1%]%.passphrase: string expected",
     pki.write_files, { { path = dir .. "/x", key = key, passphrase = true } })
 
+-- data = s: bytes as they are (a manifest), 0644, with the same guarantees
+t.case("data: written as given, 0644, no temporary left", function()
+    local text = '{"a": 1}\n\0binary too\n'
+    assert(pki.write_files { { path = dir .. "/m.json", data = text },
+                             { path = dir .. "/empty", data = "" } } == true)
+    assert(t.read_file(dir .. "/m.json") == text)
+    assert(t.read_file(dir .. "/empty") == "")
+    assert(t.sh("stat -c %a " .. t.quote(dir .. "/m.json")) == "644")
+    assert(not entries():find("tmp"), entries())
+end)
+t.expect_fail("data: an existing file is kept", "exists", "m%.json: exists, not overwritten$",
+    pki.write_files, { { path = dir .. "/m.json", data = "new" } })
+t.case("data: overwrite = true replaces", function()
+    assert(pki.write_files { { path = dir .. "/m.json", data = "new", overwrite = true } })
+    assert(t.read_file(dir .. "/m.json") == "new")
+end)
+t.expect_error("data not a string", "%[1%]%.data: string expected, got table", pki.write_files,
+    { { path = dir .. "/x", data = {} } })
+t.expect_error("data and a key", "exactly one of key, cert, certs, crl, data", pki.write_files,
+    { { path = dir .. "/x", key = key, data = "x" } })
+
+t.expect_error("overwrite not a boolean", "%[1%]%.overwrite: boolean expected, got string",
+    pki.write_files, { { path = dir .. "/x", cert = cert, overwrite = "false" } })
 t.expect_error("entry not a table", "%[1%]: table expected", pki.write_files, { "x" })
 t.expect_error("no path", "%[1%]%.path: string expected", pki.write_files, { { key = key } })
 t.expect_error("two kinds", "exactly one of key, cert, certs", pki.write_files,

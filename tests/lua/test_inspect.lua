@@ -582,6 +582,7 @@ t.write_file(path("empty"), "")
 t.write_file(path("text.txt"), "hello, world\n")
 t.write_file(path("cut.p12"), t.read_file(path("pw.p12")):sub(1, 300))
 openssl("ecparam -name prime256v1 -out params.pem")
+openssl("genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-521 -outform DER -out p521.der")
 
 for _, case in ipairs{
     {"malformed DER", "bad.der", "not PEM, and no DER certificate, CRL, key or CSR parses"},
@@ -594,6 +595,8 @@ for _, case in ipairs{
     {"text", "text.txt", "no DER certificate, CRL, key or CSR parses"},
     {"truncated PKCS#12", "cut.p12", "not a PKCS#12 file"},
     {"EC parameters alone", "params.pem", "only EC parameters, no key"},
+    -- told by its code ("unsupported"), not by the message
+    {"a DER key of a curve we refuse", "p521.der", "p521.der: unsupported curve 'secp521r1'"},
 } do
     t.case("bad input: " .. case[1], function()
         local out, err, status = inspect(q(path(case[2])))

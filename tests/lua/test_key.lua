@@ -173,7 +173,7 @@ end)
 t.expect_fail("read_key: wrong passphrase names the file", "verify",
               "enc%.key: wrong passphrase or corrupt key$", pki.read_key, dir .. "/enc.key",
               {passphrase = "open sesame"})
-t.expect_fail("read_key: no passphrase says how to give one", "invalid",
+t.expect_fail("read_key: no passphrase says how to give one", "locked",
               "enc%.key: encrypted private key: give its passphrase.*%-%-passphrase%-env",
               pki.read_key, dir .. "/enc.key")
 t.expect_fail("read_key: empty passphrase", "invalid", "enc%.key: empty passphrase",
@@ -192,6 +192,52 @@ t.expect_fail("save: an existing file is kept", "exists", "enc%.key: exists",
                   local k = assert(pki.generate_key{type = "ed25519"})
                   return k:save(dir .. "/enc.key", {passphrase = "p"})
               end)
+t.expect_fail("save: exists names no option (its name is the caller's)", "exists",
+              "enc%.key: exists, not overwritten$", function()
+                  local k = assert(pki.generate_key{type = "ed25519"})
+                  return k:save(dir .. "/enc.key")
+              end)
+
+-- Well-formed keys of kinds we refuse: "unsupported", not "invalid", so a
+-- caller can tell them from garbage without reading the message.
+local p521 = t.sh("openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-521")
+local dsa = t.sh("openssl genpkey -genparam -algorithm DSA -pkeyopt dsa_paramgen_bits:2048"
+                 .. " | openssl genpkey -paramfile /dev/stdin")
+t.expect_fail("load_key: a P-521 key is unsupported", "unsupported",
+              "^p521: unsupported curve 'secp521r1'", pki.load_key, p521, "p521")
+t.expect_fail("load_key: a DSA key is unsupported", "unsupported",
+              "^dsa: unsupported key type 'DSA'", pki.load_key, dsa, "dsa")
+t.expect_fail("load_key: garbage stays invalid", "invalid", "^junk: ", pki.load_key,
+              "not a key", "junk")
+
+-- pki.type names the module's objects, closed ones too; nil for anything else.
+t.case("pki.type", function()
+    local k = assert(pki.generate_key{type = "ed25519"})
+    local gen = assert(pki.key_generator{type = "ed25519"})
+    assert(pki.type(k) == "pki.key")
+    assert(pki.type(gen) == "pki.keygen")
+    k:close()
+    assert(pki.type(k) == "pki.key", "a closed key is still a pki.key")
+    for _, v in ipairs{ "pki.key", 42, {}, io.stdout, false, print } do
+        assert(pki.type(v) == nil, tostring(v))
+    end
+    assert(pki.type(setmetatable({}, {__name = "pki.cert"})) == nil, "a table is no pki.cert")
+    assert(pki.type(nil) == nil)
+end)
+t.expect_error("pki.type: no argument raises", "bad argument #1 to 'pki.type'", pki.type)
+
+-- the shared field readers: data fails "invalid", options raise; both name the field
+t.expect_fail("bits as a float", "invalid", "^key%.bits: expected integer, got float$",
+              pki.generate_key, {type = "rsa", bits = 2048.5})
+t.case("bits as an integral float is the integer", function()
+    assert(pki.key_generator{type = "rsa", bits = 2048.0})
+end)
+t.expect_error("save: overwrite not a boolean raises", "overwrite: boolean expected, got string",
+               function()
+                   local k = assert(pki.generate_key{type = "ed25519"})
+                   return k:save(dir .. "/never2.key", {overwrite = "yes"})
+               end)
+
 t.expect_error("read_key: passphrase not a string", "passphrase: string expected",
                pki.read_key, dir .. "/enc.key", {passphrase = 42})
 t.expect_error("read_key: unknown option", "unknown option 'pass'", pki.read_key,

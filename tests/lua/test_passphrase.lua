@@ -32,7 +32,7 @@ t.case("build with a passphrase: CA keys encrypted, the server key plain", funct
 end)
 
 local before = snapshot(dir)
-t.expect_fail("rebuild without the passphrase: says so and how", "invalid",
+t.expect_fail("rebuild without the passphrase: says so and how", "locked",
     "root%.key: encrypted private key: give its passphrase.*%-%-passphrase%-env",
     chain.build, { out = dir, profiles = profiles })
 t.expect_fail("rebuild with a wrong one: no --force hint", "verify",
@@ -46,7 +46,7 @@ t.case("rebuild with the right one keeps everything", function()
     end
 end)
 
-t.expect_fail("ca.open without the passphrase", "invalid",
+t.expect_fail("ca.open without the passphrase", "locked",
     "intermediate%.key: encrypted private key", ca_mod.open,
     { dir = dir, profiles = profiles })
 t.expect_fail("ca.open with a wrong one", "verify",

@@ -50,6 +50,12 @@ t.expect_error("store:revoke: a time that is no integer raises", "at: integer ex
         return store:revoke("01", { at = "now" })
     end)
 
+t.expect_error("store:revoke: a fractional time raises", "at: integer expected, got float",
+    function()
+        local store <close> = assert(pki.open_store(t.tmpdir() .. "/ca.db"))
+        return store:revoke("01", { at = 1.5 })
+    end)
+
 t.case("pki.crl_reasons lists the allowed names in code order", function()
     local r = pki.crl_reasons()
     assert(#r == 8 and r[1] == "unspecified" and r[2] == "keyCompromise"
@@ -102,6 +108,21 @@ t.case("sign_crl: bad data is invalid, naming the field", function()
     p.revoked = { { serial = "01", revoked_at = 1, reason = "hold" } }
     ok, msg, code = pki.sign_crl(p)
     assert(ok == nil and code == "invalid" and msg:find("revoked%[1%]%.reason"), msg)
+    p = base()
+    p.revoked = { { serial = "01" } }
+    ok, msg, code = pki.sign_crl(p)
+    assert(ok == nil and code == "invalid" and msg == "revoked[1]: missing field 'revoked_at'",
+        msg)
+    p = base()
+    p.revoked = { { serial = "01", revoked_at = 1.5 } }
+    ok, msg, code = pki.sign_crl(p)
+    assert(ok == nil and code == "invalid"
+        and msg == "revoked[1].revoked_at: expected integer, got float", msg)
+    p = base()
+    p.this_update = "now"
+    ok, msg, code = pki.sign_crl(p)
+    assert(ok == nil and code == "invalid"
+        and msg == "crl.this_update: expected integer, got string", msg)
     p = base()
     p.key = c.leaf_key
     ok, msg, code = pki.sign_crl(p)
@@ -248,6 +269,29 @@ end)
 
 ca:close()
 t.expect_error("a closed CA", "closed", ca.revoke, ca, { serial = "01" })
+
+-- pki.type knows each userdata type (keys and key generators: test_key.lua;
+-- the server: test_server.lua), so scripts never match on tostring.
+t.case("pki.type: cert, csr, crl, store, responder, journal", function()
+    local tmp = t.tmpdir()
+    local c = t.chain()
+    local store <close> = assert(pki.open_store(tmp .. "/ca.db"))
+    local crl = assert(pki.sign_crl { issuer = c.inter, key = c.inter_key, number = 1,
+        next_update_days = 1, revoked = {} })
+    local csr = assert(pki.make_csr { key = c.leaf_key })
+    local r <close> = assert(pki.ocsp_responder { db = tmp .. "/ca.db", issuer = c.inter,
+        key = c.inter_key })
+    assert(store:begin())
+    local root = assert(store:issue(t.root_spec(), c.root_key, nil, c.root_key, "root"))
+    local j = assert(pki.stage_files(tmp .. "/pending", store, root,
+        { { path = tmp .. "/r.pem", cert = root } }))
+    for v, want in pairs { [c.leaf] = "pki.cert", [csr] = "pki.csr", [crl] = "pki.crl",
+        [store] = "pki.store", [r] = "pki.ocsp_responder", [j] = "pki.journal" } do
+        assert(pki.type(v) == want, ("%s: %s"):format(want, tostring(pki.type(v))))
+    end
+    store:rollback()
+    j:abort()
+end)
 
 t.cleanup()
 t.done()

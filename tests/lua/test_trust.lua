@@ -56,6 +56,19 @@ t.case("manifest: none is empty; written, read back; emptied, removed", function
     assert(t.read_file(m .. "/trust.json") == nil)
 end)
 
+-- Written by core (random temporary name, fsync, rename): a leftover of the
+-- old fixed trust.json.tmp name, even a folder, does not stop it.
+t.case("manifest: written by core, whatever is left beside it", function()
+    local m = t.tmpdir()
+    assert(os.execute("mkdir " .. t.quote(m .. "/trust.json.tmp")))
+    local list = { { store = "nss", location = "/y", name = "chainsmith b 2",
+                     fingerprint = "cd", subject = "b" } }
+    assert(trust.write_manifest(m, list))
+    assert(#assert(trust.read_manifest(m)) == 1)
+    assert(t.sh("stat -c %a " .. t.quote(m .. "/trust.json")) == "644")
+    assert(t.sh("ls -A " .. t.quote(m)) == "trust.json\ntrust.json.tmp", "no temporary left")
+end)
+
 t.case("manifest: entries of unknown stores or missing fields are dropped", function()
     local m = t.tmpdir()
     t.write_file(m .. "/trust.json", '{"installed":[{"store":"nope","location":"a","name":"b",'
