@@ -55,7 +55,7 @@ static cs_code wrap(X509 **x509, cs_cert **out, cs_err *err)
     return CS_OK;
 }
 
-cs_code cs_cert_adopt(X509 **x509, cs_cert **out, cs_err *err)
+cs_code csi_cert_adopt(X509 **x509, cs_cert **out, cs_err *err)
 {
     return wrap(x509, out, err);
 }
@@ -625,7 +625,7 @@ static EVP_PKEY *ec_public_copy(const cs_key *key)
         }
     } else if (EVP_PKEY_get_utf8_string_param(key->pkey, OSSL_PKEY_PARAM_GROUP_NAME, group,
                                               sizeof group, NULL) == 1) {
-        pub = cs_ec_params(group);
+        pub = csi_ec_params(group);
     }
     if (!pub || !d2i_PublicKey(EVP_PKEY_EC, &pub, &cp, (long)len)) {
         EVP_PKEY_free(pub);
@@ -662,7 +662,7 @@ static cs_code check_issuer(const cs_key *subject_key,
                             const cs_cert *issuer, const cs_key *issuer_key, cs_err *err)
 {
     int ok;
-    cs_code rc = cs_key_need_private(issuer_key, "issuer key", err);
+    cs_code rc = csi_key_need_private(issuer_key, "issuer key", err);
 
     if (rc != CS_OK)
         return rc; /* the subject key may be public only: a CSR's */
@@ -804,7 +804,7 @@ static X509 *pem_x509_der(BIO *bio, int *not_der)
     long len = 0;
     X509 *x = NULL;
 
-    if (PEM_bytes_read_bio(&data, &len, &name, PEM_STRING_X509, bio, cs_pem_no_prompt,
+    if (PEM_bytes_read_bio(&data, &len, &name, PEM_STRING_X509, bio, csi_pem_no_prompt,
                            NULL) != 1)
         return NULL;
     p = data;
@@ -822,7 +822,7 @@ static void *decode_x509(BIO *bio, const unsigned char **der, long len, void *ar
     return bio ? pem_x509_der(bio, not_der) : d2i_x509_der(der, len, not_der);
 }
 
-static const cs_pem_der x509_format = {decode_x509, "the DER certificate",
+static const csi_pem_der x509_format = {decode_x509, "the DER certificate",
                                        "not a PEM or DER certificate"};
 
 /* The message for a certificate that parses but is not DER. */
@@ -844,7 +844,7 @@ cs_code cs_cert_load(const char *data, size_t len, const char *what, cs_cert **o
 
     if (!what)
         what = "certificate";
-    rc = cs_load_pem_der(data, len, out, what, &x509_format, &not_der, &obj, err);
+    rc = csi_load_pem_der(data, len, out, what, &x509_format, &not_der, &obj, err);
     if (rc != CS_OK && not_der)
         rc = not_der_error(what, err);
     x = obj;
@@ -886,7 +886,7 @@ cs_code cs_cert_load_chain_file(const char *path, cs_cert ***out, size_t *n, cs_
     rc = cs_file_read(path, CERT_FILE_MAX, &data, &len, err);
     if (rc != CS_OK)
         return rc;
-    if (!cs_mem_contains(data, len, "-----BEGIN CERTIFICATE-----")) {
+    if (!csi_mem_contains(data, len, "-----BEGIN CERTIFICATE-----")) {
         /* Not a PEM chain: a single DER certificate is still a chain of one. */
         certs = malloc(sizeof *certs);
         if (!certs) {
@@ -993,17 +993,17 @@ cs_code cs_cert_pem(const cs_cert *cert, char **out, size_t *len, cs_err *err)
 {
     if (!cert || !out || !len)
         return cs_err_set(err, CS_EINVAL, "certificate: none");
-    return cs_cert_chain_pem(&cert, 1, "certificate", out, len, err);
+    return csi_cert_chain_pem(&cert, 1, "certificate", out, len, err);
 }
 
 cs_code cs_cert_der(const cs_cert *cert, unsigned char **out, size_t *len, cs_err *err)
 {
     if (!cert || !out || !len)
         return cs_err_set(err, CS_EINVAL, "certificate: none");
-    return cs_der_encode(cert->x509, ASN1_ITEM_rptr(X509), "certificate", out, len, err);
+    return csi_der_encode(cert->x509, ASN1_ITEM_rptr(X509), "certificate", out, len, err);
 }
 
-cs_code cs_cert_chain_pem(const cs_cert *const *certs, size_t n, const char *what, char **out,
+cs_code csi_cert_chain_pem(const cs_cert *const *certs, size_t n, const char *what, char **out,
                           size_t *len, cs_err *err)
 {
     BIO *bio = NULL;
@@ -1022,7 +1022,7 @@ cs_code cs_cert_chain_pem(const cs_cert *const *certs, size_t n, const char *wha
             goto done;
         }
     }
-    rc = cs_bio_copy(bio, what, out, len, err);
+    rc = csi_bio_copy(bio, what, out, len, err);
 done:
     BIO_free(bio);
     return rc;
@@ -1037,7 +1037,7 @@ cs_code cs_cert_save(const cs_cert *const *certs, size_t n, const char *path, in
 
     if (!path)
         return cs_err_set(err, CS_EINVAL, "certificate: no file name");
-    rc = cs_cert_chain_pem(certs, n, path, &pem, &len, err);
+    rc = csi_cert_chain_pem(certs, n, path, &pem, &len, err);
     if (rc != CS_OK)
         return rc;
     rc = cs_file_write(path, pem, len, 0644, overwrite, err);
@@ -1073,7 +1073,7 @@ void cs_cert_fingerprint(const cs_cert *cert, char out[65])
         ERR_clear_error();
         return;
     }
-    cs_hex_lower(md, len, out);
+    csi_hex_lower(md, len, out);
 }
 
 void cs_cert_fingerprint_sha1(const cs_cert *cert, char out[41])
@@ -1086,7 +1086,7 @@ void cs_cert_fingerprint_sha1(const cs_cert *cert, char out[41])
         ERR_clear_error();
         return;
     }
-    cs_hex_lower(md, len, out);
+    csi_hex_lower(md, len, out);
 }
 
 char *cs_cert_serial_hex(const cs_cert *cert)
@@ -1114,7 +1114,7 @@ int64_t cs_cert_not_after(const cs_cert *cert)
 {
     int64_t t = 0;
 
-    if (!cert || !cs_asn1_time_unix(X509_get0_notAfter(cert->x509), &t)) {
+    if (!cert || !csi_asn1_time_unix(X509_get0_notAfter(cert->x509), &t)) {
         ERR_clear_error();
         return 0;
     }

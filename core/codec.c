@@ -8,7 +8,7 @@
 
 #include "internal.h"
 
-cs_code cs_load_check(const char *data, size_t len, const void *out, const char *what,
+cs_code csi_load_check(const char *data, size_t len, const void *out, const char *what,
                       cs_err *err)
 {
     if (!data || !out)
@@ -18,7 +18,7 @@ cs_code cs_load_check(const char *data, size_t len, const void *out, const char 
     return CS_OK;
 }
 
-int cs_pem_no_prompt(char *buf, int size, int rwflag, void *u)
+int csi_pem_no_prompt(char *buf, int size, int rwflag, void *u)
 {
     (void)buf;
     (void)size;
@@ -27,20 +27,20 @@ int cs_pem_no_prompt(char *buf, int size, int rwflag, void *u)
     return -1;
 }
 
-cs_code cs_load_pem_der(const char *data, size_t len, const void *out, const char *what,
-                        const cs_pem_der *fmt, void *arg, void **obj, cs_err *err)
+cs_code csi_load_pem_der(const char *data, size_t len, const void *out, const char *what,
+                        const csi_pem_der *fmt, void *arg, void **obj, cs_err *err)
 {
     const unsigned char *p = (const unsigned char *)data;
     BIO *bio = NULL;
     cs_code rc;
 
     *obj = NULL;
-    rc = cs_load_check(data, len, out, what, err);
+    rc = csi_load_check(data, len, out, what, err);
     if (rc != CS_OK)
         return rc;
     /* PEM first; DER only for what cannot be PEM, so the reasons reported are
      * those of the parser that was meant. */
-    if (cs_mem_contains(data, len, "-----BEGIN")) {
+    if (csi_mem_contains(data, len, "-----BEGIN")) {
         bio = BIO_new_mem_buf(data, (int)len);
         if (!bio)
             return cs_err_ossl(err, CS_ENOMEM, "%s: out of memory", what);
@@ -56,7 +56,7 @@ cs_code cs_load_pem_der(const char *data, size_t len, const void *out, const cha
     return CS_OK;
 }
 
-cs_code cs_der_encode(const void *val, const ASN1_ITEM *it, const char *what,
+cs_code csi_der_encode(const void *val, const ASN1_ITEM *it, const char *what,
                       unsigned char **out, size_t *len, cs_err *err)
 {
     unsigned char *buf;
@@ -79,7 +79,7 @@ cs_code cs_der_encode(const void *val, const ASN1_ITEM *it, const char *what,
     return CS_OK;
 }
 
-cs_code cs_pem_encode(int (*write)(BIO *bio, const void *obj), const void *obj,
+cs_code csi_pem_encode(int (*write)(BIO *bio, const void *obj), const void *obj,
                       const char *what, const char *fail, char **out, size_t *len,
                       cs_err *err)
 {
@@ -89,12 +89,12 @@ cs_code cs_pem_encode(int (*write)(BIO *bio, const void *obj), const void *obj,
     if (!bio || write(bio, obj) != 1)
         rc = cs_err_ossl(err, CS_ECRYPTO, "%s", fail);
     else
-        rc = cs_bio_copy(bio, what, out, len, err);
+        rc = csi_bio_copy(bio, what, out, len, err);
     BIO_free(bio);
     return rc;
 }
 
-cs_code cs_bio_copy(BIO *bio, const char *what, char **out, size_t *len, cs_err *err)
+cs_code csi_bio_copy(BIO *bio, const char *what, char **out, size_t *len, cs_err *err)
 {
     char *data = NULL;
     char *copy;

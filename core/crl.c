@@ -122,7 +122,7 @@ static cs_code check_issuer(const cs_cert *issuer, const cs_key *issuer_key, cs_
 {
     X509 *x = issuer->x509;
     uint32_t ku;
-    cs_code rc = cs_key_need_private(issuer_key, "CRL issuer key", err);
+    cs_code rc = csi_key_need_private(issuer_key, "CRL issuer key", err);
 
     if (rc != CS_OK)
         return rc;
@@ -224,11 +224,11 @@ done:
 static void *decode_crl(BIO *bio, const unsigned char **der, long len, void *arg)
 {
     (void)arg;
-    return bio ? PEM_read_bio_X509_CRL(bio, NULL, cs_pem_no_prompt, NULL)
+    return bio ? PEM_read_bio_X509_CRL(bio, NULL, csi_pem_no_prompt, NULL)
                : d2i_X509_CRL(NULL, der, len);
 }
 
-static const cs_pem_der crl_format = {decode_crl, "the DER CRL", "not a PEM or DER CRL"};
+static const csi_pem_der crl_format = {decode_crl, "the DER CRL", "not a PEM or DER CRL"};
 
 cs_code cs_crl_load(const char *data, size_t len, const char *what, cs_crl **out, cs_err *err)
 {
@@ -238,7 +238,7 @@ cs_code cs_crl_load(const char *data, size_t len, const char *what, cs_crl **out
 
     if (!what)
         what = "CRL";
-    rc = cs_load_pem_der(data, len, out, what, &crl_format, NULL, &obj, err);
+    rc = csi_load_pem_der(data, len, out, what, &crl_format, NULL, &obj, err);
     crl = obj;
     if (rc == CS_OK)
         rc = wrap(&crl, out, err);
@@ -270,14 +270,14 @@ cs_code cs_crl_pem(const cs_crl *crl, char **out, size_t *len, cs_err *err)
 {
     if (!crl || !out || !len)
         return cs_err_set(err, CS_EINVAL, "CRL: none");
-    return cs_pem_encode(write_crl, crl->crl, "CRL", "CRL: encoding PEM", out, len, err);
+    return csi_pem_encode(write_crl, crl->crl, "CRL", "CRL: encoding PEM", out, len, err);
 }
 
 cs_code cs_crl_der(const cs_crl *crl, unsigned char **out, size_t *len, cs_err *err)
 {
     if (!crl || !out || !len)
         return cs_err_set(err, CS_EINVAL, "CRL: none");
-    return cs_der_encode(crl->crl, ASN1_ITEM_rptr(X509_CRL), "CRL", out, len, err);
+    return csi_der_encode(crl->crl, ASN1_ITEM_rptr(X509_CRL), "CRL", out, len, err);
 }
 
 cs_code cs_crl_save(const cs_crl *crl, const char *der_path, const char *pem_path,
@@ -382,7 +382,7 @@ static int fill_entries(cs_crl_info *info, X509_CRL *crl)
             memcpy(e->serial_hex, hex, strlen(hex) + 1);
         OPENSSL_free(hex);
         BN_free(bn);
-        if (!ok || !cs_asn1_time_unix(X509_REVOKED_get0_revocationDate(r), &e->revoked_at))
+        if (!ok || !csi_asn1_time_unix(X509_REVOKED_get0_revocationDate(r), &e->revoked_at))
             return 0;
         e->reason = entry_reason(r);
         if (e->reason < 0)
@@ -410,16 +410,16 @@ cs_code cs_crl_get_info(const cs_crl *crl, cs_crl_info **out, cs_err *err)
     if (!info)
         goto nomem;
     info->version = (int)X509_CRL_get_version(c) + 1;
-    info->issuer = cs_name_oneline(X509_CRL_get_issuer(c));
+    info->issuer = csi_name_oneline(X509_CRL_get_issuer(c));
     info->signature_algorithm =
         strdup(OBJ_nid2ln(X509_CRL_get_signature_nid(c)) ? OBJ_nid2ln(X509_CRL_get_signature_nid(c))
                                                          : "unknown");
     if (!info->issuer || !info->signature_algorithm)
         goto nomem;
-    if (!cs_asn1_time_unix(X509_CRL_get0_lastUpdate(c), &info->this_update))
+    if (!csi_asn1_time_unix(X509_CRL_get0_lastUpdate(c), &info->this_update))
         goto bad;
     next = X509_CRL_get0_nextUpdate(c);
-    if (next && !cs_asn1_time_unix(next, &info->next_update))
+    if (next && !csi_asn1_time_unix(next, &info->next_update))
         goto bad;
     what = "cRLNumber";
     info->number = -1;
@@ -438,7 +438,7 @@ cs_code cs_crl_get_info(const cs_crl *crl, cs_crl_info **out, cs_err *err)
         info->authority_key_id = malloc((size_t)n * 2 + 1);
         if (!info->authority_key_id)
             goto nomem;
-        cs_hex_lower(ASN1_STRING_get0_data(akid->keyid), (size_t)n, info->authority_key_id);
+        csi_hex_lower(ASN1_STRING_get0_data(akid->keyid), (size_t)n, info->authority_key_id);
     } else if (!akid && crit != -1) {
         goto bad;
     }

@@ -71,7 +71,7 @@ static cs_code wrap(X509_REQ **req, const char *what, cs_csr **out, cs_err *err)
     csr->req = *req;
     rc = cs_csr_verify(csr, what, err);
     if (rc == CS_OK)
-        rc = cs_key_from_public(pkey, what, &csr->key, err);
+        rc = csi_key_from_public(pkey, what, &csr->key, err);
     if (rc != CS_OK) {
         csr->req = NULL; /* still the caller's */
         cs_csr_free(csr);
@@ -86,11 +86,11 @@ static void *decode_req(BIO *bio, const unsigned char **der, long len, void *arg
 {
     (void)arg;
     /* PEM also takes the older "NEW CERTIFICATE REQUEST" label */
-    return bio ? PEM_read_bio_X509_REQ(bio, NULL, cs_pem_no_prompt, NULL)
+    return bio ? PEM_read_bio_X509_REQ(bio, NULL, csi_pem_no_prompt, NULL)
                : d2i_X509_REQ(NULL, der, len);
 }
 
-static const cs_pem_der req_format = {decode_req, "the DER CSR",
+static const csi_pem_der req_format = {decode_req, "the DER CSR",
                                       "not a PEM or DER certificate request"};
 
 cs_code cs_csr_load(const char *data, size_t len, const char *what, cs_csr **out, cs_err *err)
@@ -101,7 +101,7 @@ cs_code cs_csr_load(const char *data, size_t len, const char *what, cs_csr **out
 
     if (!what)
         what = "CSR";
-    rc = cs_load_pem_der(data, len, out, what, &req_format, NULL, &obj, err);
+    rc = csi_load_pem_der(data, len, out, what, &req_format, NULL, &obj, err);
     req = obj;
     if (rc == CS_OK)
         rc = wrap(&req, what, out, err);
@@ -174,7 +174,7 @@ cs_code cs_csr_create(const cs_key *key, const cs_rdn *subject, size_t subject_l
 
     if (!key || !out || (subject_len > 0 && !subject) || (names_len > 0 && !names))
         return cs_err_set(err, CS_EINVAL, "CSR: missing key, subject or names");
-    rc = cs_key_need_private(key, "CSR key", err);
+    rc = csi_key_need_private(key, "CSR key", err);
     if (rc != CS_OK)
         return rc;
     rc = csi_subject_build(subject, subject_len, &name, err);
@@ -220,7 +220,7 @@ cs_code cs_csr_public_key(const cs_csr *csr, cs_key **out, cs_err *err)
 {
     if (!csr || !out)
         return cs_err_set(err, CS_EINVAL, "CSR: none");
-    return cs_key_from_public(csr->key->pkey, "CSR", out, err);
+    return csi_key_from_public(csr->key->pkey, "CSR", out, err);
 }
 
 static int write_req(BIO *bio, const void *req)
@@ -232,14 +232,14 @@ cs_code cs_csr_pem(const cs_csr *csr, char **out, size_t *len, cs_err *err)
 {
     if (!csr || !out || !len)
         return cs_err_set(err, CS_EINVAL, "CSR: none");
-    return cs_pem_encode(write_req, csr->req, "CSR", "CSR: encoding PEM", out, len, err);
+    return csi_pem_encode(write_req, csr->req, "CSR", "CSR: encoding PEM", out, len, err);
 }
 
 cs_code cs_csr_der(const cs_csr *csr, unsigned char **out, size_t *len, cs_err *err)
 {
     if (!csr || !out || !len)
         return cs_err_set(err, CS_EINVAL, "CSR: none");
-    return cs_der_encode(csr->req, ASN1_ITEM_rptr(X509_REQ), "CSR", out, len, err);
+    return csi_der_encode(csr->req, ASN1_ITEM_rptr(X509_REQ), "CSR", out, len, err);
 }
 
 void cs_csr_info_free(cs_csr_info *info)
@@ -247,8 +247,8 @@ void cs_csr_info_free(cs_csr_info *info)
     if (!info)
         return;
     free(info->subject);
-    cs_info_free_rdns(info->subject_rdns, info->subject_rdns_len);
-    cs_names_free(info->names, info->names_len);
+    csi_info_free_rdns(info->subject_rdns, info->subject_rdns_len);
+    csi_names_free(info->names, info->names_len);
     for (size_t i = 0; info->ext_key_usage.purposes && i < info->ext_key_usage.len; i++)
         free(info->ext_key_usage.purposes[i]);
     free(info->ext_key_usage.purposes);
@@ -286,9 +286,9 @@ static int fill_requested(cs_csr_info *info, const STACK_OF(X509_EXTENSION) *ext
     info->ca = bc && bc->ca;
     BASIC_CONSTRAINTS_free(bc);
 
-    if (failed(cs_info_key_usage(exts, &info->key_usage.present, &info->key_usage.critical,
+    if (failed(csi_info_key_usage(exts, &info->key_usage.present, &info->key_usage.critical,
                                  &info->key_usage.bits), "keyUsage", bad) ||
-        failed(cs_info_ext_key_usage(exts, &info->ext_key_usage.present,
+        failed(csi_info_ext_key_usage(exts, &info->ext_key_usage.present,
                                      &info->ext_key_usage.critical,
                                      &info->ext_key_usage.purposes, &info->ext_key_usage.len),
                "extendedKeyUsage", bad))
@@ -300,12 +300,12 @@ static int fill_requested(cs_csr_info *info, const STACK_OF(X509_EXTENSION) *ext
         return 0;
     }
     if (gens) {
-        ok = cs_info_general_names(gens, &info->names, &info->names_len);
+        ok = csi_info_general_names(gens, &info->names, &info->names_len);
         GENERAL_NAMES_free(gens);
         if (!ok)
             return 0;
     }
-    return cs_info_ext_names(exts, &info->extensions, &info->extensions_len);
+    return csi_info_ext_names(exts, &info->extensions, &info->extensions_len);
 }
 
 cs_code cs_csr_get_info(const cs_csr *csr, cs_csr_info **out, cs_err *err)
@@ -322,16 +322,16 @@ cs_code cs_csr_get_info(const cs_csr *csr, cs_csr_info **out, cs_err *err)
     info = calloc(1, sizeof *info);
     if (!info)
         return cs_err_set(err, CS_ENOMEM, "CSR info: out of memory");
-    info->subject = cs_name_oneline(X509_REQ_get_subject_name(csr->req));
+    info->subject = csi_name_oneline(X509_REQ_get_subject_name(csr->req));
     if (!info->subject ||
-        !cs_info_rdns(X509_REQ_get_subject_name(csr->req), &info->subject_rdns,
+        !csi_info_rdns(X509_REQ_get_subject_name(csr->req), &info->subject_rdns,
                       &info->subject_rdns_len)) {
         rc = cs_err_set(err, CS_ENOMEM, "CSR info: out of memory");
         goto done;
     }
     X509_REQ_get0_signature(csr->req, NULL, &alg);
     X509_ALGOR_get0(&obj, NULL, NULL, alg);
-    info->signature_algorithm = obj ? cs_info_obj_name(obj) : NULL;
+    info->signature_algorithm = obj ? csi_info_obj_name(obj) : NULL;
     if (!info->signature_algorithm) {
         rc = cs_err_set(err, CS_ENOMEM, "CSR info: out of memory");
         goto done;

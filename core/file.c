@@ -12,7 +12,7 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
-int cs_write_all(int fd, const void *data, size_t len)
+int csi_write_all(int fd, const void *data, size_t len)
 {
     const unsigned char *p = data;
 
@@ -42,7 +42,7 @@ static int parent_of(const char *path, char *buf, size_t size)
     return 0;
 }
 
-void cs_sync_dir_of(const char *path)
+void csi_sync_dir_of(const char *path)
 {
     char dir[4096];
     int fd;
@@ -64,19 +64,19 @@ static void sync_parents(const cs_file_out *files, size_t n)
     for (size_t i = 0; i < n; i++) {
         if (parent_of(files[i].path, dir, sizeof dir) != 0 || strcmp(dir, seen) == 0)
             continue;
-        cs_sync_dir_of(files[i].path);
+        csi_sync_dir_of(files[i].path);
         strcpy(seen, dir);
     }
 }
 
-cs_code cs_file_exists_error(const char *path, cs_err *err)
+cs_code csi_file_exists_error(const char *path, cs_err *err)
 {
     /* No hint how to replace it: the option's name is the caller's (Lua's
      * overwrite = true, the commands' --force), and the code says which case. */
     return cs_err_set(err, CS_EEXIST, "%s: exists, not overwritten", path);
 }
 
-cs_code cs_file_write_temp(const char *path, const char *tmp, const void *data, size_t len,
+cs_code csi_file_write_temp(const char *path, const char *tmp, const void *data, size_t len,
                            unsigned mode, cs_err *err)
 {
     int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, (mode_t)mode);
@@ -85,7 +85,7 @@ cs_code cs_file_write_temp(const char *path, const char *tmp, const void *data, 
         return cs_err_set(err, errno == ENOENT ? CS_ENOENT : CS_EIO, "%s: cannot create: %s",
                           path, strerror(errno));
     /* The umask may have removed bits; a key must be exactly 0600, no more. */
-    if (fchmod(fd, (mode_t)mode) != 0 || cs_write_all(fd, data, len) != 0 || fsync(fd) != 0) {
+    if (fchmod(fd, (mode_t)mode) != 0 || csi_write_all(fd, data, len) != 0 || fsync(fd) != 0) {
         int e = errno;
         close(fd);
         unlink(tmp);
@@ -110,7 +110,7 @@ static cs_code write_temp(const cs_file_out *f, char *tmp, size_t size, cs_err *
     if (snprintf(tmp, size, "%s.tmp-%02x%02x%02x%02x%02x%02x", f->path, rnd[0], rnd[1],
                  rnd[2], rnd[3], rnd[4], rnd[5]) >= (int)size)
         return cs_err_set(err, CS_EINVAL, "%s: path too long", f->path);
-    return cs_file_write_temp(f->path, tmp, f->data, f->len, f->mode, err);
+    return csi_file_write_temp(f->path, tmp, f->data, f->len, f->mode, err);
 }
 
 /* Give the temporary file its name. */
@@ -123,7 +123,7 @@ static cs_code put_in_place(const cs_file_out *f, const char *tmp, cs_err *err)
     }
     /* link() fails if the name appeared meanwhile: no race overwrites it. */
     if (link(tmp, f->path) != 0)
-        return errno == EEXIST ? cs_file_exists_error(f->path, err)
+        return errno == EEXIST ? csi_file_exists_error(f->path, err)
                                : cs_err_set(err, CS_EIO, "%s: cannot create: %s", f->path,
                                             strerror(errno));
     unlink(tmp);
@@ -139,7 +139,7 @@ cs_code cs_file_write_all(const cs_file_out *files, size_t n, cs_err *err)
 
     for (size_t i = 0; i < n; i++) {
         if (!files[i].overwrite && lstat(files[i].path, &st) == 0)
-            return cs_file_exists_error(files[i].path, err);
+            return csi_file_exists_error(files[i].path, err);
     }
     tmp = calloc(n ? n : 1, sizeof *tmp);
     if (!tmp)

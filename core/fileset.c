@@ -79,8 +79,8 @@ cs_code cs_fileset_add_key(cs_fileset *fs, const cs_key *key, const char *passph
 
     if (!fs || !key || !path)
         return cs_err_set(err, CS_EINVAL, "key: nothing to save");
-    rc = passphrase ? cs_key_encrypted_pem(key, passphrase, path, &pem, &len, err)
-                    : cs_key_private_pem(key, path, &pem, &len, err);
+    rc = passphrase ? csi_key_encrypted_pem(key, passphrase, path, &pem, &len, err)
+                    : csi_key_private_pem(key, path, &pem, &len, err);
     if (rc != CS_OK)
         return rc;
     return add(fs, path, pem, len, KEY_MODE, overwrite, err);
@@ -95,7 +95,7 @@ cs_code cs_fileset_add_certs(cs_fileset *fs, const cs_cert *const *certs, size_t
 
     if (!fs || !path)
         return cs_err_set(err, CS_EINVAL, "certificate: no file name");
-    rc = cs_cert_chain_pem(certs, n, path, &pem, &len, err);
+    rc = csi_cert_chain_pem(certs, n, path, &pem, &len, err);
     if (rc != CS_OK)
         return rc;
     return add(fs, path, pem, len, 0644, overwrite, err);

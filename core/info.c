@@ -83,7 +83,7 @@ static char *hex_lower(const unsigned char *p, size_t len)
 {
     char *s = malloc(len * 2 + 1);
     if (s)
-        cs_hex_lower(p, len, s);
+        csi_hex_lower(p, len, s);
     return s;
 }
 
@@ -128,7 +128,7 @@ static char *asn1_utf8(const ASN1_STRING *str)
 }
 
 /* "C=SE, O=Simple Inc, CN=x": RDNs in certificate order, multi-valued ones joined by '+'. */
-char *cs_name_oneline(const X509_NAME *name)
+char *csi_name_oneline(const X509_NAME *name)
 {
     strbuf b = {0};
     int i, n = X509_NAME_entry_count(name), prev_set = -1;
@@ -191,7 +191,7 @@ static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
     return era * 146097 + (int64_t)doe - 719468;
 }
 
-int cs_asn1_time_unix(const ASN1_TIME *t, int64_t *out)
+int csi_asn1_time_unix(const ASN1_TIME *t, int64_t *out)
 {
     struct tm tm;
     memset(&tm, 0, sizeof tm);
@@ -448,7 +448,7 @@ static int fill_basic(cs_cert_info *info, X509 *x)
     return 1;
 }
 
-int cs_info_key_usage(const STACK_OF(X509_EXTENSION) *exts, int *present, int *critical,
+int csi_info_key_usage(const STACK_OF(X509_EXTENSION) *exts, int *present, int *critical,
                       unsigned *bits)
 {
     int crit = -1, i;
@@ -464,7 +464,7 @@ int cs_info_key_usage(const STACK_OF(X509_EXTENSION) *exts, int *present, int *c
     return 1;
 }
 
-int cs_info_ext_key_usage(const STACK_OF(X509_EXTENSION) *exts, int *present, int *critical,
+int csi_info_ext_key_usage(const STACK_OF(X509_EXTENSION) *exts, int *present, int *critical,
                           char ***purposes, size_t *len)
 {
     int crit = -1, i, n, ok = 1;
@@ -585,7 +585,7 @@ static int fill_aia(cs_cert_info *info, X509 *x)
     return ok;
 }
 
-int cs_info_ext_names(const STACK_OF(X509_EXTENSION) *exts, char ***names, size_t *len)
+int csi_info_ext_names(const STACK_OF(X509_EXTENSION) *exts, char ***names, size_t *len)
 {
     int i, n = sk_X509_EXTENSION_num(exts);
     if (n <= 0)
@@ -619,19 +619,19 @@ cs_code cs_cert_get_info(const cs_cert *cert, cs_cert_info **out, cs_err *err)
 
     info->version = (int)X509_get_version(x) + 1;
     info->serial = cs_cert_serial_hex(cert);
-    info->subject = cs_name_oneline(X509_get_subject_name(x));
-    info->issuer = cs_name_oneline(X509_get_issuer_name(x));
+    info->subject = csi_name_oneline(X509_get_subject_name(x));
+    info->issuer = csi_name_oneline(X509_get_issuer_name(x));
     if (!info->serial || !info->subject || !info->issuer)
         goto done;
     if (!name_rdns(X509_get_subject_name(x), &info->subject_rdns, &info->subject_rdns_len))
         goto done;
 
     rc = CS_EINVAL;
-    if (!cs_asn1_time_unix(X509_get0_notBefore(x), &info->not_before)) {
+    if (!csi_asn1_time_unix(X509_get0_notBefore(x), &info->not_before)) {
         what = "notBefore";
         goto done;
     }
-    if (!cs_asn1_time_unix(X509_get0_notAfter(x), &info->not_after)) {
+    if (!csi_asn1_time_unix(X509_get0_notAfter(x), &info->not_after)) {
         what = "notAfter";
         goto done;
     }
@@ -690,12 +690,12 @@ cs_code cs_cert_get_info(const cs_cert *cert, cs_cert_info **out, cs_err *err)
         goto done;
     }
     /* out of memory reads as "cannot be read" here too, as it always has */
-    if (cs_info_key_usage(X509_get0_extensions(x), &info->key_usage.present,
+    if (csi_info_key_usage(X509_get0_extensions(x), &info->key_usage.present,
                           &info->key_usage.critical, &info->key_usage.bits) != 1) {
         what = "keyUsage";
         goto done;
     }
-    if (cs_info_ext_key_usage(X509_get0_extensions(x), &info->ext_key_usage.present,
+    if (csi_info_ext_key_usage(X509_get0_extensions(x), &info->ext_key_usage.present,
                               &info->ext_key_usage.critical, &info->ext_key_usage.purposes,
                               &info->ext_key_usage.len) != 1) {
         what = "extendedKeyUsage";
@@ -719,7 +719,7 @@ cs_code cs_cert_get_info(const cs_cert *cert, cs_cert_info **out, cs_err *err)
     }
     info->ocsp_no_check = X509_get_ext_by_NID(x, NID_id_pkix_OCSP_noCheck, -1) >= 0;
     rc = CS_ENOMEM;
-    if (!cs_info_ext_names(X509_get0_extensions(x), &info->extensions, &info->extensions_len))
+    if (!csi_info_ext_names(X509_get0_extensions(x), &info->extensions, &info->extensions_len))
         goto done;
 
     rc = CS_OK;
@@ -740,22 +740,22 @@ done:
 
 /* ---- shared with csr.c (declared in internal.h) ---- */
 
-int cs_info_rdns(const X509_NAME *name, cs_rdn **out, size_t *len)
+int csi_info_rdns(const X509_NAME *name, cs_rdn **out, size_t *len)
 {
     return name_rdns(name, out, len);
 }
 
-int cs_info_general_names(const GENERAL_NAMES *gens, cs_name **out, size_t *len)
+int csi_info_general_names(const GENERAL_NAMES *gens, cs_name **out, size_t *len)
 {
     return general_names(gens, 0, out, len);
 }
 
-char *cs_info_obj_name(const ASN1_OBJECT *obj)
+char *csi_info_obj_name(const ASN1_OBJECT *obj)
 {
     return obj_name(obj);
 }
 
-void cs_info_free_rdns(cs_rdn *rdns, size_t len)
+void csi_info_free_rdns(cs_rdn *rdns, size_t len)
 {
     if (!rdns)
         return;
@@ -765,7 +765,7 @@ void cs_info_free_rdns(cs_rdn *rdns, size_t len)
     }
     free(rdns);
 }
-cs_code cs_cert_san_names(const X509 *x, cs_name **out, size_t *len)
+cs_code csi_cert_san_names(const X509 *x, cs_name **out, size_t *len)
 {
     int crit = -1, ok;
     GENERAL_NAMES *gens = X509_get_ext_d2i(x, NID_subject_alt_name, &crit, NULL);
@@ -784,7 +784,7 @@ cs_code cs_cert_san_names(const X509 *x, cs_name **out, size_t *len)
     return CS_ENOMEM;
 }
 
-void cs_names_free(cs_name *names, size_t len)
+void csi_names_free(cs_name *names, size_t len)
 {
     free_names(names, len);
 }

@@ -1,4 +1,13 @@
-/* Struct layouts shared inside core only; never included by bindings. */
+/* What core's files share with each other and nobody else; never included
+ * by bindings or installed.
+ *
+ * Names: a function or type shared across core files but not part of the
+ * API starts with csi_ ("core internal"): csi_info_rdns, csi_load_pem_der,
+ * csi_subject_build, and the server's csi_creds_get (server_internal.h).
+ * cs_ is the public API in the core/<unit>.h headers, so a cs_ name is
+ * always something bindings may call; file-local functions stay static and
+ * unprefixed. The struct layouts below (struct cs_key, struct cs_cert)
+ * keep the public type's name. */
 #ifndef CS_INTERNAL_H
 #define CS_INTERNAL_H
 
@@ -31,32 +40,32 @@ struct cs_cert {
 
 /* The private key as unencrypted PKCS#8 PEM in OpenSSL's secure heap; free
  * with OPENSSL_secure_clear_free(*out, *len). what names it in messages. */
-cs_code cs_key_private_pem(const cs_key *key, const char *what, char **out, size_t *len,
+cs_code csi_key_private_pem(const cs_key *key, const char *what, char **out, size_t *len,
                            cs_err *err);
 
-/* As cs_key_private_pem, encrypted with passphrase (PKCS#8 PBES2,
+/* As csi_key_private_pem, encrypted with passphrase (PKCS#8 PBES2,
  * PBKDF2-HMAC-SHA256, AES-256-CBC: see CS_KEY_PBKDF2_ITER). CS_EINVAL for
  * an empty or NULL passphrase. Free with OPENSSL_secure_clear_free. */
-cs_code cs_key_encrypted_pem(const cs_key *key, const char *passphrase, const char *what,
+cs_code csi_key_encrypted_pem(const cs_key *key, const char *passphrase, const char *what,
                              char **out, size_t *len, cs_err *err);
 
 /* Take *pkey (set to NULL) into a new cs_key if it is a key we support (as
  * cs_key_load decides); on failure *pkey is untouched. what names it in messages. */
-cs_code cs_key_adopt(EVP_PKEY **pkey, const char *what, cs_key **out, cs_err *err);
+cs_code csi_key_adopt(EVP_PKEY **pkey, const char *what, cs_key **out, cs_err *err);
 /* Take *x509 (set to NULL) into a new cs_cert; on failure *x509 is untouched. */
-cs_code cs_cert_adopt(X509 **x509, cs_cert **out, cs_err *err);
+cs_code csi_cert_adopt(X509 **x509, cs_cert **out, cs_err *err);
 
 /* A public-only cs_key holding another reference to pkey, if it is a key we
  * support (cs_key_generate's types); what names the source in messages. */
-cs_code cs_key_from_public(EVP_PKEY *pkey, const char *what, cs_key **out, cs_err *err);
+cs_code csi_key_from_public(EVP_PKEY *pkey, const char *what, cs_key **out, cs_err *err);
 
 /* CS_EINVAL "<what>: public key only, has no private key" unless key holds
  * its private half. */
-cs_code cs_key_need_private(const cs_key *key, const char *what, cs_err *err);
+cs_code csi_key_need_private(const cs_key *key, const char *what, cs_err *err);
 /* A named curve ("prime256v1" or "P-256") as an EVP_PKEY of the ASN.1
  * method holding only the parameters (d2i_KeyParams); NULL on failure, with
  * OpenSSL's error queue left as it was. Free with EVP_PKEY_free. In key.c. */
-EVP_PKEY *cs_ec_params(const char *group);
+EVP_PKEY *csi_ec_params(const char *group);
 
 /* A subject from its entries, in order: each field one of those a
  * certificate may carry (C, ST, L, O, OU, CN, serialNumber, emailAddress,
@@ -66,61 +75,61 @@ EVP_PKEY *cs_ec_params(const char *group);
 cs_code csi_subject_build(const cs_rdn *subject, size_t n, X509_NAME **out, cs_err *err);
 
 /* Certificates as concatenated PEM; free with free(). */
-cs_code cs_cert_chain_pem(const cs_cert *const *certs, size_t n, const char *what, char **out,
+cs_code csi_cert_chain_pem(const cs_cert *const *certs, size_t n, const char *what, char **out,
                           size_t *len, cs_err *err);
 
 /* ---- PEM and DER in and out, defined in codec.c ---- */
 
 /* What every loader checks first: CS_EINVAL "<what>: no data" when data or
  * out (the caller's out-parameter) is NULL, "<what>: too large" past INT_MAX. */
-cs_code cs_load_check(const char *data, size_t len, const void *out, const char *what,
+cs_code csi_load_check(const char *data, size_t len, const void *out, const char *what,
                       cs_err *err);
 
 /* The pem_password_cb for every PEM read that has no passphrase to give:
  * it never prompts (OpenSSL's default asks on the terminal and waits, for
  * an encrypted key and for any PEM with "Proc-Type: 4,ENCRYPTED") and stops
  * the decoding. The library never reads the terminal. */
-int cs_pem_no_prompt(char *buf, int size, int rwflag, void *u);
+int csi_pem_no_prompt(char *buf, int size, int rwflag, void *u);
 
-/* How cs_load_pem_der reads one kind of object. */
-typedef struct cs_pem_der {
+/* How csi_load_pem_der reads one kind of object. */
+typedef struct csi_pem_der {
     /* Decode from the PEM in bio, or (bio NULL) from the DER at *der, len
      * bytes, advancing *der (d2i's contract); NULL when it does not parse. */
     void *(*decode)(BIO *bio, const unsigned char **der, long len, void *arg);
     const char *der;      /* "the DER CSR": "<what>: trailing bytes after <der>" */
     const char *not_this; /* "not a PEM or DER CSR": "<what>: <not_this>" */
-} cs_pem_der;
+} csi_pem_der;
 
-/* After cs_load_check (out is the caller's out-parameter), decode data as
+/* After csi_load_check (out is the caller's out-parameter), decode data as
  * PEM if it holds "-----BEGIN", else as DER that must fill all len bytes.
  * arg goes to fmt->decode. *obj is
  * what was decoded or NULL, the caller's to free whatever the result (after
  * trailing bytes it is set and the result is CS_EINVAL). OpenSSL's reasons
  * for a failed decode end up in the message, leaving the queue empty. */
-cs_code cs_load_pem_der(const char *data, size_t len, const void *out, const char *what,
-                        const cs_pem_der *fmt, void *arg, void **obj, cs_err *err);
+cs_code csi_load_pem_der(const char *data, size_t len, const void *out, const char *what,
+                        const csi_pem_der *fmt, void *arg, void **obj, cs_err *err);
 
 /* val (of ASN.1 type it, e.g. ASN1_ITEM_rptr(X509)) as DER in a buffer to
  * free with free(); CS_ECRYPTO "<what>: encoding DER" or CS_ENOMEM. */
-cs_code cs_der_encode(const void *val, const ASN1_ITEM *it, const char *what,
+cs_code csi_der_encode(const void *val, const ASN1_ITEM *it, const char *what,
                       unsigned char **out, size_t *len, cs_err *err);
 
-/* What write (a PEM_write_bio_* adapter) writes of obj, as cs_bio_copy
+/* What write (a PEM_write_bio_* adapter) writes of obj, as csi_bio_copy
  * returns it; CS_ECRYPTO with the message fail when writing fails. */
-cs_code cs_pem_encode(int (*write)(BIO *bio, const void *obj), const void *obj,
+cs_code csi_pem_encode(int (*write)(BIO *bio, const void *obj), const void *obj,
                       const char *what, const char *fail, char **out, size_t *len,
                       cs_err *err);
 
 /* The bytes of a memory BIO, copied and NUL-terminated; free with free().
  * what names the thing in messages. */
-cs_code cs_bio_copy(BIO *bio, const char *what, char **out, size_t *len, cs_err *err);
+cs_code csi_bio_copy(BIO *bio, const char *what, char **out, size_t *len, cs_err *err);
 
 /* A name as one line in certificate order, "C=SE, O=Simple Inc, CN=x";
  * free with free(); NULL when out of memory. Defined in info.c. */
-char *cs_name_oneline(const X509_NAME *name);
+char *csi_name_oneline(const X509_NAME *name);
 
 /* n bytes as lower-case hex into out (2 * n + 1 bytes). */
-static inline void cs_hex_lower(const unsigned char *in, size_t n, char *out)
+static inline void csi_hex_lower(const unsigned char *in, size_t n, char *out)
 {
     static const char digits[] = "0123456789abcdef";
     for (size_t i = 0; i < n; i++) {
@@ -131,7 +140,7 @@ static inline void cs_hex_lower(const unsigned char *in, size_t n, char *out)
 }
 
 /* Does data (not NUL-terminated) contain needle? */
-static inline int cs_mem_contains(const char *data, size_t len, const char *needle)
+static inline int csi_mem_contains(const char *data, size_t len, const char *needle)
 {
     size_t n = strlen(needle);
     for (size_t i = 0; n <= len && i <= len - n; i++)
@@ -141,42 +150,42 @@ static inline int cs_mem_contains(const char *data, size_t len, const char *need
 }
 
 /* file.c's pieces the issuance journal (journal.c) writes with too. */
-int cs_write_all(int fd, const void *data, size_t len);
+int csi_write_all(int fd, const void *data, size_t len);
 /* fsync the folder holding path: a name made or removed there is durable. */
-void cs_sync_dir_of(const char *path);
+void csi_sync_dir_of(const char *path);
 /* CS_EEXIST "PATH: exists, not overwritten". */
-cs_code cs_file_exists_error(const char *path, cs_err *err);
+cs_code csi_file_exists_error(const char *path, cs_err *err);
 /* Write len bytes to the new file tmp (O_EXCL), mode exactly mode,
  * fsynced; path names it in messages. On failure tmp is removed. */
-CS_NODISCARD cs_code cs_file_write_temp(const char *path, const char *tmp, const void *data,
+CS_NODISCARD cs_code csi_file_write_temp(const char *path, const char *tmp, const void *data,
                                         size_t len, unsigned mode, cs_err *err);
 
 /* What cs_cert_get_info reads, for csr.c too. Defined in info.c; each
  * returns 0 when out of memory (what was filled so far is still freeable). */
-int cs_info_rdns(const X509_NAME *name, cs_rdn **out, size_t *len);
-int cs_info_general_names(const GENERAL_NAMES *gens, cs_name **out, size_t *len);
-char *cs_info_obj_name(const ASN1_OBJECT *obj); /* short name or dotted OID; free() */
-void cs_info_free_rdns(cs_rdn *rdns, size_t len);
+int csi_info_rdns(const X509_NAME *name, cs_rdn **out, size_t *len);
+int csi_info_general_names(const GENERAL_NAMES *gens, cs_name **out, size_t *len);
+char *csi_info_obj_name(const ASN1_OBJECT *obj); /* short name or dotted OID; free() */
+void csi_info_free_rdns(cs_rdn *rdns, size_t len);
 /* One extension read from a list (a certificate's, or a CSR's request), as
  * cs_cert_info and cs_csr_info hold it: 1 read (absent: *present stays 0),
  * 0 out of memory (what was filled so far is still freeable), -1 it does
  * not parse or appears twice. Defined in info.c. */
-int cs_info_key_usage(const STACK_OF(X509_EXTENSION) *exts, int *present, int *critical,
+int csi_info_key_usage(const STACK_OF(X509_EXTENSION) *exts, int *present, int *critical,
                       unsigned *bits);
-int cs_info_ext_key_usage(const STACK_OF(X509_EXTENSION) *exts, int *present, int *critical,
+int csi_info_ext_key_usage(const STACK_OF(X509_EXTENSION) *exts, int *present, int *critical,
                           char ***purposes, size_t *len);
 /* Every extension's short name or dotted OID, in order; 1, or 0 when out of
  * memory (what was filled so far is still freeable). */
-int cs_info_ext_names(const STACK_OF(X509_EXTENSION) *exts, char ***names, size_t *len);
+int csi_info_ext_names(const STACK_OF(X509_EXTENSION) *exts, char ***names, size_t *len);
 /* The subjectAltName entries of x, as cs_name with owned strings (as in
  * cs_cert_info); *out NULL and *len 0 when there is none. CS_EINVAL when
- * the extension does not parse, CS_ENOMEM. Free with cs_names_free.
+ * the extension does not parse, CS_ENOMEM. Free with csi_names_free.
  * Defined in info.c. */
-cs_code cs_cert_san_names(const X509 *x, cs_name **out, size_t *len);
-void cs_names_free(cs_name *names, size_t len);
+cs_code csi_cert_san_names(const X509 *x, cs_name **out, size_t *len);
+void csi_names_free(cs_name *names, size_t len);
 
 /* An ASN1_TIME as Unix seconds, whatever the local zone; 0 if unreadable.
  * Defined in info.c. */
-int cs_asn1_time_unix(const ASN1_TIME *t, int64_t *out);
+int csi_asn1_time_unix(const ASN1_TIME *t, int64_t *out);
 
 #endif

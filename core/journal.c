@@ -100,7 +100,7 @@ static int random_hex(char *out, size_t bytes)
 
     if (bytes > sizeof rnd || RAND_bytes(rnd, (int)bytes) != 1)
         return -1;
-    cs_hex_lower(rnd, bytes, out);
+    csi_hex_lower(rnd, bytes, out);
     return 0;
 }
 
@@ -117,7 +117,7 @@ static void sync_parents(const jfile *files, size_t n)
         snprintf(dir, sizeof dir, "%s", dirname(copy));
         if (strcmp(dir, last) == 0)
             continue;
-        cs_sync_dir_of(files[i].path);
+        csi_sync_dir_of(files[i].path);
         strcpy(last, dir);
     }
 }
@@ -478,13 +478,13 @@ static cs_code cert_keys(const cs_cert *cert, char **serial, char **issuer, cs_e
     if (n <= 0 || n > 20)
         return cs_err_set(err, CS_EINVAL, "journal: certificate serial out of range");
     s = malloc(2 * (size_t)n + 1);
-    line = cs_name_oneline(X509_get_issuer_name(cert->x509));
+    line = csi_name_oneline(X509_get_issuer_name(cert->x509));
     if (!s || !line) {
         free(s);
         free(line);
         return cs_err_set(err, CS_ENOMEM, "journal: out of memory");
     }
-    cs_hex_lower(ASN1_STRING_get0_data(ai), (size_t)n, s);
+    csi_hex_lower(ASN1_STRING_get0_data(ai), (size_t)n, s);
     for (char *c = s; *c; c++)
         if (*c >= 'a' && *c <= 'f')
             *c = (char)(*c - 'a' + 'A');
@@ -559,7 +559,7 @@ cs_code cs_journal_stage(const char *dir, cs_store *store, const cs_cert *cert,
             return cs_err_set(err, CS_EINVAL, "%s: a file name with a tab or line break",
                               files[i].path ? files[i].path : "(null)");
         if (exists(&files[i], &st))
-            return cs_file_exists_error(files[i].path, err);
+            return csi_file_exists_error(files[i].path, err);
     }
     rc = cs_file_mkdir(dir, 0700, err);
     if (rc != CS_OK)
@@ -611,7 +611,7 @@ cs_code cs_journal_stage(const char *dir, cs_store *store, const cs_cert *cert,
     /* Again: a dead one's files may just have taken their names. */
     for (size_t i = 0; i < n; i++) {
         if (exists(&files[i], &st)) {
-            rc = cs_file_exists_error(files[i].path, err);
+            rc = csi_file_exists_error(files[i].path, err);
             goto done;
         }
     }
@@ -678,7 +678,7 @@ cs_code cs_journal_stage(const char *dir, cs_store *store, const cs_cert *cert,
         j->fd = -1;
         goto done;
     }
-    if (cs_write_all(j->fd, text, strlen(text)) != 0 || fsync(j->fd) != 0 ||
+    if (csi_write_all(j->fd, text, strlen(text)) != 0 || fsync(j->fd) != 0 ||
         rename(newpath, j->jpath) != 0) {
         rc = cs_err_set(err, CS_EIO, "%s: cannot write: %s", newpath, strerror(errno));
         unlink(newpath);
@@ -686,11 +686,11 @@ cs_code cs_journal_stage(const char *dir, cs_store *store, const cs_cert *cert,
         j->fd = -1;
         goto done;
     }
-    cs_sync_dir_of(j->jpath);
+    csi_sync_dir_of(j->jpath);
 
     for (; j->written < j->n; j->written++) {
         const jfile *f = &j->files[j->written];
-        rc = cs_file_write_temp(f->path, f->tmp, order[j->written]->data,
+        rc = csi_file_write_temp(f->path, f->tmp, order[j->written]->data,
                                 order[j->written]->len, f->mode, err);
         if (rc != CS_OK)
             goto done;

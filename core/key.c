@@ -59,7 +59,7 @@ static cs_code wrap(EVP_PKEY **pkey, cs_key **out, cs_err *err)
     return CS_OK;
 }
 
-EVP_PKEY *cs_ec_params(const char *group)
+EVP_PKEY *csi_ec_params(const char *group)
 {
     unsigned char der[32];
     unsigned char *p = der;
@@ -133,7 +133,7 @@ cs_code cs_keygen_new(const cs_key_params *p, cs_keygen **out, cs_err *err)
         goto done;
     }
     if (strcmp(alg, "EC") == 0)
-        gen->ec_params = cs_ec_params(p->curve); /* NULL: cs_cert_sign makes its own */
+        gen->ec_params = csi_ec_params(p->curve); /* NULL: cs_cert_sign makes its own */
     *out = gen;
     gen = NULL;
 done:
@@ -282,12 +282,12 @@ static void *decode_private(BIO *bio, const unsigned char **der, long len, void 
         return d2i_AutoPrivateKey_ex(NULL, der, len, NULL, NULL);
     }
     pkey = PEM_read_bio_PrivateKey_ex(bio, NULL, give_passphrase, in, NULL, NULL);
-    if (!pkey && cs_mem_contains(in->data, in->len, "ENCRYPTED"))
+    if (!pkey && csi_mem_contains(in->data, in->len, "ENCRYPTED"))
         in->encrypted = 1;
     return pkey;
 }
 
-static const cs_pem_der private_format = {decode_private, "the DER private key",
+static const csi_pem_der private_format = {decode_private, "the DER private key",
                                           "not a PEM or DER private key"};
 
 /* Refuse a PBKDF2 count no key of ours has, before spending it. */
@@ -322,7 +322,7 @@ cs_code cs_key_load_pass(const char *data, size_t len, const char *passphrase,
         if (rc != CS_OK)
             return rc;
     }
-    rc = cs_load_pem_der(data, len, out, what, &private_format, &in, &obj, err);
+    rc = csi_load_pem_der(data, len, out, what, &private_format, &in, &obj, err);
     pkey = obj;
     if (rc != CS_OK && in.encrypted && !passphrase) { /* replaces the message */
         rc = cs_err_set(err, CS_ELOCKED,
@@ -346,7 +346,7 @@ cs_code cs_key_load(const char *data, size_t len, const char *what, cs_key **out
     return cs_key_load_pass(data, len, NULL, what, out, err);
 }
 
-cs_code cs_key_adopt(EVP_PKEY **pkey, const char *what, cs_key **out, cs_err *err)
+cs_code csi_key_adopt(EVP_PKEY **pkey, const char *what, cs_key **out, cs_err *err)
 {
     cs_code rc = check_supported(*pkey, what, err);
 
@@ -377,7 +377,7 @@ cs_code cs_key_load_file(const char *path, cs_key **out, cs_err *err)
     return cs_key_load_file_pass(path, NULL, out, err);
 }
 
-cs_code cs_key_from_public(EVP_PKEY *pkey, const char *what, cs_key **out, cs_err *err)
+cs_code csi_key_from_public(EVP_PKEY *pkey, const char *what, cs_key **out, cs_err *err)
 {
     cs_key *key;
     cs_code rc = check_supported(pkey, what, err);
@@ -401,11 +401,11 @@ cs_code cs_key_from_public(EVP_PKEY *pkey, const char *what, cs_key **out, cs_er
 static void *decode_public(BIO *bio, const unsigned char **der, long len, void *arg)
 {
     (void)arg;
-    return bio ? PEM_read_bio_PUBKEY_ex(bio, NULL, cs_pem_no_prompt, NULL, NULL, NULL)
+    return bio ? PEM_read_bio_PUBKEY_ex(bio, NULL, csi_pem_no_prompt, NULL, NULL, NULL)
                : d2i_PUBKEY_ex(NULL, der, len, NULL, NULL);
 }
 
-static const cs_pem_der public_format = {decode_public, "the DER public key",
+static const csi_pem_der public_format = {decode_public, "the DER public key",
                                          "not a PEM or DER public key (SubjectPublicKeyInfo)"};
 
 cs_code cs_key_load_public(const char *data, size_t len, const char *what, cs_key **out,
@@ -417,14 +417,14 @@ cs_code cs_key_load_public(const char *data, size_t len, const char *what, cs_ke
 
     if (!what)
         what = "public key";
-    rc = cs_load_pem_der(data, len, out, what, &public_format, NULL, &obj, err);
-    if (rc == CS_EINVAL && !obj && cs_mem_contains(data, len, "ENCRYPTED"))
+    rc = csi_load_pem_der(data, len, out, what, &public_format, NULL, &obj, err);
+    if (rc == CS_EINVAL && !obj && csi_mem_contains(data, len, "ENCRYPTED"))
         rc = cs_err_set(err, CS_EINVAL, "%s: encrypted, and a public key is read without a "
                         "passphrase (nothing is ever asked on the terminal): load the private "
                         "key with its passphrase", what);
     pkey = obj;
     if (rc == CS_OK)
-        rc = cs_key_from_public(pkey, what, out, err);
+        rc = csi_key_from_public(pkey, what, out, err);
     EVP_PKEY_free(pkey);
     return rc;
 }
@@ -434,7 +434,7 @@ int cs_key_is_private(const cs_key *key)
     return key && key->is_private;
 }
 
-cs_code cs_key_need_private(const cs_key *key, const char *what, cs_err *err)
+cs_code csi_key_need_private(const cs_key *key, const char *what, cs_err *err)
 {
     if (!key || !key->is_private)
         return cs_err_set(err, CS_EINVAL, "%s: public key only, has no private key", what);
@@ -468,11 +468,11 @@ static cs_code secure_copy(BIO *bio, const char *what, char **out, size_t *len, 
     return copy ? CS_OK : cs_err_ossl(err, CS_ENOMEM, "%s: encoding the private key", what);
 }
 
-cs_code cs_key_private_pem(const cs_key *key, const char *what, char **out, size_t *len,
+cs_code csi_key_private_pem(const cs_key *key, const char *what, char **out, size_t *len,
                            cs_err *err)
 {
     BIO *bio = NULL;
-    cs_code rc = cs_key_need_private(key, what, err);
+    cs_code rc = csi_key_need_private(key, what, err);
 
     if (rc != CS_OK)
         return rc;
@@ -497,7 +497,7 @@ cs_code cs_key_save(const cs_key *key, const char *path, int overwrite, cs_err *
 
     if (!key || !path)
         return cs_err_set(err, CS_EINVAL, "key: nothing to save");
-    rc = cs_key_private_pem(key, path, &pem, &len, err);
+    rc = csi_key_private_pem(key, path, &pem, &len, err);
     if (rc != CS_OK)
         return rc;
     rc = cs_file_write(path, pem, len, 0600, overwrite, err);
@@ -505,7 +505,7 @@ cs_code cs_key_save(const cs_key *key, const char *path, int overwrite, cs_err *
     return rc;
 }
 
-cs_code cs_key_encrypted_pem(const cs_key *key, const char *passphrase, const char *what,
+cs_code csi_key_encrypted_pem(const cs_key *key, const char *passphrase, const char *what,
                              char **out, size_t *len, cs_err *err)
 {
     PKCS8_PRIV_KEY_INFO *p8 = NULL;
@@ -514,7 +514,7 @@ cs_code cs_key_encrypted_pem(const cs_key *key, const char *passphrase, const ch
     EVP_CIPHER *cipher = NULL;
     BIO *bio = NULL;
     unsigned char salt[16];
-    cs_code rc = cs_key_need_private(key, what, err);
+    cs_code rc = csi_key_need_private(key, what, err);
 
     if (rc != CS_OK)
         return rc;
@@ -566,7 +566,7 @@ cs_code cs_key_save_encrypted(const cs_key *key, const char *passphrase, const c
 
     if (!key || !path)
         return cs_err_set(err, CS_EINVAL, "key: nothing to save");
-    rc = cs_key_encrypted_pem(key, passphrase, path, &pem, &len, err);
+    rc = csi_key_encrypted_pem(key, passphrase, path, &pem, &len, err);
     if (rc != CS_OK)
         return rc;
     rc = cs_file_write(path, pem, len, 0600, overwrite, err);
@@ -583,7 +583,7 @@ cs_code cs_key_public_pem(const cs_key *key, char **out, size_t *len, cs_err *er
 {
     if (!key || !out || !len)
         return cs_err_set(err, CS_EINVAL, "key: no key");
-    return cs_pem_encode(write_pubkey, key->pkey, "public key",
+    return csi_pem_encode(write_pubkey, key->pkey, "public key",
                          "key: encoding the public key", out, len, err);
 }
 
@@ -641,7 +641,7 @@ cs_code cs_key_fingerprint(const cs_key *key, char out[65], cs_err *err)
         rc = cs_err_ossl(err, CS_ECRYPTO, "key: hashing the public key");
         goto done;
     }
-    cs_hex_lower(md, sizeof md, out);
+    csi_hex_lower(md, sizeof md, out);
 done:
     OPENSSL_free(der);
     return rc;

@@ -103,7 +103,7 @@ static cs_code check_signer(const cs_cert *issuer, const cs_cert *signer_cert,
 {
     X509 *signer = signer_cert->x509;
     cs_err why = {CS_OK, ""};
-    cs_code rc = cs_key_need_private(key, "ocsp: key", err);
+    cs_code rc = csi_key_need_private(key, "ocsp: key", err);
 
     if (rc != CS_OK)
         return rc;
@@ -155,7 +155,7 @@ cs_code cs_ocsp_responder_new(const cs_ocsp_params *p, cs_ocsp_responder **out, 
         return cs_err_set(err, CS_ENOMEM, "ocsp: out of memory");
     r->issuer = cs_cert_dup(p->issuer);
     r->signer = cs_cert_dup(p->signer);
-    r->issuer_line = cs_name_oneline(X509_get_subject_name(p->issuer->x509));
+    r->issuer_line = csi_name_oneline(X509_get_subject_name(p->issuer->x509));
     if (EVP_PKEY_up_ref(p->signer_key->pkey) == 1)
         r->key = p->signer_key->pkey;
     if (!r->issuer || !r->signer || !r->issuer_line || !r->key) {
@@ -378,7 +378,7 @@ static cs_code encode_response(int status, OCSP_BASICRESP *bs, unsigned char **d
 
     if (!resp)
         return cs_err_ossl(err, CS_ECRYPTO, "ocsp: building the response");
-    rc = cs_der_encode(resp, ASN1_ITEM_rptr(OCSP_RESPONSE), "ocsp response", der, len, err);
+    rc = csi_der_encode(resp, ASN1_ITEM_rptr(OCSP_RESPONSE), "ocsp response", der, len, err);
     OCSP_RESPONSE_free(resp);
     return rc;
 }

@@ -104,11 +104,11 @@ void cs_pbe_describe(const X509_ALGOR *alg, cs_pbe *out)
 static void *decode_pkcs8(BIO *bio, const unsigned char **der, long len, void *arg)
 {
     (void)arg;
-    return bio ? PEM_read_bio_PKCS8(bio, NULL, cs_pem_no_prompt, NULL)
+    return bio ? PEM_read_bio_PKCS8(bio, NULL, csi_pem_no_prompt, NULL)
                : d2i_X509_SIG(NULL, der, len);
 }
 
-static const cs_pem_der pkcs8_format = {decode_pkcs8, "the encrypted key",
+static const csi_pem_der pkcs8_format = {decode_pkcs8, "the encrypted key",
                                         "not an encrypted PKCS#8 private key"};
 
 cs_code cs_pbe_encrypted_key(const char *data, size_t len, const char *what, cs_pbe *out,
@@ -121,7 +121,7 @@ cs_code cs_pbe_encrypted_key(const char *data, size_t len, const char *what, cs_
 
     if (!what)
         what = "key";
-    rc = cs_load_pem_der(data, len, out, what, &pkcs8_format, NULL, &obj, err);
+    rc = csi_load_pem_der(data, len, out, what, &pkcs8_format, NULL, &obj, err);
     sig = obj;
     if (rc == CS_OK) {
         X509_SIG_get0(sig, &alg, NULL);

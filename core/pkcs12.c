@@ -202,7 +202,7 @@ cs_code cs_p12_load(const char *data, size_t len, const char *password, const ch
 
     if (!what)
         what = "PKCS#12";
-    rc = cs_load_check(data, len, out, what, err);
+    rc = csi_load_check(data, len, out, what, err);
     if (rc != CS_OK)
         return rc;
     p = (const unsigned char *)data;
@@ -242,12 +242,12 @@ cs_code cs_p12_load(const char *data, size_t len, const char *password, const ch
                 x = sk_X509_delete(ca, i);
             ERR_pop_to_mark();
         }
-        rc = cs_key_adopt(&pkey, what, &res->key, err);
+        rc = csi_key_adopt(&pkey, what, &res->key, err);
         if (rc != CS_OK)
             goto done;
     }
     if (x) {
-        rc = cs_cert_adopt(&x, &res->cert, err);
+        rc = csi_cert_adopt(&x, &res->cert, err);
         if (rc != CS_OK)
             goto done;
     }
@@ -260,7 +260,7 @@ cs_code cs_p12_load(const char *data, size_t len, const char *password, const ch
         }
         for (int i = 0; i < n; i++) {
             X509 *c = sk_X509_value(ca, i);
-            rc = cs_cert_adopt(&c, &res->certs[i], err);
+            rc = csi_cert_adopt(&c, &res->certs[i], err);
             if (rc != CS_OK)
                 goto done;
             sk_X509_set(ca, i, NULL); /* now owned by res->certs[i] */
@@ -319,7 +319,7 @@ static cs_code encode(const cs_cert *cert, const cs_key *key, const cs_cert *con
     if (!password || !*password)
         return cs_err_set(err, CS_EINVAL, "%s: empty password; the file holds a private key, "
                           "give it a password", what);
-    rc = cs_key_need_private(key, what, err);
+    rc = csi_key_need_private(key, what, err);
     if (rc != CS_OK)
         return rc;
     if (cs_cert_check_key(cert, key, err) != CS_OK)
@@ -342,7 +342,7 @@ static cs_code encode(const cs_cert *cert, const cs_key *key, const cs_cert *con
         rc = cs_err_ossl(err, CS_ECRYPTO, "%s: computing the MAC", what);
         goto done;
     }
-    rc = cs_der_encode(p12, ASN1_ITEM_rptr(PKCS12), what, &der, &der_len, err);
+    rc = csi_der_encode(p12, ASN1_ITEM_rptr(PKCS12), what, &der, &der_len, err);
     if (rc != CS_OK)
         goto done;
     *out = der;

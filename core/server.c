@@ -217,20 +217,20 @@ cs_code cs_server_start(const cs_server_config *cfg, cs_server **out, cs_err *er
     if (cfg->hsts_max_age > 0)
         snprintf(srv->hsts, sizeof srv->hsts, "Strict-Transport-Security: max-age=%ld\r\n",
                  cfg->hsts_max_age);
-    rc = cs_routes_build(cfg, srv->hsts, &srv->routes, err);
+    rc = csi_routes_build(cfg, srv->hsts, &srv->routes, err);
     if (rc != CS_OK)
         goto done;
     srv->routes_len = cfg->routes_len;
-    rc = cs_handlers_build(cfg, &srv->handlers, &srv->handlers_len, err);
+    rc = csi_handlers_build(cfg, &srv->handlers, &srv->handlers_len, err);
     if (rc != CS_OK)
         goto done;
     srv->ocsp = cs_ocsp_responder_ref(cfg->ocsp);
     srv->checks_clients = srv->ocsp && cfg->client_auth != CS_CLIENT_AUTH_NONE;
-    rc = cs_creds_new(cfg->leaf->x509, NULL, cfg->chain, cfg->chain_len, cfg->key->pkey, NULL,
+    rc = csi_creds_new(cfg->leaf->x509, NULL, cfg->chain, cfg->chain_len, cfg->key->pkey, NULL,
                       0, &srv->creds, err);
     if (rc != CS_OK)
         goto done;
-    rc = cs_tls_ctx_build(cfg, srv, &srv->ssl_ctx, err);
+    rc = csi_tls_ctx_build(cfg, srv, &srv->ssl_ctx, err);
     if (rc != CS_OK)
         goto done;
     if (cfg->document_root) {
@@ -245,7 +245,7 @@ cs_code cs_server_start(const cs_server_config *cfg, cs_server **out, cs_err *er
             srv->www[--srv->www_len] = '\0';
     }
     nthreads = cfg->threads > 0 ? cfg->threads : CS_SERVER_THREADS;
-    rc = cs_guard_new(cfg, nthreads, &srv->guard, err);
+    rc = csi_guard_new(cfg, nthreads, &srv->guard, err);
     if (rc != CS_OK)
         goto done;
     ports = listening_ports(cfg);
@@ -289,7 +289,7 @@ cs_code cs_server_start(const cs_server_config *cfg, cs_server **out, cs_err *er
     memset(&callbacks, 0, sizeof callbacks);
     callbacks.external_ssl_ctx = external_ssl_ctx;
     callbacks.log_message = log_message;
-    cs_guard_callbacks(&callbacks);
+    csi_guard_callbacks(&callbacks);
     init.callbacks = &callbacks;
     init.user_data = srv;
     init.configuration_options = options;
@@ -312,11 +312,11 @@ cs_code cs_server_start(const cs_server_config *cfg, cs_server **out, cs_err *er
             rc = cs_err_set(err, CS_ESERVER, "server: cannot listen on %s: %s", ports, why);
         goto done;
     }
-    rc = cs_guard_start(srv->guard, err);
+    rc = csi_guard_start(srv->guard, err);
     if (rc != CS_OK)
         goto done;
-    mg_set_request_handler(srv->mg, "/", cs_route_handler, srv);
-    rc = cs_routes_mark_public(srv, err);
+    mg_set_request_handler(srv->mg, "/", csi_route_handler, srv);
+    rc = csi_routes_mark_public(srv, err);
     if (rc != CS_OK)
         goto done;
 
@@ -375,10 +375,10 @@ cs_code cs_server_reload(cs_server *srv, const cs_cert *leaf, const cs_cert *con
                           sub.msg);
     if (rc != CS_OK)
         return cs_err_set(err, rc, "server: reload: %s", sub.msg);
-    rc = cs_creds_new(leaf->x509, NULL, chain, chain_len, key->pkey, NULL, 0, &c, err);
+    rc = csi_creds_new(leaf->x509, NULL, chain, chain_len, key->pkey, NULL, 0, &c, err);
     if (rc != CS_OK)
         return rc;
-    cs_creds_swap(srv, c);
+    csi_creds_swap(srv, c);
     return CS_OK;
 }
 
@@ -394,8 +394,8 @@ cs_code cs_server_set_staple(cs_server *srv, const unsigned char *der, size_t le
                           "size (1 to 1048576)", len);
     /* The same certificate with another staple. A reload racing this one
      * wins or loses whole: the staple goes to the credentials read here. */
-    cur = cs_creds_get(srv);
-    rc = cs_creds_new(cur->leaf, cur->chain, NULL, 0, cur->key, der, der ? len : 0, &c, err);
+    cur = csi_creds_get(srv);
+    rc = csi_creds_new(cur->leaf, cur->chain, NULL, 0, cur->key, der, der ? len : 0, &c, err);
     if (rc == CS_OK) {
         pthread_mutex_lock(&srv->lock);
         if (srv->creds == cur) {
@@ -408,8 +408,8 @@ cs_code cs_server_set_staple(cs_server *srv, const unsigned char *der, size_t le
             rc = cs_err_set(err, CS_EINVAL, "server: set_staple: the credentials were "
                             "reloaded meanwhile; the staple was for the old ones");
     }
-    cs_creds_free(c);
-    cs_creds_put(srv, cur);
+    csi_creds_free(c);
+    csi_creds_put(srv, cur);
     return rc;
 }
 
@@ -426,20 +426,20 @@ cs_code cs_server_set_route(cs_server *srv, const char *path, const char *conten
         return cs_err_set(err, CS_EINVAL, "server: set_route: no server");
     if (!path)
         return cs_err_set(err, CS_EINVAL, "server: set_route: path: missing");
-    r = cs_route_find(srv, path);
+    r = csi_route_find(srv, path);
     snprintf(what, sizeof what, "set_route %.100s", path);
     if (!r)
         return cs_err_set(err, CS_ENOENT, "server: %s: no such route (routes are fixed at "
                           "start)", what);
     if (!content_type) {
-        old = cs_route_body_get(srv, r);
+        old = csi_route_body_get(srv, r);
         type = strdup(old->type);
-        cs_route_body_put(srv, old);
+        csi_route_body_put(srv, old);
         if (!type)
             return cs_err_set(err, CS_ENOMEM, "server: out of memory");
         content_type = type;
     }
-    rc = cs_route_body_build(what, content_type, r->marker, r->plain ? "" : srv->hsts, body,
+    rc = csi_route_body_build(what, content_type, r->marker, r->plain ? "" : srv->hsts, body,
                              len, &b, err);
     free(type);
     if (rc != CS_OK)
@@ -448,7 +448,7 @@ cs_code cs_server_set_route(cs_server *srv, const char *path, const char *conten
     old = r->body;
     r->body = b;
     pthread_mutex_unlock(&srv->lock);
-    cs_route_body_put(srv, old);
+    csi_route_body_put(srv, old);
     return CS_OK;
 }
 
@@ -459,12 +459,12 @@ void cs_server_stop(cs_server *srv)
     /* Joins every worker: after this no handler reads routes or the context. */
     if (srv->mg)
         mg_stop(srv->mg);
-    cs_guard_free(srv->guard);
+    csi_guard_free(srv->guard);
     free(srv->www);
     SSL_CTX_free(srv->ssl_ctx);
-    cs_creds_free(srv->creds);
-    cs_routes_free(srv->routes, srv->routes_len);
-    cs_handlers_free(srv->handlers, srv->handlers_len);
+    csi_creds_free(srv->creds);
+    csi_routes_free(srv->routes, srv->routes_len);
+    csi_handlers_free(srv->handlers, srv->handlers_len);
     cs_ocsp_responder_free(srv->ocsp);
     if (srv->library_initialized)
         mg_exit_library();

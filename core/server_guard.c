@@ -9,7 +9,7 @@
  * - Deadlines. CivetWeb's request_timeout_ms (CS_SERVER_HEAD_MS) bounds the
  *   TLS handshake and each request head as a whole; keep_alive_timeout_ms
  *   the wait for the next request. A body must arrive whole within
- *   cs_guard_body_ms of its head (cs_http_read_body checks it between
+ *   csi_guard_body_ms of its head (csi_http_read_body checks it between
  *   reads, one byte at a time, so a trickle cannot stretch one read).
  * - A watchdog thread. Each worker has a slot saying what its connection is
  *   doing (handshake, waiting for a head, in a request) and until when.
@@ -85,7 +85,7 @@ static long long now_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-long long cs_guard_body_ms(long long content_length)
+long long csi_guard_body_ms(long long content_length)
 {
     long long len = content_length > 0 ? content_length : CS_HANDLER_MAX_BODY;
     return CS_SERVER_BODY_MS + len * 1000 / CS_SERVER_BODY_RATE;
@@ -183,7 +183,7 @@ static void *watchdog(void *arg)
     return NULL;
 }
 
-cs_code cs_guard_new(const cs_server_config *cfg, int threads, guard **out, cs_err *err)
+cs_code csi_guard_new(const cs_server_config *cfg, int threads, guard **out, cs_err *err)
 {
     guard *g = calloc(1, sizeof *g);
 
@@ -206,7 +206,7 @@ cs_code cs_guard_new(const cs_server_config *cfg, int threads, guard **out, cs_e
     return CS_OK;
 }
 
-cs_code cs_guard_start(guard *g, cs_err *err)
+cs_code csi_guard_start(guard *g, cs_err *err)
 {
     if (pthread_create(&g->thread, NULL, watchdog, g) != 0)
         return cs_err_set(err, CS_ESERVER, "server: cannot start the connection watchdog");
@@ -214,7 +214,7 @@ cs_code cs_guard_start(guard *g, cs_err *err)
     return CS_OK;
 }
 
-void cs_guard_free(guard *g)
+void csi_guard_free(guard *g)
 {
     if (!g)
         return;
@@ -337,7 +337,7 @@ static int on_begin_request(struct mg_connection *conn)
     if (g && s) {
         pthread_mutex_lock(&g->lock);
         refused = s->refused;
-        set_state(s, SLOT_REQUEST, cs_guard_body_ms(ri->content_length));
+        set_state(s, SLOT_REQUEST, csi_guard_body_ms(ri->content_length));
         pthread_mutex_unlock(&g->lock);
     }
     /* mg_send_http_error sends "Connection: close" and makes CivetWeb close
@@ -367,7 +367,7 @@ static void on_end_request(const struct mg_connection *conn, int status)
     pthread_mutex_unlock(&g->lock);
 }
 
-void cs_guard_callbacks(struct mg_callbacks *cb)
+void csi_guard_callbacks(struct mg_callbacks *cb)
 {
     cb->init_thread = on_init_thread;
     cb->init_connection = on_init_connection;
@@ -379,7 +379,7 @@ void cs_guard_callbacks(struct mg_callbacks *cb)
 /* SSL_CTX info callback: a TLS connection's first callback, before any byte
  * is read, gives the watchdog its socket, and a connection over its
  * address's cap is cut before the handshake costs a signature. */
-void cs_guard_tls_info(const SSL *ssl, int where, int ret)
+void csi_guard_tls_info(const SSL *ssl, int where, int ret)
 {
     const struct mg_connection *conn;
     guard_slot *s;

@@ -112,7 +112,7 @@ static char *client_greeting(const struct mg_request_info *ri)
     size_t cap;
 
     peer.x509 = cc->peer_cert; /* CivetWeb's reference, valid for the connection */
-    subject = cs_name_oneline(X509_get_subject_name(peer.x509));
+    subject = csi_name_oneline(X509_get_subject_name(peer.x509));
     serial = cs_cert_serial_hex(&peer);
     if (!subject || !serial)
         goto done;
@@ -183,7 +183,7 @@ static int has_ctl(const char *s)
     return 0;
 }
 
-route *cs_route_find(const cs_server *srv, const char *path)
+route *csi_route_find(const cs_server *srv, const char *path)
 {
     size_t i;
     for (i = 0; i < srv->routes_len; i++)
@@ -275,8 +275,8 @@ static void body_free(route_body *b)
 }
 
 /* The route's current body, with a reference the caller gives back with
- * cs_route_body_put: a cs_server_set_route meanwhile frees nothing this request reads. */
-route_body *cs_route_body_get(cs_server *srv, const route *r)
+ * csi_route_body_put: a cs_server_set_route meanwhile frees nothing this request reads. */
+route_body *csi_route_body_get(cs_server *srv, const route *r)
 {
     route_body *b;
 
@@ -287,7 +287,7 @@ route_body *cs_route_body_get(cs_server *srv, const route *r)
     return b;
 }
 
-void cs_route_body_put(cs_server *srv, route_body *b)
+void csi_route_body_put(cs_server *srv, route_body *b)
 {
     int last;
 
@@ -335,7 +335,7 @@ static const handler *find_handler(const cs_server *srv, const char *path)
 }
 
 /* Read the whole request body into *out (NULL when there is none), at most
- * max bytes, before the deadline cs_guard_body_ms gives from now: 0, or 413
+ * max bytes, before the deadline csi_guard_body_ms gives from now: 0, or 413
  * when it is larger, 408 when it is late or cut short, or 500. One byte per
  * mg_read: CivetWeb's read of n bytes returns only when all n came or the
  * line went quiet for a whole request_timeout_ms, so a client trickling a
@@ -343,7 +343,7 @@ static const handler *find_handler(const cs_server *srv, const char *path)
  * lasts at most that timeout, and the deadline is checked between them.
  * Bytes already received are copied from CivetWeb's buffer or OpenSSL's
  * record, without a system call. For any route that reads a body. */
-int cs_http_read_body(struct mg_connection *conn, const struct mg_request_info *ri,
+int csi_http_read_body(struct mg_connection *conn, const struct mg_request_info *ri,
                       size_t max, unsigned char **out, size_t *len)
 {
     unsigned char *buf;
@@ -368,7 +368,7 @@ int cs_http_read_body(struct mg_connection *conn, const struct mg_request_info *
         return 500;
     clock_gettime(CLOCK_MONOTONIC, &now);
     deadline = (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000 +
-               cs_guard_body_ms(ri->content_length);
+               csi_guard_body_ms(ri->content_length);
     /* one byte more than allowed: a chunked body that has it is too large */
     while (used < cap) {
         n = mg_read(conn, buf + used, 1);
@@ -408,7 +408,7 @@ static int call_handler(const cs_server *srv, struct mg_connection *conn,
     char head[1024];
     int closing, status, n;
 
-    status = cs_http_read_body(conn, ri, CS_HANDLER_MAX_BODY, &body, &body_len);
+    status = csi_http_read_body(conn, ri, CS_HANDLER_MAX_BODY, &body, &body_len);
     if (status == 413)
         return send_plain_status(conn, ri, 413, "request body too large\n", 1);
     if (status == 408)
@@ -526,7 +526,7 @@ done:
  * route answers, then a handler, then a file from the document root
  * (serve_file), except on the plain listener, which serves only what is
  * marked plain and answers 404 to the rest. */
-int cs_route_handler(struct mg_connection *conn, void *cbdata)
+int csi_route_handler(struct mg_connection *conn, void *cbdata)
 {
     cs_server *srv = cbdata;
     const struct mg_request_info *ri = mg_get_request_info(conn);
@@ -541,18 +541,18 @@ int cs_route_handler(struct mg_connection *conn, void *cbdata)
      * connection made before the certificate was revoked (kept alive for as
      * long as the client keeps sending) is refused from the next request. */
     if (srv->checks_clients && !plain && ri->client_cert) {
-        int refused = cs_tls_client_refused(srv, ri->client_cert->peer_cert);
+        int refused = csi_tls_client_refused(srv, ri->client_cert->peer_cert);
         if (refused > 0)
             return send_plain_status(conn, ri, 403, "client certificate revoked\n", 1);
         if (refused < 0)
             return send_plain_status(conn, ri, 503, "cannot read the client certificate's "
                                      "revocation status\n", 1);
     }
-    r = cs_route_find(srv, ri->local_uri);
+    r = csi_route_find(srv, ri->local_uri);
     if (r && (r->plain || !plain)) {
-        route_body *b = cs_route_body_get(srv, r);
+        route_body *b = csi_route_body_get(srv, r);
         status = send_response(srv, conn, ri, b);
-        cs_route_body_put(srv, b);
+        csi_route_body_put(srv, b);
         return status;
     }
     h = r ? NULL : find_handler(srv, ri->local_uri_raw ? ri->local_uri_raw : ri->local_uri);
@@ -564,7 +564,7 @@ int cs_route_handler(struct mg_connection *conn, void *cbdata)
     return serve_file(srv, conn, ri);
 }
 
-void cs_routes_free(route *routes, size_t n)
+void csi_routes_free(route *routes, size_t n)
 {
     size_t i;
     if (!routes)
@@ -577,7 +577,7 @@ void cs_routes_free(route *routes, size_t n)
     free(routes);
 }
 
-void cs_handlers_free(handler *handlers, size_t n)
+void csi_handlers_free(handler *handlers, size_t n)
 {
     size_t i;
     if (!handlers)
@@ -632,7 +632,7 @@ static void fill_response(response *res, char **p, const char *head, size_t head
 
 /* The prepared responses for one body of a route (what names it in
  * messages: "routes[2]", "set_route /crl.pem"). */
-cs_code cs_route_body_build(const char *what, const char *type, const char *marker,
+cs_code csi_route_body_build(const char *what, const char *type, const char *marker,
                             const char *extra, const char *src, size_t src_len,
                             route_body **out, cs_err *err)
 {
@@ -702,7 +702,7 @@ done:
     return rc;
 }
 
-cs_code cs_routes_build(const cs_server_config *cfg, const char *hsts, route **out,
+cs_code csi_routes_build(const cs_server_config *cfg, const char *hsts, route **out,
                         cs_err *err)
 {
     route *routes = NULL;
@@ -727,7 +727,7 @@ cs_code cs_routes_build(const cs_server_config *cfg, const char *hsts, route **o
             goto done;
         }
         /* HSTS only where it reaches HTTPS alone (RFC 6797 7.2) */
-        rc = cs_route_body_build(what, type, src->client_marker, src->plain ? "" : hsts,
+        rc = csi_route_body_build(what, type, src->client_marker, src->plain ? "" : hsts,
                                  src->body, src->body_len, &routes[i].body, err);
         if (rc != CS_OK)
             goto done;
@@ -742,11 +742,11 @@ cs_code cs_routes_build(const cs_server_config *cfg, const char *hsts, route **o
     *out = routes;
     routes = NULL;
 done:
-    cs_routes_free(routes, cfg->routes_len);
+    csi_routes_free(routes, cfg->routes_len);
     return rc;
 }
 
-cs_code cs_handlers_build(const cs_server_config *cfg, handler **out, size_t *out_len,
+cs_code csi_handlers_build(const cs_server_config *cfg, handler **out, size_t *out_len,
                           cs_err *err)
 {
     handler *handlers = NULL;
@@ -807,14 +807,14 @@ cs_code cs_handlers_build(const cs_server_config *cfg, handler **out, size_t *ou
     *out_len = n;
     handlers = NULL;
 done:
-    cs_handlers_free(handlers, n);
+    csi_handlers_free(handlers, n);
     return rc;
 }
 
 /* "/root.pem" becomes the pattern "/root.pem$": exactly that path, which
- * cs_route_handler answers whatever the method. A path with pattern characters
+ * csi_route_handler answers whatever the method. A path with pattern characters
  * keeps CivetWeb's default check. */
-cs_code cs_routes_mark_public(cs_server *srv, cs_err *err)
+cs_code csi_routes_mark_public(cs_server *srv, cs_err *err)
 {
     size_t i;
 

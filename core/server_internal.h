@@ -89,7 +89,7 @@ struct cs_server {
      * handler's ctx, dropped after mg_stop has joined the workers. */
     cs_ocsp_responder *ocsp;
     /* 1: client certificates are asked for and ocsp is set, so each one is
-     * looked up (cs_tls_client_refused) at the handshake and per request. */
+     * looked up (csi_tls_client_refused) at the handshake and per request. */
     int checks_clients;
     int port;
     int http_port; /* -1: no plain listener */
@@ -119,80 +119,80 @@ struct cs_server {
 /* The server's SSL_CTX for cfg (already checked): TLS 1.2+, leaf, chain and
  * key, client verification as cfg asks, and the callbacks that give each
  * handshake srv's current credentials. Free with SSL_CTX_free. */
-CS_NODISCARD cs_code cs_tls_ctx_build(const cs_server_config *cfg, cs_server *srv,
+CS_NODISCARD cs_code csi_tls_ctx_build(const cs_server_config *cfg, cs_server *srv,
                                       SSL_CTX **out, cs_err *err);
 
 /* New credentials (refs 1) holding references to leaf, key and chain_in or,
  * if that is NULL, the chain_len certificates of chain, and a copy of the
- * staple. Free with cs_creds_free while unshared, else cs_creds_put. */
-CS_NODISCARD cs_code cs_creds_new(X509 *leaf, STACK_OF(X509) *chain_in,
+ * staple. Free with csi_creds_free while unshared, else csi_creds_put. */
+CS_NODISCARD cs_code csi_creds_new(X509 *leaf, STACK_OF(X509) *chain_in,
                                   const cs_cert *const *chain, size_t chain_len, EVP_PKEY *key,
                                   const unsigned char *staple, size_t staple_len, creds **out,
                                   cs_err *err);
-void cs_creds_free(creds *c);
+void csi_creds_free(creds *c);
 /* srv's current credentials with a reference for the caller; give it back
- * with cs_creds_put (NULL is fine). */
-creds *cs_creds_get(cs_server *srv);
-void cs_creds_put(cs_server *srv, creds *c);
-/* A new certificate: takes over c's reference (cs_creds_swap in
+ * with csi_creds_put (NULL is fine). */
+creds *csi_creds_get(cs_server *srv);
+void csi_creds_put(cs_server *srv, creds *c);
+/* A new certificate: takes over c's reference (csi_creds_swap in
  * server_tls.c says what it does to resumption). */
-void cs_creds_swap(cs_server *srv, creds *c);
+void csi_creds_swap(cs_server *srv, creds *c);
 
 /* Whether srv refuses the client certificate peer (verified, or resumed
  * from a session that was): 1 the database says revoked, -1 its status
  * could not be read (refuse: fail closed, the reason on stderr), 0 admit
  * (good, unknown to the database, another CA's, no certificate, or the
  * server checks none). */
-int cs_tls_client_refused(cs_server *srv, X509 *peer);
+int csi_tls_client_refused(cs_server *srv, X509 *peer);
 
 /* ---- the HTTP side, in server_http.c ---- */
 
 /* cfg's routes and handlers copied and checked, responses prepared (NULL
  * when there are none); the handlers end with the OCSP responder's when
- * cfg->ocsp is set. Free with cs_routes_free and cs_handlers_free,
+ * cfg->ocsp is set. Free with csi_routes_free and csi_handlers_free,
  * which take the count and accept NULL. */
-CS_NODISCARD cs_code cs_routes_build(const cs_server_config *cfg, const char *hsts,
+CS_NODISCARD cs_code csi_routes_build(const cs_server_config *cfg, const char *hsts,
                                      route **out, cs_err *err);
-void cs_routes_free(route *routes, size_t n);
-CS_NODISCARD cs_code cs_handlers_build(const cs_server_config *cfg, handler **out,
+void csi_routes_free(route *routes, size_t n);
+CS_NODISCARD cs_code csi_handlers_build(const cs_server_config *cfg, handler **out,
                                        size_t *out_len, cs_err *err);
-void cs_handlers_free(handler *handlers, size_t n);
+void csi_handlers_free(handler *handlers, size_t n);
 
 /* A route body of refs 1, extra (header lines, "" for none) in its
- * headers; give it back with cs_route_body_put. */
-CS_NODISCARD cs_code cs_route_body_build(const char *what, const char *type,
+ * headers; give it back with csi_route_body_put. */
+CS_NODISCARD cs_code csi_route_body_build(const char *what, const char *type,
                                          const char *marker, const char *extra,
                                          const char *src, size_t src_len, route_body **out,
                                          cs_err *err);
 /* Read a request body of at most max bytes before its deadline (see
- * cs_guard_body_ms): 0 and *out (malloc'd, NULL when there is no body), or
+ * csi_guard_body_ms): 0 and *out (malloc'd, NULL when there is no body), or
  * the status to answer: 413 too large, 408 too slow or cut short, 500. */
-int cs_http_read_body(struct mg_connection *conn, const struct mg_request_info *ri,
+int csi_http_read_body(struct mg_connection *conn, const struct mg_request_info *ri,
                       size_t max, unsigned char **out, size_t *len);
-route_body *cs_route_body_get(cs_server *srv, const route *r);
-void cs_route_body_put(cs_server *srv, route_body *b);
+route_body *csi_route_body_get(cs_server *srv, const route *r);
+void csi_route_body_put(cs_server *srv, route_body *b);
 /* The route with exactly this path, or NULL. */
-route *cs_route_find(const cs_server *srv, const char *path);
+route *csi_route_find(const cs_server *srv, const char *path);
 
 /* The request handler for "/", cbdata the cs_server; and the auth handlers
  * that keep CivetWeb from looking for password files on our paths. */
-int cs_route_handler(struct mg_connection *conn, void *cbdata);
-CS_NODISCARD cs_code cs_routes_mark_public(cs_server *srv, cs_err *err);
+int csi_route_handler(struct mg_connection *conn, void *cbdata);
+CS_NODISCARD cs_code csi_routes_mark_public(cs_server *srv, cs_err *err);
 
 /* ---- hostile clients, in server_guard.c ---- */
 
-/* A guard of threads slots for cfg's limits. Free with cs_guard_free (NULL
- * is fine), which also stops the watchdog cs_guard_start started. */
-CS_NODISCARD cs_code cs_guard_new(const cs_server_config *cfg, int threads, guard **out,
+/* A guard of threads slots for cfg's limits. Free with csi_guard_free (NULL
+ * is fine), which also stops the watchdog csi_guard_start started. */
+CS_NODISCARD cs_code csi_guard_new(const cs_server_config *cfg, int threads, guard **out,
                                   cs_err *err);
-CS_NODISCARD cs_code cs_guard_start(guard *g, cs_err *err);
-void cs_guard_free(guard *g);
+CS_NODISCARD cs_code csi_guard_start(guard *g, cs_err *err);
+void csi_guard_free(guard *g);
 /* Sets init_thread, init_connection, connection_close, begin_request and
  * end_request; the context's user data must be the cs_server. */
-void cs_guard_callbacks(struct mg_callbacks *cb);
+void csi_guard_callbacks(struct mg_callbacks *cb);
 /* The SSL_CTX info callback that hands each TLS socket to the guard. */
-void cs_guard_tls_info(const SSL *ssl, int where, int ret);
+void csi_guard_tls_info(const SSL *ssl, int where, int ret);
 /* How long a body of content_length bytes (-1: unknown) may take, ms. */
-long long cs_guard_body_ms(long long content_length);
+long long csi_guard_body_ms(long long content_length);
 
 #endif

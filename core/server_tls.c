@@ -40,7 +40,7 @@ static const char tls12_ciphers[] =
 /* Intermediates allowed between a client certificate and its root. */
 static const int client_verify_depth = 4;
 
-int cs_tls_client_refused(cs_server *srv, X509 *peer)
+int csi_tls_client_refused(cs_server *srv, X509 *peer)
 {
     cs_revocation st;
     cs_cert cert;
@@ -69,7 +69,7 @@ static int verify_client(X509_STORE_CTX *xs, void *arg)
     if (ok != 1)
         return ok;
     leaf = X509_STORE_CTX_get0_cert(xs);
-    refused = cs_tls_client_refused(arg, leaf);
+    refused = csi_tls_client_refused(arg, leaf);
     if (refused == 0)
         return 1;
     X509_STORE_CTX_set_error_depth(xs, 0);
@@ -90,7 +90,7 @@ static SSL_TICKET_RETURN on_ticket(SSL *ssl, SSL_SESSION *sess, const unsigned c
     (void)keyname_len;
     if (status != SSL_TICKET_SUCCESS && status != SSL_TICKET_SUCCESS_RENEW)
         return SSL_TICKET_RETURN_IGNORE_RENEW; /* none, or not ours: a full handshake */
-    if (cs_tls_client_refused(arg, SSL_SESSION_get0_peer(sess)) != 0)
+    if (csi_tls_client_refused(arg, SSL_SESSION_get0_peer(sess)) != 0)
         return SSL_TICKET_RETURN_IGNORE_RENEW;
     return status == SSL_TICKET_SUCCESS ? SSL_TICKET_RETURN_USE : SSL_TICKET_RETURN_USE_RENEW;
 }
@@ -182,7 +182,7 @@ static cs_code set_resumption(const cs_server_config *cfg, cs_server *srv, SSL_C
     return CS_OK;
 }
 
-void cs_creds_free(creds *c)
+void csi_creds_free(creds *c)
 {
     if (!c)
         return;
@@ -195,7 +195,7 @@ void cs_creds_free(creds *c)
 
 /* New credentials holding their own references to leaf, chain and key, and
  * a copy of the staple (NULL: none). */
-cs_code cs_creds_new(X509 *leaf, STACK_OF(X509) *chain_in, const cs_cert *const *chain,
+cs_code csi_creds_new(X509 *leaf, STACK_OF(X509) *chain_in, const cs_cert *const *chain,
                      size_t chain_len, EVP_PKEY *key, const unsigned char *staple,
                      size_t staple_len, creds **out, cs_err *err)
 {
@@ -227,11 +227,11 @@ cs_code cs_creds_new(X509 *leaf, STACK_OF(X509) *chain_in, const cs_cert *const 
     *out = c;
     return CS_OK;
 nomem:
-    cs_creds_free(c);
+    csi_creds_free(c);
     return cs_err_set(err, CS_ENOMEM, "server: out of memory");
 }
 
-creds *cs_creds_get(cs_server *srv)
+creds *csi_creds_get(cs_server *srv)
 {
     creds *c;
 
@@ -242,7 +242,7 @@ creds *cs_creds_get(cs_server *srv)
     return c;
 }
 
-void cs_creds_put(cs_server *srv, creds *c)
+void csi_creds_put(cs_server *srv, creds *c)
 {
     int last;
 
@@ -252,13 +252,13 @@ void cs_creds_put(cs_server *srv, creds *c)
     last = --c->refs == 0;
     pthread_mutex_unlock(&srv->lock);
     if (last)
-        cs_creds_free(c);
+        csi_creds_free(c);
 }
 
 /* Make c (a new certificate) the credentials of new handshakes; the old
  * ones go when the last handshake installing them is done. The generation
  * moves on, so sessions from before are not resumed. */
-void cs_creds_swap(cs_server *srv, creds *c)
+void csi_creds_swap(cs_server *srv, creds *c)
 {
     creds *old;
 
@@ -267,7 +267,7 @@ void cs_creds_swap(cs_server *srv, creds *c)
     srv->creds = c;
     srv->generation++;
     pthread_mutex_unlock(&srv->lock);
-    cs_creds_put(srv, old);
+    csi_creds_put(srv, old);
 }
 
 /* Called on each full handshake, after the ClientHello: this connection gets
@@ -277,7 +277,7 @@ void cs_creds_swap(cs_server *srv, creds *c)
 static int on_cert(SSL *ssl, void *arg)
 {
     cs_server *srv = arg;
-    creds *c = cs_creds_get(srv);
+    creds *c = csi_creds_get(srv);
     int ok = SSL_use_cert_and_key(ssl, c->leaf, c->key, c->chain, 1) == 1;
 
     if (ok && c->staple && SSL_get_tlsext_status_type(ssl) == TLSEXT_STATUSTYPE_ocsp) {
@@ -286,7 +286,7 @@ static int on_cert(SSL *ssl, void *arg)
         if (copy && !SSL_set_tlsext_status_ocsp_resp(ssl, copy, (long)c->staple_len))
             OPENSSL_free(copy);
     }
-    cs_creds_put(srv, c);
+    csi_creds_put(srv, c);
     return ok;
 }
 
@@ -323,7 +323,7 @@ static int on_client_hello(SSL *ssl, int *alert, void *arg)
     return SSL_CLIENT_HELLO_SUCCESS;
 }
 
-cs_code cs_tls_ctx_build(const cs_server_config *cfg, cs_server *srv, SSL_CTX **out,
+cs_code csi_tls_ctx_build(const cs_server_config *cfg, cs_server *srv, SSL_CTX **out,
                          cs_err *err)
 {
     SSL_CTX *ctx = NULL;
@@ -382,7 +382,7 @@ cs_code cs_tls_ctx_build(const cs_server_config *cfg, cs_server *srv, SSL_CTX **
     /* The leaf above is for checking; each handshake gets srv->creds. */
     SSL_CTX_set_cert_cb(ctx, on_cert, srv);
     SSL_CTX_set_client_hello_cb(ctx, on_client_hello, srv);
-    SSL_CTX_set_info_callback(ctx, cs_guard_tls_info);
+    SSL_CTX_set_info_callback(ctx, csi_guard_tls_info);
     if (!SSL_CTX_set_tlsext_status_cb(ctx, on_status) ||
         !SSL_CTX_set_tlsext_status_arg(ctx, srv)) {
         rc = cs_err_ossl(err, CS_ESERVER, "server: cannot set the OCSP stapling callback");

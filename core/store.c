@@ -351,14 +351,14 @@ static cs_code record(cs_store *s, const cs_cert *cert, const char *profile, int
     cs_code rc;
 
     *dup = 0;
-    rc = cs_cert_san_names(x, &names, &n_names);
+    rc = csi_cert_san_names(x, &names, &n_names);
     if (rc != CS_OK) {
         rc = cs_err_set(err, rc, "%s: recording a certificate: subjectAltName", s->path);
         goto done;
     }
     if (cert_serial(cert, serial) != 0 ||
-        !cs_asn1_time_unix(X509_get0_notBefore(x), &not_before) ||
-        !cs_asn1_time_unix(X509_get0_notAfter(x), &not_after)) {
+        !csi_asn1_time_unix(X509_get0_notBefore(x), &not_before) ||
+        !csi_asn1_time_unix(X509_get0_notAfter(x), &not_after)) {
         rc = cs_err_set(err, CS_EINVAL, "%s: recording a certificate: bad serial or validity",
                         s->path);
         goto done;
@@ -368,9 +368,9 @@ static cs_code record(cs_store *s, const cs_cert *cert, const char *profile, int
         rc = cs_err_ossl(err, CS_ECRYPTO, "%s: recording a certificate: encoding", s->path);
         goto done;
     }
-    cs_hex_lower(md, sizeof md, fp);
-    subject = cs_name_oneline(X509_get_subject_name(x));
-    issuer = cs_name_oneline(X509_get_issuer_name(x));
+    csi_hex_lower(md, sizeof md, fp);
+    subject = csi_name_oneline(X509_get_subject_name(x));
+    issuer = csi_name_oneline(X509_get_issuer_name(x));
     sans = sans_text(names, n_names);
     pem = pem_text(der, der_len, &pem_len);
     if (!subject || !issuer || !sans || !pem) {
@@ -405,7 +405,7 @@ done:
     free(sans);
     free(issuer);
     free(subject);
-    cs_names_free(names, n_names);
+    csi_names_free(names, n_names);
     OPENSSL_free(der);
     return rc;
 }
@@ -474,7 +474,7 @@ cs_code cs_store_issue(cs_store *store, const cs_cert_spec *spec, const cs_key *
     /* Known before signing when there is an issuer certificate: lets us skip a
      * taken serial without a signature. Self-signed: the UNIQUE index decides. */
     if (issuer) {
-        issuer_line = cs_name_oneline(X509_get_subject_name(issuer->x509));
+        issuer_line = csi_name_oneline(X509_get_subject_name(issuer->x509));
         if (!issuer_line) {
             rc = cs_err_set(err, CS_ENOMEM, "%s: out of memory", store->path);
             goto done;

@@ -103,7 +103,7 @@ cs_code cs_cert_verify(const cs_cert *leaf, const cs_cert *const *untrusted,
         int e = X509_STORE_CTX_get_error(ctx);
         int depth = X509_STORE_CTX_get_error_depth(ctx);
         X509 *current = X509_STORE_CTX_get_current_cert(ctx);
-        char *subject = current ? cs_name_oneline(X509_get_subject_name(current)) : NULL;
+        char *subject = current ? csi_name_oneline(X509_get_subject_name(current)) : NULL;
         if (e == X509_V_OK) /* failed before any check, e.g. out of memory */
             rc = cs_err_ossl(err, CS_EVERIFY, "verify: could not build the chain");
         else if (subject && subject[0])
