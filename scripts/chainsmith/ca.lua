@@ -7,9 +7,9 @@
 --
 -- docs/issue.md describes the request and the result.
 local pki = require "pki"
-local chain = require "chainsmith.chain"
 local crl = require "chainsmith.crl"
 local guard = require "chainsmith.guard"
+local layout = require "chainsmith.layout"
 local profile = require "chainsmith.profile"
 
 local ca = {}
@@ -33,7 +33,7 @@ end
 function ca.open(opts)
     opts = opts or {}
     local dir = opts.dir or "chain"
-    local files = chain.files(dir)
+    local files = layout.files(dir)
     local have_db, dberr, dbcode = guard.database(files, dir)
     if not have_db then
         return nil, dberr, dbcode
@@ -49,7 +49,7 @@ function ca.open(opts)
         if not readable then
             return nil, rerr, rcode
         end
-        if not chain.exists(path) then
+        if not layout.exists(path) then
             return nil, ("%s: missing; run build_chain.lua first (build_chain.lua --out %s)")
                 :format(path, dir), "notfound"
         end
@@ -325,7 +325,7 @@ function CA:issue(req, opts)
     local p, perr = profile.load(self.profiles, req.profile)
     if not p then
         local found = profile.valid_name(req.profile)
-            and chain.exists(profile.path(self.profiles, req.profile))
+            and layout.exists(profile.path(self.profiles, req.profile))
         if found then
             return nil, perr, "invalid"
         end

@@ -5,6 +5,7 @@ local pki = require "pki"
 local policy = require "policy"
 local crl = require "chainsmith.crl"
 local guard = require "chainsmith.guard"
+local layout = require "chainsmith.layout"
 local profile = require "chainsmith.profile"
 
 local chain = {}
@@ -20,29 +21,6 @@ local optional = { ocsp = true }
 -- The keys a passphrase encrypts: the CA's. Any other (the server's, an
 -- OCSP signer's) stays plain so the server starts unattended (docs/keys.md).
 local ca_keys = { root = true, intermediate = true }
-
-local function paths(out, name)
-    return { key = out .. "/" .. name .. ".key", cert = out .. "/" .. name .. ".pem" }
-end
-
-function chain.files(out)
-    return {
-        root = paths(out, "root"),
-        intermediate = paths(out, "intermediate"),
-        server = paths(out, "server"),
-        ocsp = paths(out, "ocsp"),
-        server_chain = out .. "/server-chain.pem",
-        db = out .. "/ca.db",
-        pending = out .. "/pending", -- journals (docs/issue.md, Durability)
-    }
-end
-
--- Whether a file is there (a symbolic link to one included). Not whether
--- it opens: opening a FIFO would wait for ever, and one that cannot be read
--- is not missing; the reader says what is wrong with either.
-function chain.exists(path)
-    return guard.exists(path)
-end
 
 -- Why issuer refused a name, in words: the subtrees of its kind that are
 -- against it ("DNS:example.com is outside the permitted DNS names (localhost,
@@ -141,7 +119,7 @@ function chain.load_profiles(dir)
     local profiles, problems = {}, {}
     for _, name in ipairs(chain.order) do
         local p, err
-        if optional[name] and not chain.exists(profile.path(dir, name)) then
+        if optional[name] and not layout.exists(profile.path(dir, name)) then
             p = false
         else
             p, err = profile.load(dir, name)
@@ -311,7 +289,7 @@ local function load_existing(files, passphrase)
             return nil, rerr, rcode
         end
     end
-    local have_key, have_cert = chain.exists(files.key), chain.exists(files.cert)
+    local have_key, have_cert = layout.exists(files.key), layout.exists(files.cert)
     if not have_key and not have_cert then
         return nil, nil
     end
@@ -376,9 +354,9 @@ end
 -- half-way left in the chain folder out (docs/issue.md, Durability): true,
 -- or nil, message, code. A folder without ca.db has nothing to finish.
 function chain.recover(out, store)
-    local files = chain.files(out)
+    local files = layout.files(out)
     if not store then
-        if not chain.exists(files.db) then
+        if not layout.exists(files.db) then
             return true
         end
         local opened, err, code = pki.open_store(files.db)
@@ -446,7 +424,7 @@ function chain.leaf_status(opts)
     if not profiles then
         return nil, perr, "policy"
     end
-    local files = chain.files(opts.out)
+    local files = layout.files(opts.out)
     local have_db, dberr, dbcode = guard.database(files, opts.out)
     if not have_db then
         return nil, dberr, dbcode
@@ -469,7 +447,7 @@ function chain.leaf_status(opts)
         { certs.root }, now)
     -- the delegated OCSP responder is renewed by the same build when due
     local ocsp_why
-    if profiles.ocsp and chain.exists(files.ocsp.cert) then
+    if profiles.ocsp and layout.exists(files.ocsp.cert) then
         local ocsp, err, code = pki.read_cert(files.ocsp.cert)
         if not ocsp then
             return nil, err, code
@@ -501,7 +479,7 @@ function chain.build(opts)
     if not profiles then
         return nil, perr, "policy"
     end
-    local files = chain.files(opts.out)
+    local files = layout.files(opts.out)
     local have_db, dberr, dbcode = guard.database(files, opts.out)
     if not have_db and not opts.force then
         return nil, dberr, dbcode

@@ -4,8 +4,8 @@
 local argparse = require "argparse"
 local lfs = require "lfs"
 local pki = require "pki"
-local chain = require "chainsmith.chain"
 local crl = require "chainsmith.crl"
+local layout = require "chainsmith.layout"
 local page = require "chainsmith.page"
 local ocsp_service = require "chainsmith.ocsp_service"
 
@@ -32,7 +32,7 @@ end
 
 local function load_chain(dir)
     local hint = " (run `lua scripts/build_chain.lua` first)"
-    local files = chain.files(dir)
+    local files = layout.files(dir)
     local served, err = pki.read_chain(files.server_chain)
     if not served then
         return nil, err .. hint
@@ -112,10 +112,10 @@ end
 -- chain built before CRLs existed has none, and then they are not served.
 local function file_routes(dir)
     local routes = {
-        { path = "/root.pem", file = chain.files(dir).root.cert, type = "application/x-pem-file" },
+        { path = "/root.pem", file = layout.files(dir).root.cert, type = "application/x-pem-file" },
     }
     for _, name in ipairs(crl.names) do
-        local f = crl.files(dir, name)
+        local f = layout.crl_files(dir, name)
         routes[#routes + 1] = { path = ("/crl/%s.crl"):format(name), file = f.der,
             type = "application/pkix-crl", plain = true, optional = true }
         routes[#routes + 1] = { path = ("/crl/%s.crl.pem"):format(name), file = f.pem,
@@ -127,7 +127,7 @@ end
 -- The files a reload depends on: the served chain and key, and every
 -- file-backed route (the root's among them: the page shows it).
 local function watched_files(dir, routes)
-    local files = { chain.files(dir).server_chain, chain.files(dir).server.key }
+    local files = { layout.files(dir).server_chain, layout.files(dir).server.key }
     for _, r in ipairs(routes) do
         files[#files + 1] = r.file
     end
