@@ -8,7 +8,6 @@
 --     policy.issuance below (docs/policy.md has the request model).
 -- The core still refuses what breaks RFC 5280, whatever this file allows.
 local engine = require "chainsmith.policy_engine"
-local has, is_ca = engine.has, engine.is_ca
 
 local policy = {}
 
@@ -58,65 +57,21 @@ policy.issuance = {
     end,
 }
 
--- Ordered, so reports read the same every time.
+-- Profile rules of your own, beside the ones every profile passes: the
+-- keys above ("allowed-key") and the core's lint (docs/lint.md: keyCertSign
+-- on a CA, a SAN naming a host on a server, the CN among the SANs, at most
+-- 398 days for a TLS server, ...). Each check(profile) returns true, or
+-- nil, field, reason; they run in this order.
 policy.rules = {
-    {
-        name = "allowed-key",
-        check = function(p)
-            return engine.key_allowed(p.key, policy.keys)
-        end,
-    },
-    {
-        name = "leaf-max-validity",
-        -- CA/Browser Forum: a TLS leaf lives at most 398 days.
-        check = function(p)
-            if not is_ca(p) and p.validity_days > 398 then
-                return nil, "validity_days",
-                    ("%d days is more than the 398 allowed for a leaf"):format(p.validity_days)
-            end
-            return true
-        end,
-    },
-    {
-        name = "ca-key-cert-sign",
-        check = function(p)
-            if is_ca(p) and not has(p.key_usage, "keyCertSign") then
-                return nil, "key_usage", "a CA certificate needs keyCertSign"
-            end
-            return true
-        end,
-    },
-    {
-        name = "server-needs-san",
-        check = function(p)
-            local san = p.subject_alt_name
-            local names = san and (#(san.dns or {}) + #(san.ip or {})) or 0
-            if has(p.extended_key_usage, "serverAuth") and names == 0 then
-                return nil, "subject_alt_name", "a server certificate needs a DNS or IP name"
-            end
-            return true
-        end,
-    },
-    {
-        name = "leaf-cn-in-san",
-        -- Clients ignore the CN; it must not say something the SAN does not.
-        -- A delegated OCSP responder (OCSPSigning alone) has no SAN: clients
-        -- find it by its key (BR 7.1.2.8), and its CN names no host.
-        check = function(p)
-            local eku = p.extended_key_usage or {}
-            if is_ca(p) or (#eku == 1 and eku[1] == "OCSPSigning") then
-                return true
-            end
-            local san = p.subject_alt_name or {}
-            for _, rdn in ipairs(p.subject) do
-                if rdn[1] == "CN" and not has(san.dns, rdn[2]) and not has(san.ip, rdn[2])
-                    and not has(san.email, rdn[2]) then
-                    return nil, "subject", ("CN %s is not in subject_alt_name"):format(rdn[2])
-                end
-            end
-            return true
-        end,
-    },
+    -- {
+    --     name = "short-clients",
+    --     check = function(p)
+    --         if p.name == "client" and p.validity_days > 90 then
+    --             return nil, "validity_days", "clients live 90 days at most"
+    --         end
+    --         return true
+    --     end,
+    -- },
 }
 
 return engine.new(policy)

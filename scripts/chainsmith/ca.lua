@@ -26,7 +26,8 @@ end
 
 -- Open the CA in opts.dir (default "chain"): the intermediate's key and
 -- certificate, the root, and ca.db. opts.profiles is the profile folder,
--- opts.policy a policy module (default require "policy"), opts.config its
+-- opts.policy a policy module (default require "policy"; a table of data
+-- alone, shaped like scripts/policy.lua's, gets the engine), opts.config its
 -- issuance table (default that module's policy.issuance), opts.passphrase
 -- the intermediate key's when build_chain.lua encrypted it.
 -- Returns the CA, or nil, message, code.
@@ -89,6 +90,9 @@ function ca.open(opts)
         return nil, back, fcode
     end
     local pol = opts.policy or require "policy"
+    if pol.check_request == nil then -- data alone (keys, issuance, rules): give it the engine
+        pol = require("chainsmith.policy_engine").new(pol)
+    end
     return setmetatable({
         dir = dir,
         files = files,

@@ -31,7 +31,7 @@ local function load_policy(path)
     if not ok then
         return nil, tostring(pol)
     end
-    if type(pol) ~= "table" or type(pol.check_request) ~= "function" then
+    if type(pol) ~= "table" or (pol.check_request == nil and type(pol.keys) ~= "table") then
         return nil, ("%s: must return a policy module (see scripts/policy.lua)"):format(path)
     end
     return pol

@@ -10,6 +10,7 @@
 -- policy.check_request, ... (the functions ca.lua and chain.lua call).
 -- The core still refuses what breaks RFC 5280, whatever a policy allows.
 local pki = require "pki"
+local profile = require "chainsmith.profile"
 
 local engine = {}
 
@@ -64,16 +65,68 @@ function engine.key_allowed(k, allowed)
         :format(tostring(k.type), alternatives(types))
 end
 
--- Run every rule. Returns true, or nil and one line per violation:
--- "profile server: validity_days: 400 days is ... (rule leaf-max-validity)".
+-- Throwaway keys to lint a would-be certificate with, one per key shape and
+-- made once: lint reads the key's type and curve (the key usages an EC or
+-- Ed25519 key may have) and whether an RSA key is big enough, nothing else.
+local lint_keys = {}
+
+local function lint_key(k)
+    local params = { type = k.type, curve = k.curve }
+    if k.type == "rsa" then
+        params.bits = math.min(k.bits or 3072, 2048)
+    end
+    local id = ("%s/%s/%s"):format(k.type, k.curve, params.bits)
+    if not lint_keys[id] then
+        local key, err = pki.generate_key(params)
+        if not key then
+            return nil, err
+        end
+        lint_keys[id] = key
+    end
+    return lint_keys[id]
+end
+
+-- The core's lint (docs/lint.md), the one source of the RFC 5280 and CA/B
+-- rules, on the certificate profile p would make: nil when it passes, or
+-- the findings ("lint: cabf-leaf-cn-in-san: subject: ... (BR 7.1.4.3)").
+-- Signed by a throwaway key and thrown away: nothing is stored or written.
+function engine.lint(p)
+    local key, err = lint_key(p.key)
+    if key then
+        local cert
+        cert, err = pki.sign(profile.spec(p), key)
+        if cert then
+            return nil
+        end
+    end
+    return err
+end
+
+-- The rules every profile passes: the keys policy.keys allows, the
+-- policy's own rules (policy.rules), and the core's lint on the
+-- certificate the profile would make. Returns true, or nil and one line per
+-- violation, each naming the profile and the rule: "profile server: key.curve:
+-- curve P-521 is not allowed (use P-256 or P-384) (rule allowed-key)",
+-- "profile server: lint: cabf-leaf-validity-398-days: validity: 400 days ...".
 function engine.check(policy, p)
     local violations = {}
-    for _, rule in ipairs(policy.rules) do
-        local ok, field, reason = rule.check(p)
+    local name = p.name or "?"
+    local key_ok, field, reason = engine.key_allowed(p.key, policy.keys)
+    if not key_ok then
+        violations[#violations + 1] = ("profile %s: %s: %s (rule allowed-key)")
+            :format(name, field, reason)
+    end
+    for _, rule in ipairs(policy.rules or {}) do
+        local ok
+        ok, field, reason = rule.check(p)
         if not ok then
             violations[#violations + 1] = ("profile %s: %s: %s (rule %s)")
-                :format(p.name or "?", field, reason, rule.name)
+                :format(name, field, reason, rule.name)
         end
+    end
+    local findings = key_ok and engine.lint(p)
+    if findings then
+        violations[#violations + 1] = ("profile %s: %s"):format(name, findings)
     end
     if #violations > 0 then
         return nil, table.concat(violations, "\n")
@@ -413,8 +466,5 @@ function engine.new(policy)
     end
     return policy
 end
-
--- For the rules in policy.lua.
-engine.has, engine.is_ca = has, is_ca
 
 return engine
