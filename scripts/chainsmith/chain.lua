@@ -413,6 +413,22 @@ local function ca_keepable(cert, p, f, roots, issuer_changed, now)
     return true
 end
 
+-- The profiles in dir, loaded and checked, and the files of the chain
+-- folder out, whose ca.db must be there if its CA keys are (unless force,
+-- which gives the CA up): profiles, files, or nil, message, code.
+local function open_folder(dir, out, force)
+    local profiles, perr = chain.load_profiles(dir)
+    if not profiles then
+        return nil, perr, "policy"
+    end
+    local files = layout.files(out)
+    local have_db, dberr, dbcode = guard.database(files, out)
+    if not have_db and not force then
+        return nil, dberr, dbcode
+    end
+    return profiles, files
+end
+
 -- Whether the server certificate in opts.out is due for renewal under the
 -- profiles in opts.profiles (the same test chain.build applies): {cert =
 -- the current leaf, why = the reason or nil when not due, profile = the
@@ -420,14 +436,9 @@ end
 -- {"intermediate CRL (why)", ...} for CRLs to sign again}, or nil, message,
 -- code. Nothing is written.
 function chain.leaf_status(opts)
-    local profiles, perr = chain.load_profiles(opts.profiles)
+    local profiles, files, fcode = open_folder(opts.profiles, opts.out)
     if not profiles then
-        return nil, perr, "policy"
-    end
-    local files = layout.files(opts.out)
-    local have_db, dberr, dbcode = guard.database(files, opts.out)
-    if not have_db then
-        return nil, dberr, dbcode
+        return nil, files, fcode
     end
     -- a build killed half-way is finished first: the status is the folder's
     local recovered, rerr, rcode = chain.recover(opts.out)
@@ -475,14 +486,9 @@ end
 -- certificate {name, cert, action = "created"|"kept"|"re-issued", why}, or
 -- nil, message, code.
 function chain.build(opts)
-    local profiles, perr = chain.load_profiles(opts.profiles)
+    local profiles, files, fcode = open_folder(opts.profiles, opts.out, opts.force)
     if not profiles then
-        return nil, perr, "policy"
-    end
-    local files = layout.files(opts.out)
-    local have_db, dberr, dbcode = guard.database(files, opts.out)
-    if not have_db and not opts.force then
-        return nil, dberr, dbcode
+        return nil, files, fcode
     end
     local private, merr, mcode = guard.key_modes(files)
     if not private and not opts.force then

@@ -467,4 +467,26 @@ function engine.new(policy)
     return policy
 end
 
+-- Load a policy file (issue.lua --policy FILE: the user's own code, as
+-- trusted as scripts/policy.lua): the policy module it returns, or nil and
+-- a message. A table of data alone gets the engine when the CA opens.
+function engine.load(path)
+    local text, rerr = pki.read_file(path)
+    if not text then
+        return nil, rerr
+    end
+    local chunk, err = load((text:gsub("^#[^\n]*", "", 1)), "@" .. path, "t")
+    if not chunk then
+        return nil, err
+    end
+    local ok, pol = pcall(chunk)
+    if not ok then
+        return nil, tostring(pol)
+    end
+    if type(pol) ~= "table" or (pol.check_request == nil and type(pol.keys) ~= "table") then
+        return nil, ("%s: must return a policy module (see scripts/policy.lua)"):format(path)
+    end
+    return pol
+end
+
 return engine
