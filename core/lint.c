@@ -133,13 +133,14 @@ static const cs_lint_rule rules[R_COUNT] = {
                          "an iPAddress is 4 (IPv4) or 16 (IPv6) octets"},
     [R_LEAF_SAN] = {"cabf-leaf-san-present", E, "BR 7.1.2.7.12; RFC 5280 4.2.1.6",
                     "an end-entity certificate has a non-empty subjectAltName (but a "
-                    "delegated OCSP responder, BR 7.1.2.8)"},
+                    "delegated OCSP responder, BR 7.1.2.8); a TLS server certificate's "
+                    "holds a dNSName or an iPAddress"},
     [R_LEAF_CN_IN_SAN] = {"cabf-leaf-cn-in-san", E, "BR 7.1.4.3",
                           "a TLS server certificate's commonName, if any, is one of its "
                           "subjectAltName entries"},
     [R_LEAF_EKU] = {"cabf-leaf-eku-present", E, "BR 7.1.2.7.10",
                     "an end-entity certificate has extKeyUsage"},
-    [R_LEAF_VALIDITY] = {"cabf-leaf-validity-398-days", W, "BR 6.3.2",
+    [R_LEAF_VALIDITY] = {"cabf-leaf-validity-398-days", E, "BR 6.3.2",
                          "a TLS server certificate is valid for at most 398 days"},
     [R_EC_KU] = {"rfc5480-ec-key-usage", E, "RFC 5480 3; BR 7.1.2.7.11",
                  "an EC key has no keyEncipherment or dataEncipherment"},
@@ -375,6 +376,19 @@ static int wildcard_ok(const unsigned char *p, int len)
         if (p[i] == '*')
             return 0;
     return 1;
+}
+
+/* Does san name a host (a dNSName or an iPAddress), as a TLS server's must? */
+static int san_has_host(const GENERAL_NAMES *san)
+{
+    int i;
+
+    for (i = 0; i < sk_GENERAL_NAME_num(san); i++) {
+        int type = sk_GENERAL_NAME_value(san, i)->type;
+        if (type == GEN_DNS || type == GEN_IPADD)
+            return 1;
+    }
+    return 0;
 }
 
 static void lint_san(const exts *e, cs_lint_report *r)
@@ -639,6 +653,9 @@ static void lint_run(const X509 *x, const X509 *issuer, int self, const EVP_PKEY
         if (e.san ? sk_GENERAL_NAME_num(e.san) == 0 : !ocsp_signer)
             find(r, R_LEAF_SAN, "subjectAltName: %s in an end-entity certificate",
                  e.san ? "empty" : "missing");
+        if (server && e.san && sk_GENERAL_NAME_num(e.san) > 0 && !san_has_host(e.san))
+            find(r, R_LEAF_SAN, "subjectAltName: no dNSName or iPAddress in a TLS server "
+                 "certificate");
         if (server && e.san) {
             for (i = X509_NAME_get_index_by_NID(subject, NID_commonName, -1); i >= 0;
                  i = X509_NAME_get_index_by_NID(subject, NID_commonName, i)) {

@@ -1,5 +1,6 @@
 -- The build_chain.lua command: options, the build, the summary.
 local chain = require "chainsmith.chain"
+local layout = require "chainsmith.layout"
 local secret = require "chainsmith.secret"
 local summary = require "chainsmith.summary"
 
@@ -58,7 +59,7 @@ function cli.main(args, boot)
     if not report then
         boot.die("build_chain: %s", err)
     end
-    io.write(summary.chain(report, chain.files(opts.out)))
+    io.write(summary.chain(report, layout.files(opts.out)))
 end
 
 return cli

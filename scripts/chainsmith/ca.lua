@@ -7,9 +7,9 @@
 --
 -- docs/issue.md describes the request and the result.
 local pki = require "pki"
-local chain = require "chainsmith.chain"
 local crl = require "chainsmith.crl"
 local guard = require "chainsmith.guard"
+local layout = require "chainsmith.layout"
 local profile = require "chainsmith.profile"
 
 local ca = {}
@@ -26,14 +26,15 @@ end
 
 -- Open the CA in opts.dir (default "chain"): the intermediate's key and
 -- certificate, the root, and ca.db. opts.profiles is the profile folder,
--- opts.policy a policy module (default require "policy"), opts.config its
+-- opts.policy a policy module (default require "policy"; a table of data
+-- alone, shaped like scripts/policy.lua's, gets the engine), opts.config its
 -- issuance table (default that module's policy.issuance), opts.passphrase
 -- the intermediate key's when build_chain.lua encrypted it.
 -- Returns the CA, or nil, message, code.
 function ca.open(opts)
     opts = opts or {}
     local dir = opts.dir or "chain"
-    local files = chain.files(dir)
+    local files = layout.files(dir)
     local have_db, dberr, dbcode = guard.database(files, dir)
     if not have_db then
         return nil, dberr, dbcode
@@ -49,7 +50,7 @@ function ca.open(opts)
         if not readable then
             return nil, rerr, rcode
         end
-        if not chain.exists(path) then
+        if not layout.exists(path) then
             return nil, ("%s: missing; run build_chain.lua first (build_chain.lua --out %s)")
                 :format(path, dir), "notfound"
         end
@@ -89,6 +90,9 @@ function ca.open(opts)
         return nil, back, fcode
     end
     local pol = opts.policy or require "policy"
+    if pol.check_request == nil then -- data alone (keys, issuance, rules): give it the engine
+        pol = require("chainsmith.policy_engine").new(pol)
+    end
     return setmetatable({
         dir = dir,
         files = files,
@@ -325,7 +329,7 @@ function CA:issue(req, opts)
     local p, perr = profile.load(self.profiles, req.profile)
     if not p then
         local found = profile.valid_name(req.profile)
-            and chain.exists(profile.path(self.profiles, req.profile))
+            and layout.exists(profile.path(self.profiles, req.profile))
         if found then
             return nil, perr, "invalid"
         end

@@ -5,6 +5,7 @@ local pki = require "pki"
 local policy = require "policy"
 local crl = require "chainsmith.crl"
 local guard = require "chainsmith.guard"
+local layout = require "chainsmith.layout"
 local profile = require "chainsmith.profile"
 
 local chain = {}
@@ -20,29 +21,6 @@ local optional = { ocsp = true }
 -- The keys a passphrase encrypts: the CA's. Any other (the server's, an
 -- OCSP signer's) stays plain so the server starts unattended (docs/keys.md).
 local ca_keys = { root = true, intermediate = true }
-
-local function paths(out, name)
-    return { key = out .. "/" .. name .. ".key", cert = out .. "/" .. name .. ".pem" }
-end
-
-function chain.files(out)
-    return {
-        root = paths(out, "root"),
-        intermediate = paths(out, "intermediate"),
-        server = paths(out, "server"),
-        ocsp = paths(out, "ocsp"),
-        server_chain = out .. "/server-chain.pem",
-        db = out .. "/ca.db",
-        pending = out .. "/pending", -- journals (docs/issue.md, Durability)
-    }
-end
-
--- Whether a file is there (a symbolic link to one included). Not whether
--- it opens: opening a FIFO would wait for ever, and one that cannot be read
--- is not missing; the reader says what is wrong with either.
-function chain.exists(path)
-    return guard.exists(path)
-end
 
 -- Why issuer refused a name, in words: the subtrees of its kind that are
 -- against it ("DNS:example.com is outside the permitted DNS names (localhost,
@@ -141,7 +119,7 @@ function chain.load_profiles(dir)
     local profiles, problems = {}, {}
     for _, name in ipairs(chain.order) do
         local p, err
-        if optional[name] and not chain.exists(profile.path(dir, name)) then
+        if optional[name] and not layout.exists(profile.path(dir, name)) then
             p = false
         else
             p, err = profile.load(dir, name)
@@ -311,7 +289,7 @@ local function load_existing(files, passphrase)
             return nil, rerr, rcode
         end
     end
-    local have_key, have_cert = chain.exists(files.key), chain.exists(files.cert)
+    local have_key, have_cert = layout.exists(files.key), layout.exists(files.cert)
     if not have_key and not have_cert then
         return nil, nil
     end
@@ -376,9 +354,9 @@ end
 -- half-way left in the chain folder out (docs/issue.md, Durability): true,
 -- or nil, message, code. A folder without ca.db has nothing to finish.
 function chain.recover(out, store)
-    local files = chain.files(out)
+    local files = layout.files(out)
     if not store then
-        if not chain.exists(files.db) then
+        if not layout.exists(files.db) then
             return true
         end
         local opened, err, code = pki.open_store(files.db)
@@ -435,6 +413,22 @@ local function ca_keepable(cert, p, f, roots, issuer_changed, now)
     return true
 end
 
+-- The profiles in dir, loaded and checked, and the files of the chain
+-- folder out, whose ca.db must be there if its CA keys are (unless force,
+-- which gives the CA up): profiles, files, or nil, message, code.
+local function open_folder(dir, out, force)
+    local profiles, perr = chain.load_profiles(dir)
+    if not profiles then
+        return nil, perr, "policy"
+    end
+    local files = layout.files(out)
+    local have_db, dberr, dbcode = guard.database(files, out)
+    if not have_db and not force then
+        return nil, dberr, dbcode
+    end
+    return profiles, files
+end
+
 -- Whether the server certificate in opts.out is due for renewal under the
 -- profiles in opts.profiles (the same test chain.build applies): {cert =
 -- the current leaf, why = the reason or nil when not due, profile = the
@@ -442,14 +436,9 @@ end
 -- {"intermediate CRL (why)", ...} for CRLs to sign again}, or nil, message,
 -- code. Nothing is written.
 function chain.leaf_status(opts)
-    local profiles, perr = chain.load_profiles(opts.profiles)
+    local profiles, files, fcode = open_folder(opts.profiles, opts.out)
     if not profiles then
-        return nil, perr, "policy"
-    end
-    local files = chain.files(opts.out)
-    local have_db, dberr, dbcode = guard.database(files, opts.out)
-    if not have_db then
-        return nil, dberr, dbcode
+        return nil, files, fcode
     end
     -- a build killed half-way is finished first: the status is the folder's
     local recovered, rerr, rcode = chain.recover(opts.out)
@@ -469,7 +458,7 @@ function chain.leaf_status(opts)
         { certs.root }, now)
     -- the delegated OCSP responder is renewed by the same build when due
     local ocsp_why
-    if profiles.ocsp and chain.exists(files.ocsp.cert) then
+    if profiles.ocsp and layout.exists(files.ocsp.cert) then
         local ocsp, err, code = pki.read_cert(files.ocsp.cert)
         if not ocsp then
             return nil, err, code
@@ -497,14 +486,9 @@ end
 -- certificate {name, cert, action = "created"|"kept"|"re-issued", why}, or
 -- nil, message, code.
 function chain.build(opts)
-    local profiles, perr = chain.load_profiles(opts.profiles)
+    local profiles, files, fcode = open_folder(opts.profiles, opts.out, opts.force)
     if not profiles then
-        return nil, perr, "policy"
-    end
-    local files = chain.files(opts.out)
-    local have_db, dberr, dbcode = guard.database(files, opts.out)
-    if not have_db and not opts.force then
-        return nil, dberr, dbcode
+        return nil, files, fcode
     end
     local private, merr, mcode = guard.key_modes(files)
     if not private and not opts.force then

@@ -3,6 +3,7 @@
 -- intermediate's (intermediate.crl) revoked leaves; each is DER, with a PEM
 -- copy (.crl.pem). docs/revocation.md is the user's side of this file.
 local pki = require "pki"
+local layout = require "chainsmith.layout"
 
 local crl = {}
 
@@ -11,11 +12,6 @@ crl.names = { "root", "intermediate" }
 
 -- nextUpdate when the CA's profile does not say (crl_next_update_days).
 crl.default_days = { root = 30, intermediate = 7 }
-
--- The files of CA name's CRL in dir.
-function crl.files(dir, name)
-    return { der = ("%s/%s.crl"):format(dir, name), pem = ("%s/%s.crl.pem"):format(dir, name) }
-end
 
 -- Sign the CRL of the CA (cert, key) from what store records as revoked by
 -- it, with the next CRL number, valid for days. Call it inside store's open
@@ -41,7 +37,7 @@ function crl.sign(store, dir, name, cert, key, days)
     if not list then
         return nil, ("%s CRL: %s"):format(name, err), code
     end
-    local f = crl.files(dir, name)
+    local f = layout.crl_files(dir, name)
     return { name = name, number = number, revoked = #revoked,
         next_update = list:info().next_update, der = f.der, pem = f.pem }, {
         { path = f.der, crl = list, overwrite = true },
@@ -53,7 +49,7 @@ end
 -- missing, not signed by cert (a re-created CA), or past half its life
 -- (so a routine build_chain.lua keeps it from going stale).
 function crl.stale(dir, name, cert, now)
-    local f = crl.files(dir, name)
+    local f = layout.crl_files(dir, name)
     local list = pki.read_crl(f.der)
     if not list or not pki.read_crl(f.pem) then
         return "missing"

@@ -3,7 +3,7 @@
 -- that browsers, keytool and pk12util import.
 local argparse = require "argparse"
 local pki = require "pki"
-local chain = require "chainsmith.chain"
+local layout = require "chainsmith.layout"
 local secret = require "chainsmith.secret"
 
 local cli = {}
@@ -46,7 +46,7 @@ function cli.main(args, boot)
 
     local key_path, chain_path, name = cli.companions(opts.cert)
     key_path = opts.key or key_path
-    if not opts.chain and not chain.exists(chain_path) then
+    if not opts.chain and not layout.exists(chain_path) then
         chain_path = nil
     end
     chain_path = opts.chain or chain_path

@@ -2,33 +2,23 @@
 -- a CA key that cannot be read. Each says what is wrong and how to fix it,
 -- and none suggests replacing a CA for what a restore or a chmod fixes.
 local lfs = require "lfs"
+local layout = require "chainsmith.layout"
 
 local guard = {}
 
 -- The CA keys: the ones whose loss or exposure is the CA's.
 local ca_keys = { "root", "intermediate" }
 
--- Whether path is there (whatever its mode): lstat, not open, so a file
--- that cannot be read is not taken for a missing one.
-function guard.present(path)
-    return lfs.symlinkattributes(path, "mode") ~= nil
-end
-
--- Whether path is there, following a symbolic link.
-function guard.exists(path)
-    return lfs.attributes(path, "mode") ~= nil
-end
-
--- files (chain.files(dir)) with the CA keys there and ca.db gone: the
+-- files (layout.files(dir)) with the CA keys there and ca.db gone: the
 -- database holds what was issued and revoked and the CRL numbers, and a new
 -- empty one would silently forget them. true, or nil, message, code.
 function guard.database(files, dir)
-    if guard.present(files.db) then
+    if layout.present(files.db) then
         return true
     end
     local keys = {}
     for _, name in ipairs(ca_keys) do
-        if guard.present(files[name].key) then
+        if layout.present(files[name].key) then
             keys[#keys + 1] = files[name].key
         end
     end
@@ -72,7 +62,7 @@ local function mode_of(path)
     return mode
 end
 
--- The CA keys in files (chain.files(dir)) must be the owner's alone: a key
+-- The CA keys in files (layout.files(dir)) must be the owner's alone: a key
 -- other users may read is refused, with the chmod that fixes it. true, or
 -- nil, message, code.
 function guard.key_modes(files)

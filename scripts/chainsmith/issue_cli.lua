@@ -16,27 +16,6 @@ function cli.base_name(names)
     return (first:gsub("[^%w%.%-_@]", "_"))
 end
 
--- Load a policy module from a file (the user's own code, as trusted as
--- scripts/policy.lua): it returns the policy table.
-local function load_policy(path)
-    local text, rerr = pki.read_file(path)
-    if not text then
-        return nil, rerr
-    end
-    local chunk, err = load((text:gsub("^#[^\n]*", "", 1)), "@" .. path, "t")
-    if not chunk then
-        return nil, err
-    end
-    local ok, pol = pcall(chunk)
-    if not ok then
-        return nil, tostring(pol)
-    end
-    if type(pol) ~= "table" or type(pol.check_request) ~= "function" then
-        return nil, ("%s: must return a policy module (see scripts/policy.lua)"):format(path)
-    end
-    return pol
-end
-
 function cli.main(args, boot)
     local parser = argparse("issue.lua",
         "Issue a certificate from the intermediate CA built by build_chain.lua.\n"
@@ -63,7 +42,7 @@ function cli.main(args, boot)
     local pol
     if opts.policy then
         local perr
-        pol, perr = load_policy(opts.policy)
+        pol, perr = require("chainsmith.policy_engine").load(opts.policy)
         if not pol then
             boot.die("issue: %s", perr)
         end

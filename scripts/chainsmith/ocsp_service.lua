@@ -5,7 +5,7 @@
 -- (chain/ocsp.pem, ocsp.key: OCSPSigning only), so serving OCSP never needs
 -- the intermediate's key, which may be encrypted (docs/keys.md).
 local pki = require "pki"
-local chain = require "chainsmith.chain"
+local layout = require "chainsmith.layout"
 
 local service = {}
 
@@ -34,11 +34,11 @@ end
 -- and why OCSP is not served (a chain built before the OCSP signer existed
 -- has no ocsp.pem).
 function service.open(dir)
-    local f = chain.files(dir)
+    local f = layout.files(dir)
     local files = { issuer = f.intermediate.cert, signer = f.ocsp.cert, key = f.ocsp.key,
         db = f.db }
     for _, path in pairs(files) do
-        if not chain.exists(path) then
+        if not layout.exists(path) then
             return nil, ("%s is missing (build_chain.lua issues it)"):format(path)
         end
     end

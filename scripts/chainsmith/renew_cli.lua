@@ -5,6 +5,7 @@
 -- serve.lua picks the new files up by itself.
 local argparse = require "argparse"
 local chain = require "chainsmith.chain"
+local layout = require "chainsmith.layout"
 local secret = require "chainsmith.secret"
 local summary = require "chainsmith.summary"
 
@@ -83,7 +84,7 @@ function cli.main(args, boot)
     end
     io.write(("renewed: serial %s -> %s (%s), expires %s, written to %s\n"):format(
         old:serial(), leaf.cert:serial(), why or leaf.why, summary.date(leaf.cert:info().not_after),
-        chain.files(opts.out).server_chain))
+        layout.files(opts.out).server_chain))
 end
 
 return cli

@@ -606,6 +606,15 @@ static void test_leaf_rules(void)
            "subjectAltName: missing in an end-entity certificate");
     X509_free(x);
 
+    /* A TLS server certificate names a host: an email alone is none. */
+    x = build(leaf_key, inter, 0, "Alice");
+    ext(x, inter, NID_subject_alt_name, "email:alice@localhost");
+    EXPECT(lint(x, inter_key, NULL, inter), "cabf-leaf-san-present",
+           "subjectAltName: no dNSName or iPAddress in a TLS server certificate");
+    ext(x, inter, NID_ext_key_usage, "clientAuth"); /* a client's may be an email alone */
+    EXPECT_CLEAN(lint(x, inter_key, NULL, inter), "client certificate with an email SAN");
+    X509_free(x);
+
     x = leaf();
     ext(x, inter, NID_subject_alt_name, "DNS:www.example");
     EXPECT(lint(x, inter_key, NULL, inter), "cabf-leaf-cn-in-san",
@@ -642,7 +651,7 @@ static void test_leaf_rules(void)
     x = leaf();
     X509_gmtime_adj(X509_getm_notAfter(x), 400L * 86400);
     EXPECT(lint(x, inter_key, NULL, inter), "cabf-leaf-validity-398-days", "days");
-    CHECK(rep.errors == 0 && rep.warnings == 1); /* a warning: signing goes on */
+    CHECK(rep.errors == 1 && rep.warnings == 0); /* an error: never signed (docs/lint.md) */
     X509_free(x);
 }
 

@@ -72,7 +72,7 @@ sed -i 's/validity_days = 30,/validity_days = 400,/' "$tmp/bad/server.lua"
 snapshot=$(cd "$out" && sha256sum ./*.pem ./*.key ca.db)
 refuse "policy refuses a 400-day leaf" build_chain --out "$out" --profiles "$tmp/bad"
 contains "violation names profile, field and rule" "$tmp/last.out" \
-    "profile server: validity_days: 400 days is more than the 398 allowed for a leaf (rule leaf-max-validity)"
+    "profile server: lint: cabf-leaf-validity-398-days: validity: 400 days for a TLS server certificate (at most 398) (BR 6.3.2)"
 equal "nothing changed after the refusal" "$(cd "$out" && sha256sum ./*.pem ./*.key ca.db)" "$snapshot"
 refuse "policy refusal in a new folder" build_chain --out "$tmp/never" --profiles "$tmp/bad"
 [ ! -e "$tmp/never" ] && ok || bad "a refused build created its folder"

@@ -19,6 +19,7 @@ package.path = repo .. "/scripts/?.lua;" .. package.path
 local pki = require "pki"
 local chain = require "chainsmith.chain"
 local crl = require "chainsmith.crl"
+local layout = require "chainsmith.layout"
 
 local problems = 0
 local function problem(fmt, ...)
@@ -58,7 +59,7 @@ for _, name in ipairs(lines(("ls -A '%s' '%s/pending' 2>/dev/null"):format(dir, 
     end
 end
 
-local files = chain.files(dir)
+local files = layout.files(dir)
 local certs = {}
 for _, name in ipairs { "root", "intermediate", "server", "ocsp" } do
     local f = files[name]
@@ -99,7 +100,7 @@ end
 local store <close> = assert(pki.open_store(db))
 local report = { "root " .. certs.root:fingerprint() }
 for _, name in ipairs(crl.names) do
-    local f = crl.files(dir, name)
+    local f = layout.crl_files(dir, name)
     local der, pem = pki.read_crl(f.der), pki.read_crl(f.pem)
     if not der or not pem then
         problem("%s CRL: missing", name)

@@ -188,7 +188,7 @@ t.expect_fail("wildcard inside a label", "invalid", "^name a%*%.b%.localhost: ",
 t.expect_fail("invalid IDN refused", "invalid", "^name xn%-%-a%.localhost: ", ca.issue, ca,
     { profile = "server", names = { "xn--a.localhost" } })
 t.expect_fail("a server certificate with only an email", "policy",
-    "%(rule server%-needs%-san%)", ca.issue, ca,
+    "cabf%-leaf%-san%-present: subjectAltName: no dNSName or iPAddress", ca.issue, ca,
     { profile = "server", names = { "a@localhost" } })
 t.expect_fail("a CA profile is not issued", "policy", "%(rule leaf%-profile%)", ca.issue, ca,
     { profile = "intermediate", names = { "localhost" } })
@@ -224,6 +224,25 @@ t.case("custom policy: refusals name the rule, allowed names pass", function()
     local info = r.cert:info()
     assert((info.not_after - info.not_before) // 86400 == 7, "the policy's maximum is the default")
     assert(policy.issuance ~= config)
+end)
+
+-- A policy of data alone (scripts/policy.lua's table without engine.new):
+-- the engine is added when the CA opens, its own rule included.
+t.case("a policy of data alone gets the engine", function()
+    local data = { keys = { ec = { "P-256" } }, rules = {
+            { name = "no-peers", check = function(p)
+                if p.name == "peer" then return nil, "profile", "no peers here" end
+                return true
+            end },
+        }, issuance = { profiles = { client = { deny = { "x.localhost" } } } } }
+    local c <close> = assert(ca_mod.open { dir = dir, profiles = profiles, policy = data })
+    local r, err, code = c:issue { profile = "client", names = { "x.localhost" } }
+    assert(r == nil and code == "policy", err)
+    assert(err == "name x.localhost: denied for profile client by 'x.localhost' "
+        .. "(rule client.deny)", err)
+    r, err = c:issue { profile = "peer", names = { "p.localhost" } }
+    assert(r == nil and err:find("(rule no-peers)", 1, true), err)
+    assert(c:issue { profile = "client", names = { "y.localhost" } })
 end)
 
 t.expect_error("an unknown option raises", "unknown option 'wirte'", ca.issue, ca,

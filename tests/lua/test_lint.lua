@@ -1,5 +1,5 @@
 -- pki.lint and pki.lint_rules: clean chains, foreign certificates with
--- findings, warnings that do not stop signing, caller bugs raised.
+-- findings, the 398-day rule refused at signing, caller bugs raised.
 package.path = (arg[0]:match("(.-)[^/]*$") or "") .. "?.lua;" .. package.path
 local pki = require "pki"
 local t = require "testlib"
@@ -49,14 +49,13 @@ t.case("the tutorial's flaws in a certificate openssl made", function()
     end
 end)
 
-t.case("a warning does not stop signing, and lint reports it", function()
+-- One level for the 398 days, everywhere: an error, never signed (issue 11).
+t.case("a TLS server leaf over 398 days is refused, naming the rule", function()
     local spec = t.leaf_spec()
     spec.validity_days = 400
-    local leaf = assert(pki.sign(spec, c.leaf_key, c.inter, c.inter_key))
-    local findings = pki.lint(leaf, c.inter)
-    assert(#findings == 1, #findings)
-    assert(findings[1].rule == "cabf-leaf-validity-398-days" and findings[1].level == "warning")
-    assert(findings[1].message:find("400 days", 1, true), findings[1].message)
+    local leaf, err, code = pki.sign(spec, c.leaf_key, c.inter, c.inter_key)
+    assert(leaf == nil and code == "lint", code)
+    assert(err:find("cabf-leaf-validity-398-days: validity: 400 days", 1, true), err)
 end)
 
 t.case("lint_rules lists every rule once, with level and source", function()

@@ -270,6 +270,9 @@ for _, name in ipairs { "client", "peer", "server", "intermediate", "root" } do
     local sp, serr = profile.load(shipped, name)
     case("shipped " .. name .. " loads", sp ~= nil, serr)
     if sp then
+        -- client and peer are templates: checked as ca:issue checks them,
+        -- with the names a request gives (lint wants a leaf's SAN)
+        sp.subject_alt_name = sp.subject_alt_name or { dns = { "a.localhost" } }
         local ok, why = policy.check(sp)
         case("shipped " .. name .. " passes policy", ok, why)
     end

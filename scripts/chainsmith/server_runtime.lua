@@ -1,0 +1,344 @@
+-- serve.lua's runtime: load the chain, render the page, serve until a
+-- signal, and pick up a renewed certificate (SIGHUP or its files changing)
+-- without a restart. serve_cli.lua parses the options and calls run.
+local lfs = require "lfs"
+local pki = require "pki"
+local crl = require "chainsmith.crl"
+local layout = require "chainsmith.layout"
+local page = require "chainsmith.page"
+local ocsp_service = require "chainsmith.ocsp_service"
+
+local runtime = {}
+
+-- A page or a CRL: regular files only, at most as large as core reads a CRL.
+local function read_text(path)
+    return pki.read_file(path, 64 * 1024 * 1024)
+end
+
+-- ::1 only where the machine has an IPv6 loopback (some containers do not).
+local function default_hosts()
+    local hosts = { "127.0.0.1" }
+    local v6 = io.open("/proc/net/if_inet6", "r")
+    if v6 then
+        local text = v6:read("a")
+        v6:close()
+        if text:find("00000000000000000000000000000001", 1, true) then
+            hosts[#hosts + 1] = "::1"
+        end
+    end
+    return hosts
+end
+
+local function load_chain(dir)
+    local hint = " (run `lua scripts/build_chain.lua` first)"
+    local files = layout.files(dir)
+    local served, err = pki.read_chain(files.server_chain)
+    if not served then
+        return nil, err .. hint
+    end
+    local key
+    key, err = pki.read_key(files.server.key)
+    if not key then
+        return nil, err .. hint
+    end
+    local root
+    root, err = pki.read_cert(files.root.cert)
+    if not root then
+        return nil, err .. hint
+    end
+    return { served = served, key = key, root = root }
+end
+
+local function add_once(list, cert)
+    for _, have in ipairs(list) do
+        if have == cert then
+            return
+        end
+    end
+    list[#list + 1] = cert
+end
+
+-- The CAs client certificates must chain to: --client-ca FILE's, and the
+-- chain's own root with --mtls (or --require-client-cert alone). Each served
+-- intermediate that chains to them joins, so a client of ours may send its
+-- certificate alone. {} when clients are not asked; nil, message on error.
+local function client_cas(opts, c)
+    local cas = {}
+    if opts.client_ca then
+        local certs, err = pki.read_chain(opts.client_ca)
+        if not certs then
+            return nil, err
+        end
+        for i, cert in ipairs(certs) do
+            local info = cert:info()
+            if not (info.basic_constraints and info.basic_constraints.ca) then
+                return nil, ("%s: certificate %d (%s) is not a CA"):format(opts.client_ca, i,
+                    info.subject_line)
+            end
+            add_once(cas, cert)
+        end
+    end
+    if opts.mtls or (opts.require_client_cert and #cas == 0) then
+        add_once(cas, c.root)
+    end
+    if #cas == 0 then
+        return cas
+    end
+    local intermediates = { table.unpack(c.served, 2) }
+    for _, inter in ipairs(intermediates) do
+        if pki.verify { leaf = inter, chain = intermediates, roots = cas } then
+            add_once(cas, inter)
+        end
+    end
+    return cas
+end
+
+-- What identifies a file's version without reading it (the key is never
+-- read here): inode, size, modification and change time. A rename of a
+-- new file over it (how core writes) always changes the inode. "" when the
+-- file is missing.
+local function stamp(path)
+    local a = lfs.attributes(path)
+    if not a then
+        return ""
+    end
+    return ("%s:%s:%s:%s"):format(a.ino, a.size, a.modification, a.change)
+end
+
+-- The routes served from a file, re-read when it changes: {path, file,
+-- type, plain, optional}. The CRLs that build_chain.lua and revoke.lua write
+-- (docs/revocation.md) are signed, so they go on the plain-HTTP port too; a
+-- chain built before CRLs existed has none, and then they are not served.
+local function file_routes(dir)
+    local routes = {
+        { path = "/root.pem", file = layout.files(dir).root.cert, type = "application/x-pem-file" },
+    }
+    for _, name in ipairs(crl.names) do
+        local f = layout.crl_files(dir, name)
+        routes[#routes + 1] = { path = ("/crl/%s.crl"):format(name), file = f.der,
+            type = "application/pkix-crl", plain = true, optional = true }
+        routes[#routes + 1] = { path = ("/crl/%s.crl.pem"):format(name), file = f.pem,
+            type = "application/x-pem-file", plain = true, optional = true }
+    end
+    return routes
+end
+
+-- The files a reload depends on: the served chain and key, and every
+-- file-backed route (the root's among them: the page shows it).
+local function watched_files(dir, routes)
+    local files = { layout.files(dir).server_chain, layout.files(dir).server.key }
+    for _, r in ipairs(routes) do
+        files[#files + 1] = r.file
+    end
+    return files
+end
+
+local function stamps(files)
+    local s = {}
+    for i, f in ipairs(files) do
+        s[i] = stamp(f)
+    end
+    return table.concat(s, "|")
+end
+
+-- The hello page's route for chain c: the page shows the served chain, so a
+-- reload renders it again.
+local function hello_route(template, c)
+    local html = page.render(template, c.served, c.root)
+    return { type = "text/html; charset=utf-8", body = html,
+        client_marker = html:find(page.client_marker, 1, true) and page.client_marker or nil }
+end
+
+-- Read the chain and key again and hand them to the server, then the
+-- file-backed routes and the page: true and the new leaf's serial, or nil
+-- and why (the server then still serves what it had: a pair caught
+-- half-renamed does not match, and the next tick tries again).
+local function reload(server, opts, template, routes, ocsp, stapler)
+    local c, err = load_chain(opts.chain)
+    if not c then
+        return nil, err
+    end
+    local ok, rerr = server:reload { leaf = c.served[1], chain = { table.unpack(c.served, 2) },
+        key = c.key }
+    if not ok then
+        return nil, rerr
+    end
+    -- the credentials are in; a route file that fails to read keeps its old bytes
+    for _, r in ipairs(routes) do
+        local body, ferr = read_text(r.file)
+        if body then
+            server:set_route(r.path, body)
+        else
+            io.stderr:write(("serve: %s: %s (kept the old bytes)\n"):format(r.path, ferr))
+        end
+    end
+    local hello = hello_route(template, c)
+    server:set_route("/", hello.body)
+    server:set_route("/index.html", hello.body)
+    if ocsp then
+        local signed, serr = ocsp:reload_signer()
+        if not signed then
+            return nil, ("OCSP signer: %s"):format(serr)
+        end
+        stapler:staple(c.served[1])
+    end
+    return c.served[1]:serial()
+end
+
+-- Serve until SIGINT or SIGTERM; reload on SIGHUP and when a watched file
+-- changes (polled each second); keep the OCSP staple fresh. Returns the
+-- signal that stopped it.
+local function serve_loop(server, opts, template, routes, ocsp, stapler)
+    local files = watched_files(opts.chain, routes)
+    for _, f in ipairs(ocsp and ocsp:watched() or {}) do
+        files[#files + 1] = f
+    end
+    local loaded = stamps(files)
+    local pending, last_err = false, nil
+    while true do
+        local signal = pki.wait_for_signal(1000)
+        if signal == "SIGINT" or signal == "SIGTERM" then
+            return signal
+        end
+        if stapler then
+            stapler:tick()
+        end
+        local now = stamps(files)
+        if signal == "SIGHUP" or now ~= loaded or pending then
+            -- a raised error (a bug, a file gone odd) must not take the
+            -- server down: it is reported and retried like a failed reload
+            local done, serial, err = pcall(reload, server, opts, template, routes, ocsp,
+                stapler)
+            if not done then
+                serial, err = nil, serial
+            end
+            if serial then
+                io.write(("reloaded: serial %s\n"):format(serial))
+                loaded, pending, last_err = now, false, nil
+            else
+                -- say it once, not every second while the files settle
+                if err ~= last_err then
+                    io.write(("reload failed (still serving the previous certificate, "
+                        .. "retrying): %s\n"):format(err))
+                end
+                pending, last_err = true, err
+                loaded = now
+            end
+            io.stdout:flush()
+        end
+    end
+end
+
+-- Serve with opts (serve_cli.lua's parsed and checked options) until
+-- SIGINT or SIGTERM; a failure to start goes to boot.die.
+function runtime.run(opts, boot)
+    local c, err = load_chain(opts.chain)
+    if not c then
+        boot.die("serve: %s", err)
+    end
+    local template
+    template, err = read_text(opts.www .. "/index.html")
+    if not template then
+        boot.die("serve: %s", err)
+    end
+    local cas
+    cas, err = client_cas(opts, c)
+    if not cas then
+        boot.die("serve: --client-ca: %s", err)
+    end
+    local hello = hello_route(template, c)
+    local http_port = opts.http_port or (opts.port == 0 and 0 or 8080)
+    if opts.no_http then
+        http_port = nil
+    end
+    local froutes = {}
+    local routes = {
+        ["/"] = hello,
+        ["/index.html"] = hello,
+    }
+    for _, r in ipairs(file_routes(opts.chain)) do
+        local body, ferr = read_text(r.file)
+        if body then
+            routes[r.path] = { type = r.type, body = body, plain = r.plain }
+            froutes[#froutes + 1] = r
+        elseif not r.optional then
+            boot.die("serve: %s", ferr)
+        end
+    end
+    local client_cert = #cas == 0 and "none"
+        or opts.require_client_cert and "require" or "request"
+    local hosts = #opts.listen > 0 and opts.listen or default_hosts()
+    if opts.port == 0 and #opts.listen == 0 then
+        hosts = { hosts[1] } -- each address would get a different free port
+    end
+    local ocsp, oerr = ocsp_service.open(opts.chain)
+    local config = {
+        hosts = hosts,
+        port = opts.port,
+        www = opts.www,
+        cert = c.served[1],
+        chain = { table.unpack(c.served, 2) },
+        key = c.key,
+        threads = opts.threads,
+        per_address = opts.per_address,
+        hsts_max_age = opts.hsts,
+        resumption = not opts.no_resumption,
+        client_ca = #cas > 0 and cas or nil,
+        client_cert = client_cert,
+        http_port = http_port,
+        routes = routes,
+        ocsp = ocsp and ocsp.responder or nil,
+    }
+    local server, serr = pki.start_server(config)
+    if not server and http_port and not opts.http_port then
+        -- The default 8080 taken by something else must not stop the page
+        -- from being served: without the plain port, CRLs and OCSP are
+        -- still on HTTPS.
+        config.http_port = nil
+        server = pki.start_server(config)
+        if server then
+            io.stderr:write(("serve: plain http port %d: %s; serving CRLs and OCSP over "
+                .. "https only (--http-port N to choose another)\n"):format(http_port, serr))
+        end
+    end
+    if not server then
+        boot.die("serve: %s", serr)
+    end
+    io.write(("serving https://localhost:%d/ on %s (Ctrl-C to stop)\n")
+        :format(server:port(), table.concat(hosts, ", ")))
+    if server:http_port() then
+        io.write(("plain http://localhost:%d/ serves only CRLs and OCSP (signed anyway)\n")
+            :format(server:http_port()))
+    end
+    local stapler
+    if ocsp then
+        stapler = ocsp:stapler(server)
+        stapler:staple(c.served[1])
+        io.write("OCSP at /ocsp, signed by ocsp.pem; the server staples its own status\n")
+    else
+        io.write(("no OCSP: %s\n"):format(oerr))
+    end
+    io.write(("serial %s; reloads on SIGHUP or when %s/server-chain.pem or server.key "
+        .. "changes\n"):format(c.served[1]:serial(), opts.chain))
+    if #cas > 0 then
+        local names = {}
+        for _, ca in ipairs(cas) do
+            names[#names + 1] = ca:info().subject_line
+        end
+        io.write(("client certificates %s, issued under: %s\n"):format(
+            client_cert == "require" and "required" or "requested (optional)",
+            table.concat(names, "; ")))
+        if ocsp then
+            io.write("revoked client certificates are refused: ca.db is read on every "
+                .. "handshake and request\n")
+        else
+            io.write("client certificates are not checked for revocation (no OCSP responder)\n")
+        end
+    end
+    io.stdout:flush()
+    local signal = serve_loop(server, opts, template, froutes, ocsp, stapler)
+    server:stop()
+    io.write(("stopped (%s)\n"):format(signal or "?"))
+end
+
+return runtime
