@@ -27,15 +27,6 @@
 #define PKI_JOURNAL "pki.journal"
 #define PKI_CRL "pki.crl"
 
-/* A key's userdata is a cs_key * like the other types' (NULL once closed:
- * core keeps its own references to what it goes on using, so closing frees
- * at once). This one-field view of it is left only for server.c and ocsp.c,
- * which are being rewritten (issue 11 section 2); it goes when they read
- * their options with pki_field_udata. */
-typedef struct pki_key_box {
-    cs_key *key;
-} pki_key_box;
-
 /* Argument idx as an open pki.ocsp_responder (else raises). Its userdata
  * holds one reference to the responder; a server answering with it holds
  * its own (core counts them), so closing drops ours at once. */
@@ -121,9 +112,6 @@ int pki_field_table(const pki_fields *f, const char *name, int how);
 /* "where.name" (or "name") into buf, for messages about a field's value. */
 const char *pki_field_path(const pki_fields *f, const char *name, char *buf, size_t size);
 
-/* pki_check_fields(PKI_RAISE) on the table at idx, raising on argn; kept
- * for server.c and ocsp.c until they read their options with the family. */
-void pki_check_option_names(lua_State *L, int idx, int argn, const char *const names[]);
 /* The optional {overwrite = bool} table at idx; absent or nil is 0. */
 int pki_opt_overwrite(lua_State *L, int idx);
 /* The array at field of table idx (field NULL: the table at idx itself),

@@ -241,13 +241,6 @@ int pki_field_table(const pki_fields *f, const char *name, int how)
     return 1;
 }
 
-void pki_check_option_names(lua_State *L, int idx, int argn, const char *const names[])
-{
-    pki_fields f = pki_fields_at(L, idx, argn, NULL, NULL);
-
-    (void)pki_check_fields(&f, names, PKI_RAISE);
-}
-
 int pki_opt_overwrite(lua_State *L, int idx)
 {
     static const char *const names[] = {"overwrite", NULL};
