@@ -352,9 +352,10 @@ local function issue(store, p, issuer_cert, issuer_key)
 end
 
 -- The files of what was issued, each key with its certificate, and the
--- server's chain file, for one journal with the CRLs. With a passphrase the
--- CA keys (not the server's) are written encrypted, and a kept CA key that
--- is still plain is written again, encrypted.
+-- server's chain file when it does not already hold those bytes (a server
+-- watching it would reload for nothing), for one journal with the CRLs.
+-- With a passphrase the CA keys (not the server's) are written encrypted,
+-- and a kept CA key that is still plain is written again, encrypted.
 local function build_files(report, files, force, passphrase)
     local out = {}
     for _, r in ipairs(report) do
@@ -367,8 +368,10 @@ local function build_files(report, files, force, passphrase)
             out[#out + 1] = { path = f.key, key = r.key, overwrite = true, passphrase = pass }
         end
     end
-    out[#out + 1] = { path = files.server_chain, certs = { report[3].cert, report[2].cert },
-        overwrite = true }
+    local certs = { report[3].cert, report[2].cert }
+    if pki.read_file(files.server_chain) ~= certs[1]:pem() .. certs[2]:pem() then
+        out[#out + 1] = { path = files.server_chain, certs = certs, overwrite = true }
+    end
     return out
 end
 
@@ -616,13 +619,16 @@ function chain.build(opts)
     end
 
     -- Nothing recorded (all kept, no CRL due): ca.db stays as it is, and
-    -- what is written again (the chain file, a CA key now encrypted) holds
-    -- what the folder already says, written as one step.
+    -- what is written (a CA key now encrypted, a chain file edited by hand)
+    -- holds what the folder already says, written as one step; with nothing
+    -- to write, nothing is touched.
     local recorded = #report.crls > 0
     for _, r in ipairs(report) do
         recorded = recorded or r.action ~= "kept"
     end
-    if not recorded then
+    if not recorded and #out == 0 then
+        return report
+    elseif not recorded then
         local wrote, werr, wcode = pki.write_files(out)
         if not wrote then
             return nil, werr, wcode
