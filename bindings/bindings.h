@@ -9,6 +9,7 @@
 #include "cert.h"
 #include "error.h"
 #include "key.h"
+#include "name.h"
 #include "ocsp.h"
 #include "server.h"
 #include "signals.h"
@@ -124,6 +125,12 @@ const cs_cert **pki_cert_array(lua_State *L, int idx, const char *field, int arg
  * owns the temporary arrays) that must stay on the stack while spec is in use.
  * CS_OK, or CS_EINVAL with err naming the field. Never raises on bad data. */
 cs_code pki_spec_from_table(lua_State *L, int idx, cs_cert_spec *spec, cs_err *err);
+/* The name_constraints table at idx ({critical =, permitted = {dns = {...},
+ * ...}, excluded = ...}, a profile's or cert:info()'s) into trees, the same
+ * way pki_spec_from_table reads it. Pushes one scratch value, as that does.
+ * CS_OK, or CS_EINVAL naming the field. */
+cs_code pki_name_constraints_from_table(lua_State *L, int idx, cs_name_constraints *trees,
+                                        cs_err *err);
 /* Push cert:info()'s table. */
 void pki_push_info(lua_State *L, const cs_cert_info *info);
 
