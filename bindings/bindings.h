@@ -26,7 +26,6 @@
 #define PKI_CRL "pki.crl"
 #define PKI_OCSP "pki.ocsp_responder"
 #define PKI_JOURNAL "pki.journal"
-#define PKI_CRL "pki.crl"
 
 /* Argument idx as an open pki.ocsp_responder (else raises). Its userdata
  * holds one reference to the responder; a server answering with it holds
@@ -55,6 +54,9 @@ cs_cert **pki_newcert(lua_State *L);
 /* Push cert (ownership taken) as a pki.cert; a NULL cert raises. */
 void pki_pushcert(lua_State *L, cs_cert *cert);
 
+/* Lua's type name of the value at idx, but "float" for a number that is
+ * not an integer (what messages about a wrong type say). */
+const char *pki_type_of(lua_State *L, int idx);
 /* Is name one of the NULL-terminated names? */
 int pki_name_in(const char *const names[], const char *name);
 

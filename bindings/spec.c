@@ -51,17 +51,10 @@ static void *scratch_alloc(conv *c, size_t size)
     return p;
 }
 
-static const char *type_of(lua_State *L, int idx)
-{
-    if (lua_type(L, idx) == LUA_TNUMBER && !lua_isinteger(L, idx))
-        return "float";
-    return luaL_typename(L, idx);
-}
-
 static cs_code expected(conv *c, const char *path, const char *what, int idx)
 {
     return cs_err_set(c->err, CS_EINVAL, "%s: expected %s, got %s", path, what,
-                      type_of(c->L, idx));
+                      pki_type_of(c->L, idx));
 }
 
 /* The shared field readers (bindings.h), always PKI_FAIL here: a spec is
@@ -190,7 +183,7 @@ static cs_code read_subject(conv *c, int idx, cs_cert_spec *spec)
         snprintf(p, sizeof p, "spec.subject[%zu]", i);
         if (lua_rawgeti(L, idx, (lua_Integer)i) != LUA_TTABLE) {
             cs_err_set(c->err, CS_EINVAL, "%s: expected {field, value}, got %s", p,
-                       type_of(L, -1));
+                       pki_type_of(L, -1));
             lua_pop(L, 1);
             return CS_EINVAL;
         }
@@ -459,6 +452,17 @@ static cs_code read_key_id(conv *c, int t, const char *key, int *out)
     return rc;
 }
 
+/* Start a conversion: push its scratch table. */
+static conv conv_begin(lua_State *L, cs_err *err)
+{
+    conv c = {L, 0, 0, err};
+
+    luaL_checkstack(L, 20, "spec");
+    lua_newtable(L);
+    c.scratch = lua_gettop(L);
+    return c;
+}
+
 cs_code pki_name_constraints_from_table(lua_State *L, int idx, cs_name_constraints *trees,
                                         cs_err *err)
 {
@@ -468,12 +472,7 @@ cs_code pki_name_constraints_from_table(lua_State *L, int idx, cs_name_constrain
     cs_code rc;
 
     idx = lua_absindex(L, idx);
-    luaL_checkstack(L, 20, "name_constraints");
-    lua_newtable(L);
-    c.L = L;
-    c.scratch = lua_gettop(L);
-    c.nscratch = 0;
-    c.err = err;
+    c = conv_begin(L, err);
     rc = nc_of(&c, idx, "name_constraints", &critical, &t);
     if (rc == CS_OK)
         *trees = t;
@@ -488,12 +487,7 @@ cs_code pki_spec_from_table(lua_State *L, int idx, cs_cert_spec *spec, cs_err *e
     cs_code rc;
 
     idx = lua_absindex(L, idx);
-    luaL_checkstack(L, 20, "spec");
-    lua_newtable(L);
-    c.L = L;
-    c.scratch = lua_gettop(L);
-    c.nscratch = 0;
-    c.err = err;
+    c = conv_begin(L, err);
     memset(&s, 0, sizeof s);
     s.basic_constraints.path_len = -1;
 

@@ -40,16 +40,6 @@ int cs_name_type_from_string(const char *s, cs_name_type *out)
     return 0;
 }
 
-static char *dup_n(const char *s, size_t n)
-{
-    char *p = malloc(n + 1);
-    if (p) {
-        memcpy(p, s, n);
-        p[n] = '\0';
-    }
-    return p;
-}
-
 static int is_ascii(const char *s)
 {
     for (; *s; s++)
@@ -117,7 +107,7 @@ static int valid_dns(const char *v, int constraint)
  * (RFC 5891 5.4). */
 static const char *alabel_error(const char *label, size_t len)
 {
-    char *a = dup_n(label, len);
+    char *a = csi_dup_n(label, len);
     char *u = NULL;
     char *back = NULL;
     const char *why = NULL;
@@ -181,7 +171,7 @@ static cs_code normalize_dns(const char *v, unsigned flags, char **out, cs_err *
     if (wild)
         host += 2;
     if (is_ascii(host)) {
-        ascii = dup_n(host, strlen(host));
+        ascii = csi_dup_n(host, strlen(host));
         if (!ascii)
             return cs_err_set(err, CS_ENOMEM, "DNS name: out of memory");
         for (i = 0; ascii[i]; i++)
@@ -192,7 +182,7 @@ static cs_code normalize_dns(const char *v, unsigned flags, char **out, cs_err *
         if (rc != IDN2_OK)
             return cs_err_set(err, CS_EINVAL, "DNS name '%s': not a valid internationalized "
                               "name (IDNA 2008): %s", v, idn2_strerror(rc));
-        ascii = dup_n(idn, strlen(idn));
+        ascii = csi_dup_n(idn, strlen(idn));
         idn2_free(idn);
         if (!ascii)
             return cs_err_set(err, CS_ENOMEM, "DNS name: out of memory");
@@ -342,7 +332,7 @@ static cs_code normalize_ip(const char *v, char **out, cs_err *err)
         return cs_err_set(err, CS_EINVAL, "IP address '%s': not an IPv4 or IPv6 address", v);
     if (!inet_ntop(len == 4 ? AF_INET : AF_INET6, a, buf, sizeof buf))
         return cs_err_set(err, CS_EINVAL, "IP address '%s': cannot be printed", v);
-    *out = dup_n(buf, strlen(buf));
+    *out = csi_dup_n(buf, strlen(buf));
     return *out ? CS_OK : cs_err_set(err, CS_ENOMEM, "IP address: out of memory");
 }
 
@@ -438,7 +428,7 @@ static cs_code normalize_uri(const char *v, char **out, cs_err *err)
         return cs_err_set(err, CS_EINVAL, "URI '%s': needs a scheme (https:, spiffe:, ...)", v);
     if (colon[1] == '\0')
         return cs_err_set(err, CS_EINVAL, "URI '%s': nothing after the scheme", v);
-    result = dup_n(v, strlen(v));
+    result = csi_dup_n(v, strlen(v));
     if (!result)
         return cs_err_set(err, CS_ENOMEM, "URI: out of memory");
     for (char *p = result; p < result + (colon - v); p++)
