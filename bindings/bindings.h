@@ -9,6 +9,7 @@
 #include "cert.h"
 #include "error.h"
 #include "key.h"
+#include "name.h"
 #include "ocsp.h"
 #include "server.h"
 #include "signals.h"
@@ -25,16 +26,6 @@
 #define PKI_CRL "pki.crl"
 #define PKI_OCSP "pki.ocsp_responder"
 #define PKI_JOURNAL "pki.journal"
-#define PKI_CRL "pki.crl"
-
-/* A key's userdata is a cs_key * like the other types' (NULL once closed:
- * core keeps its own references to what it goes on using, so closing frees
- * at once). This one-field view of it is left only for server.c and ocsp.c,
- * which are being rewritten (issue 11 section 2); it goes when they read
- * their options with pki_field_udata. */
-typedef struct pki_key_box {
-    cs_key *key;
-} pki_key_box;
 
 /* Argument idx as an open pki.ocsp_responder (else raises). Its userdata
  * holds one reference to the responder; a server answering with it holds
@@ -63,6 +54,9 @@ cs_cert **pki_newcert(lua_State *L);
 /* Push cert (ownership taken) as a pki.cert; a NULL cert raises. */
 void pki_pushcert(lua_State *L, cs_cert *cert);
 
+/* Lua's type name of the value at idx, but "float" for a number that is
+ * not an integer (what messages about a wrong type say). */
+const char *pki_type_of(lua_State *L, int idx);
 /* Is name one of the NULL-terminated names? */
 int pki_name_in(const char *const names[], const char *name);
 
@@ -121,9 +115,6 @@ int pki_field_table(const pki_fields *f, const char *name, int how);
 /* "where.name" (or "name") into buf, for messages about a field's value. */
 const char *pki_field_path(const pki_fields *f, const char *name, char *buf, size_t size);
 
-/* pki_check_fields(PKI_RAISE) on the table at idx, raising on argn; kept
- * for server.c and ocsp.c until they read their options with the family. */
-void pki_check_option_names(lua_State *L, int idx, int argn, const char *const names[]);
 /* The optional {overwrite = bool} table at idx; absent or nil is 0. */
 int pki_opt_overwrite(lua_State *L, int idx);
 /* The array at field of table idx (field NULL: the table at idx itself),
@@ -136,6 +127,12 @@ const cs_cert **pki_cert_array(lua_State *L, int idx, const char *field, int arg
  * owns the temporary arrays) that must stay on the stack while spec is in use.
  * CS_OK, or CS_EINVAL with err naming the field. Never raises on bad data. */
 cs_code pki_spec_from_table(lua_State *L, int idx, cs_cert_spec *spec, cs_err *err);
+/* The name_constraints table at idx ({critical =, permitted = {dns = {...},
+ * ...}, excluded = ...}, a profile's or cert:info()'s) into trees, the same
+ * way pki_spec_from_table reads it. Pushes one scratch value, as that does.
+ * CS_OK, or CS_EINVAL naming the field. */
+cs_code pki_name_constraints_from_table(lua_State *L, int idx, cs_name_constraints *trees,
+                                        cs_err *err);
 /* Push cert:info()'s table. */
 void pki_push_info(lua_State *L, const cs_cert_info *info);
 

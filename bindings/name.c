@@ -1,4 +1,5 @@
-/* Names: pki.normalize_name, pki.ip_in_cidr and cert:permits, over core/name.c. */
+/* Names: pki.normalize_name, pki.ip_in_cidr, pki.name_constraints_permit and
+ * cert:permits, over core/name.c. */
 #include "bindings.h"
 
 #include <stdlib.h>
@@ -78,6 +79,37 @@ int pki_cert_permits(lua_State *L)
     return 1;
 }
 
+/* pki.name_constraints_permit(nc [, type, value]): would a CA carrying nc
+ * (a profile's name_constraints, not signed yet) permit the name? true or
+ * false, the verifier's answer as cert:permits gives it; nil, message,
+ * "invalid" for a bad name or table. Without a name, only the lists are
+ * read and checked: true, or nil, message, "invalid" naming the subtree. */
+static int name_constraints_permit(lua_State *L)
+{
+    cs_name_type type = CS_NAME_DNS;
+    size_t len = 0;
+    const char *value = NULL;
+    cs_name_constraints trees;
+    cs_err err = {CS_OK, ""};
+    int permitted = 1;
+
+    luaL_checktype(L, 1, LUA_TTABLE);
+    if (!lua_isnoneornil(L, 2) || !lua_isnoneornil(L, 3)) {
+        type = check_type(L, 2);
+        value = luaL_checklstring(L, 3, &len);
+    }
+    lua_settop(L, 3);
+    if (pki_name_constraints_from_table(L, 1, &trees, &err) != CS_OK)
+        return pki_fail(L, &err);
+    if (value && (cs_name_check_text(type, value, len, &err) != CS_OK ||
+                  cs_name_constraints_permit(&trees, type, value, &permitted, &err) != CS_OK))
+        return pki_fail(L, &err);
+    if (!value && cs_name_constraints_check(&trees, &err) != CS_OK)
+        return pki_fail(L, &err);
+    lua_pushboolean(L, permitted);
+    return 1;
+}
+
 /* pki.escape(s): s with control characters, NULs, broken UTF-8 and
  * backslashes escaped (cs_text_escape), for messages that show what a user
  * or a certificate gave. */
@@ -98,5 +130,6 @@ const luaL_Reg pki_name_funcs[] = {
     {"escape", name_escape},
     {"normalize_name", name_normalize},
     {"ip_in_cidr", name_ip_in_cidr},
+    {"name_constraints_permit", name_constraints_permit},
     {NULL, NULL},
 };

@@ -41,29 +41,6 @@ cs_ocsp_responder *pki_checkocsp(lua_State *L, int idx)
     return *box;
 }
 
-/* The value at the top of the stack is not what field needs: a caller bug. */
-static int argfail(lua_State *L, const char *field, const char *what)
-{
-    const char *got = luaL_typename(L, -1);
-    return luaL_argerror(L, 1, lua_pushfstring(L, "%s: %s expected, got %s", field, what, got));
-}
-
-/* Field of the options table (index 1) as an open pki.cert; absent is NULL
- * when optional. Leaves the value on the stack. */
-static const cs_cert *opt_cert(lua_State *L, const char *field, int optional)
-{
-    cs_cert **c;
-
-    if (lua_getfield(L, 1, field) == LUA_TNIL && optional)
-        return NULL;
-    c = luaL_testudata(L, -1, PKI_CERT);
-    if (c == NULL)
-        argfail(L, field, "pki.cert");
-    if (*c == NULL)
-        luaL_error(L, "attempt to use a closed %s", PKI_CERT);
-    return *c;
-}
-
 /* pki.ocsp_responder{db =, issuer =, signer = (default: issuer), key =,
  * next_update_hours = (default 24)} -> responder */
 static int ocsp_new(lua_State *L)
@@ -72,35 +49,27 @@ static int ocsp_new(lua_State *L)
                                         NULL};
     cs_ocsp_params p = {0};
     cs_err err = {CS_OK, ""};
-    pki_key_box *keybox;
     cs_ocsp_responder **box;
+    pki_fields f;
     const char *db;
+    void *issuer, *signer = NULL, *key;
     lua_Integer hours = DEFAULT_NEXT_UPDATE_HOURS;
 
-    luaL_checktype(L, 1, LUA_TTABLE);
     lua_settop(L, 1);
-    pki_check_option_names(L, 1, 1, names);
-    if (lua_getfield(L, 1, "db") != LUA_TSTRING)
-        argfail(L, "db", "string");
-    db = lua_tostring(L, -1);
-    p.issuer = opt_cert(L, "issuer", 0);
-    p.signer = opt_cert(L, "signer", 1);
-    if (!p.signer)
-        p.signer = p.issuer;
-    lua_getfield(L, 1, "key");
-    keybox = luaL_testudata(L, -1, PKI_KEY);
-    if (keybox == NULL)
-        argfail(L, "key", "pki.key");
-    if (keybox->key == NULL)
-        luaL_error(L, "attempt to use a closed %s", PKI_KEY);
-    p.signer_key = keybox->key;
-    if (lua_getfield(L, 1, "next_update_hours") != LUA_TNIL) {
-        if (!lua_isinteger(L, -1))
-            argfail(L, "next_update_hours", "integer");
-        hours = lua_tointeger(L, -1);
-        if (hours < 0 || hours > MAX_NEXT_UPDATE_HOURS)
-            luaL_argerror(L, 1, "next_update_hours: not in 0..8784");
-    }
+    f = pki_fields_at(L, 1, 1, NULL, NULL);
+    pki_check_fields(&f, names, PKI_RAISE);
+    /* the table holds what these point at until open returns */
+    pki_field_string(&f, "db", PKI_RAISE | PKI_NEEDED, &db, NULL);
+    pki_field_udata(&f, "issuer", PKI_CERT, PKI_RAISE | PKI_NEEDED, &issuer);
+    pki_field_udata(&f, "signer", PKI_CERT, PKI_RAISE, &signer);
+    pki_field_udata(&f, "key", PKI_KEY, PKI_RAISE | PKI_NEEDED, &key);
+    if (pki_field_int(&f, "next_update_hours", PKI_RAISE, &hours) &&
+        (hours < 0 || hours > MAX_NEXT_UPDATE_HOURS))
+        luaL_argerror(L, 1, lua_pushfstring(L, "next_update_hours: not in 0..%d",
+                                            MAX_NEXT_UPDATE_HOURS));
+    p.issuer = issuer;
+    p.signer = signer ? signer : issuer;
+    p.signer_key = key;
     p.next_update_secs = (int64_t)hours * 3600;
 
     box = lua_newuserdatauv(L, sizeof *box, 0);

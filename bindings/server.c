@@ -61,30 +61,36 @@ static int server_http_port(lua_State *L)
     return 1;
 }
 
-/* The value at the top of the stack is not what field needs: a caller bug. */
-static int argfail(lua_State *L, const char *field, const char *what)
+/* Integer field name of f, from lo to hi (else raises); absent leaves *out. */
+static void read_int_in(const pki_fields *f, const char *name, lua_Integer lo, lua_Integer hi,
+                        lua_Integer *out)
 {
-    const char *got = luaL_typename(L, -1);
-    return luaL_argerror(L, 1, lua_pushfstring(L, "%s: %s expected, got %s", field, what, got));
+    lua_Integer v;
+
+    if (pki_field_int(f, name, PKI_RAISE, &v) == 0)
+        return;
+    if (v < lo || v > hi)
+        luaL_argerror(f->L, f->argn, lua_pushfstring(f->L, "%s: not in %I..%I", name, lo, hi));
+    *out = v;
 }
 
 /* hosts = {"127.0.0.1", ...}: a scratch array of the strings. */
-static const char **read_hosts(lua_State *L, size_t *n)
+static const char **read_hosts(const pki_fields *f, size_t *n)
 {
+    lua_State *L = f->L;
     const char **hosts;
     size_t len;
 
-    if (lua_getfield(L, 1, "hosts") == LUA_TNIL) {
+    if (pki_field_table(f, "hosts", PKI_RAISE) == 0) {
         *n = 0;
         return lua_newuserdatauv(L, 1, 0);
     }
-    if (!lua_istable(L, -1))
-        argfail(L, "hosts", "table of strings");
     len = lua_rawlen(L, -1);
     hosts = lua_newuserdatauv(L, len * sizeof *hosts + 1, 0);
     for (size_t i = 0; i < len; i++) {
         if (lua_rawgeti(L, -2, (lua_Integer)i + 1) != LUA_TSTRING)
-            argfail(L, "hosts[i]", "string");
+            luaL_argerror(L, f->argn, lua_pushfstring(L, "hosts[%d]: string expected, got %s",
+                                                      (int)i + 1, luaL_typename(L, -1)));
         hosts[i] = lua_tostring(L, -1);
         lua_pop(L, 1);
     }
@@ -95,18 +101,17 @@ static const char **read_hosts(lua_State *L, size_t *n)
 
 /* routes = {["/"] = {type = "text/html", body = "...", client_marker = "{{client}}",
  * plain = true}}: a scratch array. */
-static cs_route *read_routes(lua_State *L, size_t *n)
+static cs_route *read_routes(const pki_fields *f, size_t *n)
 {
     static const char *const names[] = {"type", "body", "client_marker", "plain", NULL};
+    lua_State *L = f->L;
     cs_route *routes;
     size_t len = 0, i = 0;
 
-    if (lua_getfield(L, 1, "routes") == LUA_TNIL) {
+    if (pki_field_table(f, "routes", PKI_RAISE) == 0) {
         *n = 0;
         return lua_newuserdatauv(L, 1, 0);
     }
-    if (!lua_istable(L, -1))
-        argfail(L, "routes", "table");
     lua_pushnil(L);
     while (lua_next(L, -2) != 0) {
         len++;
@@ -117,44 +122,21 @@ static cs_route *read_routes(lua_State *L, size_t *n)
     lua_pushnil(L);
     while (lua_next(L, -3) != 0) {
         int route = lua_gettop(L);
+        pki_fields rf;
+
         if (lua_type(L, -2) != LUA_TSTRING)
-            luaL_argerror(L, 1, "routes: keys must be paths (strings)");
+            luaL_argerror(L, f->argn, "routes: keys must be paths (strings)");
         routes[i].path = lua_tostring(L, -2);
-        if (!lua_istable(L, route))
-            argfail(L, "routes[path]", "{type = ..., body = ...}");
-        pki_check_option_names(L, route, 1, names);
-        if (lua_getfield(L, route, "body") != LUA_TSTRING)
-            argfail(L, "routes[path].body", "string");
-        routes[i].body = lua_tolstring(L, -1, &routes[i].body_len);
-        switch (lua_getfield(L, route, "type")) {
-        case LUA_TNIL:
-            routes[i].content_type = "text/plain; charset=utf-8";
-            break;
-        case LUA_TSTRING:
-            routes[i].content_type = lua_tostring(L, -1);
-            break;
-        default:
-            argfail(L, "routes[path].type", "string");
-        }
-        switch (lua_getfield(L, route, "client_marker")) {
-        case LUA_TNIL:
-            break;
-        case LUA_TSTRING:
-            routes[i].client_marker = lua_tostring(L, -1);
-            break;
-        default:
-            argfail(L, "routes[path].client_marker", "string");
-        }
-        switch (lua_getfield(L, route, "plain")) {
-        case LUA_TNIL:
-            break;
-        case LUA_TBOOLEAN:
-            routes[i].plain = lua_toboolean(L, -1);
-            break;
-        default:
-            argfail(L, "routes[path].plain", "boolean");
-        }
-        lua_settop(L, route - 1);
+        routes[i].content_type = "text/plain; charset=utf-8";
+        rf = pki_fields_at(L, route, f->argn,
+                           lua_pushfstring(L, "routes[%s]", routes[i].path), NULL);
+        pki_check_fields(&rf, names, PKI_RAISE);
+        pki_field_string(&rf, "body", PKI_RAISE | PKI_NEEDED, &routes[i].body,
+                         &routes[i].body_len);
+        pki_field_string(&rf, "type", PKI_RAISE, &routes[i].content_type, NULL);
+        pki_field_string(&rf, "client_marker", PKI_RAISE, &routes[i].client_marker, NULL);
+        pki_field_bool(&rf, "plain", PKI_RAISE, &routes[i].plain);
+        lua_settop(L, route - 1); /* the strings stay in the route tables */
         i++;
     }
     lua_remove(L, -2);
@@ -164,29 +146,20 @@ static cs_route *read_routes(lua_State *L, size_t *n)
 
 /* client_cert = "none" | "request" | "require"; absent: "request" when there
  * are client CAs to verify against, else "none". */
-static cs_client_auth read_client_auth(lua_State *L, size_t client_ca_len)
+static cs_client_auth read_client_auth(const pki_fields *f, size_t client_ca_len)
 {
     static const char *const modes[] = {"none", "request", "require", NULL};
     static const cs_client_auth values[] = {CS_CLIENT_AUTH_NONE, CS_CLIENT_AUTH_REQUEST,
                                             CS_CLIENT_AUTH_REQUIRE};
     const char *mode;
-    int type = lua_getfield(L, 1, "client_cert");
 
-    if (type == LUA_TNIL) {
-        lua_pop(L, 1);
+    if (pki_field_string(f, "client_cert", PKI_RAISE, &mode, NULL) == 0)
         return client_ca_len > 0 ? CS_CLIENT_AUTH_REQUEST : CS_CLIENT_AUTH_NONE;
-    }
-    if (type != LUA_TSTRING)
-        argfail(L, "client_cert", "string");
-    mode = lua_tostring(L, -1);
-    for (size_t i = 0; modes[i]; i++) {
-        if (strcmp(mode, modes[i]) == 0) {
-            lua_pop(L, 1);
+    for (size_t i = 0; modes[i]; i++)
+        if (strcmp(mode, modes[i]) == 0)
             return values[i];
-        }
-    }
-    luaL_argerror(L, 1, lua_pushfstring(L, "client_cert: unknown value '%s' (none, request "
-                                        "or require)", mode));
+    luaL_argerror(f->L, f->argn, lua_pushfstring(f->L, "client_cert: unknown value '%s' "
+                                                 "(none, request or require)", mode));
     return CS_CLIENT_AUTH_NONE;
 }
 
@@ -201,107 +174,43 @@ static int server_start(lua_State *L)
     cs_server_config cfg;
     cs_err err = {CS_OK, ""};
     server_box *box;
-    pki_key_box *keybox;
-    cs_cert **leaf;
-    const cs_cert **chain;
-    lua_Integer v;
+    pki_fields f;
+    void *leaf, *key, *ocsp = NULL;
+    lua_Integer port = 0, http_port = -1, threads = 0, per_address = 0, hsts = 0;
+    int resumption = 1;
 
     memset(&cfg, 0, sizeof cfg);
-    cfg.http_port = -1; /* absent: no plain listener */
-    luaL_checktype(L, 1, LUA_TTABLE);
     lua_settop(L, 1);
-    pki_check_option_names(L, 1, 1, names);
-
-    lua_getfield(L, 1, "cert");
-    leaf = luaL_testudata(L, -1, PKI_CERT);
-    if (leaf == NULL)
-        argfail(L, "cert", "pki.cert");
-    if (*leaf == NULL)
-        luaL_error(L, "attempt to use a closed %s", PKI_CERT);
-    lua_getfield(L, 1, "key");
-    keybox = luaL_testudata(L, -1, PKI_KEY);
-    if (keybox == NULL)
-        argfail(L, "key", "pki.key");
-    if (keybox->key == NULL)
-        luaL_error(L, "attempt to use a closed %s", PKI_KEY);
-    lua_pop(L, 2); /* opts holds both until start returns */
-    cfg.leaf = *leaf;
-    cfg.key = keybox->key;
-
-    chain = pki_cert_array(L, 1, "chain", 1, &cfg.chain_len);
-    cfg.chain = (const cs_cert *const *)chain;
-
-    cfg.hosts = read_hosts(L, &cfg.hosts_len);
-    cfg.routes = read_routes(L, &cfg.routes_len);
+    f = pki_fields_at(L, 1, 1, NULL, NULL);
+    pki_check_fields(&f, names, PKI_RAISE);
+    /* opts holds what these point at until start returns */
+    pki_field_udata(&f, "cert", PKI_CERT, PKI_RAISE | PKI_NEEDED, &leaf);
+    pki_field_udata(&f, "key", PKI_KEY, PKI_RAISE | PKI_NEEDED, &key);
+    cfg.leaf = leaf;
+    cfg.key = key;
+    cfg.chain = (const cs_cert *const *)pki_cert_array(L, 1, "chain", 1, &cfg.chain_len);
+    cfg.hosts = read_hosts(&f, &cfg.hosts_len);
+    cfg.routes = read_routes(&f, &cfg.routes_len);
     cfg.client_ca = pki_cert_array(L, 1, "client_ca", 1, &cfg.client_ca_len);
-    cfg.client_auth = read_client_auth(L, cfg.client_ca_len);
+    cfg.client_auth = read_client_auth(&f, cfg.client_ca_len);
 
-    if (lua_getfield(L, 1, "port") != LUA_TNIL) {
-        if (!lua_isinteger(L, -1))
-            argfail(L, "port", "integer");
-        v = lua_tointeger(L, -1);
-        if (v < 0 || v > 65535)
-            luaL_argerror(L, 1, "port: not in 0..65535");
-        cfg.port = (int)v;
-    }
-    lua_pop(L, 1);
-    if (lua_getfield(L, 1, "http_port") != LUA_TNIL) {
-        if (!lua_isinteger(L, -1))
-            argfail(L, "http_port", "integer");
-        v = lua_tointeger(L, -1);
-        if (v < 0 || v > 65535)
-            luaL_argerror(L, 1, "http_port: not in 0..65535");
-        cfg.http_port = (int)v;
-    }
-    lua_pop(L, 1);
-    if (lua_getfield(L, 1, "threads") != LUA_TNIL) {
-        if (!lua_isinteger(L, -1))
-            argfail(L, "threads", "integer");
-        v = lua_tointeger(L, -1);
-        if (v < 0 || v > 1024)
-            luaL_argerror(L, 1, "threads: not in 0..1024");
-        cfg.threads = (int)v;
-    }
-    lua_pop(L, 1);
-    if (lua_getfield(L, 1, "per_address") != LUA_TNIL) {
-        if (!lua_isinteger(L, -1))
-            argfail(L, "per_address", "integer");
-        v = lua_tointeger(L, -1);
-        if (v < 0 || v > 1024)
-            luaL_argerror(L, 1, "per_address: not in 0..1024");
-        cfg.per_address = (int)v;
-    }
-    lua_pop(L, 1);
-    if (lua_getfield(L, 1, "hsts_max_age") != LUA_TNIL) {
-        if (!lua_isinteger(L, -1))
-            argfail(L, "hsts_max_age", "integer");
-        v = lua_tointeger(L, -1);
-        if (v < 0 || v > 999999999)
-            luaL_argerror(L, 1, "hsts_max_age: not in 0..999999999");
-        cfg.hsts_max_age = (long)v;
-    }
-    lua_pop(L, 1);
-    if (lua_getfield(L, 1, "resumption") != LUA_TNIL) {
-        if (!lua_isboolean(L, -1))
-            argfail(L, "resumption", "boolean");
-        cfg.no_resumption = !lua_toboolean(L, -1);
-    }
-    lua_pop(L, 1);
-    if (lua_getfield(L, 1, "www") != LUA_TNIL) {
-        if (lua_type(L, -1) != LUA_TSTRING)
-            argfail(L, "www", "string");
-        cfg.document_root = lua_tostring(L, -1);
-    }
-    /* (www stays on the stack until start returns) */
-
+    read_int_in(&f, "port", 0, 65535, &port);
+    read_int_in(&f, "http_port", 0, 65535, &http_port); /* absent: no plain listener */
+    read_int_in(&f, "threads", 0, 1024, &threads);
+    read_int_in(&f, "per_address", 0, 1024, &per_address);
+    read_int_in(&f, "hsts_max_age", 0, 999999999, &hsts);
+    cfg.port = (int)port;
+    cfg.http_port = (int)http_port;
+    cfg.threads = (int)threads;
+    cfg.per_address = (int)per_address;
+    cfg.hsts_max_age = (long)hsts;
+    pki_field_bool(&f, "resumption", PKI_RAISE, &resumption);
+    cfg.no_resumption = !resumption;
+    pki_field_string(&f, "www", PKI_RAISE, &cfg.document_root, NULL);
     /* /ocsp, on the plain port too (its replies are signed); core takes
      * its own reference to the responder */
-    if (lua_getfield(L, 1, "ocsp") != LUA_TNIL) {
-        if (luaL_testudata(L, -1, PKI_OCSP) == NULL)
-            argfail(L, "ocsp", "pki.ocsp_responder");
-        cfg.ocsp = pki_checkocsp(L, lua_gettop(L));
-    }
-    lua_pop(L, 1);
+    pki_field_udata(&f, "ocsp", PKI_OCSP, PKI_RAISE, &ocsp);
+    cfg.ocsp = ocsp;
 
     box = lua_newuserdatauv(L, sizeof *box, 0);
     memset(box, 0, sizeof *box);
@@ -319,34 +228,21 @@ static int server_reload(lua_State *L)
     static const char *const names[] = {"leaf", "cert", "chain", "key", NULL};
     server_box *box = check_server(L);
     cs_err err = {CS_OK, ""};
-    pki_key_box *keybox;
-    cs_cert **leaf;
+    pki_fields f;
+    void *leaf, *key;
     const cs_cert **chain;
     size_t chain_len;
 
-    luaL_checktype(L, 2, LUA_TTABLE);
     lua_settop(L, 2);
-    pki_check_option_names(L, 2, 2, names);
-    if (lua_getfield(L, 2, "leaf") == LUA_TNIL) {
-        lua_pop(L, 1);
-        lua_getfield(L, 2, "cert");
-    }
-    leaf = luaL_testudata(L, -1, PKI_CERT);
-    if (leaf == NULL)
-        return luaL_argerror(L, 2, lua_pushfstring(L, "leaf: pki.cert expected, got %s",
-                                                   luaL_typename(L, -1)));
-    if (*leaf == NULL)
-        return luaL_error(L, "attempt to use a closed %s", PKI_CERT);
-    lua_getfield(L, 2, "key");
-    keybox = luaL_testudata(L, -1, PKI_KEY);
-    if (keybox == NULL)
-        return luaL_argerror(L, 2, lua_pushfstring(L, "key: pki.key expected, got %s",
-                                                   luaL_typename(L, -1)));
-    if (keybox->key == NULL)
-        return luaL_error(L, "attempt to use a closed %s", PKI_KEY);
+    f = pki_fields_at(L, 2, 2, NULL, NULL);
+    pki_check_fields(&f, names, PKI_RAISE);
+    if (!pki_field_udata(&f, "leaf", PKI_CERT, PKI_RAISE, &leaf) &&
+        !pki_field_udata(&f, "cert", PKI_CERT, PKI_RAISE, &leaf))
+        pki_field_udata(&f, "leaf", PKI_CERT, PKI_RAISE | PKI_NEEDED, &leaf); /* raises */
+    pki_field_udata(&f, "key", PKI_KEY, PKI_RAISE | PKI_NEEDED, &key);
     chain = pki_cert_array(L, 2, "chain", 2, &chain_len);
 
-    if (cs_server_reload(box->srv, *leaf, chain, chain_len, keybox->key, &err) != CS_OK)
+    if (cs_server_reload(box->srv, leaf, chain, chain_len, key, &err) != CS_OK)
         return pki_fail(L, &err);
     lua_pushboolean(L, 1);
     return 1;

@@ -51,17 +51,10 @@ static void *scratch_alloc(conv *c, size_t size)
     return p;
 }
 
-static const char *type_of(lua_State *L, int idx)
-{
-    if (lua_type(L, idx) == LUA_TNUMBER && !lua_isinteger(L, idx))
-        return "float";
-    return luaL_typename(L, idx);
-}
-
 static cs_code expected(conv *c, const char *path, const char *what, int idx)
 {
     return cs_err_set(c->err, CS_EINVAL, "%s: expected %s, got %s", path, what,
-                      type_of(c->L, idx));
+                      pki_type_of(c->L, idx));
 }
 
 /* The shared field readers (bindings.h), always PKI_FAIL here: a spec is
@@ -190,7 +183,7 @@ static cs_code read_subject(conv *c, int idx, cs_cert_spec *spec)
         snprintf(p, sizeof p, "spec.subject[%zu]", i);
         if (lua_rawgeti(L, idx, (lua_Integer)i) != LUA_TTABLE) {
             cs_err_set(c->err, CS_EINVAL, "%s: expected {field, value}, got %s", p,
-                       type_of(L, -1));
+                       pki_type_of(L, -1));
             lua_pop(L, 1);
             return CS_EINVAL;
         }
@@ -346,34 +339,44 @@ static cs_code read_san(conv *c, int t, cs_cert_spec *spec)
     return rc;
 }
 
+/* The name_constraints table at nc (named path) into *critical and trees. */
+static cs_code nc_of(conv *c, int nc, const char *path, int *critical, cs_name_constraints *trees)
+{
+    static const char *const sides[] = {"permitted", "excluded"};
+    const cs_name **names[] = {&trees->permitted, &trees->excluded};
+    size_t *lens[] = {&trees->permitted_len, &trees->excluded_len};
+    cs_code rc = check_fields(c, nc, path, nc_fields, 0);
+
+    if (rc == CS_OK)
+        rc = opt_bool(c, nc, path, "critical", critical);
+    for (size_t i = 0; rc == CS_OK && i < 2; i++) {
+        char p[PATH_MAX_LEN];
+        int sub;
+        rc = opt_table(c, nc, path, sides[i], &sub);
+        if (rc == CS_OK && sub) {
+            snprintf(p, sizeof p, "%s.%s", path, sides[i]);
+            rc = names_of(c, lua_gettop(c->L), p, subtree_fields, names[i], lens[i]);
+            lua_pop(c->L, 1);
+        }
+    }
+    return rc;
+}
+
 static cs_code read_nc(conv *c, int t, cs_cert_spec *spec)
 {
-    const char *path = "spec.name_constraints";
-    int present, sub;
+    cs_name_constraints trees = {NULL, 0, NULL, 0};
+    int present;
     cs_code rc = opt_table(c, t, "spec", "name_constraints", &present);
     int nc = lua_gettop(c->L);
 
     if (rc != CS_OK || !present)
         return rc;
     spec->name_constraints.present = 1;
-    rc = check_fields(c, nc, path, nc_fields, 0);
-    if (rc == CS_OK)
-        rc = opt_bool(c, nc, path, "critical", &spec->name_constraints.critical);
-    if (rc == CS_OK)
-        rc = opt_table(c, nc, path, "permitted", &sub);
-    if (rc == CS_OK && sub) {
-        rc = names_of(c, lua_gettop(c->L), "spec.name_constraints.permitted", subtree_fields,
-                      &spec->name_constraints.permitted,
-                      &spec->name_constraints.permitted_len);
-        lua_pop(c->L, 1);
-    }
-    if (rc == CS_OK)
-        rc = opt_table(c, nc, path, "excluded", &sub);
-    if (rc == CS_OK && sub) {
-        rc = names_of(c, lua_gettop(c->L), "spec.name_constraints.excluded", subtree_fields,
-                      &spec->name_constraints.excluded, &spec->name_constraints.excluded_len);
-        lua_pop(c->L, 1);
-    }
+    rc = nc_of(c, nc, "spec.name_constraints", &spec->name_constraints.critical, &trees);
+    spec->name_constraints.permitted = trees.permitted;
+    spec->name_constraints.permitted_len = trees.permitted_len;
+    spec->name_constraints.excluded = trees.excluded;
+    spec->name_constraints.excluded_len = trees.excluded_len;
     lua_settop(c->L, nc - 1);
     return rc;
 }
@@ -449,6 +452,33 @@ static cs_code read_key_id(conv *c, int t, const char *key, int *out)
     return rc;
 }
 
+/* Start a conversion: push its scratch table. */
+static conv conv_begin(lua_State *L, cs_err *err)
+{
+    conv c = {L, 0, 0, err};
+
+    luaL_checkstack(L, 20, "spec");
+    lua_newtable(L);
+    c.scratch = lua_gettop(L);
+    return c;
+}
+
+cs_code pki_name_constraints_from_table(lua_State *L, int idx, cs_name_constraints *trees,
+                                        cs_err *err)
+{
+    conv c;
+    cs_name_constraints t = {NULL, 0, NULL, 0};
+    int critical = 0;
+    cs_code rc;
+
+    idx = lua_absindex(L, idx);
+    c = conv_begin(L, err);
+    rc = nc_of(&c, idx, "name_constraints", &critical, &t);
+    if (rc == CS_OK)
+        *trees = t;
+    return rc;
+}
+
 cs_code pki_spec_from_table(lua_State *L, int idx, cs_cert_spec *spec, cs_err *err)
 {
     conv c;
@@ -457,12 +487,7 @@ cs_code pki_spec_from_table(lua_State *L, int idx, cs_cert_spec *spec, cs_err *e
     cs_code rc;
 
     idx = lua_absindex(L, idx);
-    luaL_checkstack(L, 20, "spec");
-    lua_newtable(L);
-    c.L = L;
-    c.scratch = lua_gettop(L);
-    c.nscratch = 0;
-    c.err = err;
+    c = conv_begin(L, err);
     memset(&s, 0, sizeof s);
     s.basic_constraints.path_len = -1;
 

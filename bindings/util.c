@@ -86,8 +86,7 @@ const char *pki_field_path(const pki_fields *f, const char *name, char *buf, siz
     return buf;
 }
 
-/* Lua's type name, but "float" for a number that is not an integer. */
-static const char *type_of(lua_State *L, int idx)
+const char *pki_type_of(lua_State *L, int idx)
 {
     if (lua_type(L, idx) == LUA_TNUMBER && !lua_isinteger(L, idx))
         return "float";
@@ -103,8 +102,8 @@ static int wrong_type(const pki_fields *f, const char *name, const char *want, i
     pki_field_path(f, name, path, sizeof path);
     if (!(how & PKI_FAIL))
         luaL_argerror(L, f->argn, lua_pushfstring(L, "%s: %s expected, got %s", path, want,
-                                                  type_of(L, -1)));
-    cs_err_set(f->err, CS_EINVAL, "%s: expected %s, got %s", path, want, type_of(L, -1));
+                                                  pki_type_of(L, -1)));
+    cs_err_set(f->err, CS_EINVAL, "%s: expected %s, got %s", path, want, pki_type_of(L, -1));
     lua_pop(L, 1);
     return -1;
 }
@@ -151,7 +150,7 @@ int pki_check_fields(const pki_fields *f, const char *const names[], int how)
                            f->where ? f->where : "table", (long long)lua_tointeger(L, -2));
             else
                 cs_err_set(f->err, CS_EINVAL, "%s: unexpected %s key",
-                           f->where ? f->where : "table", type_of(L, -2));
+                           f->where ? f->where : "table", pki_type_of(L, -2));
             lua_settop(L, top);
             return -1;
         }
@@ -239,13 +238,6 @@ int pki_field_table(const pki_fields *f, const char *name, int how)
     if (ty != LUA_TTABLE)
         return wrong_type(f, name, "table", how);
     return 1;
-}
-
-void pki_check_option_names(lua_State *L, int idx, int argn, const char *const names[])
-{
-    pki_fields f = pki_fields_at(L, idx, argn, NULL, NULL);
-
-    (void)pki_check_fields(&f, names, PKI_RAISE);
 }
 
 int pki_opt_overwrite(lua_State *L, int idx)

@@ -134,51 +134,6 @@ done:
     return rc;
 }
 
-static cs_code build_subtrees(const cs_name *names, size_t len,
-                              STACK_OF(GENERAL_SUBTREE) **out, cs_err *err)
-{
-    STACK_OF(GENERAL_SUBTREE) *trees = NULL;
-    GENERAL_SUBTREE *sub = NULL;
-    GENERAL_NAME *gen = NULL;
-    size_t i;
-    cs_code rc = CS_OK;
-
-    if (len == 0) {
-        *out = NULL; /* OPTIONAL, and an empty SEQUENCE is not allowed */
-        return CS_OK;
-    }
-    trees = sk_GENERAL_SUBTREE_new_null();
-    if (!trees) {
-        rc = cs_err_ossl(err, CS_ENOMEM, "nameConstraints: out of memory");
-        goto done;
-    }
-    for (i = 0; i < len; i++) {
-        rc = cs_name_general(&names[i], 1, "nameConstraints", &gen, err);
-        if (rc != CS_OK)
-            goto done;
-        sub = GENERAL_SUBTREE_new();
-        if (!sub) {
-            rc = cs_err_ossl(err, CS_ENOMEM, "nameConstraints: out of memory");
-            goto done;
-        }
-        GENERAL_NAME_free(sub->base);
-        sub->base = gen;
-        gen = NULL;
-        if (!sk_GENERAL_SUBTREE_push(trees, sub)) {
-            rc = cs_err_ossl(err, CS_ENOMEM, "nameConstraints: out of memory");
-            goto done;
-        }
-        sub = NULL;
-    }
-    *out = trees;
-    trees = NULL;
-done:
-    GENERAL_NAME_free(gen);
-    GENERAL_SUBTREE_free(sub);
-    sk_GENERAL_SUBTREE_pop_free(trees, GENERAL_SUBTREE_free);
-    return rc;
-}
-
 /* ---- extensions ---- */
 
 static cs_code add_ext(X509 *x, int nid, void *value, int critical, const char *name,
@@ -317,25 +272,15 @@ static cs_code add_san(X509 *x, const cs_cert_spec *s, cs_err *err)
 
 static cs_code add_name_constraints(X509 *x, const cs_cert_spec *s, cs_err *err)
 {
+    const cs_name_constraints trees = {
+        s->name_constraints.permitted, s->name_constraints.permitted_len,
+        s->name_constraints.excluded, s->name_constraints.excluded_len};
     NAME_CONSTRAINTS *nc = NULL;
-    cs_code rc = CS_OK;
+    cs_code rc = cs_name_constraints_build(&trees, &nc, err);
 
-    nc = NAME_CONSTRAINTS_new();
-    if (!nc) {
-        rc = cs_err_ossl(err, CS_ENOMEM, "nameConstraints: out of memory");
-        goto done;
-    }
-    rc = build_subtrees(s->name_constraints.permitted, s->name_constraints.permitted_len,
-                        &nc->permittedSubtrees, err);
-    if (rc != CS_OK)
-        goto done;
-    rc = build_subtrees(s->name_constraints.excluded, s->name_constraints.excluded_len,
-                        &nc->excludedSubtrees, err);
-    if (rc != CS_OK)
-        goto done;
-    rc = add_ext(x, NID_name_constraints, nc, s->name_constraints.critical,
-                 "nameConstraints", err);
-done:
+    if (rc == CS_OK)
+        rc = add_ext(x, NID_name_constraints, nc, s->name_constraints.critical,
+                     "nameConstraints", err);
     NAME_CONSTRAINTS_free(nc);
     return rc;
 }

@@ -67,6 +67,10 @@ cs_code csi_key_need_private(const cs_key *key, const char *what, cs_err *err);
  * OpenSSL's error queue left as it was. Free with EVP_PKEY_free. In key.c. */
 EVP_PKEY *csi_ec_params(const char *group);
 
+/* The n bytes at s as a NUL-terminated string; NULL when out of memory.
+ * Free with free(). (text.c) */
+char *csi_dup_n(const char *s, size_t n);
+
 /* A subject from its entries, in order: each field one of those a
  * certificate may carry (C, ST, L, O, OU, CN, serialNumber, emailAddress,
  * DC), each value non-empty UTF-8. CS_EINVAL "subject: ..." naming the

@@ -124,17 +124,6 @@ static void sync_parents(const jfile *files, size_t n)
 
 /* ---- reading a journal ---- */
 
-static char *dup_n(const char *s, size_t n)
-{
-    char *out = malloc(n + 1);
-
-    if (out) {
-        memcpy(out, s, n);
-        out[n] = '\0';
-    }
-    return out;
-}
-
 /* Parse text into t. 0, or -1 if it is not a whole journal. */
 static int parse(const char *text, jtext *t)
 {
@@ -152,16 +141,16 @@ static int parse(const char *text, jtext *t)
             if (len != strlen(MAGIC) || memcmp(p, MAGIC, len) != 0)
                 goto bad;
         } else if (len > 7 && memcmp(p, "serial ", 7) == 0 && !t->serial) {
-            if (!(t->serial = dup_n(p + 7, len - 7)))
+            if (!(t->serial = csi_dup_n(p + 7, len - 7)))
                 goto bad;
         } else if (len > 7 && memcmp(p, "issuer ", 7) == 0 && !t->issuer) {
-            if (!(t->issuer = dup_n(p + 7, len - 7)))
+            if (!(t->issuer = csi_dup_n(p + 7, len - 7)))
                 goto bad;
         } else if (len > 5 && memcmp(p, "mark ", 5) == 0 && !t->mark) {
-            if (!(t->mark = dup_n(p + 5, len - 5)))
+            if (!(t->mark = csi_dup_n(p + 5, len - 5)))
                 goto bad;
         } else if (len > 5 && memcmp(p, "file ", 5) == 0) {
-            char *line = dup_n(p + 5, len - 5), *tab, *paths;
+            char *line = csi_dup_n(p + 5, len - 5), *tab, *paths;
             unsigned mode = 0;
             int over = 0, used = 0;
             jfile *grown = realloc(t->files, (t->n + 1) * sizeof *grown);

@@ -40,16 +40,6 @@ int cs_name_type_from_string(const char *s, cs_name_type *out)
     return 0;
 }
 
-static char *dup_n(const char *s, size_t n)
-{
-    char *p = malloc(n + 1);
-    if (p) {
-        memcpy(p, s, n);
-        p[n] = '\0';
-    }
-    return p;
-}
-
 static int is_ascii(const char *s)
 {
     for (; *s; s++)
@@ -117,7 +107,7 @@ static int valid_dns(const char *v, int constraint)
  * (RFC 5891 5.4). */
 static const char *alabel_error(const char *label, size_t len)
 {
-    char *a = dup_n(label, len);
+    char *a = csi_dup_n(label, len);
     char *u = NULL;
     char *back = NULL;
     const char *why = NULL;
@@ -181,7 +171,7 @@ static cs_code normalize_dns(const char *v, unsigned flags, char **out, cs_err *
     if (wild)
         host += 2;
     if (is_ascii(host)) {
-        ascii = dup_n(host, strlen(host));
+        ascii = csi_dup_n(host, strlen(host));
         if (!ascii)
             return cs_err_set(err, CS_ENOMEM, "DNS name: out of memory");
         for (i = 0; ascii[i]; i++)
@@ -192,7 +182,7 @@ static cs_code normalize_dns(const char *v, unsigned flags, char **out, cs_err *
         if (rc != IDN2_OK)
             return cs_err_set(err, CS_EINVAL, "DNS name '%s': not a valid internationalized "
                               "name (IDNA 2008): %s", v, idn2_strerror(rc));
-        ascii = dup_n(idn, strlen(idn));
+        ascii = csi_dup_n(idn, strlen(idn));
         idn2_free(idn);
         if (!ascii)
             return cs_err_set(err, CS_ENOMEM, "DNS name: out of memory");
@@ -342,7 +332,7 @@ static cs_code normalize_ip(const char *v, char **out, cs_err *err)
         return cs_err_set(err, CS_EINVAL, "IP address '%s': not an IPv4 or IPv6 address", v);
     if (!inet_ntop(len == 4 ? AF_INET : AF_INET6, a, buf, sizeof buf))
         return cs_err_set(err, CS_EINVAL, "IP address '%s': cannot be printed", v);
-    *out = dup_n(buf, strlen(buf));
+    *out = csi_dup_n(buf, strlen(buf));
     return *out ? CS_OK : cs_err_set(err, CS_ENOMEM, "IP address: out of memory");
 }
 
@@ -438,7 +428,7 @@ static cs_code normalize_uri(const char *v, char **out, cs_err *err)
         return cs_err_set(err, CS_EINVAL, "URI '%s': needs a scheme (https:, spiffe:, ...)", v);
     if (colon[1] == '\0')
         return cs_err_set(err, CS_EINVAL, "URI '%s': nothing after the scheme", v);
-    result = dup_n(v, strlen(v));
+    result = csi_dup_n(v, strlen(v));
     if (!result)
         return cs_err_set(err, CS_ENOMEM, "URI: out of memory");
     for (char *p = result; p < result + (colon - v); p++)
@@ -607,29 +597,102 @@ done:
 
 /* ---- nameConstraints ---- */
 
-cs_code cs_cert_permits_name(const cs_cert *ca, cs_name_type type, const char *value,
-                             int *permitted, cs_err *err)
+/* One side of nameConstraints; NULL for none (OPTIONAL, and an empty
+ * SEQUENCE is not allowed). */
+static cs_code build_subtrees(const cs_name *names, size_t len,
+                              STACK_OF(GENERAL_SUBTREE) **out, cs_err *err)
+{
+    STACK_OF(GENERAL_SUBTREE) *trees = NULL;
+    GENERAL_SUBTREE *sub = NULL;
+    GENERAL_NAME *gen = NULL;
+    size_t i;
+    cs_code rc = CS_OK;
+
+    if (len == 0) {
+        *out = NULL;
+        return CS_OK;
+    }
+    trees = sk_GENERAL_SUBTREE_new_null();
+    if (!trees) {
+        rc = cs_err_ossl(err, CS_ENOMEM, "nameConstraints: out of memory");
+        goto done;
+    }
+    for (i = 0; i < len; i++) {
+        rc = cs_name_general(&names[i], 1, "nameConstraints", &gen, err);
+        if (rc != CS_OK)
+            goto done;
+        sub = GENERAL_SUBTREE_new();
+        if (!sub) {
+            rc = cs_err_ossl(err, CS_ENOMEM, "nameConstraints: out of memory");
+            goto done;
+        }
+        GENERAL_NAME_free(sub->base);
+        sub->base = gen;
+        gen = NULL;
+        if (!sk_GENERAL_SUBTREE_push(trees, sub)) {
+            rc = cs_err_ossl(err, CS_ENOMEM, "nameConstraints: out of memory");
+            goto done;
+        }
+        sub = NULL;
+    }
+    *out = trees;
+    trees = NULL;
+done:
+    GENERAL_NAME_free(gen);
+    GENERAL_SUBTREE_free(sub);
+    sk_GENERAL_SUBTREE_pop_free(trees, GENERAL_SUBTREE_free);
+    return rc;
+}
+
+cs_code cs_name_constraints_build(const cs_name_constraints *trees, NAME_CONSTRAINTS **out,
+                                  cs_err *err)
+{
+    NAME_CONSTRAINTS *nc = NAME_CONSTRAINTS_new();
+    cs_code rc = CS_OK;
+
+    if (!nc) {
+        rc = cs_err_ossl(err, CS_ENOMEM, "nameConstraints: out of memory");
+        goto done;
+    }
+    rc = build_subtrees(trees->permitted, trees->permitted_len, &nc->permittedSubtrees, err);
+    if (rc != CS_OK)
+        goto done;
+    rc = build_subtrees(trees->excluded, trees->excluded_len, &nc->excludedSubtrees, err);
+    if (rc != CS_OK)
+        goto done;
+    *out = nc;
+    nc = NULL;
+done:
+    NAME_CONSTRAINTS_free(nc);
+    return rc;
+}
+
+cs_code cs_name_constraints_check(const cs_name_constraints *trees, cs_err *err)
 {
     NAME_CONSTRAINTS *nc = NULL;
+    cs_code rc = cs_name_constraints_build(trees, &nc, err);
+
+    NAME_CONSTRAINTS_free(nc);
+    return rc;
+}
+
+/* The verifier's answer for value under nc (NULL: no constraints, every
+ * valid name): the one matcher behind both public calls. */
+static cs_code nc_permits(NAME_CONSTRAINTS *nc, cs_name_type type, const char *value,
+                          int *permitted, cs_err *err)
+{
     GENERAL_NAMES *gens = NULL;
     GENERAL_NAME *gen = NULL;
     X509 *probe = NULL;
     cs_name name = {type, value};
-    int crit = -1, r;
-    cs_code rc = CS_OK;
+    int r;
+    cs_code rc = cs_name_general(&name, 0, "name", &gen, err);
 
-    if (!ca || !permitted)
-        return cs_err_set(err, CS_EINVAL, "nameConstraints: no CA certificate");
-    rc = cs_name_general(&name, 0, "name", &gen, err);
     if (rc != CS_OK)
         return rc;
-    nc = X509_get_ext_d2i(ca->x509, NID_name_constraints, &crit, NULL);
     if (!nc) {
         GENERAL_NAME_free(gen);
-        if (crit != -1) /* -2: repeated; >= 0: present but unreadable */
-            return cs_err_ossl(err, CS_EINVAL, "nameConstraints: cannot be read");
-        ERR_clear_error();
-        *permitted = 1; /* no constraints: every name */
+        *permitted = 1;
         return CS_OK;
     }
     /* The verifier checks a certificate's subject and SANs; a probe holding
@@ -659,6 +722,38 @@ done:
     X509_free(probe);
     GENERAL_NAMES_free(gens);
     GENERAL_NAME_free(gen);
+    return rc;
+}
+
+cs_code cs_cert_permits_name(const cs_cert *ca, cs_name_type type, const char *value,
+                             int *permitted, cs_err *err)
+{
+    NAME_CONSTRAINTS *nc = NULL;
+    int crit = -1;
+    cs_code rc;
+
+    if (!ca || !permitted)
+        return cs_err_set(err, CS_EINVAL, "nameConstraints: no CA certificate");
+    nc = X509_get_ext_d2i(ca->x509, NID_name_constraints, &crit, NULL);
+    if (!nc && crit != -1) /* -2: repeated; >= 0: present but unreadable */
+        return cs_err_ossl(err, CS_EINVAL, "nameConstraints: cannot be read");
+    ERR_clear_error();
+    rc = nc_permits(nc, type, value, permitted, err);
+    NAME_CONSTRAINTS_free(nc);
+    return rc;
+}
+
+cs_code cs_name_constraints_permit(const cs_name_constraints *trees, cs_name_type type,
+                                   const char *value, int *permitted, cs_err *err)
+{
+    NAME_CONSTRAINTS *nc = NULL;
+    cs_code rc;
+
+    if (!trees || !permitted)
+        return cs_err_set(err, CS_EINVAL, "nameConstraints: none given");
+    rc = cs_name_constraints_build(trees, &nc, err);
+    if (rc == CS_OK)
+        rc = nc_permits(nc, type, value, permitted, err);
     NAME_CONSTRAINTS_free(nc);
     return rc;
 }

@@ -43,6 +43,15 @@ CS_NODISCARD cs_code cs_name_normalize(cs_name_type type, const char *value, uns
  * with host bits set included). */
 CS_NODISCARD cs_code cs_ip_in_cidr(const char *ip, const char *cidr, int *in, cs_err *err);
 
+/* nameConstraints as data: the subtrees a CA's profile lists, before any
+ * certificate carries them (IPs as CIDR ranges, domains may lead with '.'). */
+typedef struct cs_name_constraints {
+    const cs_name *permitted;
+    size_t permitted_len;
+    const cs_name *excluded;
+    size_t excluded_len;
+} cs_name_constraints;
+
 /* Would a verifier accept value (of type type, as it would sit in a
  * subjectAltName) below ca, as far as ca's nameConstraints go? Decided by
  * OpenSSL's own NAME_CONSTRAINTS_check, so the answer is the verifier's
@@ -51,6 +60,23 @@ CS_NODISCARD cs_code cs_ip_in_cidr(const char *ip, const char *cidr, int *in, cs
  * that is not a valid name or a CA whose nameConstraints cannot be read. */
 CS_NODISCARD cs_code cs_cert_permits_name(const cs_cert *ca, cs_name_type type,
                                           const char *value, int *permitted, cs_err *err);
+
+/* As cs_cert_permits_name, for a CA not signed yet: the answer a verifier
+ * gives below a CA whose nameConstraints hold trees (the same matcher, so
+ * the same answer cs_cert_permits_name gives once a CA carries them).
+ * CS_EINVAL also for a subtree that is not valid. */
+CS_NODISCARD cs_code cs_name_constraints_permit(const cs_name_constraints *trees,
+                                                cs_name_type type, const char *value,
+                                                int *permitted, cs_err *err);
+
+/* CS_OK when every subtree of trees is valid (as cs_name_constraints_build
+ * checks them), else CS_EINVAL naming the first that is not. */
+CS_NODISCARD cs_code cs_name_constraints_check(const cs_name_constraints *trees, cs_err *err);
+
+/* For cert.c: the NAME_CONSTRAINTS extension holding trees, each subtree's
+ * syntax checked (cs_name_general); free *out with NAME_CONSTRAINTS_free. */
+CS_NODISCARD cs_code cs_name_constraints_build(const cs_name_constraints *trees,
+                                               NAME_CONSTRAINTS **out, cs_err *err);
 
 /* For cert.c: one general name for a subjectAltName (constraint 0) or a
  * nameConstraints subtree (constraint 1: IPs are CIDR, domains may lead with

@@ -4,6 +4,9 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
 
 /* Length of the valid UTF-8 sequence at p (at most len bytes): 2 to 4, or 0
  * when it is not one (overlong, surrogate, beyond U+10FFFF, cut short). */
@@ -101,6 +104,17 @@ size_t cs_text_escape(const void *p, size_t len, unsigned flags, char *out, size
     if (size > 0)
         out[fill] = '\0';
     return need;
+}
+
+char *csi_dup_n(const char *s, size_t n)
+{
+    char *out = malloc(n + 1);
+
+    if (out) {
+        memcpy(out, s, n);
+        out[n] = '\0';
+    }
+    return out;
 }
 
 char *cs_text_escape_dup(const void *p, size_t len, unsigned flags)

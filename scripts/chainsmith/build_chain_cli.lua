@@ -9,8 +9,10 @@ local cli = {}
 -- The usual invocations (only these options, each at most once, as `--name
 -- value`) are read here without loading argparse, whose 2,000 lines cost a
 -- fifth of a whole chain build's instructions (bench/README.md); anything
--- else (--help, --out=DIR, an unknown or repeated option, a missing value)
--- goes to argparse, which parses or explains. nil: let argparse do it.
+-- else (--help, --out=DIR, an unknown or repeated option, a missing value,
+-- both passphrase options) goes to argparse, which parses or explains. nil:
+-- let argparse do it. tests/lua/test_build_chain_cli.lua holds the two to
+-- one answer.
 local function quick_parse(args, defaults)
     local opts, seen, i = { out = defaults.out, profiles = defaults.profiles }, {}, 1
     while i <= #args do
@@ -28,10 +30,15 @@ local function quick_parse(args, defaults)
         end
         i = i + 1
     end
+    if opts.passphrase_env and opts.passphrase_file then
+        return nil -- argparse's mutex says which goes with which
+    end
     return opts
 end
 
-local function full_parse(args, defaults)
+-- The argparse parser that owns the command line (quick_parse only skips
+-- loading it for the invocations above, and must agree with it).
+local function new_parser(defaults)
     local argparse = require "argparse"
     local parser = argparse("build_chain.lua",
         "Build the root CA, intermediate CA and server certificate from the profiles.\n"
@@ -43,12 +50,15 @@ local function full_parse(args, defaults)
     parser:flag("--force", "Re-create the whole chain, replacing the root and intermediate.")
     secret.options(parser, "passphrase", "Encrypt the root and intermediate keys (and open "
         .. "them when they already are) with a passphrase")
-    return parser:parse(args)
+    return parser
 end
+
+-- For tests/lua/test_build_chain_cli.lua.
+cli.quick_parse, cli.new_parser = quick_parse, new_parser
 
 function cli.main(args, boot)
     local defaults = { out = "chain", profiles = boot.profiles_dir }
-    local opts = quick_parse(args, defaults) or full_parse(args, defaults)
+    local opts = quick_parse(args, defaults) or new_parser(defaults):parse(args)
 
     local passphrase, perr = secret.read(opts, "passphrase")
     if passphrase == nil then

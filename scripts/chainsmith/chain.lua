@@ -43,14 +43,14 @@ local function refusal(label, kind, nc)
     return label .. " is " .. table.concat(parts, " or ")
 end
 
--- The first of p's names that issuer (the CA certificate that signs p)
--- does not permit: nil when all fit, or why and the field it came from.
-local function name_outside(p, issuer, nc)
+-- The first of p's names that permits(kind, name) refuses (the answer of
+-- the CA that signs p): nil when all fit, or why and the field it came from.
+local function name_outside(p, permits, nc)
     local san = p.subject_alt_name or {}
     for _, kind in ipairs(profile.name_kinds) do
         for _, name in ipairs(san[kind] or {}) do
             local label = kind:upper() .. ":" .. name
-            local ok, err = issuer:permits(kind, name)
+            local ok, err = permits(kind, name)
             if ok == nil then
                 return ("%s: %s"):format(label, err), "subject_alt_name"
             elseif not ok then
@@ -66,7 +66,7 @@ local function name_outside(p, issuer, nc)
     for _, rdn in ipairs(p.subject or {}) do
         if rdn[1] == "CN" then
             local cn = tostring(rdn[2])
-            local ok = issuer:permits("dns", cn)
+            local ok = permits("dns", cn)
             if ok == nil then
                 ok = #((nc.permitted or {}).dns or {}) == 0
             end
@@ -80,37 +80,34 @@ local function name_outside(p, issuer, nc)
 end
 
 -- Whether a profile's names fit the name constraints of issuer, the CA
--- certificate that signs it: true, or nil and a line in policy's form.
--- cert:permits decides (OpenSSL's own matcher), so the answer is the
+-- certificate that signs it, or the profile of one not signed yet: true, or
+-- nil and a line in policy's form. Core decides (OpenSSL's own matcher, on
+-- the certificate or on the profile's lists as data), so the answer is the
 -- verifier's.
 function chain.check_names(p, issuer)
-    local nc = issuer:info().name_constraints
+    local signed = pki.type(issuer) == "pki.cert"
+    local nc = signed and issuer:info().name_constraints or issuer.name_constraints
     if not nc then
         return true
     end
-    local why, field = name_outside(p, issuer, nc)
+    if not signed then -- the issuer's own lists are its profile's problem
+        local valid, err = pki.name_constraints_permit(nc)
+        if not valid then
+            return nil, ("profile %s: %s"):format(issuer.name, err)
+        end
+    end
+    local function permits(kind, name)
+        if signed then
+            return issuer:permits(kind, name)
+        end
+        return pki.name_constraints_permit(nc, kind, name)
+    end
+    local why, field = name_outside(p, permits, nc)
     if not why then
         return true
     end
     return nil, ("profile %s: %s: %s (issuer %s, rule issuer-name-constraints)")
         :format(p.name, field, why, p.issuer)
-end
-
--- A stand-in for the certificate issuer profile p would make: its
--- extensions on a throwaway key, never stored nor written. The leaf is
--- checked against it before the build creates anything, its folder
--- included; the certificate that really signs it is checked again then.
-local function stand_in(p)
-    local key, err = pki.generate_key { type = "ec", curve = "P-256" }
-    if not key then
-        return nil, ("profile %s: %s"):format(p.name, err)
-    end
-    local cert
-    cert, err = pki.sign(profile.spec(p), key)
-    if not cert then
-        return nil, ("profile %s: %s"):format(p.name, err)
-    end
-    return cert
 end
 
 -- Load and check every profile before anything is written: a policy
@@ -140,13 +137,12 @@ function chain.load_profiles(dir)
             profiles[name] = p
         end
     end
+    -- The leaf against its issuer's profile, before the build creates
+    -- anything, its folder included; the certificate that really signs it
+    -- is checked again then.
     local issuer = profiles[expected_issuer.server]
-    if profiles.server and issuer and issuer.name_constraints then
-        local cert, why = stand_in(issuer)
-        if cert then
-            local _
-            _, why = chain.check_names(profiles.server, cert)
-        end
+    if profiles.server and issuer then
+        local _, why = chain.check_names(profiles.server, issuer)
         if why then
             problems[#problems + 1] = why
         end
@@ -330,9 +326,10 @@ local function issue(store, p, issuer_cert, issuer_key)
 end
 
 -- The files of what was issued, each key with its certificate, and the
--- server's chain file, for one journal with the CRLs. With a passphrase the
--- CA keys (not the server's) are written encrypted, and a kept CA key that
--- is still plain is written again, encrypted.
+-- server's chain file when it does not already hold those bytes (a server
+-- watching it would reload for nothing), for one journal with the CRLs.
+-- With a passphrase the CA keys (not the server's) are written encrypted,
+-- and a kept CA key that is still plain is written again, encrypted.
 local function build_files(report, files, force, passphrase)
     local out = {}
     for _, r in ipairs(report) do
@@ -345,8 +342,10 @@ local function build_files(report, files, force, passphrase)
             out[#out + 1] = { path = f.key, key = r.key, overwrite = true, passphrase = pass }
         end
     end
-    out[#out + 1] = { path = files.server_chain, certs = { report[3].cert, report[2].cert },
-        overwrite = true }
+    local certs = { report[3].cert, report[2].cert }
+    if pki.read_file(files.server_chain) ~= certs[1]:pem() .. certs[2]:pem() then
+        out[#out + 1] = { path = files.server_chain, certs = certs, overwrite = true }
+    end
     return out
 end
 
@@ -600,13 +599,16 @@ function chain.build(opts)
     end
 
     -- Nothing recorded (all kept, no CRL due): ca.db stays as it is, and
-    -- what is written again (the chain file, a CA key now encrypted) holds
-    -- what the folder already says, written as one step.
+    -- what is written (a CA key now encrypted, a chain file edited by hand)
+    -- holds what the folder already says, written as one step; with nothing
+    -- to write, nothing is touched.
     local recorded = #report.crls > 0
     for _, r in ipairs(report) do
         recorded = recorded or r.action ~= "kept"
     end
-    if not recorded then
+    if not recorded and #out == 0 then
+        return report
+    elseif not recorded then
         local wrote, werr, wcode = pki.write_files(out)
         if not wrote then
             return nil, werr, wcode

@@ -206,7 +206,9 @@ static void test_permits(void)
     cs_key *lk = fx_key("ec", "P-256");
     cs_cert *root = NULL, *inter = NULL, *leaf = NULL;
     cs_cert_spec s;
-    int permitted_ = -1;
+    const cs_name_constraints trees = {permitted, sizeof permitted / sizeof permitted[0],
+                                       excluded, sizeof excluded / sizeof excluded[0]};
+    int permitted_ = -1, as_data;
 
     s = fx_ca_spec(root_dn, 1, -1, 1);
     CHECK_OK(cs_cert_sign(&s, rk, NULL, rk, &root, &err), &err);
@@ -238,9 +240,14 @@ static void test_permits(void)
         verified = fx_run(NULL, 0, "openssl verify -CAfile root.pem -untrusted inter.pem "
                                    "leaf.pem >/dev/null 2>&1") == 0;
         CHECK(verified == permitted_);
-        if (verified != permitted_ || permitted_ != cases[i].want)
-            fprintf(stderr, "  %s %s: permits %d, openssl verify %d, want %d\n",
-                    cs_name_type_name(n->type), n->value, permitted_, verified, cases[i].want);
+        /* The same lists as data, before any CA carries them: the same answer. */
+        as_data = -1;
+        CHECK_OK(cs_name_constraints_permit(&trees, n->type, n->value, &as_data, &err), &err);
+        CHECK(as_data == permitted_);
+        if (verified != permitted_ || permitted_ != cases[i].want || as_data != permitted_)
+            fprintf(stderr, "  %s %s: permits %d, as data %d, openssl verify %d, want %d\n",
+                    cs_name_type_name(n->type), n->value, permitted_, as_data, verified,
+                    cases[i].want);
         cs_cert_free(leaf);
         leaf = NULL;
     }
@@ -257,6 +264,9 @@ static void test_permits(void)
     CHECK_FAIL(cs_cert_permits_name(inter, CS_NAME_DNS, "a b.test", &permitted_, &err),
                CS_EINVAL, &err, "'a b.test'");
     CHECK(permitted_ == -1);
+    CHECK_FAIL(cs_name_constraints_permit(&trees, CS_NAME_IP, "10.0.0.300", &permitted_, &err),
+               CS_EINVAL, &err, "'10.0.0.300'");
+    CHECK(permitted_ == -1);
 done:
     cs_cert_free(leaf);
     cs_cert_free(inter);
@@ -266,6 +276,59 @@ done:
     cs_key_free(rk);
 }
 
+/* ---- nameConstraints as data: the lists themselves ---- */
+
+static void test_constraints_data(void)
+{
+    static const cs_name dotted[] = {{CS_NAME_DNS, ".test"}};
+    static const cs_name host_bits[] = {{CS_NAME_IP, "10.0.0.1"}};
+    static const cs_name no_value[] = {{CS_NAME_DNS, NULL}};
+    const cs_name_constraints none = {NULL, 0, NULL, 0};
+    const cs_name_constraints under_test = {dotted, 1, NULL, 0};
+    const cs_name_constraints only_excluded = {NULL, 0, dotted, 1};
+    const cs_name_constraints bad_range = {host_bits, 1, NULL, 0};
+    const cs_name_constraints bad_excluded = {NULL, 0, no_value, 1};
+    cs_err err = {0};
+    int permitted_ = -1;
+
+    /* No subtrees: every valid name, and an invalid one is still invalid. */
+    CHECK_OK(cs_name_constraints_permit(&none, CS_NAME_DNS, "x.example", &permitted_, &err),
+             &err);
+    CHECK(permitted_ == 1);
+    permitted_ = -1;
+    CHECK_FAIL(cs_name_constraints_permit(&none, CS_NAME_DNS, "a b", &permitted_, &err),
+               CS_EINVAL, &err, "'a b'");
+    CHECK(permitted_ == -1);
+    /* A leading dot: below it, not it. */
+    CHECK_OK(cs_name_constraints_permit(&under_test, CS_NAME_DNS, "a.test", &permitted_, &err),
+             &err);
+    CHECK(permitted_ == 1);
+    CHECK_OK(cs_name_constraints_permit(&under_test, CS_NAME_DNS, "test", &permitted_, &err),
+             &err);
+    CHECK(permitted_ == 0);
+    /* Excluded only: the rest passes; a kind no subtree names passes. */
+    CHECK_OK(cs_name_constraints_permit(&only_excluded, CS_NAME_DNS, "a.test", &permitted_,
+                                        &err), &err);
+    CHECK(permitted_ == 0);
+    CHECK_OK(cs_name_constraints_permit(&only_excluded, CS_NAME_DNS, "a.example", &permitted_,
+                                        &err), &err);
+    CHECK(permitted_ == 1);
+    CHECK_OK(cs_name_constraints_permit(&under_test, CS_NAME_IP, "192.0.2.1", &permitted_, &err),
+             &err);
+    CHECK(permitted_ == 1);
+    /* Bad lists: invalid, naming the subtree, and *permitted untouched. */
+    permitted_ = -1;
+    CHECK_FAIL(cs_name_constraints_permit(&bad_range, CS_NAME_IP, "10.0.0.1", &permitted_, &err),
+               CS_EINVAL, &err, "range (use a CIDR such as 10.0.0.0/8) '10.0.0.1'");
+    CHECK_FAIL(cs_name_constraints_check(&bad_range, &err), CS_EINVAL, &err, "'10.0.0.1'");
+    CHECK_FAIL(cs_name_constraints_check(&bad_excluded, &err), CS_EINVAL, &err,
+               "name without a value");
+    CHECK_OK(cs_name_constraints_check(&under_test, &err), &err);
+    CHECK_FAIL(cs_name_constraints_permit(NULL, CS_NAME_DNS, "a.test", &permitted_, &err),
+               CS_EINVAL, &err, "none given");
+    CHECK(permitted_ == -1);
+}
+
 int main(void)
 {
     if (!fx_mkdtemp("name"))
@@ -273,6 +336,7 @@ int main(void)
     test_normalize();
     test_cidr();
     test_permits();
+    test_constraints_data();
     fx_rmdir();
     return CHECK_DONE();
 }

@@ -1,4 +1,5 @@
--- pki.normalize_name, pki.ip_in_cidr, cert:permits (checked against openssl verify).
+-- pki.normalize_name, pki.ip_in_cidr, cert:permits and pki.name_constraints_permit
+-- (checked against openssl verify).
 package.path = (arg[0]:match("(.-)[^/]*$") or "") .. "?.lua;" .. package.path
 local pki = require "pki"
 local t = require "testlib"
@@ -102,6 +103,9 @@ do
         t.case(("permits %s %s == openssl verify"):format(c[1], c[2]), function()
             local ok, msg = ca:permits(c[1], c[2])
             assert(ok == c[3], ("permits: %s (%s)"):format(tostring(ok), tostring(msg)))
+            -- the profile's lists as data, before any CA carries them
+            ok, msg = pki.name_constraints_permit(spec.name_constraints, c[1], c[2])
+            assert(ok == c[3], ("as data: %s (%s)"):format(tostring(ok), tostring(msg)))
             local leaf_spec = {
                 subject = {{"O", "Name Test"}},
                 validity_days = 1,
@@ -128,6 +132,35 @@ do
                   "10.0.0.300")
     t.expect_error("permits: unknown type raises", "invalid option 'dn'", ca.permits, ca, "dn",
                    "a.test")
+    -- the lists as data: what cert:info() gives back reads the same way
+    t.case("name_constraints_permit reads cert:info()'s table", function()
+        local nc = ca:info().name_constraints
+        assert(pki.name_constraints_permit(nc, "dns", "a.test") == true)
+        assert(pki.name_constraints_permit(nc, "dns", "x.bad.test") == false)
+        assert(pki.name_constraints_permit(nc) == true)
+    end)
+    t.case("name_constraints_permit: no subtrees permit every name", function()
+        assert(pki.name_constraints_permit({}, "dns", "anything.example") == true)
+    end)
+    local nc = spec.name_constraints
+    t.expect_fail("name_constraints_permit: not a name", "invalid", "'10%.0%.0%.300'",
+                  pki.name_constraints_permit, nc, "ip", "10.0.0.300")
+    t.expect_fail("name_constraints_permit: a NUL in the name", "invalid",
+                  "'a%.test\\x00%.evil'", pki.name_constraints_permit, nc, "dns",
+                  "a.test\0.evil")
+    t.expect_fail("name_constraints_permit: a range with host bits", "invalid",
+                  "range %(use a CIDR such as 10%.0%.0%.0/8%) '10%.0%.0%.1'",
+                  pki.name_constraints_permit, {permitted = {ip = {"10.0.0.1"}}})
+    t.expect_fail("name_constraints_permit: an unknown field", "invalid",
+                  "name_constraints: unknown field 'permited'", pki.name_constraints_permit,
+                  {permited = {dns = {"test"}}}, "dns", "a.test")
+    t.expect_fail("name_constraints_permit: a subtree not a string", "invalid",
+                  "name_constraints%.excluded%.dns%[1%]: expected string, got number",
+                  pki.name_constraints_permit, {excluded = {dns = {1}}}, "dns", "a.test")
+    t.expect_error("name_constraints_permit: no table raises", "table expected, got string",
+                   pki.name_constraints_permit, "test", "dns", "a.test")
+    t.expect_error("name_constraints_permit: a type without a name raises",
+                   "string expected, got no value", pki.name_constraints_permit, nc, "dns")
 end
 
 t.cleanup()

@@ -203,6 +203,15 @@ t.expect_error("issuer must be a pki.cert", "issuer: pki.cert expected, got stri
 t.expect_error("next_update_hours out of range", "next_update_hours: not in",
                pki.ocsp_responder, {db = db, issuer = c.inter, key = c.inter_key,
                                     next_update_hours = -1})
+t.expect_error("next_update_hours above a year", "next_update_hours: not in 0%.%.8784",
+               pki.ocsp_responder, {db = db, issuer = c.inter, key = c.inter_key,
+                                    next_update_hours = 8785})
+t.expect_error("no db raises", "db: string expected, got nil",
+               pki.ocsp_responder, {issuer = c.inter, key = c.inter_key})
+t.expect_error("no key raises", "key: pki.key expected, got nil",
+               pki.ocsp_responder, {db = db, issuer = c.inter})
+t.expect_error("a signer not a pki.cert raises", "signer: pki.cert expected, got string",
+               pki.ocsp_responder, {db = db, issuer = c.inter, signer = "x", key = c.inter_key})
 t.expect_error("a closed responder raises", "attempt to use a closed pki.ocsp_responder",
                function()
     local r = assert(pki.ocsp_responder{db = db, issuer = c.inter, key = c.inter_key})

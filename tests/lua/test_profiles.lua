@@ -505,6 +505,16 @@ case("load_profiles refuses names outside the intermediate", profiles == nil and
     "profile server: subject_alt_name: DNS:example.com is outside the permitted DNS names " ..
     "(localhost, test, internal) (issuer intermediate, rule issuer-name-constraints)", perr2)
 
+-- The intermediate's own lists are checked as data (no throwaway CA is
+-- signed for it): a bad range is the intermediate profile's fault.
+local itext = assert(io.open(tmp .. "/names/intermediate.lua")):read("a")
+write("intermediate", (itext:gsub('"127%.0%.0%.0/8"', '"127.0.0.1"')), tmp .. "/names")
+profiles, perr2 = chain.load_profiles(tmp .. "/names")
+case("load_profiles names the intermediate for a bad range", profiles == nil and
+    perr2:find("profile intermediate: nameConstraints: invalid IP address range (use a CIDR " ..
+    "such as 10.0.0.0/8) '127.0.0.1'", 1, true) ~= nil, perr2)
+write("intermediate", itext, tmp .. "/names")
+
 -- The check at signing time holds on its own: with the check above skipped,
 -- a build that re-signs root and intermediate (--force) refuses the server
 -- against the intermediate it has just signed, inside the transaction, so

@@ -206,6 +206,28 @@ t.expect_error("start_server with resumption as a string", "resumption: boolean 
                pki.start_server, config{resumption = "no"})
 t.expect_error("start_server route without a body", "body: string expected",
                pki.start_server, config{routes = {["/"] = {type = "text/plain"}}})
+-- Every numeric option is read by one reader: an integer in its range.
+for _, o in ipairs{{"port", 65535}, {"http_port", 65535}, {"threads", 1024},
+                   {"per_address", 1024}, {"hsts_max_age", 999999999}} do
+    local name, max = o[1], o[2]
+    t.expect_error("start_server " .. name .. " above its range",
+                   name .. ": not in 0%.%." .. max, pki.start_server, config{[name] = max + 1})
+    t.expect_error("start_server " .. name .. " below its range",
+                   name .. ": not in 0%.%." .. max, pki.start_server, config{[name] = -1})
+    t.expect_error("start_server " .. name .. " as a float",
+                   name .. ": integer expected, got float", pki.start_server,
+                   config{[name] = 1.5})
+end
+t.expect_error("start_server with a host not a string", "hosts%[2%]: string expected, got number",
+               pki.start_server, config{hosts = {"127.0.0.1", 1}})
+t.expect_error("start_server with a route not a table", "routes%[/x%]: table expected, got string",
+               pki.start_server, config{routes = {["/x"] = "body"}})
+t.expect_error("start_server with an unknown route field", "unknown option 'bdy'",
+               pki.start_server, config{routes = {["/"] = {bdy = "x"}}})
+t.expect_error("start_server with www not a string", "www: string expected, got boolean",
+               pki.start_server, config{www = true})
+t.expect_error("start_server with ocsp not a responder", "ocsp: pki.ocsp_responder expected",
+               pki.start_server, config{ocsp = c.leaf})
 
 -- The serial a new connection is served (hex, as cert:serial() spells it).
 local function served_serial(port)
@@ -242,6 +264,11 @@ end)
 t.expect_error("reload with an unknown option", "unknown option 'leef'", function()
     local srv <close> = assert(pki.start_server(config()))
     return srv:reload{leef = c.leaf, key = c.leaf_key}
+end)
+t.expect_error("reload with neither leaf nor cert", "leaf: pki.cert expected, got nil",
+               function()
+    local srv <close> = assert(pki.start_server(config()))
+    return srv:reload{chain = {c.inter}, key = c.leaf_key}
 end)
 
 t.case("set_route replaces a body; http_port serves plain routes only", function()
