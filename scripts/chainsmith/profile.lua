@@ -207,6 +207,66 @@ function profile.load(dir, name)
     return p
 end
 
+-- A copy of a caller's table, so that what was checked is what is used
+-- whatever the caller does with theirs afterwards; nil, message for a table
+-- that holds itself.
+local function copy_table(t, seen)
+    if seen[t] then
+        return nil, "holds itself"
+    end
+    seen[t] = true
+    local out = {}
+    for k, v in pairs(t) do
+        if type(v) == "table" then
+            local c, err = copy_table(v, seen)
+            if not c then
+                return nil, err
+            end
+            v = c
+        end
+        out[k] = v
+    end
+    seen[t] = nil
+    return out
+end
+
+-- A profile given as a table by a script (ca:issue{profile = {...}}):
+-- the checks of a file's table, `extends` resolved from the files in dir,
+-- then the checks of a merged profile, exactly as profile.load does. t.name
+-- (optional, default "inline", a profile name) is what ca.db records;
+-- messages call it "profile table NAME". Returns a new table with `name`
+-- and `file` set, or nil, message.
+function profile.from_table(t, dir)
+    local name = t.name == nil and "inline" or t.name
+    if not profile.valid_name(name) then
+        return nil, ("profile table: name: '%s' is not a profile name (letters, digits, '-' "
+            .. "and '_')"):format(tostring(name))
+    end
+    local label = ("profile table %s"):format(name)
+    local p, cerr = copy_table(t, {})
+    if not p then
+        return nil, ("%s: %s"):format(label, cerr)
+    end
+    p.name = nil
+    local ok, why = check_file(p, label)
+    if not ok then
+        return nil, why
+    end
+    if p.extends ~= nil then
+        local parent, perr = resolve(dir, p.extends, {})
+        if not parent then
+            return nil, ("%s: extends '%s': %s"):format(label, p.extends, perr)
+        end
+        p = merge(parent, p)
+    end
+    ok, why = check_profile(p, label)
+    if not ok then
+        return nil, why
+    end
+    p.name, p.file = name, label
+    return p
+end
+
 -- Every profile in dir: each NAME.lua (NAME as profile.valid_name allows),
 -- sorted by name, as {name, file, profile} or {name, file, error}. A
 -- profile that fails to load is listed with its error; only a folder that

@@ -226,6 +226,74 @@ t.case("custom policy: refusals name the rule, allowed names pass", function()
     assert(policy.issuance ~= config)
 end)
 
+-- A profile built in Lua: the same checks as a file, the same policy.
+n = count()
+local function client_table()
+    return {
+        name = "lab-client",
+        issuer = "intermediate",
+        key = { type = "ec", curve = "P-256" },
+        validity_days = 5,
+        subject = { { "O", "Lab" } },
+        basic_constraints = { critical = true, ca = false },
+        key_usage = { critical = true, "digitalSignature" },
+        extended_key_usage = { "clientAuth" },
+        subject_key_id = true,
+        authority_key_id = true,
+    }
+end
+t.case("profile table: issued under it, recorded under its name", function()
+    local given = client_table()
+    local r = assert(ca:issue { profile = given, names = { "lab.localhost" } })
+    local info = r.cert:info()
+    assert(info.subject[1][1] == "O" and info.subject[1][2] == "Lab")
+    assert((info.not_after - info.not_before) // 86400 == 5)
+    assert(has(info.extended_key_usage, "clientAuth"))
+    assert(r.profile == "lab-client" and given.name == "lab-client", r.profile)
+    local store <close> = assert(pki.open_store(dir .. "/ca.db"))
+    local _, recorded = assert(store:find(r.serial))
+    assert(recorded == "lab-client", recorded)
+    n = n + 1
+end)
+t.case("profile table extending a file profile", function()
+    local r = assert(ca:issue { profile = { extends = "client", validity_days = 3 },
+        names = { "ext.localhost" } })
+    local info = r.cert:info()
+    assert(has(info.extended_key_usage, "clientAuth") and r.profile == "inline")
+    assert((info.not_after - info.not_before) // 86400 == 3)
+    n = n + 1
+end)
+t.expect_fail("profile table: a misspelt field, as in a file", "invalid",
+    "^profile table lab%-client: unknown field 'validty_days'", function()
+        local p = client_table()
+        p.validty_days, p.validity_days = 5, nil
+        return ca:issue { profile = p, names = { "x.localhost" } }
+    end)
+t.expect_fail("profile table: a missing field, as in a file", "invalid",
+    "^profile table lab%-client: missing field 'issuer'$", function()
+        local p = client_table()
+        p.issuer = nil
+        return ca:issue { profile = p, names = { "x.localhost" } }
+    end)
+t.expect_fail("profile table: a bad name", "invalid", "name: 'a/b' is not a profile name",
+    ca.issue, ca, { profile = { name = "a/b" }, names = { "x.localhost" } })
+t.expect_fail("profile table: the policy applies (a CA profile)", "policy",
+    "%(rule leaf%-profile%)", function()
+        local p = client_table()
+        p.basic_constraints = { critical = true, ca = true }
+        p.key_usage = { critical = true, "keyCertSign", "cRLSign" }
+        return ca:issue { profile = p, names = { "x.localhost" } }
+    end)
+t.expect_fail("profile table: a wildcard without allow_wildcard", "policy",
+    "wildcards are not allowed for profile lab%-client",
+    ca.issue, ca, { profile = client_table(), names = { "*.lab.localhost" } })
+t.expect_fail("profile: neither a name nor a table", "invalid",
+    "^request%.profile: expected a profile name or a profile table, got number$",
+    ca.issue, ca, { profile = 5, names = { "x.localhost" } })
+t.case("nothing recorded by the refused profile tables", function()
+    assert(count() == n, ("%d records, expected %d"):format(count(), n))
+end)
+
 t.expect_error("an unknown option raises", "unknown option 'wirte'", ca.issue, ca,
     { profile = "server", names = { "localhost" } }, { wirte = print })
 
