@@ -44,26 +44,8 @@ function chain.exists(path)
     return guard.exists(path)
 end
 
--- Why issuer refused a name, in words: the subtrees of its kind that are
--- against it ("DNS:example.com is outside the permitted DNS names (localhost,
--- test)"). Core decided; this only names the lists it decided by.
-local function refusal(label, kind, nc)
-    local permitted = (nc.permitted or {})[kind] or {}
-    local excluded = (nc.excluded or {})[kind] or {}
-    local parts = {}
-    if #permitted > 0 then
-        parts[#parts + 1] = ("outside the permitted %s names (%s)")
-            :format(kind:upper(), table.concat(permitted, ", "))
-    end
-    if #excluded > 0 then
-        parts[#parts + 1] = ("inside the excluded %s names (%s)")
-            :format(kind:upper(), table.concat(excluded, ", "))
-    end
-    if #parts == 0 then
-        return label .. " is not permitted by the issuer's name constraints"
-    end
-    return label .. " is " .. table.concat(parts, " or ")
-end
+-- Why issuer refused a name, in words (chainsmith.refusal).
+local refusal = require("chainsmith.refusal").outside
 
 -- The first of p's names that issuer (the CA certificate that signs p)
 -- does not permit: nil when all fit, or why and the field it came from.

@@ -174,11 +174,17 @@ t.expect_fail("validity over the profile's maximum", "policy",
     .. "%(rule profile%.validity_days%)$", ca.issue, ca,
     { profile = "server", names = { "localhost" }, validity_days = 31 })
 t.expect_fail("example.com refused by the intermediate's nameConstraints", "policy",
-    "^name example%.com: outside the nameConstraints of .*Simple Intermediate CA "
+    "^name example%.com: outside the nameConstraints of .*Simple Intermediate CA: "
+    .. "outside the permitted DNS names %(localhost, test, internal%) "
     .. "%(rule name%-constraints%)$", ca.issue, ca,
     { profile = "server", names = { "example.com" } })
+t.expect_fail("an IP outside the nameConstraints lists the permitted IP ranges", "policy",
+    "^name 8%.8%.8%.8: outside the nameConstraints of .*: outside the permitted IP names "
+    .. "%(127%.0%.0%.0/8, ::1/128, 10%.0%.0%.0/8%) %(rule name%-constraints%)$", ca.issue, ca,
+    { profile = "server", names = { "8.8.8.8" } })
 t.expect_fail("wildcard under a profile without allow_wildcard", "policy",
-    "^name %*%.a%.localhost: wildcards are not allowed for profile client "
+    "^name %*%.a%.localhost: wildcards are not allowed for profile client %(set "
+    .. "allow_wildcard = true in %.%./%.%./scripts/profiles/client%.lua to permit them%) "
     .. "%(rule allow%-wildcard%)$", ca.issue, ca,
     { profile = "client", names = { "*.a.localhost" } })
 t.expect_fail("wildcard not the whole left-most label", "invalid", "^name a%.%*%.localhost: ",
@@ -285,7 +291,8 @@ t.expect_fail("profile table: the policy applies (a CA profile)", "policy",
         return ca:issue { profile = p, names = { "x.localhost" } }
     end)
 t.expect_fail("profile table: a wildcard without allow_wildcard", "policy",
-    "wildcards are not allowed for profile lab%-client",
+    "wildcards are not allowed for profile lab%-client %(set allow_wildcard = true in "
+    .. "profile table lab%-client to permit them%)",
     ca.issue, ca, { profile = client_table(), names = { "*.lab.localhost" } })
 t.expect_fail("profile: neither a name nor a table", "invalid",
     "^request%.profile: expected a profile name or a profile table, got number$",
