@@ -414,7 +414,7 @@ local function ca_keepable(cert, p, f, roots, issuer_changed, now)
             .. "with --force (which re-creates the whole chain, root included)\n")
             :format(f.cert, p.file, diff))
     end
-    return true
+    return true, diff
 end
 
 -- Whether the server certificate in opts.out is due for renewal under the
@@ -543,6 +543,7 @@ function chain.build(opts)
                 return nil, ferr, "policy"
             end
         end
+        local drift
         if existing and leaf[name] then
             why = leaf_change(existing.cert, p, issuer_cert, roots, now)
                 or (name == "server" and opts.renew or nil)
@@ -551,6 +552,7 @@ function chain.build(opts)
             if not keep then
                 return nil, kerr, "verify"
             end
+            drift = kerr -- how the kept CA differs from its profile, or nil
         end
 
         local key, cert, action
@@ -570,7 +572,7 @@ function chain.build(opts)
             why = "key now encrypted"
         end
         report[#report + 1] = { name = name, key = key, cert = cert, action = action, why = why,
-            encrypt = encrypt }
+            encrypt = encrypt, drift = drift, profile_file = p.file }
         if name == "root" then
             roots = { cert }
         end
