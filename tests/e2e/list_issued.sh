@@ -11,6 +11,11 @@ done
 bob=$(openssl x509 -in "$tmp/issued/bob.localhost.pem" -noout -serial | cut -d= -f2)
 check "revoke bob" lua "$repo/scripts/revoke.lua" --chain "$chain" --serial "$bob" \
     --reason keyCompromise
+# one time format in all output (issue 10 §6): RFC 3339 UTC
+grep -qE "^  at        [0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$" "$tmp/last.out" \
+    && ok || bad "revoke.lua prints the time in RFC 3339 UTC"
+grep -qE "next update [0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$" "$tmp/last.out" \
+    && ok || bad "revoke.lua prints the next update in RFC 3339 UTC"
 # An expired one, recorded the way issue.lua records (store:issue under the
 # intermediate), with its notAfter yesterday.
 cat >"$tmp/expired.lua" <<'LUA'

@@ -131,7 +131,7 @@ t.case("CA rows: path length, name constraints, self-signed root", function()
 end)
 
 t.case("time left: days left, expired, not yet valid", function()
-    has(inspect(q(path("month.crt"))), "UTC (29 days left)")
+    has(inspect(q(path("month.crt"))), "Z (29 days left)")
     local out = inspect(q(path("old.crt")) .. " " .. q(path("future.crt")))
     has(out, "(expired 3 days ago)")
     has(out, "(not yet valid (starts in 2 days))")
@@ -448,7 +448,9 @@ t.case("CRL (DER) after a revocation: every row, as openssl reads it", function(
     has(out, crl_der .. ": certificate revocation list (CRL) (DER)")
     has(out, "issuer     C=SE, O=Simple Inc, OU=XYZ, CN=Simple Intermediate CA")
     has(out, "valid      " .. os.date("!%Y-%m-%d", now))
-    assert(out:find("UTC to %d+%-%d+%-%d+ %d+:%d+ UTC %([67] days left%)\n"), out) -- 7 - run time
+    -- one time format everywhere: RFC 3339 UTC (issue 10 §6)
+    assert(out:find("valid      %d+%-%d+%-%d+T%d+:%d+:%d+Z to %d+%-%d+%-%d+T%d+:%d+:%d+Z "
+        .. "%([67] days left%)\n"), out) -- 7 - run time
     has(out, "number     " .. tonumber(openssl_crl("-crlnumber"):match("=0x(%x+)"), 16))
     has(out, "signature  ecdsa-with-SHA384, not checked: no certificate of its issuer given")
     local ski = t.sh("openssl x509 -noout -ext subjectKeyIdentifier -in " .. q(inter_pem))
@@ -456,7 +458,7 @@ t.case("CRL (DER) after a revocation: every row, as openssl reads it", function(
     has(out, "AKI        " .. ski)
     has(out, "revoked    1 certificate\n")
     assert(openssl_crl("-text"):find("Serial Number: " .. revoked, 1, true))
-    local entry = ("\n             %s  %s %%d%%d:%%d%%d UTC  keyCompromise\n")
+    local entry = ("\n             %s  %sT%%d%%d:%%d%%d:%%d%%dZ  keyCompromise\n")
         :format(revoked, (os.date("!%Y-%m-%d", now):gsub("%-", "%%-")))
     assert(out:find(entry), entry .. " in:\n" .. out)
 end)
@@ -563,7 +565,7 @@ t.case("a v1 CRL from openssl ca: no number, no AKI, a reason left out", functio
     has(out, "AKI        -\n")
     has(out, "signature  ecdsa-with-SHA256, verified with " .. path("v1ca.pem") .. "\n")
     has(out, c.leaf:serial() .. "  ")
-    has(out, "UTC  unspecified\n")
+    has(out, "Z  unspecified\n")
     local l = cjson.decode((inspect("--json " .. q(path("v1.crl"))))).crls[1]
     assert(l.version == 1 and l.number == cjson.null and l.authority_key_id == cjson.null)
     assert(l.revoked[1].reason == "unspecified" and l.revoked[1].reason_code == 0)
