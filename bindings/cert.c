@@ -348,7 +348,32 @@ static const luaL_Reg cert_methods[] = {
     {NULL, NULL},
 };
 
+/* pki.usage_names() -> {key_usage = {"digitalSignature", ...},
+ * extended_key_usage = {"serverAuth", ...}}: the names a spec may use (an
+ * extended usage may also be a dotted OID), for messages that list them. */
+static int cert_usage_names(lua_State *L)
+{
+    const char *name;
+    size_t i;
+
+    lua_createtable(L, 0, 2);
+    lua_createtable(L, 7, 0);
+    for (i = 0; i < 7; i++) {
+        lua_pushstring(L, cs_key_usage_names[i]);
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+    lua_setfield(L, -2, "key_usage");
+    lua_newtable(L);
+    for (i = 0; (name = cs_cert_purpose_name(i)) != NULL; i++) {
+        lua_pushstring(L, name);
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+    lua_setfield(L, -2, "extended_key_usage");
+    return 1;
+}
+
 const luaL_Reg pki_cert_funcs[] = {
+    {"usage_names", cert_usage_names},
     {"sign", cert_sign},
     {"load_cert", cert_load},
     {"read_cert", cert_read},

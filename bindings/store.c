@@ -1,7 +1,9 @@
 /* pki.store: the CA database. */
 #include "bindings.h"
 
+#include <limits.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 static int store_close(lua_State *L)
@@ -207,6 +209,117 @@ static int store_revoked(lua_State *L)
     return 1;
 }
 
+/* One record as a plain table; status from revoked_at and now. */
+static void push_record(lua_State *L, const cs_record *r, int64_t now)
+{
+    lua_createtable(L, 0, 14);
+    lua_pushstring(L, r->serial_hex);
+    lua_setfield(L, -2, "serial");
+    lua_pushstring(L, r->issuer);
+    lua_setfield(L, -2, "issuer");
+    lua_pushstring(L, r->subject);
+    lua_setfield(L, -2, "subject");
+    lua_pushstring(L, r->sans);
+    lua_setfield(L, -2, "sans");
+    if (r->profile) {
+        lua_pushstring(L, r->profile);
+        lua_setfield(L, -2, "profile");
+    }
+    lua_pushstring(L, r->fingerprint);
+    lua_setfield(L, -2, "fingerprint");
+    lua_pushinteger(L, (lua_Integer)r->not_before);
+    lua_setfield(L, -2, "not_before");
+    lua_pushinteger(L, (lua_Integer)r->not_after);
+    lua_setfield(L, -2, "not_after");
+    lua_pushinteger(L, (lua_Integer)r->issued_at);
+    lua_setfield(L, -2, "issued_at");
+    if (r->revoked_at) {
+        const char *name = cs_crl_reason_name(r->reason);
+        lua_pushliteral(L, "revoked");
+        lua_setfield(L, -2, "status");
+        lua_pushinteger(L, (lua_Integer)r->revoked_at);
+        lua_setfield(L, -2, "revoked_at");
+        lua_pushstring(L, name ? name : "unknown");
+        lua_setfield(L, -2, "reason");
+        lua_pushinteger(L, r->reason);
+        lua_setfield(L, -2, "reason_code");
+    } else {
+        lua_pushstring(L, r->not_after < now ? "expired" : "good");
+        lua_setfield(L, -2, "status");
+    }
+}
+
+/* Frees a listing if a push raises (out of memory) before the walk ends. */
+typedef struct record_box {
+    cs_record *list;
+    size_t n;
+} record_box;
+
+static int records_gc(lua_State *L)
+{
+    record_box *box = lua_touserdata(L, 1);
+    cs_store_records_free(box->list, box->n);
+    box->list = NULL;
+    box->n = 0;
+    return 0;
+}
+
+/* store:list{status = "good"|"revoked"|"expired", profile = name,
+ * name = substring, issuer = line, now = unix} -> {{serial, issuer, subject,
+ * sans, profile, fingerprint, not_before, not_after, issued_at, status,
+ * revoked_at, reason, reason_code}, ...}, in issuing order */
+static int store_list(lua_State *L)
+{
+    static const char *const names[] = {"status", "profile", "name", "issuer", "now", NULL};
+    static const char *const statuses[] = {"any", "good", "revoked", "expired", NULL};
+    cs_store *store = pki_checkopen(L, 1, PKI_STORE);
+    cs_store_filter f = {NULL, NULL, NULL, CS_LIST_ANY, 0};
+    lua_Integer now = (lua_Integer)time(NULL);
+    cs_err err = {CS_OK, ""};
+    record_box *box;
+    size_t n;
+
+    if (!lua_isnoneornil(L, 2)) {
+        pki_fields opts = pki_fields_at(L, 2, 2, NULL, NULL);
+        pki_check_fields(&opts, names, PKI_RAISE);
+        pki_field_string(&opts, "profile", PKI_RAISE, &f.profile, NULL);
+        pki_field_string(&opts, "name", PKI_RAISE, &f.name, NULL);
+        pki_field_string(&opts, "issuer", PKI_RAISE, &f.issuer, NULL);
+        pki_field_int(&opts, "now", PKI_RAISE, &now);
+        if (lua_getfield(L, 2, "status") != LUA_TNIL) {
+            const char *st = lua_tostring(L, -1);
+            int i;
+            for (i = 0; st && statuses[i] && strcmp(statuses[i], st) != 0; i++)
+                ;
+            if (!st || !statuses[i])
+                return luaL_argerror(L, 2, "status: expected 'any', 'good', 'revoked' or "
+                                           "'expired'");
+            f.status = (cs_list_status)i;
+        }
+        lua_pop(L, 1);
+    }
+    f.now = (int64_t)now;
+    lua_settop(L, 2);
+    box = lua_newuserdatauv(L, sizeof *box, 0);
+    box->list = NULL;
+    box->n = 0;
+    lua_createtable(L, 0, 1);
+    lua_pushcfunction(L, records_gc);
+    lua_setfield(L, -2, "__gc");
+    lua_setmetatable(L, -2);
+    if (cs_store_list(store, &f, &box->list, &box->n, &err) != CS_OK)
+        return pki_fail(L, &err);
+    lua_createtable(L, box->n > INT_MAX ? 0 : (int)box->n, 0);
+    for (n = 0; n < box->n; n++) {
+        push_record(L, &box->list[n], f.now);
+        lua_rawseti(L, -2, (lua_Integer)n + 1);
+    }
+    cs_store_records_free(box->list, box->n);
+    box->list = NULL;
+    box->n = 0;
+    return 1;
+}
+
 /* store:next_crl_number(issuer) -> integer */
 static int store_next_crl_number(lua_State *L)
 {
@@ -238,6 +351,7 @@ static const luaL_Reg store_methods[] = {
     {"revoke", store_revoke},
     {"status", store_status},
     {"revoked", store_revoked},
+    {"list", store_list},
     {"next_crl_number", store_next_crl_number},
     {"close", store_close},
     {NULL, NULL},

@@ -43,6 +43,11 @@ static const struct {
     {"timeStamping", NID_time_stamp},    {"OCSPSigning", NID_OCSP_sign},
 };
 
+const char *cs_cert_purpose_name(size_t i)
+{
+    return i < sizeof purposes / sizeof purposes[0] ? purposes[i].name : NULL;
+}
+
 static cs_code wrap(X509 **x509, cs_cert **out, cs_err *err)
 {
     cs_cert *cert = malloc(sizeof *cert);

@@ -43,6 +43,9 @@ enum {
 };
 /* Names for the bits above, index = bit number: "digitalSignature", ... */
 extern const char *const cs_key_usage_names[7];
+/* The extKeyUsage purposes a spec may name ("serverAuth", ...), i from 0;
+ * NULL past the last. A dotted OID is accepted besides these. */
+const char *cs_cert_purpose_name(size_t i);
 
 /* What to put in a certificate. Absent extensions have present = 0. */
 typedef struct cs_cert_spec {

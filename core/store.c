@@ -117,6 +117,7 @@ enum {
     ST_MARK_FIND,
     ST_MARK_LIST,
     ST_MARK_DEL,
+    ST_LIST,
     ST_N
 };
 
@@ -148,6 +149,15 @@ static const char *const stmt_sql[ST_N] = {
     [ST_MARK_FIND] = "SELECT 1 FROM journal_marks WHERE id = ?1",
     [ST_MARK_LIST] = "SELECT id, path FROM journal_marks",
     [ST_MARK_DEL] = "DELETE FROM journal_marks WHERE id = ?1",
+    /* ?4: cs_list_status; ?5: now */
+    [ST_LIST] = "SELECT serial, issuer, subject, sans, profile, fingerprint, not_before,"
+                " not_after, issued_at, revoked_at, reason FROM certificates"
+                " WHERE (?1 IS NULL OR issuer = ?1) AND (?2 IS NULL OR profile = ?2)"
+                " AND (?3 IS NULL OR instr(lower(subject || ' ' || sans), lower(?3)) > 0)"
+                " AND CASE ?4 WHEN 1 THEN revoked_at IS NULL AND not_after >= ?5"
+                " WHEN 2 THEN revoked_at IS NOT NULL"
+                " WHEN 3 THEN revoked_at IS NULL AND not_after < ?5 ELSE 1 END"
+                " ORDER BY id",
 };
 
 struct cs_store {
@@ -887,6 +897,127 @@ done:
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
     free(list);
+    return rc;
+}
+
+void cs_store_records_free(cs_record *list, size_t n)
+{
+    size_t i;
+
+    for (i = 0; list && i < n; i++) {
+        free(list[i].issuer);
+        free(list[i].subject);
+        free(list[i].sans);
+        free(list[i].profile);
+        free(list[i].fingerprint);
+    }
+    free(list);
+}
+
+/* A copy of column col's text, or NULL for SQL NULL; *bad set when the copy
+ * failed. */
+static char *column_dup(sqlite3_stmt *st, int col, int *bad)
+{
+    const char *text = (const char *)sqlite3_column_text(st, col);
+    char *copy;
+
+    if (!text)
+        return NULL;
+    copy = strdup(text);
+    if (!copy)
+        *bad = 1;
+    return copy;
+}
+
+/* Row of ST_LIST into r; 0, or -1 when out of memory (r then holds what
+ * was copied, for cs_store_records_free). */
+static int read_record(sqlite3_stmt *st, cs_record *r)
+{
+    const char *serial = (const char *)sqlite3_column_text(st, 0);
+    int bad = 0;
+
+    memset(r, 0, sizeof *r);
+    snprintf(r->serial_hex, sizeof r->serial_hex, "%s", serial ? serial : "00");
+    r->issuer = column_dup(st, 1, &bad);
+    r->subject = column_dup(st, 2, &bad);
+    r->sans = column_dup(st, 3, &bad);
+    r->profile = column_dup(st, 4, &bad);
+    r->fingerprint = column_dup(st, 5, &bad);
+    r->not_before = sqlite3_column_int64(st, 6);
+    r->not_after = sqlite3_column_int64(st, 7);
+    r->issued_at = sqlite3_column_int64(st, 8);
+    if (sqlite3_column_type(st, 9) == SQLITE_NULL) {
+        r->revoked_at = 0;
+        r->reason = -1;
+    } else {
+        r->revoked_at = sqlite3_column_int64(st, 9);
+        r->reason = sqlite3_column_type(st, 10) == SQLITE_NULL ? 0 : sqlite3_column_int(st, 10);
+    }
+    /* NOT NULL columns: a NULL here is only a failed copy */
+    if (!r->issuer || !r->subject || !r->sans || !r->fingerprint)
+        bad = 1;
+    return bad ? -1 : 0;
+}
+
+cs_code cs_store_list(cs_store *s, const cs_store_filter *filter, cs_record **out, size_t *n,
+                      cs_err *err)
+{
+    static const cs_store_filter all = {NULL, NULL, NULL, CS_LIST_ANY, 0};
+    sqlite3_stmt *st;
+    cs_record *list = NULL, *grown;
+    size_t len = 0, cap = 0;
+    cs_code rc = CS_OK;
+    int src;
+
+    if (!s || !out || !n)
+        return cs_err_set(err, CS_EINVAL, "cs_store_list: missing argument");
+    if (!filter)
+        filter = &all;
+    if ((int)filter->status < (int)CS_LIST_ANY || (int)filter->status > (int)CS_LIST_EXPIRED)
+        return cs_err_set(err, CS_EINVAL, "cs_store_list: unknown status filter %d",
+                          (int)filter->status);
+    st = s->st[ST_LIST];
+    if ((filter->issuer && sqlite3_bind_text(st, 1, filter->issuer, -1, SQLITE_STATIC)
+                               != SQLITE_OK) ||
+        (filter->profile && sqlite3_bind_text(st, 2, filter->profile, -1, SQLITE_STATIC)
+                                != SQLITE_OK) ||
+        (filter->name && sqlite3_bind_text(st, 3, filter->name, -1, SQLITE_STATIC)
+                             != SQLITE_OK) ||
+        sqlite3_bind_int(st, 4, (int)filter->status) != SQLITE_OK ||
+        sqlite3_bind_int64(st, 5, filter->now) != SQLITE_OK) {
+        rc = db_fail(s, "listing certificates", err);
+        goto done;
+    }
+    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+        if (len == cap) {
+            cap = cap ? cap * 2 : 16;
+            grown = realloc(list, cap * sizeof *list);
+            if (!grown) {
+                rc = cs_err_set(err, CS_ENOMEM, "%s: listing certificates: out of memory",
+                                s->path);
+                goto done;
+            }
+            list = grown;
+        }
+        len++; /* counted first: a half-copied record is freed with the rest */
+        if (read_record(st, &list[len - 1]) != 0) {
+            rc = cs_err_set(err, CS_ENOMEM, "%s: listing certificates: out of memory",
+                            s->path);
+            goto done;
+        }
+    }
+    if (src != SQLITE_DONE) {
+        rc = db_fail(s, "listing certificates", err);
+        goto done;
+    }
+    *out = list;
+    *n = len;
+    list = NULL;
+    len = 0;
+done:
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    cs_store_records_free(list, len);
     return rc;
 }
 

@@ -106,6 +106,40 @@ CS_NODISCARD cs_code cs_store_mark_add(cs_store *s, const char *id, const char *
 CS_NODISCARD cs_code cs_store_mark_find(cs_store *s, const char *id, int *found, cs_err *err);
 CS_NODISCARD cs_code cs_store_mark_prune(cs_store *s, cs_err *err);
 
+/* One recorded certificate, as cs_store_list returns it. */
+typedef struct cs_record {
+    char serial_hex[41]; /* upper-case hex, as stored */
+    char *issuer;        /* the issuer's one-line subject */
+    char *subject;       /* one line, as stored */
+    char *sans;          /* "DNS:localhost, IP:127.0.0.1" ("" when none) */
+    char *profile;       /* NULL when none was recorded */
+    char *fingerprint;   /* SHA-256 of the DER, lower-case hex */
+    int64_t not_before, not_after, issued_at; /* Unix seconds */
+    int64_t revoked_at;  /* 0 while not revoked */
+    int reason;          /* CRLReason code; -1 while not revoked */
+} cs_record;
+
+/* Which records cs_store_list returns: all when every field is 0/NULL.
+ * A revoked certificate is REVOKED even once expired; EXPIRED means not
+ * revoked and not_after < now; GOOD means neither. */
+typedef enum cs_list_status {
+    CS_LIST_ANY, CS_LIST_GOOD, CS_LIST_REVOKED, CS_LIST_EXPIRED
+} cs_list_status;
+typedef struct cs_store_filter {
+    const char *issuer;    /* one-line subject, exact; NULL: any */
+    const char *profile;   /* exact; NULL: any */
+    const char *name;      /* substring of the subject or SANs, ASCII case ignored */
+    cs_list_status status;
+    int64_t now;           /* Unix seconds, for GOOD and EXPIRED */
+} cs_store_filter;
+
+/* The certificates matching filter (NULL: all), in the order they were
+ * issued. *out is an array of *n records (NULL when none); free it with
+ * cs_store_records_free. On failure *out and *n are untouched. */
+CS_NODISCARD cs_code cs_store_list(cs_store *s, const cs_store_filter *filter,
+                                   cs_record **out, size_t *n, cs_err *err);
+void cs_store_records_free(cs_record *list, size_t n);
+
 /* How many certificates are recorded. */
 CS_NODISCARD cs_code cs_store_count(cs_store *store, int64_t *out, cs_err *err);
 

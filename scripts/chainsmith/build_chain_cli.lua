@@ -6,6 +6,23 @@ local summary = require "chainsmith.summary"
 
 local cli = {}
 
+-- Exit status: 0 built, 1 failed, 2 usage, 3 built but the root kept
+-- differs from its profile (the change needs --force: docs/profiles.md).
+cli.exit_codes = { root_differs = 3 }
+
+-- The line that says a root profile change did not take effect, or nil.
+function cli.root_drift(report, files)
+    for _, r in ipairs(report) do
+        if r.name == "root" and r.action == "kept" and r.drift then
+            return ("NOT APPLIED: %s differs from %s (%s); the root is kept, as replacing it "
+                .. "means everyone trusts a new root. To apply the change, run again with "
+                .. "--force (re-creates the whole chain); to keep this root, undo the change "
+                .. "in %s.\n"):format(files.root.cert, r.profile_file, r.drift, r.profile_file)
+        end
+    end
+    return nil
+end
+
 -- The usual invocations (only these options, each at most once, as `--name
 -- value`) are read here without loading argparse, whose 2,000 lines cost a
 -- fifth of a whole chain build's instructions (bench/README.md); anything
@@ -70,6 +87,13 @@ function cli.main(args, boot)
         boot.die("build_chain: %s", err)
     end
     io.write(summary.chain(report, layout.files(opts.out)))
+    local drift = cli.root_drift(report, layout.files(opts.out))
+    if drift then
+        io.write("
+", drift)
+        io.stdout:flush()
+        os.exit(cli.exit_codes.root_differs)
+    end
 end
 
 return cli

@@ -159,6 +159,7 @@ local function normalize_names(list)
 end
 
 local request_fields = { profile = "string", names = "table", validity_days = "number" }
+local profile_types = { string = true, table = true } -- a name, or a profile built in Lua
 
 -- Check the shape of an issue request. Returns true or nil, message.
 local function check_request_table(req)
@@ -173,6 +174,11 @@ local function check_request_table(req)
             end
         elseif not request_fields[k] then
             return nil, ("request: unknown field '%s'"):format(tostring(k))
+        elseif k == "profile" then
+            if not profile_types[type(v)] then
+                return nil, ("request.profile: expected a profile name or a profile table, "
+                    .. "got %s"):format(type(v))
+            end
         elseif type(v) ~= request_fields[k] then
             return nil, ("request.%s: expected %s, got %s"):format(k, request_fields[k], type(v))
         end
@@ -326,7 +332,15 @@ function CA:issue(req, opts)
     if not ok then
         return nil, why, "invalid"
     end
-    local p, perr = profile.load(self.profiles, req.profile)
+    local p, perr
+    if type(req.profile) == "table" then
+        p, perr = profile.from_table(req.profile, self.profiles)
+        if not p then
+            return nil, perr, "invalid"
+        end
+    else
+        p, perr = profile.load(self.profiles, req.profile)
+    end
     if not p then
         local found = profile.valid_name(req.profile)
             and layout.exists(profile.path(self.profiles, req.profile))

@@ -22,26 +22,8 @@ local optional = { ocsp = true }
 -- OCSP signer's) stays plain so the server starts unattended (docs/keys.md).
 local ca_keys = { root = true, intermediate = true }
 
--- Why issuer refused a name, in words: the subtrees of its kind that are
--- against it ("DNS:example.com is outside the permitted DNS names (localhost,
--- test)"). Core decided; this only names the lists it decided by.
-local function refusal(label, kind, nc)
-    local permitted = (nc.permitted or {})[kind] or {}
-    local excluded = (nc.excluded or {})[kind] or {}
-    local parts = {}
-    if #permitted > 0 then
-        parts[#parts + 1] = ("outside the permitted %s names (%s)")
-            :format(kind:upper(), table.concat(permitted, ", "))
-    end
-    if #excluded > 0 then
-        parts[#parts + 1] = ("inside the excluded %s names (%s)")
-            :format(kind:upper(), table.concat(excluded, ", "))
-    end
-    if #parts == 0 then
-        return label .. " is not permitted by the issuer's name constraints"
-    end
-    return label .. " is " .. table.concat(parts, " or ")
-end
+-- Why issuer refused a name, in words (chainsmith.refusal).
+local refusal = require("chainsmith.refusal").outside
 
 -- The first of p's names that permits(kind, name) refuses (the answer of
 -- the CA that signs p): nil when all fit, or why and the field it came from.
@@ -409,7 +391,7 @@ local function ca_keepable(cert, p, f, roots, issuer_changed, now)
             .. "with --force (which re-creates the whole chain, root included)\n")
             :format(f.cert, p.file, diff))
     end
-    return true
+    return true, diff
 end
 
 -- The profiles in dir, loaded and checked, and the files of the chain
@@ -544,6 +526,7 @@ function chain.build(opts)
                 return nil, ferr, "policy"
             end
         end
+        local drift
         if existing and leaf[name] then
             why = leaf_change(existing.cert, p, issuer_cert, roots, now)
                 or (name == "server" and opts.renew or nil)
@@ -552,6 +535,7 @@ function chain.build(opts)
             if not keep then
                 return nil, kerr, "verify"
             end
+            drift = kerr -- how the kept CA differs from its profile, or nil
         end
 
         local key, cert, action
@@ -571,7 +555,7 @@ function chain.build(opts)
             why = "key now encrypted"
         end
         report[#report + 1] = { name = name, key = key, cert = cert, action = action, why = why,
-            encrypt = encrypt }
+            encrypt = encrypt, drift = drift, profile_file = p.file }
         if name == "root" then
             roots = { cert }
         end

@@ -1,6 +1,7 @@
 -- What a file holds: certificates, CRLs, keys, CSRs, a PKCS#12 bundle, in PEM or DER.
 -- PEM goes by each block's label; DER is tried as each kind in turn. Returns
 -- plain tables of pki objects and their info; nothing here prints.
+local lfs = require "lfs"
 local pki = require "pki"
 
 local identify = {}
@@ -241,7 +242,23 @@ end
 -- found = {path, format = "PEM"|"DER", certs = {{cert, info}}, keys =
 -- {{key, info, encryption}}, csrs = {{csr, info}}, crls = {{crl, info}},
 -- pkcs12 = {mac, encryption}}.
+-- A CA database (SQLite's 16-byte header), whatever its size: its records
+-- are listed by list.lua, not scraped for PEM here.
+local function ca_database(path)
+    if lfs.attributes(path, "mode") ~= "file" then
+        return false -- read() says what a FIFO or a folder is, without waiting
+    end
+    local f = io.open(path, "rb")
+    local head = f and f:read(16)
+    if f then f:close() end
+    return head == "SQLite format 3\0"
+end
+
 function identify.file(path, password)
+    if ca_database(path) then
+        return nil, ("%s: a CA database, not a certificate file: list what it holds with "
+            .. "`lua scripts/list.lua --chain %s`"):format(path, path:match("^(.*)/[^/]*$") or ".")
+    end
     local data, err = read(path)
     if not data then return nil, err end
     if data:find("-----BEGIN", 1, true) then

@@ -42,6 +42,7 @@ function cli.main(args)
             "Name of the environment variable holding the PKCS#12 password."):argname("VAR"),
         parser:option("--password-file",
             "File whose first line is the PKCS#12 password."):argname("FILE"))
+    require("chainsmith.secret").refuse_plain(parser, "password")
     local opts = parser:parse(args)
 
     local pass, err = password(opts)

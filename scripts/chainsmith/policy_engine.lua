@@ -368,7 +368,8 @@ function engine.check_request(policy, request, p, issuer, config)
                     .. "two labels after it", "wildcard-placement")
             end
             if not p.allow_wildcard then
-                refuse(what, ("wildcards are not allowed for profile %s"):format(p.name),
+                refuse(what, ("wildcards are not allowed for profile %s (set allow_wildcard "
+                    .. "= true in %s to permit them)"):format(p.name, p.file or "the profile"),
                     "allow-wildcard")
             end
         end
@@ -385,8 +386,12 @@ function engine.check_request(policy, request, p, issuer, config)
         if issuer then
             local permitted, perr = issuer:permits(n.type, n.value)
             if not permitted then
-                refuse(what, perr or ("outside the nameConstraints of %s")
-                    :format(issuer:info().subject_line), "name-constraints")
+                local info = issuer:info()
+                local against = require("chainsmith.refusal").against(n.type,
+                    info.name_constraints)
+                refuse(what, perr or ("outside the nameConstraints of %s%s")
+                    :format(info.subject_line, against and ": " .. against or ""),
+                    "name-constraints")
             end
         end
     end

@@ -3,6 +3,7 @@
 -- same folder. docs/profiles.md is the user's side of this file.
 
 local sandbox = require "chainsmith.sandbox"
+local suggest = require "chainsmith.suggest"
 
 local profile = {}
 
@@ -55,14 +56,54 @@ function profile.path(dir, name)
     return ("%s/%s.lua"):format(dir, name)
 end
 
+local field_names = {}
+for k in pairs(fields) do
+    field_names[#field_names + 1] = k
+end
+
+-- "FILE:LINE" where word first stands in the file (a profile table has no
+-- file: its label alone).
+local function where(file, word)
+    local ok, pki = pcall(require, "pki")
+    local text = ok and file:find("%.lua$") and pki.read_file(file) or nil
+    local line = suggest.line(text, word)
+    return line and ("%s:%d"):format(file, line) or file
+end
+
+-- A usage list (key_usage or extended_key_usage): each name one the core
+-- knows (an extended usage may also be a dotted OID). true or nil, message.
+local function check_usages(p, file, field)
+    local list = p[field]
+    if type(list) ~= "table" then
+        return true
+    end
+    local ok, pki = pcall(require, "pki")
+    if not ok or not pki.usage_names then
+        return true -- the core checks them when it builds the spec
+    end
+    local known = pki.usage_names()[field]
+    local set = {}
+    for _, n in ipairs(known) do set[n] = true end
+    for i, v in ipairs(list) do
+        if type(v) == "string" and not set[v]
+            and not (field == "extended_key_usage" and v:find("^%d+%.%d+[%d.]*$")) then
+            return nil, ("%s: %s[%d]: unknown usage '%s'%s"):format(where(file, v), field, i, v,
+                suggest.hint(v, known, field == "extended_key_usage"
+                    and "one of (or a dotted OID)" or "one of"))
+        end
+    end
+    return true
+end
+
 -- The checks one file's table must pass on its own, before any merging:
 -- known fields, their types (false means "drop the inherited value" for a
--- field that is not a boolean), the key's fields.
+-- field that is not a boolean), the key's fields, the usage names.
 local function check_file(p, file)
     for k, v in pairs(p) do
         local f = fields[k]
         if not f then
-            return nil, ("%s: unknown field '%s'"):format(file, tostring(k))
+            return nil, ("%s: unknown field '%s'%s"):format(where(file, tostring(k)), tostring(k),
+                suggest.hint(tostring(k), field_names, "the fields are"))
         end
         if type(v) ~= f.type and not (v == false and p.extends) then
             return nil, ("%s: %s: expected %s, got %s"):format(file, k, f.type, type(v))
@@ -71,12 +112,20 @@ local function check_file(p, file)
     if type(p.key) == "table" then
         for k, v in pairs(p.key) do
             if key_fields[k] == nil then
-                return nil, ("%s: key: unknown field '%s'"):format(file, tostring(k))
+                return nil, ("%s: key: unknown field '%s'%s"):format(where(file, tostring(k)),
+                    tostring(k), suggest.hint(tostring(k), { "type", "curve", "bits" },
+                        "the fields are"))
             end
             if type(v) ~= key_fields[k] and not (v == false and p.extends) then
                 return nil, ("%s: key.%s: expected %s, got %s")
                     :format(file, k, key_fields[k], type(v))
             end
+        end
+    end
+    for _, field in ipairs { "key_usage", "extended_key_usage" } do
+        local ok, why = check_usages(p, file, field)
+        if not ok then
+            return nil, why
         end
     end
     if p.extends ~= nil and not profile.valid_name(p.extends) then
@@ -204,6 +253,66 @@ function profile.load(dir, name)
         return nil, why
     end
     p.name, p.file = name, file
+    return p
+end
+
+-- A copy of a caller's table, so that what was checked is what is used
+-- whatever the caller does with theirs afterwards; nil, message for a table
+-- that holds itself.
+local function copy_table(t, seen)
+    if seen[t] then
+        return nil, "holds itself"
+    end
+    seen[t] = true
+    local out = {}
+    for k, v in pairs(t) do
+        if type(v) == "table" then
+            local c, err = copy_table(v, seen)
+            if not c then
+                return nil, err
+            end
+            v = c
+        end
+        out[k] = v
+    end
+    seen[t] = nil
+    return out
+end
+
+-- A profile given as a table by a script (ca:issue{profile = {...}}):
+-- the checks of a file's table, `extends` resolved from the files in dir,
+-- then the checks of a merged profile, exactly as profile.load does. t.name
+-- (optional, default "inline", a profile name) is what ca.db records;
+-- messages call it "profile table NAME". Returns a new table with `name`
+-- and `file` set, or nil, message.
+function profile.from_table(t, dir)
+    local name = t.name == nil and "inline" or t.name
+    if not profile.valid_name(name) then
+        return nil, ("profile table: name: '%s' is not a profile name (letters, digits, '-' "
+            .. "and '_')"):format(tostring(name))
+    end
+    local label = ("profile table %s"):format(name)
+    local p, cerr = copy_table(t, {})
+    if not p then
+        return nil, ("%s: %s"):format(label, cerr)
+    end
+    p.name = nil
+    local ok, why = check_file(p, label)
+    if not ok then
+        return nil, why
+    end
+    if p.extends ~= nil then
+        local parent, perr = resolve(dir, p.extends, {})
+        if not parent then
+            return nil, ("%s: extends '%s': %s"):format(label, p.extends, perr)
+        end
+        p = merge(parent, p)
+    end
+    ok, why = check_profile(p, label)
+    if not ok then
+        return nil, why
+    end
+    p.name, p.file = name, label
     return p
 end
 

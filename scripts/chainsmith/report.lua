@@ -323,9 +323,7 @@ end
 
 local null = json.null
 
-local function iso(t)
-    return os.date("!%Y-%m-%dT%H:%M:%SZ", t)
-end
+local iso = require("chainsmith.timefmt").utc
 
 local function array(list, f)
     local out = json.array()

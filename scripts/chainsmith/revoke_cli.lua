@@ -74,7 +74,7 @@ function cli.main(args, boot)
     local c = result.crl
     io.write(("revoked %s (%s)\n"):format(result.serial, result.subject),
         ("  reason    %s\n"):format(result.reason),
-        ("  at        %s\n"):format(os.date("!%Y-%m-%d %H:%M:%S UTC", result.revoked_at)),
+        ("  at        %s\n"):format(summary.date(result.revoked_at)),
         ("  issuer    %s (%s)\n"):format(result.issuer, result.ca),
         ("%s CRL: number %d, %d revoked, next update %s\n"):format(result.ca, c.number,
             c.revoked, summary.date(c.next_update)),

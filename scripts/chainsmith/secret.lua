@@ -9,9 +9,28 @@ local secret = {}
 -- that never ends.
 local SECRET_MAX = 64 * 1024
 
+-- Why --NAME VALUE is refused, and what to give instead.
+function secret.plain_message(name)
+    return ("--%s: secrets never go on the command line, where every user of the machine "
+        .. "can read them (ps, /proc) and shells keep them in history; give --%s-env VAR "
+        .. "(an environment variable holding it) or --%s-file FILE (a file holding it)")
+        :format(name, name, name)
+end
+
+-- A hidden --NAME [VALUE] on an argparse parser that refuses, saying why and
+-- what to give instead, with the usage exit status (2).
+function secret.refuse_plain(parser, name)
+    parser:option("--" .. name):args("?"):hidden(true):action(function()
+        io.stderr:write(secret.plain_message(name), "\n")
+        os.exit(2)
+    end)
+end
+
 -- Add --NAME-env VAR and --NAME-file FILE (one or the other) to an argparse
 -- parser; what is "passphrase" or "password", help says what it protects.
+-- --NAME itself is refused (secret.refuse_plain).
 function secret.options(parser, name, help)
+    secret.refuse_plain(parser, name)
     parser:mutex(
         parser:option("--" .. name .. "-env", help .. ": the environment variable holding it.")
             :argname("VAR"),

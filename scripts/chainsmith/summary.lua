@@ -1,9 +1,10 @@
 -- Short human-readable descriptions of certificates, for the commands.
+local timefmt = require "chainsmith.timefmt"
+
 local summary = {}
 
-function summary.date(t)
-    return os.date("!%Y-%m-%d %H:%M UTC", t)
-end
+-- Every time the commands print: RFC 3339 UTC (chainsmith.timefmt).
+summary.date = timefmt.utc
 
 -- "AB:CD:..." as `openssl x509 -fingerprint -sha256` prints it.
 function summary.fingerprint(hex)

@@ -249,6 +249,116 @@ static void migrate(void)
     cs_store_close(s);
 }
 
+/* cs_store_list: every record, then each filter; a revoked certificate
+ * stays "revoked" once expired; bad filters refused. */
+static void listing(void)
+{
+    cs_err err = {0};
+    cs_store *s = NULL;
+    cs_key *k = fx_key("ec", "P-256");
+    const cs_rdn root_cn[] = {{"CN", "List Root"}};
+    const cs_rdn a_cn[] = {{"CN", "a.test"}}, b_cn[] = {{"CN", "B.Test"}};
+    const cs_rdn c_cn[] = {{"CN", "old.test"}};
+    const cs_name a_san[] = {{CS_NAME_DNS, "a.test"}, {CS_NAME_IP, "10.1.2.3"}};
+    const cs_name b_san[] = {{CS_NAME_DNS, "b.test"}};
+    const cs_name c_san[] = {{CS_NAME_DNS, "old.test"}};
+    cs_cert_spec spec;
+    cs_cert *root = NULL, *a = NULL, *b = NULL, *c = NULL;
+    cs_store_filter f;
+    cs_record *list = NULL;
+    char db[256], *sb = NULL;
+    size_t n = 0;
+    int64_t now = (int64_t)time(NULL);
+
+    fx_path(db, sizeof db, "list.db");
+    CHECK_OK(cs_store_open(db, &s, &err), &err);
+    if (!s || !k)
+        goto done;
+    /* empty: no rows, not an error */
+    CHECK_OK(cs_store_list(s, NULL, &list, &n, &err), &err);
+    CHECK(n == 0 && list == NULL);
+    spec = fx_ca_spec(root_cn, 1, -1, 30);
+    CHECK_OK(cs_store_issue(s, &spec, k, NULL, k, "root", &root, &err), &err);
+    spec = fx_leaf_spec(a_cn, 1, server_auth, a_san, 2, 10);
+    CHECK_OK(cs_store_issue(s, &spec, k, root, k, "server", &a, &err), &err);
+    spec = fx_leaf_spec(b_cn, 1, server_auth, b_san, 1, 10);
+    CHECK_OK(cs_store_issue(s, &spec, k, root, k, "client", &b, &err), &err);
+    spec = fx_leaf_spec(c_cn, 1, server_auth, c_san, 1, 10);
+    spec.not_before = now - 3 * 86400;
+    spec.not_after = now - 86400;
+    CHECK_OK(cs_store_issue(s, &spec, k, root, k, "server", &c, &err), &err);
+    if (!root || !a || !b || !c)
+        goto done;
+    sb = cs_cert_serial_hex(b);
+    CHECK_OK(cs_store_revoke(s, sb, NULL, 1, now - 10, &err), &err);
+
+    CHECK_OK(cs_store_list(s, NULL, &list, &n, &err), &err);
+    CHECK(n == 4);
+    if (n == 4) {
+        CHECK(strcmp(list[0].profile, "root") == 0 && strcmp(list[0].sans, "") == 0);
+        CHECK(strcmp(list[1].subject, "CN=a.test") == 0);
+        CHECK(strcmp(list[1].sans, "DNS:a.test, IP:10.1.2.3") == 0);
+        CHECK(strcmp(list[1].issuer, "CN=List Root") == 0);
+        CHECK(list[1].not_after == cs_cert_not_after(a) && list[1].revoked_at == 0 &&
+              list[1].reason == -1 && strlen(list[1].fingerprint) == 64);
+        CHECK(strcmp(list[2].serial_hex, sb) == 0 && list[2].revoked_at == now - 10 &&
+              list[2].reason == 1);
+        CHECK(list[3].not_after == now - 86400);
+    }
+    cs_store_records_free(list, n);
+    list = NULL;
+
+    memset(&f, 0, sizeof f);
+    f.now = now;
+    f.status = CS_LIST_GOOD; /* root and a */
+    CHECK_OK(cs_store_list(s, &f, &list, &n, &err), &err);
+    CHECK(n == 2 && strcmp(list[1].subject, "CN=a.test") == 0);
+    cs_store_records_free(list, n);
+    f.status = CS_LIST_REVOKED;
+    CHECK_OK(cs_store_list(s, &f, &list, &n, &err), &err);
+    CHECK(n == 1 && strcmp(list[0].serial_hex, sb) == 0);
+    cs_store_records_free(list, n);
+    f.status = CS_LIST_EXPIRED;
+    CHECK_OK(cs_store_list(s, &f, &list, &n, &err), &err);
+    CHECK(n == 1 && strcmp(list[0].subject, "CN=old.test") == 0);
+    cs_store_records_free(list, n);
+    f.status = CS_LIST_ANY;
+    f.profile = "server";
+    CHECK_OK(cs_store_list(s, &f, &list, &n, &err), &err);
+    CHECK(n == 2);
+    cs_store_records_free(list, n);
+    f.profile = NULL;
+    f.name = "b.TEST"; /* subject or SAN, case ignored */
+    CHECK_OK(cs_store_list(s, &f, &list, &n, &err), &err);
+    CHECK(n == 1 && strcmp(list[0].serial_hex, sb) == 0);
+    cs_store_records_free(list, n);
+    f.name = "10.1.2";
+    f.issuer = "CN=List Root";
+    CHECK_OK(cs_store_list(s, &f, &list, &n, &err), &err);
+    CHECK(n == 1 && strcmp(list[0].subject, "CN=a.test") == 0);
+    cs_store_records_free(list, n);
+    f.issuer = "CN=Nobody";
+    CHECK_OK(cs_store_list(s, &f, &list, &n, &err), &err);
+    CHECK(n == 0 && list == NULL);
+    list = NULL;
+
+    /* a bad filter: refused, out untouched */
+    f.status = (cs_list_status)7;
+    list = (cs_record *)&err;
+    n = 99;
+    CHECK_FAIL(cs_store_list(s, &f, &list, &n, &err), CS_EINVAL, &err, "status filter");
+    CHECK(list == (cs_record *)&err && n == 99);
+    list = NULL;
+done:
+    free(sb);
+    cs_cert_free(root);
+    cs_cert_free(a);
+    cs_cert_free(b);
+    cs_cert_free(c);
+    cs_key_free(k);
+    cs_store_close(s);
+}
+
 int main(void)
 {
     if (!fx_mkdtemp("revoke"))
@@ -256,6 +366,7 @@ int main(void)
     CHECK(cs_store_schema_version() == 3);
     reasons();
     fresh();
+    listing();
     /* migrate() opens relative paths: run it in the temporary folder. */
     if (chdir(fx_dir) == 0)
         migrate();

@@ -47,9 +47,19 @@ check "the renewed leaf verifies" openssl verify -x509_strict -CAfile "$out/root
 
 # A CA profile edit is noted, not acted on: the root users trust stays.
 sed -i 's/curve = "P-384"/curve = "P-256"/' "$profiles/root.lua"
-check "rebuild after editing root.lua" build_chain --out "$out" --profiles "$profiles"
-contains "the change is noted" "$tmp/last.out" "differs from $profiles/root.lua (curve P-384, profile says P-256)"
+# Not missable: a line on stdout and exit status 3 (issue 10 §6).
+build_chain --out "$out" --profiles "$profiles" >"$tmp/last.out" 2>"$tmp/last.err"
+equal "rebuild after editing root.lua: exit 3" "$?" 3
+contains "the change is noted" "$tmp/last.err" "differs from $profiles/root.lua (curve P-384, profile says P-256)"
+contains "stdout says it was not applied, and how to" "$tmp/last.out" \
+    "NOT APPLIED: $out/root.pem differs from $profiles/root.lua (curve P-384, profile says P-256); the root is kept"
+contains "it names --force" "$tmp/last.out" "run again with --force"
 contains "the root is still kept" "$tmp/last.out" "root: kept"
 equal "root still the same" "$(fingerprint "$out/root.pem")" "$root_fp"
+build_chain --out "$out" --profiles "$profiles" >"$tmp/last.out" 2>&1
+equal "again: still exit 3 while the profile differs" "$?" 3
+sed -i 's/curve = "P-256"/curve = "P-384"/' "$profiles/root.lua"
+check "with the change undone: exit 0" build_chain --out "$out" --profiles "$profiles"
+lacks "nothing to say" "$tmp/last.out" "NOT APPLIED"
 
 finish

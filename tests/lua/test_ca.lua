@@ -174,11 +174,17 @@ t.expect_fail("validity over the profile's maximum", "policy",
     .. "%(rule profile%.validity_days%)$", ca.issue, ca,
     { profile = "server", names = { "localhost" }, validity_days = 31 })
 t.expect_fail("example.com refused by the intermediate's nameConstraints", "policy",
-    "^name example%.com: outside the nameConstraints of .*Simple Intermediate CA "
+    "^name example%.com: outside the nameConstraints of .*Simple Intermediate CA: "
+    .. "outside the permitted DNS names %(localhost, test, internal%) "
     .. "%(rule name%-constraints%)$", ca.issue, ca,
     { profile = "server", names = { "example.com" } })
+t.expect_fail("an IP outside the nameConstraints lists the permitted IP ranges", "policy",
+    "^name 8%.8%.8%.8: outside the nameConstraints of .*: outside the permitted IP names "
+    .. "%(127%.0%.0%.0/8, ::1/128, 10%.0%.0%.0/8%) %(rule name%-constraints%)$", ca.issue, ca,
+    { profile = "server", names = { "8.8.8.8" } })
 t.expect_fail("wildcard under a profile without allow_wildcard", "policy",
-    "^name %*%.a%.localhost: wildcards are not allowed for profile client "
+    "^name %*%.a%.localhost: wildcards are not allowed for profile client %(set "
+    .. "allow_wildcard = true in %.%./%.%./scripts/profiles/client%.lua to permit them%) "
     .. "%(rule allow%-wildcard%)$", ca.issue, ca,
     { profile = "client", names = { "*.a.localhost" } })
 t.expect_fail("wildcard not the whole left-most label", "invalid", "^name a%.%*%.localhost: ",
@@ -243,6 +249,75 @@ t.case("a policy of data alone gets the engine", function()
     r, err = c:issue { profile = "peer", names = { "p.localhost" } }
     assert(r == nil and err:find("(rule no-peers)", 1, true), err)
     assert(c:issue { profile = "client", names = { "y.localhost" } })
+end)
+
+-- A profile built in Lua: the same checks as a file, the same policy.
+n = count()
+local function client_table()
+    return {
+        name = "lab-client",
+        issuer = "intermediate",
+        key = { type = "ec", curve = "P-256" },
+        validity_days = 5,
+        subject = { { "O", "Lab" } },
+        basic_constraints = { critical = true, ca = false },
+        key_usage = { critical = true, "digitalSignature" },
+        extended_key_usage = { "clientAuth" },
+        subject_key_id = true,
+        authority_key_id = true,
+    }
+end
+t.case("profile table: issued under it, recorded under its name", function()
+    local given = client_table()
+    local r = assert(ca:issue { profile = given, names = { "lab.localhost" } })
+    local info = r.cert:info()
+    assert(info.subject[1][1] == "O" and info.subject[1][2] == "Lab")
+    assert((info.not_after - info.not_before) // 86400 == 5)
+    assert(has(info.extended_key_usage, "clientAuth"))
+    assert(r.profile == "lab-client" and given.name == "lab-client", r.profile)
+    local store <close> = assert(pki.open_store(dir .. "/ca.db"))
+    local _, recorded = assert(store:find(r.serial))
+    assert(recorded == "lab-client", recorded)
+    n = n + 1
+end)
+t.case("profile table extending a file profile", function()
+    local r = assert(ca:issue { profile = { extends = "client", validity_days = 3 },
+        names = { "ext.localhost" } })
+    local info = r.cert:info()
+    assert(has(info.extended_key_usage, "clientAuth") and r.profile == "inline")
+    assert((info.not_after - info.not_before) // 86400 == 3)
+    n = n + 1
+end)
+t.expect_fail("profile table: a misspelt field, as in a file", "invalid",
+    "^profile table lab%-client: unknown field 'validty_days'", function()
+        local p = client_table()
+        p.validty_days, p.validity_days = 5, nil
+        return ca:issue { profile = p, names = { "x.localhost" } }
+    end)
+t.expect_fail("profile table: a missing field, as in a file", "invalid",
+    "^profile table lab%-client: missing field 'issuer'$", function()
+        local p = client_table()
+        p.issuer = nil
+        return ca:issue { profile = p, names = { "x.localhost" } }
+    end)
+t.expect_fail("profile table: a bad name", "invalid", "name: 'a/b' is not a profile name",
+    ca.issue, ca, { profile = { name = "a/b" }, names = { "x.localhost" } })
+t.expect_fail("profile table: the policy applies (a CA profile)", "policy",
+    "%(rule leaf%-profile%)", function()
+        local p = client_table()
+        p.basic_constraints = { critical = true, ca = true }
+        p.key_usage = { critical = true, "keyCertSign", "cRLSign" }
+        return ca:issue { profile = p, names = { "x.localhost" } }
+    end)
+t.expect_fail("profile table: a wildcard without allow_wildcard", "policy",
+    "wildcards are not allowed for profile lab%-client %(set allow_wildcard = true in "
+    .. "profile table lab%-client to permit them%)",
+    ca.issue, ca, { profile = client_table(), names = { "*.lab.localhost" } })
+t.expect_fail("profile: neither a name nor a table", "invalid",
+    "^request%.profile: expected a profile name or a profile table, got number$",
+    ca.issue, ca, { profile = 5, names = { "x.localhost" } })
+t.case("nothing recorded by the refused profile tables", function()
+    assert(count() == n, ("%d records, expected %d"):format(count(), n))
 end)
 
 t.expect_error("an unknown option raises", "unknown option 'wirte'", ca.issue, ca,

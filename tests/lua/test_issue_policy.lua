@@ -136,7 +136,8 @@ local cases = {
     { "no names", leaf("open"), request {},
       { "names: no name to certify (rule needs-name)" } },
     { "wildcard without allow_wildcard", leaf("open"), request { "dns:*.a.test" },
-      { "name *.a.test: wildcards are not allowed for profile open (rule allow-wildcard)" } },
+      { "name *.a.test: wildcards are not allowed for profile open (set allow_wildcard = "
+        .. "true in the profile to permit them) (rule allow-wildcard)" } },
     { "wildcard with allow_wildcard", leaf("open", { allow_wildcard = true }),
       request { "dns:*.a.test" } },
     { "wildcard over a top-level domain", leaf("open", { allow_wildcard = true }),

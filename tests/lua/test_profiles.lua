@@ -242,10 +242,51 @@ refused("extends takes a name, not a path", "climb",
 write("broken_parent", "return { " .. minimal .. ", valdity = 3 }")
 write("of_broken", "return { extends = 'broken_parent' }")
 refused("a broken parent names both files", "of_broken", ("%s/of_broken.lua: extends " ..
-    "'broken_parent': %s/broken_parent.lua: unknown field 'valdity'"):format(tmp, tmp))
+    "'broken_parent': %s/broken_parent.lua:1: unknown field 'valdity' (the fields are: "
+    .. "allow_wildcard, "):format(tmp, tmp), true)
 write("typo_child", "return { extends = 'base', extnded_key_usage = {} }")
 refused("a typo in the child names the child", "typo_child",
-    tmp .. "/typo_child.lua: unknown field 'extnded_key_usage'")
+    tmp .. "/typo_child.lua:1: unknown field 'extnded_key_usage' (did you mean "
+    .. "'extended_key_usage'? the fields are: ", true)
+
+-- Issue 10 §6: a typo names the file and line, the nearest valid name, and
+-- every valid one.
+write("typo_lines", "-- a profile\nreturn {\n    issuer = 'self',\n"
+    .. "    key = { type = 'ec', curv = 'P-256' },\n    subject = {},\n"
+    .. "    validty_days = 1,\n}\n")
+refused("a misspelt field: file:line, the nearest name, the list", "typo_lines",
+    tmp .. "/typo_lines.lua:6: unknown field 'validty_days' (did you mean 'validity_days'? "
+    .. "the fields are: allow_wildcard, authority_info_access, authority_key_id, "
+    .. "basic_constraints, crl_distribution_points, crl_next_update_days, description, "
+    .. "extended_key_usage, extends, issuer, key, key_usage, name_constraints, ocsp_no_check, "
+    .. "renew_before_days, subject, subject_alt_name, subject_key_id, validity_days)")
+write("typo_key", "return {\n" .. minimal .. ",\n key = { type = 'ec',\n curv = 'P-256' } }")
+refused("a misspelt key field", "typo_key", tmp .. "/typo_key.lua:4: key: unknown field 'curv' "
+    .. "(did you mean 'curve'? the fields are: bits, curve, type)")
+write("typo_usage", "return {\n" .. minimal .. ",\n key_usage = { critical = true,\n"
+    .. "  'digitalSignture' } }")
+refused("an unknown key usage: file:line, the nearest, the list", "typo_usage",
+    tmp .. "/typo_usage.lua:4: key_usage[1]: unknown usage 'digitalSignture' (did you mean "
+    .. "'digitalSignature'? one of: cRLSign, dataEncipherment, digitalSignature, keyAgreement, "
+    .. "keyCertSign, keyEncipherment, nonRepudiation)")
+write("typo_eku", "return {\n" .. minimal .. ",\n extended_key_usage = { 'serverAuth',\n"
+    .. "  'clientAuht' } }")
+refused("an unknown extended usage", "typo_eku", tmp .. "/typo_eku.lua:4: "
+    .. "extended_key_usage[2]: unknown usage 'clientAuht' (did you mean 'clientAuth'? one of "
+    .. "(or a dotted OID): clientAuth, codeSigning, emailProtection, OCSPSigning, serverAuth, "
+    .. "timeStamping)")
+write("eku_oid", "return { " .. minimal .. ", extended_key_usage = { '1.3.6.1.5.5.7.3.1' } }")
+case("a dotted OID is an extended usage", profile.load(tmp, "eku_oid") ~= nil)
+write("far_off", "return { " .. minimal .. ", colour = 'blue' }")
+refused("nothing near: no guess, the list", "far_off", tmp .. "/far_off.lua:1: unknown field "
+    .. "'colour' (the fields are: allow_wildcard, ", true)
+do
+    local suggest = require "chainsmith.suggest"
+    case("distance: a swap is one edit", suggest.distance("clientAuht", "clientAuth") == 1)
+    case("distance: case ignored", suggest.distance("DigitalSignature", "digitalsignature") == 0)
+    case("line: a word in a comment is skipped", suggest.line("-- x\nx = 1\n", "x") == 2)
+    case("line: not a piece of a longer word", suggest.line("xy = 1\nx = 2", "x") == 2)
+end
 write("false_alone", "return { " .. minimal .. ", subject_alt_name = false }")
 refused("false without extends is a type error", "false_alone",
     tmp .. "/false_alone.lua: subject_alt_name: expected table, got boolean")

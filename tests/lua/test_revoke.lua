@@ -38,6 +38,56 @@ t.case("store: revoke, status, revoked list, CRL numbers", function()
     assert(ok == nil and code == "invalid" and msg:find("8"), msg)
 end)
 
+t.case("store:list: plain tables, status, filters", function()
+    local store <close> = assert(pki.open_store(t.tmpdir() .. "/ca.db"))
+    local k = assert(pki.generate_key { type = "ec", curve = "P-256" })
+    local root = assert(store:issue(t.root_spec(), k, nil, k, "root"))
+    local a = assert(store:issue(t.leaf_spec("a.test"), k, root, k, "server"))
+    local b = assert(store:issue(t.leaf_spec("b.test"), k, root, k, "client"))
+    local old = t.leaf_spec("old.test")
+    old.validity_days = nil
+    old.not_before, old.not_after = os.time() - 3 * 86400, os.time() - 86400
+    local c = assert(store:issue(old, k, root, k, "server"))
+    assert(store:revoke(b:serial(), { reason = "keyCompromise", at = 1700000000 }))
+    local all = assert(store:list())
+    assert(#all == 4, #all)
+    local r = all[2]
+    assert(r.serial == a:serial() and r.subject == a:info().subject_line
+        and r.issuer == root:info().subject_line and r.profile == "server"
+        and r.status == "good" and r.not_after == a:info().not_after
+        and r.sans:find("DNS:a.test", 1, true) and #r.fingerprint == 64 and not r.revoked_at,
+        r.sans)
+    assert(all[3].status == "revoked" and all[3].reason == "keyCompromise"
+        and all[3].reason_code == 1 and all[3].revoked_at == 1700000000)
+    assert(all[4].status == "expired" and all[4].serial == c:serial())
+    local function serials(list)
+        local out = {}
+        for i, x in ipairs(list) do out[i] = x.serial end
+        return table.concat(out, ",")
+    end
+    assert(serials(store:list { status = "good" }) == root:serial() .. "," .. a:serial())
+    assert(serials(store:list { status = "revoked" }) == b:serial())
+    assert(serials(store:list { status = "expired" }) == c:serial())
+    assert(serials(store:list { profile = "server" }) == a:serial() .. "," .. c:serial())
+    assert(serials(store:list { name = "B.TEST" }) == b:serial())
+    assert(#store:list { issuer = "CN=Nobody" } == 0)
+    -- at a later "now", the root and a (issued first, same days) are expired too
+    assert(serials(store:list { status = "expired", now = a:info().not_after + 1 })
+        == root:serial() .. "," .. a:serial() .. "," .. c:serial())
+end)
+
+t.expect_error("store:list: an unknown status raises", "status: expected 'any', 'good'",
+    function()
+        local store <close> = assert(pki.open_store(t.tmpdir() .. "/ca.db"))
+        return store:list { status = "valid" }
+    end)
+
+t.expect_error("store:list: an unknown option raises", "unknown option 'profil'",
+    function()
+        local store <close> = assert(pki.open_store(t.tmpdir() .. "/ca.db"))
+        return store:list { profil = "server" }
+    end)
+
 t.expect_error("store:revoke: an unknown option raises", "unknown option 'reasn'",
     function()
         local store <close> = assert(pki.open_store(t.tmpdir() .. "/ca.db"))
