@@ -89,8 +89,7 @@ function cli.main(args, boot)
     io.write(summary.chain(report, layout.files(opts.out)))
     local drift = cli.root_drift(report, layout.files(opts.out))
     if drift then
-        io.write("
-", drift)
+        io.write("\n", drift)
         io.stdout:flush()
         os.exit(cli.exit_codes.root_differs)
     end
