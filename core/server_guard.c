@@ -342,19 +342,19 @@ static void *on_init_thread(const struct mg_context *ctx, int thread_type)
     return s;
 }
 
-/* After accept (plain) or after the handshake (TLS): waiting for a head. */
+/* After accept (plain) or after the handshake (TLS): waiting for a head.
+ * CivetWeb has no request info yet (mg_get_request_info is NULL until a
+ * head is read), so a plain connection's address is counted at its first
+ * head (on_begin_request). */
 static int on_init_connection(const struct mg_connection *conn, void **conn_data)
 {
     guard *g = guard_of(conn);
     guard_slot *s = mg_get_thread_pointer(conn);
-    const struct mg_request_info *ri = mg_get_request_info(conn);
 
     (void)conn_data;
-    if (!g || !s || !ri)
+    if (!g || !s)
         return 0;
     pthread_mutex_lock(&g->lock);
-    if (s->state == SLOT_FREE && !admit(g, s, ri->remote_addr))
-        s->refused = 1;
     set_state(s, SLOT_IDLE, CS_SERVER_HEAD_MS);
     pthread_mutex_unlock(&g->lock);
     return 0;
@@ -437,6 +437,10 @@ static int on_begin_request(struct mg_connection *conn)
         return 0;
     if (g && s) {
         pthread_mutex_lock(&g->lock);
+        /* a plain connection's first head (TLS ones count from their
+         * handshake, cs_guard_tls_info) */
+        if (!s->counted && !s->refused && !admit(g, s, ri->remote_addr))
+            s->refused = 1;
         refused = s->refused;
         set_state(s, SLOT_REQUEST, cs_guard_body_ms(ri->content_length));
         pthread_mutex_unlock(&g->lock);
