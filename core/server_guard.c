@@ -28,17 +28,37 @@
  *
  * Plain-HTTP sockets are not reachable from CivetWeb's public API: those
  * connections get the deadlines CivetWeb and the body reader enforce, the
- * cap, but no watchdog. */
+ * cap, but no watchdog.
+ *
+ * Memory (glibc): idle workers cost about 16 kB each (two stack pages,
+ * CivetWeb's connection and the first page of its request buffer), which no
+ * callback can change; what connections leave behind is handled here:
+ * - A worker's stack keeps every page a TLS handshake touched (about 30 kB)
+ *   and CivetWeb hands connections to its workers in turn, so after load all
+ *   of them held that: 7.5 MB for 256. When a connection closes, its worker
+ *   gives the pages below its current frame back (release_stack, as glibc
+ *   does for the stacks it caches; about 2 us).
+ * - glibc gives threads up to 8 malloc arenas per CPU, each keeping what it
+ *   freed: limit_arenas caps them at one per CPU, and the watchdog returns
+ *   free pages (malloc_trim) when no connection is open after some closed.
+ * glibc's per-thread cache (tcache) still holds a few kB per worker that
+ * served; only GLIBC_TUNABLES=glibc.malloc.tcache_count=0 in the
+ * environment lets that go (docs/serve.md). */
+#define _GNU_SOURCE /* pthread_getattr_np, madvise, malloc_trim */
 #include "server_internal.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -62,6 +82,10 @@ typedef struct guard_slot {
     long long since; /* when the state began (ms, monotonic) */
     long long deadline;
     char addr[48];
+    /* the worker's stack, lowest usable byte and length (kept across
+     * connections; stack_lo NULL when unknown) */
+    char *stack_lo;
+    size_t stack_len;
 } guard_slot;
 
 struct guard {
@@ -76,6 +100,7 @@ struct guard {
     int thread_started;
     pthread_t thread;
     unsigned long cut_idle, cut_late, refused; /* for tests and docs */
+    unsigned long closed, closed_at_trim; /* connections closed; at the last trim */
 };
 
 static long long now_ms(void)
@@ -127,8 +152,9 @@ static void set_state(guard_slot *s, enum slot_state state, long long deadline_m
     s->deadline = s->since + deadline_ms;
 }
 
-/* The watchdog: deadlines, then the reserve of free workers. */
-static void watch(guard *g)
+/* The watchdog: deadlines, then the reserve of free workers. Returns the
+ * number of open connections. */
+static int watch(guard *g)
 {
     long long now = now_ms();
     int i, busy = 0, want;
@@ -161,6 +187,26 @@ static void watch(guard *g)
         g->cut_idle++;
         want--;
     }
+    return busy;
+}
+
+static void trim_heap(void)
+{
+#if defined(__GLIBC__)
+    (void)malloc_trim(0);
+#endif
+}
+
+/* One malloc arena per CPU rather than glibc's eight (process-wide, for
+ * arenas made from now on: the workers'). At most one thread per CPU runs,
+ * so they seldom wait for each other's arena; each arena keeps what it
+ * freed, so fewer hold less. */
+static void limit_arenas(void)
+{
+#if defined(__GLIBC__)
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    (void)mallopt(M_ARENA_MAX, cpus > 1 ? (int)cpus : 1);
+#endif
 }
 
 static void *watchdog(void *arg)
@@ -170,7 +216,14 @@ static void *watchdog(void *arg)
 
     pthread_mutex_lock(&g->lock);
     while (!g->stop) {
-        watch(g);
+        if (watch(g) == 0 && g->closed != g->closed_at_trim) {
+            /* idle after some work: what the connections freed goes back */
+            g->closed_at_trim = g->closed;
+            pthread_mutex_unlock(&g->lock);
+            trim_heap();
+            pthread_mutex_lock(&g->lock);
+            continue;
+        }
         clock_gettime(CLOCK_REALTIME, &until);
         until.tv_nsec += CS_SERVER_WATCH_MS * 1000000L;
         if (until.tv_nsec >= 1000000000L) {
@@ -200,6 +253,7 @@ cs_code csi_guard_new(const cs_server_config *cfg, int threads, guard **out, cs_
     g->per_address = cfg->per_address > 0 ? cfg->per_address
                                           : (threads / 4 > 8 ? threads / 4 : 8);
     g->reserve = threads / 8; /* 0 for a pool under 8: no idle cuts */
+    limit_arenas();
     pthread_mutex_init(&g->lock, NULL);
     pthread_cond_init(&g->wake, NULL);
     *out = g;
@@ -233,6 +287,43 @@ void csi_guard_free(guard *g)
 
 /* ---- CivetWeb callbacks ---- */
 
+/* The calling thread's stack into s (on the worker itself). */
+static void find_stack(guard_slot *s)
+{
+#if defined(__GLIBC__)
+    pthread_attr_t attr;
+    void *lo;
+    size_t len;
+
+    if (pthread_getattr_np(pthread_self(), &attr) != 0)
+        return;
+    if (pthread_attr_getstack(&attr, &lo, &len) == 0) {
+        s->stack_lo = lo;
+        s->stack_len = len;
+    }
+    pthread_attr_destroy(&attr);
+#else
+    (void)s;
+#endif
+}
+
+/* On the worker: give back its stack pages below the caller's frame, a
+ * page of margin left. Nothing there is live (stacks grow down; the x86-64
+ * red zone is 128 bytes), and the next connection gets zero pages where it
+ * reaches again. A frame outside the recorded stack (a sanitizer's fake
+ * stack) does nothing. */
+static void release_stack(const guard_slot *s)
+{
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t frame = (uintptr_t)__builtin_frame_address(0);
+    uintptr_t lo = ((uintptr_t)s->stack_lo + page - 1) & ~(page - 1);
+    uintptr_t end = (frame - page) & ~(page - 1);
+
+    if (!s->stack_lo || frame > (uintptr_t)s->stack_lo + s->stack_len || end <= lo)
+        return;
+    (void)madvise((void *)lo, end - lo, MADV_DONTNEED);
+}
+
 /* Each worker thread gets a slot of its own. */
 static void *on_init_thread(const struct mg_context *ctx, int thread_type)
 {
@@ -246,22 +337,24 @@ static void *on_init_thread(const struct mg_context *ctx, int thread_type)
     if (g->assigned < g->n)
         s = &g->slots[g->assigned++];
     pthread_mutex_unlock(&g->lock);
+    if (s)
+        find_stack(s);
     return s;
 }
 
-/* After accept (plain) or after the handshake (TLS): waiting for a head. */
+/* After accept (plain) or after the handshake (TLS): waiting for a head.
+ * CivetWeb has no request info yet (mg_get_request_info is NULL until a
+ * head is read), so a plain connection's address is counted at its first
+ * head (on_begin_request). */
 static int on_init_connection(const struct mg_connection *conn, void **conn_data)
 {
     guard *g = guard_of(conn);
     guard_slot *s = mg_get_thread_pointer(conn);
-    const struct mg_request_info *ri = mg_get_request_info(conn);
 
     (void)conn_data;
-    if (!g || !s || !ri)
+    if (!g || !s)
         return 0;
     pthread_mutex_lock(&g->lock);
-    if (s->state == SLOT_FREE && !admit(g, s, ri->remote_addr))
-        s->refused = 1;
     set_state(s, SLOT_IDLE, CS_SERVER_HEAD_MS);
     pthread_mutex_unlock(&g->lock);
     return 0;
@@ -271,13 +364,21 @@ static void on_connection_close(const struct mg_connection *conn)
 {
     guard *g = guard_of(conn);
     guard_slot *s = mg_get_thread_pointer(conn);
+    char *stack_lo;
+    size_t stack_len;
 
     if (!g || !s)
         return;
     pthread_mutex_lock(&g->lock);
+    stack_lo = s->stack_lo;
+    stack_len = s->stack_len;
     memset(s, 0, sizeof *s);
     s->fd = -1;
+    s->stack_lo = stack_lo;
+    s->stack_len = stack_len;
+    g->closed++;
     pthread_mutex_unlock(&g->lock);
+    release_stack(s);
 }
 
 /* The value of the header name if it occurs exactly once; *count says how
@@ -336,6 +437,10 @@ static int on_begin_request(struct mg_connection *conn)
         return 0;
     if (g && s) {
         pthread_mutex_lock(&g->lock);
+        /* a plain connection's first head (TLS ones count from their
+         * handshake, cs_guard_tls_info) */
+        if (!s->counted && !s->refused && !admit(g, s, ri->remote_addr))
+            s->refused = 1;
         refused = s->refused;
         set_state(s, SLOT_REQUEST, csi_guard_body_ms(ri->content_length));
         pthread_mutex_unlock(&g->lock);
