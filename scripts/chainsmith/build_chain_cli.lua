@@ -1,5 +1,6 @@
 -- The build_chain.lua command: options, the build, the summary.
 local chain = require "chainsmith.chain"
+local rollover = require "chainsmith.rollover"
 local secret = require "chainsmith.secret"
 local summary = require "chainsmith.summary"
 
@@ -40,6 +41,9 @@ local function full_parse(args, defaults)
     parser:option("--profiles", "Folder holding root.lua, intermediate.lua, server.lua.",
         defaults.profiles)
     parser:flag("--force", "Re-create the whole chain, replacing the root and intermediate.")
+    parser:flag("--roll-intermediate", "Roll the intermediate now: a new key and certificate "
+        .. "under the same root (done anyway when it has expired, is within its "
+        .. "renew_before_days or its profile changed).")
     secret.options(parser, "passphrase", "Encrypt the root and intermediate keys (and open "
         .. "them when they already are) with a passphrase")
     return parser:parse(args)
@@ -54,11 +58,12 @@ function cli.main(args, boot)
         boot.die("build_chain: %s", perr)
     end
     local report, err = chain.build { out = opts.out, profiles = opts.profiles,
-        force = opts.force, passphrase = passphrase or nil }
+        force = opts.force, passphrase = passphrase or nil,
+        roll_intermediate = opts.roll_intermediate and "--roll-intermediate" or nil }
     if not report then
         boot.die("build_chain: %s", err)
     end
-    io.write(summary.chain(report, chain.files(opts.out)))
+    io.write(summary.chain(report, chain.files(opts.out)), rollover.note(report, opts.out))
 end
 
 return cli

@@ -5,6 +5,7 @@
 -- serve.lua picks the new files up by itself.
 local argparse = require "argparse"
 local chain = require "chainsmith.chain"
+local rollover = require "chainsmith.rollover"
 local secret = require "chainsmith.secret"
 local summary = require "chainsmith.summary"
 
@@ -21,6 +22,11 @@ local function parse(args, defaults)
         defaults.profiles)
     parser:flag("--dry-run", "Only say whether renewal is due; write nothing.")
     parser:flag("--force", "Renew now, due or not.")
+    parser:flag("--intermediate", "Roll the intermediate CA now, due or not: a new key and "
+        .. "certificate signed by the same root (no client trusts anything new); the server "
+        .. "certificate, OCSP responder and intermediate CRL follow. Without it the "
+        .. "intermediate is rolled when expired, within its renew_before_days or changed in "
+        .. "its profile.")
     secret.options(parser, "passphrase", "The CA keys' passphrase, when build_chain.lua "
         .. "encrypted them")
     return parser:parse(args)
@@ -28,7 +34,9 @@ end
 
 function cli.main(args, boot)
     local opts = parse(args, { out = "chain", profiles = boot.profiles_dir })
-    local status, err = chain.leaf_status { out = opts.out, profiles = opts.profiles }
+    local roll = opts.intermediate and "--intermediate" or nil
+    local status, err = chain.leaf_status { out = opts.out, profiles = opts.profiles,
+        roll_intermediate = roll }
     if not status then
         boot.die("renew: %s", err)
     end
@@ -36,8 +44,12 @@ function cli.main(args, boot)
     local info = old:info()
     local why = status.why or (opts.force and "--force" or nil)
     local others = {}
+    if status.intermediate_why then
+        others[1] = ("the intermediate, serial %s (%s)"):format(status.intermediate:serial(),
+            status.intermediate_why)
+    end
     if status.ocsp_why then
-        others[1] = ("the OCSP responder (%s)"):format(status.ocsp_why)
+        others[#others + 1] = ("the OCSP responder (%s)"):format(status.ocsp_why)
     end
     table.move(status.crls_due, 1, #status.crls_due, #others + 1, others)
     if not why and #others > 0 then
@@ -62,7 +74,7 @@ function cli.main(args, boot)
     end
     local report
     report, err = chain.build { out = opts.out, profiles = opts.profiles, renew = why or nil,
-        passphrase = passphrase or nil }
+        passphrase = passphrase or nil, roll_intermediate = roll }
     if not report then
         boot.die("renew: %s", err)
     end
@@ -77,6 +89,7 @@ function cli.main(args, boot)
     for _, c in ipairs(report.crls or {}) do
         io.write(summary.crl(c), "\n")
     end
+    io.write(rollover.note(report, opts.out))
     if leaf.action == "kept" then
         io.write(("server: kept, serial %s\n"):format(old:serial()))
         return
