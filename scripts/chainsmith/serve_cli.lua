@@ -8,6 +8,7 @@ local chain = require "chainsmith.chain"
 local crl = require "chainsmith.crl"
 local page = require "chainsmith.page"
 local ocsp_service = require "chainsmith.ocsp_service"
+local validity = require "chainsmith.validity"
 
 local cli = {}
 
@@ -307,6 +308,12 @@ function cli.main(args, boot)
     local c, err = load_chain(opts.chain)
     if not c then
         boot.die("serve: %s", err)
+    end
+    -- an expired or not yet valid chain would start and fail every client
+    local dated = validity.chain({ root = c.root, intermediate = c.served[2],
+        server = c.served[1] }, chain.files(opts.chain), opts.chain, os.time())
+    if dated then
+        boot.die("serve: %s", dated)
     end
     local template
     template, err = read_text(opts.www .. "/index.html")
