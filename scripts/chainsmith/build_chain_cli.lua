@@ -35,8 +35,9 @@ local function full_parse(args, defaults)
     local argparse = require "argparse"
     local parser = argparse("build_chain.lua",
         "Build the root CA, intermediate CA and server certificate from the profiles.\n"
-        .. "Reuses a valid root and intermediate; re-issues the server certificate when\n"
-        .. "its profile changed or it nears expiry.")
+        .. "Reuses a valid root and intermediate; rolls the intermediate under the same\n"
+        .. "root when it expired, nears expiry or its profile changed; re-issues the server\n"
+        .. "certificate when its profile changed or it nears expiry.")
     parser:option("--out", "Folder for keys, certificates and the CA database.", defaults.out)
     parser:option("--profiles", "Folder holding root.lua, intermediate.lua, server.lua.",
         defaults.profiles)

@@ -15,8 +15,10 @@ local function parse(args, defaults)
     local parser = argparse("renew.lua",
         "Renew the server certificate of the chain in --out when it is due: within the\n"
         .. "server profile's renew_before_days of expiry (or when it no longer matches its\n"
-        .. "profile or its issuer). Root and intermediate are kept. Exits 0 whether it\n"
-        .. "renewed or not; serve.lua reloads the new certificate without a restart.")
+        .. "profile or its issuer). The root is kept; the intermediate is rolled under it\n"
+        .. "when due (--intermediate: now). Exits 0 whether it renewed or not; serve.lua\n"
+        .. "reloads a new server certificate without a restart, and stops (exit 1) on a\n"
+        .. "new intermediate, to be restarted.")
     parser:option("--out", "Folder build_chain.lua wrote.", defaults.out)
     parser:option("--profiles", "Folder holding root.lua, intermediate.lua, server.lua.",
         defaults.profiles)
