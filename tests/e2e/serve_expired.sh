@@ -11,7 +11,8 @@ redate() { lua "$repo/tests/e2e/redate.lua" "$repo" "$out" "$@"; }
 # refused WHAT: serve.lua exits 1 at once, and its one line says WHAT.
 refused() {
     local status=0
-    timeout 20 "$LUA" "$repo/scripts/serve.lua" --port 0 --chain "$out" >"$tmp/last.out" 2>&1 \
+    timeout 20 env LD_PRELOAD="$lua_preload" "$LUA" "$repo/scripts/serve.lua" --port 0 \
+        --chain "$out" >"$tmp/last.out" 2>&1 \
         || status=$?
     equal "$1: exit 1" "$status" 1
     equal "$1: one line" "$(wc -l <"$tmp/last.out")" 1
