@@ -1,6 +1,7 @@
 -- The build_chain.lua command: options, the build, the summary.
 local chain = require "chainsmith.chain"
 local layout = require "chainsmith.layout"
+local rollover = require "chainsmith.rollover"
 local secret = require "chainsmith.secret"
 local summary = require "chainsmith.summary"
 
@@ -59,12 +60,16 @@ local function new_parser(defaults)
     local argparse = require "argparse"
     local parser = argparse("build_chain.lua",
         "Build the root CA, intermediate CA and server certificate from the profiles.\n"
-        .. "Reuses a valid root and intermediate; re-issues the server certificate when\n"
-        .. "its profile changed or it nears expiry.")
+        .. "Reuses a valid root and intermediate; rolls the intermediate under the same\n"
+        .. "root when it expired, nears expiry or its profile changed; re-issues the server\n"
+        .. "certificate when its profile changed or it nears expiry.")
     parser:option("--out", "Folder for keys, certificates and the CA database.", defaults.out)
     parser:option("--profiles", "Folder holding root.lua, intermediate.lua, server.lua.",
         defaults.profiles)
     parser:flag("--force", "Re-create the whole chain, replacing the root and intermediate.")
+    parser:flag("--roll-intermediate", "Roll the intermediate now: a new key and certificate "
+        .. "under the same root (done anyway when it has expired, is within its "
+        .. "renew_before_days or its profile changed).")
     secret.options(parser, "passphrase", "Encrypt the root and intermediate keys (and open "
         .. "them when they already are) with a passphrase")
     return parser
@@ -82,11 +87,12 @@ function cli.main(args, boot)
         boot.die("build_chain: %s", perr)
     end
     local report, err = chain.build { out = opts.out, profiles = opts.profiles,
-        force = opts.force, passphrase = passphrase or nil }
+        force = opts.force, passphrase = passphrase or nil,
+        roll_intermediate = opts.roll_intermediate and "--roll-intermediate" or nil }
     if not report then
         boot.die("build_chain: %s", err)
     end
-    io.write(summary.chain(report, layout.files(opts.out)))
+    io.write(summary.chain(report, layout.files(opts.out)), rollover.note(report, opts.out))
     local drift = cli.root_drift(report, layout.files(opts.out))
     if drift then
         io.write("\n", drift)

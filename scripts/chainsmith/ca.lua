@@ -11,6 +11,7 @@ local crl = require "chainsmith.crl"
 local guard = require "chainsmith.guard"
 local layout = require "chainsmith.layout"
 local profile = require "chainsmith.profile"
+local validity = require "chainsmith.validity"
 
 local ca = {}
 
@@ -71,6 +72,12 @@ function ca.open(opts)
     local matches, merr, mcode = cert:check_key(key)
     if not matches then
         return nil, ("%s: %s"):format(files.intermediate.cert, merr), mcode
+    end
+    -- out of its dates: the line names the command that replaces it (an
+    -- intermediate is rolled under the same root, chainsmith/rollover.lua)
+    local dated = validity.chain({ root = root, intermediate = cert }, files, dir, os.time())
+    if dated then
+        return nil, dated, "verify"
     end
     local valid, verr = pki.verify { leaf = cert, chain = {}, roots = { root } }
     if not valid then

@@ -7,6 +7,7 @@ local crl = require "chainsmith.crl"
 local guard = require "chainsmith.guard"
 local layout = require "chainsmith.layout"
 local profile = require "chainsmith.profile"
+local rollover = require "chainsmith.rollover"
 
 local chain = {}
 
@@ -414,8 +415,9 @@ end
 -- profiles in opts.profiles (the same test chain.build applies): {cert =
 -- the current leaf, why = the reason or nil when not due, profile = the
 -- server profile, ocsp_why = the same for the OCSP responder, crls_due =
--- {"intermediate CRL (why)", ...} for CRLs to sign again}, or nil, message,
--- code. Nothing is written.
+-- {"intermediate CRL (why)", ...} for CRLs to sign again, intermediate_why =
+-- why the intermediate is rolled (opts.roll_intermediate: asked for) or nil},
+-- or nil, message, code. Nothing is written.
 function chain.leaf_status(opts)
     local profiles, files, fcode = open_folder(opts.profiles, opts.out)
     if not profiles then
@@ -435,8 +437,10 @@ function chain.leaf_status(opts)
         certs[name] = cert
     end
     local now = opts.now or os.time()
-    local why = leaf_change(certs.server, profiles.server, certs.intermediate,
-        { certs.root }, now)
+    local intermediate_why = rollover.due(certs.intermediate, profiles.intermediate, certs.root,
+        now, chain.difference, opts.roll_intermediate)
+    local why = intermediate_why and "the intermediate is rolled"
+        or leaf_change(certs.server, profiles.server, certs.intermediate, { certs.root }, now)
     -- the delegated OCSP responder is renewed by the same build when due
     local ocsp_why
     if profiles.ocsp and layout.exists(files.ocsp.cert) then
@@ -444,7 +448,8 @@ function chain.leaf_status(opts)
         if not ocsp then
             return nil, err, code
         end
-        ocsp_why = leaf_change(ocsp, profiles.ocsp, certs.intermediate, { certs.root }, now)
+        ocsp_why = intermediate_why and "the intermediate is rolled"
+            or leaf_change(ocsp, profiles.ocsp, certs.intermediate, { certs.root }, now)
     end
     -- and each CA's CRL, signed again past half its life
     local crls_due = {}
@@ -455,12 +460,15 @@ function chain.leaf_status(opts)
         end
     end
     return { cert = certs.server, why = why, profile = profiles.server, ocsp_why = ocsp_why,
-        crls_due = crls_due }
+        crls_due = crls_due, intermediate_why = intermediate_why,
+        intermediate = certs.intermediate }
 end
 
 -- Build (or bring up to date) the chain in opts.out from opts.profiles.
 -- opts.force re-creates everything; opts.renew (a reason) re-issues the
--- server certificate even when nothing else asks for it. opts.passphrase, if
+-- server certificate even when nothing else asks for it; opts.roll_intermediate
+-- (a reason) rolls the intermediate under the kept root even when it is not
+-- due (chainsmith/rollover.lua). opts.passphrase, if
 -- given, encrypts the root and intermediate keys (and opens them when they
 -- already are); the server key stays plain so that serve.lua starts
 -- unattended. Returns a report: one entry per
@@ -531,7 +539,14 @@ function chain.build(opts)
             why = leaf_change(existing.cert, p, issuer_cert, roots, now)
                 or (name == "server" and opts.renew or nil)
         elseif existing then
-            local keep, kerr = ca_keepable(existing.cert, p, f, roots, issuer_changed, now)
+            -- an intermediate that is due is rolled under the kept root
+            -- (chainsmith/rollover.lua); a root is only replaced by --force
+            why = name == "intermediate" and not issuer_changed and rollover.due(existing.cert,
+                p, roots[1], now, chain.difference, opts.roll_intermediate) or nil
+            local keep, kerr = true, nil
+            if not why then
+                keep, kerr = ca_keepable(existing.cert, p, f, roots, issuer_changed, now)
+            end
             if not keep then
                 return nil, kerr, "verify"
             end
@@ -555,7 +570,8 @@ function chain.build(opts)
             why = "key now encrypted"
         end
         report[#report + 1] = { name = name, key = key, cert = cert, action = action, why = why,
-            encrypt = encrypt, drift = drift, profile_file = p.file }
+            encrypt = encrypt, drift = drift, profile_file = p.file,
+            previous = action == "re-issued" and existing.cert or nil }
         if name == "root" then
             roots = { cert }
         end
@@ -566,6 +582,9 @@ function chain.build(opts)
     -- Each CA's CRL, signed again when the CA is new or the CRL is missing,
     -- foreign or half-way to its nextUpdate; its number drawn in the batch.
     local out = build_files(report, files, opts.force, opts.passphrase)
+    if report[2].previous then
+        out[#out + 1] = rollover.previous_file(opts.out, report[2].previous)
+    end
     report.crls = {}
     for i, name in ipairs(crl.names) do
         local r = report[i]

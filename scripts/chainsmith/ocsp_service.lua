@@ -64,14 +64,19 @@ function Service:watched()
     return { self.files.signer, self.files.key }
 end
 
--- Sign with what ocsp.pem and ocsp.key hold now: true, or nil and why (a
--- pair caught half-renamed does not match; the old signer stays).
+-- Sign with what ocsp.pem and ocsp.key hold now: true and the signer's
+-- serial, or nil and why (a pair caught half-renamed does not match; the
+-- old signer stays).
 function Service:reload_signer()
     local signer, key = read_signer(self.files)
     if not signer then
         return nil, key
     end
-    return self.responder:set_signer(signer, key)
+    local ok, err = self.responder:set_signer(signer, key)
+    if not ok then
+        return nil, err
+    end
+    return true, signer:serial()
 end
 
 local Stapler = {}

@@ -6,6 +6,7 @@
 local argparse = require "argparse"
 local chain = require "chainsmith.chain"
 local layout = require "chainsmith.layout"
+local rollover = require "chainsmith.rollover"
 local secret = require "chainsmith.secret"
 local summary = require "chainsmith.summary"
 
@@ -15,13 +16,20 @@ local function parse(args, defaults)
     local parser = argparse("renew.lua",
         "Renew the server certificate of the chain in --out when it is due: within the\n"
         .. "server profile's renew_before_days of expiry (or when it no longer matches its\n"
-        .. "profile or its issuer). Root and intermediate are kept. Exits 0 whether it\n"
-        .. "renewed or not; serve.lua reloads the new certificate without a restart.")
+        .. "profile or its issuer). The root is kept; the intermediate is rolled under it\n"
+        .. "when due (--intermediate: now). Exits 0 whether it renewed or not; serve.lua\n"
+        .. "reloads a new server certificate without a restart, and stops (exit 1) on a\n"
+        .. "new intermediate, to be restarted.")
     parser:option("--out", "Folder build_chain.lua wrote.", defaults.out)
     parser:option("--profiles", "Folder holding root.lua, intermediate.lua, server.lua.",
         defaults.profiles)
     parser:flag("--dry-run", "Only say whether renewal is due; write nothing.")
     parser:flag("--force", "Renew now, due or not.")
+    parser:flag("--intermediate", "Roll the intermediate CA now, due or not: a new key and "
+        .. "certificate signed by the same root (no client trusts anything new); the server "
+        .. "certificate, OCSP responder and intermediate CRL follow. Without it the "
+        .. "intermediate is rolled when expired, within its renew_before_days or changed in "
+        .. "its profile.")
     secret.options(parser, "passphrase", "The CA keys' passphrase, when build_chain.lua "
         .. "encrypted them")
     return parser:parse(args)
@@ -29,7 +37,9 @@ end
 
 function cli.main(args, boot)
     local opts = parse(args, { out = "chain", profiles = boot.profiles_dir })
-    local status, err = chain.leaf_status { out = opts.out, profiles = opts.profiles }
+    local roll = opts.intermediate and "--intermediate" or nil
+    local status, err = chain.leaf_status { out = opts.out, profiles = opts.profiles,
+        roll_intermediate = roll }
     if not status then
         boot.die("renew: %s", err)
     end
@@ -37,8 +47,12 @@ function cli.main(args, boot)
     local info = old:info()
     local why = status.why or (opts.force and "--force" or nil)
     local others = {}
+    if status.intermediate_why then
+        others[1] = ("the intermediate, serial %s (%s)"):format(status.intermediate:serial(),
+            status.intermediate_why)
+    end
     if status.ocsp_why then
-        others[1] = ("the OCSP responder (%s)"):format(status.ocsp_why)
+        others[#others + 1] = ("the OCSP responder (%s)"):format(status.ocsp_why)
     end
     table.move(status.crls_due, 1, #status.crls_due, #others + 1, others)
     if not why and #others > 0 then
@@ -63,7 +77,7 @@ function cli.main(args, boot)
     end
     local report
     report, err = chain.build { out = opts.out, profiles = opts.profiles, renew = why or nil,
-        passphrase = passphrase or nil }
+        passphrase = passphrase or nil, roll_intermediate = roll }
     if not report then
         boot.die("renew: %s", err)
     end
@@ -78,6 +92,7 @@ function cli.main(args, boot)
     for _, c in ipairs(report.crls or {}) do
         io.write(summary.crl(c), "\n")
     end
+    io.write(rollover.note(report, opts.out))
     if leaf.action == "kept" then
         io.write(("server: kept, serial %s\n"):format(old:serial()))
         return

@@ -1,12 +1,14 @@
 -- serve.lua's runtime: load the chain, render the page, serve until a
 -- signal, and pick up a renewed certificate (SIGHUP or its files changing)
 -- without a restart. serve_cli.lua parses the options and calls run.
+local ca_watch = require "chainsmith.ca_watch"
 local lfs = require "lfs"
 local pki = require "pki"
 local crl = require "chainsmith.crl"
 local layout = require "chainsmith.layout"
 local page = require "chainsmith.page"
 local ocsp_service = require "chainsmith.ocsp_service"
+local validity = require "chainsmith.validity"
 
 local runtime = {}
 
@@ -150,24 +152,35 @@ local function hello_route(template, c)
 end
 
 -- Read the chain and key again and hand them to the server, then the
--- file-backed routes and the page: true and the new leaf's serial, or nil
--- and why (the server then still serves what it had: a pair caught
--- half-renamed does not match, and the next tick tries again).
-local function reload(server, opts, template, routes, ocsp, stapler)
+-- file-backed routes, the page, the OCSP signer and the staple. Returns
+-- the new leaf's serial and what was reloaded, in words; or nil, why, and
+-- "kept" (nothing was swapped: a pair caught half-renamed does not match,
+-- and the next tick tries again), "partly" (the certificate was, the OCSP
+-- signer was not; retried too) or "restart" (another root or intermediate:
+-- chainsmith/ca_watch.lua).
+local function reload(server, opts, template, routes, ocsp, stapler, cas)
     local c, err = load_chain(opts.chain)
     if not c then
-        return nil, err
+        return nil, err, "kept"
+    end
+    local moved = ca_watch.changed(cas, c, layout.files(opts.chain))
+    if moved then
+        return nil, moved, "restart"
     end
     local ok, rerr = server:reload { leaf = c.served[1], chain = { table.unpack(c.served, 2) },
         key = c.key }
     if not ok then
-        return nil, rerr
+        return nil, rerr, "kept"
     end
+    local serial = c.served[1]:serial()
+    local done = { "server certificate, key and chain" }
     -- the credentials are in; a route file that fails to read keeps its old bytes
+    local paths = {}
     for _, r in ipairs(routes) do
         local body, ferr = read_text(r.file)
         if body then
             server:set_route(r.path, body)
+            paths[#paths + 1] = r.path
         else
             io.stderr:write(("serve: %s: %s (kept the old bytes)\n"):format(r.path, ferr))
         end
@@ -175,20 +188,26 @@ local function reload(server, opts, template, routes, ocsp, stapler)
     local hello = hello_route(template, c)
     server:set_route("/", hello.body)
     server:set_route("/index.html", hello.body)
+    paths[#paths + 1] = "the page"
+    done[#done + 1] = table.concat(paths, ", ")
     if ocsp then
         local signed, serr = ocsp:reload_signer()
         if not signed then
-            return nil, ("OCSP signer: %s"):format(serr)
+            return nil, ("serial %s served, but the OCSP signer was not reloaded (still the "
+                .. "previous one): %s"):format(serial, serr), "partly"
         end
-        stapler:staple(c.served[1])
+        done[#done + 1] = ("OCSP signer serial %s"):format(serr)
+        local stapled, sterr = stapler:staple(c.served[1])
+        done[#done + 1] = stapled and "staple" or ("no staple (%s)"):format(sterr)
     end
-    return c.served[1]:serial()
+    return serial, table.concat(done, "; ")
 end
 
 -- Serve until SIGINT or SIGTERM; reload on SIGHUP and when a watched file
 -- changes (polled each second); keep the OCSP staple fresh. Returns the
--- signal that stopped it.
-local function serve_loop(server, opts, template, routes, ocsp, stapler)
+-- signal that stopped it, or the line saying a CA changed under it (cas:
+-- ca_watch.new's).
+local function serve_loop(server, opts, template, routes, ocsp, stapler, cas)
     local files = watched_files(opts.chain, routes)
     for _, f in ipairs(ocsp and ocsp:watched() or {}) do
         files[#files + 1] = f
@@ -207,18 +226,22 @@ local function serve_loop(server, opts, template, routes, ocsp, stapler)
         if signal == "SIGHUP" or now ~= loaded or pending then
             -- a raised error (a bug, a file gone odd) must not take the
             -- server down: it is reported and retried like a failed reload
-            local done, serial, err = pcall(reload, server, opts, template, routes, ocsp,
-                stapler)
+            local done, serial, err, state = pcall(reload, server, opts, template, routes, ocsp,
+                stapler, cas)
             if not done then
-                serial, err = nil, serial
+                serial, err, state = nil, serial, "kept"
             end
-            if serial then
-                io.write(("reloaded: serial %s\n"):format(serial))
+            if state == "restart" then
+                return err
+            elseif serial then
+                io.write(("reloaded: serial %s: %s\n"):format(serial, err))
                 loaded, pending, last_err = now, false, nil
             else
                 -- say it once, not every second while the files settle
                 if err ~= last_err then
-                    io.write(("reload failed (still serving the previous certificate, "
+                    io.write(state == "partly"
+                        and ("reload incomplete (retrying): %s\n"):format(err)
+                        or ("reload failed (still serving the previous certificate, "
                         .. "retrying): %s\n"):format(err))
                 end
                 pending, last_err = true, err
@@ -235,6 +258,12 @@ function runtime.run(opts, boot)
     local c, err = load_chain(opts.chain)
     if not c then
         boot.die("serve: %s", err)
+    end
+    -- an expired or not yet valid chain would start and fail every client
+    local dated = validity.chain({ root = c.root, intermediate = c.served[2],
+        server = c.served[1] }, layout.files(opts.chain), opts.chain, os.time())
+    if dated then
+        boot.die("serve: %s", dated)
     end
     local template
     template, err = read_text(opts.www .. "/index.html")
@@ -336,8 +365,12 @@ function runtime.run(opts, boot)
         end
     end
     io.stdout:flush()
-    local signal = serve_loop(server, opts, template, froutes, ocsp, stapler)
+    local signal = serve_loop(server, opts, template, froutes, ocsp, stapler,
+        ca_watch.new(c, layout.files(opts.chain)))
     server:stop()
+    if signal ~= "SIGINT" and signal ~= "SIGTERM" then
+        boot.die("serve: %s", signal) -- a CA changed: exit 1
+    end
     io.write(("stopped (%s)\n"):format(signal or "?"))
 end
 

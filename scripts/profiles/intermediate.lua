@@ -2,13 +2,17 @@
 -- only for names local development uses. The name constraints are in the
 -- certificate and critical, so every verifier enforces them: should this
 -- key leak, what it signs for a real domain is rejected everywhere.
--- Widen by editing `permitted` (docs/profiles.md); an existing intermediate
--- keeps its old constraints until `build_chain.lua --force`.
+-- Widen by editing `permitted` (docs/profiles.md); the next build_chain.lua
+-- rolls the intermediate under the same root to match (a new key and
+-- certificate; the root clients trust stays).
 return {
     description = "Intermediate CA under the root, P-384, 5 years, pathLen 0, local names only",
     issuer = "root",
     key = { type = "ec", curve = "P-384" },
     validity_days = 1825,
+    -- build_chain.lua and renew.lua roll it (new key, same root) this close
+    -- to expiry, so its last leaves never outlive it
+    renew_before_days = 180,
     subject = {
         { "C", "SE" },
         { "O", "Simple Inc" },

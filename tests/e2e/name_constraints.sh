@@ -104,27 +104,24 @@ equal "nothing changed after the refusal" "$(cd "$out" && sha256sum ./*.pem ./*.
 refuse "refused in a new folder too" build_chain --out "$tmp/never" --profiles "$profiles"
 [ ! -e "$tmp/never" ] && ok || bad "a refused build created its folder"
 
-# Widening the profile is not enough while the old intermediate is kept:
-# the leaf is checked against the certificate that would sign it.
+# Widening the profile rolls the intermediate under the same root (issue
+# 10 §2), and the leaf is checked against the new one, which permits it.
 cp "$repo/scripts/profiles/intermediate.lua" "$profiles/intermediate.lua"
 sed -i 's/dns = { "localhost", "test", "internal" }/dns = { "localhost", "test", "internal", "example.com" }/' \
     "$profiles/intermediate.lua"
-refuse "a kept intermediate still bounds the leaf" build_chain --out "$out" --profiles "$profiles"
-contains "the kept intermediate's change is noted" "$tmp/last.out" \
-    "name_constraints.permitted.dns differs from the profile"
-contains "the refusal names the kept constraints" "$tmp/last.out" \
-    "DNS:example.com is outside the permitted DNS names (localhost, test, internal) (issuer intermediate"
-equal "nothing changed after that refusal" "$(cd "$out" && sha256sum ./*.pem ./*.key ca.db)" \
-    "$snapshot"
-check "--force re-creates the intermediate with the wider constraints" build_chain \
-    --out "$tmp/wide" --profiles "$profiles"
+root_fp=$(fingerprint "$out/root.pem")
+check "a widened intermediate.lua rolls the intermediate" build_chain --out "$out" \
+    --profiles "$profiles"
+contains "the roll names the change" "$tmp/last.out" \
+    "intermediate: re-issued (its profile changed: name_constraints.permitted.dns differs from the profile)"
+equal "the root stays" "$(fingerprint "$out/root.pem")" "$root_fp"
 check "the widened chain verifies example.com" openssl verify -x509_strict \
-    -verify_hostname example.com -CAfile "$tmp/wide/root.pem" \
-    -untrusted "$tmp/wide/intermediate.pem" "$tmp/wide/server.pem"
+    -verify_hostname example.com -CAfile "$out/root.pem" \
+    -untrusted "$out/intermediate.pem" "$out/server.pem"
 
-# An intermediate from before the constraints is kept, with a note that
-# it lacks them and how to rebuild. It is made here by a profile that
-# extends the shipped one and drops name_constraints.
+# An intermediate from before the constraints is rolled under the same
+# root, to one with them. It is made here by a profile that extends the
+# shipped one and drops name_constraints.
 old=$tmp/old-profiles
 cp -r "$repo/scripts/profiles" "$old"
 mv "$old/intermediate.lua" "$old/constrained.lua"
@@ -132,14 +129,12 @@ printf 'return { extends = "constrained", name_constraints = false }\n' >"$old/i
 check "build with an unconstrained intermediate" build_chain --out "$tmp/old" --profiles "$old"
 openssl x509 -in "$tmp/old/intermediate.pem" -noout -text >"$tmp/old-inter.txt"
 lacks "the old intermediate has no constraints" "$tmp/old-inter.txt" "Name Constraints"
-inter_fp=$(fingerprint "$tmp/old/intermediate.pem")
+root_fp=$(fingerprint "$tmp/old/root.pem")
 check "rebuild with the shipped profiles" build_chain --out "$tmp/old"
-contains "the note says the constraints are missing" "$tmp/last.out" \
-    "intermediate.pem differs from $repo/scripts/profiles/intermediate.lua (it has no name constraints, the profile asks for them)"
-contains "the note says how to rebuild" "$tmp/last.out" "only replaced with --force"
-equal "the intermediate is kept" "$(fingerprint "$tmp/old/intermediate.pem")" "$inter_fp"
-check "rebuild --force" build_chain --out "$tmp/old" --force
+contains "the roll says the constraints were missing" "$tmp/last.out" \
+    "intermediate: re-issued (its profile changed: it has no name constraints, the profile asks for them)"
+equal "the root is kept" "$(fingerprint "$tmp/old/root.pem")" "$root_fp"
 openssl x509 -in "$tmp/old/intermediate.pem" -noout -text >"$tmp/old-inter.txt"
-contains "--force brings the constraints" "$tmp/old-inter.txt" "X509v3 Name Constraints: critical"
+contains "the roll brings the constraints" "$tmp/old-inter.txt" "X509v3 Name Constraints: critical"
 
 finish
