@@ -103,7 +103,9 @@ rolled "renew.lua --intermediate"
 # 5. A root profile change still rolls nothing: only --force replaces the root.
 sed -i 's/validity_days = 3650,/validity_days = 3000,/' "$profiles/root.lua"
 old_inter=$(serial_of "$out/intermediate.pem")
-check "build_chain.lua after editing root.lua" build_chain --out "$out" --profiles "$profiles"
+build_chain --out "$out" --profiles "$profiles" >"$tmp/last.out" 2>&1
+equal "build_chain.lua after editing root.lua: exit 3 (not applied)" "$?" 3
+contains "says the root change is not applied" "$tmp/last.out" "NOT APPLIED"
 contains "root kept" "$tmp/last.out" "root: kept"
 contains "intermediate kept" "$tmp/last.out" "intermediate: kept"
 equal "same intermediate" "$(serial_of "$out/intermediate.pem")" "$old_inter"
