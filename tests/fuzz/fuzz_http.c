@@ -9,7 +9,8 @@
  * until the server closes or 2 s pass. Coverage is CivetWeb's parser and
  * our route dispatch, body reader and handlers (the CS_FUZZ build
  * instruments civetweb.c); slow per input, but the real path. With
- * CS_FUZZ_SEEDS=dir, requests for every route are written there. Build with
+ * CS_FUZZ_SEEDS=dir, requests for every route are written there; with
+ * CS_FUZZ_SYMLINK=1, www also holds a symlink to the outside file. Build with
  * -DCS_FUZZ=ON and CC=clang; see tests/fuzz/README.md. */
 #define _GNU_SOURCE /* memmem */
 #include <netinet/in.h>
@@ -148,6 +149,8 @@ static void seeds(const char *dir, const cs_cert *ca)
     seed_request(dir, "dir", 1, "GET /sub/ HTTP/1.1\r\n\r\nGET /sub/../a.txt?x=1#f HTTP/1.1"
                  "\r\n\r\n", NULL, 0);
     seed_request(dir, "outside", 1, "GET /../outside.txt HTTP/1.0\r\n\r\n", NULL, 0);
+    seed_request(dir, "link", 1, "GET /link.txt HTTP/1.1\r\nHost: localhost\r\n\r\n", NULL,
+                 0);
     seed_request(dir, "options", 0, "OPTIONS * HTTP/1.1\r\nExpect: 100-continue\r\n"
                  "Content-Length: 3\r\n\r\nabc", NULL, 0);
     OPENSSL_free(der);
@@ -190,6 +193,13 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         if (mkdir(sub, 0700) != 0)
             fz_die(sub, NULL);
         put(sub, "b.css", "p { }\n");
+    }
+    if (getenv("CS_FUZZ_SYMLINK")) {
+        /* www/link.txt -> ../outside.txt: refused once symlinks leaving www are */
+        char link[sizeof www + 16];
+        snprintf(link, sizeof link, "%s/link.txt", www);
+        if (symlink("../outside.txt", link) != 0)
+            fz_die(link, NULL);
     }
 
     if (cs_crl_sign(&cp, ca, ca_key, &crl, &err) != CS_OK ||
@@ -287,6 +297,28 @@ static int read_answer(int fd, SSL *ssl, char *buf, size_t cap, size_t *len)
     }
 }
 
+/* Does a successful answer (2xx) carry the outside file? Error pages may
+ * echo the request, and the fuzzer soon learns the marker: an answer holding
+ * it counts only when the request does not, and only in the body of the
+ * answer whose status line comes last before it. */
+static int served_outside(const char *answer, size_t len, const unsigned char *req,
+                          size_t req_len)
+{
+    const char *hit = memmem(answer, len, OUTSIDE, strlen(OUTSIDE));
+    const char *status = NULL;
+
+    if (!hit || memmem(req, req_len, OUTSIDE, strlen(OUTSIDE)))
+        return 0;
+    for (const char *p = answer; p && p < hit;) {
+        p = memmem(p, (size_t)(hit - p), "HTTP/1.", 7);
+        if (p) {
+            status = p;
+            p += 7;
+        }
+    }
+    return status && hit - status > 10 && status[8] == ' ' && status[9] == '2';
+}
+
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 {
     static char answer[1 << 20];
@@ -327,7 +359,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
         fprintf(stderr, "fuzz_http: %s: %zu bytes: %.*s\n", tls ? "https" : "http", len,
                 (int)strcspn(answer, "\r\n") < (int)len ? (int)strcspn(answer, "\r\n") : (int)len,
                 answer);
-    if (len >= strlen(OUTSIDE) && memmem(answer, len, OUTSIDE, strlen(OUTSIDE))) {
+    if (served_outside(answer, len, data, size)) {
         fprintf(stderr, "fuzz_http: served a file outside www/\n");
         abort();
     }
