@@ -298,11 +298,14 @@ static cs_code check_iterations(const char *data, size_t len, const char *what, 
 
     if (cs_pbe_encrypted_key(data, len, what, &pbe, &ignored) != CS_OK)
         return CS_OK; /* not PKCS#8 EncryptedPrivateKeyInfo: nothing to check */
-    if (pbe.iterations > CS_KEY_PBKDF2_ITER_MAX)
+    if (pbe.work <= CS_KEY_PBKDF2_ITER_MAX)
+        return CS_OK;
+    if (pbe.iterations > 0)
         return cs_err_set(err, CS_EINVAL, "%s: encrypted with %ld PBKDF2 iterations, more "
                           "than the %d we accept", what, pbe.iterations,
                           CS_KEY_PBKDF2_ITER_MAX);
-    return CS_OK;
+    return cs_err_set(err, CS_EINVAL, "%s: encrypted with %s costing %ld rounds (N*r*p), more "
+                      "than the %d we accept", what, pbe.kdf, pbe.work, CS_KEY_PBKDF2_ITER_MAX);
 }
 
 cs_code cs_key_load_pass(const char *data, size_t len, const char *passphrase,

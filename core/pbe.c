@@ -3,6 +3,7 @@
 #include "pbe.h"
 
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -31,6 +32,26 @@ static long count(const ASN1_INTEGER *i)
 {
     long v = i ? ASN1_INTEGER_get(i) : 0;
     return v > 0 ? v : 0;
+}
+
+/* N * r * p, saturating: scrypt's cost in BlockMix rounds of r blocks, about
+ * what a PBKDF2-HMAC-SHA256 round costs each. A value that does not fit
+ * (ASN1_INTEGER_get_uint64 fails) counts as the most. */
+static long scrypt_work(const SCRYPT_PARAMS *sp)
+{
+    uint64_t n = 0, r = 0, p = 0, w;
+
+    if (ASN1_INTEGER_get_uint64(&n, sp->costParameter) != 1 ||
+        ASN1_INTEGER_get_uint64(&r, sp->blockSize) != 1 ||
+        ASN1_INTEGER_get_uint64(&p, sp->parallelizationParameter) != 1)
+        return LONG_MAX;
+    w = n;
+    if (r && w > (uint64_t)LONG_MAX / r)
+        return LONG_MAX;
+    w *= r;
+    if (p && w > (uint64_t)LONG_MAX / p)
+        return LONG_MAX;
+    return (long)(w * p);
 }
 
 static int legacy_nid(int nid)
@@ -68,6 +89,14 @@ static void describe_pbes2(const ASN1_TYPE *param, cs_pbe *out)
             }
             PBKDF2PARAM_free(kdf);
         }
+        out->work = out->iterations;
+    } else if (kdf_nid == NID_id_scrypt) {
+        SCRYPT_PARAMS *sp = ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(SCRYPT_PARAMS),
+                                                      p2->keyfunc->parameter);
+        if (sp) {
+            out->work = scrypt_work(sp);
+            SCRYPT_PARAMS_free(sp);
+        }
     }
     PBE2PARAM_free(p2);
 }
@@ -93,7 +122,7 @@ void cs_pbe_describe(const X509_ALGOR *alg, cs_pbe *out)
         } else {
             PBEPARAM *pbe = ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(PBEPARAM), param);
             if (pbe) {
-                out->iterations = count(pbe->iter);
+                out->iterations = out->work = count(pbe->iter);
                 PBEPARAM_free(pbe);
             }
         }

@@ -17,6 +17,8 @@ typedef struct cs_pbe {
     char kdf[32];    /* PBES2's key derivation: "PBKDF2" or "id-scrypt" */
     char prf[32];    /* PBKDF2's PRF: "hmacWithSHA256" (RFC 8018's default: hmacWithSHA1) */
     long iterations; /* PBKDF2's or the PKCS#12 PBE's count; 0 when not told */
+    long work;       /* what deriving the key costs, in rounds: iterations, or for
+                        scrypt N * r * p (LONG_MAX when larger); what the loaders cap */
     int legacy;      /* an RC2 or RC4 scheme, which OpenSSL 3 leaves to its legacy provider */
 } cs_pbe;
 

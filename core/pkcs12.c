@@ -47,6 +47,16 @@ static void describe_mac(const PKCS12 *p12, cs_p12 *res)
     res->mac_iterations = iter ? ASN1_INTEGER_get(iter) : 1; /* RFC 7292: DEFAULT 1 */
 }
 
+/* Refuse a key derivation cost (a count, or scrypt's N*r*p) no file of ours
+ * has, before spending it. */
+static cs_code check_count(long work, const char *which, const char *what, cs_err *err)
+{
+    if (work <= CS_KEY_PBKDF2_ITER_MAX)
+        return CS_OK;
+    return cs_err_set(err, CS_EINVAL, "%s: %s asks for %ld iterations, more than the %d we "
+                      "accept", what, which, work, CS_KEY_PBKDF2_ITER_MAX);
+}
+
 /* Why a safe or a shrouded key did not decrypt, once the MAC (if any) passed. */
 static cs_code decrypt_failed(const cs_pbe *pbe, const cs_p12 *res, const char *what,
                               cs_err *err)
@@ -85,6 +95,9 @@ static cs_code read_bag(const PKCS12_SAFEBAG *bag, const char *pass, int passlen
             const X509_ALGOR *alg = NULL;
             X509_SIG_get0(PKCS12_SAFEBAG_get0_pkcs8(bag), &alg, NULL);
             cs_pbe_describe(alg, &res->key_pbe);
+            rc = check_count(res->key_pbe.work, "the key's encryption", what, err);
+            if (rc != CS_OK)
+                break;
             p8 = PKCS12_decrypt_skey(bag, pass, passlen);
             if (!p8) {
                 rc = decrypt_failed(&res->key_pbe, res, what, err);
@@ -139,6 +152,9 @@ static cs_code read_safes(const PKCS12 *p12, const char *pass, const char *what,
                 cs_pbe_describe(p7->d.encrypted->enc_data->algorithm, &pbe);
             if (!res->certs_pbe.scheme[0])
                 res->certs_pbe = pbe;
+            rc = check_count(pbe.work, "the certificates' encryption", what, err);
+            if (rc != CS_OK)
+                break;
             bags = PKCS12_unpack_p7encdata(p7, pass, passlen);
             if (!bags) {
                 rc = decrypt_failed(&pbe, res, what, err);
@@ -221,6 +237,11 @@ cs_code cs_p12_load(const char *data, size_t len, const char *password, const ch
         goto done;
     }
     describe_mac(p12, res);
+    if (res->mac_present) {
+        rc = check_count(res->mac_iterations, "the MAC", what, err);
+        if (rc != CS_OK)
+            goto done;
+    }
     if (!check_mac(p12, password, &pass)) {
         rc = cs_err_set(err, CS_EVERIFY, "%s: wrong password%s or corrupt PKCS#12 "
                         "(MAC check failed)", what, password && *password ? "" : " (none given)");

@@ -33,7 +33,9 @@ typedef struct cs_p12 {
  * does not verify; CS_EVERIFY when the contents do not decrypt (a file
  * without MAC, wrong password); CS_ECRYPTO naming the scheme when it is a
  * legacy one (RC2, RC4) OpenSSL 3 does not load by default; CS_EINVAL for a
- * key type we do not support. The key never leaves core as bytes. */
+ * key type we do not support, and for a MAC or an encryption asking for more
+ * than CS_KEY_PBKDF2_ITER_MAX iterations (refused before any is spent: a
+ * file made to stall the loader). The key never leaves core as bytes. */
 CS_NODISCARD cs_code cs_p12_load(const char *data, size_t len, const char *password,
                                  const char *what, cs_p12 **out, cs_err *err);
 void cs_p12_free(cs_p12 *p12);

@@ -376,6 +376,25 @@ static void test_encrypted_cap(void)
                    "slow.der: encrypted with 20000000 PBKDF2 iterations, more than");
     CHECK(k == NULL);
     OPENSSL_free(der);
+    der = NULL;
+    /* scrypt within OpenSSL's 32 MB (N = 2^15, r = 1, p = 2^17: 20 MB) but 2^32 rounds */
+    X509_ALGOR_free(pbe);
+    pbe = aes ? PKCS5_pbe2_set_scrypt(aes, NULL, 0, NULL, 1 << 15, 1, 1 << 17) : NULL;
+    CHECK(pbe != NULL);
+    n = 0;
+    if (pbe) {
+        X509_SIG_getm(sig, &alg, &digest);
+        CHECK(X509_ALGOR_copy(alg, pbe) == 1);
+        n = i2d_X509_SIG(sig, &der);
+    }
+    CHECK(n > 0);
+    if (n > 0)
+        CHECK_FAIL(cs_key_load_pass((const char *)der, (size_t)n, "pw", "scrypt.der",
+                                    &k, &err), CS_EINVAL, &err,
+                   "scrypt.der: encrypted with id-scrypt costing 4294967296 rounds (N*r*p), "
+                   "more than the 10000000 we accept");
+    CHECK(k == NULL);
+    OPENSSL_free(der);
     X509_SIG_free(sig);
     X509_ALGOR_free(pbe);
     EVP_CIPHER_free(aes);

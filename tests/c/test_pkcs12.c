@@ -7,6 +7,9 @@
 #include <unistd.h>
 
 #include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pkcs12.h>
+#include <openssl/x509.h>
 
 #include "cert.h"
 #include "check.h"
@@ -158,6 +161,140 @@ static void test_encrypted_key(void)
     CHECK(ERR_peek_error() == 0);
 }
 
+/* pw.p12 again, with its MAC's iteration count set to n (the MAC itself no
+ * longer verifies: the count must be refused before anything is derived). */
+static unsigned char *mac_count(long n, int *len)
+{
+    size_t flen = 0;
+    char *data = fx_read_file("pw.p12", &flen);
+    const unsigned char *p = (const unsigned char *)data;
+    PKCS12 *p12 = data ? d2i_PKCS12(NULL, &p, (long)flen) : NULL;
+    const ASN1_INTEGER *iter = NULL;
+    unsigned char *der = NULL;
+
+    *len = 0;
+    if (p12)
+        PKCS12_get0_mac(NULL, NULL, NULL, &iter, p12);
+    if (iter && ASN1_INTEGER_set((ASN1_INTEGER *)iter, n) == 1)
+        *len = i2d_PKCS12(p12, &der);
+    PKCS12_free(p12);
+    cs_file_free(data, flen);
+    return der;
+}
+
+/* A file without MAC whose one safe holds a shrouded key (encrypted = 0) or
+ * is itself encrypted (1) with a PBKDF2 count of n, over bytes that were
+ * never encrypted: only the parameters are real. */
+static unsigned char *pbe_count(long n, int encrypted, int *len)
+{
+    EVP_CIPHER *aes = EVP_CIPHER_fetch(NULL, "AES-256-CBC", NULL);
+    X509_ALGOR *pbe = aes ? PKCS5_pbe2_set_iv_ex(aes, (int)n, NULL, 0, NULL,
+                                                 NID_hmacWithSHA256, NULL)
+                          : NULL;
+    static const unsigned char junk[32] = {1, 2, 3};
+    STACK_OF(PKCS12_SAFEBAG) *bags = sk_PKCS12_SAFEBAG_new_null();
+    STACK_OF(PKCS7) *safes = sk_PKCS7_new_null();
+    X509_SIG *sig = X509_SIG_new();
+    PKCS12_SAFEBAG *bag = NULL;
+    PKCS7 *p7 = NULL;
+    PKCS12 *p12 = NULL;
+    unsigned char *der = NULL;
+
+    *len = 0;
+    if (!pbe || !bags || !safes || !sig)
+        goto done;
+    if (!encrypted) {
+        X509_ALGOR *alg = NULL;
+        ASN1_OCTET_STRING *digest = NULL;
+        X509_SIG_getm(sig, &alg, &digest);
+        if (X509_ALGOR_copy(alg, pbe) != 1 || ASN1_OCTET_STRING_set(digest, junk, 32) != 1)
+            goto done;
+        bag = PKCS12_SAFEBAG_create0_pkcs8(sig);
+        if (!bag)
+            goto done;
+        sig = NULL;
+        if (!sk_PKCS12_SAFEBAG_push(bags, bag))
+            goto done;
+        bag = NULL;
+        p7 = PKCS12_pack_p7data(bags);
+    } else {
+        /* encrypted with 1 round, then given the parameters of n */
+        p7 = PKCS12_pack_p7encdata(NID_pbe_WithSHA1And3_Key_TripleDES_CBC, "pw", 2, NULL, 0,
+                                   1, bags);
+        if (p7) {
+            X509_ALGOR_free(p7->d.encrypted->enc_data->algorithm);
+            p7->d.encrypted->enc_data->algorithm = pbe;
+            pbe = NULL;
+        }
+    }
+    if (!p7 || !sk_PKCS7_push(safes, p7))
+        goto done;
+    p7 = NULL;
+    p12 = PKCS12_add_safes(safes, 0);
+    if (p12)
+        *len = i2d_PKCS12(p12, &der);
+done:
+    PKCS12_free(p12);
+    PKCS7_free(p7);
+    sk_PKCS7_pop_free(safes, PKCS7_free);
+    PKCS12_SAFEBAG_free(bag);
+    sk_PKCS12_SAFEBAG_pop_free(bags, PKCS12_SAFEBAG_free);
+    X509_SIG_free(sig);
+    X509_ALGOR_free(pbe);
+    EVP_CIPHER_free(aes);
+    return der;
+}
+
+/* Iteration counts made to stall the loader (2^31 rounds of key derivation
+ * are minutes of CPU per attempt) are refused before any work; a count at
+ * the maximum is still tried. */
+static void test_iteration_cap(void)
+{
+    cs_p12 *p12 = NULL;
+    cs_err err = {0};
+    unsigned char *der;
+    int len = 0;
+
+    der = mac_count(20000000, &len);
+    CHECK(der && len > 0);
+    if (der)
+        CHECK_FAIL(cs_p12_load((const char *)der, (size_t)len, "secret", "slow-mac.p12", &p12,
+                               &err), CS_EINVAL, &err,
+                   "slow-mac.p12: the MAC asks for 20000000 iterations, more than the "
+                   "10000000 we accept");
+    OPENSSL_free(der);
+    der = mac_count(2147483647L, &len);
+    if (der)
+        CHECK_FAIL(cs_p12_load((const char *)der, (size_t)len, NULL, "max.p12", &p12, &err),
+                   CS_EINVAL, &err, "max.p12: the MAC asks for 2147483647 iterations");
+    OPENSSL_free(der);
+    /* 2048 → 2049: below the cap, so the MAC is computed, and fails */
+    der = mac_count(2049, &len);
+    if (der)
+        CHECK_FAIL(cs_p12_load((const char *)der, (size_t)len, "secret", "other.p12", &p12,
+                               &err), CS_EVERIFY, &err, "other.p12: wrong password");
+    OPENSSL_free(der);
+
+    der = pbe_count(20000000, 0, &len);
+    CHECK(der && len > 0);
+    if (der)
+        CHECK_FAIL(cs_p12_load((const char *)der, (size_t)len, "pw", "slow-key.p12", &p12,
+                               &err), CS_EINVAL, &err,
+                   "slow-key.p12: the key's encryption asks for 20000000 iterations, more "
+                   "than the 10000000 we accept");
+    OPENSSL_free(der);
+    der = pbe_count(20000000, 1, &len);
+    CHECK(der && len > 0);
+    if (der)
+        CHECK_FAIL(cs_p12_load((const char *)der, (size_t)len, "pw", "slow-certs.p12", &p12,
+                               &err), CS_EINVAL, &err,
+                   "slow-certs.p12: the certificates' encryption asks for 20000000 "
+                   "iterations, more than the 10000000 we accept");
+    OPENSSL_free(der);
+    CHECK(p12 == NULL);
+    CHECK(ERR_peek_error() == 0);
+}
+
 static int same_cert(const cs_cert *a, const cs_cert *b);
 
 /* Ours: the key, its certificate and the CA under a password, PBES2 with
@@ -275,6 +412,7 @@ int main(void)
         test_contents();
         test_failures();
         test_encrypted_key();
+        test_iteration_cap();
         test_write();
     }
     fx_rmdir();
