@@ -61,20 +61,6 @@ static cs_code lookup(void *arg, const char *issuer, const char *serial_hex,
     return CS_OK;
 }
 
-/* As bindings/server.c wires /ocsp to the responder. */
-static void ocsp_handler(void *ctx, const char *method, const char *path,
-                         const unsigned char *body, size_t body_len, cs_http_reply *out)
-{
-    cs_ocsp_http_reply r;
-    cs_err err = {CS_OK, ""};
-
-    cs_ocsp_http(ctx, method, path + strlen("/ocsp"), body, body_len, &r, &err);
-    out->status = r.status;
-    out->content_type = r.content_type;
-    out->body = r.body;
-    out->body_len = r.body_len;
-}
-
 static void put(const char *dir, const char *name, const char *text)
 {
     char path[256];
@@ -173,7 +159,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     cs_ocsp_params op;
     cs_server_config cfg;
     cs_route routes[3];
-    cs_handler handler = {"/ocsp", ocsp_handler, NULL, 1};
     cs_err err;
 
     (void)argc;
@@ -212,7 +197,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     op.lookup = lookup;
     if (cs_ocsp_responder_new(&op, &responder, &err) != CS_OK)
         fz_die("responder", &err);
-    handler.ctx = responder;
 
     memset(routes, 0, sizeof routes);
     routes[0] = (cs_route){"/", "text/html; charset=utf-8", hello, sizeof hello - 1,
@@ -232,8 +216,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     cfg.chain_len = 1;
     cfg.routes = routes;
     cfg.routes_len = 3;
-    cfg.handlers = &handler;
-    cfg.handlers_len = 1;
+    cfg.ocsp = responder; /* /ocsp on both listeners, core to core */
     cfg.threads = 4;
     if (cs_server_start(&cfg, &server, &err) != CS_OK)
         fz_die("server", &err);
