@@ -136,6 +136,11 @@ const cs_cert **pki_cert_array(lua_State *L, int idx, const char *field, int arg
  * owns the temporary arrays) that must stay on the stack while spec is in use.
  * CS_OK, or CS_EINVAL with err naming the field. Never raises on bad data. */
 cs_code pki_spec_from_table(lua_State *L, int idx, cs_cert_spec *spec, cs_err *err);
+/* The key parameters table {type =, curve =, bits =} at idx (argument argn)
+ * into p (its strings stay in the table). It is data: a wrong field is -1
+ * with err naming it ("where.bits: ..."), not an error raised. In key.c. */
+int pki_key_params(lua_State *L, int idx, int argn, const char *where, cs_key_params *p,
+                   cs_err *err);
 /* Push cert:info()'s table. */
 void pki_push_info(lua_State *L, const cs_cert_info *info);
 
