@@ -133,6 +133,11 @@ cs_code pki_spec_from_table(lua_State *L, int idx, cs_cert_spec *spec, cs_err *e
  * CS_OK, or CS_EINVAL naming the field. */
 cs_code pki_name_constraints_from_table(lua_State *L, int idx, cs_name_constraints *trees,
                                         cs_err *err);
+/* The key parameters table {type =, curve =, bits =} at idx (argument argn)
+ * into p (its strings stay in the table). It is data: a wrong field is -1
+ * with err naming it ("where.bits: ..."), not an error raised. In key.c. */
+int pki_key_params(lua_State *L, int idx, int argn, const char *where, cs_key_params *p,
+                   cs_err *err);
 /* Push cert:info()'s table. */
 void pki_push_info(lua_State *L, const cs_cert_info *info);
 

@@ -282,18 +282,12 @@ static void push_rule_fields(lua_State *L, const cs_lint_rule *rule)
     lua_setfield(L, -2, "source");
 }
 
-/* pki.lint(cert [, issuer_cert]): { {rule=, level=, message=, source=}, ... },
- * empty when clean. Without issuer a self-issued cert is its own issuer and
- * the issuer's rules are skipped for any other. */
-static int cert_lint(lua_State *L)
+/* A lint report as { {rule=, level=, message=, source=}, ..., dropped = n }
+ * (dropped only when findings were dropped). */
+static void push_report(lua_State *L, const cs_lint_report *r)
 {
-    const cs_cert *cert = pki_checkcert(L, 1);
-    const cs_cert *issuer = lua_isnoneornil(L, 2) ? NULL : pki_checkcert(L, 2);
-    cs_lint_report report;
-    const cs_lint_report *r = &report;
     size_t i;
 
-    cs_lint_cert(cert, issuer, &report);
     lua_createtable(L, (int)r->n, 0);
     for (i = 0; i < r->n; i++) {
         lua_createtable(L, 0, 4);
@@ -306,6 +300,55 @@ static int cert_lint(lua_State *L)
         lua_pushinteger(L, (lua_Integer)r->dropped);
         lua_setfield(L, -2, "dropped");
     }
+}
+
+/* pki.lint(cert [, issuer_cert]): { {rule=, level=, message=, source=}, ... },
+ * empty when clean. Without issuer a self-issued cert is its own issuer and
+ * the issuer's rules are skipped for any other. */
+static int cert_lint(lua_State *L)
+{
+    const cs_cert *cert = pki_checkcert(L, 1);
+    const cs_cert *issuer = lua_isnoneornil(L, 2) ? NULL : pki_checkcert(L, 2);
+    cs_lint_report report;
+
+    cs_lint_cert(cert, issuer, &report);
+    push_report(L, &report);
+    return 1;
+}
+
+/* pki.lint_spec(spec, {key = k | key_shape = {type=, curve=, bits=},
+ * issuer = cert}): what pki.lint would find in the certificate pki.sign
+ * would make from spec (issuer absent: self-signed), as pki.lint's table,
+ * without signing. A spec or shape that is wrong: nil, message, code. */
+static int cert_lint_spec(lua_State *L)
+{
+    static const char *const names[] = {"key", "key_shape", "issuer", NULL};
+    cs_key_params shape = {NULL, NULL, 0};
+    cs_key *key = NULL;
+    cs_cert *issuer = NULL;
+    cs_err err = {CS_OK, ""};
+    cs_cert_spec spec;
+    cs_lint_report report;
+    pki_fields f;
+    int has_shape;
+
+    luaL_checktype(L, 1, LUA_TTABLE);
+    f = pki_fields_at(L, 2, 2, NULL, NULL);
+    pki_check_fields(&f, names, PKI_RAISE);
+    pki_field_udata(&f, "key", PKI_KEY, PKI_RAISE, (void **)&key);
+    pki_field_udata(&f, "issuer", PKI_CERT, PKI_RAISE, (void **)&issuer);
+    lua_settop(L, 2);
+    has_shape = pki_field_table(&f, "key_shape", PKI_RAISE) == 1; /* pushed at 3 */
+    if (has_shape == (key != NULL))
+        return luaL_argerror(L, 2, "give either key or key_shape");
+    if (has_shape && pki_key_params(L, 3, 2, "key_shape", &shape, &err) < 0)
+        return pki_fail(L, &err);
+    if (pki_spec_from_table(L, 1, &spec, &err) != CS_OK)
+        return pki_fail(L, &err);
+    if (cs_cert_lint_spec(&spec, key, has_shape ? &shape : NULL, issuer, &report,
+                          &err) != CS_OK)
+        return pki_fail(L, &err);
+    push_report(L, &report);
     return 1;
 }
 
@@ -381,6 +424,7 @@ const luaL_Reg pki_cert_funcs[] = {
     {"save_chain", cert_save_chain},
     {"verify", cert_verify},
     {"lint", cert_lint},
+    {"lint_spec", cert_lint_spec},
     {"lint_rules", cert_lint_rules},
     {NULL, NULL},
 };

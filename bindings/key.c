@@ -28,13 +28,13 @@ static int key_tostring(lua_State *L)
     return 1;
 }
 
-/* The generate_key table at index 1 into p (its strings stay in the table):
- * it is data, so a wrong field is -1 with err set, not an error raised. */
-static int check_params(lua_State *L, cs_key_params *p, cs_err *err)
+int pki_key_params(lua_State *L, int idx, int argn, const char *where, cs_key_params *p,
+                   cs_err *err)
 {
     static const char *const names[] = {"type", "curve", "bits", NULL};
-    pki_fields f = pki_fields_at(L, 1, 1, "key", err);
+    pki_fields f = pki_fields_at(L, idx, argn, where, err);
     lua_Integer bits = 0;
+    char path[64];
 
     if (pki_check_fields(&f, names, PKI_FAIL) < 0 ||
         pki_field_string(&f, "type", PKI_FAIL, &p->type, NULL) < 0 ||
@@ -42,12 +42,14 @@ static int check_params(lua_State *L, cs_key_params *p, cs_err *err)
         pki_field_int(&f, "bits", PKI_FAIL, &bits) < 0)
         return -1;
     if (bits < 0 || bits > 16384) {
-        cs_err_set(err, CS_EINVAL, "key.bits: %lld is out of range", (long long)bits);
+        cs_err_set(err, CS_EINVAL, "%s: %lld is out of range",
+                   pki_field_path(&f, "bits", path, sizeof path), (long long)bits);
         return -1;
     }
     p->bits = (int)bits;
     if (p->type == NULL) {
-        cs_err_set(err, CS_EINVAL, "key: missing field 'type' (\"ec\", \"ed25519\" or \"rsa\")");
+        cs_err_set(err, CS_EINVAL, "%s: missing field 'type' (\"ec\", \"ed25519\" or \"rsa\")",
+                   where);
         return -1;
     }
     return 0;
@@ -59,7 +61,7 @@ static int key_generate(lua_State *L)
     cs_err err = {CS_OK, ""};
     cs_key **box;
 
-    if (check_params(L, &p, &err) < 0)
+    if (pki_key_params(L, 1, 1, "key", &p, &err) < 0)
         return pki_fail(L, &err);
     box = pki_newkey(L);
     if (cs_key_generate(&p, box, &err) != CS_OK)
@@ -94,7 +96,7 @@ static int keygen_new(lua_State *L)
     cs_err err = {CS_OK, ""};
     cs_keygen **box;
 
-    if (check_params(L, &p, &err) < 0)
+    if (pki_key_params(L, 1, 1, "key", &p, &err) < 0)
         return pki_fail(L, &err);
     box = lua_newuserdatauv(L, sizeof *box, 0);
     *box = NULL;

@@ -634,25 +634,18 @@ static cs_code check_issuer(const cs_key *subject_key,
     return CS_OK;
 }
 
-cs_code cs_cert_sign(const cs_cert_spec *spec, const cs_key *subject_key,
-                     const cs_cert *issuer, const cs_key *issuer_key, cs_cert **out,
-                     cs_err *err)
+/* The certificate spec describes for subject_key, issued by issuer (NULL:
+ * self-signed), unsigned: what cs_cert_sign lints and signs and
+ * cs_cert_lint_spec lints. *out (free with X509_free) only on success. */
+static cs_code build(const cs_cert_spec *spec, const cs_key *subject_key,
+                     const cs_cert *issuer, X509 **out, cs_err *err)
 {
     X509 *x = NULL;
     X509_NAME *subject = NULL;
-    EVP_MD_CTX *mctx = NULL;
-    cs_lint_report report;
     cs_code rc = CS_OK;
 
-    if (!spec || !subject_key || !issuer_key || !out)
-        return cs_err_set(err, CS_EINVAL, "certificate: missing spec, subject key or "
-                                          "issuer key");
     if (spec->subject_len > 0 && !spec->subject)
         return cs_err_set(err, CS_EINVAL, "subject: missing");
-    rc = check_issuer(subject_key, issuer, issuer_key, err);
-    if (rc != CS_OK)
-        return rc;
-
     x = X509_new();
     if (!x) {
         rc = cs_err_ossl(err, CS_ENOMEM, "certificate: out of memory");
@@ -691,9 +684,42 @@ cs_code cs_cert_sign(const cs_cert_spec *spec, const cs_key *subject_key,
         rc = add_ocsp_no_check(x, spec, err);
     if (rc != CS_OK)
         goto done;
+    *out = x;
+    x = NULL;
+done:
+    X509_NAME_free(subject);
+    X509_free(x);
+    return rc;
+}
+
+/* The lint of built certificate x that signer's key would sign: the digest
+ * is the one signing with that key uses (csi_pkey_digest_name decides). */
+static void lint_built(const X509 *x, const cs_cert *issuer, const EVP_PKEY *signer,
+                       cs_lint_report *report)
+{
+    cs_lint_tbs(x, issuer ? issuer->x509 : NULL, signer, csi_pkey_digest_name(signer), report);
+}
+
+cs_code cs_cert_sign(const cs_cert_spec *spec, const cs_key *subject_key,
+                     const cs_cert *issuer, const cs_key *issuer_key, cs_cert **out,
+                     cs_err *err)
+{
+    X509 *x = NULL;
+    EVP_MD_CTX *mctx = NULL;
+    cs_lint_report report;
+    cs_code rc = CS_OK;
+
+    if (!spec || !subject_key || !issuer_key || !out)
+        return cs_err_set(err, CS_EINVAL, "certificate: missing spec, subject key or "
+                                          "issuer key");
+    rc = check_issuer(subject_key, issuer, issuer_key, err);
+    if (rc != CS_OK)
+        return rc;
+    rc = build(spec, subject_key, issuer, &x, err);
+    if (rc != CS_OK)
+        goto done;
     /* The built certificate, not the spec, is what gets signed: lint that. */
-    cs_lint_tbs(x, issuer ? issuer->x509 : NULL, issuer_key->pkey,
-                cs_key_digest_name(issuer_key), &report);
+    lint_built(x, issuer, issuer_key->pkey, &report);
     rc = cs_lint_refuse(&report, err);
     if (rc != CS_OK)
         goto done;
@@ -713,8 +739,33 @@ cs_code cs_cert_sign(const cs_cert_spec *spec, const cs_key *subject_key,
     rc = wrap(&x, out, err);
 done:
     EVP_MD_CTX_free(mctx);
-    X509_NAME_free(subject);
     X509_free(x);
+    return rc;
+}
+
+cs_code cs_cert_lint_spec(const cs_cert_spec *spec, const cs_key *subject_key,
+                          const cs_key_params *shape, const cs_cert *issuer,
+                          struct cs_lint_report *out, cs_err *err)
+{
+    cs_key *stand = NULL;
+    const cs_key *subject = subject_key;
+    X509 *x = NULL;
+    cs_code rc = CS_OK;
+
+    if (!spec || !out || !subject_key == !shape)
+        return cs_err_set(err, CS_EINVAL, "lint: needs a spec and either a subject key or "
+                                          "a key shape");
+    if (!subject) {
+        rc = csi_key_of_shape(shape, &stand, err);
+        if (rc != CS_OK)
+            return rc;
+        subject = stand;
+    }
+    rc = build(spec, subject, issuer, &x, err);
+    if (rc == CS_OK)
+        lint_built(x, issuer, issuer ? X509_get0_pubkey(issuer->x509) : subject->pkey, out);
+    X509_free(x);
+    cs_key_free(stand);
     return rc;
 }
 

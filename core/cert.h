@@ -91,6 +91,22 @@ CS_NODISCARD cs_code cs_cert_sign(const cs_cert_spec *spec, const cs_key *subjec
                                   const cs_cert *issuer, const cs_key *issuer_key,
                                   cs_cert **out, cs_err *err);
 
+/* What cs_cert_sign would find linting the certificate it builds from spec,
+ * without signing it or needing a private key: the same build (names,
+ * serial, validity, extensions, key identifiers; the issuer name from
+ * issuer, or the subject when issuer is NULL and the certificate would be
+ * self-signed) and the same rules, with the digest signing by the issuer's
+ * key (the subject key when self-signed) would use. The subject key is
+ * subject_key (a public key is enough), or, with subject_key NULL, a key of
+ * the shape described (no key is generated: the rules read only its type,
+ * curve and size). *out is a cs_lint_report (lint.h) overwritten with every
+ * finding, errors and warnings; CS_OK even when it holds errors. A spec
+ * that cannot be built is CS_EINVAL naming the field, as cs_cert_sign says. */
+struct cs_lint_report;
+CS_NODISCARD cs_code cs_cert_lint_spec(const cs_cert_spec *spec, const cs_key *subject_key,
+                                       const cs_key_params *shape, const cs_cert *issuer,
+                                       struct cs_lint_report *out, cs_err *err);
+
 /* One certificate, PEM or DER. what names the source in messages. */
 CS_NODISCARD cs_code cs_cert_load(const char *data, size_t len, const char *what,
                                   cs_cert **out, cs_err *err);

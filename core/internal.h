@@ -59,6 +59,16 @@ cs_code csi_cert_adopt(X509 **x509, cs_cert **out, cs_err *err);
  * support (cs_key_generate's types); what names the source in messages. */
 cs_code csi_key_from_public(EVP_PKEY *pkey, const char *what, cs_key **out, cs_err *err);
 
+/* A public-only key of the shape p describes (cs_key_generate's params and
+ * refusals), made without generating one: the EC curve's generator, the
+ * Ed25519 base point, an RSA modulus of p->bits one bits. No one holds a
+ * private half: only for linting a certificate that is never signed
+ * (cs_cert_lint_spec). In key.c. */
+cs_code csi_key_of_shape(const cs_key_params *p, cs_key **out, cs_err *err);
+/* The digest a signature by pkey uses (cs_key_digest_name decides with it):
+ * "SHA256", "SHA384", NULL for Ed25519 or no key. In key.c. */
+const char *csi_pkey_digest_name(const EVP_PKEY *pkey);
+
 /* CS_EINVAL "<what>: public key only, has no private key" unless key holds
  * its private half. */
 cs_code csi_key_need_private(const cs_key *key, const char *what, cs_err *err);

@@ -5,11 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/objects.h>
+#include <openssl/param_build.h>
 #include <openssl/pem.h>
 #include <openssl/pkcs12.h>
 #include <openssl/rand.h>
@@ -89,39 +91,56 @@ struct cs_keygen {
     char type[16];       /* for messages */
 };
 
-cs_code cs_keygen_new(const cs_key_params *p, cs_keygen **out, cs_err *err)
+/* What p asks for, checked: OpenSSL's algorithm name, our curve name (EC,
+ * else NULL) and the RSA size (else 0). CS_EINVAL naming the field. */
+static cs_code check_params(const cs_key_params *p, const char **alg, const char **curve,
+                            size_t *bits, cs_err *err)
 {
-    cs_keygen *gen = NULL;
-    OSSL_PARAM params[2] = {OSSL_PARAM_END, OSSL_PARAM_END};
-    const char *alg;
-    size_t bits = 0;
-    cs_code rc = CS_OK;
-
-    if (!p || !p->type || !out)
+    *curve = NULL;
+    *bits = 0;
+    if (!p || !p->type)
         return cs_err_set(err, CS_EINVAL, "key: missing key type (use ec, ed25519 or rsa)");
     if (strcmp(p->type, "ec") == 0) {
-        const char *curve = p->curve ? curve_name(p->curve) : NULL;
-        if (!curve)
+        *curve = p->curve ? curve_name(p->curve) : NULL;
+        if (!*curve)
             return cs_err_set(err, CS_EINVAL, "key: unknown curve '%s' (use P-256 or P-384)",
                               p->curve ? p->curve : "(none)");
-        alg = "EC";
-        params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME,
-                                                     (char *)curve, 0);
+        *alg = "EC";
     } else if (strcmp(p->type, "ed25519") == 0) {
-        alg = "ED25519";
+        *alg = "ED25519";
     } else if (strcmp(p->type, "rsa") == 0) {
         int b = p->bits == 0 ? RSA_BITS_DEFAULT : p->bits;
         if (b < RSA_BITS_MIN || b > RSA_BITS_MAX || b % 8 != 0)
             return cs_err_set(err, CS_EINVAL,
                               "key: unsupported RSA size %d bits (use 2048 to 4096, a "
                               "multiple of 8)", p->bits);
-        alg = "RSA";
-        bits = (size_t)b;
-        params[0] = OSSL_PARAM_construct_size_t(OSSL_PKEY_PARAM_RSA_BITS, &bits);
+        *alg = "RSA";
+        *bits = (size_t)b;
     } else {
         return cs_err_set(err, CS_EINVAL, "key: unknown key type '%s' (use ec, ed25519 or rsa)",
                           p->type);
     }
+    return CS_OK;
+}
+
+cs_code cs_keygen_new(const cs_key_params *p, cs_keygen **out, cs_err *err)
+{
+    cs_keygen *gen = NULL;
+    OSSL_PARAM params[2] = {OSSL_PARAM_END, OSSL_PARAM_END};
+    const char *alg = NULL, *curve = NULL;
+    size_t bits = 0;
+    cs_code rc = CS_OK;
+
+    if (!out)
+        return cs_err_set(err, CS_EINVAL, "key: no place for the key generator");
+    rc = check_params(p, &alg, &curve, &bits, err);
+    if (rc != CS_OK)
+        return rc;
+    if (curve)
+        params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME,
+                                                     (char *)curve, 0);
+    else if (bits)
+        params[0] = OSSL_PARAM_construct_size_t(OSSL_PKEY_PARAM_RSA_BITS, &bits);
     gen = calloc(1, sizeof *gen);
     if (!gen)
         return cs_err_set(err, CS_ENOMEM, "key: out of memory");
@@ -401,6 +420,84 @@ cs_code csi_key_from_public(EVP_PKEY *pkey, const char *what, cs_key **out, cs_e
     return CS_OK;
 }
 
+/* The uncompressed encoding of curve's generator into buf (133 bytes hold
+ * P-521's); its length, 0 on failure. */
+static size_t ec_generator(const char *curve, unsigned char *buf, size_t size)
+{
+    EC_GROUP *group = EC_GROUP_new_by_curve_name(EC_curve_nist2nid(curve));
+    size_t len = 0;
+
+    if (group)
+        len = EC_POINT_point2oct(group, EC_GROUP_get0_generator(group),
+                                 POINT_CONVERSION_UNCOMPRESSED, buf, size, NULL);
+    EC_GROUP_free(group);
+    return len;
+}
+
+/* A public key of the shape p describes, with no key generated: the
+ * curve's generator for EC, the Ed25519 base point (RFC 8032 5.1), an RSA
+ * modulus of p->bits one bits with e = 65537. Nobody holds their private
+ * halves (each is a known point or not a product of two primes): they are
+ * for linting a certificate that will never be signed, nothing else. */
+cs_code csi_key_of_shape(const cs_key_params *p, cs_key **out, cs_err *err)
+{
+    /* RFC 8032 5.1: B's y = 4/5, encoded little-endian, x's sign bit clear */
+    static const unsigned char ed25519_base[32] = {
+        0x58, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66,
+        0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66,
+        0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66};
+    unsigned char point[133];
+    const char *alg = NULL, *curve = NULL;
+    size_t bits = 0, len;
+    EVP_PKEY *pkey = NULL;
+    EVP_PKEY_CTX *ctx = NULL;
+    OSSL_PARAM_BLD *bld = NULL;
+    OSSL_PARAM *params = NULL;
+    BIGNUM *n = NULL, *e = NULL;
+    cs_code rc = check_params(p, &alg, &curve, &bits, err);
+
+    if (rc != CS_OK)
+        return rc;
+    if (strcmp(alg, "ED25519") == 0) {
+        pkey = EVP_PKEY_new_raw_public_key_ex(NULL, alg, NULL, ed25519_base,
+                                              sizeof ed25519_base);
+    } else {
+        bld = OSSL_PARAM_BLD_new();
+        n = BN_new();
+        e = BN_new();
+        ctx = EVP_PKEY_CTX_new_from_name(NULL, alg, NULL);
+        if (!bld || !n || !e || !ctx)
+            goto built;
+        if (curve) {
+            len = ec_generator(curve, point, sizeof point);
+            if (len == 0 ||
+                OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, curve, 0) != 1 ||
+                OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, point, len) != 1)
+                goto built;
+        } else if (BN_set_word(n, 1) != 1 || BN_lshift(n, n, (int)bits) != 1 ||
+                   BN_sub_word(n, 1) != 1 || BN_set_word(e, 65537) != 1 ||
+                   OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n) != 1 ||
+                   OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, e) != 1) {
+            goto built;
+        }
+        params = OSSL_PARAM_BLD_to_param(bld);
+        if (params && EVP_PKEY_fromdata_init(ctx) == 1)
+            (void)EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params);
+    }
+built:
+    if (pkey)
+        rc = csi_key_from_public(pkey, "key", out, err);
+    else
+        rc = cs_err_ossl(err, CS_ECRYPTO, "key: making a %s public key to lint with", p->type);
+    OSSL_PARAM_free(params);
+    OSSL_PARAM_BLD_free(bld);
+    BN_free(e);
+    BN_free(n);
+    EVP_PKEY_CTX_free(ctx);
+    EVP_PKEY_free(pkey);
+    return rc;
+}
+
 static void *decode_public(BIO *bio, const unsigned char **der, long len, void *arg)
 {
     (void)arg;
@@ -650,17 +747,28 @@ done:
     return rc;
 }
 
+const char *csi_pkey_digest_name(const EVP_PKEY *pkey)
+{
+    char group[64];
+
+    if (!pkey || EVP_PKEY_is_a(pkey, "ED25519"))
+        return NULL; /* Ed25519 hashes internally (RFC 8032) */
+    /* Match the hash to the key's strength (RFC 5480 4, CA/B BR 7.1.3.2). */
+    if (EVP_PKEY_is_a(pkey, "EC")) {
+        if (EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, group,
+                                           sizeof group, NULL) != 1) {
+            ERR_clear_error();
+            return "SHA256";
+        }
+        if (curve_name(group) && strcmp(curve_name(group), "P-384") == 0)
+            return "SHA384";
+    }
+    return "SHA256";
+}
+
 const char *cs_key_digest_name(const cs_key *key)
 {
-    const char *curve;
-
-    if (!key || !key->pkey || EVP_PKEY_is_a(key->pkey, "ED25519"))
-        return NULL; /* Ed25519 hashes internally (RFC 8032) */
-    curve = cs_key_curve(key);
-    /* Match the hash to the key's strength (RFC 5480 4, CA/B BR 7.1.3.2). */
-    if (curve && strcmp(curve, "P-384") == 0)
-        return "SHA384";
-    return "SHA256";
+    return key ? csi_pkey_digest_name(key->pkey) : NULL;
 }
 
 EVP_PKEY *cs_key_get0_pkey(const cs_key *key)

@@ -65,41 +65,27 @@ function engine.key_allowed(k, allowed)
         :format(tostring(k.type), alternatives(types))
 end
 
--- Throwaway keys to lint a would-be certificate with, one per key shape and
--- made once: lint reads the key's type and curve (the key usages an EC or
--- Ed25519 key may have) and whether an RSA key is big enough, nothing else.
-local lint_keys = {}
-
-local function lint_key(k)
-    local params = { type = k.type, curve = k.curve }
-    if k.type == "rsa" then
-        params.bits = math.min(k.bits or 3072, 2048)
-    end
-    local id = ("%s/%s/%s"):format(k.type, k.curve, params.bits)
-    if not lint_keys[id] then
-        local key, err = pki.generate_key(params)
-        if not key then
-            return nil, err
-        end
-        lint_keys[id] = key
-    end
-    return lint_keys[id]
-end
-
 -- The core's lint (docs/lint.md), the one source of the RFC 5280 and CA/B
 -- rules, on the certificate profile p would make: nil when it passes, or
--- the findings ("lint: cabf-leaf-cn-in-san: subject: ... (BR 7.1.4.3)").
--- Signed by a throwaway key and thrown away: nothing is stored or written.
+-- its errors as signing would refuse them ("lint: cabf-leaf-cn-in-san:
+-- subject: ... (BR 7.1.4.3); ..."). pki.lint_spec builds that certificate
+-- (self-signed, for a key of p.key's shape) and lints it without signing:
+-- no key, no signature, nothing stored or written.
 function engine.lint(p)
-    local key, err = lint_key(p.key)
-    if key then
-        local cert
-        cert, err = pki.sign(profile.spec(p), key)
-        if cert then
-            return nil
+    local findings, err = pki.lint_spec(profile.spec(p), { key_shape = p.key })
+    if not findings then
+        return err
+    end
+    local errors = {}
+    for _, f in ipairs(findings) do
+        if f.level == "error" then
+            errors[#errors + 1] = ("%s: %s (%s)"):format(f.rule, f.message, f.source)
         end
     end
-    return err
+    if #errors > 0 then
+        return "lint: " .. table.concat(errors, "; ")
+    end
+    return nil
 end
 
 -- The rules every profile passes: the keys policy.keys allows, the

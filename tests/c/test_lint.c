@@ -781,6 +781,125 @@ static void test_sign_refuses(void)
     cs_key_free(k);
 }
 
+/* What cs_cert_sign refuses s with (or "" when it signs), and what
+ * cs_cert_lint_spec finds for the same spec and issuer, given subject key k
+ * (public is enough) or shape: the same message from cs_lint_refuse. */
+static void expect_same_at(int line, const cs_cert_spec *s, cs_key *k, const cs_key_params *shape,
+                           const cs_cert *issuer, cs_key *issuer_key, const char *rule)
+{
+    cs_err serr = {0}, lerr = {0};
+    cs_cert *c = NULL;
+    cs_key *signer = issuer_key ? issuer_key : k;
+    cs_code rc = cs_cert_sign(s, k, issuer, signer, &c, &serr);
+
+    cs_cert_free(c);
+    memset(&rep, 0xa5, sizeof rep); /* overwritten, not merged */
+    if (cs_cert_lint_spec(s, shape ? NULL : k, shape, issuer, &rep, &lerr) != CS_OK) {
+        check_failed++;
+        fprintf(stderr, "test_lint.c:%d: FAILED: cs_cert_lint_spec: %s\n", line, lerr.msg);
+        return;
+    }
+    if (cs_lint_refuse(&rep, &lerr) == CS_OK)
+        lerr.msg[0] = '\0';
+    if (rc != (rule ? CS_ELINT : CS_OK) || strcmp(serr.msg, lerr.msg) != 0) {
+        check_failed++;
+        fprintf(stderr, "test_lint.c:%d: FAILED: sign says %s \"%s\", lint_spec \"%s\"\n",
+                line, cs_code_name(rc), serr.msg, lerr.msg);
+        return;
+    }
+    if (rule)
+        expect_at(line, &rep, rule, "");
+    else
+        expect_clean_at(line, &rep, "good spec");
+}
+#define EXPECT_SAME(s, k, shape, issuer, issuer_key, rule) \
+    expect_same_at(__LINE__, s, k, shape, issuer, issuer_key, rule)
+
+/* cs_cert_lint_spec finds what signing would refuse, without signing: with
+ * the subject's public key alone or only its shape, under an issuer or
+ * self-signed; a spec that cannot be built is the same error as signing's. */
+static void test_lint_spec(void)
+{
+    static const cs_rdn root_dn[] = {{"CN", "Spec Root"}};
+    static const cs_rdn dn[] = {{"CN", "localhost"}};
+    static const cs_name names[] = {{CS_NAME_DNS, "localhost"}};
+    static const char *const server[] = {"serverAuth"};
+    static const cs_rdn bad_dn[] = {{"XX", "what"}};
+    cs_key_params p256 = {"ec", "P-256", 0}, ed = {"ed25519", NULL, 0};
+    cs_key_params rsa = {"rsa", NULL, 2048}, p521 = {"ec", "P-521", 0};
+    cs_key *ca_key = fx_key("ec", "P-384");
+    cs_key *k = fx_key("ec", "P-256");
+    cs_key *pub = NULL;
+    cs_cert *ca = NULL;
+    cs_err err = {0};
+    char *pem = NULL;
+    size_t len = 0;
+    cs_cert_spec ca_spec = fx_ca_spec(root_dn, 1, 0, 3650);
+    cs_cert_spec s;
+
+    ca_spec.subject_key_id = 1;
+    CHECK_OK(cs_cert_sign(&ca_spec, ca_key, NULL, ca_key, &ca, &err), &err);
+    CHECK_OK(cs_key_public_pem(k, &pem, &len, &err), &err);
+    CHECK_OK(cs_key_load_public(pem, len, "leaf.pub", &pub, &err), &err);
+    free(pem);
+
+    /* A good server leaf: nothing at all, by key, public key or shape. */
+    s = fx_leaf_spec(dn, 1, server, names, 1, 90);
+    EXPECT_SAME(&s, k, NULL, ca, ca_key, NULL);
+    memset(&rep, 0xa5, sizeof rep);
+    CHECK_OK(cs_cert_lint_spec(&s, pub, NULL, ca, &rep, &err), &err);
+    EXPECT_CLEAN(&rep, "public key alone");
+    EXPECT_SAME(&s, k, &p256, ca, ca_key, NULL);
+    EXPECT_SAME(&s, k, &p256, NULL, NULL, NULL);
+
+    /* A TLS server leaf for 400 days. */
+    s = fx_leaf_spec(dn, 1, server, names, 1, 400);
+    EXPECT_SAME(&s, k, NULL, ca, ca_key, "cabf-leaf-validity-398-days");
+    EXPECT_SAME(&s, k, &p256, ca, ca_key, "cabf-leaf-validity-398-days");
+    EXPECT_SAME(&s, k, &p256, NULL, NULL, "cabf-leaf-validity-398-days");
+    /* A server leaf without subjectAltName. */
+    s = fx_leaf_spec(dn, 1, server, names, 0, 90);
+    EXPECT_SAME(&s, k, &p256, ca, ca_key, "cabf-leaf-san-present");
+    EXPECT_SAME(&s, k, NULL, NULL, NULL, "cabf-leaf-san-present");
+    /* A CA without keyCertSign; and below an issuer with pathLen 0. */
+    s = fx_ca_spec(root_dn, 1, -1, 365);
+    s.key_usage.bits = CS_KU_CRL_SIGN;
+    EXPECT_SAME(&s, k, &p256, NULL, NULL, "rfc5280-ca-key-usage-cert-sign");
+    EXPECT_SAME(&s, k, &p256, ca, ca_key, "rfc5280-issuer-path-len");
+    /* The issuer's name and key identifier come from the issuer: a spec
+     * without authorityKeyIdentifier is fine self-signed, not below ca. */
+    s = fx_leaf_spec(dn, 1, server, names, 1, 90);
+    s.authority_key_id = 0;
+    EXPECT_SAME(&s, k, &p256, ca, ca_key, "rfc5280-aki-present");
+    EXPECT_SAME(&s, k, &p256, NULL, NULL, NULL);
+    /* The shape is what the key rules read. */
+    s = fx_leaf_spec(dn, 1, server, names, 1, 90);
+    s.key_usage.bits |= CS_KU_KEY_ENCIPHERMENT;
+    EXPECT_SAME(&s, k, &p256, ca, ca_key, "rfc5480-ec-key-usage");
+    memset(&rep, 0xa5, sizeof rep);
+    CHECK_OK(cs_cert_lint_spec(&s, NULL, &rsa, ca, &rep, &err), &err);
+    EXPECT_CLEAN(&rep, "keyEncipherment on an RSA shape");
+    CHECK_OK(cs_cert_lint_spec(&s, NULL, &ed, ca, &rep, &err), &err);
+    EXPECT(&rep, "rfc8410-ed25519-key-usage", "keyUsage: an Ed25519 key can only sign");
+
+    /* What cannot be built or asked fails as signing does, naming it. */
+    s = fx_leaf_spec(bad_dn, 1, server, names, 1, 90);
+    CHECK_FAIL(cs_cert_lint_spec(&s, NULL, &p256, ca, &rep, &err), CS_EINVAL, &err,
+               "subject: ");
+    s = fx_leaf_spec(dn, 1, server, names, 1, 90);
+    CHECK_FAIL(cs_cert_lint_spec(&s, NULL, &p521, ca, &rep, &err), CS_EINVAL, &err,
+               "key: unknown curve 'P-521' (use P-256 or P-384)");
+    CHECK_FAIL(cs_cert_lint_spec(&s, k, &p256, ca, &rep, &err), CS_EINVAL, &err,
+               "either a subject key or a key shape");
+    CHECK_FAIL(cs_cert_lint_spec(&s, NULL, NULL, ca, &rep, &err), CS_EINVAL, &err,
+               "either a subject key or a key shape");
+
+    cs_key_free(pub);
+    cs_cert_free(ca);
+    cs_key_free(k);
+    cs_key_free(ca_key);
+}
+
 /* Every rule has a test above and a line in docs/lint.md with its level. */
 static void test_rules_covered_and_documented(void)
 {
@@ -829,6 +948,7 @@ int main(void)
     test_tbs();
     test_dropped();
     test_sign_refuses();
+    test_lint_spec();
     test_rules_covered_and_documented();
     X509_free(inter);
     X509_free(root);

@@ -100,6 +100,34 @@ ok, why = policy.check(server { validity_days = 500, subject = { { "CN", "x.test
 case("all of lint's findings reported", not ok and why:find("cabf-leaf-cn-in-san", 1, true)
     and why:find("cabf-leaf-validity-398-days", 1, true), why)
 
+-- The lint asks without signing and without keys (issue 11 section 7): with
+-- pki.sign and key generation made to fail, every check still answers, and
+-- the shape of the profile's key is what the key rules read.
+do
+    local pki = require "pki"
+    local saved = { sign = pki.sign, generate_key = pki.generate_key,
+                    key_generator = pki.key_generator }
+    local function tripwire(name)
+        return function() error("policy.check called pki." .. name, 2) end
+    end
+    for name in pairs(saved) do
+        pki[name] = tripwire(name)
+    end
+    local checked, pok, pwhy = pcall(policy.check, server {})
+    local checked2, bok, bwhy = pcall(policy.check, server { validity_days = 400 })
+    local ed = server { key = { type = "ed25519" },
+        key_usage = { critical = true, "digitalSignature", "keyEncipherment" } }
+    local checked3, eok, ewhy = pcall(policy.check, ed)
+    for name, f in pairs(saved) do
+        pki[name] = f
+    end
+    case("a good profile checked without signing", checked and pok == true, pok or pwhy)
+    case("a bad profile checked without signing", checked2 and not bok
+        and bwhy:find("cabf-leaf-validity-398-days", 1, true), bok or bwhy)
+    case("the key's shape reaches lint", checked3 and not eok
+        and ewhy:find("rfc8410-ed25519-key-usage", 1, true), eok or ewhy)
+end
+
 -- policy.rules: a rule of the user's own runs, named in the refusal.
 local engine = require "chainsmith.policy_engine"
 local mine = engine.new { keys = policy.keys, issuance = {}, rules = {
