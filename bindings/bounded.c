@@ -161,8 +161,9 @@ static int push_answer(lua_State *L)
     return 1;
 }
 
-/* Push nil, message, "limit" and return 3. */
-static int limit(lua_State *L, const char *fmt, ...)
+/* Push nil, message, code (which bound: "timeout", "memory", "size",
+ * "abnormal") and return 3. */
+static int limit(lua_State *L, const char *code, const char *fmt, ...)
 {
     va_list ap;
 
@@ -170,7 +171,7 @@ static int limit(lua_State *L, const char *fmt, ...)
     va_start(ap, fmt);
     lua_pushvfstring(L, fmt, ap);
     va_end(ap);
-    lua_pushliteral(L, "limit");
+    lua_pushstring(L, code);
     return 3;
 }
 
@@ -178,7 +179,8 @@ static int limit(lua_State *L, const char *fmt, ...)
  * whose Lua allocator refuses more than max_bytes beyond what the state
  * already holds, killed after seconds (wall clock). fn returns a string
  * (the child cannot share tables: serialize them). Returns that string;
- * or nil, message, "limit" past a bound; or nil, message, "invalid" for
+ * or nil, message, code past a bound ("timeout", "memory", "size" of the
+ * answer, "abnormal" exit); or nil, message, "invalid" for
  * fn's own error (the message is its). */
 static int bounded_run(lua_State *L)
 {
@@ -227,13 +229,13 @@ static int bounded_run(lua_State *L)
     if (rc != LUA_OK)
         return lua_error(L);
     if (got == 1)
-        return limit(L, "ran past %f seconds", seconds);
+        return limit(L, "timeout", "ran past %f seconds", seconds);
     if (got == 2)
-        return limit(L, "returned more than %d bytes", (int)RESULT_MAX);
+        return limit(L, "size", "returned more than %d bytes", (int)RESULT_MAX);
     if (got < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0 || kind == '\0')
-        return limit(L, "stopped abnormally (status %d)", status);
+        return limit(L, "abnormal", "stopped abnormally (status %d)", status);
     if (kind == 'm')
-        return limit(L, "needed more than %d bytes of memory", (int)cap);
+        return limit(L, "memory", "needed more than %d bytes of memory", (int)cap);
     if (kind == 'o')
         return 1;
     lua_pushnil(L);

@@ -830,7 +830,7 @@ static const csi_pem_der x509_format = {decode_x509, "the DER certificate",
 static cs_code not_der_error(const char *what, cs_err *err)
 {
     ERR_clear_error();
-    return cs_err_set(err, CS_EINVAL, "%s: not DER (the certificate is encoded with BER: "
+    return cs_err_set(err, CS_EUNSUPPORTED, "%s: not DER (the certificate is encoded with BER: "
                       "an indefinite or non-minimal length); only DER certificates are read",
                       what);
 }

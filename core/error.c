@@ -12,6 +12,7 @@ static const char *const code_names[] = {
     [CS_ELINT] = "lint",      [CS_EVERIFY] = "verify",    [CS_EDB] = "db",
     [CS_ECRYPTO] = "crypto",  [CS_ENOMEM] = "nomem",      [CS_ESERVER] = "server",
     [CS_ELOCKED] = "locked",  [CS_EUNSUPPORTED] = "unsupported",
+    [CS_ETOOLARGE] = "toolarge",
 };
 
 const char *cs_code_name(cs_code code)

@@ -19,7 +19,8 @@ typedef enum cs_code {
     CS_ENOMEM,
     CS_ESERVER,    /* the HTTPS server could not start: port in use, TLS set-up */
     CS_ELOCKED,    /* an encrypted private key and no passphrase to open it */
-    CS_EUNSUPPORTED, /* well-formed, but a kind we refuse: a P-521 or DSA key */
+    CS_EUNSUPPORTED, /* well-formed, but a kind we refuse: a P-521 or DSA key, BER */
+    CS_ETOOLARGE,  /* an input over the size its reader allows */
 } cs_code;
 
 /* The last error: a code and a message naming the thing and the problem.

@@ -197,7 +197,7 @@ cs_code cs_file_read(const char *path, size_t max, char **out, size_t *len, cs_e
         goto done;
     }
     if ((size_t)st.st_size > max) {
-        rc = cs_err_set(err, CS_EINVAL, "%s: larger than %zu bytes", path, max);
+        rc = cs_err_set(err, CS_ETOOLARGE, "%s: larger than %zu bytes", path, max);
         goto done;
     }
     buf = malloc((size_t)st.st_size + 1);

@@ -15,7 +15,7 @@ local function read(path)
     local data, err, code = pki.read_file(path, FILE_MAX)
     if not data then
         local why = err:sub(#path + 3):gsub("^cannot open: ", "")
-        if why:find("^larger than") then
+        if code == "toolarge" then
             return nil, NOT_ONE:format(path, why)
         elseif code == "invalid" then -- not a regular file
             return nil, err
@@ -191,12 +191,12 @@ end
 -- DER: a certificate, then a key (plain or encrypted), a CSR, a public key, a CRL.
 local function from_der(path, data)
     local found = new_found(path, "DER")
-    local cert, certerr = pki.load_cert(data, path)
+    local cert, certerr, certcode = pki.load_cert(data, path)
     if cert then
         local ok, err = add_cert(found, cert)
         if not ok then return nil, NOT_ONE:format(path, err) end
         return found
-    elseif certerr:find(path .. ": not DER (", 1, true) == 1 then
+    elseif certcode == "unsupported" then
         return nil, certerr -- a certificate in BER: refused, not taken for something else
     end
     local key, kerr, kcode = pki.load_key(data, path)

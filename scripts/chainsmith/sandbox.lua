@@ -110,10 +110,7 @@ local function load_profile(file)
     -- As loadfile does, skip a first line starting with "#" (line numbers kept).
     local chunk, err = load((text:gsub("^#[^\n]*", "", 1)), "@" .. file, "t", sandbox.env())
     if not chunk then
-        if not err:find(file, 1, true) then
-            err = ("%s: %s"):format(file, err)
-        end
-        return nil, err
+        return nil, err -- "FILE:LINE: ...": the chunk is named after the file
     end
     return chunk
 end
@@ -168,14 +165,13 @@ function sandbox.run(file)
         end
         return "return " .. table.concat(out)
     end, sandbox.max_seconds, sandbox.max_memory)
-    if not text and code == "limit" then
-        if err:find("^ran past") then
-            err = ("ran past %d seconds (a pattern that backtracks for ever?); a profile is "
-                .. "data"):format(sandbox.max_seconds)
-        elseif err:find("^needed more than") then
-            err = ("needs more than %d MiB of memory; a profile is data")
-                :format(sandbox.max_memory // (1024 * 1024))
-        end
+    if code == "timeout" then
+        return nil, ("%s: ran past %d seconds (a pattern that backtracks for ever?); a profile "
+            .. "is data"):format(file, sandbox.max_seconds)
+    elseif code == "memory" then
+        return nil, ("%s: needs more than %d MiB of memory; a profile is data")
+            :format(file, sandbox.max_memory // (1024 * 1024))
+    elseif code == "size" or code == "abnormal" then
         return nil, ("%s: %s"):format(file, err)
     elseif not text then
         return nil, err

@@ -61,7 +61,7 @@ int main(void)
     CHECK(stat(nested, &st) == 0 && (st.st_mode & 0777) == 0644);
     umask(022);
 
-    CHECK_FAIL(cs_file_read(path, 2, &data, &len, &err), CS_EINVAL, &err, "larger than");
+    CHECK_FAIL(cs_file_read(path, 2, &data, &len, &err), CS_ETOOLARGE, &err, "larger than");
     fx_path(nested, sizeof nested, "missing");
     CHECK_FAIL(cs_file_read(nested, 100, &data, &len, &err), CS_ENOENT, &err, "missing");
     CHECK_FAIL(cs_file_read(fx_dir, 100, &data, &len, &err), CS_EINVAL, &err, "not a regular");

@@ -144,5 +144,25 @@ t.case("closed key raises", function()
     assert(not ok and err:find("attempt to use a closed pki.key"), err)
 end)
 
+-- pki.read_file: a file over its cap is "toolarge", nothing read.
+t.write_file(dir .. "/big.txt", ("x"):rep(2048))
+t.expect_fail("read_file over its cap", "toolarge", "big%.txt: larger than 1024 bytes", function()
+    return pki.read_file(dir .. "/big.txt", 1024)
+end)
+t.case("read_file within its cap", function()
+    assert(pki.read_file(dir .. "/big.txt", 4096) == ("x"):rep(2048))
+end)
+
+-- pki.run_bounded: each bound has its own code.
+t.expect_fail("run_bounded past its time", "timeout", "^ran past", function()
+    return pki.run_bounded(function() while true do end end, 0.3, 1 << 24)
+end)
+t.expect_fail("run_bounded past its memory", "memory", "^needed more than", function()
+    return pki.run_bounded(function() return ("x"):rep(1 << 26) end, 5, 1 << 24)
+end)
+t.case("run_bounded within its bounds", function()
+    assert(pki.run_bounded(function() return "ok" end, 5, 1 << 24) == "ok")
+end)
+
 t.cleanup()
 t.done()
