@@ -46,13 +46,25 @@ check "--force starts a new CA on purpose" build_chain --out "$chain" --force
 
 # --- a CA key that cannot be read (EACCES, not ENOENT) ---
 # Root reads any file whatever its mode: as root, run the commands as
-# nobody on a copy of the chain that nobody owns.
+# nobody on a copy of the chain that nobody owns. nobody may not reach the
+# checkout (a clone under /root is 0700): the scripts and the module run
+# from a copy in the test's folder.
+scripts=$repo/scripts
+if [ "$(id -u)" = 0 ]; then
+    cp -r "$repo/scripts" "$tmp/scripts"
+    mkdir "$tmp/build"
+    cp "${LUA_CPATH%%\?.so*}pki.so" "$tmp/build/pki.so"
+    chmod -R a+rX "$tmp/scripts" "$tmp/build"
+    scripts=$tmp/scripts
+fi
 as_other() {
+    local script=$1
+    shift
     if [ "$(id -u)" = 0 ]; then
-        setpriv --reuid=65534 --regid=65534 --clear-groups env LD_PRELOAD="$lua_preload" \
-            "$LUA" "$@"
+        setpriv --reuid=65534 --regid=65534 --clear-groups env -u LUA_CPATH \
+            LD_PRELOAD="$lua_preload" "$LUA" "$scripts/$script" "$@"
     else
-        lua "$@"
+        lua "$scripts/$script" "$@"
     fi
 }
 chmod 711 "$tmp"
@@ -61,7 +73,7 @@ cp -r "$chain" "$locked"
 [ "$(id -u)" = 0 ] && chown -R 65534:65534 "$locked"
 for key in root intermediate; do
     chmod 000 "$locked/$key.key"
-    as_other "$repo/scripts/build_chain.lua" --out "$locked" >"$tmp/last.out" 2>&1
+    as_other build_chain.lua --out "$locked" >"$tmp/last.out" 2>&1
     equal "build_chain with an unreadable $key.key fails" "$?" 1
     contains "it says permission denied" "$tmp/last.out" "$locked/$key.key: cannot read (permission denied)"
     lacks "it does not call the key missing" "$tmp/last.out" "missing"
@@ -69,12 +81,12 @@ for key in root intermediate; do
     chmod 600 "$locked/$key.key"
 done
 chmod 000 "$locked/intermediate.key"
-as_other "$repo/scripts/issue.lua" --chain "$locked" --profile server --name c.test \
+as_other issue.lua --chain "$locked" --profile server --name c.test \
     --out "$locked/issued" >"$tmp/last.out" 2>&1
 equal "issue.lua with an unreadable intermediate.key fails" "$?" 1
 contains "it says permission denied" "$tmp/last.out" "$locked/intermediate.key: cannot read (permission denied)"
 lacks "not missing" "$tmp/last.out" "missing"
-as_other "$repo/scripts/revoke.lua" --out "$locked" --serial 01 >"$tmp/last.out" 2>&1
+as_other revoke.lua --out "$locked" --serial 01 >"$tmp/last.out" 2>&1
 equal "revoke.lua with an unreadable intermediate.key fails" "$?" 1
 contains "it says permission denied" "$tmp/last.out" "permission denied"
 lacks "nor suggest replacing the CA" "$tmp/last.out" "--force"
