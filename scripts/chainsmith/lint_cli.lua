@@ -1,17 +1,48 @@
 -- The lint.lua command: read certificate files, lint each certificate against
 -- its issuer, print the findings. Exit status: 0 no error (warnings allowed),
 -- 1 an error found, 2 a file that could not be read or parsed, or bad usage.
-local argparse = require "argparse"
+local common = require "chainsmith.cli"
 local pki = require "pki"
 
 local cli = {}
+
+-- The certificates piped in as `-`: PEM blocks in order, or one DER
+-- certificate, with a regular file's cap (4 MiB, as core's).
+local function read_stdin()
+    local data, err = common.read_stdin(4 * 1024 * 1024)
+    if not data then
+        return nil, err
+    end
+    local list = {}
+    for block in data:gmatch("%-%-%-%-%-BEGIN CERTIFICATE%-%-%-%-%-.-%-%-%-%-%-END "
+        .. "CERTIFICATE%-%-%-%-%-") do
+        local cert, cerr = pki.load_cert(block, "-")
+        if not cert then
+            return nil, cerr
+        end
+        list[#list + 1] = cert
+    end
+    if #list == 0 then
+        local cert, cerr = pki.load_cert(data, "-")
+        if not cert then
+            return nil, cerr
+        end
+        list[1] = cert
+    end
+    return list
+end
 
 -- Every certificate of every file, in order: {file, index, cert, info, next}.
 -- next is the certificate after it in the same file (its issuer in a chain).
 local function load(files)
     local certs, failures = {}, {}
     for _, path in ipairs(files) do
-        local list, err = pki.read_chain(path)
+        local list, err
+        if path == "-" then
+            list, err = read_stdin()
+        else
+            list, err = pki.read_chain(path)
+        end
         if not list then
             failures[#failures + 1] = { file = path, message = err }
         else
@@ -82,19 +113,16 @@ local function json_report(cjson, results, failures)
 end
 
 function cli.main(args)
-    local parser = argparse("lint.lua",
-        "Lint certificates against the RFC 5280 and CA/Browser Forum rules chainsmith\n"
+    local parser = common.parser { name = "lint.lua",
+        exit = { "1 also: errors found", "2 also: a file could not be read or parsed" },
+        description =
+            "Lint certificates against the RFC 5280 and CA/Browser Forum rules chainsmith\n"
         .. "enforces before it signs (docs/lint.md). A file holds one or more PEM\n"
         .. "certificates (a chain: each is checked against the next as its issuer) or\n"
-        .. "one DER certificate. Exit status: 0 no error, 1 errors found, 2 a file\n"
-        .. "could not be read or parsed.")
+        .. "one DER certificate; - reads stdin." }
     parser:argument("files", "Certificate files."):args("+")
     parser:flag("--json", "Print the findings as JSON.")
-    local ok, opts = parser:pparse(args)
-    if not ok then
-        io.stderr:write(parser:get_usage(), "\nlint.lua: ", opts, "\n")
-        return 2
-    end
+    local opts = parser:parse(args)
 
     local certs, failures = load(opts.files)
     local results, errors = {}, 0
