@@ -1,4 +1,4 @@
--- lua scripts/build_chain.lua [--out DIR] [--profiles DIR] [--force]
+-- lua scripts/build_chain.lua [--chain DIR] [--profiles DIR] [--force]
 --                             [--passphrase-env VAR | --passphrase-file FILE]
 -- Build the root, intermediate and server certificates from the profiles.
 local here = (arg and arg[0] or ""):match("^(.*)[/\\]") or "."

@@ -3,7 +3,7 @@
 -- reads the _5_4 names before LUA_CPATH / LUA_PATH, and other Lua versions
 -- ignore them). What was set before is kept after ours.
 -- Exit status: 0 printed, 1 no module built, 2 usage.
-local argparse = require "argparse"
+local common = require "chainsmith.cli"
 local lfs = require "lfs"
 
 local cli = {}
@@ -37,17 +37,14 @@ local function joined(ours, ...)
 end
 
 function cli.main(args, boot)
-    local parser = argparse("env.lua",
-        "Print shell lines that make `require \"pki\"` and `require \"chainsmith.ca\"` work\n"
+    local parser = common.parser { name = "env.lua",
+        description =
+            "Print shell lines that make `require \"pki\"` and `require \"chainsmith.ca\"` work\n"
         .. "in your own Lua scripts:  eval \"$(lua5.4 scripts/env.lua)\"\n"
-        .. "(docs/lua-api.md, \"Using the module from your own Lua\").")
+        .. "(docs/lua-api.md, \"Using the module from your own Lua\")." }
     parser:option("--build", "The build folder holding pki.so (default: build/ beside "
         .. "scripts/, else the install prefix's lib/lua/5.4).")
-    local parsed, opts = parser:pparse(args)
-    if not parsed then
-        io.stderr:write(parser:get_usage(), "\n\nenv: ", opts, "\n")
-        os.exit(2)
-    end
+    local opts = parser:parse(args)
     -- boot put this tree's module folders first on package.cpath
     local so = package.searchpath("pki", opts.build and opts.build .. "/?.so" or package.cpath)
     if not so then

@@ -1,7 +1,7 @@
 -- The export.lua command: a certificate, its key and chain as a PKCS#12
 -- file (AES-256-CBC, PBKDF2-HMAC-SHA256, HMAC-SHA256 MAC: core/pkcs12.h)
 -- that browsers, keytool and pk12util import.
-local argparse = require "argparse"
+local common = require "chainsmith.cli"
 local pki = require "pki"
 local layout = require "chainsmith.layout"
 local secret = require "chainsmith.secret"
@@ -16,18 +16,23 @@ function cli.companions(cert_path)
 end
 
 function cli.main(args, boot)
-    local parser = argparse("export.lua",
-        "Bundle a certificate, its private key and its chain into a PKCS#12 (.p12) file\n"
+    local parser = common.parser { name = "export.lua",
+        description =
+            "Bundle a certificate, its private key and its chain into a PKCS#12 (.p12) file\n"
         .. "protected by a password, for browsers, keytool and pk12util. The password\n"
-        .. "comes from an environment variable or a file, never from the command line.")
+        .. "comes from an environment variable or a file, never from the command line." }
     parser:option("--cert", "The certificate (PEM), e.g. issued/NAME.pem."):count(1)
+        :argname("FILE")
     parser:option("--key", "Its private key (default: NAME.key beside the certificate).")
-    parser:option("--chain", "The chain to include, leaf first or not (default: "
-        .. "NAME-chain.pem beside the certificate, if there is one).")
-    parser:option("--out", "The PKCS#12 file to write (mode 0600)."):count(1)
+        :argname("FILE")
+    parser:option("--chain-file", "The chain file to include, leaf first or not (default: "
+        .. "NAME-chain.pem beside the certificate, if there is one). (--chain FILE: the older "
+        .. "spelling, still accepted.)"):argname("FILE"):hidden_name("--chain")
+    parser:option("--out", "The PKCS#12 file to write (mode 0600)."):count(1):argname("FILE")
     parser:option("--name", "The friendly name (alias) shown by keytool and browsers "
         .. "(default: NAME).")
     parser:flag("--force", "Overwrite the output file if it exists.")
+    common.json_option(parser)
     secret.options(parser, "password", "The PKCS#12 password")
     secret.options(parser, "key-passphrase", "The key's passphrase, if it is encrypted")
     local opts = parser:parse(args)
@@ -46,10 +51,10 @@ function cli.main(args, boot)
 
     local key_path, chain_path, name = cli.companions(opts.cert)
     key_path = opts.key or key_path
-    if not opts.chain and not layout.exists(chain_path) then
+    if not opts.chain_file and not layout.exists(chain_path) then
         chain_path = nil
     end
-    chain_path = opts.chain or chain_path
+    chain_path = opts.chain_file or chain_path
 
     local cert, err = pki.read_cert(opts.cert)
     if not cert then
@@ -80,6 +85,12 @@ function cli.main(args, boot)
         if c ~= cert then
             n = n + 1
         end
+    end
+    if opts.json then
+        common.print_json { out = opts.out, cert = opts.cert, chain_certificates = n,
+            friendly_name = opts.name or name,
+            protection = "AES-256-CBC, PBKDF2-HMAC-SHA256, MAC HMAC-SHA256" }
+        return
     end
     io.write(("wrote %s: %s, its key and %d chain certificate%s, as '%s'\n")
         :format(opts.out, opts.cert, n, n == 1 and "" or "s", opts.name or name))

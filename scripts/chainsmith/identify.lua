@@ -11,6 +11,9 @@ local FILE_MAX = 4 * 1024 * 1024 -- as core's certificate files
 local NOT_ONE = "%s: not a certificate, CRL, CSR, key or PKCS#12 (%s)"
 
 local function read(path)
+    if path == "-" then -- stdin, named explicitly: the same cap
+        return require("chainsmith.cli").read_stdin(FILE_MAX)
+    end
     -- Regular files only: a FIFO or /dev/zero is refused at once.
     local data, err, code = pki.read_file(path, FILE_MAX)
     if not data then
@@ -255,7 +258,7 @@ local function ca_database(path)
 end
 
 function identify.file(path, password)
-    if ca_database(path) then
+    if path ~= "-" and ca_database(path) then
         return nil, ("%s: a CA database, not a certificate file: list what it holds with "
             .. "`lua scripts/list.lua --chain %s`"):format(path, path:match("^(.*)/[^/]*$") or ".")
     end

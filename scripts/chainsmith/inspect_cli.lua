@@ -1,5 +1,5 @@
 -- The inspect.lua command: options, the password, one report per file.
-local argparse = require "argparse"
+local common = require "chainsmith.cli"
 local pki = require "pki"
 local identify = require "chainsmith.identify"
 local json = require "chainsmith.json"
@@ -28,14 +28,15 @@ local function password(opts)
 end
 
 function cli.main(args)
-    local parser = argparse("inspect.lua",
-        "Show what a certificate, chain, CRL, CSR, key or PKCS#12 file holds: subject,\n"
+    local parser = common.parser { name = "inspect.lua",
+        exit = { "2 also: a FILE is none of these or cannot be read" },
+        description =
+            "Show what a certificate, chain, CRL, CSR, key or PKCS#12 file holds: subject,\n"
         .. "issuer, validity and time left, SANs, key, usages, fingerprints, chain order,\n"
         .. "revoked serials, whether a CRL verifies with its issuer's certificate (given\n"
         .. "in the same file or as another FILE).\n"
-        .. "Private keys and passwords are never printed. Exit status 2 when a FILE is\n"
-        .. "none of these or cannot be read.")
-    parser:argument("file", "PEM or DER files."):args("+")
+        .. "Private keys and passwords are never printed." }
+    parser:argument("file", "PEM or DER files; - reads stdin."):args("+")
     parser:flag("--json", "One JSON object per FILE, one per line (fields: docs/inspect.md).")
     parser:mutex(
         parser:option("--password-env",

@@ -1,11 +1,14 @@
 -- The issue.lua command: options, the request, the files, the summary.
-local argparse = require "argparse"
+local common = require "chainsmith.cli"
 local number = require "chainsmith.number"
 local pki = require "pki"
 local secret = require "chainsmith.secret"
 local summary = require "chainsmith.summary"
 
 local cli = {}
+
+-- A CSR read from stdin is capped as a CSR file is (core/csr.c: 1 MiB).
+local CSR_MAX = 1024 * 1024
 
 -- A file name from the certificate's first name: "*.a.test" becomes
 -- "wildcard.a.test"; anything but letters, digits, ".", "-", "_" and "@"
@@ -17,21 +20,24 @@ function cli.base_name(names)
 end
 
 function cli.main(args, boot)
-    local parser = argparse("issue.lua",
-        "Issue a certificate from the intermediate CA built by build_chain.lua.\n"
-        .. "The profile decides the certificate; policy.lua decides whether it may be issued.")
+    local parser = common.parser { name = "issue.lua",
+        description = "Issue a certificate from the intermediate CA built by build_chain.lua.\n"
+        .. "The profile decides the certificate; policy.lua decides whether it may be issued." }
     parser:option("--profile", "Profile to issue under (e.g. server, client)."):count(1)
     parser:mutex(
-        parser:option("--csr", "A CSR to sign (PEM or DER); its key stays with its owner."),
+        parser:option("--csr", "A CSR to sign (PEM or DER; - reads stdin); its key stays "
+            .. "with its owner."):argname("FILE"),
         parser:option("--name", "A name to certify (DNS, IP, email or URI); repeat for more. "
             .. "A key is generated."):count("*"))
-    parser:option("--out", "Folder for the certificate, chain and key.", "issued")
-    parser:option("--chain", "Folder built by build_chain.lua.", "chain")
+    parser:option("--out", "Folder to write the certificate, chain and key in.", "issued")
+        :argname("DIR")
+    common.chain_option(parser)
     parser:option("--profiles", "Folder holding the profiles.", boot.profiles_dir)
     parser:option("--policy", "A policy file to use instead of scripts/policy.lua.")
     parser:option("--days", "Validity in days (at most what the profile and policy allow).")
         :convert(number.option("--days", 1))
     parser:flag("--force", "Overwrite files that exist.")
+    common.json_option(parser)
     secret.options(parser, "passphrase", "The intermediate key's passphrase, when "
         .. "build_chain.lua encrypted it")
     local opts = parser:parse(args)
@@ -59,7 +65,16 @@ function cli.main(args, boot)
 
     local request = { profile = opts.profile, validity_days = opts.days }
     if opts.csr then
-        local csr, cerr = pki.read_csr(opts.csr)
+        local csr, cerr
+        if opts.csr == "-" then
+            local text
+            text, cerr = common.read_stdin(CSR_MAX)
+            if text then
+                csr, cerr = pki.load_csr(text, "-")
+            end
+        else
+            csr, cerr = pki.read_csr(opts.csr)
+        end
         if not csr then
             ca:close()
             boot.die("issue: %s", cerr)
@@ -100,6 +115,14 @@ function cli.main(args, boot)
         boot.die(icode == "exists" and "issue: %s (pass --force to replace)" or "issue: %s", ierr)
     end
 
+    if opts.json then
+        local dropped = require("chainsmith.json").array(result.dropped)
+        local c = summary.cert_json(result.cert)
+        c.profile, c.dropped, c.files = result.profile, dropped,
+            require("chainsmith.json").array(written)
+        common.print_json(c)
+        return
+    end
     local info = result.cert:info()
     local lines = { ("issued under profile %s"):format(result.profile) }
     for _, row in ipairs(summary.rows(info)) do

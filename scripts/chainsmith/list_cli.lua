@@ -1,15 +1,16 @@
 -- The list.lua command: options, then one listing.
 -- Exit status: 0 listed (none matching too), 1 failed, 2 usage.
-local argparse = require "argparse"
+local common = require "chainsmith.cli"
 local list = require "chainsmith.list"
 
 local cli = {}
 
 function cli.main(args)
-    local parser = argparse("list.lua",
-        "List what the chain's CA issued, from ca.db: serial, status (good, revoked or\n"
-        .. "expired), not-after, profile, subject and names. Filters combine (all must hold).")
-    parser:option("--chain", "Folder built by build_chain.lua.", "chain")
+    local parser = common.parser { name = "list.lua",
+        description =
+            "List what the chain's CA issued, from ca.db: serial, status (good, revoked or\n"
+        .. "expired), not-after, profile, subject and names. Filters combine (all must hold)." }
+    common.chain_option(parser)
     parser:option("--status", "Only certificates with this status.")
         :choices { "good", "revoked", "expired" }
     parser:option("--profile", "Only certificates issued under this profile.")
@@ -17,11 +18,7 @@ function cli.main(args)
         .. "(ASCII case ignored).")
         :argname("SUBSTRING")
     parser:flag("--json", "One JSON document on stdout (fields: docs/list.md).")
-    local parsed, opts = parser:pparse(args)
-    if not parsed then
-        io.stderr:write(parser:get_usage(), "\n\nlist: ", opts, "\n")
-        os.exit(2)
-    end
+    local opts = parser:parse(args)
     local now = os.time()
     local rows, err = list.query(opts.chain, opts, now)
     if not rows then

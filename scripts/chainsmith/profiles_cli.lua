@@ -1,7 +1,7 @@
 -- The profiles.lua command: every profile in a folder, one entry each
 -- (description, then its key settings); a profile that fails to load is
 -- listed with its error and makes the exit status 1.
-local argparse = require "argparse"
+local common = require "chainsmith.cli"
 local profile = require "chainsmith.profile"
 
 local cli = {}
@@ -83,11 +83,13 @@ function cli.listing(entries)
 end
 
 function cli.main(args, boot)
-    local parser = argparse("profiles.lua",
-        "List every profile (each NAME.lua in the folder) with its description and key\n"
+    local parser = common.parser { name = "profiles.lua",
+        description =
+            "List every profile (each NAME.lua in the folder) with its description and key\n"
         .. "settings. A profile that fails to load is listed with its error, and the\n"
-        .. "exit status is 1.")
+        .. "exit status is 1." }
     parser:option("--profiles", "Folder holding the profiles.", boot.profiles_dir)
+    common.json_option(parser)
     local opts = parser:parse(args)
 
     local entries, err = profile.list(opts.profiles)
@@ -98,7 +100,18 @@ function cli.main(args, boot)
         boot.die("profiles: no profiles (NAME.lua) in %s", opts.profiles)
     end
     local text, broken = cli.listing(entries)
-    io.write(text)
+    if opts.json then
+        local json = require "chainsmith.json"
+        local list = json.array()
+        for _, e in ipairs(entries) do
+            list[#list + 1] = { name = e.name, error = e.error,
+                description = e.profile and e.profile.description,
+                settings = e.profile and json.array(cli.settings(e.profile)) }
+        end
+        common.print_json { profiles = list }
+    else
+        io.write(text)
+    end
     if broken > 0 then
         boot.die("profiles: %d of %d failed to load", broken, #entries)
     end

@@ -3,8 +3,8 @@
 -- test build_chain.lua applies: chain.leaf_status), or now with --force, and
 -- sign again the CRLs past half their life. Meant for cron; a running
 -- serve.lua picks the new files up by itself.
-local argparse = require "argparse"
 local chain = require "chainsmith.chain"
+local common = require "chainsmith.cli"
 local layout = require "chainsmith.layout"
 local rollover = require "chainsmith.rollover"
 local secret = require "chainsmith.secret"
@@ -13,14 +13,15 @@ local summary = require "chainsmith.summary"
 local cli = {}
 
 local function parse(args, defaults)
-    local parser = argparse("renew.lua",
-        "Renew the server certificate of the chain in --out when it is due: within the\n"
+    local parser = common.parser { name = "renew.lua",
+        description =
+            "Renew the server certificate of the chain in --chain when it is due: within the\n"
         .. "server profile's renew_before_days of expiry (or when it no longer matches its\n"
         .. "profile or its issuer). The root is kept; the intermediate is rolled under it\n"
         .. "when due (--intermediate: now). Exits 0 whether it renewed or not; serve.lua\n"
         .. "reloads a new server certificate without a restart, and stops (exit 1) on a\n"
-        .. "new intermediate, to be restarted.")
-    parser:option("--out", "Folder build_chain.lua wrote.", defaults.out)
+        .. "new intermediate, to be restarted." }
+    common.chain_option(parser, nil, true)
     parser:option("--profiles", "Folder holding root.lua, intermediate.lua, server.lua.",
         defaults.profiles)
     parser:flag("--dry-run", "Only say whether renewal is due; write nothing.")
@@ -36,9 +37,9 @@ local function parse(args, defaults)
 end
 
 function cli.main(args, boot)
-    local opts = parse(args, { out = "chain", profiles = boot.profiles_dir })
+    local opts = parse(args, { profiles = boot.profiles_dir })
     local roll = opts.intermediate and "--intermediate" or nil
-    local status, err = chain.leaf_status { out = opts.out, profiles = opts.profiles,
+    local status, err = chain.leaf_status { out = opts.chain, profiles = opts.profiles,
         roll_intermediate = roll }
     if not status then
         boot.die("renew: %s", err)
@@ -76,7 +77,7 @@ function cli.main(args, boot)
         boot.die("renew: %s", perr)
     end
     local report
-    report, err = chain.build { out = opts.out, profiles = opts.profiles, renew = why or nil,
+    report, err = chain.build { out = opts.chain, profiles = opts.profiles, renew = why or nil,
         passphrase = passphrase or nil, roll_intermediate = roll }
     if not report then
         boot.die("renew: %s", err)
@@ -92,14 +93,14 @@ function cli.main(args, boot)
     for _, c in ipairs(report.crls or {}) do
         io.write(summary.crl(c), "\n")
     end
-    io.write(rollover.note(report, opts.out))
+    io.write(rollover.note(report, opts.chain))
     if leaf.action == "kept" then
         io.write(("server: kept, serial %s\n"):format(old:serial()))
         return
     end
     io.write(("renewed: serial %s -> %s (%s), expires %s, written to %s\n"):format(
         old:serial(), leaf.cert:serial(), why or leaf.why, summary.date(leaf.cert:info().not_after),
-        layout.files(opts.out).server_chain))
+        layout.files(opts.chain).server_chain))
 end
 
 return cli

@@ -1,7 +1,7 @@
 -- The revoke.lua command: options, the revocation, the CRL, the summary.
 -- Exit status: 0 revoked, 1 any other failure, 3 unknown serial, 4 already
 -- revoked (docs/revocation.md).
-local argparse = require "argparse"
+local common = require "chainsmith.cli"
 local pki = require "pki"
 local secret = require "chainsmith.secret"
 local summary = require "chainsmith.summary"
@@ -12,18 +12,19 @@ cli.exit_codes = { notfound = 3, exists = 4 }
 
 function cli.main(args, boot)
     local reasons = pki.crl_reasons()
-    local parser = argparse("revoke.lua",
-        "Revoke a certificate recorded in ca.db and sign its issuer's CRL again\n"
-        .. "(intermediate.crl for leaves, root.crl for the intermediate).")
+    local parser = common.parser { name = "revoke.lua",
+        exit = { "3 unknown serial", "4 already revoked" },
+        description = "Revoke a certificate recorded in ca.db and sign its issuer's CRL again\n"
+        .. "(intermediate.crl for leaves, root.crl for the intermediate)." }
     parser:mutex(
-        parser:option("--serial", "Serial number of the certificate, in hex."),
-        parser:option("--cert", "The certificate itself (PEM or DER file)."))
+        parser:option("--serial", "Serial number of the certificate, in hex."):argname("HEX"),
+        parser:option("--cert", "The certificate itself (PEM or DER file)."):argname("FILE"))
     parser:option("--reason", "RFC 5280 reason: " .. table.concat(reasons, ", ") .. ".",
         "unspecified")
-    parser:option("--out --chain", "Folder built by build_chain.lua (ca.db, keys, CRLs).",
-        "chain")
+    common.chain_option(parser, "Folder build_chain.lua wrote (ca.db, keys, CRLs).", true)
     parser:option("--profiles", "Folder holding the profiles (crl_next_update_days).",
         boot.profiles_dir)
+    common.json_option(parser)
     secret.options(parser, "passphrase", "The CA keys' passphrase, when build_chain.lua "
         .. "encrypted them")
     local opts = parser:parse(args)
@@ -60,7 +61,7 @@ function cli.main(args, boot)
     if passphrase == nil then
         fail("chain", "%s", perr)
     end
-    local ca, err = require("chainsmith.ca").open { dir = opts.out, profiles = opts.profiles,
+    local ca, err = require("chainsmith.ca").open { dir = opts.chain, profiles = opts.profiles,
         passphrase = passphrase or nil }
     if not ca then
         fail("chain", "%s", err)
@@ -72,6 +73,14 @@ function cli.main(args, boot)
         fail(code, "%s", err)
     end
     local c = result.crl
+    if opts.json then
+        local crl = summary.crl_json(c)
+        crl.ca, crl.why = result.ca, nil
+        common.print_json { serial = result.serial, subject = result.subject,
+            reason = result.reason, revoked_at = summary.date(result.revoked_at),
+            issuer = result.issuer, crl = crl }
+        return
+    end
     io.write(("revoked %s (%s)\n"):format(result.serial, result.subject),
         ("  reason    %s\n"):format(result.reason),
         ("  at        %s\n"):format(summary.date(result.revoked_at)),

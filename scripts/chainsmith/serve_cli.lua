@@ -1,5 +1,5 @@
 -- The serve.lua command: options in, one call to chainsmith.server_runtime.
-local argparse = require "argparse"
+local common = require "chainsmith.cli"
 local pki = require "pki"
 local runtime = require "chainsmith.server_runtime"
 
@@ -46,15 +46,16 @@ local function option_problem(opts)
 end
 
 function cli.main(args, boot)
-    local parser = argparse("serve.lua", "Serve www/ over HTTPS with the chain built by "
-        .. "build_chain.lua (leaf + intermediate, TLS 1.2 and 1.3 only).")
+    local parser = common.parser { name = "serve.lua",
+        description = "Serve www/ over HTTPS with the chain built by "
+        .. "build_chain.lua (leaf + intermediate, TLS 1.2 and 1.3 only)." }
     parser:option("--port", "Port to listen on (0: any free port, on 127.0.0.1 only unless "
         .. "--listen says otherwise).", "8443"):convert(math.tointeger)
     parser:option("--http-port", "Plain-HTTP port for what is signed anyway (CRLs, OCSP); "
         .. "0: any free port. Default 8080, or any free port with --port 0.")
         :convert(math.tointeger)
     parser:flag("--no-http", "No plain-HTTP listener.")
-    parser:option("--chain", "Folder build_chain.lua wrote.", "chain")
+    common.chain_option(parser)
     parser:option("--www", "Folder of pages to serve.", boot.www_dir)
     parser:option("--listen", "Address to listen on (repeatable; default 127.0.0.1 and ::1)")
         :count("*")
@@ -75,8 +76,7 @@ function cli.main(args, boot)
     local opts = parser:parse(args)
     local problem = option_problem(opts)
     if problem then
-        io.stderr:write("serve: ", problem, "\n")
-        os.exit(2) -- usage
+        common.fail("serve", problem, common.exit.usage)
     end
     runtime.run(opts, boot)
 end

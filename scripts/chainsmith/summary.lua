@@ -181,4 +181,36 @@ function summary.chain(report, files)
     return table.concat(parts, "\n")
 end
 
+-- A certificate as a --json object: the rows above as fields.
+function summary.cert_json(cert)
+    local info = cert:info()
+    return { subject = info.subject_line, issuer = info.issuer_line, serial = info.serial,
+        not_before = summary.date(info.not_before), not_after = summary.date(info.not_after),
+        sha256 = info.fingerprint }
+end
+
+-- A CRL a build or revocation signed, as a --json object.
+function summary.crl_json(c)
+    return { ca = c.name, why = c.why, number = c.number, revoked = c.revoked,
+        next_update = summary.date(c.next_update), der = c.der, pem = c.pem }
+end
+
+-- build_chain.lua --json: each certificate with what was done, the CRLs
+-- signed, the files; root_differs as for exit status 3.
+function summary.chain_json(report, files, root_differs)
+    local json = require "chainsmith.json"
+    local certs, crls = json.array(), json.array()
+    for _, r in ipairs(report) do
+        local c = summary.cert_json(r.cert)
+        c.name, c.action, c.why = r.name, r.action, r.why
+        certs[#certs + 1] = c
+    end
+    for _, c in ipairs(report.crls or {}) do
+        crls[#crls + 1] = summary.crl_json(c)
+    end
+    return { certificates = certs, crls = crls, root_differs = root_differs and true or false,
+        files = { root = files.root.cert, server_chain = files.server_chain,
+                  server_key = files.server.key, db = files.db } }
+end
+
 return summary

@@ -1,5 +1,5 @@
 -- The trust.lua command: which stores, then install, uninstall or status.
-local argparse = require "argparse"
+local common = require "chainsmith.cli"
 local json = require "chainsmith.json"
 local run = require "chainsmith.trust_run"
 local trust = require "chainsmith.trust"
@@ -7,18 +7,19 @@ local trust = require "chainsmith.trust"
 local cli = {}
 
 local function parse(args)
-    local parser = argparse("trust.lua",
-        "Install the chain's root certificate (never the leaf) into trust stores, remove it,\n"
+    local parser = common.parser { name = "trust.lua",
+        description =
+            "Install the chain's root certificate (never the leaf) into trust stores, remove it,\n"
         .. "or show where it is. Stores: system (update-ca-certificates, needs root), nss\n"
         .. "(Chromium's ~/.pki/nssdb and Firefox profiles, with certutil), java (keytool).\n"
         .. "Without --store: system (when root) and nss. Only entries named after chainsmith\n"
-        .. "and carrying the root's fingerprint are ever removed.")
+        .. "and carrying the root's fingerprint are ever removed." }
     parser:argument("action", "install, uninstall or status.")
         :choices { "install", "uninstall", "status" }
     parser:option("--store", "Trust store (repeatable, or comma-separated): system, nss, java.")
         :count("*"):argname("STORE")
-    parser:option("--out", "Folder build_chain.lua wrote (its root.pem is installed).", "chain")
-        :argname("DIR")
+    common.chain_option(parser, "Folder build_chain.lua wrote (its root.pem is installed).",
+        true)
     parser:option("--system-root", "Prefix for every folder of the system store "
         .. "(default: CHAINSMITH_SYSTEM_ROOT, else /): for tests and image builds; needs no root.")
         :argname("DIR")
@@ -64,7 +65,7 @@ end
 function cli.main(args, boot)
     local parser, opts = parse(args)
     local asked = stores_asked(parser, opts.store)
-    local root, err = trust.load_root(opts.out)
+    local root, err = trust.load_root(opts.chain)
     if not root then
         boot.die("trust: %s", err)
     end
@@ -84,7 +85,7 @@ function cli.main(args, boot)
     local probes = trust.probe(ctx)
 
     if opts.action == "status" then
-        print_status(root, trust.status(opts.out, root, probes), opts.json)
+        print_status(root, trust.status(opts.chain, root, probes), opts.json)
         io.stdout:flush()
         os.exit(0)
     end
@@ -92,7 +93,7 @@ function cli.main(args, boot)
     if opts.action == "uninstall" then
         -- Whatever the manifest says was installed is taken out by default too.
         ctx.also = {}
-        for _, rec in ipairs(trust.read_manifest(opts.out) or {}) do
+        for _, rec in ipairs(trust.read_manifest(opts.chain) or {}) do
             ctx.also[rec.store] = true
         end
     end
@@ -109,9 +110,9 @@ function cli.main(args, boot)
     local report = function(line) io.write(line, "\n") end
     local ok
     if opts.action == "install" then
-        ok, err = trust.install(opts.out, root, chosen, probes, report)
+        ok, err = trust.install(opts.chain, root, chosen, probes, report)
     else
-        ok, err = trust.uninstall(opts.out, root, chosen, probes, report)
+        ok, err = trust.uninstall(opts.chain, root, chosen, probes, report)
     end
     io.stdout:flush()
     if not ok then

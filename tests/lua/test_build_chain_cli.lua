@@ -6,7 +6,7 @@ local cli = require "chainsmith.build_chain_cli"
 
 local t = require "testlib"
 
-local defaults = { out = "chain", profiles = "scripts/profiles" }
+local defaults = { chain = "chain", profiles = "scripts/profiles" }
 
 local function show(v)
     if type(v) ~= "table" then
@@ -44,7 +44,7 @@ end
 -- Every option it handles, with values that look like trouble.
 local options = {
     { "--force" },
-    { "--out", "dir" },
+    { "--chain", "dir" },
     { "--profiles", "my profiles" },
     { "--passphrase-env", "CS_PASS" },
     { "--passphrase-file", "=x" },
@@ -99,6 +99,8 @@ for _, args in ipairs {
     { "--force", "--force" }, { "--out", "a", "--out", "b" }, { "--help" }, { "-h" },
     { "dir" }, { "--bogus" }, { "--out", "" }, { "--profiles", "p", "extra" },
     { "--passphrase-env", "A", "--passphrase-file", "B" }, { "--for" }, { "--", "--force" },
+    { "--out", "dir" }, { "--out", "a", "--chain", "b" }, { "--chain", "a", "--out", "b" },
+    { "--chain" }, { "--chain=dir" }, { "--version" },
 } do
     t.check("agrees: " .. show(args), disagreement(args) == nil, disagreement(args))
 end
@@ -106,7 +108,8 @@ end
 -- What it hands on, by name: the cases argparse alone can explain.
 for _, args in ipairs {
     { "--out" }, { "--out", "-x" }, { "--out=dir" }, { "--force", "--force" }, { "--help" },
-    { "--passphrase-env", "A", "--passphrase-file", "B" },
+    { "--passphrase-env", "A", "--passphrase-file", "B" }, { "--out", "a", "--chain", "b" },
+    { "--version" },
 } do
     t.check("handed to argparse: " .. show(args), cli.quick_parse(args, defaults) == nil)
 end
