@@ -51,7 +51,8 @@ function cli.main(args, boot)
     parser:option("--port", "Port to listen on (0: any free port, on 127.0.0.1 only unless "
         .. "--listen says otherwise).", "8443"):convert(math.tointeger)
     parser:option("--http-port", "Plain-HTTP port for what is signed anyway (CRLs, OCSP); "
-        .. "0: any free port. Default 8080, or any free port with --port 0.")
+        .. "0: any free port. Default: the port the certificates' CRL/OCSP URLs name "
+        .. "(public_base_url in root.lua, 8080), or any free port with --port 0.")
         :convert(math.tointeger)
     parser:flag("--no-http", "No plain-HTTP listener.")
     parser:option("--chain", "Folder build_chain.lua wrote.", "chain")

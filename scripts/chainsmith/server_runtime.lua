@@ -31,6 +31,48 @@ local function default_hosts()
     return hosts
 end
 
+-- The public base URL the served certificate names for its CRL and OCSP
+-- (the root profile's public_base_url when it was signed: docs/revocation.md)
+-- as url, port; nil when it names no plain-HTTP URL.
+function runtime.public_base(cert)
+    local info = cert:info()
+    local aia = info.authority_info_access or {}
+    for _, url in ipairs(aia.ocsp or {}) do
+        local base, port = url:match("^(http://[^/]-:?(%d*))/")
+        if base then
+            return base, tonumber(port) or 80
+        end
+    end
+    for _, url in ipairs(info.crl_distribution_points or {}) do
+        local base, port = url:match("^(http://[^/]-:?(%d*))/")
+        if base then
+            return base, tonumber(port) or 80
+        end
+    end
+    return nil
+end
+
+-- The plain-HTTP port to listen on, and a warning when the certificates
+-- point elsewhere: --http-port, else the port the certificates name (any
+-- free port with --port 0, as tests run), else 8080.
+local function plain_port(opts, base, base_port)
+    if opts.no_http then
+        return nil
+    end
+    if opts.http_port then
+        if base and opts.http_port ~= base_port then
+            return opts.http_port, ("serve: --http-port %d, but the certificates name %s for "
+                .. "their CRL and OCSP: those checks reach whoever listens there, or fail\n")
+                :format(opts.http_port, base)
+        end
+        return opts.http_port
+    end
+    if opts.port == 0 then
+        return 0
+    end
+    return base_port or 8080
+end
+
 local function load_chain(dir)
     local hint = " (run `lua scripts/build_chain.lua` first)"
     local files = layout.files(dir)
@@ -276,9 +318,10 @@ function runtime.run(opts, boot)
         boot.die("serve: --client-ca: %s", err)
     end
     local hello = hello_route(template, c)
-    local http_port = opts.http_port or (opts.port == 0 and 0 or 8080)
-    if opts.no_http then
-        http_port = nil
+    local base, base_port = runtime.public_base(c.served[1])
+    local http_port, elsewhere = plain_port(opts, base, base_port)
+    if elsewhere then
+        io.stderr:write(elsewhere)
     end
     local froutes = {}
     local routes = {
@@ -320,14 +363,17 @@ function runtime.run(opts, boot)
     }
     local server, serr = pki.start_server(config)
     if not server and http_port and not opts.http_port then
-        -- The default 8080 taken by something else must not stop the page
+        -- The default port taken by something else must not stop the page
         -- from being served: without the plain port, CRLs and OCSP are
-        -- still on HTTPS.
+        -- still on HTTPS; but the certificates point at that port.
         config.http_port = nil
         server = pki.start_server(config)
         if server then
             io.stderr:write(("serve: plain http port %d: %s; serving CRLs and OCSP over "
-                .. "https only (--http-port N to choose another)\n"):format(http_port, serr))
+                .. "https only. Certificates name %s/...: their CRL and OCSP checks will "
+                .. "reach whoever listens there, or fail (free the port, or set "
+                .. "public_base_url in root.lua and rebuild)\n")
+                :format(http_port, serr, base or ("http://localhost:" .. http_port)))
         end
     end
     if not server then
