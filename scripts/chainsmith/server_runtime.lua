@@ -73,6 +73,17 @@ local function plain_port(opts, base, base_port)
     return base_port or 8080
 end
 
+-- pki.start_server's failure, with the option that gets past a port in use.
+function runtime.start_hint(err)
+    if err:find("(https) is already in use", 1, true) then
+        return err .. ": choose another --port, or --port 0 for any free one"
+    elseif err:find("(plain http) is already in use", 1, true) then
+        return err .. ": choose another --http-port, or --http-port 0 for any free one "
+            .. "(or --no-http)"
+    end
+    return err
+end
+
 local function load_chain(dir)
     local hint = " (run `lua scripts/build_chain.lua` first)"
     local files = layout.files(dir)
@@ -377,7 +388,7 @@ function runtime.run(opts, boot)
         end
     end
     if not server then
-        boot.die("serve: %s", serr)
+        boot.die("serve: %s", runtime.start_hint(serr))
     end
     io.write(("serving https://localhost:%d/ on %s (Ctrl-C to stop)\n")
         :format(server:port(), table.concat(hosts, ", ")))
