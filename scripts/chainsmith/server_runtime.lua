@@ -197,9 +197,10 @@ local function stamps(files)
 end
 
 -- The hello page's route for chain c: the page shows the served chain, so a
--- reload renders it again.
+-- reload renders it again. template: {text = index.html's text, url = the
+-- server's address once it is bound}.
 local function hello_route(template, c)
-    local html = page.render(template, c.served, c.root)
+    local html = page.render(template.text, c.served, c.root, template.url)
     return { type = "text/html; charset=utf-8", body = html,
         client_marker = html:find(page.client_marker, 1, true) and page.client_marker or nil }
 end
@@ -318,11 +319,12 @@ function runtime.run(opts, boot)
     if dated then
         boot.die("serve: %s", dated)
     end
-    local template
-    template, err = read_text(opts.www .. "/index.html")
-    if not template then
+    local text
+    text, err = read_text(opts.www .. "/index.html")
+    if not text then
         boot.die("serve: %s", err)
     end
+    local template = { text = text }
     local cas
     cas, err = client_cas(opts, c)
     if not cas then
@@ -390,6 +392,11 @@ function runtime.run(opts, boot)
     if not server then
         boot.die("serve: %s", runtime.start_hint(serr))
     end
+    -- the page names the address it was reached on, bound port and all
+    template.url = page.url(hosts[1], server:port())
+    local bound = hello_route(template, c)
+    server:set_route("/", bound.body)
+    server:set_route("/index.html", bound.body)
     io.write(("serving https://localhost:%d/ on %s (Ctrl-C to stop)\n")
         :format(server:port(), table.concat(hosts, ", ")))
     if server:http_port() then
