@@ -55,6 +55,8 @@ function cli.main(args, boot)
         .. "(public_base_url in root.lua, 8080), or any free port with --port 0.")
         :convert(math.tointeger)
     parser:flag("--no-http", "No plain-HTTP listener.")
+    parser:flag("--json", "Print where it listens as one JSON line on stdout once bound "
+        .. "(https and http ports, serial); the other lines go to stderr.")
     parser:option("--chain", "Folder build_chain.lua wrote.", "chain")
     parser:option("--www", "Folder of pages to serve.", boot.www_dir)
     parser:option("--listen", "Address to listen on (repeatable; default 127.0.0.1 and ::1)")

@@ -2,6 +2,8 @@
 -- signal, and pick up a renewed certificate (SIGHUP or its files changing)
 -- without a restart. serve_cli.lua parses the options and calls run.
 local ca_watch = require "chainsmith.ca_watch"
+local cjson = require "cjson"
+local json = require "chainsmith.json"
 local lfs = require "lfs"
 local pki = require "pki"
 local crl = require "chainsmith.crl"
@@ -11,6 +13,10 @@ local ocsp_service = require "chainsmith.ocsp_service"
 local validity = require "chainsmith.validity"
 
 local runtime = {}
+
+-- Where the human lines go: stdout, or stderr with --json (stdout then holds
+-- only the JSON line).
+local say = io.stdout
 
 -- A page or a CRL: regular files only, at most as large as core reads a CRL.
 local function read_text(path)
@@ -82,6 +88,22 @@ function runtime.start_hint(err)
             .. "(or --no-http)"
     end
     return err
+end
+
+-- serve.lua --json's line: where it listens, once bound.
+function runtime.json_line(server, hosts, base, serial)
+    local http = cjson.null
+    if server:http_port() then
+        http = { port = server:http_port(), url = page.url(hosts[1], server:http_port())
+            :gsub("^https", "http") }
+    end
+    return json.encode {
+        https = { hosts = json.array(hosts), port = server:port(),
+            url = page.url(hosts[1], server:port()) },
+        http = http,
+        public_base_url = base or cjson.null,
+        serial = serial,
+    }
 end
 
 local function load_chain(dir)
@@ -288,12 +310,12 @@ local function serve_loop(server, opts, template, routes, ocsp, stapler, cas)
             if state == "restart" then
                 return err
             elseif serial then
-                io.write(("reloaded: serial %s: %s\n"):format(serial, err))
+                say:write(("reloaded: serial %s: %s\n"):format(serial, err))
                 loaded, pending, last_err = now, false, nil
             else
                 -- say it once, not every second while the files settle
                 if err ~= last_err then
-                    io.write(state == "partly"
+                    say:write(state == "partly"
                         and ("reload incomplete (retrying): %s\n"):format(err)
                         or ("reload failed (still serving the previous certificate, "
                         .. "retrying): %s\n"):format(err))
@@ -301,7 +323,7 @@ local function serve_loop(server, opts, template, routes, ocsp, stapler, cas)
                 pending, last_err = true, err
                 loaded = now
             end
-            io.stdout:flush()
+            say:flush()
         end
     end
 end
@@ -309,6 +331,7 @@ end
 -- Serve with opts (serve_cli.lua's parsed and checked options) until
 -- SIGINT or SIGTERM; a failure to start goes to boot.die.
 function runtime.run(opts, boot)
+    say = opts.json and io.stderr or io.stdout
     local c, err = load_chain(opts.chain)
     if not c then
         boot.die("serve: %s", err)
@@ -397,45 +420,49 @@ function runtime.run(opts, boot)
     local bound = hello_route(template, c)
     server:set_route("/", bound.body)
     server:set_route("/index.html", bound.body)
-    io.write(("serving https://localhost:%d/ on %s (Ctrl-C to stop)\n")
+    say:write(("serving https://localhost:%d/ on %s (Ctrl-C to stop)\n")
         :format(server:port(), table.concat(hosts, ", ")))
     if server:http_port() then
-        io.write(("plain http://localhost:%d/ serves only CRLs and OCSP (signed anyway)\n")
+        say:write(("plain http://localhost:%d/ serves only CRLs and OCSP (signed anyway)\n")
             :format(server:http_port()))
     end
     local stapler
     if ocsp then
         stapler = ocsp:stapler(server)
         stapler:staple(c.served[1])
-        io.write("OCSP at /ocsp, signed by ocsp.pem; the server staples its own status\n")
+        say:write("OCSP at /ocsp, signed by ocsp.pem; the server staples its own status\n")
     else
-        io.write(("no OCSP: %s\n"):format(oerr))
+        say:write(("no OCSP: %s\n"):format(oerr))
     end
-    io.write(("serial %s; reloads on SIGHUP or when %s/server-chain.pem or server.key "
+    say:write(("serial %s; reloads on SIGHUP or when %s/server-chain.pem or server.key "
         .. "changes\n"):format(c.served[1]:serial(), opts.chain))
     if #cas > 0 then
         local names = {}
         for _, ca in ipairs(cas) do
             names[#names + 1] = ca:info().subject_line
         end
-        io.write(("client certificates %s, issued under: %s\n"):format(
+        say:write(("client certificates %s, issued under: %s\n"):format(
             client_cert == "require" and "required" or "requested (optional)",
             table.concat(names, "; ")))
         if ocsp then
-            io.write("revoked client certificates are refused: ca.db is read on every "
+            say:write("revoked client certificates are refused: ca.db is read on every "
                 .. "handshake and request\n")
         else
-            io.write("client certificates are not checked for revocation (no OCSP responder)\n")
+            say:write("client certificates are not checked for revocation (no OCSP responder)\n")
         end
     end
-    io.stdout:flush()
+    say:flush()
+    if opts.json then -- last: what a reader waits for, with the lines above all out
+        io.stdout:write(runtime.json_line(server, hosts, base, c.served[1]:serial()), "\n")
+        io.stdout:flush()
+    end
     local signal = serve_loop(server, opts, template, froutes, ocsp, stapler,
         ca_watch.new(c, layout.files(opts.chain)))
     server:stop()
     if signal ~= "SIGINT" and signal ~= "SIGTERM" then
         boot.die("serve: %s", signal) -- a CA changed: exit 1
     end
-    io.write(("stopped (%s)\n"):format(signal or "?"))
+    say:write(("stopped (%s)\n"):format(signal or "?"))
 end
 
 return runtime

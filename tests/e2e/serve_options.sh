@@ -63,4 +63,22 @@ contains "http port in use: suggests --http-port 0" "$tmp/last.out" "--http-port
 kill "$holder" 2>/dev/null
 wait "$holder" 2>/dev/null
 
+# --json: stdout is one JSON line naming the bound ports and the serial, the
+# human lines go to stderr; both ports answer.
+LD_PRELOAD=$lua_preload "$LUA" "$repo/scripts/serve.lua" --chain "$chain" --port 0 --json \
+    >"$tmp/json.out" 2>"$tmp/json.err" &
+server_pid=$!
+for _ in $(seq 1 100); do [ -s "$tmp/json.out" ] && break; sleep 0.1; done
+equal "--json: one line" "$(wc -l <"$tmp/json.out")" 1
+read -r jport jhttp jserial jhost < <(python3 -c 'import json, sys
+d = json.load(open(sys.argv[1]))
+print(d["https"]["port"], d["http"]["port"], d["serial"], d["https"]["hosts"][0])' "$tmp/json.out")
+equal "--json: host" "$jhost" 127.0.0.1
+equal "--json: serial" "$jserial" "$(openssl x509 -in "$chain/server.pem" -noout -serial | cut -d= -f2)"
+check "--json: https port answers" curl -sSf --cacert "$chain/root.pem" -o /dev/null \
+    "https://localhost:$jport/"
+check "--json: http port answers" curl -sSf -o /dev/null "http://127.0.0.1:$jhttp/crl/root.crl"
+contains "--json: human lines on stderr" "$tmp/json.err" "serving https://localhost:$jport/"
+stop_server TERM && ok || bad "--json: SIGTERM exit status"
+
 finish
