@@ -3,6 +3,7 @@
 #include "bindings.h"
 
 #include <stdio.h>
+#include <unistd.h>
 
 #include "file.h"
 #include "fileset.h"
@@ -307,6 +308,17 @@ void pki_test_hooks(lua_State *L)
 }
 #endif
 
+/* pki.is_terminal(fd): true when file descriptor fd (0, 1 or 2) is a
+ * terminal: progress lines are for people, not for logs and pipes. */
+static int files_is_terminal(lua_State *L)
+{
+    lua_Integer fd = luaL_checkinteger(L, 1);
+
+    luaL_argcheck(L, fd >= 0 && fd <= 2, 1, "fd: 0, 1 or 2");
+    lua_pushboolean(L, isatty((int)fd) == 1);
+    return 1;
+}
+
 void pki_files_register(lua_State *L)
 {
     pki_new_metatable(L, PKI_JOURNAL, journal_meta, journal_methods);
@@ -318,5 +330,6 @@ const luaL_Reg pki_files_funcs[] = {
     {"write_files", files_write},
     {"stage_files", files_stage},
     {"recover_files", files_recover},
+    {"is_terminal", files_is_terminal},
     {NULL, NULL},
 };

@@ -25,6 +25,11 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include <netdb.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <civetweb.h>
 
 #include "internal.h"
@@ -178,6 +183,54 @@ static char *listening_ports(const cs_server_config *cfg)
     return s;
 }
 
+/* 1 when host:port cannot be bound because another socket holds it (bound
+ * as CivetWeb binds: SO_REUSEADDR, IPv6 only for an IPv6 address). */
+static int port_taken(const char *host, int port)
+{
+    struct addrinfo hints, *res = NULL, *ai;
+    char service[16];
+    int taken = 0, one = 1;
+
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICSERV | AI_PASSIVE;
+    snprintf(service, sizeof service, "%d", port);
+    if (getaddrinfo(host, service, &hints, &res) != 0)
+        return 0;
+    for (ai = res; ai && !taken; ai = ai->ai_next) {
+        int fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
+        if (fd < 0)
+            continue;
+        (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (ai->ai_family == AF_INET6)
+            (void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+        if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 && errno == EADDRINUSE)
+            taken = 1;
+        close(fd);
+    }
+    freeaddrinfo(res);
+    return taken;
+}
+
+/* After a failed start: "127.0.0.1:8443 (https)" for the first listener
+ * another process holds, into buf; 0 when none is (another cause). */
+static int taken_listener(const cs_server_config *cfg, char *buf, size_t len)
+{
+    for (size_t i = 0; i < cfg->hosts_len; i++) {
+        const char *h = cfg->hosts[i];
+        int v6 = strchr(h, ':') != NULL;
+        for (int k = 0; k < 2; k++) {
+            int port = k == 0 ? cfg->port : cfg->http_port;
+            if (port <= 0 || !port_taken(h, port))
+                continue;
+            snprintf(buf, len, "%s%s%s:%d (%s)", v6 ? "[" : "", h, v6 ? "]" : "", port,
+                     k == 0 ? "https" : "plain http");
+            return 1;
+        }
+    }
+    return 0;
+}
 
 cs_code cs_server_start(const cs_server_config *cfg, cs_server **out, cs_err *err)
 {
@@ -305,7 +358,11 @@ cs_code cs_server_start(const cs_server_config *cfg, cs_server **out, cs_err *er
     pthread_mutex_unlock(&srv->log_lock);
     if (!srv->mg) {
         const char *why = mg_text[0] ? mg_text : "CivetWeb failed to start";
-        if (srv->start_log[0])
+        char taken[128];
+        if (taken_listener(cfg, taken, sizeof taken))
+            rc = cs_err_set(err, CS_ESERVER, "server: %s is already in use by another process",
+                            taken);
+        else if (srv->start_log[0])
             rc = cs_err_set(err, CS_ESERVER, "server: cannot listen on %s: %s (%s)", ports,
                             why, srv->start_log);
         else

@@ -13,7 +13,7 @@ libidn2-dev liblua5.4-dev lua5.4 lua-argparse lua-cjson lua-filesystem lua-check
 curl dpkg-dev ca-certificates"
 
 if [ "${1:-}" = "--test" ]; then
-    packages="$packages chromium libnss3-tools openjdk-17-jre-headless testssl.sh
+    packages="$packages chromium libnss3-tools openjdk-17-jre-headless testssl.sh bsdutils
 python3"
 fi
 

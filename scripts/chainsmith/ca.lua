@@ -10,6 +10,7 @@ local pki = require "pki"
 local crl = require "chainsmith.crl"
 local guard = require "chainsmith.guard"
 local layout = require "chainsmith.layout"
+local progress = require "chainsmith.progress"
 local profile = require "chainsmith.profile"
 local validity = require "chainsmith.validity"
 
@@ -419,6 +420,7 @@ function CA:issue(req, opts)
         subject_key = csr:public_key()
     else
         local kerr, kcode
+        progress.key(p.key)
         key, kerr, kcode = pki.generate_key(p.key)
         if not key then
             return nil, ("profile %s: %s"):format(p.name, kerr), kcode

@@ -7,6 +7,7 @@ local crl = require "chainsmith.crl"
 local guard = require "chainsmith.guard"
 local layout = require "chainsmith.layout"
 local profile = require "chainsmith.profile"
+local progress = require "chainsmith.progress"
 local rollover = require "chainsmith.rollover"
 
 local chain = {}
@@ -296,6 +297,7 @@ end
 
 -- Sign a certificate from its profile with a new key, and record it.
 local function issue(store, p, issuer_cert, issuer_key)
+    progress.key(p.key)
     local key, err, code = pki.generate_key(p.key)
     if not key then
         return nil, ("profile %s: %s"):format(p.name, err), code

@@ -4,6 +4,7 @@
 local common = require "chainsmith.cli"
 local pki = require "pki"
 local layout = require "chainsmith.layout"
+local progress = require "chainsmith.progress"
 local secret = require "chainsmith.secret"
 
 local cli = {}
@@ -72,6 +73,7 @@ function cli.main(args, boot)
             boot.die("export: %s", err)
         end
     end
+    progress.note("deriving the PKCS#12 keys (PBKDF2)")
     local ok, werr, wcode = pki.write_pkcs12 { path = opts.out, cert = cert, key = key,
         chain = certs, friendly_name = opts.name or name, password = password,
         overwrite = opts.force }

@@ -30,9 +30,21 @@ local function cert_table(role, info)
     return table.concat(out, "\n")
 end
 
+-- The server's address as a browser reaches it: https://localhost:PORT/ on
+-- a loopback address (the certificate's name), the address itself otherwise.
+function page.url(host, port)
+    if host == "127.0.0.1" or host == "::1" or host == "localhost" or host:match("^127%.") then
+        host = "localhost"
+    elseif host:find(":", 1, true) then
+        host = "[" .. host .. "]"
+    end
+    return ("https://%s:%d/"):format(host, port)
+end
+
 -- template: the text of index.html; served: {leaf, intermediate, ...};
--- root: the root certificate. Returns the HTML, page.client_marker still in it.
-function page.render(template, served, root)
+-- root: the root certificate; url: page.url's (nil before the server is
+-- bound). Returns the HTML, page.client_marker still in it.
+function page.render(template, served, root, url)
     local tables = {}
     for i, cert in ipairs(served) do
         local role = i == 1 and "Server certificate (leaf)" or "Intermediate CA"
@@ -46,6 +58,7 @@ function page.render(template, served, root)
         root_subject = escape(rinfo.subject_line),
         root_fingerprint = escape(summary.fingerprint(rinfo.fingerprint)),
         client = page.client_marker,
+        url = escape(url or "https://localhost/"),
     }
     return (template:gsub("{{([%w_]+)}}", function(name)
         return values[name]

@@ -33,6 +33,9 @@ local fields = {
     authority_info_access = { type = "table", spec = true, merge = "keyed" },
     ocsp_no_check = { type = "boolean", spec = true },          -- a delegated OCSP signer
     crl_next_update_days = { type = "number" },                 -- a CA's CRL: nextUpdate
+    -- A CA's: where serve.lua's plain-HTTP endpoints are reached, the "{base}"
+    -- in the URLs of the certificates it signs (docs/profiles.md)
+    public_base_url = { type = "string" },
 }
 
 local key_fields = { type = "string", curve = "string", bits = "number" }
@@ -150,6 +153,11 @@ local function check_profile(p, file)
         return nil, ("%s: crl_next_update_days: expected a whole number of days, 1 to 3650")
             :format(file)
     end
+    local base = p.public_base_url
+    if base ~= nil and not (base:match("^http://[%w%.%-%[%]:]+$")) then
+        return nil, ("%s: public_base_url: '%s' is not http://HOST[:PORT] (plain HTTP, no path, "
+            .. "no trailing '/')"):format(file, base)
+    end
     local san = p.subject_alt_name
     if type(san) == "table" and type(san.dns) == "table" and not p.allow_wildcard then
         for _, name in ipairs(san.dns) do
@@ -235,6 +243,52 @@ local function resolve(dir, name, chain)
     return merge(parent, p)
 end
 
+-- The public_base_url "{base}" stands for in p's URLs: the issuing CA's, or
+-- its issuer's, up to the root (a self-signed profile: its own). nil,
+-- message when none sets one.
+local function base_url(dir, p, file)
+    local at = p.issuer == "self" and p or nil
+    local issuer, seen = p.issuer, {}
+    while not at or not at.public_base_url do
+        if issuer == "self" or seen[issuer] or not profile.valid_name(issuer) then
+            return nil, ("%s: '{base}' in a URL, and no public_base_url in the issuing CA's "
+                .. "profile nor above it (root.lua sets it: docs/profiles.md)"):format(file)
+        end
+        seen[issuer] = true
+        local perr
+        at, perr = resolve(dir, issuer, {})
+        if not at then
+            return nil, ("%s: issuer '%s': %s"):format(file, issuer, perr)
+        end
+        issuer = at.issuer
+    end
+    return at.public_base_url
+end
+
+-- Replace "{base}" in crl_distribution_points and authority_info_access
+-- with the issuing CA's public_base_url. true, or nil, message.
+local function expand_base(dir, p, file)
+    local lists = { p.crl_distribution_points }
+    for _, v in pairs(type(p.authority_info_access) == "table" and p.authority_info_access or {}) do
+        lists[#lists + 1] = v
+    end
+    local base, err
+    for _, list in ipairs(lists) do
+        for i, url in ipairs(type(list) == "table" and list or {}) do
+            if type(url) == "string" and url:find("{base}", 1, true) then
+                if not base then
+                    base, err = base_url(dir, p, file)
+                    if not base then
+                        return nil, err
+                    end
+                end
+                list[i] = url:gsub("{base}", function() return base end)
+            end
+        end
+    end
+    return true
+end
+
 -- Load dir/name.lua, merged over what it extends. Returns the profile
 -- table (with `name` and `file` added), or nil and a message naming the
 -- file (and line, for Lua errors).
@@ -249,6 +303,9 @@ function profile.load(dir, name)
     end
     local file = profile.path(dir, name)
     local valid, why = check_profile(p, file)
+    if valid then
+        valid, why = expand_base(dir, p, file)
+    end
     if not valid then
         return nil, why
     end
@@ -309,6 +366,9 @@ function profile.from_table(t, dir)
         p = merge(parent, p)
     end
     ok, why = check_profile(p, label)
+    if ok then
+        ok, why = expand_base(dir, p, label)
+    end
     if not ok then
         return nil, why
     end

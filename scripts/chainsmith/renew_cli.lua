@@ -6,6 +6,7 @@
 local chain = require "chainsmith.chain"
 local common = require "chainsmith.cli"
 local layout = require "chainsmith.layout"
+local renew_result = require "chainsmith.renew_result"
 local rollover = require "chainsmith.rollover"
 local secret = require "chainsmith.secret"
 local summary = require "chainsmith.summary"
@@ -18,7 +19,8 @@ local function parse(args, defaults)
             "Renew the server certificate of the chain in --chain when it is due: within the\n"
         .. "server profile's renew_before_days of expiry (or when it no longer matches its\n"
         .. "profile or its issuer). The root is kept; the intermediate is rolled under it\n"
-        .. "when due (--intermediate: now). Exits 0 whether it renewed or not; serve.lua\n"
+        .. "when due (--intermediate: now). Exits 0 whether it renewed or not (--json says\n"
+        .. "which: {due, renewed = [...], crls = [...], server = {...}}); serve.lua\n"
         .. "reloads a new server certificate without a restart, and stops (exit 1) on a\n"
         .. "new intermediate, to be restarted." }
     common.chain_option(parser, nil, true)
@@ -26,6 +28,8 @@ local function parse(args, defaults)
         defaults.profiles)
     parser:flag("--dry-run", "Only say whether renewal is due; write nothing.")
     parser:flag("--force", "Renew now, due or not.")
+    parser:flag("--json", "Print what was renewed as one JSON document on stdout; the "
+        .. "other lines go to stderr.")
     parser:flag("--intermediate", "Roll the intermediate CA now, due or not: a new key and "
         .. "certificate signed by the same root (no client trusts anything new); the server "
         .. "certificate, OCSP responder and intermediate CRL follow. Without it the "
@@ -38,6 +42,10 @@ end
 
 function cli.main(args, boot)
     local opts = parse(args, { profiles = boot.profiles_dir })
+    local finish = opts.json and renew_result.print or function() end
+    if opts.json then
+        io.output(io.stderr) -- the human lines (io.write) stay out of the JSON
+    end
     local roll = opts.intermediate and "--intermediate" or nil
     local status, err = chain.leaf_status { out = opts.chain, profiles = opts.profiles,
         roll_intermediate = roll }
@@ -63,14 +71,14 @@ function cli.main(args, boot)
         io.write(("not due: serial %s expires %s; renewal starts %d days before "
             .. "(renew_before_days in %s)\n"):format(old:serial(), summary.date(info.not_after),
             status.profile.renew_before_days or 0, status.profile.file))
-        return
+        return finish(renew_result.not_due(old))
     end
     if opts.dry_run then
         if why then
             table.insert(others, 1, ("serial %s (%s)"):format(old:serial(), why))
         end
         io.write(("due: %s; --dry-run: nothing written\n"):format(table.concat(others, ", ")))
-        return
+        return finish(renew_result.dry_run(old, others))
     end
     local passphrase, perr = secret.read(opts, "passphrase")
     if passphrase == nil then
@@ -96,11 +104,12 @@ function cli.main(args, boot)
     io.write(rollover.note(report, opts.chain))
     if leaf.action == "kept" then
         io.write(("server: kept, serial %s\n"):format(old:serial()))
-        return
+        return finish(renew_result.built(old, report))
     end
     io.write(("renewed: serial %s -> %s (%s), expires %s, written to %s\n"):format(
         old:serial(), leaf.cert:serial(), why or leaf.why, summary.date(leaf.cert:info().not_after),
         layout.files(opts.chain).server_chain))
+    finish(renew_result.built(old, report))
 end
 
 return cli

@@ -52,9 +52,12 @@ function cli.main(args, boot)
     parser:option("--port", "Port to listen on (0: any free port, on 127.0.0.1 only unless "
         .. "--listen says otherwise).", "8443"):convert(math.tointeger)
     parser:option("--http-port", "Plain-HTTP port for what is signed anyway (CRLs, OCSP); "
-        .. "0: any free port. Default 8080, or any free port with --port 0.")
+        .. "0: any free port. Default: the port the certificates' CRL/OCSP URLs name "
+        .. "(public_base_url in root.lua, 8080), or any free port with --port 0.")
         :convert(math.tointeger)
     parser:flag("--no-http", "No plain-HTTP listener.")
+    parser:flag("--json", "Print where it listens as one JSON line on stdout once bound "
+        .. "(https and http ports, serial); the other lines go to stderr.")
     common.chain_option(parser)
     parser:option("--www", "Folder of pages to serve.", boot.www_dir)
     parser:option("--listen", "Address to listen on (repeatable; default 127.0.0.1 and ::1)")

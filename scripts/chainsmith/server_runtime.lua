@@ -2,6 +2,8 @@
 -- signal, and pick up a renewed certificate (SIGHUP or its files changing)
 -- without a restart. serve_cli.lua parses the options and calls run.
 local ca_watch = require "chainsmith.ca_watch"
+local cjson = require "cjson"
+local json = require "chainsmith.json"
 local lfs = require "lfs"
 local pki = require "pki"
 local crl = require "chainsmith.crl"
@@ -11,6 +13,10 @@ local ocsp_service = require "chainsmith.ocsp_service"
 local validity = require "chainsmith.validity"
 
 local runtime = {}
+
+-- Where the human lines go: stdout, or stderr with --json (stdout then holds
+-- only the JSON line).
+local say = io.stdout
 
 -- A page or a CRL: regular files only, at most as large as core reads a CRL.
 local function read_text(path)
@@ -29,6 +35,75 @@ local function default_hosts()
         end
     end
     return hosts
+end
+
+-- The public base URL the served certificate names for its CRL and OCSP
+-- (the root profile's public_base_url when it was signed: docs/revocation.md)
+-- as url, port; nil when it names no plain-HTTP URL.
+function runtime.public_base(cert)
+    local info = cert:info()
+    local aia = info.authority_info_access or {}
+    for _, url in ipairs(aia.ocsp or {}) do
+        local base, port = url:match("^(http://[^/]-:?(%d*))/")
+        if base then
+            return base, tonumber(port) or 80
+        end
+    end
+    for _, url in ipairs(info.crl_distribution_points or {}) do
+        local base, port = url:match("^(http://[^/]-:?(%d*))/")
+        if base then
+            return base, tonumber(port) or 80
+        end
+    end
+    return nil
+end
+
+-- The plain-HTTP port to listen on, and a warning when the certificates
+-- point elsewhere: --http-port, else the port the certificates name (any
+-- free port with --port 0, as tests run), else 8080.
+local function plain_port(opts, base, base_port)
+    if opts.no_http then
+        return nil
+    end
+    if opts.http_port then
+        if base and opts.http_port ~= base_port then
+            return opts.http_port, ("serve: --http-port %d, but the certificates name %s for "
+                .. "their CRL and OCSP: those checks reach whoever listens there, or fail\n")
+                :format(opts.http_port, base)
+        end
+        return opts.http_port
+    end
+    if opts.port == 0 then
+        return 0
+    end
+    return base_port or 8080
+end
+
+-- pki.start_server's failure, with the option that gets past a port in use.
+function runtime.start_hint(err)
+    if err:find("(https) is already in use", 1, true) then
+        return err .. ": choose another --port, or --port 0 for any free one"
+    elseif err:find("(plain http) is already in use", 1, true) then
+        return err .. ": choose another --http-port, or --http-port 0 for any free one "
+            .. "(or --no-http)"
+    end
+    return err
+end
+
+-- serve.lua --json's line: where it listens, once bound.
+function runtime.json_line(server, hosts, base, serial)
+    local http = cjson.null
+    if server:http_port() then
+        http = { port = server:http_port(), url = page.url(hosts[1], server:http_port())
+            :gsub("^https", "http") }
+    end
+    return json.encode {
+        https = { hosts = json.array(hosts), port = server:port(),
+            url = page.url(hosts[1], server:port()) },
+        http = http,
+        public_base_url = base or cjson.null,
+        serial = serial,
+    }
 end
 
 local function load_chain(dir)
@@ -144,9 +219,10 @@ local function stamps(files)
 end
 
 -- The hello page's route for chain c: the page shows the served chain, so a
--- reload renders it again.
+-- reload renders it again. template: {text = index.html's text, url = the
+-- server's address once it is bound}.
 local function hello_route(template, c)
-    local html = page.render(template, c.served, c.root)
+    local html = page.render(template.text, c.served, c.root, template.url)
     return { type = "text/html; charset=utf-8", body = html,
         client_marker = html:find(page.client_marker, 1, true) and page.client_marker or nil }
 end
@@ -234,12 +310,12 @@ local function serve_loop(server, opts, template, routes, ocsp, stapler, cas)
             if state == "restart" then
                 return err
             elseif serial then
-                io.write(("reloaded: serial %s: %s\n"):format(serial, err))
+                say:write(("reloaded: serial %s: %s\n"):format(serial, err))
                 loaded, pending, last_err = now, false, nil
             else
                 -- say it once, not every second while the files settle
                 if err ~= last_err then
-                    io.write(state == "partly"
+                    say:write(state == "partly"
                         and ("reload incomplete (retrying): %s\n"):format(err)
                         or ("reload failed (still serving the previous certificate, "
                         .. "retrying): %s\n"):format(err))
@@ -247,7 +323,7 @@ local function serve_loop(server, opts, template, routes, ocsp, stapler, cas)
                 pending, last_err = true, err
                 loaded = now
             end
-            io.stdout:flush()
+            say:flush()
         end
     end
 end
@@ -255,6 +331,7 @@ end
 -- Serve with opts (serve_cli.lua's parsed and checked options) until
 -- SIGINT or SIGTERM; a failure to start goes to boot.die.
 function runtime.run(opts, boot)
+    say = opts.json and io.stderr or io.stdout
     local c, err = load_chain(opts.chain)
     if not c then
         boot.die("serve: %s", err)
@@ -265,20 +342,22 @@ function runtime.run(opts, boot)
     if dated then
         boot.die("serve: %s", dated)
     end
-    local template
-    template, err = read_text(opts.www .. "/index.html")
-    if not template then
+    local text
+    text, err = read_text(opts.www .. "/index.html")
+    if not text then
         boot.die("serve: %s", err)
     end
+    local template = { text = text }
     local cas
     cas, err = client_cas(opts, c)
     if not cas then
         boot.die("serve: --client-ca: %s", err)
     end
     local hello = hello_route(template, c)
-    local http_port = opts.http_port or (opts.port == 0 and 0 or 8080)
-    if opts.no_http then
-        http_port = nil
+    local base, base_port = runtime.public_base(c.served[1])
+    local http_port, elsewhere = plain_port(opts, base, base_port)
+    if elsewhere then
+        io.stderr:write(elsewhere)
     end
     local froutes = {}
     local routes = {
@@ -320,58 +399,70 @@ function runtime.run(opts, boot)
     }
     local server, serr = pki.start_server(config)
     if not server and http_port and not opts.http_port then
-        -- The default 8080 taken by something else must not stop the page
+        -- The default port taken by something else must not stop the page
         -- from being served: without the plain port, CRLs and OCSP are
-        -- still on HTTPS.
+        -- still on HTTPS; but the certificates point at that port.
         config.http_port = nil
         server = pki.start_server(config)
         if server then
             io.stderr:write(("serve: plain http port %d: %s; serving CRLs and OCSP over "
-                .. "https only (--http-port N to choose another)\n"):format(http_port, serr))
+                .. "https only. Certificates name %s/...: their CRL and OCSP checks will "
+                .. "reach whoever listens there, or fail (free the port, or set "
+                .. "public_base_url in root.lua and rebuild)\n")
+                :format(http_port, serr, base or ("http://localhost:" .. http_port)))
         end
     end
     if not server then
-        boot.die("serve: %s", serr)
+        boot.die("serve: %s", runtime.start_hint(serr))
     end
-    io.write(("serving https://localhost:%d/ on %s (Ctrl-C to stop)\n")
+    -- the page names the address it was reached on, bound port and all
+    template.url = page.url(hosts[1], server:port())
+    local bound = hello_route(template, c)
+    server:set_route("/", bound.body)
+    server:set_route("/index.html", bound.body)
+    say:write(("serving https://localhost:%d/ on %s (Ctrl-C to stop)\n")
         :format(server:port(), table.concat(hosts, ", ")))
     if server:http_port() then
-        io.write(("plain http://localhost:%d/ serves only CRLs and OCSP (signed anyway)\n")
+        say:write(("plain http://localhost:%d/ serves only CRLs and OCSP (signed anyway)\n")
             :format(server:http_port()))
     end
     local stapler
     if ocsp then
         stapler = ocsp:stapler(server)
         stapler:staple(c.served[1])
-        io.write("OCSP at /ocsp, signed by ocsp.pem; the server staples its own status\n")
+        say:write("OCSP at /ocsp, signed by ocsp.pem; the server staples its own status\n")
     else
-        io.write(("no OCSP: %s\n"):format(oerr))
+        say:write(("no OCSP: %s\n"):format(oerr))
     end
-    io.write(("serial %s; reloads on SIGHUP or when %s/server-chain.pem or server.key "
+    say:write(("serial %s; reloads on SIGHUP or when %s/server-chain.pem or server.key "
         .. "changes\n"):format(c.served[1]:serial(), opts.chain))
     if #cas > 0 then
         local names = {}
         for _, ca in ipairs(cas) do
             names[#names + 1] = ca:info().subject_line
         end
-        io.write(("client certificates %s, issued under: %s\n"):format(
+        say:write(("client certificates %s, issued under: %s\n"):format(
             client_cert == "require" and "required" or "requested (optional)",
             table.concat(names, "; ")))
         if ocsp then
-            io.write("revoked client certificates are refused: ca.db is read on every "
+            say:write("revoked client certificates are refused: ca.db is read on every "
                 .. "handshake and request\n")
         else
-            io.write("client certificates are not checked for revocation (no OCSP responder)\n")
+            say:write("client certificates are not checked for revocation (no OCSP responder)\n")
         end
     end
-    io.stdout:flush()
+    say:flush()
+    if opts.json then -- last: what a reader waits for, with the lines above all out
+        io.stdout:write(runtime.json_line(server, hosts, base, c.served[1]:serial()), "\n")
+        io.stdout:flush()
+    end
     local signal = serve_loop(server, opts, template, froutes, ocsp, stapler,
         ca_watch.new(c, layout.files(opts.chain)))
     server:stop()
     if signal ~= "SIGINT" and signal ~= "SIGTERM" then
         boot.die("serve: %s", signal) -- a CA changed: exit 1
     end
-    io.write(("stopped (%s)\n"):format(signal or "?"))
+    say:write(("stopped (%s)\n"):format(signal or "?"))
 end
 
 return runtime

@@ -41,7 +41,7 @@ return {
     authority_key_id = true,
     -- Where clients fetch the root's CRL to check this certificate
     -- (serve.lua's plain-HTTP port; docs/revocation.md).
-    crl_distribution_points = { "http://localhost:8080/crl/root.crl" },
+    crl_distribution_points = { "{base}/crl/root.crl" },
     -- This CA's own CRL (chain/intermediate.crl) is good for a week.
     crl_next_update_days = 7,
 }

@@ -16,4 +16,9 @@ return {
     -- The root's CRL (chain/root.crl) lists revoked intermediates; clients
     -- that hold an older copy fetch a new one after this many days.
     crl_next_update_days = 30,
+    -- Where serve.lua's plain-HTTP port (CRLs, OCSP) is reached: "{base}" in
+    -- the URLs the profiles put in certificates. serve.lua listens on this
+    -- port by default. Change it here only: the next build_chain.lua re-signs
+    -- the intermediate and leaves to match (docs/revocation.md).
+    public_base_url = "http://localhost:8080",
 }

@@ -25,6 +25,6 @@ return {
     authority_key_id = true,
     -- Revocation: the issuing CA's CRL and OCSP responder, served over
     -- plain HTTP by serve.lua (docs/revocation.md).
-    crl_distribution_points = { "http://localhost:8080/crl/intermediate.crl" },
-    authority_info_access = { ocsp = { "http://localhost:8080/ocsp" } },
+    crl_distribution_points = { "{base}/crl/intermediate.crl" },
+    authority_info_access = { ocsp = { "{base}/ocsp" } },
 }

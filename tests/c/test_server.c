@@ -851,7 +851,8 @@ static void test_handlers_plain(const cs_server_config *base)
 
     /* the same http port twice */
     c.http_port = http;
-    CHECK_FAIL(cs_server_start(&c, &none, &err), CS_ESERVER, &err, "cannot listen");
+    CHECK_FAIL(cs_server_start(&c, &none, &err), CS_ESERVER, &err,
+               "(plain http) is already in use");
     cs_server_stop(srv);
 }
 
@@ -1479,12 +1480,13 @@ int main(void)
     CHECK(count(out, "\nReused, TLSv1.2") == 5);
     CHECK(resumes_tls13(port, "on") == 1);
 
-    /* The same port again. */
+    /* The same port again: the message names the address:port taken. */
     {
         cs_server_config c = cfg;
+        char want[96];
         c.port = port;
-        CHECK_FAIL(cs_server_start(&c, &srv2, &err), CS_ESERVER, &err,
-                   "server: cannot listen on 127.0.0.1:");
+        snprintf(want, sizeof want, "server: 127.0.0.1:%d (https) is already in use", port);
+        CHECK_FAIL(cs_server_start(&c, &srv2, &err), CS_ESERVER, &err, want);
         CHECK(srv2 == NULL);
         if (err.code == CS_ESERVER)
             printf("(expected) %s\n", err.msg);

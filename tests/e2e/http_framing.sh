@@ -7,7 +7,6 @@ out=$tmp/chain
 check "build_chain" build_chain --out "$out"
 start_server "$tmp/serve.log" --chain "$out" --http-port 0 || { bad "server start"; finish; exit 1; }
 contains "OCSP is served" "$tmp/serve.log" "OCSP at /ocsp"
-http_port=$(sed -n 's|^plain http://localhost:\([0-9]*\)/.*|\1|p' "$tmp/serve.log")
 check "ambiguous framing refused" python3 "$repo/tests/e2e/http_framing.py" "$port" \
     "$http_port" "$out/root.pem"
 cat "$tmp/last.out"

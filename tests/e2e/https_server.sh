@@ -17,7 +17,10 @@ check "curl trusting only the root" curl -sS --fail --cacert "$out/root.pem" \
 contains "hello page" "$tmp/page.html" "Hello, World!"
 contains "page shows the leaf" "$tmp/page.html" "C=SE, O=Simple Inc, OU=ABC, CN=localhost"
 contains "page shows the intermediate" "$tmp/page.html" "CN=Simple Intermediate CA"
-contains "page tells how to trust the root" "$tmp/page.html" "update-ca-certificates"
+contains "page tells how to trust the root" "$tmp/page.html" "lua scripts/trust.lua install"
+lacks "no hand-run certutil" "$tmp/page.html" "certutil"
+contains "page names the bound address" "$tmp/page.html" "https://localhost:$port/"
+[ "$port" = 8443 ] || lacks "page names no other port" "$tmp/page.html" "8443"
 contains "page shows the root fingerprint" "$tmp/page.html" "$(fingerprint "$out/root.pem")"
 refuse "curl without the root refuses" curl -sS --fail --resolve "localhost:$port:127.0.0.1" "$url/"
 check "root.pem offered for download" curl -sS --fail --cacert "$out/root.pem" \

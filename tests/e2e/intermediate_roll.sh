@@ -112,7 +112,7 @@ equal "same intermediate" "$(serial_of "$out/intermediate.pem")" "$old_inter"
 
 # 6. The OCSP responder a new serve.lua answers with is the new one.
 start_server "$tmp/serve.log" --chain "$out" || { bad "server start"; finish; exit 1; }
-hport=$(sed -n 's|^plain http://localhost:\([0-9]*\)/.*|\1|p' "$tmp/serve.log")
+hport=$http_port
 check "openssl ocsp for the new server certificate" openssl ocsp \
     -issuer "$out/intermediate.pem" -cert "$out/server.pem" -url "http://127.0.0.1:$hport/ocsp" \
     -CAfile "$out/root.pem" -resp_text

@@ -60,17 +60,22 @@ build_chain() {
     lua "$repo/scripts/build_chain.lua" "$@"
 }
 
-# start_server LOG ARGS...: serve.lua on a free port; sets server_pid, port.
+# start_server LOG ARGS...: serve.lua on a free port; sets server_pid, port
+# (and http_port when it listens for plain HTTP).
 start_server() {
     local log=$1
     shift
     # A plain command, not the lua function: $! must be the server itself.
-    LD_PRELOAD=$lua_preload "$LUA" "$repo/scripts/serve.lua" --port 0 "$@" >"$log" 2>&1 &
+    # --json: stdout holds one JSON line once bound; the rest goes to stderr.
+    LD_PRELOAD=$lua_preload "$LUA" "$repo/scripts/serve.lua" --port 0 --json "$@" >"$log" 2>&1 &
     server_pid=$!
     port=""
     for _ in $(seq 1 100); do
-        port=$(sed -n 's|^serving https://localhost:\([0-9]*\)/.*|\1|p' "$log")
-        [ -n "$port" ] && return 0
+        port=$(sed -n 's|^{.*"https":{[^}]*"port":\([0-9]*\).*|\1|p' "$log")
+        if [ -n "$port" ]; then
+            http_port=$(sed -n 's|^{"http":{"port":\([0-9]*\).*|\1|p' "$log")
+            return 0
+        fi
         kill -0 "$server_pid" 2>/dev/null || break
         sleep 0.1
     done

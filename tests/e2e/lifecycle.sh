@@ -11,7 +11,7 @@ check "issue a leaf" lua "$repo/scripts/issue.lua" --chain "$chain" --profile se
     --name web.localhost --out "$tmp/issued"
 leaf=$tmp/issued/web.localhost.pem
 start_server "$tmp/serve.log" --chain "$chain" || exit 1
-hport=$(sed -n 's|^plain http://localhost:\([0-9]*\)/.*|\1|p' "$tmp/serve.log")
+hport=$http_port
 [ -n "$hport" ] && ok || bad "serve.lua names its plain-HTTP port"
 contains "serve.lua answers OCSP" "$tmp/serve.log" "OCSP at /ocsp"
 plain=http://127.0.0.1:$hport

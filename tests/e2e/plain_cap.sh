@@ -8,7 +8,6 @@ out=$tmp/chain
 check "build_chain" build_chain --out "$out"
 start_server "$tmp/serve.log" --chain "$out" --http-port 0 --per-address 4 \
     || { bad "server start"; finish; exit 1; }
-http_port=$(sed -n 's|^plain http://localhost:\([0-9]*\)/.*|\1|p' "$tmp/serve.log")
 check "a fifth plain connection from one address is refused" python3 - "$http_port" <<'PY'
 import socket, sys, time
 port = int(sys.argv[1])

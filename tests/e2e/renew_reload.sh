@@ -9,7 +9,6 @@ out=$tmp/chain
 check "build_chain" build_chain --out "$out"
 start_server "$tmp/serve.log" --chain "$out" || { bad "server start"; finish; exit 1; }
 url=https://localhost:$port
-http_port=$(sed -n 's|^plain http://localhost:\([0-9]*\)/.*|\1|p' "$tmp/serve.log")
 
 serial_of() { openssl x509 -in "$1" -noout -serial | cut -d= -f2; }
 served_serial() {

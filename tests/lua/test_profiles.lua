@@ -259,7 +259,8 @@ refused("a misspelt field: file:line, the nearest name, the list", "typo_lines",
     .. "the fields are: allow_wildcard, authority_info_access, authority_key_id, "
     .. "basic_constraints, crl_distribution_points, crl_next_update_days, description, "
     .. "extended_key_usage, extends, issuer, key, key_usage, name_constraints, ocsp_no_check, "
-    .. "renew_before_days, subject, subject_alt_name, subject_key_id, validity_days)")
+    .. "public_base_url, renew_before_days, subject, subject_alt_name, subject_key_id, "
+    .. "validity_days)")
 write("typo_key", "return {\n" .. minimal .. ",\n key = { type = 'ec',\n curv = 'P-256' } }")
 refused("a misspelt key field", "typo_key", tmp .. "/typo_key.lua:4: key: unknown field 'curv' "
     .. "(did you mean 'curve'? the fields are: bits, curve, type)")
