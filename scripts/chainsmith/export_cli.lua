@@ -1,20 +1,10 @@
--- The export.lua command: a certificate, its key and chain as a PKCS#12
--- file (AES-256-CBC, PBKDF2-HMAC-SHA256, HMAC-SHA256 MAC: core/pkcs12.h)
--- that browsers, keytool and pk12util import.
+-- The export.lua command: options, the secrets, then one call to
+-- chainsmith.export (the PKCS#12 file).
 local common = require "chainsmith.cli"
-local pki = require "pki"
-local layout = require "chainsmith.layout"
-local progress = require "chainsmith.progress"
+local export = require "chainsmith.export"
 local secret = require "chainsmith.secret"
 
 local cli = {}
-
--- Where issue.lua and build_chain.lua put a certificate's key and chain:
--- NAME.pem beside NAME.key and NAME-chain.pem.
-function cli.companions(cert_path)
-    local base = cert_path:gsub("%.pem$", ""):gsub("%.crt$", "")
-    return base .. ".key", base .. "-chain.pem", base:match("([^/\\]+)$")
-end
 
 function cli.main(args, boot)
     local parser = common.parser { name = "export.lua",
@@ -50,52 +40,20 @@ function cli.main(args, boot)
         boot.die("export: %s", kperr)
     end
 
-    local key_path, chain_path, name = cli.companions(opts.cert)
-    key_path = opts.key or key_path
-    if not opts.chain_file and not layout.exists(chain_path) then
-        chain_path = nil
-    end
-    chain_path = opts.chain_file or chain_path
-
-    local cert, err = pki.read_cert(opts.cert)
-    if not cert then
+    local result, err = export.pkcs12 { cert = opts.cert, out = opts.out, key = opts.key,
+        chain_file = opts.chain_file, name = opts.name, password = password,
+        key_passphrase = key_pass, force = opts.force }
+    if not result then
         boot.die("export: %s", err)
-    end
-    local key
-    key, err = pki.read_key(key_path, key_pass and { passphrase = key_pass } or nil)
-    if not key then
-        boot.die("export: %s", err)
-    end
-    local certs = {}
-    if chain_path then
-        certs, err = pki.read_chain(chain_path)
-        if not certs then
-            boot.die("export: %s", err)
-        end
-    end
-    progress.note("deriving the PKCS#12 keys (PBKDF2)")
-    local ok, werr, wcode = pki.write_pkcs12 { path = opts.out, cert = cert, key = key,
-        chain = certs, friendly_name = opts.name or name, password = password,
-        overwrite = opts.force }
-    key:close()
-    if not ok then
-        boot.die(wcode == "exists" and "export: %s (pass --force to replace)" or "export: %s",
-            werr)
-    end
-    local n = 0
-    for _, c in ipairs(certs) do
-        if c ~= cert then
-            n = n + 1
-        end
     end
     if opts.json then
-        common.print_json { out = opts.out, cert = opts.cert, chain_certificates = n,
-            friendly_name = opts.name or name,
-            protection = "AES-256-CBC, PBKDF2-HMAC-SHA256, MAC HMAC-SHA256" }
+        result.protection = export.protection
+        common.print_json(result)
         return
     end
+    local n = result.chain_certificates
     io.write(("wrote %s: %s, its key and %d chain certificate%s, as '%s'\n")
-        :format(opts.out, opts.cert, n, n == 1 and "" or "s", opts.name or name))
+        :format(result.out, result.cert, n, n == 1 and "" or "s", result.friendly_name))
     io.write("  protection: AES-256-CBC with PBKDF2-HMAC-SHA256, MAC HMAC-SHA256\n")
 end
 

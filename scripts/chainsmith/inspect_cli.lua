@@ -1,31 +1,9 @@
--- The inspect.lua command: options, the password, one report per file.
+-- The inspect.lua command: options, the password, then one call to
+-- chainsmith.inspect_files (one report per file).
 local common = require "chainsmith.cli"
-local pki = require "pki"
-local identify = require "chainsmith.identify"
-local json = require "chainsmith.json"
-local report = require "chainsmith.report"
+local inspect_files = require "chainsmith.inspect_files"
 
 local cli = {}
-
--- The PKCS#12 password: from the environment or a file, never from the
--- command line (where ps and shell history would show it). nil: none given.
-local function password(opts)
-    if opts.password_env then
-        local v = os.getenv(opts.password_env)
-        if not v then
-            return nil, ("--password-env: %s is not set"):format(opts.password_env)
-        end
-        return v
-    elseif opts.password_file then
-        local text, err = pki.read_file(opts.password_file, 64 * 1024)
-        if not text then
-            return nil, ("--password-file: %s"):format(err)
-        end
-        local v = text:match("^[^\n]*") -- the first line, without its newline
-        return (v:gsub("\r$", ""))
-    end
-    return nil
-end
 
 function cli.main(args)
     local parser = common.parser { name = "inspect.lua",
@@ -46,34 +24,12 @@ function cli.main(args)
     require("chainsmith.secret").refuse_plain(parser, "password")
     local opts = parser:parse(args)
 
-    local pass, err = password(opts)
+    local pass, err = inspect_files.password(opts)
     if err then
         io.stderr:write("inspect: ", err, "\n")
         os.exit(2)
     end
-    local now = os.time()
-    local status = 0
-    -- every file first: a CRL is checked against certificates in the others
-    local results, pool = {}, {}
-    for i, path in ipairs(opts.file) do
-        local found, msg = identify.file(path, pass)
-        results[i] = { found = found, msg = msg }
-        pool[#pool + 1] = found
-    end
-    for i, r in ipairs(results) do
-        local found = r.found
-        if not found then
-            io.stderr:write(r.msg, "\n")
-            status = 2
-        else
-            report.analyse(found, pool)
-            if opts.json then
-                io.write(json.encode(report.json(found, now)), "\n")
-            else
-                io.write(i > 1 and "\n" or "", report.text(found, now))
-            end
-        end
-    end
+    local status = inspect_files.run(opts.file, pass, opts.json)
     io.stdout:flush()
     os.exit(status)
 end

@@ -1,10 +1,11 @@
--- The revoke.lua command: options, the revocation, the CRL, the summary.
+-- The revoke.lua command: options, the passphrase, then one call to
+-- chainsmith.revocation and its summary.
 -- Exit status: 0 revoked, 1 any other failure, 3 unknown serial, 4 already
 -- revoked (docs/revocation.md).
 local common = require "chainsmith.cli"
 local pki = require "pki"
+local revocation = require "chainsmith.revocation"
 local secret = require "chainsmith.secret"
-local summary = require "chainsmith.summary"
 
 local cli = {}
 
@@ -32,62 +33,19 @@ function cli.main(args, boot)
         parser:error("give --serial HEX or --cert FILE")
     end
 
-    local function fail(code, fmt, ...)
-        io.stderr:write(("revoke: " .. fmt):format(...), "\n")
+    local passphrase, perr = secret.read(opts, "passphrase")
+    local result, err, code = revocation.revoke { chain = opts.chain, profiles = opts.profiles,
+        reason = opts.reason, serial = opts.serial, cert = opts.cert,
+        passphrase = passphrase, passphrase_error = perr }
+    if not result then
+        io.stderr:write("revoke: ", err, "\n")
         os.exit(cli.exit_codes[code] or 1)
     end
-    local ok_reason = false
-    for _, r in ipairs(reasons) do
-        ok_reason = ok_reason or r == opts.reason
-    end
-    if not ok_reason then
-        fail("invalid", "--reason: unknown reason '%s' (one of: %s)", opts.reason,
-            table.concat(reasons, ", "))
-    end
-    local request = { reason = opts.reason }
-    if opts.cert then
-        local cert, cerr = pki.read_cert(opts.cert)
-        if not cert then
-            fail("invalid", "%s", cerr)
-        end
-        request.cert = cert
-    else
-        request.serial = opts.serial
-    end
-
-    -- A chain that cannot be opened is exit 1, whatever its code: 3 and 4
-    -- speak of the serial only.
-    local passphrase, perr = secret.read(opts, "passphrase")
-    if passphrase == nil then
-        fail("chain", "%s", perr)
-    end
-    local ca, err = require("chainsmith.ca").open { dir = opts.chain, profiles = opts.profiles,
-        passphrase = passphrase or nil }
-    if not ca then
-        fail("chain", "%s", err)
-    end
-    local result, code
-    result, err, code = ca:revoke(request)
-    ca:close()
-    if not result then
-        fail(code, "%s", err)
-    end
-    local c = result.crl
     if opts.json then
-        local crl = summary.crl_json(c)
-        crl.ca, crl.why = result.ca, nil
-        common.print_json { serial = result.serial, subject = result.subject,
-            reason = result.reason, revoked_at = summary.date(result.revoked_at),
-            issuer = result.issuer, crl = crl }
+        common.print_json(revocation.json(result))
         return
     end
-    io.write(("revoked %s (%s)\n"):format(result.serial, result.subject),
-        ("  reason    %s\n"):format(result.reason),
-        ("  at        %s\n"):format(summary.date(result.revoked_at)),
-        ("  issuer    %s (%s)\n"):format(result.issuer, result.ca),
-        ("%s CRL: number %d, %d revoked, next update %s\n"):format(result.ca, c.number,
-            c.revoked, summary.date(c.next_update)),
-        ("files: %s, %s\n"):format(c.der, c.pem))
+    io.write(revocation.text(result))
 end
 
 return cli
