@@ -328,11 +328,17 @@ cs_code cs_ocsp_status(cs_ocsp_responder *r, const cs_cert *cert, cs_revocation 
     /* Ours by issuer name and authority key identifier, as the database
      * keys certificates by issuer; no signature check, which the caller's
      * verification did (and which costs what a lookup does not). */
-    if (X509_check_issued(r->issuer->x509, cert->x509) == X509_V_OK)
+    if (cs_ocsp_issued(r, cert))
         rc = look_up_serial(r, X509_get0_serialNumber(cert->x509), &st, err);
     if (rc == CS_OK)
         *out = st;
     return rc;
+}
+
+int cs_ocsp_issued(const cs_ocsp_responder *r, const cs_cert *cert)
+{
+    return r && cert && cert->x509 &&
+           X509_check_issued(r->issuer->x509, cert->x509) == X509_V_OK;
 }
 
 /* One SingleResponse for cid into bs. */

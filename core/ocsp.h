@@ -100,6 +100,11 @@ CS_NODISCARD cs_code cs_ocsp_response_for_cert(cs_ocsp_responder *r, const cs_ce
 CS_NODISCARD cs_code cs_ocsp_status(cs_ocsp_responder *r, const cs_cert *cert,
                                     cs_revocation *out, cs_err *err);
 
+/* Whether the responder's issuer issued cert (by issuer name and authority
+ * key identifier, as cs_ocsp_status decides it; no signature check): 1 or 0.
+ * Thread-safe: it reads only what never changes. */
+int cs_ocsp_issued(const cs_ocsp_responder *r, const cs_cert *cert);
+
 /* The GET form (RFC 6960 A.1: GET {url}/{url-encoding of base64 of DER}):
  * the text after the responder's path, percent-encoded or already decoded,
  * to the DER request; free *der with free(). CS_EINVAL if it is not base64. */

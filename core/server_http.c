@@ -542,8 +542,11 @@ int csi_route_handler(struct mg_connection *conn, void *cbdata)
      * long as the client keeps sending) is refused from the next request. */
     if (srv->checks_clients && !plain && ri->client_cert) {
         int refused = csi_tls_client_refused(srv, ri->client_cert->peer_cert);
-        if (refused > 0)
+        if (refused == 1)
             return send_plain_status(conn, ri, 403, "client certificate revoked\n", 1);
+        if (refused == 2)
+            return send_plain_status(conn, ri, 403, "client certificate not in the CA's "
+                                     "records\n", 1);
         if (refused < 0)
             return send_plain_status(conn, ri, 503, "cannot read the client certificate's "
                                      "revocation status\n", 1);

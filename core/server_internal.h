@@ -139,10 +139,11 @@ void csi_creds_put(cs_server *srv, creds *c);
 void csi_creds_swap(cs_server *srv, creds *c);
 
 /* Whether srv refuses the client certificate peer (verified, or resumed
- * from a session that was): 1 the database says revoked, -1 its status
- * could not be read (refuse: fail closed, the reason on stderr), 0 admit
- * (good, unknown to the database, another CA's, no certificate, or the
- * server checks none). */
+ * from a session that was): 1 the database says revoked, 2 our issuer
+ * signed it but the database does not hold it (not issued through
+ * chainsmith: a copied key, a lost record), -1 its status could not be
+ * read (refuse: fail closed, the reason on stderr), 0 admit (good, another
+ * CA's, no certificate, or the server checks none). */
 int csi_tls_client_refused(cs_server *srv, X509 *peer);
 
 /* ---- the HTTP side, in server_http.c ---- */

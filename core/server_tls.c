@@ -54,13 +54,21 @@ int csi_tls_client_refused(cs_server *srv, X509 *peer)
         fprintf(stderr, "ocsp: a client certificate's status: %s\n", err.msg);
         return -1;
     }
-    return st.status == CS_STATUS_REVOKED;
+    if (st.status == CS_STATUS_REVOKED)
+        return 1;
+    /* Every certificate our intermediate issues is recorded before it is
+     * written anywhere: one the database does not know was signed outside
+     * chainsmith, and nothing could ever revoke it. */
+    if (st.status == CS_STATUS_UNKNOWN && cs_ocsp_issued(srv->ocsp, &cert))
+        return 2;
+    return 0;
 }
 
 /* OpenSSL's verification of the client's chain, then the database's word
- * on the client certificate: a revoked one (or one whose status cannot be
- * read: fail closed) fails the handshake, with the certificate_revoked
- * alert (certificate_unknown when the lookup failed). */
+ * on the client certificate: a revoked one, one our issuer signed that the
+ * database does not hold, or one whose status cannot be read (fail closed)
+ * fails the handshake, with the certificate_revoked alert (bad_certificate
+ * or certificate_unknown for the other two). */
 static int verify_client(X509_STORE_CTX *xs, void *arg)
 {
     X509 *leaf;
@@ -74,7 +82,9 @@ static int verify_client(X509_STORE_CTX *xs, void *arg)
         return 1;
     X509_STORE_CTX_set_error_depth(xs, 0);
     X509_STORE_CTX_set_current_cert(xs, leaf);
-    X509_STORE_CTX_set_error(xs, refused > 0 ? X509_V_ERR_CERT_REVOKED : X509_V_ERR_UNSPECIFIED);
+    X509_STORE_CTX_set_error(xs, refused == 1   ? X509_V_ERR_CERT_REVOKED
+                                 : refused == 2 ? X509_V_ERR_CERT_REJECTED
+                                                : X509_V_ERR_UNSPECIFIED);
     return 0;
 }
 

@@ -999,7 +999,7 @@ static void test_revoked_clients(const cs_server_config *base, const cs_cert *ro
     const char *const client_auth[] = {"clientAuth"};
     const cs_name san[] = {{CS_NAME_EMAIL, "dana@example.com"}};
     const char *const oclient = "oclient.pem";
-    cs_cert *dana = NULL, *oroot = NULL;
+    cs_cert *dana = NULL, *oroot = NULL, *eve = NULL;
     const cs_cert *cas[3] = {root, inter, NULL};
     cs_ocsp_params p = {inter, inter, inter_key, 3600, NULL, NULL};
     cs_cert_spec spec = fx_leaf_spec(dn, 1, client_auth, san, 1, 2);
@@ -1056,6 +1056,21 @@ static void test_revoked_clients(const cs_server_config *base, const cs_cert *ro
            "-CAfile root.pem -cert dana.pem -key client.key -reconnect </dev/null 2>&1 | "
            "grep -E '^(New|Reused),' | sort -u", port);
     CHECK(strstr(out, "New,") != NULL && strstr(out, "Reused,") == NULL);
+
+    /* A certificate our intermediate signed outside chainsmith, with no
+     * record in ca.db (nothing could ever revoke it): refused, at the
+     * handshake and so before any page; dana still gets in. */
+    CHECK_OK(cs_cert_sign(&spec, client_key, inter, inter_key, &eve, &err), &err);
+    if (eve) {
+        fx_save_cert(eve, "eve.pem", 1);
+        CHECK(fetch_as(out, sizeof out, port, "eve.pem", "client.key", "") != 0 ||
+              strstr(out, "CN=Dana (serial ") == NULL);
+        fx_run(out, sizeof out, "openssl s_client -tls1_2 -connect 127.0.0.1:%d -CAfile root.pem "
+               "-cert eve.pem -key client.key </dev/null 2>&1", port);
+        CHECK(strstr(out, "alert certificate unknown") != NULL ||
+              strstr(out, "alert bad certificate") != NULL);
+        CHECK(dana_gets_in(port, TLS1_3_VERSION, NULL, NULL, out, sizeof out));
+    }
 
     /* A connection she keeps open across the revocation (CivetWeb closes
      * one idle for 500 ms: only the revocation comes between its requests). */
@@ -1122,6 +1137,7 @@ done:
     cs_ocsp_responder_free(r);
     cs_store_close(store);
     cs_cert_free(dana);
+    cs_cert_free(eve);
     cs_cert_free(oroot);
     cs_key_free(client_key);
 }

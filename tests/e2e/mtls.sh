@@ -11,7 +11,8 @@ cp -r "$repo/www" "$tmp/www"
 chain=$tmp/chain
 
 # make_client CHAIN_DIR NAME CN [expired]: NAME.pem (+ NAME.key) under the
-# chain's intermediate, clientAuth only; expired: notAfter yesterday.
+# chain's intermediate, recorded in its ca.db, clientAuth only; expired:
+# notAfter yesterday.
 cat >"$tmp/make_client.lua" <<'EOF'
 local pki = require "pki"
 local dir, name, cn, expired = arg[1], arg[2], arg[3], arg[4] == "expired"
@@ -32,7 +33,11 @@ if expired then
 else
     spec.validity_days = 7
 end
-local cert = assert(pki.sign(spec, key, inter, inter_key))
+-- Recorded in the chain's ca.db, as issue.lua records: the server refuses
+-- a certificate of its intermediate's that the database does not hold.
+local store = assert(pki.open_store(dir .. "/ca.db"))
+local cert = assert(store:issue(spec, key, inter, inter_key, "client"))
+store:close()
 assert(cert:save(name .. ".pem"))
 assert(key:save(name .. ".key"))
 EOF
