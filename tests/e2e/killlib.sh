@@ -26,7 +26,8 @@ plain_ms=${plain_ms:-400}
 paused_ms=${paused_ms:-2000}
 
 # kill_round ROUND WHAT SCRIPT ARGS...: run SCRIPT (a Lua file), kill it at
-# a random moment, then check. WHAT names the file whose fingerprint tells
+# a random moment (in the paused rounds: a random moment once a journal is
+# open), then check. WHAT names the file whose fingerprint tells
 # the old folder from the new.
 kill_round() {
     local round=$1 what=$2 delay=0 span=$plain_ms pause ms before after pid
@@ -39,7 +40,22 @@ kill_round() {
     LUA_CPATH="$CS_HOOKS_CPATH;;" LD_PRELOAD=$lua_preload "$LUA" \
         -e "require('pki').test_hooks.place_delay($delay)" "$@" >"$tmp/k.out" 2>"$tmp/k.err" &
     pid=$!
-    sleep "$pause"
+    if [ "$delay" -gt 0 ]; then
+        # Paused rounds: wait for a journal (the window the pause widens),
+        # then kill inside it; a random moment alone could miss it on a
+        # slow machine (seen once in a fresh chroot: 0 of 10).
+        local waited=0
+        while [ "$(journals)" -eq 0 ] && [ "$waited" -lt "$span" ] &&
+              kill -0 "$pid" 2>/dev/null; do
+            sleep 0.01
+            waited=$((waited + 10))
+        done
+        ms=$((waited + RANDOM % 10))
+        pause=$(printf '%d.%03d' $((ms / 1000)) $((ms % 1000)))
+        sleep "0.00$((RANDOM % 10))"
+    else
+        sleep "$pause"
+    fi
     kill -KILL "$pid" 2>/dev/null
     wait "$pid" 2>/dev/null
     [ "$(journals)" -gt 0 ] && in_window=$((in_window + 1))
