@@ -289,6 +289,21 @@ local function expand_base(dir, p, file)
     return true
 end
 
+-- The last steps every profile takes, from a file or a table: the merged
+-- profile checked, {base} expanded in its URLs, and named after where it
+-- came from (label: the file, or "profile table NAME"). p, or nil and why.
+local function finish(dir, p, name, label)
+    local ok, why = check_profile(p, label)
+    if ok then
+        ok, why = expand_base(dir, p, label)
+    end
+    if not ok then
+        return nil, why
+    end
+    p.name, p.file = name, label
+    return p
+end
+
 -- Load dir/name.lua, merged over what it extends. Returns the profile
 -- table (with `name` and `file` added), or nil and a message naming the
 -- file (and line, for Lua errors).
@@ -301,16 +316,7 @@ function profile.load(dir, name)
     if not p then
         return nil, err
     end
-    local file = profile.path(dir, name)
-    local valid, why = check_profile(p, file)
-    if valid then
-        valid, why = expand_base(dir, p, file)
-    end
-    if not valid then
-        return nil, why
-    end
-    p.name, p.file = name, file
-    return p
+    return finish(dir, p, name, profile.path(dir, name))
 end
 
 -- A copy of a caller's table, so that what was checked is what is used
@@ -365,15 +371,7 @@ function profile.from_table(t, dir)
         end
         p = merge(parent, p)
     end
-    ok, why = check_profile(p, label)
-    if ok then
-        ok, why = expand_base(dir, p, label)
-    end
-    if not ok then
-        return nil, why
-    end
-    p.name, p.file = name, label
-    return p
+    return finish(dir, p, name, label)
 end
 
 -- Every profile in dir: each NAME.lua (NAME as profile.valid_name allows),
