@@ -9,12 +9,12 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 cache="$here/.cache"
 
 packages="build-essential cmake pkg-config libssl-dev openssl libsqlite3-dev sqlite3
-libidn2-dev liblua5.4-dev lua5.4 lua-argparse lua-cjson lua-filesystem lua-check gnutls-bin
+libidn2-dev libjansson-dev liblua5.4-dev lua5.4 lua-argparse lua-cjson lua-filesystem lua-check gnutls-bin
 curl dpkg-dev ca-certificates"
 
 if [ "${1:-}" = "--test" ]; then
     packages="$packages chromium libnss3-tools openjdk-17-jre-headless testssl.sh bsdutils
-python3"
+python3 python3-acme"
 fi
 
 missing=""
