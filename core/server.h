@@ -71,6 +71,7 @@ typedef struct cs_http_request {
     const char *path;         /* as cs_handler_fn's path */
     const char *query;        /* after '?', not decoded; NULL when there is none */
     const char *content_type; /* the Content-Type header as sent; NULL when none */
+    const char *authorization; /* the Authorization header as sent; NULL when none */
     const unsigned char *body; /* as cs_handler_fn's body */
     size_t body_len;
     /* 1: the body was larger than CS_HANDLER_MAX_BODY and was not read

@@ -489,6 +489,7 @@ static void serve_request(const handler *h, struct mg_connection *conn,
     req.path = path;
     req.query = ri->query_string;
     req.content_type = mg_get_header(conn, "Content-Type");
+    req.authorization = mg_get_header(conn, "Authorization");
     req.body = body;
     req.body_len = body_len;
     req.too_large = too_large;
