@@ -26,6 +26,17 @@
 #define PKI_CRL "pki.crl"
 #define PKI_OCSP "pki.ocsp_responder"
 #define PKI_JOURNAL "pki.journal"
+#define PKI_SIGNAPI "pki.signapi"
+
+/* The signing API object (bindings/signapi.c), shared by its userdata and
+ * the servers mounting it: pki_signapi_ref_get takes a reference on the
+ * pki.signapi at idx (raises if it is not one, or closed), pki_signapi_unref
+ * gives one back (the last frees it). */
+struct cs_signapi;
+typedef struct pki_signapi_ref pki_signapi_ref;
+pki_signapi_ref *pki_signapi_ref_get(lua_State *L, int idx);
+void pki_signapi_unref(pki_signapi_ref *ref);
+struct cs_signapi *pki_signapi_of(const pki_signapi_ref *ref);
 
 /* Argument idx as an open pki.ocsp_responder (else raises). Its userdata
  * holds one reference to the responder; a server answering with it holds
@@ -150,6 +161,7 @@ void pki_csr_register(lua_State *L);
 void pki_crl_register(lua_State *L);
 void pki_ocsp_register(lua_State *L);
 void pki_files_register(lua_State *L);
+void pki_signapi_register(lua_State *L);
 /* cert:permits, defined in name.c with the other name calls. */
 int pki_cert_permits(lua_State *L);
 extern const luaL_Reg pki_key_funcs[];
@@ -163,6 +175,7 @@ extern const luaL_Reg pki_name_funcs[];
 extern const luaL_Reg pki_csr_funcs[];
 extern const luaL_Reg pki_crl_funcs[];
 extern const luaL_Reg pki_ocsp_funcs[];
+extern const luaL_Reg pki_signapi_funcs[];
 
 /* A CRLReason at stack index idx, a name ("keyCompromise") or an integer
  * code; -1 with err naming path (and listing the names) if not allowed. */
