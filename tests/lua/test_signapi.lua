@@ -64,7 +64,8 @@ t.case("sign and revoke answered from Lua", function()
     -- the request waits for our answer: run curl in the background, answer, read its output
     local out = dir .. "/sign.out"
     os.execute(("(cd %s && env -u LD_PRELOAD curl -s --max-time 60 --cacert root.pem "
-        .. "--cert client.pem --key client.key --resolve localhost:%d:127.0.0.1 -w '\\n%%{http_code}' "
+        .. "--cert client.pem --key client.key --resolve localhost:%d:127.0.0.1 "
+        .. "-w '\\n%%{http_code}' "
         .. "-H 'Content-Type: application/json' --data-binary @sign.json "
         .. "https://localhost:%d/api/v1/sign > %s; touch %s.done) &")
         :format(t.quote(dir), port, port, t.quote(out), t.quote(out)))
@@ -101,7 +102,8 @@ t.case("sign and revoke answered from Lua", function()
     -- revoke, refused by "policy" with its words
     t.write_file(dir .. "/revoke.json", ('{"serial":"%s"}'):format(leaf:serial()))
     os.execute(("(cd %s && env -u LD_PRELOAD curl -s --max-time 60 --cacert root.pem "
-        .. "--cert client.pem --key client.key --resolve localhost:%d:127.0.0.1 -w '\\n%%{http_code}' "
+        .. "--cert client.pem --key client.key --resolve localhost:%d:127.0.0.1 "
+        .. "-w '\\n%%{http_code}' "
         .. "-H 'Content-Type: application/json' --data-binary @revoke.json "
         .. "https://localhost:%d/api/v1/revoke > %s.r; touch %s.rdone) &")
         :format(t.quote(dir), port, port, t.quote(out), t.quote(out)))
