@@ -751,10 +751,22 @@ static void test_bad_jws(void)
         snprintf(hdr, sizeof hdr, "{\"kty\":\"RSA\",\"n\":\"%s\",\"e\":\"AQAAAAAAAAAB\"}", n64);
         CHECK_FAIL(cs_jwk_from_json(hdr, strlen(hdr), &k, &fault, &err), CS_EUNSUPPORTED, &err,
                    "\"e\" is 9 bytes");
-        /* an even exponent: OpenSSL's public check refuses it */
+        /* an even exponent, an even modulus, one with the factor 3 */
         snprintf(hdr, sizeof hdr, "{\"kty\":\"RSA\",\"n\":\"%s\",\"e\":\"AQAA\"}", n64);
         CHECK_FAIL(cs_jwk_from_json(hdr, strlen(hdr), &k, &fault, &err), CS_EUNSUPPORTED, &err,
-                   "not a valid RSA public key");
+                   "e must be odd and at least 3");
+        free(n64);
+        big[255] = 0xaa; /* even */
+        n64 = b64(big, 256);
+        snprintf(hdr, sizeof hdr, "{\"kty\":\"RSA\",\"n\":\"%s\",\"e\":\"AQAB\"}", n64);
+        CHECK_FAIL(cs_jwk_from_json(hdr, strlen(hdr), &k, &fault, &err), CS_EUNSUPPORTED, &err,
+                   "modulus n is even");
+        free(n64);
+        memset(big, 0xff, 256); /* 2^2048 - 1: divisible by 3 */
+        n64 = b64(big, 256);
+        snprintf(hdr, sizeof hdr, "{\"kty\":\"RSA\",\"n\":\"%s\",\"e\":\"AQAB\"}", n64);
+        CHECK_FAIL(cs_jwk_from_json(hdr, strlen(hdr), &k, &fault, &err), CS_EUNSUPPORTED, &err,
+                   "small factor 3");
         free(n64);
         CHECK_FAIL(cs_jwk_from_json("{\"kty\":\"EC\"", 11, &k, &fault, &err), CS_EINVAL, &err,
                    "jwk: not JSON");
@@ -773,6 +785,43 @@ static void test_bad_jws(void)
     cs_key_free(ed);
 }
 
+/* fuzz_jws found a modulus (RFC 7638's with one bit changed) that OpenSSL's
+ * RSA public-key check passed one time and failed the next: its
+ * Miller-Rabin bases are random. An account key accepted once must load
+ * again from the database: the verdict on one JWK is the same every time. */
+static void test_rsa_verdict_stable(void)
+{
+    static const char jwk[] =
+        "{\"kty\":\"RSA\",\"n\":\"0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT"
+        "86zwu1RK7aXFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt"
+        "7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n"
+        "91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur"
+        "-kEgU8awapJzKnqDKgw\",\"e\":\"AQAB\"}";
+    int accepted = 0, refused = 0;
+    for (int i = 0; i < 40; i++) {
+        cs_key *k = NULL;
+        cs_jws_fault fault = 0;
+        cs_err err = {0};
+        if (cs_jwk_from_json(jwk, strlen(jwk), &k, &fault, &err) == CS_OK) {
+            char *canon = jwk_of(k);
+            cs_key *again = NULL;
+            if (canon && cs_jwk_from_json(canon, strlen(canon), &again, &fault, &err) == CS_OK)
+                accepted++;
+            else
+                refused++; /* accepted, then its own canonical text refused */
+            cs_key_free(again);
+            free(canon);
+            cs_key_free(k);
+        } else {
+            refused++;
+        }
+    }
+    if (accepted && refused)
+        fprintf(stderr, "  the same JWK: %d times accepted, %d times refused\n", accepted,
+                refused);
+    CHECK(accepted == 40 || refused == 40);
+}
+
 static int write_text(const char *name, const char *text)
 {
     char path[256];
@@ -789,6 +838,7 @@ int main(void)
     test_b64url();
     test_rfc7638();
     test_rfc7515_es256();
+    test_rsa_verdict_stable();
 
     if (!fx_mkdtemp("jws"))
         return 1;
