@@ -281,16 +281,9 @@ static int server_set_route(lua_State *L)
     return 1;
 }
 
-/* pki.wait_for_signal([timeout_ms]): "SIGINT", "SIGTERM", "SIGHUP" or nil on
- * timeout. From the first call on these three are caught for the rest of
- * the process, so one arriving between two waits is returned by the next. */
-static int wait_for_signal(lua_State *L)
+/* A signal as Lua sees it: its name, nil for none. */
+static int push_signal(lua_State *L, int sig)
 {
-    lua_Integer timeout = luaL_optinteger(L, 1, 0);
-    int sig;
-
-    luaL_argcheck(L, timeout >= 0 && timeout <= 0x7fffffff, 1, "timeout out of range");
-    sig = cs_wait_for_signal((int)timeout);
     if (sig == SIGINT)
         lua_pushliteral(L, "SIGINT");
     else if (sig == SIGTERM)
@@ -302,6 +295,27 @@ static int wait_for_signal(lua_State *L)
     else
         lua_pushinteger(L, sig);
     return 1;
+}
+
+/* pki.wait_for_signal([timeout_ms]): "SIGINT", "SIGTERM", "SIGHUP" or nil on
+ * timeout. From the first call on these three are caught for the rest of
+ * the process, so one arriving between two waits is returned by the next. */
+static int wait_for_signal(lua_State *L)
+{
+    lua_Integer timeout = luaL_optinteger(L, 1, 0);
+    int sig;
+
+    luaL_argcheck(L, timeout >= 0 && timeout <= 0x7fffffff, 1, "timeout out of range");
+    sig = cs_wait_for_signal((int)timeout);
+    return push_signal(L, sig);
+}
+
+/* pki.poll_signal(): "SIGINT", "SIGTERM", "SIGHUP" or nil, at once. For a
+ * loop that waits elsewhere (acme:next) and must still stop and reload
+ * promptly; catching starts on the first call, as with wait_for_signal. */
+static int poll_signal(lua_State *L)
+{
+    return push_signal(L, cs_poll_signal());
 }
 
 static const luaL_Reg server_meta[] = {
@@ -325,6 +339,7 @@ static const luaL_Reg server_methods[] = {
 const luaL_Reg pki_server_funcs[] = {
     {"start_server", server_start},
     {"wait_for_signal", wait_for_signal},
+    {"poll_signal", poll_signal},
     {NULL, NULL},
 };
 
