@@ -188,6 +188,9 @@ Service.__index = Service
 -- service.decider. Returns the service ({acme = pki.acme, ca, ...}) or nil,
 -- message.
 function service.open(opts)
+    if not pki.acme then
+        return nil, ("the pki module here (chainsmith %s) has no ACME server"):format(pki.version)
+    end
     local ca, err = ca_mod.open { dir = opts.chain, profiles = opts.profiles,
         passphrase = opts.passphrase, policy = opts.policy }
     if not ca then
