@@ -82,7 +82,7 @@ function options.read_file(path, given)
     local function check(tbl, known, where)
         for k, v in pairs(tbl) do
             if not known[k] then
-                return nil, ("%s: %sunknown field '%s'"):format(path, where, tostring(k))
+                return nil, ("%s: unknown field '%s%s'"):format(path, where, tostring(k))
             end
             if type(v) ~= known[k] then
                 return nil, ("%s: %s%s: expected %s, got %s"):format(path, where, k, known[k],
