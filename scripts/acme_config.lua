@@ -28,4 +28,6 @@ return {
         -- workers = 8,          -- validations at once
         -- timeout_ms = 10000,   -- per validation
     },
+    -- ask_timeout_ms = 10000,    -- how long a request waits for a policy decision
+    -- order_lifetime = 86400,    -- seconds an order and its authorizations live
 }
