@@ -81,6 +81,8 @@ function cli.main(args, boot)
     acme_options.add(parser)
     parser:option("--profiles", "Folder holding the profiles ACME orders are issued under.",
         boot.profiles_dir):argname("DIR")
+    parser:option("--policy", "A policy file to use instead of scripts/policy.lua (its "
+        .. "policy.acme decides ACME requests).")
     secret.options(parser, "passphrase", "The CA keys' passphrase, when build_chain.lua "
         .. "encrypted them (ACME issues with the intermediate's key)")
     local opts = parser:parse(args)
@@ -94,6 +96,17 @@ function cli.main(args, boot)
         common.fail("serve", aproblem, common.exit.usage)
     end
     opts.acme_settings = acme
+    if opts.policy then
+        if not acme then
+            common.fail("serve", "--policy: only ACME uses a policy (give --acme)",
+                common.exit.usage)
+        end
+        local pol, perr = require("chainsmith.policy_engine").load(opts.policy)
+        if not pol then
+            common.fail("serve", "--policy: " .. perr)
+        end
+        opts.policy_module = pol
+    end
     runtime.run(opts, boot)
 end
 

@@ -428,6 +428,7 @@ local function open_acme(opts, boot, config, base, http_port, watch, box)
     local svc, err = acme_service.open {
         chain = opts.chain,
         profiles = opts.profiles,
+        policy = opts.policy_module,
         passphrase = passphrase or nil,
         settings = opts.acme_settings,
         base_url = base_url,
