@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -408,6 +409,14 @@ static void validated(void *arg, const char *problem, const char *detail)
     char *error = NULL;
     cs_err err = {CS_OK, ""};
 
+    /* "serverInternal": the validator stopped first (shutdown): the client
+     * may ask again once the server is back */
+    if (problem && strcmp(problem, "serverInternal") == 0) {
+        if (csi_acme_db_challenge_reset(v->acme->db, v->id, &err) != CS_OK)
+            fprintf(stderr, "acme: challenge %s: %s\n", v->id, err.msg);
+        free(v);
+        return;
+    }
     if (problem)
         error = csi_acme_problem_json(problem, detail, csi_acme_problem_status(problem));
     if (csi_acme_db_challenge_done(v->acme->db, v->id, problem && !error ? "{}" : error,
