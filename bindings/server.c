@@ -9,14 +9,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "acme.h"
+
 typedef struct server_box {
     cs_server *srv;
+    pki_acme_ref *acme; /* the ACME server mounted at /acme, or NULL */
 } server_box;
 
 static void release(server_box *box)
 {
     cs_server_stop(box->srv); /* no handler runs after this */
     box->srv = NULL;
+    pki_acme_unref(box->acme);
+    box->acme = NULL;
 }
 
 static int server_stop(lua_State *L)
@@ -164,17 +169,19 @@ static cs_client_auth read_client_auth(const pki_fields *f, size_t client_ca_len
 }
 
 /* pki.start_server{hosts, port, http_port, www, cert, chain, key, routes,
- * threads, per_address, hsts_max_age, resumption, client_ca, client_cert, ocsp} */
+ * threads, per_address, hsts_max_age, resumption, client_ca, client_cert, ocsp,
+ * acme} */
 static int server_start(lua_State *L)
 {
     static const char *const names[] = {"hosts", "port", "http_port", "www", "cert", "chain",
                                         "key", "routes", "threads", "per_address",
                                         "hsts_max_age", "resumption", "client_ca",
-                                        "client_cert", "ocsp", NULL};
+                                        "client_cert", "ocsp", "acme", NULL};
     cs_server_config cfg;
     cs_err err = {CS_OK, ""};
     server_box *box;
     pki_fields f;
+    cs_handler acme_handler;
     void *leaf, *key, *ocsp = NULL;
     lua_Integer port = 0, http_port = -1, threads = 0, per_address = 0, hsts = 0;
     int resumption = 1;
@@ -215,8 +222,22 @@ static int server_start(lua_State *L)
     box = lua_newuserdatauv(L, sizeof *box, 0);
     memset(box, 0, sizeof *box);
     luaL_setmetatable(L, PKI_SERVER);
-    if (cs_server_start(&cfg, &box->srv, &err) != CS_OK)
+    /* /acme, HTTPS only; the server holds a reference until it stops */
+    if (lua_getfield(L, 1, "acme") != LUA_TNIL) {
+        if (!luaL_testudata(L, -1, PKI_ACME))
+            luaL_argerror(L, 1, lua_pushfstring(L, "acme: pki.acme expected, got %s",
+                                                pki_type_of(L, -1)));
+        box->acme = pki_acme_ref_get(L, -1);
+        acme_handler = cs_acme_handler(pki_acme_of(box->acme));
+        cfg.handlers = &acme_handler;
+        cfg.handlers_len = 1;
+    }
+    lua_pop(L, 1);
+    if (cs_server_start(&cfg, &box->srv, &err) != CS_OK) {
+        pki_acme_unref(box->acme);
+        box->acme = NULL;
         return pki_fail(L, &err);
+    }
     return 1;
 }
 

@@ -23,6 +23,7 @@
 
 #include "cert.h"
 #include "error.h"
+#include "jws.h"
 #include "key.h"
 
 struct cs_key {
@@ -201,5 +202,12 @@ void csi_names_free(cs_name *names, size_t len);
 /* An ASN1_TIME as Unix seconds, whatever the local zone; 0 if unreadable.
  * Defined in info.c. */
 int csi_asn1_time_unix(const ASN1_TIME *t, int64_t *out);
+
+/* A JWK already parsed by jansson (a json_t object) to a public-only key:
+ * cs_jwk_from_json without the text, for the "jwk" in a JWS header (jws.c).
+ * Defined in jwk.c. */
+struct json_t;
+cs_code csi_jwk_from_object(const struct json_t *jwk, cs_key **out, cs_jws_fault *fault,
+                            cs_err *err);
 
 #endif

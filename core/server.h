@@ -34,14 +34,26 @@ typedef struct cs_route {
 } cs_route;
 
 /* What a handler answers. The server sends status, content_type (NULL:
- * "application/octet-stream") and body_len bytes of body, then frees body
- * with free(). A status outside 200..599 is sent as 500. */
+ * "application/octet-stream"), the header lines in headers and body_len
+ * bytes of body, then frees body and headers with free(). A status outside
+ * 200..599 is sent as 500, and so is a reply whose headers are not lines of
+ * "Name: value\r\n" (a token name, no other control characters) or name a
+ * header the server writes itself (Content-Type, Content-Length,
+ * Connection, Transfer-Encoding). */
 typedef struct cs_http_reply {
     int status;
     const char *content_type; /* the handler's: must outlive the call (a literal) */
     unsigned char *body;      /* malloc'd by the handler, freed by the server */
     size_t body_len;
+    /* NULL, or malloc'd header lines, "Replay-Nonce: abc\r\nRetry-After: 1\r\n",
+     * freed by the server. Build them with cs_http_reply_header. */
+    char *headers;
 } cs_http_reply;
+
+/* Append "name: value\r\n" to out->headers. CS_EINVAL when name is not a
+ * token or value holds a control character (nothing appended), CS_ENOMEM. */
+CS_NODISCARD cs_code cs_http_reply_header(cs_http_reply *out, const char *name,
+                                          const char *value, cs_err *err);
 
 /* A request to a handler's prefix. Called on CivetWeb worker threads, many
  * at once: it must be thread-safe and must not touch a lua_State. path is
@@ -53,13 +65,40 @@ typedef struct cs_http_reply {
 typedef void (*cs_handler_fn)(void *ctx, const char *method, const char *path,
                               const unsigned char *body, size_t body_len, cs_http_reply *out);
 
+/* A request as a cs_request_fn sees it: everything borrowed for the call. */
+typedef struct cs_http_request {
+    const char *method;       /* "GET", "HEAD", "POST", ... */
+    const char *path;         /* as cs_handler_fn's path */
+    const char *query;        /* after '?', not decoded; NULL when there is none */
+    const char *content_type; /* the Content-Type header as sent; NULL when none */
+    const unsigned char *body; /* as cs_handler_fn's body */
+    size_t body_len;
+    /* 1: the body was larger than CS_HANDLER_MAX_BODY and was not read
+     * (body is NULL): the handler answers (413 or its own words) and the
+     * server closes the connection after the reply. */
+    int too_large;
+    int tls;                  /* 1: over HTTPS, 0: the plain listener */
+    /* The TLS client certificate the handshake verified (and, when the
+     * server checks revocation, not revoked), or NULL. */
+    const cs_cert *client_cert;
+    const char *remote_addr;  /* "127.0.0.1", "::1" */
+} cs_http_request;
+
+/* A handler that sees the whole request (cs_http_request) and may set reply
+ * headers. Called on worker threads, as cs_handler_fn. out starts as
+ * {500, NULL, NULL, 0, NULL}. */
+typedef void (*cs_request_fn)(void *ctx, const cs_http_request *req, cs_http_reply *out);
+
 /* Requests whose path is prefix, or prefix followed by '/', go to fn (an
- * exact route wins over a handler; the first matching handler is used). */
+ * exact route wins over a handler; the first matching handler is used).
+ * Exactly one of fn and serve is set: fn for the simple form (OCSP), serve
+ * for one that needs the query, headers or client certificate (ACME). */
 typedef struct cs_handler {
     const char *prefix; /* "/ocsp": copied at start */
     cs_handler_fn fn;
     void *ctx;          /* passed to fn; must live until cs_server_stop returns */
     int plain;          /* 1: also on the plain-HTTP listener, as cs_route.plain */
+    cs_request_fn serve;
 } cs_handler;
 
 #define CS_HANDLER_MAX_BODY (64 * 1024)

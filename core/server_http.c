@@ -396,30 +396,142 @@ int csi_http_read_body(struct mg_connection *conn, const struct mg_request_info 
     return 0;
 }
 
+/* Whether c may start or continue an HTTP token (RFC 9110 5.6.2). */
+static int is_tchar(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+}
+
+/* The headers the server writes itself, which a reply may not repeat. */
+static int is_server_header(const char *name, size_t len)
+{
+    static const char *const ours[] = {"Content-Type", "Content-Length", "Connection",
+                                       "Transfer-Encoding"};
+    size_t i;
+
+    for (i = 0; i < sizeof ours / sizeof ours[0]; i++)
+        if (strlen(ours[i]) == len && strncasecmp(ours[i], name, len) == 0)
+            return 1;
+    return 0;
+}
+
+cs_code cs_http_reply_header(cs_http_reply *out, const char *name, const char *value,
+                             cs_err *err)
+{
+    size_t name_len, value_len, old_len;
+    const char *p;
+    char *grown;
+
+    if (!out || !name || !value)
+        return cs_err_set(err, CS_EINVAL, "server: reply header: NULL argument");
+    name_len = strlen(name);
+    value_len = strlen(value);
+    for (p = name; *p; p++)
+        if (!is_tchar(*p))
+            break;
+    if (name_len == 0 || *p || is_server_header(name, name_len))
+        return cs_err_set(err, CS_EINVAL, "server: reply header '%.40s': not a name a handler "
+                          "may send", name);
+    for (p = value; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            return cs_err_set(err, CS_EINVAL, "server: reply header %s: control character in "
+                              "the value", name);
+    old_len = out->headers ? strlen(out->headers) : 0;
+    grown = realloc(out->headers, old_len + name_len + value_len + 5);
+    if (!grown)
+        return cs_err_set(err, CS_ENOMEM, "server: out of memory adding header %s", name);
+    memcpy(grown + old_len, name, name_len);
+    memcpy(grown + old_len + name_len, ": ", 2);
+    memcpy(grown + old_len + name_len + 2, value, value_len);
+    memcpy(grown + old_len + name_len + 2 + value_len, "\r\n", 3);
+    out->headers = grown;
+    return CS_OK;
+}
+
+/* Whether headers (a reply's, NULL for none) is lines of "Name: value\r\n"
+ * as cs_http_reply_header writes them: a handler that filled it by hand
+ * must not split the response. */
+static int headers_ok(const char *headers)
+{
+    const char *p = headers, *colon;
+
+    if (!p)
+        return 1;
+    while (*p) {
+        colon = p;
+        while (is_tchar(*colon))
+            colon++;
+        if (colon == p || colon[0] != ':' || colon[1] != ' ' ||
+            is_server_header(p, (size_t)(colon - p)))
+            return 0;
+        for (p = colon + 2; *p && *p != '\r'; p++)
+            if ((unsigned char)*p < 0x20 || *p == 0x7f)
+                return 0;
+        if (p[0] != '\r' || p[1] != '\n')
+            return 0;
+        p += 2;
+    }
+    return 1;
+}
+
+/* Call a request-style handler (cs_request_fn): the request as it came. */
+static void serve_request(const handler *h, struct mg_connection *conn,
+                          const struct mg_request_info *ri, const char *path,
+                          const unsigned char *body, size_t body_len, int too_large,
+                          cs_http_reply *reply)
+{
+    cs_http_request req;
+    cs_cert peer;
+
+    memset(&req, 0, sizeof req);
+    req.method = ri->request_method;
+    req.path = path;
+    req.query = ri->query_string;
+    req.content_type = mg_get_header(conn, "Content-Type");
+    req.body = body;
+    req.body_len = body_len;
+    req.too_large = too_large;
+    req.tls = ri->is_ssl != 0;
+    if (ri->is_ssl && ri->client_cert && ri->client_cert->peer_cert) {
+        peer.x509 = ri->client_cert->peer_cert; /* CivetWeb's, valid for the connection */
+        req.client_cert = &peer;
+    }
+    req.remote_addr = ri->remote_addr;
+    h->serve(h->ctx, &req, reply);
+}
+
 /* A handler's request: read the body, call it, send what it answered. */
 static int call_handler(const cs_server *srv, struct mg_connection *conn,
                         const struct mg_request_info *ri, const handler *h)
 {
-    cs_http_reply reply = {500, NULL, NULL, 0};
+    cs_http_reply reply = {500, NULL, NULL, 0, NULL};
     unsigned char *body = NULL;
     size_t body_len = 0;
     const char *path = ri->local_uri_raw ? ri->local_uri_raw : ri->local_uri;
     const char *type;
-    char head[1024];
-    int closing, status, n;
+    char *head = NULL;
+    size_t head_cap;
+    int closing, status, n, too_large = 0;
 
     status = csi_http_read_body(conn, ri, CS_HANDLER_MAX_BODY, &body, &body_len);
-    if (status == 413)
+    if (status == 413 && !h->serve)
         return send_plain_status(conn, ri, 413, "request body too large\n", 1);
-    if (status == 408)
+    if (status == 413)
+        too_large = 1;
+    else if (status == 408)
         return send_plain_status(conn, ri, 408, "request body too slow or cut short\n", 1);
-    if (status != 0)
+    else if (status != 0)
         return send_plain_status(conn, ri, 500, "out of memory\n", 1);
     /* A body of known length is read whole, so the connection can stay (an
      * OCSP client's next POST needs no new handshake); a chunked one is
-     * closed after, as routes do. */
-    closing = !client_keeps_alive(conn, ri) || mg_get_header(conn, "Transfer-Encoding");
-    h->fn(h->ctx, ri->request_method, path, body, body_len, &reply);
+     * closed after, as routes do, and so is one left unread. */
+    closing = !client_keeps_alive(conn, ri) || mg_get_header(conn, "Transfer-Encoding") ||
+              too_large;
+    if (h->serve)
+        serve_request(h, conn, ri, path, body, body_len, too_large, &reply);
+    else
+        h->fn(h->ctx, ri->request_method, path, body, body_len, &reply);
     free(body);
     status = reply.status >= 200 && reply.status <= 599 ? reply.status : 500;
     type = reply.content_type && !has_ctl(reply.content_type) && strlen(reply.content_type) < 200
@@ -427,16 +539,29 @@ static int call_handler(const cs_server *srv, struct mg_connection *conn,
                : "application/octet-stream";
     if (!reply.body)
         reply.body_len = 0;
-    n = snprintf(head, sizeof head,
-                 "HTTP/1.1 %d %s\r\n"
-                 "Content-Type: %s\r\n"
-                 "Content-Length: %zu\r\n"
-                 "%s%s"
-                 "Connection: %s\r\n"
-                 "\r\n",
-                 status, mg_get_response_code_text(conn, status), type, reply.body_len,
-                 security_headers, ri->is_ssl ? srv->hsts : "", closing ? "close" : "keep-alive");
-    if (n > 0 && (size_t)n < sizeof head) {
+    if (!headers_ok(reply.headers)) {
+        fprintf(stderr, "server: handler %s: malformed reply headers, sent 500\n", h->prefix);
+        free(reply.headers);
+        reply.headers = NULL;
+        free(reply.body);
+        reply.body = NULL;
+        reply.body_len = 0;
+        status = 500;
+    }
+    head_cap = 1024 + (reply.headers ? strlen(reply.headers) : 0);
+    head = malloc(head_cap);
+    n = head ? snprintf(head, head_cap,
+                        "HTTP/1.1 %d %s\r\n"
+                        "Content-Type: %s\r\n"
+                        "Content-Length: %zu\r\n"
+                        "%s%s%s"
+                        "Connection: %s\r\n"
+                        "\r\n",
+                        status, mg_get_response_code_text(conn, status), type, reply.body_len,
+                        reply.headers ? reply.headers : "", security_headers,
+                        ri->is_ssl ? srv->hsts : "", closing ? "close" : "keep-alive")
+             : -1;
+    if (n > 0 && (size_t)n < head_cap) {
         mg_write(conn, head, (size_t)n);
         if (reply.body_len > 0 && strcmp(ri->request_method, "HEAD") != 0)
             mg_write(conn, reply.body, reply.body_len);
@@ -444,6 +569,8 @@ static int call_handler(const cs_server *srv, struct mg_connection *conn,
         mg_write(conn, server_error, sizeof server_error - 1);
         status = 500;
     }
+    free(head);
+    free(reply.headers);
     free(reply.body);
     return status;
 }
@@ -774,8 +901,9 @@ cs_code csi_handlers_build(const cs_server_config *cfg, handler **out, size_t *o
                             i + 1);
             goto done;
         }
-        if (!src->fn) {
-            rc = cs_err_set(err, CS_EINVAL, "server: handlers[%zu].fn: missing", i + 1);
+        if (!src->fn == !src->serve) {
+            rc = cs_err_set(err, CS_EINVAL, "server: handlers[%zu].fn: %s", i + 1,
+                            src->fn ? "and serve both set (one of them)" : "missing");
             goto done;
         }
         if (cfg->ocsp && strcmp(src->prefix, CS_OCSP_PATH) == 0) {
@@ -790,6 +918,7 @@ cs_code csi_handlers_build(const cs_server_config *cfg, handler **out, size_t *o
         }
         handlers[i].prefix_len = strlen(src->prefix);
         handlers[i].fn = src->fn;
+        handlers[i].serve = src->serve;
         handlers[i].ctx = src->ctx;
         handlers[i].plain = src->plain != 0;
     }

@@ -62,7 +62,8 @@ typedef struct route {
 typedef struct handler {
     char *prefix;
     size_t prefix_len;
-    cs_handler_fn fn;
+    cs_handler_fn fn;   /* exactly one of fn and serve */
+    cs_request_fn serve;
     void *ctx;
     int plain;
 } handler;

@@ -39,12 +39,66 @@
 
 #include "internal.h"
 
-#define SCHEMA_VERSION 3
+#define SCHEMA_VERSION 4
 #define SERIAL_BYTES 16
 #define SERIAL_TRIES 8
 #define SERIAL_HEX_MAX 40 /* RFC 5280 4.1.2.2: at most 20 octets */
 
-/* Schema 3, made from nothing. Revocation lives on the certificate's row
+/* The ACME tables (schema 4; core/acme_db.c reads and writes them, RFC
+ * 8555 7.1 names the objects). Ids are random base64url. JSON columns hold
+ * what the protocol hands back as is (contact, identifiers, problem
+ * documents), written by jansson. Nonces are not here: they live in memory
+ * (acme_nonce.c says why); the signing API's one-time token ids are. */
+#define ACME_SQL                                                                            \
+    "CREATE TABLE IF NOT EXISTS acme_accounts ("                                            \
+    " id TEXT PRIMARY KEY,"                                                                 \
+    " jwk TEXT NOT NULL,"          /* canonical JWK (RFC 7638 member order) */               \
+    " thumbprint TEXT NOT NULL UNIQUE," /* one account per key */                           \
+    " status TEXT NOT NULL,"       /* valid, deactivated, revoked */                         \
+    " contact TEXT NOT NULL,"      /* JSON array of URLs */                                  \
+    " eab_kid TEXT,"               /* the External Account Binding key id, or NULL */        \
+    " created INTEGER NOT NULL);"                                                           \
+    "CREATE TABLE IF NOT EXISTS acme_orders ("                                              \
+    " id TEXT PRIMARY KEY,"                                                                 \
+    " account TEXT NOT NULL REFERENCES acme_accounts (id),"                                 \
+    " status TEXT NOT NULL,"       /* pending, ready, processing, valid, invalid */          \
+    " identifiers TEXT NOT NULL,"  /* JSON array of {type, value} */                         \
+    " expires INTEGER NOT NULL,"                                                            \
+    " profile TEXT,"               /* what policy chose for it */                           \
+    " error TEXT,"                 /* JSON problem document, or NULL */                     \
+    " csr BLOB,"                   /* DER, from finalize on */                              \
+    " cert_serial TEXT,"           /* upper-case hex, once valid */                         \
+    " cert_chain TEXT,"            /* PEM served on download */                             \
+    " not_before INTEGER,"                                                                  \
+    " not_after INTEGER,"                                                                   \
+    " created INTEGER NOT NULL);"                                                           \
+    "CREATE INDEX IF NOT EXISTS acme_orders_account ON acme_orders (account);"               \
+    "CREATE INDEX IF NOT EXISTS acme_orders_serial ON acme_orders (cert_serial)"            \
+    " WHERE cert_serial IS NOT NULL;"                                                       \
+    "CREATE TABLE IF NOT EXISTS acme_authorizations ("                                      \
+    " id TEXT PRIMARY KEY,"                                                                 \
+    " order_id TEXT NOT NULL REFERENCES acme_orders (id),"                                  \
+    " type TEXT NOT NULL,"         /* dns */                                                \
+    " value TEXT NOT NULL,"        /* without "*." */                                       \
+    " wildcard INTEGER NOT NULL,"                                                           \
+    " status TEXT NOT NULL,"       /* pending, valid, invalid, deactivated, expired */       \
+    " expires INTEGER NOT NULL);"                                                           \
+    "CREATE INDEX IF NOT EXISTS acme_authorizations_order ON acme_authorizations (order_id);" \
+    "CREATE TABLE IF NOT EXISTS acme_challenges ("                                          \
+    " id TEXT PRIMARY KEY,"                                                                 \
+    " authz TEXT NOT NULL REFERENCES acme_authorizations (id),"                             \
+    " type TEXT NOT NULL,"         /* http-01, dns-01, tls-alpn-01 */                       \
+    " token TEXT NOT NULL UNIQUE,"                                                          \
+    " status TEXT NOT NULL,"       /* pending, processing, valid, invalid */                 \
+    " validated INTEGER,"          /* Unix seconds, once valid */                            \
+    " error TEXT);"                /* JSON problem document, or NULL */                     \
+    "CREATE INDEX IF NOT EXISTS acme_challenges_authz ON acme_challenges (authz);"           \
+    "CREATE TABLE IF NOT EXISTS acme_used_tokens ("                                         \
+    " jti TEXT PRIMARY KEY,"       /* a signing API token id, usable once */                \
+    " expires INTEGER NOT NULL);"  /* when the row may go: the token's exp */               \
+    "CREATE INDEX IF NOT EXISTS acme_used_tokens_expires ON acme_used_tokens (expires);"
+
+/* Schema 4, made from nothing. Revocation lives on the certificate's row
  * (revoked_at NULL: not revoked); the CRL numbers in their own table, one
  * row per issuer, so that a number is never handed out twice; the journal
  * marks (journal.h: the commit that makes a journal's files due, for files
@@ -75,7 +129,8 @@ static const char schema_sql[] =
     "CREATE TABLE IF NOT EXISTS journal_marks ("
     " id TEXT PRIMARY KEY,"       /* the journal's name */
     " path TEXT NOT NULL);"       /* its absolute path: gone once placed */
-    "PRAGMA user_version = 3;";
+    ACME_SQL
+    "PRAGMA user_version = 4;";
 
 /* Schema 1 to 2, in place: the rows stay, the new columns start NULL (good). */
 static const char migrate_v1_sql[] =
@@ -94,6 +149,9 @@ static const char migrate_v2_sql[] =
     " id TEXT PRIMARY KEY,"
     " path TEXT NOT NULL);"
     "PRAGMA user_version = 3;";
+
+/* Schema 3 to 4: the ACME tables, nothing else touched. */
+static const char migrate_v3_sql[] = ACME_SQL "PRAGMA user_version = 4;";
 
 /* Every statement, prepared once at open. */
 enum {
@@ -1227,6 +1285,8 @@ static cs_code set_up(cs_store *s, cs_err *err)
             rc = exec(s, migrate_v1_sql, "migrating the schema from version 1", err);
         if (rc == CS_OK && (v == 1 || v == 2))
             rc = exec(s, migrate_v2_sql, "migrating the schema from version 2", err);
+        if (rc == CS_OK && v >= 1 && v <= 3)
+            rc = exec(s, migrate_v3_sql, "migrating the schema from version 3", err);
         if (rc == CS_OK)
             rc = exec(s, "COMMIT", "creating the schema", err);
         if (rc != CS_OK) {

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Install what chainsmith needs on Debian 12, then fetch CivetWeb's source.
 # With --test, also what only the tests use (a browser, NSS tools, keytool,
-# testssl.sh).
+# testssl.sh, pebble-challtestsrv from pebble).
 # Safe to run again: it installs only what is missing and fetches only once.
 set -eu
 
@@ -9,12 +9,12 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 cache="$here/.cache"
 
 packages="build-essential cmake pkg-config libssl-dev openssl libsqlite3-dev sqlite3
-libidn2-dev liblua5.4-dev lua5.4 lua-argparse lua-cjson lua-filesystem lua-check gnutls-bin
-curl dpkg-dev ca-certificates"
+libidn2-dev libjansson-dev liblua5.4-dev lua5.4 lua-argparse lua-cjson lua-filesystem lua-check gnutls-bin
+curl dpkg-dev ca-certificates libcurl4-openssl-dev libc-ares-dev"
 
 if [ "${1:-}" = "--test" ]; then
     packages="$packages chromium libnss3-tools openjdk-17-jre-headless testssl.sh bsdutils
-python3"
+python3 python3-acme pebble"
 fi
 
 missing=""

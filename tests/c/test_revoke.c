@@ -1,5 +1,6 @@
 /* Revocation in the CA database: revoke, status, the revoked list, CRL
- * numbers, refusals, and the migration of a schema-1 database in place. */
+ * numbers, refusals, and the migrations of a schema-1 and a schema-3
+ * database in place. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,9 @@
 #define V1_LEAF "3B93176929A14FF1B5EBBE458EA20F73"
 #define V1_ROOT_DN "C=SE, O=Simple Inc, CN=Simple Root CA"
 #define V1_INTER_DN "C=SE, O=Simple Inc, CN=Simple Intermediate CA"
+/* The schema-3 fixture's (same names). */
+#define V3_INTER "58997DC98446EE47BD359BCFB853A3E4"
+#define V3_LEAF "30936CDA794FE8DF243F50D1A8826DE2"
 
 static const char *const server_auth[] = {"serverAuth"};
 
@@ -220,8 +224,10 @@ static void migrate(void)
     cs_store_close(s);
     s = NULL;
     CHECK(fx_run_line(out, sizeof out, "sqlite3 v1.db 'PRAGMA user_version'") &&
-          strcmp(out, "3") == 0);
+          strcmp(out, "4") == 0);
     CHECK(fx_run_line(out, sizeof out, "sqlite3 v1.db 'SELECT count(*) FROM journal_marks'") &&
+          strcmp(out, "0") == 0);
+    CHECK(fx_run_line(out, sizeof out, "sqlite3 v1.db 'SELECT count(*) FROM acme_accounts'") &&
           strcmp(out, "0") == 0);
     /* The same serial from a second issuer (copied in by hand: random serials
      * never collide here): without an issuer it is ambiguous. */
@@ -359,18 +365,76 @@ done:
     cs_store_close(s);
 }
 
+/* A database written by the schema-3 store (before ACME): migrated to 4 in
+ * place, the ACME tables there and empty, the certificates untouched and
+ * revocable, and a second open migrates nothing. */
+static void migrate_v3(void)
+{
+    static const char *const tables[] = {"acme_accounts", "acme_orders",
+                                         "acme_authorizations", "acme_challenges",
+                                         "acme_used_tokens"};
+    cs_err err = {0};
+    cs_store *s = NULL;
+    cs_cert *got = NULL;
+    char *profile = NULL, out[256];
+    cs_revocation rev;
+    size_t i;
+
+    CHECK(fx_sh("cp '%s/tests/c/data/store-v3.db' v3.db && chmod 600 v3.db", CS_SOURCE_DIR));
+    CHECK(fx_run_line(out, sizeof out, "sqlite3 v3.db 'PRAGMA user_version'") &&
+          strcmp(out, "3") == 0);
+    CHECK(fx_run_line(out, sizeof out, "sqlite3 v3.db \"SELECT count(*) FROM sqlite_master "
+                      "WHERE name LIKE 'acme%%'\"") && strcmp(out, "0") == 0);
+    CHECK_OK(cs_store_open("v3.db", &s, &err), &err);
+    if (!s)
+        return;
+    CHECK(count(s) == 3);
+    CHECK_OK(cs_store_find(s, V3_LEAF, V1_INTER_DN, &got, &profile, &err), &err);
+    CHECK(profile && strcmp(profile, "server") == 0);
+    cs_cert_free(got);
+    free(profile);
+    cs_store_close(s);
+    s = NULL;
+    CHECK(fx_run_line(out, sizeof out, "sqlite3 v3.db 'PRAGMA user_version'") &&
+          strcmp(out, "4") == 0);
+    for (i = 0; i < sizeof tables / sizeof tables[0]; i++) {
+        CHECK(fx_run_line(out, sizeof out, "sqlite3 v3.db 'SELECT count(*) FROM %s'",
+                          tables[i]) && strcmp(out, "0") == 0);
+    }
+    /* the constraints hold: one account per key thumbprint */
+    CHECK(fx_sh("sqlite3 v3.db \"INSERT INTO acme_accounts (id, jwk, thumbprint, status, "
+                "contact, created) VALUES ('a', '{}', 't', 'valid', '[]', 1)\""));
+    CHECK(!fx_sh("sqlite3 v3.db \"INSERT INTO acme_accounts (id, jwk, thumbprint, status, "
+                 "contact, created) VALUES ('b', '{}', 't', 'valid', '[]', 1)\" 2>/dev/null"));
+    CHECK(fx_sh("sqlite3 v3.db \"DELETE FROM acme_accounts\""));
+    /* opened again: still 4, the rows as they were, revocation works */
+    CHECK_OK(cs_store_open("v3.db", &s, &err), &err);
+    if (s) {
+        CHECK(count(s) == 3);
+        CHECK_OK(cs_store_revoke(s, V3_LEAF, NULL, 1, 1700000000, &err), &err);
+        CHECK_OK(cs_store_status(s, V1_INTER_DN, V3_LEAF, &rev, &err), &err);
+        CHECK(rev.status == CS_STATUS_REVOKED && rev.reason == 1);
+        CHECK_OK(cs_store_status(s, NULL, V3_INTER, &rev, &err), &err);
+        CHECK(rev.status == CS_STATUS_GOOD);
+    }
+    cs_store_close(s);
+    CHECK(fx_run_line(out, sizeof out, "sqlite3 v3.db 'PRAGMA user_version'") &&
+          strcmp(out, "4") == 0);
+}
+
 int main(void)
 {
     if (!fx_mkdtemp("revoke"))
         return 1;
-    CHECK(cs_store_schema_version() == 3);
+    CHECK(cs_store_schema_version() == 4);
     reasons();
     fresh();
     listing();
     /* migrate() opens relative paths: run it in the temporary folder. */
-    if (chdir(fx_dir) == 0)
+    if (chdir(fx_dir) == 0) {
         migrate();
-    else
+        migrate_v3();
+    } else
         CHECK(!"chdir to the temporary folder");
     fx_rmdir();
     return CHECK_DONE();

@@ -725,6 +725,73 @@ static void echo_handler(void *ctx, const char *method, const char *path,
     }
 }
 
+/* The request-style test handler: "<method> <path> q=<query> t=<type>
+ * n=<body length> big=<too_large> tls=<0|1> cert=<yes|no>", text/plain, with
+ * the headers an ACME server sends; a body "split" asks for a header line
+ * that would split the response (sent as 500), "long" for a long header. */
+static void request_handler(void *ctx, const cs_http_request *req, cs_http_reply *out)
+{
+    int *calls = ctx;
+    char text[512];
+    char *filler = NULL;
+    int n = snprintf(text, sizeof text, "%s %s q=%s t=%s n=%zu big=%d tls=%d cert=%s",
+                     req->method, req->path, req->query ? req->query : "(none)",
+                     req->content_type ? req->content_type : "(none)", req->body_len,
+                     req->too_large, req->tls, req->client_cert ? "yes" : "no");
+    cs_err err;
+
+    __atomic_add_fetch(calls, 1, __ATOMIC_SEQ_CST);
+    out->status = req->too_large ? 413 : 200;
+    out->content_type = req->too_large ? "application/problem+json" : "text/plain";
+    if (cs_http_reply_header(out, "Replay-Nonce", "n0nce", &err) != CS_OK ||
+        cs_http_reply_header(out, "Link", "<https://x.test/acme/directory>;rel=\"index\"",
+                             &err) != CS_OK ||
+        cs_http_reply_header(out, "Cache-Control", "no-store", &err) != CS_OK)
+        return;
+    if (req->body_len == 5 && memcmp(req->body, "split", 5) == 0) {
+        free(out->headers);
+        out->headers = strdup("X-A: 1\r\nInjected\r\n");
+    }
+    if (req->body_len == 4 && memcmp(req->body, "long", 4) == 0) {
+        filler = malloc(3000);
+        if (filler) {
+            memset(filler, 'x', 2999);
+            filler[2999] = '\0';
+            if (cs_http_reply_header(out, "X-Long", filler, &err) != CS_OK)
+                out->status = 500;
+        }
+        free(filler);
+    }
+    out->body = malloc((size_t)n);
+    if (out->body) {
+        memcpy(out->body, text, (size_t)n);
+        out->body_len = (size_t)n;
+    }
+}
+
+/* cs_http_reply_header refuses what would break the response. */
+static void test_reply_header(void)
+{
+    cs_http_reply r = {200, NULL, NULL, 0, NULL};
+    cs_err err;
+
+    CHECK_OK(cs_http_reply_header(&r, "Location", "https://x.test/acme/order/1", &err), &err);
+    CHECK_OK(cs_http_reply_header(&r, "Retry-After", "1", &err), &err);
+    CHECK(r.headers && strcmp(r.headers, "Location: https://x.test/acme/order/1\r\n"
+                                         "Retry-After: 1\r\n") == 0);
+    CHECK_FAIL(cs_http_reply_header(&r, "Content-Length", "1", &err), CS_EINVAL, &err,
+               "'Content-Length': not a name a handler may send");
+    CHECK_FAIL(cs_http_reply_header(&r, "connection", "close", &err), CS_EINVAL, &err,
+               "not a name");
+    CHECK_FAIL(cs_http_reply_header(&r, "Bad Name", "1", &err), CS_EINVAL, &err, "not a name");
+    CHECK_FAIL(cs_http_reply_header(&r, "", "1", &err), CS_EINVAL, &err, "not a name");
+    CHECK_FAIL(cs_http_reply_header(&r, "X-A", "1\r\nX-B: 2", &err), CS_EINVAL, &err,
+               "X-A: control character in the value");
+    /* nothing appended by the refusals */
+    CHECK(strcmp(r.headers, "Location: https://x.test/acme/order/1\r\nRetry-After: 1\r\n") == 0);
+    free(r.headers);
+}
+
 /* Handlers on the HTTPS port, and the plain listener serving only what is
  * marked plain; set_route replacing bodies. */
 static void test_handlers_plain(const cs_server_config *base)
@@ -737,11 +804,13 @@ static void test_handlers_plain(const cs_server_config *base)
     };
     int calls = 0;
     const cs_handler handlers[] = {
-        {"/ocsp", echo_handler, &calls, 1},
-        {"/private", echo_handler, &calls, 0},
+        {"/ocsp", echo_handler, &calls, 1, NULL},
+        {"/private", echo_handler, &calls, 0, NULL},
+        {"/req", NULL, &calls, 0, request_handler},
     };
-    const cs_handler bad_prefix[] = {{"ocsp", echo_handler, &calls, 1}};
-    const cs_handler no_fn[] = {{"/ocsp", NULL, &calls, 1}};
+    const cs_handler bad_prefix[] = {{"ocsp", echo_handler, &calls, 1, NULL}};
+    const cs_handler no_fn[] = {{"/ocsp", NULL, &calls, 1, NULL}};
+    const cs_handler both_fn[] = {{"/ocsp", echo_handler, &calls, 1, request_handler}};
     cs_server_config c = *base;
     cs_server *srv = NULL, *none = NULL;
     char out[16384];
@@ -755,10 +824,13 @@ static void test_handlers_plain(const cs_server_config *base)
     CHECK_FAIL(cs_server_start(&c, &srv, &err), CS_EINVAL, &err, "handlers[1].prefix");
     c.handlers = no_fn;
     CHECK_FAIL(cs_server_start(&c, &srv, &err), CS_EINVAL, &err, "handlers[1].fn: missing");
+    c.handlers = both_fn;
+    CHECK_FAIL(cs_server_start(&c, &srv, &err), CS_EINVAL, &err,
+               "handlers[1].fn: and serve both set");
     c.http_port = 70000;
     CHECK_FAIL(cs_server_start(&c, &srv, &err), CS_EINVAL, &err, "http_port");
     c.handlers = handlers;
-    c.handlers_len = 2;
+    c.handlers_len = 3;
     c.http_port = 0;
     CHECK_OK(cs_server_start(&c, &srv, &err), &err);
     if (!srv)
@@ -802,6 +874,44 @@ static void test_handlers_plain(const cs_server_config *base)
                 "https://localhost:%d/ocsp", port, port);
     CHECK(rc == 0 && strcmp(out, "500") == 0);
 
+    /* a request-style handler sees method, query, Content-Type, the client
+     * certificate (none here) and sends its own headers */
+    rc = fx_run(out, sizeof out, HTTPS "-i 'https://localhost:%d/req/x?a=b&c=%%2F'", port, port);
+    CHECK(rc == 0 && strstr(out, "HTTP/1.1 200 OK\r\n") == out);
+    CHECK(strstr(out, "\r\nReplay-Nonce: n0nce\r\n") != NULL);
+    CHECK(strstr(out, "\r\nLink: <https://x.test/acme/directory>;rel=\"index\"\r\n") != NULL);
+    CHECK(strstr(out, "\r\nCache-Control: no-store\r\n") != NULL);
+    CHECK(strstr(out, "\r\nContent-Type: text/plain\r\n") != NULL);
+    CHECK(strstr(out, "\r\n\r\nGET /req/x q=a=b&c=%2F t=(none) n=0 big=0 tls=1 cert=no") != NULL);
+    if (!strstr(out, "\r\n\r\nGET /req/x q=a=b&c=%2F"))
+        fprintf(stderr, "got %s\n", out);
+    rc = fx_run(out, sizeof out, HTTPS "-I https://localhost:%d/req", port, port);
+    CHECK(rc == 0 && strstr(out, "HTTP/1.1 200 OK\r\n") == out);
+    CHECK(strstr(out, "\r\nReplay-Nonce: n0nce\r\n") != NULL);
+    rc = fx_run(out, sizeof out, HTTPS "-H 'Content-Type: application/jose+json' "
+                "--data-binary '{}' https://localhost:%d/req", port, port);
+    CHECK(rc == 0 && strcmp(out, "POST /req q=(none) t=application/jose+json n=2 big=0 tls=1 "
+                            "cert=no") == 0);
+    /* too large: the handler answers it (its own 413 and type) */
+    rc = fx_run(out, sizeof out, HTTPS "-i --data-binary @big.bin https://localhost:%d/req",
+                port, port);
+    CHECK(rc == 0 && strstr(out, "HTTP/1.1 413 ") == out);
+    CHECK(strstr(out, "\r\nContent-Type: application/problem+json\r\n") != NULL);
+    CHECK(strstr(out, "\r\nReplay-Nonce: n0nce\r\n") != NULL);
+    CHECK(strstr(out, "\r\nConnection: close\r\n") != NULL);
+    CHECK(strstr(out, "n=0 big=1 tls=1") != NULL);
+    /* headers that would split the response: 500, no trace of them */
+    rc = fx_run(out, sizeof out, HTTPS "-i --data-binary split https://localhost:%d/req", port,
+                port);
+    CHECK(rc == 0 && strstr(out, "HTTP/1.1 500 ") == out);
+    CHECK(strstr(out, "Injected") == NULL && strstr(out, "X-A") == NULL);
+    /* a header longer than the fixed part of the head still goes out */
+    rc = fx_run(out, sizeof out, HTTPS "-i --data-binary long https://localhost:%d/req", port,
+                port);
+    CHECK(rc == 0 && strstr(out, "HTTP/1.1 200 OK\r\n") == out);
+    CHECK(strstr(out, "\r\nX-Long: xxxxxxxxxx") != NULL);
+    /* not on the plain listener (plain = 0) */
+
     /* the plain listener: plain routes and handlers only */
 #define PLAIN "curl -sS --max-time 10 "
     rc = fx_run(out, sizeof out, PLAIN "http://127.0.0.1:%d/crl.pem", http);
@@ -814,6 +924,8 @@ static void test_handlers_plain(const cs_server_config *base)
     rc = fx_run(out, sizeof out, PLAIN CODE "http://127.0.0.1:%d/", http);
     CHECK(rc == 0 && strcmp(out, "404") == 0);
     rc = fx_run(out, sizeof out, PLAIN CODE "http://127.0.0.1:%d/private", http);
+    CHECK(rc == 0 && strcmp(out, "404") == 0);
+    rc = fx_run(out, sizeof out, PLAIN CODE "http://127.0.0.1:%d/req", http);
     CHECK(rc == 0 && strcmp(out, "404") == 0);
     rc = fx_run(out, sizeof out, PLAIN CODE "http://127.0.0.1:%d/a.txt", http);
     CHECK(rc == 0 && strcmp(out, "404") == 0);
@@ -888,7 +1000,7 @@ static void test_ocsp_route(const cs_server_config *base, const cs_cert *inter,
                             const cs_key *inter_key)
 {
     int calls = 0;
-    const cs_handler taken[] = {{"/ocsp", echo_handler, &calls, 1}};
+    const cs_handler taken[] = {{"/ocsp", echo_handler, &calls, 1, NULL}};
     cs_ocsp_params p = {inter, inter, inter_key, 3600, all_good, &calls};
     cs_ocsp_responder *r = NULL;
     cs_server_config c = *base;
@@ -1322,6 +1434,7 @@ int main(void)
     test_client_auth(&cfg, root, inter, leaf);
     test_reload(&cfg, leaf, chain, key, leaf2, key2);
     test_staple(&cfg, leaf2, chain, key2);
+    test_reply_header();
     test_handlers_plain(&cfg);
     test_ocsp_route(&cfg, inter, inter_key);
     test_revoked_clients(&cfg, root, inter, inter_key);

@@ -95,7 +95,7 @@ int main(void)
     fx_path(v99, sizeof v99, "v99.db");
     fx_path(missing, sizeof missing, "no/such/dir/ca.db");
 
-    CHECK(cs_store_schema_version() == 3);
+    CHECK(cs_store_schema_version() == 4);
     cs_store_close(NULL); /* NULL is fine */
 
     /* A new store: created 0600. */
@@ -321,7 +321,7 @@ int main(void)
         CHECK(write_file(v99, ver99, sizeof ver99, 60) == 0);
     }
     CHECK_FAIL(cs_store_open(v99, &s, &err), CS_EDB, &err,
-               "database schema version 99 is newer than this build (3)");
+               "database schema version 99 is newer than this build (4)");
     CHECK(s == NULL);
 
     /* A folder that does not exist: nothing created. */
