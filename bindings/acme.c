@@ -42,3 +42,330 @@
  *   acme:close()   -- waiting requests get 503; next() drains then says closed
  *
  * Never called from a worker thread: the queue is the only way in. */
+#include "bindings.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "acme.h"
+
+/* The acme object is shared by its userdata and every server mounting it:
+ * the last one to let go frees it (a server's handler must never outlive
+ * it, whatever order the collector finalizes them in). Touched only from
+ * the Lua thread. */
+struct pki_acme_ref {
+    cs_acme *acme;
+    int refs;
+};
+
+typedef struct acme_box {
+    pki_acme_ref *ref;
+} acme_box;
+
+void pki_acme_unref(pki_acme_ref *ref)
+{
+    if (ref && --ref->refs == 0) {
+        cs_acme_free(ref->acme);
+        free(ref);
+    }
+}
+
+pki_acme_ref *pki_acme_ref_get(lua_State *L, int idx)
+{
+    acme_box *box = luaL_checkudata(L, idx, PKI_ACME);
+
+    if (!box->ref)
+        luaL_error(L, "attempt to use a closed %s", PKI_ACME);
+    box->ref->refs++;
+    return box->ref;
+}
+
+cs_acme *pki_acme_of(const pki_acme_ref *ref)
+{
+    return ref->acme;
+}
+
+static cs_acme *check_acme(lua_State *L)
+{
+    acme_box *box = luaL_checkudata(L, 1, PKI_ACME);
+
+    if (!box->ref)
+        luaL_error(L, "attempt to use a closed %s", PKI_ACME);
+    return box->ref->acme;
+}
+
+static int acme_gc(lua_State *L)
+{
+    acme_box *box = luaL_checkudata(L, 1, PKI_ACME);
+
+    if (box->ref) {
+        cs_acme_close(box->ref->acme);
+        pki_acme_unref(box->ref);
+        box->ref = NULL;
+    }
+    return 0;
+}
+
+/* acme:close(): no more asks; requests waiting get 503; next() drains. */
+static int acme_close(lua_State *L)
+{
+    cs_acme_close(check_acme(L));
+    return 0;
+}
+
+static int acme_tostring(lua_State *L)
+{
+    acme_box *box = luaL_checkudata(L, 1, PKI_ACME);
+
+    lua_pushstring(L, box->ref ? "pki.acme" : "pki.acme (closed)");
+    return 1;
+}
+
+/* An array of strings at field name of f (absent: 0 entries), as a scratch
+ * userdata left on the stack. */
+static const char **string_array(const pki_fields *f, const char *name, size_t *n)
+{
+    lua_State *L = f->L;
+    const char **out;
+    size_t i, len;
+
+    *n = 0;
+    if (!pki_field_table(f, name, PKI_RAISE))
+        return lua_newuserdatauv(L, 1, 0), NULL;
+    len = lua_rawlen(L, -1);
+    out = lua_newuserdatauv(L, (len + 1) * sizeof *out, 0);
+    for (i = 0; i < len; i++) {
+        lua_rawgeti(L, -2, (lua_Integer)i + 1);
+        if (lua_type(L, -1) != LUA_TSTRING)
+            luaL_argerror(L, f->argn, lua_pushfstring(L, "%s[%d]: string expected, got %s",
+                                                      name, (int)i + 1, pki_type_of(L, -1)));
+        out[i] = lua_tostring(L, -1); /* the table, held by the options, keeps it */
+        lua_pop(L, 1);
+    }
+    lua_remove(L, -2);
+    *n = len;
+    return out;
+}
+
+static void read_int(const pki_fields *f, const char *name, lua_Integer hi, int *out)
+{
+    lua_Integer v;
+
+    if (pki_field_int(f, name, PKI_RAISE, &v) == 0)
+        return;
+    if (v < 0 || v > hi)
+        luaL_argerror(f->L, f->argn, lua_pushfstring(f->L, "%s: not in 0..%I", name, hi));
+    *out = (int)v;
+}
+
+/* eab = {required = bool, keys = {kid = "b64url", ...}} */
+static void read_eab(lua_State *L, const pki_fields *f, cs_acme_config *cfg)
+{
+    static const char *const names[] = {"required", "keys", NULL};
+    pki_fields e;
+    cs_acme_eab_key *keys;
+    size_t n = 0, i = 0;
+
+    if (!pki_field_table(f, "eab", PKI_RAISE))
+        return;
+    e = pki_fields_at(L, -1, f->argn, "eab", NULL);
+    pki_check_fields(&e, names, PKI_RAISE);
+    pki_field_bool(&e, "required", PKI_RAISE, &cfg->eab_required);
+    if (pki_field_table(&e, "keys", PKI_RAISE)) {
+        lua_pushnil(L);
+        while (lua_next(L, -2)) {
+            n++;
+            lua_pop(L, 1);
+        }
+        keys = lua_newuserdatauv(L, (n + 1) * sizeof *keys, 0);
+        lua_pushnil(L);
+        while (lua_next(L, -3)) {
+            if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING)
+                luaL_argerror(L, f->argn, "eab.keys: { [\"key id\"] = \"base64url HMAC key\" }");
+            keys[i].kid = lua_tostring(L, -2);
+            keys[i].hmac_b64url = lua_tostring(L, -1);
+            i++;
+            lua_pop(L, 1);
+        }
+        cfg->eab_keys = keys;
+        cfg->eab_keys_len = n;
+        /* keep the scratch array below the keys table, which holds the strings */
+        lua_insert(L, -3);
+        lua_pop(L, 1);
+    }
+}
+
+/* pki.acme{db, base_url, terms, eab, chain, validation, ask_timeout_ms,
+ * order_lifetime, nonce_capacity}: a pki.acme, or nil, message, code. */
+static int acme_new(lua_State *L)
+{
+    static const char *const names[] = {"db", "base_url", "terms", "eab", "chain",
+                                        "validation", "ask_timeout_ms", "order_lifetime",
+                                        "nonce_capacity", NULL};
+    static const char *const vnames[] = {"http_port", "tls_port", "resolve", "dns_resolver",
+                                         "workers", "timeout_ms", NULL};
+    cs_acme_config cfg;
+    cs_err err = {CS_OK, ""};
+    pki_fields f, v;
+    acme_box *box;
+    pki_acme_ref *ref;
+
+    memset(&cfg, 0, sizeof cfg);
+    lua_settop(L, 1);
+    f = pki_fields_at(L, 1, 1, NULL, NULL);
+    pki_check_fields(&f, names, PKI_RAISE);
+    pki_field_string(&f, "db", PKI_RAISE | PKI_NEEDED, &cfg.db_path, NULL);
+    pki_field_string(&f, "base_url", PKI_RAISE | PKI_NEEDED, &cfg.base_url, NULL);
+    pki_field_string(&f, "terms", PKI_RAISE, &cfg.terms, NULL);
+    pki_field_string(&f, "chain", PKI_RAISE, &cfg.chain_pem, NULL);
+    read_int(&f, "ask_timeout_ms", 3600000, &cfg.ask_timeout_ms);
+    read_int(&f, "order_lifetime", 30 * 86400, &cfg.order_lifetime_s);
+    read_int(&f, "nonce_capacity", 1 << 24, &cfg.nonce_capacity);
+    read_eab(L, &f, &cfg);
+    if (pki_field_table(&f, "validation", PKI_RAISE)) {
+        v = pki_fields_at(L, -1, 1, "validation", NULL);
+        pki_check_fields(&v, vnames, PKI_RAISE);
+        read_int(&v, "http_port", 65535, &cfg.validation.http_port);
+        read_int(&v, "tls_port", 65535, &cfg.validation.tls_port);
+        read_int(&v, "workers", 1024, &cfg.validation.workers);
+        read_int(&v, "timeout_ms", 3600000, &cfg.validation.timeout_ms);
+        pki_field_string(&v, "dns_resolver", PKI_RAISE, &cfg.validation.dns_resolver, NULL);
+        cfg.validation.resolve = string_array(&v, "resolve", &cfg.validation.resolve_len);
+    }
+    box = lua_newuserdatauv(L, sizeof *box, 0);
+    box->ref = NULL;
+    luaL_setmetatable(L, PKI_ACME);
+    ref = malloc(sizeof *ref);
+    if (!ref)
+        return luaL_error(L, "out of memory");
+    ref->refs = 1;
+    if (cs_acme_new(&cfg, &ref->acme, &err) != CS_OK) {
+        free(ref);
+        return pki_fail(L, &err);
+    }
+    box->ref = ref;
+    return 1;
+}
+
+/* acme:next([timeout_ms]): the next ask as a table, nil on timeout, or
+ * nil, message, "notfound" once closed and drained. */
+static int acme_next(lua_State *L)
+{
+    cs_acme *acme = check_acme(L);
+    lua_Integer ms = luaL_optinteger(L, 2, 0);
+    cs_acme_ask *ask = NULL;
+    cs_err err = {CS_OK, ""};
+    size_t i;
+
+    luaL_argcheck(L, ms >= 0 && ms <= 0x7fffffff, 2, "timeout out of range");
+    if (cs_acme_next(acme, (int)ms, &ask, &err) != CS_OK)
+        return pki_fail(L, &err);
+    if (!ask) {
+        lua_pushnil(L);
+        return 1;
+    }
+    lua_createtable(L, 0, 8);
+    lua_pushinteger(L, (lua_Integer)ask->id);
+    lua_setfield(L, -2, "id");
+    lua_pushstring(L, cs_acme_ask_kind_name(ask->kind));
+    lua_setfield(L, -2, "kind");
+    if (ask->account_id) {
+        lua_createtable(L, 0, 3);
+        lua_pushstring(L, ask->account_id);
+        lua_setfield(L, -2, "id");
+        pki_push_strings(L, ask->contact, ask->contact_len);
+        lua_setfield(L, -2, "contact");
+        if (ask->eab_kid) {
+            lua_pushstring(L, ask->eab_kid);
+            lua_setfield(L, -2, "eab_kid");
+        }
+        lua_setfield(L, -2, "account");
+    }
+    if (ask->identifiers_len > 0) {
+        lua_createtable(L, (int)ask->identifiers_len, 0);
+        for (i = 0; i < ask->identifiers_len; i++) {
+            lua_createtable(L, 0, 2);
+            lua_pushstring(L, ask->identifiers[i].type);
+            lua_setfield(L, -2, "type");
+            lua_pushstring(L, ask->identifiers[i].value);
+            lua_setfield(L, -2, "value");
+            lua_rawseti(L, -2, (lua_Integer)i + 1);
+        }
+        lua_setfield(L, -2, "identifiers");
+    }
+    if (ask->order_id) {
+        lua_pushstring(L, ask->order_id);
+        lua_setfield(L, -2, "order");
+    }
+    if (ask->profile) {
+        lua_pushstring(L, ask->profile);
+        lua_setfield(L, -2, "profile");
+    }
+    if (ask->csr_der) {
+        lua_pushlstring(L, (const char *)ask->csr_der, ask->csr_len);
+        lua_setfield(L, -2, "csr");
+    }
+    if (ask->serial_hex) {
+        lua_pushstring(L, ask->serial_hex);
+        lua_setfield(L, -2, "serial");
+        lua_pushinteger(L, ask->reason);
+        lua_setfield(L, -2, "reason");
+        lua_pushstring(L, ask->by);
+        lua_setfield(L, -2, "by");
+    }
+    cs_acme_ask_free(ask);
+    return 1;
+}
+
+/* acme:answer(id, {ok, type, detail, profile, challenges, chain, serial}):
+ * true, or nil, message, code ("notfound": nobody waits for id). */
+static int acme_answer(lua_State *L)
+{
+    static const char *const names[] = {"ok", "type", "detail", "profile", "challenges",
+                                        "chain", "serial", NULL};
+    cs_acme *acme = check_acme(L);
+    lua_Integer id = luaL_checkinteger(L, 2);
+    cs_acme_decision d;
+    cs_err err = {CS_OK, ""};
+    pki_fields f;
+
+    memset(&d, 0, sizeof d);
+    lua_settop(L, 3);
+    f = pki_fields_at(L, 3, 3, NULL, NULL);
+    pki_check_fields(&f, names, PKI_RAISE);
+    pki_field_bool(&f, "ok", PKI_RAISE | PKI_NEEDED, &d.ok);
+    pki_field_string(&f, "type", PKI_RAISE, &d.type, NULL);
+    pki_field_string(&f, "detail", PKI_RAISE, &d.detail, NULL);
+    pki_field_string(&f, "profile", PKI_RAISE, &d.profile, NULL);
+    pki_field_string(&f, "chain", PKI_RAISE, &d.chain_pem, NULL);
+    pki_field_string(&f, "serial", PKI_RAISE, &d.serial_hex, NULL);
+    d.challenges = string_array(&f, "challenges", &d.challenges_len);
+    if (cs_acme_answer(acme, (uint64_t)id, &d, &err) != CS_OK)
+        return pki_fail(L, &err);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+static const luaL_Reg acme_meta[] = {
+    {"__gc", acme_gc},
+    {"__close", acme_gc},
+    {"__tostring", acme_tostring},
+    {NULL, NULL},
+};
+
+static const luaL_Reg acme_methods[] = {
+    {"next", acme_next},
+    {"answer", acme_answer},
+    {"close", acme_close},
+    {NULL, NULL},
+};
+
+const luaL_Reg pki_acme_funcs[] = {
+    {"acme", acme_new},
+    {NULL, NULL},
+};
+
+void pki_acme_register(lua_State *L)
+{
+    pki_new_metatable(L, PKI_ACME, acme_meta, acme_methods);
+}

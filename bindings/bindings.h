@@ -26,6 +26,17 @@
 #define PKI_CRL "pki.crl"
 #define PKI_OCSP "pki.ocsp_responder"
 #define PKI_JOURNAL "pki.journal"
+#define PKI_ACME "pki.acme"
+
+/* The ACME server object (bindings/acme.c), shared by its userdata and the
+ * servers mounting it: pki_acme_ref_get takes a reference on the pki.acme
+ * at idx (raises if it is not one, or closed), pki_acme_unref gives one
+ * back (the last frees it). */
+struct cs_acme;
+typedef struct pki_acme_ref pki_acme_ref;
+pki_acme_ref *pki_acme_ref_get(lua_State *L, int idx);
+void pki_acme_unref(pki_acme_ref *ref);
+struct cs_acme *pki_acme_of(const pki_acme_ref *ref);
 #define PKI_SIGNAPI "pki.signapi"
 
 /* The signing API object (bindings/signapi.c), shared by its userdata and
@@ -159,6 +170,7 @@ void pki_store_register(lua_State *L);
 void pki_server_register(lua_State *L);
 void pki_csr_register(lua_State *L);
 void pki_crl_register(lua_State *L);
+void pki_acme_register(lua_State *L);
 void pki_ocsp_register(lua_State *L);
 void pki_files_register(lua_State *L);
 void pki_signapi_register(lua_State *L);
@@ -175,6 +187,7 @@ extern const luaL_Reg pki_name_funcs[];
 extern const luaL_Reg pki_csr_funcs[];
 extern const luaL_Reg pki_crl_funcs[];
 extern const luaL_Reg pki_ocsp_funcs[];
+extern const luaL_Reg pki_acme_funcs[];
 extern const luaL_Reg pki_signapi_funcs[];
 
 /* A CRLReason at stack index idx, a name ("keyCompromise") or an integer

@@ -9,10 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "acme.h"
 #include "signapi.h"
 
 typedef struct server_box {
     cs_server *srv;
+    pki_acme_ref *acme;   /* the ACME server mounted at /acme, or NULL */
     pki_signapi_ref *api; /* the signing API mounted at /api/v1, or NULL */
 } server_box;
 
@@ -20,6 +22,8 @@ static void release(server_box *box)
 {
     cs_server_stop(box->srv); /* no handler runs after this */
     box->srv = NULL;
+    pki_acme_unref(box->acme);
+    box->acme = NULL;
     pki_signapi_unref(box->api);
     box->api = NULL;
 }
@@ -170,18 +174,18 @@ static cs_client_auth read_client_auth(const pki_fields *f, size_t client_ca_len
 
 /* pki.start_server{hosts, port, http_port, www, cert, chain, key, routes,
  * threads, per_address, hsts_max_age, resumption, client_ca, client_cert, ocsp,
- * api} */
+ * acme, api} */
 static int server_start(lua_State *L)
 {
     static const char *const names[] = {"hosts", "port", "http_port", "www", "cert", "chain",
                                         "key", "routes", "threads", "per_address",
                                         "hsts_max_age", "resumption", "client_ca",
-                                        "client_cert", "ocsp", "api", NULL};
+                                        "client_cert", "ocsp", "acme", "api", NULL};
     cs_server_config cfg;
     cs_err err = {CS_OK, ""};
     server_box *box;
     pki_fields f;
-    cs_handler api_handler;
+    cs_handler handlers[2];
     void *leaf, *key, *ocsp = NULL;
     lua_Integer port = 0, http_port = -1, threads = 0, per_address = 0, hsts = 0;
     int resumption = 1;
@@ -222,18 +226,28 @@ static int server_start(lua_State *L)
     box = lua_newuserdatauv(L, sizeof *box, 0);
     memset(box, 0, sizeof *box);
     luaL_setmetatable(L, PKI_SERVER);
-    /* /api/v1, HTTPS only; the server holds a reference until it stops */
+    /* /acme, HTTPS only; the server holds a reference until it stops */
+    if (lua_getfield(L, 1, "acme") != LUA_TNIL) {
+        if (!luaL_testudata(L, -1, PKI_ACME))
+            luaL_argerror(L, 1, lua_pushfstring(L, "acme: pki.acme expected, got %s",
+                                                pki_type_of(L, -1)));
+        box->acme = pki_acme_ref_get(L, -1);
+        handlers[cfg.handlers_len++] = cs_acme_handler(pki_acme_of(box->acme));
+    }
+    lua_pop(L, 1);
+    /* /api/v1, HTTPS only; the same */
     if (lua_getfield(L, 1, "api") != LUA_TNIL) {
         if (!luaL_testudata(L, -1, PKI_SIGNAPI))
             luaL_argerror(L, 1, lua_pushfstring(L, "api: pki.signapi expected, got %s",
                                                 pki_type_of(L, -1)));
         box->api = pki_signapi_ref_get(L, -1);
-        api_handler = cs_signapi_handler(pki_signapi_of(box->api));
-        cfg.handlers = &api_handler;
-        cfg.handlers_len = 1;
+        handlers[cfg.handlers_len++] = cs_signapi_handler(pki_signapi_of(box->api));
     }
     lua_pop(L, 1);
+    cfg.handlers = cfg.handlers_len ? handlers : NULL;
     if (cs_server_start(&cfg, &box->srv, &err) != CS_OK) {
+        pki_acme_unref(box->acme);
+        box->acme = NULL;
         pki_signapi_unref(box->api);
         box->api = NULL;
         return pki_fail(L, &err);
@@ -302,16 +316,9 @@ static int server_set_route(lua_State *L)
     return 1;
 }
 
-/* pki.wait_for_signal([timeout_ms]): "SIGINT", "SIGTERM", "SIGHUP" or nil on
- * timeout. From the first call on these three are caught for the rest of
- * the process, so one arriving between two waits is returned by the next. */
-static int wait_for_signal(lua_State *L)
+/* A signal as Lua sees it: its name, nil for none. */
+static int push_signal(lua_State *L, int sig)
 {
-    lua_Integer timeout = luaL_optinteger(L, 1, 0);
-    int sig;
-
-    luaL_argcheck(L, timeout >= 0 && timeout <= 0x7fffffff, 1, "timeout out of range");
-    sig = cs_wait_for_signal((int)timeout);
     if (sig == SIGINT)
         lua_pushliteral(L, "SIGINT");
     else if (sig == SIGTERM)
@@ -323,6 +330,27 @@ static int wait_for_signal(lua_State *L)
     else
         lua_pushinteger(L, sig);
     return 1;
+}
+
+/* pki.wait_for_signal([timeout_ms]): "SIGINT", "SIGTERM", "SIGHUP" or nil on
+ * timeout. From the first call on these three are caught for the rest of
+ * the process, so one arriving between two waits is returned by the next. */
+static int wait_for_signal(lua_State *L)
+{
+    lua_Integer timeout = luaL_optinteger(L, 1, 0);
+    int sig;
+
+    luaL_argcheck(L, timeout >= 0 && timeout <= 0x7fffffff, 1, "timeout out of range");
+    sig = cs_wait_for_signal((int)timeout);
+    return push_signal(L, sig);
+}
+
+/* pki.poll_signal(): "SIGINT", "SIGTERM", "SIGHUP" or nil, at once. For a
+ * loop that waits elsewhere (acme:next) and must still stop and reload
+ * promptly; catching starts on the first call, as with wait_for_signal. */
+static int poll_signal(lua_State *L)
+{
+    return push_signal(L, cs_poll_signal());
 }
 
 static const luaL_Reg server_meta[] = {
@@ -346,6 +374,7 @@ static const luaL_Reg server_methods[] = {
 const luaL_Reg pki_server_funcs[] = {
     {"start_server", server_start},
     {"wait_for_signal", wait_for_signal},
+    {"poll_signal", poll_signal},
     {NULL, NULL},
 };
 

@@ -129,7 +129,7 @@ CS_NODISCARD cs_code cs_acme_next(cs_acme *acme, int timeout_ms, cs_acme_ask **o
  * http-01, dns-01, tls-alpn-01; wildcards get dns-01 only whatever is
  * listed); FINALIZE takes chain_pem (leaf first; the config's chain_pem is
  * appended on download unless this already ends with it) and serial_hex. */
-typedef struct cs_acme_answer {
+typedef struct cs_acme_decision {
     int ok;
     const char *type;
     const char *detail;
@@ -138,7 +138,7 @@ typedef struct cs_acme_answer {
     size_t challenges_len;
     const char *chain_pem;
     const char *serial_hex;
-} cs_acme_answer;
+} cs_acme_decision;
 
 /* Deliver an answer (strings copied). CS_ENOENT: no such ask waits (already
  * answered, or its request gave up); CS_EINVAL: an answer that does not fit
@@ -146,7 +146,7 @@ typedef struct cs_acme_answer {
  * type): the ask stays unanswered. A FINALIZE answer is recorded in the
  * database here (order valid with its certificate, or invalid with the
  * error); CS_EDB when that fails. Thread-safe. */
-CS_NODISCARD cs_code cs_acme_answer(cs_acme *acme, uint64_t id, const cs_acme_answer *a,
+CS_NODISCARD cs_code cs_acme_answer(cs_acme *acme, uint64_t id, const cs_acme_decision *a,
                                     cs_err *err);
 
 /* Close the queue: requests waiting for an answer get 503, new asks are

@@ -902,6 +902,14 @@ cs_code csi_acme_db_challenge_start(csi_acme_db *db, const char *id, cs_err *err
                       "s", id, NULL, NULL, 0);
 }
 
+cs_code csi_acme_db_challenge_reset(csi_acme_db *db, const char *id, cs_err *err)
+{
+    return transition(db, "resetting the challenge", err,
+                      "UPDATE acme_challenges SET status = 'pending'"
+                      " WHERE id = ? AND status = 'processing'",
+                      "s", id, NULL, NULL, 0);
+}
+
 cs_code csi_acme_db_challenge_done(csi_acme_db *db, const char *id, const char *error,
                                    int64_t now, cs_err *err)
 {

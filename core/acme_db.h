@@ -171,6 +171,9 @@ CS_NODISCARD cs_code csi_acme_db_challenge_get(csi_acme_db *db, const char *id, 
 /* pending -> processing, if its authorization is still pending:
  * CS_EMISMATCH otherwise (already started, or the authorization is done). */
 CS_NODISCARD cs_code csi_acme_db_challenge_start(csi_acme_db *db, const char *id, cs_err *err);
+/* processing -> pending again: the validator stopped before it checked
+ * (server shutdown), which is not the client's failure. */
+CS_NODISCARD cs_code csi_acme_db_challenge_reset(csi_acme_db *db, const char *id, cs_err *err);
 /* processing -> valid (error NULL) or invalid (error: a problem document),
  * and with it the authorization valid or invalid, and the order ready (all
  * its authorizations valid) or invalid. */

@@ -41,22 +41,36 @@ static int take_signal(void)
     return 0;
 }
 
+/* Put our handlers in, once: from then on the three signals only set
+ * flags, kept until a wait or a poll takes them. */
+static void catch_signals(void)
+{
+    struct sigaction sa;
+
+    if (catching)
+        return;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    got_int = got_term = got_hup = 0;
+    sigaction(SIGINT, &sa, &saved_int);
+    sigaction(SIGTERM, &sa, &saved_term);
+    sigaction(SIGHUP, &sa, &saved_hup);
+    catching = 1;
+}
+
+int cs_poll_signal(void)
+{
+    catch_signals();
+    return take_signal();
+}
+
 int cs_wait_for_signal(int timeout_ms)
 {
     struct timespec start, now, nap = {0, 10 * 1000 * 1000};
     int sig;
 
-    if (!catching) {
-        struct sigaction sa;
-        memset(&sa, 0, sizeof sa);
-        sa.sa_handler = on_signal;
-        sigemptyset(&sa.sa_mask);
-        got_int = got_term = got_hup = 0;
-        sigaction(SIGINT, &sa, &saved_int);
-        sigaction(SIGTERM, &sa, &saved_term);
-        sigaction(SIGHUP, &sa, &saved_hup);
-        catching = 1;
-    }
+    catch_signals();
     clock_gettime(CLOCK_MONOTONIC, &start);
     while ((sig = take_signal()) == 0) {
         if (timeout_ms > 0) {

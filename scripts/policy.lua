@@ -57,6 +57,43 @@ policy.issuance = {
     end,
 }
 
+-- ACME (serve.lua --acme, docs/acme.md): what stock ACME clients may get.
+-- Each hook sees the ask (a table: docs/acme.md lists its fields) and
+-- returns true, or nil and a reason (and optionally an RFC 8555 error type)
+-- that the client is shown. Without this table, or for a field it leaves
+-- out: orders are issued under the "server" profile when a certificate for
+-- their names would be (the issuance rules above for that profile, the
+-- intermediate's nameConstraints, allow_wildcard in the profile), with
+-- http-01, tls-alpn-01 and dns-01 (wildcards: dns-01 only); any account may
+-- register (EAB, when serve.lua requires it, is checked before this); a
+-- certificate's owner may revoke it with reasons 0, 1, 3, 4 or 5.
+policy.acme = {
+    profile = "server",
+    -- profile = function(ask)   -- or choose by the identifiers:
+    --     return ask.identifiers[1].value:find("%.clients%.internal$") and "client" or "server"
+    -- end,
+    -- challenges = { "http-01", "dns-01" },
+    -- identifier_types = { "dns" },          -- no IP addresses (RFC 8738)
+    -- revoke_reasons = { 0, 1, 3, 4, 5 },
+    --
+    -- account = function(ask)
+    --     for _, c in ipairs(ask.account.contact or {}) do
+    --         if c:find("@example%.test$") then
+    --             return true
+    --         end
+    --     end
+    --     return nil, "register with a mailto: address at example.test"
+    -- end,
+    -- order = function(ask, decision)      -- decision = {profile = , challenges = {...}}
+    --     if #ask.identifiers > 10 then
+    --         return nil, "at most 10 names per order"
+    --     end
+    --     return true
+    -- end,
+    -- finalize = function(ask, profile) return true end,
+    -- revoke = function(ask) return true end,
+}
+
 -- Profile rules of your own, beside the ones every profile passes: the
 -- keys above ("allowed-key") and the core's lint (docs/lint.md: keyCertSign
 -- on a CA, a SAN naming a host on a server, the CN among the SANs, at most

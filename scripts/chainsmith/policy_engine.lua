@@ -9,6 +9,7 @@
 -- engine.new(policy) binds these to a policy table as policy.check,
 -- policy.check_request, ... (the functions ca.lua and chain.lua call).
 -- The core still refuses what breaks RFC 5280, whatever a policy allows.
+local acme_policy = require "chainsmith.acme_policy"
 local pki = require "pki"
 local profile = require "chainsmith.profile"
 
@@ -435,10 +436,12 @@ function engine.check_request(policy, request, p, issuer, config)
     return { dropped = dropped }
 end
 
--- Give the data table `policy` (keys, issuance, rules) the functions its
--- callers use: policy.check(profile), policy.check_request(request,
+-- Give the data table `policy` (keys, issuance, rules, acme) the functions
+-- its callers use: policy.check(profile), policy.check_request(request,
 -- profile, issuer, config), policy.max_validity(profile, config),
--- policy.key_allowed(key, allowed), policy.name_matches(name, pattern).
+-- policy.key_allowed(key, allowed), policy.name_matches(name, pattern), and
+-- the ACME decisions policy.acme_account(ask), policy.acme_order(ask, ctx),
+-- policy.acme_finalize(ask), policy.acme_revoke(ask).
 -- A function the table already has is kept. Returns policy.
 function engine.new(policy)
     local bound = {
@@ -449,6 +452,11 @@ function engine.new(policy)
         max_validity = function(p, config) return engine.max_validity(policy, p, config) end,
         key_allowed = engine.key_allowed,
         name_matches = engine.name_matches,
+        -- the ACME decisions (chainsmith/acme_policy.lua, docs/acme.md)
+        acme_account = function(ask) return acme_policy.account(policy, ask) end,
+        acme_order = function(ask, ctx) return acme_policy.order(policy, ask, ctx) end,
+        acme_finalize = function(ask) return acme_policy.finalize(policy, ask) end,
+        acme_revoke = function(ask) return acme_policy.revoke(policy, ask) end,
     }
     for name, f in pairs(bound) do
         if policy[name] == nil then

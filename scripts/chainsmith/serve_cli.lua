@@ -1,7 +1,9 @@
 -- The serve.lua command: options in, one call to chainsmith.server_runtime.
+local acme_options = require "chainsmith.acme_options"
 local common = require "chainsmith.cli"
 local pki = require "pki"
 local runtime = require "chainsmith.server_runtime"
+local secret = require "chainsmith.secret"
 
 local cli = {}
 
@@ -76,10 +78,34 @@ function cli.main(args, boot)
     parser:flag("--mtls", "Ask clients for a certificate issued under the chain's own root.")
     parser:flag("--require-client-cert", "Refuse clients without a certificate (otherwise "
         .. "they get in as anonymous); alone, it implies --mtls.")
+    acme_options.add(parser)
+    parser:option("--profiles", "Folder holding the profiles ACME orders are issued under.",
+        boot.profiles_dir):argname("DIR")
+    parser:option("--policy", "A policy file to use instead of scripts/policy.lua (its "
+        .. "policy.acme decides ACME requests).")
+    secret.options(parser, "passphrase", "The CA keys' passphrase, when build_chain.lua "
+        .. "encrypted them (ACME issues with the intermediate's key)")
     local opts = parser:parse(args)
     local problem = option_problem(opts)
     if problem then
         common.fail("serve", problem, common.exit.usage)
+    end
+    -- nil: ACME off; false: a bad ACME option or settings file
+    local acme, aproblem = acme_options.resolve(opts, boot.scripts_dir)
+    if acme == false then
+        common.fail("serve", aproblem, common.exit.usage)
+    end
+    opts.acme_settings = acme
+    if opts.policy then
+        if not acme then
+            common.fail("serve", "--policy: only ACME uses a policy (give --acme)",
+                common.exit.usage)
+        end
+        local pol, perr = require("chainsmith.policy_engine").load(opts.policy)
+        if not pol then
+            common.fail("serve", "--policy: " .. perr)
+        end
+        opts.policy_module = pol
     end
     runtime.run(opts, boot)
 end

@@ -1,6 +1,8 @@
 -- serve.lua's runtime: load the chain, render the page, serve until a
 -- signal, and pick up a renewed certificate (SIGHUP or its files changing)
 -- without a restart. serve_cli.lua parses the options and calls run.
+local acme_options = require "chainsmith.acme_options"
+local acme_service = require "chainsmith.acme_service"
 local ca_watch = require "chainsmith.ca_watch"
 local cjson = require "cjson"
 local json = require "chainsmith.json"
@@ -10,6 +12,7 @@ local crl = require "chainsmith.crl"
 local layout = require "chainsmith.layout"
 local page = require "chainsmith.page"
 local ocsp_service = require "chainsmith.ocsp_service"
+local secret = require "chainsmith.secret"
 local validity = require "chainsmith.validity"
 
 local runtime = {}
@@ -90,8 +93,9 @@ function runtime.start_hint(err)
     return err
 end
 
--- serve.lua --json's line: where it listens, once bound.
-function runtime.json_line(server, hosts, base, serial)
+-- serve.lua --json's line: where it listens, once bound; with ACME (acme:
+-- the service), https.acme is its directory URL.
+function runtime.json_line(server, hosts, base, serial, acme)
     local http = cjson.null
     if server:http_port() then
         http = { port = server:http_port(), url = page.url(hosts[1], server:http_port())
@@ -99,7 +103,8 @@ function runtime.json_line(server, hosts, base, serial)
     end
     return json.encode {
         https = { hosts = json.array(hosts), port = server:port(),
-            url = page.url(hosts[1], server:port()) },
+            url = page.url(hosts[1], server:port()),
+            acme = acme and (acme.base_url .. "/acme/directory") or nil },
         http = http,
         public_base_url = base or cjson.null,
         serial = serial,
@@ -215,7 +220,11 @@ local function stamps(files)
     for i, f in ipairs(files) do
         s[i] = stamp(f)
     end
-    return table.concat(s, "|")
+    return s
+end
+
+local function same_stamps(a, b)
+    return table.concat(a, "|") == table.concat(b, "|")
 end
 
 -- The hello page's route for chain c: the page shows the served chain, so a
@@ -280,52 +289,184 @@ local function reload(server, opts, template, routes, ocsp, stapler, cas)
 end
 
 -- Serve until SIGINT or SIGTERM; reload on SIGHUP and when a watched file
--- changes (polled each second); keep the OCSP staple fresh. Returns the
--- signal that stopped it, or the line saying a CA changed under it (cas:
--- ca_watch.new's).
-local function serve_loop(server, opts, template, routes, ocsp, stapler, cas)
-    local files = watched_files(opts.chain, routes)
-    for _, f in ipairs(ocsp and ocsp:watched() or {}) do
-        files[#files + 1] = f
-    end
-    local loaded = stamps(files)
+-- changes (polled each second); keep the OCSP staple fresh; with ACME
+-- (acme: acme_service's), answer each ask as it comes. watch = {files,
+-- loaded}: the watched files and their stamps as last loaded, shared with
+-- the ACME revocation hook (on_revoked). Returns the signal that stopped
+-- it, or the line saying a CA changed under it (cas: ca_watch.new's).
+local function serve_loop(server, opts, template, routes, ocsp, stapler, cas, acme, watch)
+    local files = watch.files
+    watch.loaded = stamps(files)
     local pending, last_err = false, nil
+    -- Without ACME, sleep on the signals a second at a time. With it, wait
+    -- on the ask queue a tenth of a second at a time (an ask is answered as
+    -- it arrives) and look at the signals between two waits; the files are
+    -- looked at once a second either way.
+    local last_look = os.time()
+    local function wait()
+        if not acme then
+            return pki.wait_for_signal(1000)
+        end
+        local signal = pki.poll_signal()
+        if signal then
+            return signal
+        end
+        if acme:step(100) == nil then -- the queue is closed: nothing to wait on there
+            return pki.wait_for_signal(100)
+        end
+        return pki.poll_signal()
+    end
     while true do
-        local signal = pki.wait_for_signal(1000)
+        local signal = wait()
         if signal == "SIGINT" or signal == "SIGTERM" then
             return signal
         end
-        if stapler then
-            stapler:tick()
-        end
-        local now = stamps(files)
-        if signal == "SIGHUP" or now ~= loaded or pending then
-            -- a raised error (a bug, a file gone odd) must not take the
-            -- server down: it is reported and retried like a failed reload
-            local done, serial, err, state = pcall(reload, server, opts, template, routes, ocsp,
-                stapler, cas)
-            if not done then
-                serial, err, state = nil, serial, "kept"
+        local now_s = os.time()
+        if signal == "SIGHUP" or not acme or now_s ~= last_look then
+            last_look = now_s
+            if stapler then
+                stapler:tick()
             end
-            if state == "restart" then
-                return err
-            elseif serial then
-                say:write(("reloaded: serial %s: %s\n"):format(serial, err))
-                loaded, pending, last_err = now, false, nil
-            else
-                -- say it once, not every second while the files settle
-                if err ~= last_err then
-                    say:write(state == "partly"
-                        and ("reload incomplete (retrying): %s\n"):format(err)
-                        or ("reload failed (still serving the previous certificate, "
-                        .. "retrying): %s\n"):format(err))
+            local now = stamps(files)
+            if signal == "SIGHUP" or not same_stamps(now, watch.loaded) or pending then
+                -- a raised error (a bug, a file gone odd) must not take the
+                -- server down: it is reported and retried like a failed reload
+                local done, serial, err, state = pcall(reload, server, opts, template, routes,
+                    ocsp, stapler, cas)
+                if not done then
+                    serial, err, state = nil, serial, "kept"
                 end
-                pending, last_err = true, err
-                loaded = now
+                if state == "restart" then
+                    return err
+                elseif serial then
+                    say:write(("reloaded: serial %s: %s\n"):format(serial, err))
+                    watch.loaded, pending, last_err = now, false, nil
+                else
+                    -- say it once, not every second while the files settle
+                    if err ~= last_err then
+                        say:write(state == "partly"
+                            and ("reload incomplete (retrying): %s\n"):format(err)
+                            or ("reload failed (still serving the previous certificate, "
+                            .. "retrying): %s\n"):format(err))
+                    end
+                    pending, last_err = true, err
+                    watch.loaded = now
+                end
+                say:flush()
             end
-            say:flush()
         end
     end
+end
+
+-- What an ACME revocation changes on the server at once: the CRL it wrote
+-- is served (the watch would catch it within a second; a client checking
+-- right after its revokeCert answer must see it), and the staple is signed
+-- again when it was the served certificate. OCSP answers need nothing:
+-- the responder reads ca.db on every request. The CRL files' stamps are
+-- taken as loaded, so the watch does not reload everything for them.
+local function on_revoked(server, opts, stapler, watch, result)
+    local f = layout.crl_files(opts.chain, result.ca)
+    for path, file in pairs { [("/crl/%s.crl"):format(result.ca)] = f.der,
+        [("/crl/%s.crl.pem"):format(result.ca)] = f.pem } do
+        local body, err = read_text(file)
+        if body then
+            server:set_route(path, body)
+        else
+            io.stderr:write(("serve: %s: %s (kept the old bytes)\n"):format(path, err))
+        end
+        for i, watched in ipairs(watch.files) do
+            if watched == file and watch.loaded then
+                watch.loaded[i] = stamp(file)
+            end
+        end
+    end
+    if stapler and stapler.leaf and stapler.leaf:serial() == result.serial then
+        stapler:staple(stapler.leaf)
+    end
+end
+
+-- Start the server, with the fallback for the default plain port taken.
+-- Returns the server, or nil and why.
+local function start(config, opts, base, http_port)
+    local server, serr = pki.start_server(config)
+    if not server and http_port and not opts.http_port then
+        -- The default port taken by something else must not stop the page
+        -- from being served: without the plain port, CRLs and OCSP are
+        -- still on HTTPS; but the certificates point at that port.
+        config.http_port = nil
+        server = pki.start_server(config)
+        if server then
+            io.stderr:write(("serve: plain http port %d: %s; serving CRLs and OCSP over "
+                .. "https only. Certificates name %s/...: their CRL and OCSP checks will "
+                .. "reach whoever listens there, or fail (free the port, or set "
+                .. "public_base_url in root.lua and rebuild)\n")
+                :format(http_port, serr, base or ("http://localhost:" .. http_port)))
+        end
+    end
+    return server, serr
+end
+
+-- The ACME service for the server about to start with config. Its base
+-- URL names the HTTPS port, so with --port 0 the server is bound once
+-- without ACME to learn a free port, which the real start then takes.
+-- Returns the service, or dies naming the problem. watch: serve_loop's;
+-- box: {server, stapler} once they exist (the revocation hook's).
+local function open_acme(opts, boot, config, base, http_port, watch, box)
+    local passphrase, perr = secret.read(opts, "passphrase")
+    if passphrase == nil then
+        boot.die("serve: %s", perr)
+    end
+    if config.port == 0 then
+        local probe, serr = start(config, opts, base, http_port)
+        if not probe then
+            boot.die("serve: %s", runtime.start_hint(serr))
+        end
+        config.port = probe:port()
+        probe:stop()
+    end
+    local base_url = acme_options.base_url(opts.acme_settings.base_url, base, config.port)
+    local svc, err = acme_service.open {
+        chain = opts.chain,
+        profiles = opts.profiles,
+        policy = opts.policy_module,
+        passphrase = passphrase or nil,
+        settings = opts.acme_settings,
+        base_url = base_url,
+        log = function(line)
+            say:write(line, "\n")
+            say:flush()
+        end,
+        on_revoked = function(result)
+            on_revoked(box.server, opts, box.stapler, watch, result)
+        end,
+    }
+    if not svc then
+        boot.die("serve: --acme: %s", err)
+    end
+    return svc
+end
+
+-- The start-up lines about ACME: where, how names are validated, the EAB
+-- key ids (never the keys).
+local function acme_banner(acme, s)
+    local v = s.validation
+    local lines = {
+        ("ACME at %s/acme/directory (settings: %s; decisions: policy.lua, docs/acme.md)")
+            :format(acme.base_url, s.config_file),
+        ("  validation: http-01 on port %d, tls-alpn-01 on port %d, dns-01 via %s%s")
+            :format(v.http_port or 80, v.tls_port or 443, v.dns_resolver or "the system's DNS",
+                #v.resolve > 0 and ("; resolve %s"):format(table.concat(v.resolve, ", ")) or ""),
+    }
+    local kids = acme_options.eab_kids(s)
+    if s.eab.required or #kids > 0 then
+        lines[#lines + 1] = ("  external account binding %s; key ids: %s")
+            :format(s.eab.required and "required" or "optional",
+                #kids > 0 and table.concat(kids, ", ") or "none")
+    end
+    if s.terms then
+        lines[#lines + 1] = ("  terms of service: %s"):format(s.terms)
+    end
+    return table.concat(lines, "\n")
 end
 
 -- Serve with opts (serve_cli.lua's parsed and checked options) until
@@ -397,24 +538,26 @@ function runtime.run(opts, boot)
         routes = routes,
         ocsp = ocsp and ocsp.responder or nil,
     }
-    local server, serr = pki.start_server(config)
-    if not server and http_port and not opts.http_port then
-        -- The default port taken by something else must not stop the page
-        -- from being served: without the plain port, CRLs and OCSP are
-        -- still on HTTPS; but the certificates point at that port.
-        config.http_port = nil
-        server = pki.start_server(config)
-        if server then
-            io.stderr:write(("serve: plain http port %d: %s; serving CRLs and OCSP over "
-                .. "https only. Certificates name %s/...: their CRL and OCSP checks will "
-                .. "reach whoever listens there, or fail (free the port, or set "
-                .. "public_base_url in root.lua and rebuild)\n")
-                :format(http_port, serr, base or ("http://localhost:" .. http_port)))
-        end
+    -- what the ACME revocation hook reaches: the server and stapler once
+    -- they exist, the watched files and their stamps
+    local box = {}
+    local watch = { files = watched_files(opts.chain, froutes) }
+    for _, f in ipairs(ocsp and ocsp:watched() or {}) do
+        watch.files[#watch.files + 1] = f
     end
+    local acme
+    if opts.acme_settings then
+        acme = open_acme(opts, boot, config, base, http_port, watch, box)
+        config.acme = acme.acme
+    end
+    local server, serr = start(config, opts, base, http_port)
     if not server then
+        if acme then
+            acme:close()
+        end
         boot.die("serve: %s", runtime.start_hint(serr))
     end
+    box.server = server
     -- the page names the address it was reached on, bound port and all
     template.url = page.url(hosts[1], server:port())
     local bound = hello_route(template, c)
@@ -429,6 +572,7 @@ function runtime.run(opts, boot)
     local stapler
     if ocsp then
         stapler = ocsp:stapler(server)
+        box.stapler = stapler
         stapler:staple(c.served[1])
         say:write("OCSP at /ocsp, signed by ocsp.pem; the server staples its own status\n")
     else
@@ -451,13 +595,19 @@ function runtime.run(opts, boot)
             say:write("client certificates are not checked for revocation (no OCSP responder)\n")
         end
     end
+    if acme then
+        say:write(acme_banner(acme, opts.acme_settings), "\n")
+    end
     say:flush()
     if opts.json then -- last: what a reader waits for, with the lines above all out
-        io.stdout:write(runtime.json_line(server, hosts, base, c.served[1]:serial()), "\n")
+        io.stdout:write(runtime.json_line(server, hosts, base, c.served[1]:serial(), acme), "\n")
         io.stdout:flush()
     end
     local signal = serve_loop(server, opts, template, froutes, ocsp, stapler,
-        ca_watch.new(c, layout.files(opts.chain)))
+        ca_watch.new(c, layout.files(opts.chain)), acme, watch)
+    if acme then
+        acme:close() -- requests still waiting for a decision get 503 now
+    end
     server:stop()
     if signal ~= "SIGINT" and signal ~= "SIGTERM" then
         boot.die("serve: %s", signal) -- a CA changed: exit 1

@@ -131,6 +131,21 @@ t.case("sign and revoke answered from Lua", function()
     assert(ok == nil and code == "notfound", msg)
 end)
 
+t.case("ACME and the signing API on one server", function()
+    local api <close> = assert(pki.signapi{db = db, base_url = "https://ca.test", mtls = true})
+    local acme <close> = assert(pki.acme{db = db, base_url = "https://ca.test"})
+    local srv <close> = assert(pki.start_server{hosts = {"127.0.0.1"}, port = 0,
+        cert = c.leaf, key = c.leaf_key, chain = {c.inter}, threads = 4,
+        client_ca = {c.root, c.inter}, client_cert = "request", api = api, acme = acme})
+    local port = srv:port()
+    local body = sh(("curl -s --max-time 30 --cacert root.pem --resolve "
+        .. "localhost:%d:127.0.0.1 -w '\\n%%{http_code}' https://localhost:%d/acme/directory")
+        :format(port, port))
+    assert(body:match("\n200$") and body:find("newNonce", 1, true), body)
+    body = curl(port, "/api/v1/certificates/" .. client:serial())
+    assert(body:match("\n200$") and body:find("CN=robot", 1, true), body)
+end)
+
 store:close()
 t.cleanup()
 t.done()

@@ -1,0 +1,260 @@
+-- serve.lua's ACME side (docs/acme.md): the ACME server core runs
+-- (pki.acme, mounted at /acme by the HTTPS server) and the decisions it asks
+-- the Lua main loop for. Worker threads never run Lua: core puts an "ask"
+-- on a queue, the serve loop takes it (acme:next), decides with the policy
+-- (chainsmith/acme_policy.lua through policy.lua) and the CA
+-- (chainsmith/ca.lua: ca:issue, ca:revoke), and answers (acme:answer).
+--
+--   local svc = assert(acme_service.open{chain = "chain", settings = ..., base_url = ...})
+--   pki.start_server{ ..., acme = svc.acme }
+--   while true do svc:step(100) ... end
+local pki = require "pki"
+local ca_mod = require "chainsmith.ca"
+local profile = require "chainsmith.profile"
+
+local service = {}
+
+local Decider = {}
+Decider.__index = Decider
+
+-- The decisions over an open CA (chainsmith.ca's, whose policy module holds
+-- the ACME hooks). on_revoked(result), when given, is called after each
+-- revocation with ca:revoke's result (serve.lua serves the new CRL and
+-- staples again). log(line): where each decision is reported.
+function service.decider(ca, on_revoked, log)
+    return setmetatable({ ca = ca, on_revoked = on_revoked, log = log or function() end },
+        Decider)
+end
+
+local function refusal(kind, detail)
+    return { ok = false, type = kind, detail = detail }
+end
+
+-- "a.test, *.b.test"
+local function identifiers_text(ask)
+    local v = {}
+    for _, id in ipairs(ask.identifiers or {}) do
+        v[#v + 1] = pki.escape(tostring(id.value))
+    end
+    return table.concat(v, ", ")
+end
+
+function Decider:account(ask)
+    local ok, kind, detail, log = self.ca.policy.acme_account(ask)
+    if not ok then
+        return refusal(kind, detail), log
+    end
+    return { ok = true }
+end
+
+function Decider:order(ask)
+    local ca = self.ca
+    local ctx = {
+        load_profile = function(name)
+            return profile.load(ca.profiles, name)
+        end,
+        issuer = ca.cert,
+        config = ca.config,
+    }
+    local decision, kind, detail, log = ca.policy.acme_order(ask, ctx)
+    if not decision then
+        return refusal(kind, detail), log
+    end
+    return { ok = true, profile = decision.profile, challenges = decision.challenges }
+end
+
+-- ca:issue's failure codes that are the server's trouble, not the CSR's.
+local ours = { db = true, io = true, nomem = true, exists = true, notfound = true,
+    server = true, locked = true }
+
+-- Issue the CSR under the order's profile through ca:issue: the CSR checks,
+-- the policy and the intermediate's nameConstraints, recorded in ca.db.
+-- Any refusal is badCSR naming the reason.
+function Decider:finalize(ask)
+    local pname, kind, detail, log = self.ca.policy.acme_finalize(ask)
+    if not pname then
+        return refusal(kind, detail), log
+    end
+    if type(ask.csr) ~= "string" or ask.csr == "" then
+        return refusal("badCSR", "no CSR"), "finalize ask without a CSR"
+    end
+    local r, err, code = self.ca:issue { profile = pname, csr = ask.csr }
+    if not r then
+        -- a refusal of the policy or the CSR is the client's to fix; the
+        -- rest (a database or file error, a profile gone) is ours
+        if not ours[code] then
+            return refusal("badCSR", err:gsub("\n", "; "))
+        end
+        return refusal("serverInternal", "the certificate could not be issued (see the "
+            .. "server's log)"), ("finalize order %s: %s (%s)"):format(tostring(ask.order), err,
+            tostring(code))
+    end
+    local pem = {}
+    for _, cert in ipairs(r.chain) do
+        pem[#pem + 1] = cert:pem()
+    end
+    return { ok = true, chain = table.concat(pem), serial = r.serial, issued = r }
+end
+
+function Decider:revoke(ask)
+    local reason, kind, detail, log = self.ca.policy.acme_revoke(ask)
+    if not reason then
+        return refusal(kind, detail), log
+    end
+    local r, err, code = self.ca:revoke { serial = ask.serial, reason = reason }
+    if not r then
+        if code == "exists" then
+            return refusal("alreadyRevoked", err)
+        elseif code == "notfound" then
+            return refusal("malformed", err)
+        end
+        return refusal("serverInternal", "the certificate could not be revoked (see the "
+            .. "server's log)"), ("revoke %s: %s (%s)"):format(tostring(ask.serial), err,
+            tostring(code))
+    end
+    if self.on_revoked then
+        -- the revocation is committed and the CRL written: a failure to
+        -- serve them at once is logged, not the client's problem
+        local ok, why = pcall(self.on_revoked, r)
+        if not ok then
+            log = ("revoked %s, but serving the new CRL failed: %s"):format(r.serial, why)
+        end
+    end
+    return { ok = true, revoked = r }, log
+end
+
+local kinds = { account = true, order = true, finalize = true, revoke = true }
+
+-- The answer to ask (a table as acme:next gives it), and a line for the
+-- log when something on our side went wrong. Never raises: a bug in a
+-- decision becomes serverInternal, so a request is never left waiting.
+function Decider:decide(ask)
+    local f = type(ask) == "table" and kinds[ask.kind] and Decider[ask.kind]
+    if not f then
+        return refusal("serverInternal", "unknown request"),
+            ("acme: unknown ask kind %s"):format(type(ask) == "table" and tostring(ask.kind)
+                or type(ask))
+    end
+    local ok, answer, log = pcall(f, self, ask)
+    if not ok then
+        return refusal("serverInternal", "the request could not be decided (see the server's "
+            .. "log)"), ("acme: %s: %s"):format(ask.kind, tostring(answer))
+    end
+    return answer, log
+end
+
+-- One line saying what was decided (no secrets: asks carry none).
+function service.describe(ask, answer)
+    local what
+    if ask.kind == "account" then
+        what = ("account %s%s"):format(tostring((ask.account or {}).id),
+            (ask.account or {}).eab_kid and (" (EAB %s)"):format(ask.account.eab_kid) or "")
+    elseif ask.kind == "order" then
+        what = ("order for %s"):format(identifiers_text(ask))
+    elseif ask.kind == "finalize" then
+        what = ("finalize order %s (%s)"):format(tostring(ask.order), identifiers_text(ask))
+    else
+        what = ("revoke %s (by %s)"):format(tostring(ask.serial), tostring(ask.by))
+    end
+    if not answer.ok then
+        return ("acme: %s: refused, %s: %s"):format(what, answer.type, answer.detail)
+    elseif ask.kind == "order" then
+        return ("acme: %s: profile %s, %s"):format(what, answer.profile,
+            table.concat(answer.challenges, ", "))
+    elseif ask.kind == "finalize" then
+        return ("acme: %s: issued serial %s"):format(what, answer.serial)
+    elseif ask.kind == "revoke" then
+        return ("acme: %s: revoked (%s)"):format(what, answer.revoked.reason)
+    end
+    return ("acme: %s: ok"):format(what)
+end
+
+-- What acme:answer takes: the answer without our own fields.
+local function wire(answer)
+    if not answer.ok then
+        return { ok = false, type = answer.type, detail = answer.detail }
+    end
+    return { ok = true, profile = answer.profile, challenges = answer.challenges,
+        chain = answer.chain, serial = answer.serial }
+end
+
+local Service = {}
+Service.__index = Service
+
+-- Open the ACME side of serve.lua: the CA in opts.chain (its key, with
+-- opts.passphrase when encrypted; opts.profiles; the policy module), and
+-- pki.acme over its ca.db. opts.settings: acme_options.resolve's;
+-- opts.base_url: the external URL; opts.on_revoked, opts.log as for
+-- service.decider. Returns the service ({acme = pki.acme, ca, ...}) or nil,
+-- message.
+function service.open(opts)
+    if not pki.acme then
+        return nil, ("the pki module here (chainsmith %s) has no ACME server"):format(pki.version)
+    end
+    local ca, err = ca_mod.open { dir = opts.chain, profiles = opts.profiles,
+        passphrase = opts.passphrase, policy = opts.policy }
+    if not ca then
+        return nil, err
+    end
+    -- a broken policy.acme is a start-up error, not a refusal per order
+    local settings_ok, serr = require("chainsmith.acme_policy").settings(ca.policy)
+    if not settings_ok then
+        ca:close()
+        return nil, serr
+    end
+    local s = opts.settings
+    local v = s.validation
+    local acme, aerr = pki.acme {
+        db = ca.files.db,
+        base_url = opts.base_url,
+        terms = s.terms,
+        eab = { required = s.eab.required, keys = s.eab.keys },
+        chain = ca.cert:pem(),
+        validation = { http_port = v.http_port, tls_port = v.tls_port, resolve = v.resolve,
+            dns_resolver = v.dns_resolver, workers = v.workers, timeout_ms = v.timeout_ms },
+        ask_timeout_ms = s.ask_timeout_ms,
+        order_lifetime = s.order_lifetime,
+    }
+    if not acme then
+        ca:close()
+        return nil, aerr
+    end
+    local log = opts.log or function() end
+    return setmetatable({ acme = acme, ca = ca, base_url = opts.base_url, log = log,
+        decider = service.decider(ca, opts.on_revoked, log) }, Service)
+end
+
+-- Take the next ask (waiting at most timeout_ms), decide and answer it.
+-- Returns true when one was answered, false when none came, nil once the
+-- queue is closed.
+function Service:step(timeout_ms)
+    local ask, err = self.acme:next(timeout_ms)
+    if not ask then
+        return err == nil and false or nil
+    end
+    local answer, problem = self.decider:decide(ask)
+    if problem then
+        self.log(problem)
+    end
+    local sent, serr = self.acme:answer(ask.id, wire(answer))
+    if not sent then
+        -- the request gave up waiting (or the answer does not fit the ask):
+        -- what was issued or revoked is recorded all the same
+        self.log(("acme: ask %s (%s): the answer was not taken: %s"):format(tostring(ask.id),
+            tostring(ask.kind), serr))
+    end
+    self.log(service.describe(ask, answer))
+    return true
+end
+
+function Service:close()
+    if self.acme then
+        self.acme:close()
+    end
+    if self.ca then
+        self.ca:close()
+        self.ca = nil
+    end
+end
+
+return service
