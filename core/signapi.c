@@ -401,7 +401,9 @@ static int ask_lua(cs_signapi *api, cs_signapi_ask *ask, csi_sa_answer **answer,
     }
     if (!a->ok) {
         const char *e = a->error ? a->error : "rejected";
-        int status = strcmp(e, "badCSR") == 0 || strcmp(e, "badProfile") == 0 ? 400 : 403;
+        int status = strcmp(e, "badCSR") == 0 || strcmp(e, "badProfile") == 0 ? 400
+                     : strcmp(e, "internal") == 0                              ? 500
+                                                                               : 403;
         reply_error(out, status, e, a->detail ? a->detail : "refused by policy");
         csi_sa_answer_free(a);
         return 0;

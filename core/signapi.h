@@ -98,9 +98,10 @@ CS_NODISCARD cs_code cs_signapi_next(cs_signapi *api, int timeout_ms, cs_signapi
                                      cs_err *err);
 
 /* ok 0: refused; error names why in one word ("forbidden", "badCSR",
- * "badProfile", "rejected"; NULL: "rejected"), detail in words (sent to the
- * caller, status 403, or 400 for badCSR and badProfile). ok 1: SIGN takes
- * chain_pem (the leaf first) and serial_hex; REVOKE nothing. */
+ * "badProfile", "rejected", "internal"; NULL: "rejected"), detail in words
+ * (sent to the caller, status 403; 400 for badCSR and badProfile, 500 for
+ * internal: the server's own trouble). ok 1: SIGN takes chain_pem (the leaf
+ * first) and serial_hex; REVOKE nothing. */
 typedef struct cs_signapi_decision {
     int ok;
     const char *error;

@@ -1,5 +1,6 @@
 -- The serve.lua command: options in, one call to chainsmith.server_runtime.
 local acme_options = require "chainsmith.acme_options"
+local api_options = require "chainsmith.api_options"
 local common = require "chainsmith.cli"
 local pki = require "pki"
 local runtime = require "chainsmith.server_runtime"
@@ -79,10 +80,11 @@ function cli.main(args, boot)
     parser:flag("--require-client-cert", "Refuse clients without a certificate (otherwise "
         .. "they get in as anonymous); alone, it implies --mtls.")
     acme_options.add(parser)
+    api_options.add(parser)
     parser:option("--profiles", "Folder holding the profiles ACME orders are issued under.",
         boot.profiles_dir):argname("DIR")
     parser:option("--policy", "A policy file to use instead of scripts/policy.lua (its "
-        .. "policy.acme decides ACME requests).")
+        .. "policy.acme decides ACME requests, policy.api the signing API's).")
     secret.options(parser, "passphrase", "The CA keys' passphrase, when build_chain.lua "
         .. "encrypted them (ACME issues with the intermediate's key)")
     local opts = parser:parse(args)
@@ -96,10 +98,16 @@ function cli.main(args, boot)
         common.fail("serve", aproblem, common.exit.usage)
     end
     opts.acme_settings = acme
+    -- nil: the signing API off; false: a bad API option
+    local api, pproblem = api_options.resolve(opts)
+    if api == false then
+        common.fail("serve", pproblem, common.exit.usage)
+    end
+    opts.api_settings = api
     if opts.policy then
-        if not acme then
-            common.fail("serve", "--policy: only ACME uses a policy (give --acme)",
-                common.exit.usage)
+        if not acme and not api then
+            common.fail("serve", "--policy: only ACME and the signing API use a policy (give "
+                .. "--acme or --api)", common.exit.usage)
         end
         local pol, perr = require("chainsmith.policy_engine").load(opts.policy)
         if not pol then

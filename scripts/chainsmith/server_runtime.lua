@@ -3,6 +3,7 @@
 -- without a restart. serve_cli.lua parses the options and calls run.
 local acme_options = require "chainsmith.acme_options"
 local acme_service = require "chainsmith.acme_service"
+local api_service = require "chainsmith.api_service"
 local ca_watch = require "chainsmith.ca_watch"
 local cjson = require "cjson"
 local json = require "chainsmith.json"
@@ -94,8 +95,9 @@ function runtime.start_hint(err)
 end
 
 -- serve.lua --json's line: where it listens, once bound; with ACME (acme:
--- the service), https.acme is its directory URL.
-function runtime.json_line(server, hosts, base, serial, acme)
+-- the service), https.acme is its directory URL; with the signing API
+-- (api: its service), https.api is its base, BASE/api/v1.
+function runtime.json_line(server, hosts, base, serial, acme, api)
     local http = cjson.null
     if server:http_port() then
         http = { port = server:http_port(), url = page.url(hosts[1], server:http_port())
@@ -104,7 +106,8 @@ function runtime.json_line(server, hosts, base, serial, acme)
     return json.encode {
         https = { hosts = json.array(hosts), port = server:port(),
             url = page.url(hosts[1], server:port()),
-            acme = acme and (acme.base_url .. "/acme/directory") or nil },
+            acme = acme and (acme.base_url .. "/acme/directory") or nil,
+            api = api and (api.base_url .. "/api/v1") or nil },
         http = http,
         public_base_url = base or cjson.null,
         serial = serial,
@@ -290,28 +293,39 @@ end
 
 -- Serve until SIGINT or SIGTERM; reload on SIGHUP and when a watched file
 -- changes (polled each second); keep the OCSP staple fresh; with ACME
--- (acme: acme_service's), answer each ask as it comes. watch = {files,
--- loaded}: the watched files and their stamps as last loaded, shared with
--- the ACME revocation hook (on_revoked). Returns the signal that stopped
--- it, or the line saying a CA changed under it (cas: ca_watch.new's).
-local function serve_loop(server, opts, template, routes, ocsp, stapler, cas, acme, watch)
+-- (acme: acme_service's) and the signing API (api: api_service's), answer
+-- each ask as it comes. watch = {files, loaded}: the watched files and their
+-- stamps as last loaded, shared with the revocation hook (on_revoked).
+-- Returns the signal that stopped it, or the line saying a CA changed under
+-- it (cas: ca_watch.new's).
+local function serve_loop(server, opts, template, routes, ocsp, stapler, cas, acme, api, watch)
     local files = watch.files
     watch.loaded = stamps(files)
     local pending, last_err = false, nil
-    -- Without ACME, sleep on the signals a second at a time. With it, wait
-    -- on the ask queue a tenth of a second at a time (an ask is answered as
-    -- it arrives) and look at the signals between two waits; the files are
-    -- looked at once a second either way.
+    -- Without ACME or the API, sleep on the signals a second at a time.
+    -- With them, wait on each ask queue in turn (a tenth of a second in
+    -- all, so an ask is answered as it arrives) and look at the signals
+    -- between two waits; the files are looked at once a second either way.
     local last_look = os.time()
+    local queues = {}
+    queues[#queues + 1] = acme
+    queues[#queues + 1] = api
+    local slice = #queues > 0 and 100 // #queues or 0
     local function wait()
-        if not acme then
+        if #queues == 0 then
             return pki.wait_for_signal(1000)
         end
         local signal = pki.poll_signal()
         if signal then
             return signal
         end
-        if acme:step(100) == nil then -- the queue is closed: nothing to wait on there
+        local open = false
+        for _, q in ipairs(queues) do
+            if q:step(slice) ~= nil then
+                open = true
+            end
+        end
+        if not open then -- every queue is closed: nothing to wait on there
             return pki.wait_for_signal(100)
         end
         return pki.poll_signal()
@@ -322,7 +336,7 @@ local function serve_loop(server, opts, template, routes, ocsp, stapler, cas, ac
             return signal
         end
         local now_s = os.time()
-        if signal == "SIGHUP" or not acme or now_s ~= last_look then
+        if signal == "SIGHUP" or #queues == 0 or now_s ~= last_look then
             last_look = now_s
             if stapler then
                 stapler:tick()
@@ -446,6 +460,64 @@ local function open_acme(opts, boot, config, base, http_port, watch, box)
     return svc
 end
 
+-- The signing API service for the server about to start with config, as
+-- open_acme does it (the same port probe when --port 0 and ACME has not
+-- made one). mtls: the server asks for client certificates. Returns the
+-- service, or dies naming the problem.
+local function open_api(opts, boot, config, base, http_port, watch, box, mtls)
+    local s = opts.api_settings
+    if not mtls and not next(s.token_keys) then
+        boot.die("serve: --api: no way for callers to authenticate: give --mtls (client "
+            .. "certificates) or --api-token-key KID=FILE")
+    end
+    local passphrase, perr = secret.read(opts, "passphrase")
+    if passphrase == nil then
+        boot.die("serve: %s", perr)
+    end
+    if config.port == 0 then
+        local probe, serr = start(config, opts, base, http_port)
+        if not probe then
+            boot.die("serve: %s", runtime.start_hint(serr))
+        end
+        config.port = probe:port()
+        probe:stop()
+    end
+    local svc, err = api_service.open {
+        chain = opts.chain,
+        profiles = opts.profiles,
+        policy = opts.policy_module,
+        passphrase = passphrase or nil,
+        base_url = acme_options.base_url(s.base_url, base, config.port),
+        mtls = mtls,
+        token_keys = s.token_keys,
+        log = function(line)
+            say:write(line, "\n")
+            say:flush()
+        end,
+        on_revoked = function(result)
+            on_revoked(box.server, opts, box.stapler, watch, result)
+        end,
+    }
+    if not svc then
+        boot.die("serve: --api: %s", err)
+    end
+    return svc
+end
+
+-- The start-up line about the signing API: where, who may call (key ids,
+-- never keys).
+local function api_banner(api, mtls, kids)
+    local callers = {}
+    if mtls then
+        callers[#callers + 1] = "client certificates this CA issued"
+    end
+    if #kids > 0 then
+        callers[#callers + 1] = "tokens of key ids " .. table.concat(kids, ", ")
+    end
+    return ("signing API at %s/api/v1 (callers: %s; decisions: policy.lua policy.api, "
+        .. "docs/api.md)"):format(api.base_url, table.concat(callers, "; "))
+end
+
 -- The start-up lines about ACME: where, how names are validated, the EAB
 -- key ids (never the keys).
 local function acme_banner(acme, s)
@@ -550,10 +622,18 @@ function runtime.run(opts, boot)
         acme = open_acme(opts, boot, config, base, http_port, watch, box)
         config.acme = acme.acme
     end
+    local api
+    if opts.api_settings then
+        api = open_api(opts, boot, config, base, http_port, watch, box, #cas > 0)
+        config.api = api.api
+    end
     local server, serr = start(config, opts, base, http_port)
     if not server then
         if acme then
             acme:close()
+        end
+        if api then
+            api:close()
         end
         boot.die("serve: %s", runtime.start_hint(serr))
     end
@@ -598,15 +678,22 @@ function runtime.run(opts, boot)
     if acme then
         say:write(acme_banner(acme, opts.acme_settings), "\n")
     end
+    if api then
+        say:write(api_banner(api, #cas > 0, opts.api_settings.kids), "\n")
+    end
     say:flush()
     if opts.json then -- last: what a reader waits for, with the lines above all out
-        io.stdout:write(runtime.json_line(server, hosts, base, c.served[1]:serial(), acme), "\n")
+        io.stdout:write(runtime.json_line(server, hosts, base, c.served[1]:serial(), acme, api),
+            "\n")
         io.stdout:flush()
     end
     local signal = serve_loop(server, opts, template, froutes, ocsp, stapler,
-        ca_watch.new(c, layout.files(opts.chain)), acme, watch)
+        ca_watch.new(c, layout.files(opts.chain)), acme, api, watch)
     if acme then
         acme:close() -- requests still waiting for a decision get 503 now
+    end
+    if api then
+        api:close()
     end
     server:stop()
     if signal ~= "SIGINT" and signal ~= "SIGTERM" then
