@@ -94,6 +94,28 @@ policy.acme = {
     -- revoke = function(ask) return true end,
 }
 
+-- The signing API (serve.lua --api, docs/api.md): what programs holding a
+-- client certificate of ours or a token key may get. Without this table,
+-- or for a field it leaves out: a caller may name the "server" or "client"
+-- profile ("server" when it names none), each CSR passes the issuance rules
+-- above for that profile, and a caller may revoke certificates of those
+-- profiles (never a CA or the OCSP signer) with reasons 0, 1, 3, 4 or 5.
+-- The hooks see the ask (auth = "mtls" or "token", client = the
+-- certificate's subject or the token's key id, sub = the token's sub) and
+-- return true, or nil and a reason the caller is shown.
+policy.api = {
+    -- profiles = { "server", "client" },
+    -- profile = "server",
+    -- revoke_reasons = { 0, 1, 3, 4, 5 },
+    -- sign = function(ask, profile)
+    --     if ask.auth == "token" and profile ~= "server" then
+    --         return nil, "tokens get server certificates only"
+    --     end
+    --     return true
+    -- end,
+    -- revoke = function(ask, record) return true end,   -- record = {profile = name}
+}
+
 -- Profile rules of your own, beside the ones every profile passes: the
 -- keys above ("allowed-key") and the core's lint (docs/lint.md: keyCertSign
 -- on a CA, a SAN naming a host on a server, the CN among the SANs, at most
