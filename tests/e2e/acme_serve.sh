@@ -47,7 +47,9 @@ vport=$(free_port)
 start_server "$tmp/serve.log" --chain "$out" --acme --acme-http-port "$vport" \
     --acme-resolve '*.app.test=127.0.0.1' --acme-resolve 'app.test=127.0.0.1' \
     --policy "$tmp/policy.lua" || { bad "server start"; finish; exit 1; }
-directory=$(sed -n 's|^{.*"https":{"acme":"\([^"]*\)".*|\1|p' "$tmp/serve.log")
+# the directory from the --json line (cjson writes / as \/)
+json_directory() { sed -n 's|^{.*"https":{"acme":"\([^"]*\)".*|\1|p' "$1" | sed 's|\\/|/|g'; }
+directory=$(json_directory "$tmp/serve.log")
 equal "--json names the directory at the bound port" "$directory" \
     "https://localhost:$port/acme/directory"
 contains "the banner says where and how" "$tmp/serve.log" \
@@ -106,7 +108,7 @@ hmac=$(openssl rand 32 | basenc --base64url | tr -d '=')
 start_server "$tmp/eab.log" --chain "$out" --acme --acme-http-port "$vport" \
     --acme-resolve '*.app.test=127.0.0.1' --acme-eab-required --acme-eab-key "kid-1=$hmac" \
     || { bad "server start (EAB)"; finish; exit 1; }
-directory=$(sed -n 's|^{.*"https":{"acme":"\([^"]*\)".*|\1|p' "$tmp/eab.log")
+directory=$(json_directory "$tmp/eab.log")
 "$PY" "$(dirname "$0")/acme_serve.py" eab "$directory" "$out/root.pem" "$tmp/certs" "$vport" \
     kid-1 "$hmac" >"$tmp/client.out" 2>&1
 status=$?
