@@ -236,7 +236,16 @@ function Service:step(timeout_ms)
     if problem then
         self.log(problem)
     end
-    local sent, serr = self.acme:answer(ask.id, wire(answer))
+    local sent, serr, scode = self.acme:answer(ask.id, wire(answer))
+    if not sent and scode == "invalid" then
+        -- core refused the answer itself (a hook's error type RFC 8555 does
+        -- not have): the request must not wait out its timeout for it
+        self.log(("acme: ask %s (%s): core refused the answer: %s; answering "
+            .. "serverInternal"):format(tostring(ask.id), tostring(ask.kind), serr))
+        answer = refusal("serverInternal", "the policy's answer could not be used (see the "
+            .. "server's log)")
+        sent, serr = self.acme:answer(ask.id, wire(answer))
+    end
     if not sent then
         -- the request gave up waiting (or the answer does not fit the ask):
         -- what was issued or revoked is recorded all the same

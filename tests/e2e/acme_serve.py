@@ -197,6 +197,15 @@ def issue_and_revoke():
         check(t == "rejectedIdentifier" and "allow_wildcard" in words,
               "a wildcard is rejectedIdentifier naming allow_wildcard (%s)" % words)
 
+    # a hook's error type core does not send: serverInternal, not a wait
+    try:
+        acme.new_order(crypto_util.make_csr(pem, ["odd.app.test"]))
+        fail("an order the hook refused was taken")
+    except messages.Error as e:
+        t, words = problem_type(e)
+        check(t == "serverInternal" and "could not be used" in words,
+              "a hook's unknown error type becomes serverInternal (%s)" % words)
+
     # the policy's finalize hook refuses: the order ends invalid with badCSR
     order, _ = order_http01(acme, key, ["refused.app.test"])
     try:

@@ -17,12 +17,20 @@ free_port() {
 }
 
 # A policy whose finalize hook refuses refused.*: the refusal must reach
-# the client as badCSR in the hook's words.
+# the client as badCSR in the hook's words; and an order hook that refuses
+# odd.* with an error type RFC 8555 lacks, which core will not send: the
+# client gets serverInternal at once instead of waiting out the ask.
 cat >"$tmp/policy.lua" <<'EOF'
 return {
     keys = { ec = { "P-256", "P-384" }, rsa = { min_bits = 2048, max_bits = 4096 } },
     issuance = { profiles = {} },
     acme = {
+        order = function(ask)
+            if ask.identifiers[1].value:find("^odd%.") then
+                return nil, "refused with a type RFC 8555 lacks", "notAType"
+            end
+            return true
+        end,
         finalize = function(ask)
             for _, id in ipairs(ask.identifiers) do
                 if id.value:find("^refused%.") then
@@ -90,6 +98,7 @@ contains "the log has the order decision" "$tmp/serve.log" \
 contains "... the finalize" "$tmp/serve.log" "acme: finalize order"
 contains "... the refusal" "$tmp/serve.log" "refused, rejectedIdentifier: name example.com"
 contains "... the revocation" "$tmp/serve.log" "revoked (keyCompromise)"
+contains "a type core refuses is logged" "$tmp/serve.log" "core refused the answer"
 lacks "no reload for the CRL ACME wrote itself" "$tmp/serve.log" "reloaded:"
 
 # The loop waits on ACME asks and still reloads on SIGHUP and stops on SIGTERM.
