@@ -111,10 +111,15 @@ t.case("order: names under the intermediate's constraints: server profile, 3 cha
         assert(a.profile == "server")
         assert(table.concat(a.challenges, " ") == "http-01 tls-alpn-01 dns-01")
     end)
-t.case("order: IP identifiers (RFC 8738) inside the constraints", function()
-    local a = d:decide(order_ask("ip:127.0.0.1"))
-    assert(a.ok, a.detail)
-end)
+expect_refusal("order: IP identifiers are not taken by default", d, order_ask("ip:127.0.0.1"),
+    "unsupportedIdentifier", "identifier type 'ip' is not supported here %(dns%)")
+local with_ip = open_ca { identifier_types = { "dns", "ip" } }
+local ipd = acme_service.decider(with_ip)
+t.case("order: IP identifiers (RFC 8738) inside the constraints, when the policy takes them",
+    function()
+        local a = ipd:decide(order_ask("ip:127.0.0.1"))
+        assert(a.ok, a.detail)
+    end)
 t.case("order: upper case and IDN names are taken in their A-label form", function()
     local a = d:decide(order_ask("dns:A.Test", "dns:bücher.test"))
     assert(a.ok, a.detail)
@@ -122,15 +127,16 @@ end)
 expect_refusal("order: a name outside the nameConstraints is rejectedIdentifier", d,
     order_ask("dns:a.test", "dns:example.com"), "rejectedIdentifier",
     "name example%.com: outside the nameConstraints of .*%(rule name%-constraints%)")
-expect_refusal("order: an IP outside them", d, order_ask("ip:8.8.8.8"), "rejectedIdentifier",
+expect_refusal("order: an IP outside them", ipd, order_ask("ip:8.8.8.8"), "rejectedIdentifier",
     "name 8%.8%.8%.8: outside the nameConstraints")
+with_ip:close()
 expect_refusal("order: a wildcard under a profile without allow_wildcard", d,
     order_ask("dns:*.a.test"), "rejectedIdentifier",
     "wildcards are not allowed for profile server %(set allow_wildcard = true in .*rule "
         .. "allow%-wildcard")
 expect_refusal("order: an identifier type we do not take", d,
     { id = 1, kind = "order", account = account, identifiers = ids("email:a@a.test") },
-    "unsupportedIdentifier", "identifier type 'email' is not supported here %(dns, ip%)")
+    "unsupportedIdentifier", "identifier type 'email' is not supported here %(dns%)")
 expect_refusal("order: a malformed name", d, order_ask("dns:a..test"), "rejectedIdentifier",
     "dns a%.%.test")
 expect_refusal("order: no identifiers", d, order_ask(), "malformed", "no identifier")
