@@ -148,6 +148,17 @@ t.case("order: a wildcard where the profile allows it", function()
     assert(a.ok, a.detail)
     assert(a.profile == "server")
 end)
+t.case("order: a profile edited while serving is read again (the cache follows the files)",
+    function()
+        local f = wild_profiles .. "/server.lua"
+        local before = t.read_file(f)
+        assert(wd:decide(order_ask("dns:*.a.test")).ok)
+        t.write_file(f, (before:gsub("allow_wildcard = true", "allow_wildcard = false")))
+        local a = wd:decide(order_ask("dns:*.a.test"))
+        t.write_file(f, before)
+        assert(not a.ok and a.detail:find("allow_wildcard", 1, true), tostring(a.detail))
+        assert(wd:decide(order_ask("dns:*.a.test")).ok, "edited back")
+    end)
 expect_refusal("order: a wildcard inside the constraints still needs one label first", wd,
     order_ask("dns:*.test"), "rejectedIdentifier", "at least two labels after '%*%.'")
 do
