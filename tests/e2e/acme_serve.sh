@@ -129,4 +129,17 @@ contains "the banner names the key id" "$tmp/eab.log" \
 stop_server TERM
 lacks "the HMAC key is never printed" "$tmp/eab.log" "$hmac"
 
+# Encrypted CA keys: ACME signs with the intermediate's key, so serve.lua
+# --acme needs the passphrase, and says which flags give it.
+export CS_E2E_PASS=acme-e2e-passphrase
+check "build_chain, encrypted" build_chain --out "$tmp/enc" --passphrase-env CS_E2E_PASS
+lua "$repo/scripts/serve.lua" --chain "$tmp/enc" --port 0 --acme >"$tmp/enc.out" 2>&1
+equal "encrypted keys without a passphrase: exit 1" "$?" 1
+contains "... naming the flags" "$tmp/enc.out" "encrypted private key: give its passphrase"
+contains "... (--passphrase-env)" "$tmp/enc.out" "--passphrase-env VAR or --passphrase-file FILE"
+start_server "$tmp/enc.log" --chain "$tmp/enc" --acme --passphrase-env CS_E2E_PASS \
+    || bad "serve.lua --acme with --passphrase-env"
+contains "... and with it, ACME is served" "$tmp/enc.log" "ACME at https://localhost:"
+[ -n "$server_pid" ] && stop_server TERM
+
 finish
