@@ -311,7 +311,13 @@ local function serve_loop(server, opts, template, routes, ocsp, stapler, cas, ac
         if signal then
             return signal
         end
-        if acme:step(100) == nil then -- the queue is closed: nothing to wait on there
+        -- a raised error (a bug) is reported and the loop goes on: the ask
+        -- it was on times out in core (503), the server keeps serving
+        local ran, stepped = pcall(acme.step, acme, 100)
+        if not ran then
+            say:write(("acme: %s\n"):format(tostring(stepped)))
+            say:flush()
+        elseif stepped == nil then -- the queue is closed: nothing to wait on there
             return pki.wait_for_signal(100)
         end
         return pki.poll_signal()
