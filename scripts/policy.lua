@@ -73,7 +73,7 @@ policy.acme = {
     --     return ask.identifiers[1].value:find("%.clients%.internal$") and "client" or "server"
     -- end,
     -- challenges = { "http-01", "dns-01" },
-    -- identifier_types = { "dns" },          -- no IP addresses (RFC 8738)
+    -- identifier_types = { "dns" },          -- the ACME server takes DNS names only
     -- revoke_reasons = { 0, 1, 3, 4, 5 },
     --
     -- account = function(ask)

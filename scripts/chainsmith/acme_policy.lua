@@ -20,8 +20,10 @@ acme_policy.defaults = {
     profile = "server",
     -- The challenge types offered (core offers wildcards dns-01 only).
     challenges = { "http-01", "tls-alpn-01", "dns-01" },
-    -- The identifier types taken: DNS names, and IP addresses (RFC 8738).
-    identifier_types = { "dns", "ip" },
+    -- The identifier types taken. The ACME server takes DNS names only
+    -- today (docs/acme-protocol.md); "ip" (RFC 8738) is decided here should
+    -- it take them.
+    identifier_types = { "dns" },
     -- The revocation reasons a subscriber may give (RFC 5280 codes), as
     -- Let's Encrypt takes them: unspecified, keyCompromise,
     -- affiliationChanged, superseded, cessationOfOperation.

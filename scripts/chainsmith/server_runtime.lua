@@ -319,9 +319,16 @@ local function serve_loop(server, opts, template, routes, ocsp, stapler, cas, ac
         if signal then
             return signal
         end
+        -- a raised error (a bug) is reported and the loop goes on: the ask
+        -- it was on times out in core (503), the server keeps serving
         local open = false
         for _, q in ipairs(queues) do
-            if q:step(slice) ~= nil then
+            local ran, stepped = pcall(q.step, q, slice)
+            if not ran then
+                say:write(("%s: %s\n"):format(q == acme and "acme" or "api", tostring(stepped)))
+                say:flush()
+                open = true
+            elseif stepped ~= nil then
                 open = true
             end
         end

@@ -17,6 +17,7 @@ import sys
 import threading
 
 import josepy as jose
+import OpenSSL
 from acme import challenges, client, crypto_util, errors, messages
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
@@ -116,8 +117,14 @@ def order_http01(acme, account_key, names, kind="ec"):
 
 
 def problem_type(e):
-    typ = getattr(e, "typ", None) or getattr(getattr(e, "error", None), "typ", None)
-    return (typ or "").rsplit(":", 1)[-1], str(e)
+    """An RFC 8555 problem's type without its URN prefix, and its words."""
+    problem = e.error if isinstance(e, errors.IssuanceError) else e
+    typ = getattr(problem, "typ", None) or ""
+    return typ.rsplit(":", 1)[-1], "%s :: %s" % (typ, getattr(problem, "detail", problem))
+
+
+def load_cert(pem):
+    return OpenSSL.crypto.load_certificate(OpenSSL.crypto.FILETYPE_PEM, pem)
 
 
 def write(name, text):
@@ -140,8 +147,7 @@ def issue_and_revoke():
     ok("issued app.test through finalize -> processing -> valid")
 
     # revoked by the account that ordered it (reason keyCompromise)
-    leaf = jose.ComparableX509(crypto_util.OpenSSL.crypto.load_certificate(
-        crypto_util.OpenSSL.crypto.FILETYPE_PEM, order.fullchain_pem.encode()))
+    leaf = jose.ComparableX509(load_cert(order.fullchain_pem.encode()))
     acme.revoke(leaf, 1)
     ok("revoked by the account")
     try:
@@ -154,8 +160,7 @@ def issue_and_revoke():
     # a reason the policy does not take
     order, _ = order_http01(acme, key, ["hold.app.test"])
     order = acme.poll_and_finalize(order, deadline())
-    held = jose.ComparableX509(crypto_util.OpenSSL.crypto.load_certificate(
-        crypto_util.OpenSSL.crypto.FILETYPE_PEM, order.fullchain_pem.encode()))
+    held = jose.ComparableX509(load_cert(order.fullchain_pem.encode()))
     try:
         acme.revoke(held, 6)
         fail("certificateHold was accepted")
@@ -167,8 +172,7 @@ def issue_and_revoke():
     order, rsa_key = order_http01(acme, key, ["rsa.app.test"], kind="rsa")
     order = acme.poll_and_finalize(order, deadline())
     write("rsa.pem", order.fullchain_pem)
-    rsa_leaf = jose.ComparableX509(crypto_util.OpenSSL.crypto.load_certificate(
-        crypto_util.OpenSSL.crypto.FILETYPE_PEM, order.fullchain_pem.encode()))
+    rsa_leaf = jose.ComparableX509(load_cert(order.fullchain_pem.encode()))
     by_key, _ = connect(jose.JWKRSA(key=rsa_key), alg=jose.RS256)
     by_key.revoke(rsa_leaf, 0)
     ok("revoked by the certificate's RSA key")
@@ -193,6 +197,15 @@ def issue_and_revoke():
         check(t == "rejectedIdentifier" and "allow_wildcard" in words,
               "a wildcard is rejectedIdentifier naming allow_wildcard (%s)" % words)
 
+    # a hook's error type core does not send: serverInternal, not a wait
+    try:
+        acme.new_order(crypto_util.make_csr(pem, ["odd.app.test"]))
+        fail("an order the hook refused was taken")
+    except messages.Error as e:
+        t, words = problem_type(e)
+        check(t == "serverInternal" and "could not be used" in words,
+              "a hook's unknown error type becomes serverInternal (%s)" % words)
+
     # the policy's finalize hook refuses: the order ends invalid with badCSR
     order, _ = order_http01(acme, key, ["refused.app.test"])
     try:
@@ -200,7 +213,7 @@ def issue_and_revoke():
         fail("the finalize hook's refusal did not reach the client")
     except errors.IssuanceError as e:
         t, words = problem_type(e)
-        check(t == "badCSR" and "no certificates for refused.* today" in words,
+        check(t == "badCSR" and "no certificates for refused.app.test today" in words,
               "the finalize hook's refusal is badCSR in its words (%s)" % words)
 
 

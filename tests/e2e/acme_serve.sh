@@ -17,12 +17,20 @@ free_port() {
 }
 
 # A policy whose finalize hook refuses refused.*: the refusal must reach
-# the client as badCSR in the hook's words.
+# the client as badCSR in the hook's words; and an order hook that refuses
+# odd.* with an error type RFC 8555 lacks, which core will not send: the
+# client gets serverInternal at once instead of waiting out the ask.
 cat >"$tmp/policy.lua" <<'EOF'
 return {
     keys = { ec = { "P-256", "P-384" }, rsa = { min_bits = 2048, max_bits = 4096 } },
     issuance = { profiles = {} },
     acme = {
+        order = function(ask)
+            if ask.identifiers[1].value:find("^odd%.") then
+                return nil, "refused with a type RFC 8555 lacks", "notAType"
+            end
+            return true
+        end,
         finalize = function(ask)
             for _, id in ipairs(ask.identifiers) do
                 if id.value:find("^refused%.") then
@@ -47,7 +55,9 @@ vport=$(free_port)
 start_server "$tmp/serve.log" --chain "$out" --acme --acme-http-port "$vport" \
     --acme-resolve '*.app.test=127.0.0.1' --acme-resolve 'app.test=127.0.0.1' \
     --policy "$tmp/policy.lua" || { bad "server start"; finish; exit 1; }
-directory=$(sed -n 's|^{.*"https":{"acme":"\([^"]*\)".*|\1|p' "$tmp/serve.log")
+# the directory from the --json line (cjson writes / as \/)
+json_directory() { sed -n 's|^{.*"https":{"acme":"\([^"]*\)".*|\1|p' "$1" | sed 's|\\/|/|g'; }
+directory=$(json_directory "$tmp/serve.log")
 equal "--json names the directory at the bound port" "$directory" \
     "https://localhost:$port/acme/directory"
 contains "the banner says where and how" "$tmp/serve.log" \
@@ -88,6 +98,7 @@ contains "the log has the order decision" "$tmp/serve.log" \
 contains "... the finalize" "$tmp/serve.log" "acme: finalize order"
 contains "... the refusal" "$tmp/serve.log" "refused, rejectedIdentifier: name example.com"
 contains "... the revocation" "$tmp/serve.log" "revoked (keyCompromise)"
+contains "a type core refuses is logged" "$tmp/serve.log" "core refused the answer"
 lacks "no reload for the CRL ACME wrote itself" "$tmp/serve.log" "reloaded:"
 
 # The loop waits on ACME asks and still reloads on SIGHUP and stops on SIGTERM.
@@ -106,7 +117,7 @@ hmac=$(openssl rand 32 | basenc --base64url | tr -d '=')
 start_server "$tmp/eab.log" --chain "$out" --acme --acme-http-port "$vport" \
     --acme-resolve '*.app.test=127.0.0.1' --acme-eab-required --acme-eab-key "kid-1=$hmac" \
     || { bad "server start (EAB)"; finish; exit 1; }
-directory=$(sed -n 's|^{.*"https":{"acme":"\([^"]*\)".*|\1|p' "$tmp/eab.log")
+directory=$(json_directory "$tmp/eab.log")
 "$PY" "$(dirname "$0")/acme_serve.py" eab "$directory" "$out/root.pem" "$tmp/certs" "$vport" \
     kid-1 "$hmac" >"$tmp/client.out" 2>&1
 status=$?
@@ -117,5 +128,18 @@ contains "the banner names the key id" "$tmp/eab.log" \
     "external account binding required; key ids: kid-1"
 stop_server TERM
 lacks "the HMAC key is never printed" "$tmp/eab.log" "$hmac"
+
+# Encrypted CA keys: ACME signs with the intermediate's key, so serve.lua
+# --acme needs the passphrase, and says which flags give it.
+export CS_E2E_PASS=acme-e2e-passphrase
+check "build_chain, encrypted" build_chain --out "$tmp/enc" --passphrase-env CS_E2E_PASS
+lua "$repo/scripts/serve.lua" --chain "$tmp/enc" --port 0 --acme >"$tmp/enc.out" 2>&1
+equal "encrypted keys without a passphrase: exit 1" "$?" 1
+contains "... naming the flags" "$tmp/enc.out" "encrypted private key: give its passphrase"
+contains "... (--passphrase-env)" "$tmp/enc.out" "--passphrase-env VAR or --passphrase-file FILE"
+start_server "$tmp/enc.log" --chain "$tmp/enc" --acme --passphrase-env CS_E2E_PASS \
+    || bad "serve.lua --acme with --passphrase-env"
+contains "... and with it, ACME is served" "$tmp/enc.log" "ACME at https://localhost:"
+[ -n "$server_pid" ] && stop_server TERM
 
 finish

@@ -111,10 +111,15 @@ t.case("order: names under the intermediate's constraints: server profile, 3 cha
         assert(a.profile == "server")
         assert(table.concat(a.challenges, " ") == "http-01 tls-alpn-01 dns-01")
     end)
-t.case("order: IP identifiers (RFC 8738) inside the constraints", function()
-    local a = d:decide(order_ask("ip:127.0.0.1"))
-    assert(a.ok, a.detail)
-end)
+expect_refusal("order: IP identifiers are not taken by default", d, order_ask("ip:127.0.0.1"),
+    "unsupportedIdentifier", "identifier type 'ip' is not supported here %(dns%)")
+local with_ip = open_ca { identifier_types = { "dns", "ip" } }
+local ipd = acme_service.decider(with_ip)
+t.case("order: IP identifiers (RFC 8738) inside the constraints, when the policy takes them",
+    function()
+        local a = ipd:decide(order_ask("ip:127.0.0.1"))
+        assert(a.ok, a.detail)
+    end)
 t.case("order: upper case and IDN names are taken in their A-label form", function()
     local a = d:decide(order_ask("dns:A.Test", "dns:bücher.test"))
     assert(a.ok, a.detail)
@@ -122,15 +127,16 @@ end)
 expect_refusal("order: a name outside the nameConstraints is rejectedIdentifier", d,
     order_ask("dns:a.test", "dns:example.com"), "rejectedIdentifier",
     "name example%.com: outside the nameConstraints of .*%(rule name%-constraints%)")
-expect_refusal("order: an IP outside them", d, order_ask("ip:8.8.8.8"), "rejectedIdentifier",
+expect_refusal("order: an IP outside them", ipd, order_ask("ip:8.8.8.8"), "rejectedIdentifier",
     "name 8%.8%.8%.8: outside the nameConstraints")
+with_ip:close()
 expect_refusal("order: a wildcard under a profile without allow_wildcard", d,
     order_ask("dns:*.a.test"), "rejectedIdentifier",
     "wildcards are not allowed for profile server %(set allow_wildcard = true in .*rule "
         .. "allow%-wildcard")
 expect_refusal("order: an identifier type we do not take", d,
     { id = 1, kind = "order", account = account, identifiers = ids("email:a@a.test") },
-    "unsupportedIdentifier", "identifier type 'email' is not supported here %(dns, ip%)")
+    "unsupportedIdentifier", "identifier type 'email' is not supported here %(dns%)")
 expect_refusal("order: a malformed name", d, order_ask("dns:a..test"), "rejectedIdentifier",
     "dns a%.%.test")
 expect_refusal("order: no identifiers", d, order_ask(), "malformed", "no identifier")
@@ -142,6 +148,17 @@ t.case("order: a wildcard where the profile allows it", function()
     assert(a.ok, a.detail)
     assert(a.profile == "server")
 end)
+t.case("order: a profile edited while serving is read again (the cache follows the files)",
+    function()
+        local f = wild_profiles .. "/server.lua"
+        local before = t.read_file(f)
+        assert(wd:decide(order_ask("dns:*.a.test")).ok)
+        t.write_file(f, (before:gsub("allow_wildcard = true", "allow_wildcard = false")))
+        local a = wd:decide(order_ask("dns:*.a.test"))
+        t.write_file(f, before)
+        assert(not a.ok and a.detail:find("allow_wildcard", 1, true), tostring(a.detail))
+        assert(wd:decide(order_ask("dns:*.a.test")).ok, "edited back")
+    end)
 expect_refusal("order: a wildcard inside the constraints still needs one label first", wd,
     order_ask("dns:*.test"), "rejectedIdentifier", "at least two labels after '%*%.'")
 do
