@@ -11,7 +11,6 @@
 --   while true do svc:step(100) ... end
 local pki = require "pki"
 local api_policy = require "chainsmith.api_policy"
-local ca_mod = require "chainsmith.ca"
 
 local service = {}
 
@@ -109,7 +108,7 @@ end
 -- opts.on_revoked(result), opts.log(line) as for the ACME service. Returns
 -- the service ({api = pki.signapi, ...}) or nil, message.
 function service.open(opts)
-    local ca, err = ca_mod.open { dir = opts.chain, profiles = opts.profiles,
+    local ca, err = require("chainsmith.ca").open { dir = opts.chain, profiles = opts.profiles,
         passphrase = opts.passphrase, policy = opts.policy }
     if not ca then
         return nil, err

@@ -3,7 +3,6 @@
 -- without a restart. serve_cli.lua parses the options and calls run.
 local acme_options = require "chainsmith.acme_options"
 local acme_service = require "chainsmith.acme_service"
-local api_service = require "chainsmith.api_service"
 local ca_watch = require "chainsmith.ca_watch"
 local cjson = require "cjson"
 local json = require "chainsmith.json"
@@ -489,7 +488,8 @@ local function open_api(opts, boot, config, base, http_port, watch, box, mtls)
         config.port = probe:port()
         probe:stop()
     end
-    local svc, err = api_service.open {
+    -- loaded only here: serve.lua without --api never loads the CA's issuing side
+    local svc, err = require("chainsmith.api_service").open {
         chain = opts.chain,
         profiles = opts.profiles,
         policy = opts.policy_module,
