@@ -95,8 +95,10 @@ static cs_code member_bytes(const json_t *jwk, const char *name, unsigned char *
 
 /* Build a public key from OSSL_PARAMs; failures are the key's fault (a
  * point off the curve, a modulus OpenSSL will not take). check: run
- * OpenSSL's public-key check (EC: the point is on the curve, not infinity,
- * of the group's order). Not for RSA: OpenSSL's RSA check (SP 800-56B)
+ * OpenSSL's quick public-key check (EC: the point is on the curve and not
+ * infinity; on P-256 and P-384, whose cofactor is 1, that makes it of the
+ * group's order, so the full check's scalar multiplication, which cost as
+ * much as the signature check itself, proves nothing more). Not for RSA: OpenSSL's RSA check (SP 800-56B)
  * runs Miller-Rabin with random bases to see whether n is a prime power,
  * so some moduli pass one time and fail the next (fuzz_jws found one): an
  * account key accepted today could then fail to load from the database
@@ -120,7 +122,7 @@ static cs_code pkey_fromdata(const char *type, const OSSL_PARAM *params, int che
     }
     if (check_it) {
         check = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
-        if (!check || EVP_PKEY_public_check(check) != 1) {
+        if (!check || EVP_PKEY_public_check_quick(check) != 1) {
             rc = fail(fault, CS_JWS_BAD_KEY,
                       cs_err_ossl(err, CS_EUNSUPPORTED, "jwk: not a valid %s public key", type));
             goto done;
