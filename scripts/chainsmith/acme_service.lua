@@ -238,6 +238,9 @@ function service.open(opts)
     if not ca then
         return nil, err
     end
+    -- a policy module made before ACME (its own functions, or an older
+    -- engine.new) gets the ACME decisions; the functions it has are kept
+    require("chainsmith.policy_engine").new(ca.policy)
     -- a broken policy.acme is a start-up error, not a refusal per order
     local settings_ok, serr = require("chainsmith.acme_policy").settings(ca.policy)
     if not settings_ok then
