@@ -36,7 +36,7 @@ int csi_validate_dns_global_init(void)
 static int channel_open(csi_validation *val, ares_channel *out)
 {
     struct ares_options opt;
-    int mask = ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_DOMAINS;
+    int mask = ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_DOMAINS | ARES_OPT_FLAGS;
     int64_t left = csi_validation_left_ms(val);
     int rc;
     char lookups[] = "b";
@@ -46,6 +46,10 @@ static int channel_open(csi_validation *val, ares_channel *out)
      * slice): the deadline, not c-ares, has the last word. */
     opt.timeout = (int)(left / 3 > CSI_VALIDATE_SLICE_MS ? left / 3 : CSI_VALIDATE_SLICE_MS);
     opt.tries = 3;
+    /* A SERVFAIL or REFUSED answer is an answer: report it as such (c-ares
+     * would otherwise drop it, try the next server and end with "could not
+     * contact DNS servers"). Boulder fails on SERVFAIL too. */
+    opt.flags = ARES_FLAG_NOCHECKRESP;
     opt.domains = NULL;
     opt.ndomains = 0;
     if (val->config->dns_servers) {

@@ -159,6 +159,9 @@ static int fetch(csi_validation *val, const hop *h, body *b, long *status, char 
     literal = hop_addresses(val, h, addrs, sizeof addrs, &how);
     if (literal < 0)
         return -1;
+    if (!literal && snprintf(where, where_cap, "%.200s (%.180s port %d, address from %s)",
+                             h->host, addrs, h->port, how) >= (int)where_cap)
+        where[where_cap - 1] = '\0'; /* until libcurl says which address it used */
     snprintf(connect_to, sizeof connect_to, "::%s:%d", h->host, h->port);
     ct = curl_slist_append(NULL, connect_to);
     if (!literal) {
