@@ -573,22 +573,28 @@ static SSL_CTX *server_tls(void)
 /* ---- pebble-challtestsrv ------------------------------------------------ */
 
 static pid_t challtestsrv;
-static int dns_port, mgmt_port;
+static int dns_port, mgmt_port, cts_http_port, cts_tls_port;
 
+/* DNS, and its own http-01 and tls-alpn-01 responders: Let's Encrypt's
+ * reference responders, a second opinion beside ours. */
 static int challtestsrv_start(void)
 {
-    char dns[32], mgmt[32];
-    char *argv[] = {"pebble-challtestsrv", "-dns01", dns, "-management", mgmt, "-http01", "",
-                    "-https01", "", "-tlsalpn01", "", NULL};
+    char dns[32], mgmt[32], http[32], tls[32];
+    char *argv[] = {"pebble-challtestsrv", "-dns01", dns, "-management", mgmt, "-http01", http,
+                    "-https01", "", "-tlsalpn01", tls, NULL};
     posix_spawn_file_actions_t fa;
     int i, rc;
 
     dns_port = free_port();
     mgmt_port = free_port();
-    if (dns_port < 0 || mgmt_port < 0 || dns_port == mgmt_port)
+    cts_http_port = free_port();
+    cts_tls_port = free_port();
+    if (dns_port < 0 || mgmt_port < 0 || cts_http_port < 0 || cts_tls_port < 0)
         return -1;
     snprintf(dns, sizeof dns, "127.0.0.1:%d", dns_port);
     snprintf(mgmt, sizeof mgmt, "127.0.0.1:%d", mgmt_port);
+    snprintf(http, sizeof http, "127.0.0.1:%d", cts_http_port);
+    snprintf(tls, sizeof tls, "127.0.0.1:%d", cts_tls_port);
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, 1, "challtestsrv.log", O_WRONLY | O_CREAT | O_TRUNC,
                                      0644);
@@ -870,6 +876,30 @@ static void test_dns_addresses(cs_validator *v)
     CHECK_PROBLEM(o, "dns", "broken.example");
 }
 
+/* pebble-challtestsrv's own responders, set up as a client's hooks would. */
+static void test_reference_responders(void)
+{
+    cs_validator *v = start(cts_http_port, cts_tls_port, NULL, 2, 30000);
+    char ka[300], json[600];
+    outcome o;
+
+    key_authorization("ref-token", ka, sizeof ka);
+    snprintf(json, sizeof json, "{\"token\":\"ref-token\",\"content\":\"%s\"}", ka);
+    CHECK(challtestsrv_post("/add-http01", json) == 0);
+    snprintf(json, sizeof json, "{\"host\":\"ref.test\",\"content\":\"%s\"}", ka);
+    CHECK(challtestsrv_post("/add-tlsalpn01", json) == 0);
+    validate(v, CS_CHALLENGE_HTTP01, "ref.test", "ref-token", &o);
+    CHECK_VALID(o);
+    validate(v, CS_CHALLENGE_TLSALPN01, "ref.test", "ref-token", &o);
+    CHECK_VALID(o);
+    /* The same responders, asked for what they were not given. */
+    validate(v, CS_CHALLENGE_HTTP01, "ref.test", "unknown-token", &o);
+    CHECK_PROBLEM(o, "incorrectResponse", "with \"\", not the key authorization"); /* 200, empty */
+    validate(v, CS_CHALLENGE_TLSALPN01, "ref.test", "other-token", &o);
+    CHECK_PROBLEM(o, "incorrectResponse", "not SHA-256 of the key authorization");
+    cs_validator_stop(v);
+}
+
 /* Many validations of every type at once on 4 workers: all valid. */
 static void test_many(cs_validator *v)
 {
@@ -1116,6 +1146,7 @@ int main(void)
     test_dns_addresses(v);
     test_many(v);
     cs_validator_stop(v);
+    test_reference_responders();
 
     test_timeout();
     test_dns_timeout();
