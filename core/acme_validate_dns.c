@@ -89,9 +89,11 @@ static int channel_wait(csi_validation *val, ares_channel ch, const int *finishe
         bits = ares_getsock(ch, socks, ARES_GETSOCK_MAXNUM);
         for (i = 0; i < ARES_GETSOCK_MAXNUM; i++) {
             short events = 0;
-            if (ARES_GETSOCK_READABLE(bits, i))
+            /* ares.h's ARES_GETSOCK_WRITABLE shifts a signed 1 into the
+             * sign bit for the 16th socket: the same test, unsigned. */
+            if ((unsigned)bits & (1u << i))
                 events |= POLLIN;
-            if (ARES_GETSOCK_WRITABLE(bits, i))
+            if ((unsigned)bits & (1u << (i + ARES_GETSOCK_MAXNUM)))
                 events |= POLLOUT;
             if (!events)
                 continue;
