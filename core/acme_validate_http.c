@@ -84,10 +84,17 @@ static int hop_parse(csi_validation *val, hop *h)
                                  quoted);
         goto done;
     }
-    if (strlen(host) >= sizeof h->host) {
-        rc = csi_validation_fail(val, "connection", "redirect to %s: host name too long",
-                                 quoted);
-        goto done;
+    {
+        struct sockaddr_storage lit;
+        /* Only names we can hand to libcurl's CONNECT_TO/RESOLVE lists and
+         * to c-ares as they are: LDH names and IP literals. */
+        if (strlen(host) >= sizeof h->host ||
+            (!csi_dns_name_ok(host) && csi_addr_parse(host, &lit) != 0)) {
+            rc = csi_validation_fail(val, "connection",
+                                     "redirect to %s: host is not a DNS name or an IP address",
+                                     quoted);
+            goto done;
+        }
     }
     strcpy(h->host, host);
     rc = 0;

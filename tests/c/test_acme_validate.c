@@ -418,6 +418,13 @@ static void serve_http(responder *r, int fd)
         send_reply(fd, NULL, 302, location, "", 0);
     } else if (starts(token, "ftp")) {
         send_reply(fd, NULL, 302, "ftp://a.test/x", "", 0);
+    } else if (starts(token, "toip")) {
+        snprintf(location, sizeof location, "http://127.0.0.1/redirected/%s", token);
+        send_reply(fd, NULL, 302, location, "", 0);
+    } else if (starts(token, "metadata")) {
+        send_reply(fd, NULL, 302, "http://169.254.169.254/latest/meta-data/", "", 0);
+    } else if (starts(token, "badhost")) {
+        send_reply(fd, NULL, 302, "http://a_b.test/x", "", 0);
     } else if (starts(token, "zero")) {
         snprintf(location, sizeof location, "http://0.0.0.0/redirected/%s", token);
         send_reply(fd, NULL, 302, location, "", 0);
@@ -792,6 +799,12 @@ static void test_http01(cs_validator *v)
     CHECK_PROBLEM(o, "connection", "\"ftp://a.test/x\"");
     validate(v, CS_CHALLENGE_HTTP01, "a.test", "zero-1", &o);
     CHECK_PROBLEM(o, "connection", "0.0.0.0, which is unspecified");
+    validate(v, CS_CHALLENGE_HTTP01, "a.test", "toip-1", &o);
+    CHECK_VALID(o); /* an address literal: connected to as it is, port 80 -> http_port */
+    validate(v, CS_CHALLENGE_HTTP01, "a.test", "metadata-1", &o);
+    CHECK_PROBLEM(o, "connection", "169.254.169.254, which is link-local");
+    validate(v, CS_CHALLENGE_HTTP01, "a.test", "badhost-1", &o);
+    CHECK_PROBLEM(o, "connection", "host is not a DNS name or an IP address");
 }
 
 static void test_tlsalpn01(cs_validator *v)
@@ -1122,6 +1135,11 @@ int main(void)
     char resolver[32];
 
     signal(SIGPIPE, SIG_IGN);
+    /* A proxy in the environment must not be used: every http-01 test
+     * would fail through this one. */
+    setenv("http_proxy", "http://127.0.0.1:9", 1);
+    setenv("HTTPS_PROXY", "http://127.0.0.1:9", 1);
+    setenv("ALL_PROXY", "http://127.0.0.1:9", 1);
     if (!mkdtemp(dir) || chdir(dir) != 0) {
         perror("temporary directory");
         return 1;
