@@ -227,6 +227,7 @@ static void write_all(int fd, const void *p, size_t n)
  * connection; stop waits until every connection thread has left. */
 typedef struct responder {
     int fd, port;
+    int fd6; /* the same port on ::1, or -1 */
     atomic_int stop;
     int active;  /* connection threads, under lock */
     int hanging; /* requests held without an answer, under lock */
@@ -258,13 +259,13 @@ static void *accept_thread(void *arg)
 {
     responder *r = arg;
     while (!atomic_load(&r->stop)) {
-        struct pollfd p = {r->fd, POLLIN, 0};
+        struct pollfd p[2] = {{r->fd, POLLIN, 0}, {r->fd6, POLLIN, 0}};
         conn *c;
         pthread_t t;
         int fd;
-        if (poll(&p, 1, 100) <= 0)
+        if (poll(p, r->fd6 >= 0 ? 2 : 1, 100) <= 0)
             continue;
-        fd = accept(r->fd, NULL, NULL);
+        fd = accept(p[0].revents ? r->fd : r->fd6, NULL, NULL);
         if (fd < 0)
             continue;
         c = malloc(sizeof *c);
@@ -290,7 +291,30 @@ static void *accept_thread(void *arg)
 
 static int responder_start(responder *r)
 {
-    r->fd = listen_loopback(SOCK_STREAM, &r->port);
+    int tries;
+    /* 127.0.0.1 and ::1 on one port, so that IPv6 is tested too (no
+     * wildcard address: loopback only). */
+    for (tries = 0; tries < 50; tries++) {
+        struct sockaddr_in6 a6;
+        int one = 1;
+        r->fd = listen_loopback(SOCK_STREAM, &r->port);
+        if (r->fd < 0)
+            return -1;
+        r->fd6 = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        memset(&a6, 0, sizeof a6);
+        a6.sin6_family = AF_INET6;
+        a6.sin6_addr = in6addr_loopback;
+        a6.sin6_port = htons((uint16_t)r->port);
+        setsockopt(r->fd6, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+        if (r->fd6 >= 0 && bind(r->fd6, (struct sockaddr *)&a6, sizeof a6) == 0 &&
+            listen(r->fd6, 64) == 0)
+            break;
+        if (r->fd6 >= 0)
+            close(r->fd6);
+        r->fd6 = -1;
+        close(r->fd);
+        r->fd = -1;
+    }
     if (r->fd < 0)
         return -1;
     atomic_init(&r->stop, 0);
@@ -303,6 +327,7 @@ static void responder_stop(responder *r)
     atomic_store(&r->stop, 1);
     pthread_join(r->thread, NULL);
     close(r->fd);
+    close(r->fd6);
     clock_gettime(CLOCK_REALTIME, &until);
     until.tv_sec += WAIT_SECS;
     pthread_mutex_lock(&lock);
@@ -420,6 +445,9 @@ static void serve_http(responder *r, int fd)
         send_reply(fd, NULL, 302, "ftp://a.test/x", "", 0);
     } else if (starts(token, "toip")) {
         snprintf(location, sizeof location, "http://127.0.0.1/redirected/%s", token);
+        send_reply(fd, NULL, 302, location, "", 0);
+    } else if (starts(token, "v6redir")) {
+        snprintf(location, sizeof location, "http://[::1]/redirected/%s", token);
         send_reply(fd, NULL, 302, location, "", 0);
     } else if (starts(token, "metadata")) {
         send_reply(fd, NULL, 302, "http://169.254.169.254/latest/meta-data/", "", 0);
@@ -753,7 +781,7 @@ static void test_config(void)
 static cs_validator *start(int http_port, int tls_port, const char *dns, int workers,
                            int timeout_ms)
 {
-    static const char *rules[] = {"*.test=127.0.0.1"};
+    static const char *rules[] = {"v6.test=[::1]", "*.test=127.0.0.1"};
     cs_validator_config c;
     cs_validator *v = NULL;
     cs_err err;
@@ -761,7 +789,7 @@ static cs_validator *start(int http_port, int tls_port, const char *dns, int wor
     c.http_port = http_port;
     c.tls_port = tls_port;
     c.resolve = rules;
-    c.resolve_len = 1;
+    c.resolve_len = 2;
     c.dns_resolver = dns;
     c.workers = workers;
     c.timeout_ms = timeout_ms;
@@ -801,6 +829,12 @@ static void test_http01(cs_validator *v)
     CHECK_PROBLEM(o, "connection", "0.0.0.0, which is unspecified");
     validate(v, CS_CHALLENGE_HTTP01, "a.test", "toip-1", &o);
     CHECK_VALID(o); /* an address literal: connected to as it is, port 80 -> http_port */
+    validate(v, CS_CHALLENGE_HTTP01, "a.test", "v6redir-1", &o);
+    CHECK_VALID(o);
+    CHECK(strstr(o.detail, "::1 port") != NULL);
+    validate(v, CS_CHALLENGE_HTTP01, "v6.test", "good-v6", &o); /* rule "v6.test=[::1]" */
+    CHECK_VALID(o);
+    CHECK(strstr(o.detail, "::1 port") != NULL);
     validate(v, CS_CHALLENGE_HTTP01, "a.test", "metadata-1", &o);
     CHECK_PROBLEM(o, "connection", "169.254.169.254, which is link-local");
     validate(v, CS_CHALLENGE_HTTP01, "a.test", "badhost-1", &o);
@@ -813,6 +847,9 @@ static void test_tlsalpn01(cs_validator *v)
 
     validate(v, CS_CHALLENGE_TLSALPN01, "alpn-good.test", TLS_TOKEN, &o);
     CHECK_VALID(o);
+    validate(v, CS_CHALLENGE_TLSALPN01, "v6.test", TLS_TOKEN, &o);
+    CHECK_VALID(o);
+    CHECK(strstr(o.detail, "::1 port") != NULL);
     validate(v, CS_CHALLENGE_TLSALPN01, "alpn-digest.test", TLS_TOKEN, &o);
     CHECK_PROBLEM(o, "incorrectResponse", "not SHA-256 of the key authorization");
     validate(v, CS_CHALLENGE_TLSALPN01, "alpn-noncrit.test", TLS_TOKEN, &o);
