@@ -5,9 +5,9 @@
  * acme_validate_dns.c. */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <limits.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -629,6 +629,7 @@ static void validator_free(cs_validator *v)
 cs_code cs_validator_start(const cs_validator_config *config, cs_validator **out, cs_err *err)
 {
     cs_validator *v = NULL;
+    sigset_t all, old_mask;
     cs_code rc;
     int i;
 
@@ -665,6 +666,12 @@ cs_code cs_validator_start(const cs_validator_config *config, cs_validator **out
         validator_free(v);
         return rc;
     }
+    /* The workers start with every signal blocked, and keep it so: a
+     * signal is the main loop's to take (signals.h), and a write to a peer
+     * that hung up (OpenSSL's close_notify on a socket) must be EPIPE, not a
+     * SIGPIPE that ends the process. */
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old_mask);
     for (i = 0; i < v->config.workers; i++) {
         pthread_attr_t attr;
         int e;
@@ -675,6 +682,7 @@ cs_code cs_validator_start(const cs_validator_config *config, cs_validator **out
         e = pthread_create(&v->threads[i], &attr, worker, v);
         pthread_attr_destroy(&attr);
         if (e != 0) {
+            pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
             stop_threads(v);
             validator_free(v);
             return cs_err_set(err, CS_EIO, "validation: cannot start worker %d: %s", i + 1,
@@ -682,6 +690,7 @@ cs_code cs_validator_start(const cs_validator_config *config, cs_validator **out
         }
         v->started = i + 1;
     }
+    pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
     *out = v;
     return CS_OK;
 }
