@@ -98,9 +98,11 @@ int cs_challenge_type_parse(const char *name);
  *                       CS_VALIDATOR_BODY_MAX), a tls-alpn-01 certificate
  *                       with the wrong SAN(s), no critical acmeIdentifier or
  *                       the wrong digest, TXT records that do not match
- *   "serverInternal"    not checked: the validator was stopped first (do not
- *                       hold it against the client; the validation can be
- *                       tried again later)
+ *   "serverInternal"    not checked: the validator was stopped first, or
+ *                       failed itself (out of memory, a resolver it could
+ *                       not set up). Nothing the client did: do not hold it
+ *                       against the client; the validation can be tried
+ *                       again later
  * detail: never NULL. For a problem, human words naming what was wrong and
  * where ("http-01: a.test (127.0.0.1 port 5002): status 404 for
  * http://a.test/.well-known/acme-challenge/TOKEN"); anything the remote sent
