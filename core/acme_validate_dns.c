@@ -208,7 +208,7 @@ static int lookup_addresses(csi_validation *val, const char *name, csi_addrs *ou
     if (out->len == 0)
         return csi_validation_fail(val, "dns", "no A or AAAA record for %s at %s", name,
                                    resolver_name(val));
-    out->how = "DNS";
+    out->how = val->config->dns_servers ? "DNS" : "the system's resolver";
     return 0;
 }
 

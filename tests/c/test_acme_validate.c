@@ -1041,6 +1041,19 @@ static void test_dns_timeout(void)
     close(fd);
 }
 
+/* No rule and no dns_resolver: the system's resolver configuration,
+ * /etc/hosts included (localhost is 127.0.0.1 there). */
+static void test_system_resolver(void)
+{
+    cs_validator *v = start(http_r.port, tls_r.port, NULL, 1, 30000);
+    outcome o;
+
+    validate(v, CS_CHALLENGE_HTTP01, "localhost", "good-sys", &o);
+    CHECK_VALID(o);
+    CHECK(strstr(o.detail, "address from the system's resolver") != NULL);
+    cs_validator_stop(v);
+}
+
 /* Nothing listening: connection refused. */
 static void test_refused(void)
 {
@@ -1210,6 +1223,7 @@ int main(void)
 
     test_timeout();
     test_dns_timeout();
+    test_system_resolver();
     test_refused();
     test_queue_full();
     test_stop_in_flight();
