@@ -5,9 +5,9 @@
  * acme_validate_dns.c. */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <limits.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -164,6 +164,8 @@ static int ipv4_unusable(uint32_t ip, const char **why)
 {
     if ((ip >> 24) == 0)
         *why = "unspecified (0.0.0.0/8)";
+    else if ((ip >> 16) == 0xa9fe)
+        *why = "link-local (169.254.0.0/16)";
     else if (ip == 0xffffffffu)
         *why = "the broadcast address";
     else if ((ip >> 28) == 0xe)
@@ -190,6 +192,10 @@ int csi_addr_unusable(const struct sockaddr_storage *a, const char **why)
         }
         if (IN6_IS_ADDR_MULTICAST(in6)) {
             *why = "multicast (ff00::/8)";
+            return 1;
+        }
+        if (IN6_IS_ADDR_LINKLOCAL(in6)) {
+            *why = "link-local (fe80::/10)";
             return 1;
         }
         if (memcmp(in6->s6_addr, mapped, sizeof mapped) == 0) {
@@ -299,9 +305,7 @@ static void config_free(csi_validate_config *c)
     memset(c, 0, sizeof *c);
 }
 
-/* A DNS name as a resolve pattern or a domain may spell it: LDH labels of
- * 1..63 bytes, at most 253 in all, no trailing dot. */
-static int dns_name_ok(const char *s)
+int csi_dns_name_ok(const char *s)
 {
     size_t n = strlen(s), label = 0, i;
     if (n == 0 || n > DOMAIN_MAX)
@@ -357,10 +361,11 @@ static cs_code parse_rule(const char *text, size_t index, csi_resolve_rule *rule
     if (strcmp(pattern, "*") == 0) {
         rule->wildcard = 1;
         pattern[0] = '\0';
-    } else if (plen > 2 && pattern[0] == '*' && pattern[1] == '.' && dns_name_ok(pattern + 2)) {
+    } else if (plen > 2 && pattern[0] == '*' && pattern[1] == '.' &&
+               csi_dns_name_ok(pattern + 2)) {
         rule->wildcard = 1;
         memmove(pattern, pattern + 1, plen); /* ".test" and its NUL */
-    } else if (!dns_name_ok(pattern)) {
+    } else if (!csi_dns_name_ok(pattern)) {
         free(pattern);
         return cs_err_set(err, CS_EINVAL,
                           "validation resolve[%zu]: \"%.100s\": pattern is not a DNS name, "
@@ -624,6 +629,7 @@ static void validator_free(cs_validator *v)
 cs_code cs_validator_start(const cs_validator_config *config, cs_validator **out, cs_err *err)
 {
     cs_validator *v = NULL;
+    sigset_t all, old_mask;
     cs_code rc;
     int i;
 
@@ -660,6 +666,12 @@ cs_code cs_validator_start(const cs_validator_config *config, cs_validator **out
         validator_free(v);
         return rc;
     }
+    /* The workers start with every signal blocked, and keep it so: a
+     * signal is the main loop's to take (signals.h), and a write to a peer
+     * that hung up (OpenSSL's close_notify on a socket) must be EPIPE, not a
+     * SIGPIPE that ends the process. */
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old_mask);
     for (i = 0; i < v->config.workers; i++) {
         pthread_attr_t attr;
         int e;
@@ -670,6 +682,7 @@ cs_code cs_validator_start(const cs_validator_config *config, cs_validator **out
         e = pthread_create(&v->threads[i], &attr, worker, v);
         pthread_attr_destroy(&attr);
         if (e != 0) {
+            pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
             stop_threads(v);
             validator_free(v);
             return cs_err_set(err, CS_EIO, "validation: cannot start worker %d: %s", i + 1,
@@ -677,6 +690,7 @@ cs_code cs_validator_start(const cs_validator_config *config, cs_validator **out
         }
         v->started = i + 1;
     }
+    pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
     *out = v;
     return CS_OK;
 }
@@ -724,7 +738,7 @@ cs_code cs_validator_submit(cs_validator *v, cs_challenge_type type, const char 
     if (!cs_challenge_type_name(type))
         return cs_err_set(err, CS_EINVAL, "validation submit: unknown challenge type %d",
                           (int)type);
-    if (!domain || !dns_name_ok(domain) || is_ipv4_literal(domain))
+    if (!domain || !csi_dns_name_ok(domain) || is_ipv4_literal(domain))
         return cs_err_set(err, CS_EINVAL,
                           "validation submit: domain \"%.100s\": not a DNS name (letters, "
                           "digits, '-', '.'; no \"*.\", no trailing dot)",

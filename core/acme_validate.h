@@ -33,11 +33,13 @@ typedef struct cs_validator cs_validator;
  *   The address is one IPv4 or IPv6 literal ("[::1]" also accepted). A rule
  *   whose address is unusable (see below) is refused at start.
  *
- * Addresses, whichever way they were found, are refused when no host can
- * answer from them: unspecified (0.0.0.0/8, ::), multicast (224/4, ff00::/8),
- * the IPv4 broadcast 255.255.255.255, reserved 240/4, and IPv4-mapped forms
- * of these. Loopback and private ranges are allowed: this is a private CA,
- * and its tests and local users validate on 127.0.0.1.
+ * Addresses, whichever way they were found, are refused when no ACME
+ * client can answer from them: unspecified (0.0.0.0/8, ::), multicast
+ * (224/4, ff00::/8), the IPv4 broadcast 255.255.255.255, reserved 240/4,
+ * link-local (169.254/16, fe80::/10: nobody's web server, but a cloud's
+ * metadata service), and IPv4-mapped forms of these. Loopback and private
+ * ranges are allowed: this is a private CA, and its tests and local users
+ * validate on 127.0.0.1 and 10/8.
  *
  * Name resolution for http-01 and tls-alpn-01: the first matching resolve
  * rule; else A and AAAA from dns_resolver; else the system's resolver
@@ -75,6 +77,9 @@ int cs_challenge_type_parse(const char *name);
  * with Lua; possibly before cs_validator_submit has returned). The strings
  * are borrowed for the call only.
  *
+ * done must not call cs_validator_stop (it would wait for itself); it may
+ * call cs_validator_submit.
+ *
  * problem: NULL when the challenge is fulfilled; else an RFC 8555 error
  * type without its "urn:ietf:params:acme:error:" prefix:
  *   "dns"               the name could not be resolved: SERVFAIL, REFUSED, a
@@ -93,9 +98,11 @@ int cs_challenge_type_parse(const char *name);
  *                       CS_VALIDATOR_BODY_MAX), a tls-alpn-01 certificate
  *                       with the wrong SAN(s), no critical acmeIdentifier or
  *                       the wrong digest, TXT records that do not match
- *   "serverInternal"    not checked: the validator was stopped first (do not
- *                       hold it against the client; the validation can be
- *                       tried again later)
+ *   "serverInternal"    not checked: the validator was stopped first, or
+ *                       failed itself (out of memory, a resolver it could
+ *                       not set up). Nothing the client did: do not hold it
+ *                       against the client; the validation can be tried
+ *                       again later
  * detail: never NULL. For a problem, human words naming what was wrong and
  * where ("http-01: a.test (127.0.0.1 port 5002): status 404 for
  * http://a.test/.well-known/acme-challenge/TOKEN"); anything the remote sent

@@ -36,7 +36,7 @@ int csi_validate_dns_global_init(void)
 static int channel_open(csi_validation *val, ares_channel *out)
 {
     struct ares_options opt;
-    int mask = ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_DOMAINS;
+    int mask = ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_DOMAINS | ARES_OPT_FLAGS;
     int64_t left = csi_validation_left_ms(val);
     int rc;
     char lookups[] = "b";
@@ -46,6 +46,10 @@ static int channel_open(csi_validation *val, ares_channel *out)
      * slice): the deadline, not c-ares, has the last word. */
     opt.timeout = (int)(left / 3 > CSI_VALIDATE_SLICE_MS ? left / 3 : CSI_VALIDATE_SLICE_MS);
     opt.tries = 3;
+    /* A SERVFAIL or REFUSED answer is an answer: report it as such (c-ares
+     * would otherwise drop it, try the next server and end with "could not
+     * contact DNS servers"). Boulder fails on SERVFAIL too. */
+    opt.flags = ARES_FLAG_NOCHECKRESP;
     opt.domains = NULL;
     opt.ndomains = 0;
     if (val->config->dns_servers) {
@@ -85,9 +89,11 @@ static int channel_wait(csi_validation *val, ares_channel ch, const int *finishe
         bits = ares_getsock(ch, socks, ARES_GETSOCK_MAXNUM);
         for (i = 0; i < ARES_GETSOCK_MAXNUM; i++) {
             short events = 0;
-            if (ARES_GETSOCK_READABLE(bits, i))
+            /* ares.h's ARES_GETSOCK_WRITABLE shifts a signed 1 into the
+             * sign bit for the 16th socket: the same test, unsigned. */
+            if ((unsigned)bits & (1u << i))
                 events |= POLLIN;
-            if (ARES_GETSOCK_WRITABLE(bits, i))
+            if ((unsigned)bits & (1u << (i + ARES_GETSOCK_MAXNUM)))
                 events |= POLLOUT;
             if (!events)
                 continue;
@@ -202,7 +208,7 @@ static int lookup_addresses(csi_validation *val, const char *name, csi_addrs *ou
     if (out->len == 0)
         return csi_validation_fail(val, "dns", "no A or AAAA record for %s at %s", name,
                                    resolver_name(val));
-    out->how = "DNS";
+    out->how = val->config->dns_servers ? "DNS" : "the system's resolver";
     return 0;
 }
 

@@ -84,10 +84,17 @@ static int hop_parse(csi_validation *val, hop *h)
                                  quoted);
         goto done;
     }
-    if (strlen(host) >= sizeof h->host) {
-        rc = csi_validation_fail(val, "connection", "redirect to %s: host name too long",
-                                 quoted);
-        goto done;
+    {
+        struct sockaddr_storage lit;
+        /* Only names we can hand to libcurl's CONNECT_TO/RESOLVE lists and
+         * to c-ares as they are: LDH names and IP literals. */
+        if (strlen(host) >= sizeof h->host ||
+            (!csi_dns_name_ok(host) && csi_addr_parse(host, &lit) != 0)) {
+            rc = csi_validation_fail(val, "connection",
+                                     "redirect to %s: host is not a DNS name or an IP address",
+                                     quoted);
+            goto done;
+        }
     }
     strcpy(h->host, host);
     rc = 0;
@@ -159,6 +166,9 @@ static int fetch(csi_validation *val, const hop *h, body *b, long *status, char 
     literal = hop_addresses(val, h, addrs, sizeof addrs, &how);
     if (literal < 0)
         return -1;
+    if (!literal && snprintf(where, where_cap, "%.200s (%.180s port %d, address from %s)",
+                             h->host, addrs, h->port, how) >= (int)where_cap)
+        where[where_cap - 1] = '\0'; /* until libcurl says which address it used */
     snprintf(connect_to, sizeof connect_to, "::%s:%d", h->host, h->port);
     ct = curl_slist_append(NULL, connect_to);
     if (!literal) {

@@ -85,6 +85,10 @@ void csi_addr_text(const struct sockaddr_storage *a, char *out, size_t cap);
 /* 1 when no host can answer from the address (header: unspecified,
  * multicast, broadcast, reserved), and then why in *why. */
 int csi_addr_unusable(const struct sockaddr_storage *a, const char **why);
+/* 1 when s is a DNS name as a resolve pattern, a domain or a redirect's
+ * host may spell it: LDH labels of 1..63 bytes, at most 253 in all, no
+ * trailing dot. */
+int csi_dns_name_ok(const char *s);
 /* Parse an IPv4 or IPv6 literal ("[::1]" too) into *out (port 0). */
 int csi_addr_parse(const char *text, struct sockaddr_storage *out);
 

@@ -4,7 +4,6 @@
  * id-pe-acmeIdentifier holding SHA-256 of the key authorization. The
  * certificate is inspected, never verified: it is self-signed by design. */
 #include <errno.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
