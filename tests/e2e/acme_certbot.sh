@@ -91,10 +91,15 @@ assert_not_revoked "a is untouched" "$live/a/cert.pem" "$live/a/chain.pem"
 echo "certbot: EAB against a server that requires it"
 eab=$tmp/certbot-eab
 eab_account=(register --server "$ACME_EAB_DIRECTORY" --agree-tos --register-unsafely-without-email)
+# certbot reads meta.externalAccountRequired and stops before asking (the
+# server's own refusal is in tests/acme/hostile.py); a wrong MAC goes to the
+# server, which must refuse it.
 refuse "EAB: no account without a binding" certbot_in "$eab" "${eab_account[@]}"
+contains "EAB: the directory says EAB is required" "$tmp/last.out" "Server requires external account binding"
 wrong=$(openssl rand -base64 48 | tr '+/' '-_' | tr -d '=\n')
 refuse "EAB: no account with the wrong MAC key" certbot_in "$eab" "${eab_account[@]}" \
     --eab-kid "$ACME_EAB_KID" --eab-hmac-key "$wrong"
+contains "EAB: the server refuses the wrong MAC" "$tmp/last.out" "Error returned by the ACME server"
 cb "EAB register" "$eab" "${eab_account[@]}" --eab-kid "$ACME_EAB_KID" --eab-hmac-key "$ACME_EAB_HMAC"
 cb "EAB issuance" "$eab" certonly --server "$ACME_EAB_DIRECTORY" "${standalone[@]}" -d d.test \
     --cert-name d
