@@ -235,3 +235,26 @@ need_env() {
         exit 2
     fi
 }
+
+# run_acme_suites SERVER_NAME [HOSTILE ARGS...]: the certbot and lego
+# scripts and the hostile requests against the server the ACME_* variables
+# name, each timed.
+run_acme_suites() {
+    local server=$1 start client
+    shift
+    for client in certbot lego; do
+        start=$(date +%s)
+        if bash "$repo/tests/e2e/acme_$client.sh"; then ok; else bad "$client against $server"; fi
+        echo "$client against $server: $(($(date +%s) - start)) s"
+    done
+    start=$(date +%s)
+    echo "hostile requests"
+    if "$PY" "$repo/tests/acme/hostile.py" --directory "$ACME_DIRECTORY" \
+        --ca-bundle "$ACME_CA_BUNDLE" --http-port "$ACME_HTTP_PORT" \
+        --eab-directory "$ACME_EAB_DIRECTORY" "$@"; then
+        ok
+    else
+        bad "hostile requests against $server"
+    fi
+    echo "hostile requests against $server: $(($(date +%s) - start)) s"
+}
