@@ -5,9 +5,8 @@ problem document with RFC 8555's error type, and nothing changed.
 usage: hostile.py --directory URL [--ca-bundle PEM] --http-port PORT
                   [--eab-directory URL] [--known-deviations pebble]
 
-The requests are built here by hand (JWS with the cryptography package),
-not with python3-acme: most of them are ones a correct library refuses to
-make. http-01 challenges (needed to bring an order to "ready") are answered
+The requests are built by hand (acmeraw.py), not with python3-acme: most
+of them are ones a correct library refuses to make. http-01 challenges (needed to bring an order to "ready") are answered
 by a responder this script runs on 127.0.0.1:PORT; the names (h*.test)
 must resolve to 127.0.0.1 for the server (pebble-challtestsrv's default,
 chainsmith's --acme-resolve '*.test=127.0.0.1').
@@ -17,22 +16,17 @@ chainsmith's --acme-resolve '*.test=127.0.0.1').
 RFC's and reported as such. Anything else is a failure, also against pebble.
 """
 import argparse
-import base64
-import hashlib
 import http.server
 import json
+import os
 import sys
 import threading
-import time
 
-import requests
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
-from cryptography.x509.oid import NameOID
+from cryptography.hazmat.primitives import serialization
 
-ERR = "urn:ietf:params:acme:error:"
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from acmeraw import ERR, Account, Key, Server, b64, csr_for, issue, make_ready, new_order  # noqa: E402
 
 # Where Debian's pebble 2.4.0 answers differently from RFC 8555 (and from
 # what chainsmith must answer): case -> the problem type pebble gives
@@ -51,85 +45,6 @@ KNOWN = {"pebble": {
     'alg "none"': "malformed",
     "HS256 on an account request": "malformed",
 }}
-
-
-def b64(data):
-    if isinstance(data, str):
-        data = data.encode()
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-class Key:
-    """An EC P-256 account (or certificate) key that signs ES256 JWS."""
-
-    def __init__(self):
-        self.key = ec.generate_private_key(ec.SECP256R1())
-        nums = self.key.public_key().public_numbers()
-        self.jwk = {"crv": "P-256", "kty": "EC",
-                    "x": b64(nums.x.to_bytes(32, "big")), "y": b64(nums.y.to_bytes(32, "big"))}
-
-    def thumbprint(self):
-        canon = json.dumps(self.jwk, sort_keys=True, separators=(",", ":"))
-        return b64(hashlib.sha256(canon.encode()).digest())
-
-    def sign(self, data):
-        r, s = decode_dss_signature(self.key.sign(data, ec.ECDSA(hashes.SHA256())))
-        return r.to_bytes(32, "big") + s.to_bytes(32, "big")
-
-
-class Server:
-    def __init__(self, directory_url, verify):
-        self.http = requests.Session()
-        self.http.verify = verify
-        # no REQUESTS_CA_BUNDLE or proxy from the environment: loopback, our trust
-        self.http.trust_env = False
-        self.http.headers["User-Agent"] = "chainsmith-hostile-tests"
-        self.dir = self.http.get(directory_url, timeout=30).json()
-
-    def nonce(self):
-        r = self.http.head(self.dir["newNonce"], timeout=30)
-        return r.headers["Replay-Nonce"]
-
-    def jws(self, key, url, payload, kid=None, nonce=None, protected=None):
-        """A flattened JWS; payload None is POST-as-GET ("")."""
-        header = {"alg": "ES256", "nonce": nonce or self.nonce(), "url": url}
-        if kid:
-            header["kid"] = kid
-        else:
-            header["jwk"] = key.jwk
-        header.update(protected or {})
-        p = b64(json.dumps(header))
-        body = "" if payload is None else b64(payload if isinstance(payload, str)
-                                                else json.dumps(payload))
-        sig = key.sign(f"{p}.{body}".encode())
-        return {"protected": p, "payload": body, "signature": b64(sig)}
-
-    def post_raw(self, url, body, content_type="application/jose+json"):
-        if not isinstance(body, (bytes, str)):
-            body = json.dumps(body)
-        return self.http.post(url, data=body, headers={"Content-Type": content_type}, timeout=60)
-
-    def post(self, key, url, payload, kid=None, **kw):
-        return self.post_raw(url, self.jws(key, url, payload, kid=kid, **kw))
-
-    def ok(self, r, what):
-        if r.status_code >= 300:
-            raise RuntimeError(f"{what}: {r.status_code} {r.text[:300]}")
-        return r
-
-
-class Account:
-    def __init__(self, server, eab=None):
-        self.server, self.key = server, Key()
-        payload = {"termsOfServiceAgreed": True, "contact": ["mailto:ops@example.org"]}
-        r = server.ok(server.post(self.key, server.dir["newAccount"], payload), "newAccount")
-        self.kid = r.headers["Location"]
-
-    def post(self, url, payload, **kw):
-        return self.server.post(self.key, url, payload, kid=self.kid, **kw)
-
-    def get(self, url):
-        return self.server.ok(self.post(url, None), f"POST-as-GET {url}")
 
 
 class Responder:
@@ -154,57 +69,8 @@ class Responder:
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
 
-
-def csr_for(names, key=None):
-    key = key or ec.generate_private_key(ec.SECP256R1())
-    builder = x509.CertificateSigningRequestBuilder().subject_name(
-        x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])])).add_extension(
-        x509.SubjectAlternativeName([x509.DNSName(n) for n in names]), critical=False)
-    return key, b64(builder.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.DER))
-
-
-def wait_status(acct, url, want, timeout=60):
-    deadline = time.time() + timeout
-    while True:
-        body = acct.get(url).json()
-        if body["status"] in want or time.time() > deadline:
-            return body
-        time.sleep(0.2)
-
-
-def new_order(acct, names):
-    r = acct.server.ok(acct.post(acct.server.dir["newOrder"],
-                                 {"identifiers": [{"type": "dns", "value": n} for n in names]}),
-                       "newOrder")
-    return r.headers["Location"], r.json()
-
-
-def make_ready(acct, responder, order_url, order):
-    """Answer every authorization's http-01 and wait for the order to be ready."""
-    for authz_url in order["authorizations"]:
-        authz = acct.get(authz_url).json()
-        chall = next(c for c in authz["challenges"] if c["type"] == "http-01")
-        responder.tokens[chall["token"]] = f"{chall['token']}.{acct.key.thumbprint()}"
-        acct.server.ok(acct.post(chall["url"], {}), "challenge")
-        done = wait_status(acct, authz_url, ("valid", "invalid"))
-        if done["status"] != "valid":
-            raise RuntimeError(f"authorization {authz_url}: {json.dumps(done)}")
-    return wait_status(acct, order_url, ("ready", "invalid"))
-
-
-def issue(acct, responder, names):
-    """A certificate for names; returns (PEM chain, certificate key)."""
-    order_url, order = new_order(acct, names)
-    order = make_ready(acct, responder, order_url, order)
-    key, csr = csr_for(names)
-    acct.server.ok(acct.post(order["finalize"], {"csr": csr}), "finalize")
-    order = wait_status(acct, order_url, ("valid", "invalid"))
-    return acct.get(order["certificate"]).text, key
-
-
-class Case:
-    def __init__(self, name, want, status=None):
-        self.name, self.want, self.status = name, want, status
+    def publish(self, token, key_authorization):
+        self.tokens[token] = key_authorization
 
 
 def problem_of(r):
@@ -300,7 +166,7 @@ def main():
           unchanged=still("pending"))
 
     # CSRs that must not be signed, against a ready order
-    order = make_ready(a, responder, order_url, order)
+    order = make_ready(a, responder.publish, order_url, order)
     _, csr = csr_for(["h1.test", "h2.test"])
     judge("CSR naming more than the order", a.post(order["finalize"], {"csr": csr}), "badCSR",
           unchanged=still("ready"))
@@ -309,7 +175,7 @@ def main():
           unchanged=still("ready"))
 
     # revoking someone else's certificate
-    chain, _ = issue(a, responder, ["h3.test"])
+    chain, _ = issue(a, responder.publish, ["h3.test"])
     leaf = x509.load_pem_x509_certificate(chain.encode())
     der = b64(leaf.public_bytes(serialization.Encoding.DER))
     r = b.post(server.dir["revokeCert"], {"certificate": der})
