@@ -44,22 +44,31 @@ class Key:
 
 
 class Server:
-    def __init__(self, directory_url, verify):
-        """verify: the PEM bundle that verifies the server's TLS."""
+    def __init__(self, directory_url, verify, timeout=60):
+        """verify: the PEM bundle that verifies the server's TLS; timeout:
+        seconds any one request may take."""
+        self.timeout = timeout
         self.http = requests.Session()
         self.http.verify = verify
         # no REQUESTS_CA_BUNDLE or proxy from the environment: loopback, our trust
         self.http.trust_env = False
-        self.http.headers["User-Agent"] = "chainsmith-hostile-tests"
-        self.dir = self.http.get(directory_url, timeout=30).json()
+        self.http.headers["User-Agent"] = "chainsmith-tests"
+        self.dir = self.http.get(directory_url, timeout=timeout).json()
+        self.saved_nonce = None
 
     def nonce(self):
-        r = self.http.head(self.dir["newNonce"], timeout=30)
+        """A fresh nonce from newNonce."""
+        r = self.http.head(self.dir["newNonce"], timeout=self.timeout)
         return r.headers["Replay-Nonce"]
+
+    def next_nonce(self):
+        """The nonce the last response carried (as clients do), else a fresh one."""
+        nonce, self.saved_nonce = self.saved_nonce, None
+        return nonce or self.nonce()
 
     def jws(self, key, url, payload, kid=None, nonce=None, protected=None):
         """A flattened JWS; payload None is POST-as-GET ("")."""
-        header = {"alg": "ES256", "nonce": nonce or self.nonce(), "url": url}
+        header = {"alg": "ES256", "nonce": nonce or self.next_nonce(), "url": url}
         if kid:
             header["kid"] = kid
         else:
@@ -74,7 +83,10 @@ class Server:
     def post_raw(self, url, body, content_type="application/jose+json"):
         if not isinstance(body, (bytes, str)):
             body = json.dumps(body)
-        return self.http.post(url, data=body, headers={"Content-Type": content_type}, timeout=60)
+        r = self.http.post(url, data=body, headers={"Content-Type": content_type},
+                           timeout=self.timeout)
+        self.saved_nonce = r.headers.get("Replay-Nonce")
+        return r
 
     def post(self, key, url, payload, kid=None, **kw):
         return self.post_raw(url, self.jws(key, url, payload, kid=kid, **kw))
@@ -86,7 +98,7 @@ class Server:
 
 
 class Account:
-    def __init__(self, server, eab=None):
+    def __init__(self, server):
         self.server, self.key = server, Key()
         payload = {"termsOfServiceAgreed": True, "contact": ["mailto:ops@example.org"]}
         r = server.ok(server.post(self.key, server.dir["newAccount"], payload), "newAccount")
