@@ -7,7 +7,7 @@
 # and chainsmith's rate as a multiple of pebble's. A benchmark: it asserts
 # nothing.
 #
-#   bench/acme_orders.sh                  # ORDERS=1000 per server, ACCOUNTS=32
+#   bench/acme_orders.sh                  # ORDERS=500 per server, ACCOUNTS=32
 #   QUICK=1 bench/acme_orders.sh          # ORDERS=200
 #   SERVERS=pebble ACCOUNTS=64 PROCS=2 POLL_MS=20 bench/acme_orders.sh
 #
@@ -18,7 +18,7 @@
 # Placement: nothing pinned -- on 2 cores, server and client share them.
 set -u
 repo=$(cd "$(dirname "$0")/.." && pwd)
-orders=${ORDERS:-1000}
+orders=${ORDERS:-500}
 [ -n "${QUICK:-}" ] && orders=${ORDERS:-200}
 accounts=${ACCOUNTS:-32}
 procs=${PROCS:-2}
