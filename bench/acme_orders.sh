@@ -85,7 +85,7 @@ for server in $servers; do
         start_server "$tmp/serve.log" --chain "$tmp/chain" --acme --acme-http-port "$ACME_HTTP_PORT" \
             --acme-tls-port "$ACME_TLS_PORT" --acme-resolve '*.test=127.0.0.1' \
             --acme-dns-resolver "$ACME_DNS" || exit 1
-        directory=$(sed -n 's|^{.*"https":{"acme":"\([^"]*\)".*|\1|p' "$tmp/serve.log")
+        directory=$(acme_directory_of "$tmp/serve.log")
         drive chainsmith "$server_pid" "$directory" "$tmp/chain/root.pem"
         stop_server TERM
         ;;

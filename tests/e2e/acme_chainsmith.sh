@@ -21,8 +21,17 @@ export ACME_HTTP_PORT ACME_TLS_PORT
 start_challtestsrv "$dns" "$dnsm"
 wait_http "$ACME_DNS_MANAGEMENT/dns-request-history" || { bad "challtestsrv start"; finish; exit 1; }
 
+# The shipped server profile refuses wildcards (allow_wildcard = false);
+# certbot and lego both ask for one over dns-01, so the servers here issue
+# under a copy that allows them -- the one change from the shipped profiles.
+cp -r "$repo/scripts/profiles" "$tmp/profiles"
+sed -i 's/^\( *allow_wildcard = \)false,/\1true,/' "$tmp/profiles/server.lua"
+grep -q '^ *allow_wildcard = true,' "$tmp/profiles/server.lua" ||
+    { bad "could not allow wildcards in a copy of profiles/server.lua"; finish; exit 1; }
+
 validation=(--acme --acme-http-port "$ACME_HTTP_PORT" --acme-tls-port "$ACME_TLS_PORT"
-            --acme-resolve '*.test=127.0.0.1' --acme-dns-resolver "$ACME_DNS")
+            --acme-resolve '*.test=127.0.0.1' --acme-dns-resolver "$ACME_DNS"
+            --profiles "$tmp/profiles")
 
 # serve CHAIN LOG ARGS...: build a chain and serve it with ACME; sets
 # directory (from --json) and keeps the pid for the cleanup.
@@ -33,7 +42,7 @@ serve() {
     start_server "$log" --chain "$chain" --http-port 0 "${validation[@]}" "$@" || return 1
     acme_pids="$acme_pids $server_pid"
     server_pid=""
-    directory=$(sed -n 's|^{.*"https":{"acme":"\([^"]*\)".*|\1|p' "$log")
+    directory=$(acme_directory_of "$log")
     [ -n "$directory" ] || { echo "no ACME directory in:" >&2; cat "$log" >&2; return 1; }
 }
 

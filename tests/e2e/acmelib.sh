@@ -258,3 +258,9 @@ run_acme_suites() {
     fi
     echo "hostile requests against $server: $(($(date +%s) - start)) s"
 }
+
+# acme_directory_of LOG: the ACME directory URL from serve.lua --json's
+# line (JSON may escape "/" as "\/").
+acme_directory_of() {
+    sed -n 's|^{.*"https":{"acme":"\([^"]*\)".*|\1|p' "$1" | sed 's|\\/|/|g'
+}
