@@ -1,7 +1,7 @@
 #!/bin/sh
 # Install what chainsmith needs on Debian 12, then fetch CivetWeb's source.
 # With --test, also what only the tests use (a browser, NSS tools, keytool,
-# testssl.sh, pebble-challtestsrv from pebble).
+# testssl.sh, the stock ACME clients and Debian's pebble as their oracle).
 # Safe to run again: it installs only what is missing and fetches only once.
 set -eu
 
@@ -14,7 +14,7 @@ curl dpkg-dev ca-certificates libcurl4-openssl-dev libc-ares-dev"
 
 if [ "${1:-}" = "--test" ]; then
     packages="$packages chromium libnss3-tools openjdk-17-jre-headless testssl.sh bsdutils
-python3 python3-acme pebble"
+python3 certbot lego pebble python3-acme"
 fi
 
 missing=""
