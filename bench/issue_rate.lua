@@ -11,6 +11,10 @@
 --   csr      bulk, signing CSRs made before the clock starts (a pool of 1,000,
 --            DER): each is parsed, its signature checked (proof of
 --            possession), its public key taken, and the certificate issued
+--   names    the README's bulk recipe as a user writes it: bulk, and a spec
+--            per certificate with its own name (the server profile's
+--            extensions, benchlib.server_spec); bench/issue_luaossl.lua is
+--            its peer
 --   nodb     pki.sign with a new key each, nothing recorded
 --   keygen   key generation alone (pki.key_generator)
 --
@@ -77,6 +81,16 @@ elseif mode == "bulk" or mode == "csr" then
         end
         assert(store:commit())
     end
+elseif mode == "names" then
+    local i = 0
+    while i < n do
+        assert(store:begin())
+        for _ = 1, math.min(batch, n - i) do
+            i = i + 1
+            assert(store:issue(bench.server_spec(i), gen:generate(), inter, ik, "server"))
+        end
+        assert(store:commit())
+    end
 elseif mode == "nodb" then
     for _ = 1, n do
         assert(pki.sign(leaf, gen:generate(), inter, ik))
@@ -86,7 +100,7 @@ elseif mode == "keygen" then
         assert(gen:generate())
     end
 else
-    error("mode: durable, bulk, csr, nodb or keygen")
+    error("mode: durable, bulk, names, csr, nodb or keygen")
 end
 local t1, c1 = bench.now(), os.clock()
 
