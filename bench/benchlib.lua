@@ -85,4 +85,13 @@ function M.server_spec(i)
     }
 end
 
+-- The same leaf as a template spec (pki.template): the subject without its
+-- CN and no names, which each certificate brings.
+function M.server_template()
+    local spec = M.server_spec(0)
+    spec.subject[4] = nil
+    spec.subject_alt_name = nil
+    return spec
+end
+
 return M

@@ -15,6 +15,9 @@
 --            per certificate with its own name (the server profile's
 --            extensions, benchlib.server_spec); bench/issue_luaossl.lua is
 --            its peer
+--   template the same leaves as names from a pki.template compiled once
+--            (store:issue_template: names, CN and key per certificate)
+--   template_nodb  template:sign, nothing recorded (luaossl's conditions)
 --   nodb     pki.sign with a new key each, nothing recorded
 --   keygen   key generation alone (pki.key_generator)
 --
@@ -91,6 +94,24 @@ elseif mode == "names" then
         end
         assert(store:commit())
     end
+elseif mode == "template" then
+    local tpl = assert(pki.template(bench.server_template(), inter, ik))
+    local i = 0
+    while i < n do
+        assert(store:begin())
+        for _ = 1, math.min(batch, n - i) do
+            i = i + 1
+            local name = bench.host(i)
+            assert(store:issue_template(tpl, gen:generate(), { dns = { name } }, name, "server"))
+        end
+        assert(store:commit())
+    end
+elseif mode == "template_nodb" then
+    local tpl = assert(pki.template(bench.server_template(), inter, ik))
+    for i = 1, n do
+        local name = bench.host(i)
+        assert(tpl:sign(gen:generate(), { dns = { name } }, name))
+    end
 elseif mode == "nodb" then
     for _ = 1, n do
         assert(pki.sign(leaf, gen:generate(), inter, ik))
@@ -100,11 +121,11 @@ elseif mode == "keygen" then
         assert(gen:generate())
     end
 else
-    error("mode: durable, bulk, names, csr, nodb or keygen")
+    error("mode: durable, bulk, names, template, template_nodb, csr, nodb or keygen")
 end
 local t1, c1 = bench.now(), os.clock()
 
-if mode ~= "nodb" and mode ~= "keygen" then
+if mode ~= "nodb" and mode ~= "keygen" and mode ~= "template_nodb" then
     assert(store:count() == n + 2)
 end
 store:close()

@@ -1,10 +1,10 @@
-/* luaopen_pki: the module table, the nine userdata types, and pki.type. */
+/* luaopen_pki: the module table, the ten userdata types, and pki.type. */
 #include "bindings.h"
 
 /* Every metatable the module registers, for pki.type. */
 static const char *const type_names[] = {
     PKI_KEY, PKI_KEYGEN, PKI_CERT, PKI_CSR, PKI_CRL, PKI_STORE,
-    PKI_SERVER, PKI_OCSP, PKI_JOURNAL, NULL,
+    PKI_SERVER, PKI_OCSP, PKI_JOURNAL, PKI_TEMPLATE, NULL,
 };
 
 /* pki.type(x): "pki.cert", ... for the module's objects (closed ones too),
@@ -41,6 +41,7 @@ int luaopen_pki(lua_State *L)
     pki_crl_register(L);
     pki_ocsp_register(L);
     pki_files_register(L);
+    pki_template_register(L);
     lua_newtable(L);
     luaL_setfuncs(L, pki_key_funcs, 0);
     luaL_setfuncs(L, pki_cert_funcs, 0);
@@ -53,6 +54,7 @@ int luaopen_pki(lua_State *L)
     luaL_setfuncs(L, pki_csr_funcs, 0);
     luaL_setfuncs(L, pki_crl_funcs, 0);
     luaL_setfuncs(L, pki_ocsp_funcs, 0);
+    luaL_setfuncs(L, pki_template_funcs, 0);
     lua_pushcfunction(L, pki_type);
     lua_setfield(L, -2, "type");
 #ifdef CS_TEST_HOOKS

@@ -88,6 +88,32 @@ char *csi_dup_n(const char *s, size_t n);
  * certificates and CSRs alike. Defined in cert.c. */
 cs_code csi_subject_build(const cs_rdn *subject, size_t n, X509_NAME **out, cs_err *err);
 
+/* The pieces of cs_cert_sign that a prepared template (template.c) reuses,
+ * defined in cert.c. csi_cert_build: the unsigned certificate spec
+ * describes (names, key, serial, validity, every extension in its fixed
+ * order); the others one step of it each, with cs_cert_sign's messages. */
+cs_code csi_cert_build(const cs_cert_spec *spec, const cs_key *subject_key,
+                       const cs_cert *issuer, X509 **out, cs_err *err);
+cs_code csi_cert_check_issuer(const cs_key *subject_key, const cs_cert *issuer,
+                              const cs_key *issuer_key, cs_err *err);
+int csi_cert_set_pubkey(X509 *x, const cs_key *key);
+cs_code csi_cert_set_serial(X509 *x, const cs_cert_spec *s, cs_err *err);
+cs_code csi_cert_set_validity(X509 *x, const cs_cert_spec *s, cs_err *err);
+cs_code csi_cert_add_san(X509 *x, const cs_cert_spec *s, cs_err *err);
+cs_code csi_cert_add_ext(X509 *x, int nid, void *value, int critical, const char *name,
+                         cs_err *err);
+/* RFC 5280 4.2.1.2 method (1) key identifier of x's public key; NULL on failure. */
+ASN1_OCTET_STRING *csi_cert_key_id(const X509 *x);
+
+/* cs_template_sign, also handing out the certificate's DER (*der, free with
+ * OPENSSL_free), which the template writes itself: the CA database records
+ * it without encoding the certificate again. In template.c. */
+struct cs_template;
+struct cs_template_request;
+cs_code csi_template_sign_der(const struct cs_template *t,
+                              const struct cs_template_request *req, const cs_key *subject_key,
+                              cs_cert **out, unsigned char **der, size_t *der_len, cs_err *err);
+
 /* Certificates as concatenated PEM; free with free(). */
 cs_code csi_cert_chain_pem(const cs_cert *const *certs, size_t n, const char *what, char **out,
                           size_t *len, cs_err *err);
