@@ -114,6 +114,26 @@ cs_code csi_template_sign_der(const struct cs_template *t,
                               const struct cs_template_request *req, const cs_key *subject_key,
                               cs_cert **out, unsigned char **der, size_t *der_len, cs_err *err);
 
+/* An EC CSR read without OpenSSL's key decoder (csr_parse.c). */
+typedef struct csi_csr_parsed {
+    X509_REQ *req;           /* its SPKI set as read, without a key object */
+    EVP_PKEY *key;           /* the CSR's public key (provider key) */
+    EVP_PKEY *ec_params;     /* borrowed: the curve's ASN.1-method parameters */
+    const unsigned char *cri; /* the CertificationRequestInfo, within the DER read */
+    size_t cri_len;
+    int md_nid;              /* the signature's digest */
+} csi_csr_parsed;
+/* Read the CSR DER at der (len bytes; *used set to the bytes it takes) the
+ * fast way: 1 with *out filled (free with csi_csr_parsed_free), or 0 when
+ * it is not a CSR this way reads (the caller takes d2i_X509_REQ's), with
+ * OpenSSL's error queue as it was. The signature is not checked here. */
+int csi_csr_parse(const unsigned char *der, long len, long *used, csi_csr_parsed *out);
+void csi_csr_parsed_free(csi_csr_parsed *p);
+/* Does sig (no unused bits) verify over tbs with key and the digest md_nid?
+ * 1 or 0, the error queue as it was. */
+int csi_csr_verify_signed(EVP_PKEY *key, int md_nid, const unsigned char *tbs, size_t tbs_len,
+                          const ASN1_BIT_STRING *sig);
+
 /* Certificates as concatenated PEM; free with free(). */
 cs_code csi_cert_chain_pem(const cs_cert *const *certs, size_t n, const char *what, char **out,
                           size_t *len, cs_err *err);
