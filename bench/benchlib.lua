@@ -52,4 +52,46 @@ M.leaf = {
     subject_key_id = true, authority_key_id = true,
 }
 
+-- The server profile's leaf (scripts/profiles/server.lua) with distinct
+-- names: what the README's bulk recipe issues and what the luaossl peer
+-- (bench/issue_luaossl.lua) builds the same way. Curve and key come from
+-- the caller; here only what the certificate says.
+M.server = {
+    subject = { { "C", "SE" }, { "O", "Simple Inc" }, { "OU", "ABC" } }, -- then CN = the name
+    validity_days = 30,
+    crl = "http://pki.bench.test/crl/intermediate.crl",
+    ocsp = "http://pki.bench.test/ocsp",
+}
+
+-- The i-th distinct DNS name.
+function M.host(i)
+    return ("host%d.bench.test"):format(i)
+end
+
+-- A spec for the i-th name, built the way a caller builds one per request
+-- (a new table each time: its cost is part of the per-certificate figure).
+function M.server_spec(i)
+    local name, s = M.host(i), M.server
+    return {
+        subject = { s.subject[1], s.subject[2], s.subject[3], { "CN", name } },
+        validity_days = s.validity_days,
+        basic_constraints = { critical = true, ca = false },
+        key_usage = { critical = true, "digitalSignature" },
+        extended_key_usage = { "serverAuth" },
+        subject_alt_name = { dns = { name } },
+        subject_key_id = true, authority_key_id = true,
+        crl_distribution_points = { s.crl },
+        authority_info_access = { ocsp = { s.ocsp } },
+    }
+end
+
+-- The same leaf as a template spec (pki.template): the subject without its
+-- CN and no names, which each certificate brings.
+function M.server_template()
+    local spec = M.server_spec(0)
+    spec.subject[4] = nil
+    spec.subject_alt_name = nil
+    return spec
+end
+
 return M

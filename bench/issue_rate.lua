@@ -11,6 +11,15 @@
 --   csr      bulk, signing CSRs made before the clock starts (a pool of 1,000,
 --            DER): each is parsed, its signature checked (proof of
 --            possession), its public key taken, and the certificate issued
+--   names    the README's bulk recipe as a user writes it: bulk, and a spec
+--            per certificate with its own name (the server profile's
+--            extensions, benchlib.server_spec); bench/issue_luaossl.lua is
+--            its peer
+--   template the same leaves as names from a pki.template compiled once
+--            (store:issue_template: names, CN and key per certificate)
+--   template_nodb  template:sign, nothing recorded (luaossl's conditions)
+--   csr_template  csr, the certificate from a pki.template (the CA's path,
+--            ACME finalize included)
 --   nodb     pki.sign with a new key each, nothing recorded
 --   keygen   key generation alone (pki.key_generator)
 --
@@ -46,7 +55,7 @@ local inter, ik = bench.issuer(store, gen)
 local leaf = bench.leaf
 
 local csrs = {}
-if mode == "csr" then
+if mode == "csr" or mode == "csr_template" then
     for i = 1, POOL do
         local csr = assert(pki.make_csr { key = assert(gen:generate()),
             subject = { { "CN", "host.bench.test" } },
@@ -60,6 +69,19 @@ local c0, t0 = os.clock(), bench.now()
 if mode == "durable" then
     for _ = 1, n do
         assert(store:issue(leaf, gen:generate(), inter, ik, "server"))
+    end
+elseif mode == "csr_template" then
+    local tpl = assert(pki.template(bench.server_template(), inter, ik))
+    local i = 0
+    while i < n do
+        assert(store:begin())
+        for _ = 1, math.min(batch, n - i) do
+            i = i + 1
+            local key = assert(assert(pki.load_csr(csrs[i % POOL + 1])):public_key())
+            assert(store:issue_template(tpl, key, { dns = { "host.bench.test" } },
+                "host.bench.test", "server"))
+        end
+        assert(store:commit())
     end
 elseif mode == "bulk" or mode == "csr" then
     local i = 0
@@ -77,6 +99,34 @@ elseif mode == "bulk" or mode == "csr" then
         end
         assert(store:commit())
     end
+elseif mode == "names" then
+    local i = 0
+    while i < n do
+        assert(store:begin())
+        for _ = 1, math.min(batch, n - i) do
+            i = i + 1
+            assert(store:issue(bench.server_spec(i), gen:generate(), inter, ik, "server"))
+        end
+        assert(store:commit())
+    end
+elseif mode == "template" then
+    local tpl = assert(pki.template(bench.server_template(), inter, ik))
+    local i = 0
+    while i < n do
+        assert(store:begin())
+        for _ = 1, math.min(batch, n - i) do
+            i = i + 1
+            local name = bench.host(i)
+            assert(store:issue_template(tpl, gen:generate(), { dns = { name } }, name, "server"))
+        end
+        assert(store:commit())
+    end
+elseif mode == "template_nodb" then
+    local tpl = assert(pki.template(bench.server_template(), inter, ik))
+    for i = 1, n do
+        local name = bench.host(i)
+        assert(tpl:sign(gen:generate(), { dns = { name } }, name))
+    end
 elseif mode == "nodb" then
     for _ = 1, n do
         assert(pki.sign(leaf, gen:generate(), inter, ik))
@@ -86,11 +136,11 @@ elseif mode == "keygen" then
         assert(gen:generate())
     end
 else
-    error("mode: durable, bulk, csr, nodb or keygen")
+    error("mode: durable, bulk, names, template, template_nodb, csr, csr_template, nodb or keygen")
 end
 local t1, c1 = bench.now(), os.clock()
 
-if mode ~= "nodb" and mode ~= "keygen" then
+if mode ~= "nodb" and mode ~= "keygen" and mode ~= "template_nodb" then
     assert(store:count() == n + 2)
 end
 store:close()

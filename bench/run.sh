@@ -7,6 +7,7 @@ here=$(dirname "$0")
 "$here/chain_build.sh"
 "$here/serve.sh"
 "$here/issue.sh"
+"$here/issue_peer.sh"
 if [ "${QUICK:-0}" = 1 ]; then max=20000; else max=${SCALE_MAX:-100000}; fi
 printf '\nScale: bulk P-256 issuance into one database, up to %s certificates\n' "$max"
 ${LUA:-lua5.4} "$here/scale.lua" "$max"

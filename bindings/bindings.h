@@ -48,6 +48,7 @@ typedef struct pki_signapi_ref pki_signapi_ref;
 pki_signapi_ref *pki_signapi_ref_get(lua_State *L, int idx);
 void pki_signapi_unref(pki_signapi_ref *ref);
 struct cs_signapi *pki_signapi_of(const pki_signapi_ref *ref);
+#define PKI_TEMPLATE "pki.template"
 
 /* Argument idx as an open pki.ocsp_responder (else raises). Its userdata
  * holds one reference to the responder; a server answering with it holds
@@ -155,6 +156,19 @@ cs_code pki_spec_from_table(lua_State *L, int idx, cs_cert_spec *spec, cs_err *e
  * CS_OK, or CS_EINVAL naming the field. */
 cs_code pki_name_constraints_from_table(lua_State *L, int idx, cs_name_constraints *trees,
                                         cs_err *err);
+/* The names table at idx ({dns = {...}, ip = {...}, email = {...}, uri =
+ * {...}}, as spec.subject_alt_name without critical) into *names / *n,
+ * read the way pki_spec_from_table reads them; path names it in messages.
+ * Pushes one scratch value, as that does: the names live while it does. */
+cs_code pki_names_from_table(lua_State *L, int idx, const char *path, const cs_name **names,
+                             size_t *n, cs_err *err);
+/* Argument idx as an open pki.template (else raises). */
+cs_template *pki_checktemplate(lua_State *L, int idx);
+/* The request of a certificate from a template: names at idx_names (nil:
+ * the template's) and CN at idx_cn (nil: the template's subject). Pushes
+ * one scratch value, as pki_names_from_table; CS_EINVAL naming the field. */
+cs_code pki_template_request(lua_State *L, int idx_names, int idx_cn, cs_template_request *req,
+                             cs_err *err);
 /* The key parameters table {type =, curve =, bits =} at idx (argument argn)
  * into p (its strings stay in the table). It is data: a wrong field is -1
  * with err naming it ("where.bits: ..."), not an error raised. In key.c. */
@@ -174,6 +188,7 @@ void pki_acme_register(lua_State *L);
 void pki_ocsp_register(lua_State *L);
 void pki_files_register(lua_State *L);
 void pki_signapi_register(lua_State *L);
+void pki_template_register(lua_State *L);
 /* cert:permits, defined in name.c with the other name calls. */
 int pki_cert_permits(lua_State *L);
 extern const luaL_Reg pki_key_funcs[];
@@ -189,6 +204,7 @@ extern const luaL_Reg pki_crl_funcs[];
 extern const luaL_Reg pki_ocsp_funcs[];
 extern const luaL_Reg pki_acme_funcs[];
 extern const luaL_Reg pki_signapi_funcs[];
+extern const luaL_Reg pki_template_funcs[];
 
 /* A CRLReason at stack index idx, a name ("keyCompromise") or an integer
  * code; -1 with err naming path (and listing the names) if not allowed. */

@@ -4,7 +4,7 @@
 /* Every metatable the module registers, for pki.type. */
 static const char *const type_names[] = {
     PKI_KEY, PKI_KEYGEN, PKI_CERT, PKI_CSR, PKI_CRL, PKI_STORE,
-    PKI_SERVER, PKI_OCSP, PKI_JOURNAL, PKI_ACME, PKI_SIGNAPI, NULL,
+    PKI_SERVER, PKI_OCSP, PKI_JOURNAL, PKI_ACME, PKI_SIGNAPI, PKI_TEMPLATE, NULL,
 };
 
 /* pki.type(x): "pki.cert", ... for the module's objects (closed ones too),
@@ -43,6 +43,7 @@ int luaopen_pki(lua_State *L)
     pki_files_register(L);
     pki_acme_register(L);
     pki_signapi_register(L);
+    pki_template_register(L);
     lua_newtable(L);
     luaL_setfuncs(L, pki_key_funcs, 0);
     luaL_setfuncs(L, pki_cert_funcs, 0);
@@ -57,6 +58,7 @@ int luaopen_pki(lua_State *L)
     luaL_setfuncs(L, pki_ocsp_funcs, 0);
     luaL_setfuncs(L, pki_acme_funcs, 0);
     luaL_setfuncs(L, pki_signapi_funcs, 0);
+    luaL_setfuncs(L, pki_template_funcs, 0);
     lua_pushcfunction(L, pki_type);
     lua_setfield(L, -2, "type");
 #ifdef CS_TEST_HOOKS

@@ -479,6 +479,16 @@ cs_code pki_name_constraints_from_table(lua_State *L, int idx, cs_name_constrain
     return rc;
 }
 
+cs_code pki_names_from_table(lua_State *L, int idx, const char *path, const cs_name **names,
+                             size_t *n, cs_err *err)
+{
+    conv c;
+
+    idx = lua_absindex(L, idx);
+    c = conv_begin(L, err);
+    return names_of(&c, idx, path, subtree_fields, names, n);
+}
+
 cs_code pki_spec_from_table(lua_State *L, int idx, cs_cert_spec *spec, cs_err *err)
 {
     conv c;

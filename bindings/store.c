@@ -69,6 +69,27 @@ static int store_issue(lua_State *L)
     return 1;
 }
 
+/* store:issue_template(template, subject_key [, names [, cn [, profile]]]):
+ * store:issue with the certificate from a pki.template */
+static int store_issue_template(lua_State *L)
+{
+    cs_store *store = pki_checkopen(L, 1, PKI_STORE);
+    const cs_template *tpl = pki_checktemplate(L, 2);
+    const cs_key *subject_key = pki_checkkey(L, 3);
+    const char *profile = luaL_optstring(L, 6, NULL);
+    cs_err err = {CS_OK, ""};
+    cs_template_request req;
+    cs_cert **box;
+
+    lua_settop(L, 6);
+    if (pki_template_request(L, 4, 5, &req, &err) != CS_OK)
+        return pki_fail(L, &err);
+    box = pki_newcert(L);
+    if (cs_store_issue_template(store, tpl, &req, subject_key, profile, box, &err) != CS_OK)
+        return pki_fail(L, &err);
+    return 1;
+}
+
 static int store_begin(lua_State *L)
 {
     cs_store *store = pki_checkopen(L, 1, PKI_STORE);
@@ -343,6 +364,7 @@ static const luaL_Reg store_meta[] = {
 
 static const luaL_Reg store_methods[] = {
     {"issue", store_issue},
+    {"issue_template", store_issue_template},
     {"begin", store_begin},
     {"commit", store_commit},
     {"rollback", store_rollback},

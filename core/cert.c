@@ -141,8 +141,8 @@ done:
 
 /* ---- extensions ---- */
 
-static cs_code add_ext(X509 *x, int nid, void *value, int critical, const char *name,
-                       cs_err *err)
+cs_code csi_cert_add_ext(X509 *x, int nid, void *value, int critical, const char *name,
+                         cs_err *err)
 {
     if (X509_add1_ext_i2d(x, nid, value, critical ? 1 : 0, X509V3_ADD_DEFAULT) != 1)
         return cs_err_ossl(err, CS_ECRYPTO, "%s: cannot add the extension", name);
@@ -168,7 +168,7 @@ static cs_code add_basic_constraints(X509 *x, const cs_cert_spec *s, cs_err *err
             goto done;
         }
     }
-    rc = add_ext(x, NID_basic_constraints, bc, s->basic_constraints.critical,
+    rc = csi_cert_add_ext(x, NID_basic_constraints, bc, s->basic_constraints.critical,
                  "basicConstraints", err);
 done:
     BASIC_CONSTRAINTS_free(bc);
@@ -196,7 +196,7 @@ static cs_code add_key_usage(X509 *x, const cs_cert_spec *s, cs_err *err)
             goto done;
         }
     }
-    rc = add_ext(x, NID_key_usage, ku, s->key_usage.critical, "keyUsage", err);
+    rc = csi_cert_add_ext(x, NID_key_usage, ku, s->key_usage.critical, "keyUsage", err);
 done:
     ASN1_BIT_STRING_free(ku);
     return rc;
@@ -255,21 +255,22 @@ static cs_code add_ext_key_usage(X509 *x, const cs_cert_spec *s, cs_err *err)
         }
         obj = NULL;
     }
-    rc = add_ext(x, NID_ext_key_usage, eku, s->ext_key_usage.critical, "extKeyUsage", err);
+    rc = csi_cert_add_ext(x, NID_ext_key_usage, eku, s->ext_key_usage.critical, "extKeyUsage",
+                          err);
 done:
     ASN1_OBJECT_free(obj);
     sk_ASN1_OBJECT_pop_free(eku, ASN1_OBJECT_free);
     return rc;
 }
 
-static cs_code add_san(X509 *x, const cs_cert_spec *s, cs_err *err)
+cs_code csi_cert_add_san(X509 *x, const cs_cert_spec *s, cs_err *err)
 {
     GENERAL_NAMES *gens = NULL;
     cs_code rc;
 
     rc = build_names(s->subject_alt_name.names, s->subject_alt_name.len, &gens, err);
     if (rc == CS_OK)
-        rc = add_ext(x, NID_subject_alt_name, gens, s->subject_alt_name.critical,
+        rc = csi_cert_add_ext(x, NID_subject_alt_name, gens, s->subject_alt_name.critical,
                      "subjectAltName", err);
     GENERAL_NAMES_free(gens);
     return rc;
@@ -284,7 +285,7 @@ static cs_code add_name_constraints(X509 *x, const cs_cert_spec *s, cs_err *err)
     cs_code rc = cs_name_constraints_build(&trees, &nc, err);
 
     if (rc == CS_OK)
-        rc = add_ext(x, NID_name_constraints, nc, s->name_constraints.critical,
+        rc = csi_cert_add_ext(x, NID_name_constraints, nc, s->name_constraints.critical,
                      "nameConstraints", err);
     NAME_CONSTRAINTS_free(nc);
     return rc;
@@ -335,7 +336,7 @@ static cs_code add_crl_dp(X509 *x, const cs_cert_spec *s, cs_err *err)
         goto done;
     }
     dp = NULL;
-    rc = add_ext(x, NID_crl_distribution_points, cdp, 0, "cRLDistributionPoints", err);
+    rc = csi_cert_add_ext(x, NID_crl_distribution_points, cdp, 0, "cRLDistributionPoints", err);
 done:
     GENERAL_NAME_free(gen);
     DIST_POINT_free(dp);
@@ -379,7 +380,7 @@ static cs_code add_aia(X509 *x, const cs_cert_spec *s, cs_err *err)
     for (i = 0; rc == CS_OK && i < s->authority_info_access.ca_issuers_len; i++)
         rc = push_access(aia, NID_ad_ca_issuers, s->authority_info_access.ca_issuers[i], err);
     if (rc == CS_OK)
-        rc = add_ext(x, NID_info_access, aia, 0, "authorityInfoAccess", err);
+        rc = csi_cert_add_ext(x, NID_info_access, aia, 0, "authorityInfoAccess", err);
     AUTHORITY_INFO_ACCESS_free(aia);
     return rc;
 }
@@ -405,13 +406,13 @@ static cs_code add_ocsp_no_check(X509 *x, const cs_cert_spec *s, cs_err *err)
 
     if (!null)
         return cs_err_ossl(err, CS_ENOMEM, "ocspNoCheck: out of memory");
-    rc = add_ext(x, NID_id_pkix_OCSP_noCheck, null, 0, "ocspNoCheck", err);
+    rc = csi_cert_add_ext(x, NID_id_pkix_OCSP_noCheck, null, 0, "ocspNoCheck", err);
     ASN1_NULL_free(null);
     return rc;
 }
 
 /* RFC 5280 4.2.1.2 method (1): SHA-1 of the subjectPublicKey BIT STRING. */
-static ASN1_OCTET_STRING *key_id(const X509 *x)
+ASN1_OCTET_STRING *csi_cert_key_id(const X509 *x)
 {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int len = 0;
@@ -434,14 +435,15 @@ static cs_code add_key_ids(X509 *x, const cs_cert_spec *s, const cs_cert *issuer
     AUTHORITY_KEYID *akid = NULL;
     cs_code rc = CS_OK;
 
-    ski = key_id(x);
+    ski = csi_cert_key_id(x);
     if (!ski) {
         rc = cs_err_ossl(err, CS_ECRYPTO, "subjectKeyIdentifier: hashing the public key");
         goto done;
     }
     /* RFC 5280 4.2.1.1/4.2.1.2: both MUST be non-critical. */
     if (s->subject_key_id) {
-        rc = add_ext(x, NID_subject_key_identifier, ski, 0, "subjectKeyIdentifier", err);
+        rc = csi_cert_add_ext(x, NID_subject_key_identifier, ski, 0, "subjectKeyIdentifier",
+                              err);
         if (rc != CS_OK)
             goto done;
     }
@@ -458,13 +460,14 @@ static cs_code add_key_ids(X509 *x, const cs_cert_spec *s, const cs_cert *issuer
             akid->keyid = ASN1_OCTET_STRING_dup(X509_get0_subject_key_id(issuer->x509));
         } else {
             /* An issuer without SKI: use the same method a verifier would. */
-            akid->keyid = key_id(issuer->x509);
+            akid->keyid = csi_cert_key_id(issuer->x509);
         }
         if (!akid->keyid) {
             rc = cs_err_ossl(err, CS_ECRYPTO, "authorityKeyIdentifier: issuer key id");
             goto done;
         }
-        rc = add_ext(x, NID_authority_key_identifier, akid, 0, "authorityKeyIdentifier", err);
+        rc = csi_cert_add_ext(x, NID_authority_key_identifier, akid, 0,
+                              "authorityKeyIdentifier", err);
     }
 done:
     AUTHORITY_KEYID_free(akid);
@@ -474,7 +477,7 @@ done:
 
 /* ---- serial, validity ---- */
 
-static cs_code set_serial(X509 *x, const cs_cert_spec *s, cs_err *err)
+cs_code csi_cert_set_serial(X509 *x, const cs_cert_spec *s, cs_err *err)
 {
     unsigned char buf[SERIAL_RANDOM_LEN];
     const unsigned char *p = s->serial;
@@ -523,7 +526,7 @@ done:
     return rc;
 }
 
-static cs_code set_validity(X509 *x, const cs_cert_spec *s, cs_err *err)
+cs_code csi_cert_set_validity(X509 *x, const cs_cert_spec *s, cs_err *err)
 {
     ASN1_TIME *nb = NULL;
     ASN1_TIME *na = NULL;
@@ -591,7 +594,7 @@ static EVP_PKEY *ec_public_copy(const cs_key *key)
  * of an EC key it encodes the point directly, for a tenth of that, and the
  * certificate still holds a usable public key (X509_get0_pubkey). Other key
  * types, or any failure of the short way, take the general one. */
-static int set_pubkey(X509 *x, const cs_key *key)
+int csi_cert_set_pubkey(X509 *x, const cs_key *key)
 {
     EVP_PKEY *pub;
     int ok;
@@ -608,7 +611,7 @@ static int set_pubkey(X509 *x, const cs_key *key)
 
 /* The keys fit: issuer_key signs for issuer (or is the subject's own key when
  * self-signed). Whether the issuer may sign at all is lint's (lint.c). */
-static cs_code check_issuer(const cs_key *subject_key,
+cs_code csi_cert_check_issuer(const cs_key *subject_key,
                             const cs_cert *issuer, const cs_key *issuer_key, cs_err *err)
 {
     int ok;
@@ -637,8 +640,8 @@ static cs_code check_issuer(const cs_key *subject_key,
 /* The certificate spec describes for subject_key, issued by issuer (NULL:
  * self-signed), unsigned: what cs_cert_sign lints and signs and
  * cs_cert_lint_spec lints. *out (free with X509_free) only on success. */
-static cs_code build(const cs_cert_spec *spec, const cs_key *subject_key,
-                     const cs_cert *issuer, X509 **out, cs_err *err)
+cs_code csi_cert_build(const cs_cert_spec *spec, const cs_key *subject_key,
+                       const cs_cert *issuer, X509 **out, cs_err *err)
 {
     X509 *x = NULL;
     X509_NAME *subject = NULL;
@@ -656,13 +659,13 @@ static cs_code build(const cs_cert_spec *spec, const cs_key *subject_key,
         goto done;
     if (X509_set_version(x, X509_VERSION_3) != 1 || X509_set_subject_name(x, subject) != 1 ||
         X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer->x509) : subject) != 1 ||
-        set_pubkey(x, subject_key) != 1) {
+        csi_cert_set_pubkey(x, subject_key) != 1) {
         rc = cs_err_ossl(err, CS_ECRYPTO, "certificate: cannot set names or key");
         goto done;
     }
-    rc = set_serial(x, spec, err);
+    rc = csi_cert_set_serial(x, spec, err);
     if (rc == CS_OK)
-        rc = set_validity(x, spec, err);
+        rc = csi_cert_set_validity(x, spec, err);
     if (rc == CS_OK && spec->basic_constraints.present)
         rc = add_basic_constraints(x, spec, err);
     if (rc == CS_OK && spec->key_usage.present)
@@ -670,7 +673,7 @@ static cs_code build(const cs_cert_spec *spec, const cs_key *subject_key,
     if (rc == CS_OK && spec->ext_key_usage.present)
         rc = add_ext_key_usage(x, spec, err);
     if (rc == CS_OK && spec->subject_alt_name.present)
-        rc = add_san(x, spec, err);
+        rc = csi_cert_add_san(x, spec, err);
     if (rc == CS_OK && spec->name_constraints.present)
         rc = add_name_constraints(x, spec, err);
     if (rc == CS_OK && (spec->subject_key_id || spec->authority_key_id))
@@ -712,10 +715,10 @@ cs_code cs_cert_sign(const cs_cert_spec *spec, const cs_key *subject_key,
     if (!spec || !subject_key || !issuer_key || !out)
         return cs_err_set(err, CS_EINVAL, "certificate: missing spec, subject key or "
                                           "issuer key");
-    rc = check_issuer(subject_key, issuer, issuer_key, err);
+    rc = csi_cert_check_issuer(subject_key, issuer, issuer_key, err);
     if (rc != CS_OK)
         return rc;
-    rc = build(spec, subject_key, issuer, &x, err);
+    rc = csi_cert_build(spec, subject_key, issuer, &x, err);
     if (rc != CS_OK)
         goto done;
     /* The built certificate, not the spec, is what gets signed: lint that. */
@@ -761,7 +764,7 @@ cs_code cs_cert_lint_spec(const cs_cert_spec *spec, const cs_key *subject_key,
             return rc;
         subject = stand;
     }
-    rc = build(spec, subject, issuer, &x, err);
+    rc = csi_cert_build(spec, subject, issuer, &x, err);
     if (rc == CS_OK)
         lint_built(x, issuer, issuer ? X509_get0_pubkey(issuer->x509) : subject->pkey, out);
     X509_free(x);

@@ -21,6 +21,11 @@
 struct cs_csr {
     X509_REQ *req;
     cs_key *key; /* its public key, public only; checked supported at load */
+    /* Read the fast way (csr_parse.c): the DER as read, where its signed
+     * part lies, its digest. NULL der: read by d2i_X509_REQ, or made here. */
+    unsigned char *der;
+    size_t der_len, cri_off, cri_len;
+    int md_nid;
 };
 
 void cs_csr_free(cs_csr *csr)
@@ -29,6 +34,7 @@ void cs_csr_free(cs_csr *csr)
         return;
     cs_key_free(csr->key);
     X509_REQ_free(csr->req);
+    free(csr->der);
     free(csr);
 }
 
@@ -41,10 +47,17 @@ cs_code cs_csr_verify(const cs_csr *csr, const char *what, cs_err *err)
         what = "CSR";
     if (!csr)
         return cs_err_set(err, CS_EINVAL, "%s: no CSR", what);
-    pkey = X509_REQ_get0_pubkey(csr->req);
-    if (!pkey)
-        return cs_err_ossl(err, CS_EINVAL, "%s: CSR has no readable public key", what);
-    r = X509_REQ_verify_ex(csr->req, pkey, NULL, NULL);
+    if (csr->der) {
+        const ASN1_BIT_STRING *sig = NULL;
+        X509_REQ_get0_signature(csr->req, &sig, NULL);
+        r = csi_csr_verify_signed(csr->key->pkey, csr->md_nid, csr->der + csr->cri_off,
+                                  csr->cri_len, sig);
+    } else {
+        pkey = X509_REQ_get0_pubkey(csr->req);
+        if (!pkey)
+            return cs_err_ossl(err, CS_EINVAL, "%s: CSR has no readable public key", what);
+        r = X509_REQ_verify_ex(csr->req, pkey, NULL, NULL);
+    }
     if (r != 1) {
         /* 0: a signature that does not match; < 0: one that cannot even be
          * checked. Either way the requester has not shown it holds the key. */
@@ -82,30 +95,119 @@ static cs_code wrap(X509_REQ **req, const char *what, cs_csr **out, cs_err *err)
     return CS_OK;
 }
 
+/* What decode_req read: a CSR the fast way (fast.req set) or d2i_X509_REQ's. */
+typedef struct loaded {
+    X509_REQ *req;
+    csi_csr_parsed fast;
+    unsigned char *der; /* the fast CSR's DER, copied */
+    size_t der_len;
+} loaded;
+
+static void loaded_free(loaded *l)
+{
+    if (!l)
+        return;
+    X509_REQ_free(l->req);
+    csi_csr_parsed_free(&l->fast);
+    free(l->der);
+    free(l);
+}
+
+/* The CSR in the DER at *der (len bytes; *der moves past it): the fast way
+ * when it reads it, else d2i_X509_REQ. NULL when neither does. */
+static loaded *read_req(const unsigned char **der, long len)
+{
+    loaded *l = calloc(1, sizeof *l);
+    long used = 0;
+
+    if (!l)
+        return NULL;
+    if (csi_csr_parse(*der, len, &used, &l->fast)) {
+        l->der = malloc((size_t)used);
+        if (!l->der) {
+            loaded_free(l);
+            return NULL;
+        }
+        memcpy(l->der, *der, (size_t)used);
+        l->der_len = (size_t)used;
+        l->fast.cri = l->der + (l->fast.cri - *der);
+        *der += used;
+        return l;
+    }
+    l->req = d2i_X509_REQ(NULL, der, len);
+    if (!l->req) {
+        free(l);
+        return NULL;
+    }
+    return l;
+}
+
 static void *decode_req(BIO *bio, const unsigned char **der, long len, void *arg)
 {
+    unsigned char *data = NULL;
+    const unsigned char *p;
+    long dlen = 0;
+    loaded *l;
+
     (void)arg;
+    if (!bio)
+        return read_req(der, len);
     /* PEM also takes the older "NEW CERTIFICATE REQUEST" label */
-    return bio ? PEM_read_bio_X509_REQ(bio, NULL, csi_pem_no_prompt, NULL)
-               : d2i_X509_REQ(NULL, der, len);
+    if (PEM_bytes_read_bio(&data, &dlen, NULL, PEM_STRING_X509_REQ, bio, csi_pem_no_prompt,
+                           NULL) != 1)
+        return NULL;
+    p = data;
+    l = read_req(&p, dlen);
+    OPENSSL_free(data);
+    return l;
 }
 
 static const csi_pem_der req_format = {decode_req, "the DER CSR",
                                       "not a PEM or DER certificate request"};
 
+/* A CSR read the fast way into a cs_csr: its signature checked over the
+ * bytes as read, its key kept with the curve's parameters for signing. */
+static cs_code wrap_fast(loaded *l, const char *what, cs_csr **out, cs_err *err)
+{
+    cs_csr *csr = calloc(1, sizeof *csr);
+    cs_code rc;
+
+    if (!csr)
+        return cs_err_set(err, CS_ENOMEM, "%s: out of memory", what);
+    csr->req = l->fast.req;
+    l->fast.req = NULL;
+    csr->der = l->der;
+    l->der = NULL;
+    csr->der_len = l->der_len;
+    csr->cri_off = (size_t)(l->fast.cri - csr->der);
+    csr->cri_len = l->fast.cri_len;
+    csr->md_nid = l->fast.md_nid;
+    rc = csi_key_from_public(l->fast.key, what, &csr->key, err);
+    if (rc == CS_OK && EVP_PKEY_up_ref(l->fast.ec_params) == 1)
+        csr->key->ec_params = l->fast.ec_params;
+    if (rc == CS_OK)
+        rc = cs_csr_verify(csr, what, err);
+    if (rc != CS_OK) {
+        cs_csr_free(csr);
+        return rc;
+    }
+    *out = csr;
+    return CS_OK;
+}
+
 cs_code cs_csr_load(const char *data, size_t len, const char *what, cs_csr **out, cs_err *err)
 {
     void *obj = NULL;
-    X509_REQ *req;
+    loaded *l;
     cs_code rc;
 
     if (!what)
         what = "CSR";
     rc = csi_load_pem_der(data, len, out, what, &req_format, NULL, &obj, err);
-    req = obj;
+    l = obj;
     if (rc == CS_OK)
-        rc = wrap(&req, what, out, err);
-    X509_REQ_free(req);
+        rc = l->fast.req ? wrap_fast(l, what, out, err) : wrap(&l->req, what, out, err);
+    loaded_free(l);
     return rc;
 }
 
@@ -218,9 +320,15 @@ done:
 
 cs_code cs_csr_public_key(const cs_csr *csr, cs_key **out, cs_err *err)
 {
+    cs_code rc;
+
     if (!csr || !out)
         return cs_err_set(err, CS_EINVAL, "CSR: none");
-    return csi_key_from_public(csr->key->pkey, "CSR", out, err);
+    rc = csi_key_from_public(csr->key->pkey, "CSR", out, err);
+    /* the curve's parameters go along: signing for this key copies them */
+    if (rc == CS_OK && csr->key->ec_params && EVP_PKEY_up_ref(csr->key->ec_params) == 1)
+        (*out)->ec_params = csr->key->ec_params;
+    return rc;
 }
 
 static int write_req(BIO *bio, const void *req)
@@ -228,17 +336,35 @@ static int write_req(BIO *bio, const void *req)
     return PEM_write_bio_X509_REQ(bio, req);
 }
 
+/* A CSR read the fast way is written as it was read. */
+static int write_csr(BIO *bio, const void *obj)
+{
+    const cs_csr *csr = obj;
+
+    if (!csr->der)
+        return write_req(bio, csr->req);
+    return PEM_write_bio(bio, PEM_STRING_X509_REQ, "", csr->der, (long)csr->der_len) > 0;
+}
+
 cs_code cs_csr_pem(const cs_csr *csr, char **out, size_t *len, cs_err *err)
 {
     if (!csr || !out || !len)
         return cs_err_set(err, CS_EINVAL, "CSR: none");
-    return csi_pem_encode(write_req, csr->req, "CSR", "CSR: encoding PEM", out, len, err);
+    return csi_pem_encode(write_csr, csr, "CSR", "CSR: encoding PEM", out, len, err);
 }
 
 cs_code cs_csr_der(const cs_csr *csr, unsigned char **out, size_t *len, cs_err *err)
 {
     if (!csr || !out || !len)
         return cs_err_set(err, CS_EINVAL, "CSR: none");
+    if (csr->der) {
+        *out = malloc(csr->der_len);
+        if (!*out)
+            return cs_err_set(err, CS_ENOMEM, "CSR: out of memory");
+        memcpy(*out, csr->der, csr->der_len);
+        *len = csr->der_len;
+        return CS_OK;
+    }
     return csi_der_encode(csr->req, ASN1_ITEM_rptr(X509_REQ), "CSR", out, len, err);
 }
 

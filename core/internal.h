@@ -89,6 +89,52 @@ char *csi_dup_n(const char *s, size_t n);
  * certificates and CSRs alike. Defined in cert.c. */
 cs_code csi_subject_build(const cs_rdn *subject, size_t n, X509_NAME **out, cs_err *err);
 
+/* The pieces of cs_cert_sign that a prepared template (template.c) reuses,
+ * defined in cert.c. csi_cert_build: the unsigned certificate spec
+ * describes (names, key, serial, validity, every extension in its fixed
+ * order); the others one step of it each, with cs_cert_sign's messages. */
+cs_code csi_cert_build(const cs_cert_spec *spec, const cs_key *subject_key,
+                       const cs_cert *issuer, X509 **out, cs_err *err);
+cs_code csi_cert_check_issuer(const cs_key *subject_key, const cs_cert *issuer,
+                              const cs_key *issuer_key, cs_err *err);
+int csi_cert_set_pubkey(X509 *x, const cs_key *key);
+cs_code csi_cert_set_serial(X509 *x, const cs_cert_spec *s, cs_err *err);
+cs_code csi_cert_set_validity(X509 *x, const cs_cert_spec *s, cs_err *err);
+cs_code csi_cert_add_san(X509 *x, const cs_cert_spec *s, cs_err *err);
+cs_code csi_cert_add_ext(X509 *x, int nid, void *value, int critical, const char *name,
+                         cs_err *err);
+/* RFC 5280 4.2.1.2 method (1) key identifier of x's public key; NULL on failure. */
+ASN1_OCTET_STRING *csi_cert_key_id(const X509 *x);
+
+/* cs_template_sign, also handing out the certificate's DER (*der, free with
+ * OPENSSL_free), which the template writes itself: the CA database records
+ * it without encoding the certificate again. In template.c. */
+struct cs_template;
+struct cs_template_request;
+cs_code csi_template_sign_der(const struct cs_template *t,
+                              const struct cs_template_request *req, const cs_key *subject_key,
+                              cs_cert **out, unsigned char **der, size_t *der_len, cs_err *err);
+
+/* An EC CSR read without OpenSSL's key decoder (csr_parse.c). */
+typedef struct csi_csr_parsed {
+    X509_REQ *req;           /* its SPKI set as read, without a key object */
+    EVP_PKEY *key;           /* the CSR's public key (provider key) */
+    EVP_PKEY *ec_params;     /* borrowed: the curve's ASN.1-method parameters */
+    const unsigned char *cri; /* the CertificationRequestInfo, within the DER read */
+    size_t cri_len;
+    int md_nid;              /* the signature's digest */
+} csi_csr_parsed;
+/* Read the CSR DER at der (len bytes; *used set to the bytes it takes) the
+ * fast way: 1 with *out filled (free with csi_csr_parsed_free), or 0 when
+ * it is not a CSR this way reads (the caller takes d2i_X509_REQ's), with
+ * OpenSSL's error queue as it was. The signature is not checked here. */
+int csi_csr_parse(const unsigned char *der, long len, long *used, csi_csr_parsed *out);
+void csi_csr_parsed_free(csi_csr_parsed *p);
+/* Does sig (no unused bits) verify over tbs with key and the digest md_nid?
+ * 1 or 0, the error queue as it was. */
+int csi_csr_verify_signed(EVP_PKEY *key, int md_nid, const unsigned char *tbs, size_t tbs_len,
+                          const ASN1_BIT_STRING *sig);
+
 /* Certificates as concatenated PEM; free with free(). */
 cs_code csi_cert_chain_pem(const cs_cert *const *certs, size_t n, const char *what, char **out,
                           size_t *len, cs_err *err);

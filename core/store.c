@@ -27,6 +27,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -402,13 +403,18 @@ static int cert_serial(const cs_cert *cert, char out[SERIAL_HEX_MAX + 3])
 
 /* Insert the row for cert. *dup is set when (issuer, serial) is taken. Reads
  * only what the row holds (not cs_cert_get_info, which parses every extension
- * and hashes the certificate twice): this runs once per certificate issued. */
-static cs_code record(cs_store *s, const cs_cert *cert, const char *profile, int *dup,
-                      cs_err *err)
+ * and hashes the certificate twice): this runs once per certificate issued.
+ * issuer_line: the issuer's subject line when the caller has it, else NULL;
+ * cert_der: the certificate's DER when the caller has it (a template wrote
+ * it), else NULL. */
+static cs_code record(cs_store *s, const cs_cert *cert, const unsigned char *cert_der,
+                      size_t cert_der_len, const char *issuer_line, const char *profile,
+                      int *dup, cs_err *err)
 {
     sqlite3_stmt *st = s->st[ST_INSERT];
     X509 *x = cert->x509;
     unsigned char *der = NULL;
+    const unsigned char *bytes;
     unsigned char md[32];
     cs_name *names = NULL;
     size_t n_names = 0, pem_len = 0;
@@ -431,22 +437,29 @@ static cs_code record(cs_store *s, const cs_cert *cert, const char *profile, int
                         s->path);
         goto done;
     }
-    der_len = i2d_X509(x, &der);
-    if (der_len <= 0 || EVP_Digest(der, (size_t)der_len, md, NULL, s->sha256, NULL) != 1) {
+    if (cert_der && cert_der_len <= INT_MAX) {
+        bytes = cert_der;
+        der_len = (int)cert_der_len;
+    } else {
+        der_len = i2d_X509(x, &der);
+        bytes = der;
+    }
+    if (der_len <= 0 || EVP_Digest(bytes, (size_t)der_len, md, NULL, s->sha256, NULL) != 1) {
         rc = cs_err_ossl(err, CS_ECRYPTO, "%s: recording a certificate: encoding", s->path);
         goto done;
     }
     csi_hex_lower(md, sizeof md, fp);
     subject = csi_name_oneline(X509_get_subject_name(x));
-    issuer = csi_name_oneline(X509_get_issuer_name(x));
+    if (!issuer_line)
+        issuer_line = issuer = csi_name_oneline(X509_get_issuer_name(x));
     sans = sans_text(names, n_names);
-    pem = pem_text(der, der_len, &pem_len);
-    if (!subject || !issuer || !sans || !pem) {
+    pem = pem_text(bytes, der_len, &pem_len);
+    if (!subject || !issuer_line || !sans || !pem) {
         rc = cs_err_set(err, CS_ENOMEM, "%s: recording a certificate: out of memory", s->path);
         goto done;
     }
 
-    if (sqlite3_bind_text(st, 1, issuer, -1, SQLITE_STATIC) != SQLITE_OK ||
+    if (sqlite3_bind_text(st, 1, issuer_line, -1, SQLITE_STATIC) != SQLITE_OK ||
         sqlite3_bind_text(st, 2, serial, -1, SQLITE_STATIC) != SQLITE_OK ||
         sqlite3_bind_text(st, 3, subject, -1, SQLITE_STATIC) != SQLITE_OK ||
         sqlite3_bind_text(st, 4, sans, -1, SQLITE_STATIC) != SQLITE_OK ||
@@ -522,32 +535,55 @@ static void undo(cs_store *s, cs_err *err)
     }
 }
 
-cs_code cs_store_issue(cs_store *store, const cs_cert_spec *spec, const cs_key *subject_key,
-                       const cs_cert *issuer, const cs_key *issuer_key, const char *profile,
-                       cs_cert **out, cs_err *err)
+/* How one issue signs its certificate once the store has drawn its serial:
+ * from a spec (cs_store_issue) or a template (cs_store_issue_template). */
+typedef struct signer {
+    /* *der: the certificate's DER (OPENSSL_free) when the signer wrote it, else NULL */
+    cs_code (*sign)(const struct signer *sg, const unsigned char *serial, size_t len,
+                    cs_cert **out, unsigned char **der, size_t *der_len, cs_err *err);
+    const cs_cert_spec *spec;
+    const cs_template_request *req;
+    const cs_template *tpl;
+    const cs_key *subject_key, *issuer_key;
+    const cs_cert *issuer;
+} signer;
+
+static cs_code sign_spec(const signer *sg, const unsigned char *serial, size_t len,
+                         cs_cert **out, unsigned char **der, size_t *der_len, cs_err *err)
 {
-    char *issuer_line = NULL;
+    cs_cert_spec local = *sg->spec;
+
+    *der = NULL;
+    *der_len = 0;
+    local.serial = serial;
+    local.serial_len = len;
+    return cs_cert_sign(&local, sg->subject_key, sg->issuer, sg->issuer_key, out, err);
+}
+
+static cs_code sign_template(const signer *sg, const unsigned char *serial, size_t len,
+                             cs_cert **out, unsigned char **der, size_t *der_len, cs_err *err)
+{
+    cs_template_request req = *sg->req;
+
+    req.serial = serial;
+    req.serial_len = len;
+    return csi_template_sign_der(sg->tpl, &req, sg->subject_key, out, der, der_len, err);
+}
+
+/* One issue: in a transaction (a savepoint in a batch), draw a serial free
+ * for the issuer, sign, record, commit (release). issuer_line is the
+ * issuer's subject line, known before signing when there is an issuer
+ * certificate (a taken serial is then skipped without a signature); NULL
+ * when self-signed (the UNIQUE index decides). */
+static cs_code issue(cs_store *store, const char *issuer_line, const signer *sg,
+                     const char *profile, cs_cert **out, cs_err *err)
+{
     cs_cert *cert = NULL;
-    unsigned char serial[SERIAL_BYTES];
+    unsigned char serial[SERIAL_BYTES], *der = NULL;
     char serial_hex[2 * SERIAL_BYTES + 3];
-    cs_cert_spec local;
+    size_t der_len = 0;
     cs_code rc = CS_OK;
     int open_tx = 0, tries, dup = 0;
-
-    if (!store || !spec || !subject_key || !issuer_key || !out)
-        return cs_err_set(err, CS_EINVAL, "cs_store_issue: missing argument");
-    if (spec->serial)
-        return cs_err_set(err, CS_EINVAL,
-                          "spec.serial: must be unset (the store allots serials)");
-    /* Known before signing when there is an issuer certificate: lets us skip a
-     * taken serial without a signature. Self-signed: the UNIQUE index decides. */
-    if (issuer) {
-        issuer_line = csi_name_oneline(X509_get_subject_name(issuer->x509));
-        if (!issuer_line) {
-            rc = cs_err_set(err, CS_ENOMEM, "%s: out of memory", store->path);
-            goto done;
-        }
-    }
 
     rc = run(store, store->in_batch ? ST_SAVEPOINT : ST_BEGIN, "starting a transaction", err);
     if (rc != CS_OK)
@@ -572,13 +608,12 @@ cs_code cs_store_issue(cs_store *store, const cs_cert_spec *spec, const cs_key *
             if (taken)
                 continue;
         }
-        local = *spec;
-        local.serial = serial;
-        local.serial_len = sizeof serial;
-        rc = cs_cert_sign(&local, subject_key, issuer, issuer_key, &cert, err);
+        rc = sg->sign(sg, serial, sizeof serial, &cert, &der, &der_len, err);
         if (rc != CS_OK)
             goto done;
-        rc = record(store, cert, profile, &dup, err);
+        rc = record(store, cert, der, der_len, issuer_line, profile, &dup, err);
+        OPENSSL_free(der);
+        der = NULL;
         if (rc != CS_OK)
             goto done;
         if (dup) {
@@ -604,8 +639,43 @@ done:
     if (open_tx)
         undo(store, err);
     cs_cert_free(cert);
+    return rc;
+}
+
+cs_code cs_store_issue(cs_store *store, const cs_cert_spec *spec, const cs_key *subject_key,
+                       const cs_cert *issuer, const cs_key *issuer_key, const char *profile,
+                       cs_cert **out, cs_err *err)
+{
+    signer sg = {sign_spec, spec, NULL, NULL, subject_key, issuer_key, issuer};
+    char *issuer_line = NULL;
+    cs_code rc;
+
+    if (!store || !spec || !subject_key || !issuer_key || !out)
+        return cs_err_set(err, CS_EINVAL, "cs_store_issue: missing argument");
+    if (spec->serial)
+        return cs_err_set(err, CS_EINVAL,
+                          "spec.serial: must be unset (the store allots serials)");
+    if (issuer) {
+        issuer_line = csi_name_oneline(X509_get_subject_name(issuer->x509));
+        if (!issuer_line)
+            return cs_err_set(err, CS_ENOMEM, "%s: out of memory", store->path);
+    }
+    rc = issue(store, issuer_line, &sg, profile, out, err);
     free(issuer_line);
     return rc;
+}
+
+cs_code cs_store_issue_template(cs_store *store, const cs_template *tpl,
+                                const cs_template_request *req, const cs_key *subject_key,
+                                const char *profile, cs_cert **out, cs_err *err)
+{
+    signer sg = {sign_template, NULL, req, tpl, subject_key, NULL, NULL};
+
+    if (!store || !tpl || !req || !subject_key || !out)
+        return cs_err_set(err, CS_EINVAL, "cs_store_issue_template: missing argument");
+    if (req->serial)
+        return cs_err_set(err, CS_EINVAL, "serial: must be unset (the store allots serials)");
+    return issue(store, cs_template_issuer_line(tpl), &sg, profile, out, err);
 }
 
 cs_code cs_store_begin(cs_store *store, cs_err *err)

@@ -8,6 +8,7 @@
 #include "cert.h"
 #include "error.h"
 #include "key.h"
+#include "template.h"
 
 /* An open CA database. Constructor: cs_store_open. Destructor: cs_store_close
  * (NULL is fine). */
@@ -26,6 +27,14 @@ CS_NODISCARD cs_code cs_store_issue(cs_store *store, const cs_cert_spec *spec,
                                     const cs_key *subject_key, const cs_cert *issuer,
                                     const cs_key *issuer_key, const char *profile,
                                     cs_cert **out, cs_err *err);
+
+/* cs_store_issue from a prepared template (template.h): the same
+ * transaction, serial, lint and record, with the certificate built as
+ * cs_template_sign builds it for req (whose serial must be NULL). */
+CS_NODISCARD cs_code cs_store_issue_template(cs_store *store, const cs_template *tpl,
+                                             const cs_template_request *req,
+                                             const cs_key *subject_key, const char *profile,
+                                             cs_cert **out, cs_err *err);
 
 /* Bulk mode: between begin and commit, issues share one transaction (one
  * fsync for the batch). A failed issue inside a batch rolls back only itself. */

@@ -118,6 +118,10 @@ function ca.open(opts)
 end
 
 function CA:close()
+    for _, tpl in pairs(self.templates or {}) do
+        tpl:close()
+    end
+    self.templates = nil
     if self.store then
         self.store:close()
         self.store = nil
@@ -231,6 +235,59 @@ local function subject_for(p, names, csr_cn)
         subject[#subject + 1] = { "CN", cn }
     end
     return subject
+end
+
+-- A value as text that is the same for equal values (keys sorted): what a
+-- compiled template is found again by.
+local function canonical(v)
+    if type(v) ~= "table" then
+        return type(v) == "string" and ("%q"):format(v) or tostring(v)
+    end
+    local keys = {}
+    for k in pairs(v) do
+        keys[#keys + 1] = k
+    end
+    table.sort(keys, function(a, b)
+        if type(a) == type(b) then return a < b end
+        return type(a) == "number"
+    end)
+    local out = {}
+    for _, k in ipairs(keys) do
+        out[#out + 1] = canonical(k) .. "=" .. canonical(v[k])
+    end
+    return "{" .. table.concat(out, ",") .. "}"
+end
+
+-- The prepared template (pki.template) for what spec says but its CN and
+-- names: compiled once per CA and spec, so the profile's extensions are
+-- built and encoded once; each certificate brings its CN and names. A
+-- profile edited on disk gives another spec, hence another template.
+function CA:template(spec)
+    local fixed = {}
+    for k, v in pairs(spec) do
+        fixed[k] = v
+    end
+    local subject, cn = {}, nil
+    for _, rdn in ipairs(spec.subject or {}) do
+        if rdn[1] == "CN" then
+            cn = rdn[2]
+        else
+            subject[#subject + 1] = rdn
+        end
+    end
+    fixed.subject, fixed.subject_alt_name = subject, nil
+    local id = canonical(fixed)
+    self.templates = self.templates or {}
+    local tpl = self.templates[id]
+    if not tpl then
+        local terr, tcode
+        tpl, terr, tcode = pki.template(fixed, self.cert, self.key)
+        if not tpl then
+            return nil, terr, tcode
+        end
+        self.templates[id] = tpl
+    end
+    return tpl, cn
 end
 
 local function san_for(names)
@@ -437,7 +494,14 @@ function CA:issue(req, opts)
         store:rollback()
         return nil, msg, c
     end
-    local cert, serr, scode = store:issue(spec, subject_key, self.cert, self.key, p.name)
+    -- The certificate from the profile's compiled template (the bulk path's
+    -- and the ACME finalize path's): linted, recorded in this transaction.
+    local tpl, cn, tcode = self:template(spec)
+    if not tpl then
+        return fail(("profile %s: %s"):format(p.name, cn), tcode)
+    end
+    local cert, serr, scode = store:issue_template(tpl, subject_key, spec.subject_alt_name, cn,
+        p.name)
     if not cert then
         return fail(("profile %s: %s"):format(p.name, serr), scode)
     end

@@ -117,6 +117,35 @@ t.case("another key put into a CSR is refused with verify", function()
                   "swapped.der")
 end)
 
+t.case("an EC CSR read without OpenSSL's key decoder says what OpenSSL reads", function()
+    -- make_csr's object is OpenSSL's own X509_REQ; loading its DER takes the
+    -- fast way (core/csr_parse.c) for EC keys
+    for _, curve in ipairs {"P-256", "P-384"} do
+        local key = assert(pki.generate_key{type = "ec", curve = curve})
+        local made = assert(pki.make_csr{key = key, subject = {{"O", "Fast"}, {"CN", "a.test"}},
+            names = {{type = "dns", value = "a.test"}, {type = "ip", value = "10.0.0.1"}}})
+        local read = assert(pki.load_csr(made:der(), "fast.der"))
+        local a, b = made:info(), read:info()
+        for _, k in ipairs {"subject_line", "signature_algorithm"} do
+            assert(a[k] == b[k], k .. ": " .. tostring(a[k]) .. " vs " .. tostring(b[k]))
+        end
+        assert(a.key.fingerprint == b.key.fingerprint and b.key.curve == curve)
+        assert(#b.names == 2 and has_name(b, "dns", "a.test") and has_name(b, "ip", "10.0.0.1"))
+        assert(read:der() == made:der() and read:pem() == made:pem())
+        assert(read:public_key():info().fingerprint == key:info().fingerprint)
+    end
+end)
+
+t.case("a CSR whose point is not on its curve is refused", function()
+    local der = t.read_file(path("req.der"))
+    -- the uncompressed point follows 04 in the BIT STRING; change its last byte of Y
+    local at = assert(der:find("\3\98\0\4", 1, true), "P-384 point not found")
+    local last = at + 4 + 96 - 1
+    local bad = der:sub(1, last - 1) .. string.char(der:byte(last) ~ 0x01) .. der:sub(last + 1)
+    local csr, msg, code = pki.load_csr(bad, "offcurve.der")
+    assert(csr == nil and (code == "invalid" or code == "verify"), tostring(code) .. " " .. msg)
+end)
+
 t.expect_fail("malformed DER file is invalid, named", "invalid",
               "bad%.der: not a PEM or DER certificate request", function()
     t.write_file(path("bad.der"), "\48\3\2\1")
