@@ -5,6 +5,13 @@
 #   bench/serve.sh                 # RUNS=3 runs of DURATION=5 s per figure, ~3 min
 #   QUICK=1 bench/serve.sh         # one 2 s run per figure, ~40 s
 #   RUNS=5 DURATION=10 bench/serve.sh
+#   BASELINE=/path/to/other/tree bench/serve.sh   # a third column: that tree's
+#                                  # serve.lua (built), in the same runs
+#
+# serve.lua gets --per-address CONNS (PER_ADDRESS to change it): wrk's
+# connections all come from 127.0.0.1, and the server's cap per client address
+# (a quarter of --threads, at least 8) would otherwise refuse those over it,
+# e.g. 24 of 32 with THREADS=32.
 #
 # Placement (2 cores): each server alone on CPU 0 (all CivetWeb threads, the
 # one nginx worker), wrk with one thread alone on CPU 1. UNPINNED=1 adds a
@@ -16,6 +23,12 @@ LUA=${LUA:-lua5.4}
 if [ -n "${QUICK:-}" ]; then runs=${RUNS:-1}; dur=${DURATION:-2}; else runs=${RUNS:-3}; dur=${DURATION:-5}; fi
 conns=${CONNS:-32}
 threads=${THREADS:-}   # serve.lua --threads; empty: its default
+per_address=${PER_ADDRESS:-$conns}
+baseline=${BASELINE:-}
+if [ -n "$baseline" ] && [ ! -f "$baseline/scripts/serve.lua" ]; then
+    echo "BASELINE=$baseline: no scripts/serve.lua there" >&2
+    exit 2
+fi
 
 need=""
 command -v nginx >/dev/null 2>&1 || need="$need nginx"
@@ -92,24 +105,41 @@ sed -i 's/"P-384"/"P-256"/' "$p256"/*.lua
 
 ours_pid=""
 ours_port=""
-# start_ours CHAIN [serve.lua flags]
-start_ours() {
-    local log=$work/serve.log
+# start_tree TREE CHAIN [serve.lua flags]: sets tree_pid, tree_port
+start_tree() {
+    local tree=$1 log
+    log=$work/serve.$(basename "$tree").log
     : >"$log" # not the last server's line
-    "${on_server[@]}" "$LUA" "$repo/scripts/serve.lua" --port 0 --listen 127.0.0.1 \
-        --chain "$1" ${threads:+--threads "$threads"} "${@:2}" >"$log" 2>&1 &
-    ours_pid=$!
-    pids+=("$ours_pid")
-    ours_port=""
+    local cap=()
+    # trees from before the cap have no --per-address
+    grep -q -- '--per-address' "$tree/scripts/chainsmith/serve_cli.lua" 2>/dev/null &&
+        cap=(--per-address "$per_address")
+    "${on_server[@]}" "$LUA" "$tree/scripts/serve.lua" --port 0 --listen 127.0.0.1 \
+        --chain "$2" ${threads:+--threads "$threads"} "${cap[@]}" "${@:3}" >"$log" 2>&1 &
+    tree_pid=$!
+    pids+=("$tree_pid")
+    tree_port=""
     for _ in $(seq 1 100); do
-        ours_port=$(sed -n 's|^serving https://localhost:\([0-9]*\)/.*|\1|p' "$log")
-        [ -n "$ours_port" ] && return 0
+        tree_port=$(sed -n 's|^serving https://localhost:\([0-9]*\)/.*|\1|p' "$log")
+        [ -n "$tree_port" ] && return 0
         sleep 0.1
     done
     cat "$log" >&2
     exit 1
 }
-stop_ours() { kill "$ours_pid"; wait "$ours_pid" 2>/dev/null || true; }
+start_ours() {
+    start_tree "$repo" "$@"
+    ours_pid=$tree_pid ours_port=$tree_port
+    base_pid="" base_port=""
+    if [ -n "$baseline" ]; then
+        start_tree "$baseline" "$@"
+        base_pid=$tree_pid base_port=$tree_port
+    fi
+}
+stop_ours() {
+    kill "$ours_pid" $base_pid
+    wait "$ours_pid" $base_pid 2>/dev/null || true
+}
 
 # The page nginx serves: the bytes serve.lua serves, fetched once.
 start_ours "$work/p384"
@@ -193,12 +223,16 @@ load() {
 }
 
 close=(-H "Connection: close")
-idle_ours="" idle_ngx="" peak_ours=0 peak_ngx=0
+idle_ours="" idle_ngx="" peak_ours=0 peak_ngx=0 idle_base="" peak_base=0
 note_peak() {
-    local a b
+    local a b c
     a=$(rss VmHWM "$ours_pid"); b=$(rss VmHWM $ngx_workers)
     [ "$a" -gt "$peak_ours" ] && peak_ours=$a
     [ "$b" -gt "$peak_ngx" ] && peak_ngx=$b
+    if [ -n "$base_pid" ]; then
+        c=$(rss VmHWM "$base_pid")
+        [ "$c" -gt "$peak_base" ] && peak_base=$c
+    fi
     return 0
 }
 
@@ -210,8 +244,10 @@ start_ours "$work/p384"
 start_nginx "$work/p384" on
 curl -sS -k -o /dev/null "https://127.0.0.1:$ours_port/"
 curl -sS -k -o /dev/null "https://127.0.0.1:$ngx_port/"
+[ -z "$base_pid" ] || curl -sS -k -o /dev/null "https://127.0.0.1:$base_port/"
 sleep 0.5
 idle_ours=$(rss VmRSS "$ours_pid")
+[ -z "$base_pid" ] || idle_base=$(rss VmRSS "$base_pid")
 idle_ngx=$(rss VmRSS $ngx_workers)
 idle_ngx_master=$(rss VmRSS "$ngx_pid")
 for i in $(seq 1 "$runs"); do
@@ -219,6 +255,10 @@ for i in $(seq 1 "$runs"); do
     load ka_ngx "$ngx_port" "$ngx_workers"
     load res_ours "$ours_port" "$ours_pid" "${close[@]}"
     load res_ngx "$ngx_port" "$ngx_workers" "${close[@]}"
+    if [ -n "$base_pid" ]; then
+        load ka_base "$base_port" "$base_pid"
+        load res_base "$base_port" "$base_pid" "${close[@]}"
+    fi
     echo "  run $i/$runs: keep-alive, resumed" >&2
 done
 note_peak
@@ -251,6 +291,7 @@ for curve in p384 p256; do
     for i in $(seq 1 "$runs"); do
         load "full_${curve}_ours" "$ours_port" "$ours_pid" "${close[@]}"
         load "full_${curve}_ngx" "$ngx_port" "$ngx_workers" "${close[@]}"
+        [ -z "$base_pid" ] || load "full_${curve}_base" "$base_port" "$base_pid" "${close[@]}"
     done
     echo "  full handshakes, $curve leaf" >&2
     note_peak
@@ -290,3 +331,17 @@ printf '| peak under load (VmHWM) | %.1f MB | %.1f MB | ≤ 20 MB |\n' \
     "$(ratio "$peak_ours" 1024)" "$(ratio "$peak_ngx" 1024)"
 printf '| idle again after the keep-alive and resumed runs | %.1f MB | | |\n' \
     "$(ratio "$idle_after_ours" 1024)"
+
+if [ -n "$baseline" ]; then
+    echo
+    echo "BASELINE $baseline ($(git -C "$baseline" log -1 --format=%h 2>/dev/null || echo "not a git tree")), the same runs:"
+    echo
+    echo "| figure | baseline req/s | nginx req/s | ratio | CPU ratio | target | baseline p99 ms | nginx p99 ms | baseline CPU µs/req | nginx CPU µs/req |"
+    echo "|---|---:|---:|---:|---:|---|---:|---:|---:|---:|"
+    row "keep-alive, $conns connections" ka_base ka_ngx "≥ 0.9×"
+    row "Connection: close, full handshake, P-384 leaf" full_p384_base full_p384_ngx "≥ 1.0×"
+    row "Connection: close, full handshake, P-256 leaf" full_p256_base full_p256_ngx "≥ 1.0×"
+    row "Connection: close, resumed handshake, P-384 leaf" res_base res_ngx ""
+    printf '\n| baseline RSS idle, after one request | %.1f MB |\n| baseline peak under load (VmHWM) | %.1f MB |\n' \
+        "$(ratio "$idle_base" 1024)" "$(ratio "$peak_base" 1024)"
+fi

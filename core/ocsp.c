@@ -96,6 +96,25 @@ static cs_code hash_issuer(cs_ocsp_responder *r, cs_err *err)
     return CS_OK;
 }
 
+/* A copy of the signer that encodes from the bytes it was parsed from: a
+ * delegated signer's certificate goes into every response, and one read by
+ * cs_cert_load has its cached encoding marked stale (the DER check encodes
+ * it again), so each response encoded it field by field. One parse per
+ * responder or renewed signer instead. */
+static cs_cert *fresh_signer(const cs_cert *signer)
+{
+    cs_cert *copy = malloc(sizeof *copy);
+
+    if (!copy)
+        return NULL;
+    copy->x509 = X509_dup(signer->x509);
+    if (!copy->x509) {
+        free(copy);
+        return NULL;
+    }
+    return copy;
+}
+
 /* May signer, with key, sign for issuer (RFC 6960 4.2.2.2)? Sets
  * *delegated. */
 static cs_code check_signer(const cs_cert *issuer, const cs_cert *signer_cert,
@@ -154,7 +173,7 @@ cs_code cs_ocsp_responder_new(const cs_ocsp_params *p, cs_ocsp_responder **out, 
     if (!r)
         return cs_err_set(err, CS_ENOMEM, "ocsp: out of memory");
     r->issuer = cs_cert_dup(p->issuer);
-    r->signer = cs_cert_dup(p->signer);
+    r->signer = fresh_signer(p->signer);
     r->issuer_line = csi_name_oneline(X509_get_subject_name(p->issuer->x509));
     if (EVP_PKEY_up_ref(p->signer_key->pkey) == 1)
         r->key = p->signer_key->pkey;
@@ -431,7 +450,7 @@ cs_code cs_ocsp_responder_set_signer(cs_ocsp_responder *r, const cs_cert *signer
     rc = check_signer(r->issuer, signer, key, &delegated, err);
     if (rc != CS_OK)
         return rc;
-    cert = cs_cert_dup(signer);
+    cert = fresh_signer(signer);
     if (!cert || EVP_PKEY_up_ref(key->pkey) != 1) {
         cs_cert_free(cert);
         return cs_err_set(err, CS_ENOMEM, "ocsp: out of memory");

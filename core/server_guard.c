@@ -32,30 +32,32 @@
  *
  * Memory (glibc): idle workers cost about 16 kB each (two stack pages,
  * CivetWeb's connection and the first page of its request buffer), which no
- * callback can change; what connections leave behind is handled here:
- * - A worker's stack keeps every page a TLS handshake touched (about 30 kB)
- *   and CivetWeb hands connections to its workers in turn, so after load all
- *   of them held that: 7.5 MB for 256. When a connection closes, its worker
- *   gives the pages below its current frame back (release_stack, as glibc
- *   does for the stacks it caches; about 2 us).
+ * callback can change. A worker that served keeps what the connection
+ * touched (about 30 kB of stack after a TLS handshake, its malloc cache), so
+ * what matters is how many workers serve: CivetWeb is built with
+ * ALTERNATIVE_QUEUE (CMakeLists.txt), which hands each connection to the
+ * free worker with the lowest index, so a load of 32 connections keeps
+ * about 32 workers warm rather than cycling through all of them. Nothing
+ * is given back per connection: an madvise of the worker's stack after
+ * each close, tried before, made every next connection fault its stack in
+ * again, 5 to 6 page faults and most of 200 us of CPU per connection on
+ * this project's VM (bench/README.md). Instead:
  * - glibc gives threads up to 8 malloc arenas per CPU, each keeping what it
- *   freed: limit_arenas caps them at one per CPU, and the watchdog returns
- *   free pages (malloc_trim) when no connection is open after some closed.
- * glibc's per-thread cache (tcache) still holds a few kB per worker that
- * served; only GLIBC_TUNABLES=glibc.malloc.tcache_count=0 in the
- * environment lets that go (docs/serve.md). */
-#define _GNU_SOURCE /* pthread_getattr_np, madvise, malloc_trim */
+ *   freed: limit_arenas caps them at one per CPU;
+ * - the watchdog returns free heap pages (malloc_trim) once no connection
+ *   has been open for CS_GUARD_TRIM_IDLE_MS: right after a close, a
+ *   server under load would fault them in again (about one page fault per
+ *   connection when it trimmed at every idle tick). */
+#define _GNU_SOURCE /* malloc_trim */
 #include "server_internal.h"
 
 #include <errno.h>
 #include <malloc.h>
 #include <pthread.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -82,11 +84,11 @@ typedef struct guard_slot {
     long long since; /* when the state began (ms, monotonic) */
     long long deadline;
     char addr[48];
-    /* the worker's stack, lowest usable byte and length (kept across
-     * connections; stack_lo NULL when unknown) */
-    char *stack_lo;
-    size_t stack_len;
 } guard_slot;
+
+/* How long the server must have had no connection open before the
+ * watchdog gives free heap pages back (malloc_trim). */
+#define CS_GUARD_TRIM_IDLE_MS 2000
 
 struct guard {
     pthread_mutex_t lock;
@@ -101,6 +103,7 @@ struct guard {
     pthread_t thread;
     unsigned long cut_idle, cut_late, refused; /* for tests and docs */
     unsigned long closed, closed_at_trim; /* connections closed; at the last trim */
+    long long idle_since; /* when the last connection closed (ms), 0: some are open */
 };
 
 static long long now_ms(void)
@@ -216,8 +219,15 @@ static void *watchdog(void *arg)
 
     pthread_mutex_lock(&g->lock);
     while (!g->stop) {
-        if (watch(g) == 0 && g->closed != g->closed_at_trim) {
-            /* idle after some work: what the connections freed goes back */
+        long long now = now_ms();
+        if (watch(g) > 0)
+            g->idle_since = 0;
+        else if (!g->idle_since)
+            g->idle_since = now;
+        if (g->idle_since && now - g->idle_since >= CS_GUARD_TRIM_IDLE_MS &&
+            g->closed != g->closed_at_trim) {
+            /* idle for a while after some work: what the connections freed
+             * goes back */
             g->closed_at_trim = g->closed;
             pthread_mutex_unlock(&g->lock);
             trim_heap();
@@ -287,43 +297,6 @@ void csi_guard_free(guard *g)
 
 /* ---- CivetWeb callbacks ---- */
 
-/* The calling thread's stack into s (on the worker itself). */
-static void find_stack(guard_slot *s)
-{
-#if defined(__GLIBC__)
-    pthread_attr_t attr;
-    void *lo;
-    size_t len;
-
-    if (pthread_getattr_np(pthread_self(), &attr) != 0)
-        return;
-    if (pthread_attr_getstack(&attr, &lo, &len) == 0) {
-        s->stack_lo = lo;
-        s->stack_len = len;
-    }
-    pthread_attr_destroy(&attr);
-#else
-    (void)s;
-#endif
-}
-
-/* On the worker: give back its stack pages below the caller's frame, a
- * page of margin left. Nothing there is live (stacks grow down; the x86-64
- * red zone is 128 bytes), and the next connection gets zero pages where it
- * reaches again. A frame outside the recorded stack (a sanitizer's fake
- * stack) does nothing. */
-static void release_stack(const guard_slot *s)
-{
-    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
-    uintptr_t frame = (uintptr_t)__builtin_frame_address(0);
-    uintptr_t lo = ((uintptr_t)s->stack_lo + page - 1) & ~(page - 1);
-    uintptr_t end = (frame - page) & ~(page - 1);
-
-    if (!s->stack_lo || frame > (uintptr_t)s->stack_lo + s->stack_len || end <= lo)
-        return;
-    (void)madvise((void *)lo, end - lo, MADV_DONTNEED);
-}
-
 /* Each worker thread gets a slot of its own. */
 static void *on_init_thread(const struct mg_context *ctx, int thread_type)
 {
@@ -337,8 +310,6 @@ static void *on_init_thread(const struct mg_context *ctx, int thread_type)
     if (g->assigned < g->n)
         s = &g->slots[g->assigned++];
     pthread_mutex_unlock(&g->lock);
-    if (s)
-        find_stack(s);
     return s;
 }
 
@@ -364,21 +335,14 @@ static void on_connection_close(const struct mg_connection *conn)
 {
     guard *g = guard_of(conn);
     guard_slot *s = mg_get_thread_pointer(conn);
-    char *stack_lo;
-    size_t stack_len;
 
     if (!g || !s)
         return;
     pthread_mutex_lock(&g->lock);
-    stack_lo = s->stack_lo;
-    stack_len = s->stack_len;
     memset(s, 0, sizeof *s);
     s->fd = -1;
-    s->stack_lo = stack_lo;
-    s->stack_len = stack_len;
     g->closed++;
     pthread_mutex_unlock(&g->lock);
-    release_stack(s);
 }
 
 /* The value of the header name if it occurs exactly once; *count says how

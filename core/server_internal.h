@@ -123,8 +123,9 @@ struct cs_server {
 CS_NODISCARD cs_code csi_tls_ctx_build(const cs_server_config *cfg, cs_server *srv,
                                       SSL_CTX **out, cs_err *err);
 
-/* New credentials (refs 1) holding references to leaf, key and chain_in or,
- * if that is NULL, the chain_len certificates of chain, and a copy of the
+/* New credentials (refs 1) holding a reference to key, and to leaf and
+ * chain_in or, if chain_in is NULL, fresh copies of leaf and the chain_len
+ * certificates of chain (see fresh_copy in server_tls.c), and a copy of the
  * staple. Free with csi_creds_free while unshared, else csi_creds_put. */
 CS_NODISCARD cs_code csi_creds_new(X509 *leaf, STACK_OF(X509) *chain_in,
                                   const cs_cert *const *chain, size_t chain_len, EVP_PKEY *key,

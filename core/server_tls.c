@@ -203,8 +203,20 @@ void csi_creds_free(creds *c)
     free(c);
 }
 
-/* New credentials holding their own references to leaf, chain and key, and
- * a copy of the staple (NULL: none). */
+/* A copy of x that encodes from the bytes it was parsed from. cs_cert_load
+ * proves a certificate is DER by encoding it again (i2d_re_X509_tbs), which
+ * leaves OpenSSL's cached encoding marked stale for good: each handshake's
+ * Certificate message then encoded the leaf and chain field by field, about
+ * 140,000 instructions per full handshake (callgrind; bench/README.md). The
+ * copy costs one parse per start or reload. */
+static X509 *fresh_copy(X509 *x)
+{
+    return X509_dup(x);
+}
+
+/* New credentials holding their own fresh copies of leaf and chain (or
+ * references to chain_in, copies already), a reference to key, and a copy of
+ * the staple (NULL: none). */
 cs_code csi_creds_new(X509 *leaf, STACK_OF(X509) *chain_in, const cs_cert *const *chain,
                      size_t chain_len, EVP_PKEY *key, const unsigned char *staple,
                      size_t staple_len, creds **out, cs_err *err)
@@ -219,10 +231,11 @@ cs_code csi_creds_new(X509 *leaf, STACK_OF(X509) *chain_in, const cs_cert *const
     if (!c->chain)
         goto nomem;
     for (i = 0; !chain_in && i < chain_len; i++) {
-        X509 *x = chain[i]->x509;
-        if (!sk_X509_push(c->chain, x))
+        X509 *x = fresh_copy(chain[i]->x509);
+        if (!x || !sk_X509_push(c->chain, x)) {
+            X509_free(x);
             goto nomem;
-        X509_up_ref(x);
+        }
     }
     if (staple) {
         c->staple = OPENSSL_memdup(staple, staple_len);
@@ -230,8 +243,11 @@ cs_code csi_creds_new(X509 *leaf, STACK_OF(X509) *chain_in, const cs_cert *const
             goto nomem;
         c->staple_len = staple_len;
     }
-    X509_up_ref(leaf);
-    c->leaf = leaf;
+    c->leaf = chain_in ? leaf : fresh_copy(leaf);
+    if (!c->leaf)
+        goto nomem;
+    if (chain_in)
+        X509_up_ref(leaf);
     EVP_PKEY_up_ref(key);
     c->key = key;
     *out = c;
