@@ -26,16 +26,47 @@ static int store_tostring(lua_State *L)
     return 1;
 }
 
+/* pki.open_store(path_or_url [, {node = id}]): node is this process's id on
+ * a PostgreSQL database (its serial prefix); a SQLite file ignores it. */
 static int store_open(lua_State *L)
 {
     const char *path = luaL_checkstring(L, 1);
+    const char *node = NULL;
     cs_err err = {CS_OK, ""};
-    cs_store **box = lua_newuserdatauv(L, sizeof *box, 0);
+    cs_store **box;
 
+    if (!lua_isnoneornil(L, 2)) {
+        luaL_checktype(L, 2, LUA_TTABLE);
+        lua_pushnil(L);
+        while (lua_next(L, 2) != 0) {
+            lua_pop(L, 1);
+            if (lua_type(L, -1) != LUA_TSTRING || strcmp(lua_tostring(L, -1), "node") != 0) {
+                const char *name = luaL_tolstring(L, -1, NULL);
+                lua_pushnil(L);
+                lua_pushfstring(L, "open_store: unknown option %s", name);
+                lua_pushstring(L, cs_code_name(CS_EINVAL));
+                return 3;
+            }
+        }
+        lua_getfield(L, 2, "node");
+        if (!lua_isnil(L, -1) && lua_type(L, -1) != LUA_TSTRING) {
+            lua_pushnil(L);
+            lua_pushliteral(L, "open_store: node: a string expected");
+            lua_pushstring(L, cs_code_name(CS_EINVAL));
+            return 3;
+        }
+        node = lua_tostring(L, -1); /* stays on the stack while used */
+    }
+    box = lua_newuserdatauv(L, sizeof *box, 0);
     *box = NULL;
     luaL_setmetatable(L, PKI_STORE);
     if (cs_store_open(path, box, &err) != CS_OK)
         return pki_fail(L, &err);
+    if (node && cs_store_set_node(*box, node, &err) != CS_OK) {
+        cs_store_close(*box);
+        *box = NULL;
+        return pki_fail(L, &err);
+    }
     return 1;
 }
 

@@ -38,6 +38,7 @@
 #include <sqlite3.h>
 
 #include "internal.h"
+#include "store_pg.h"
 
 #define SCHEMA_VERSION 3
 #define SERIAL_BYTES 16
@@ -166,6 +167,7 @@ struct cs_store {
     sqlite3_stmt *st[ST_N];
     EVP_MD *sha256; /* fetched once at open: the fingerprint of each record */
     int in_batch;
+    csi_pg *pg; /* opened by URL: every call goes to store_pg.c */
     struct timespec busy_since; /* when the current wait for the lock began */
     uint32_t jitter;            /* xorshift state: spreads the waiters' retries */
 };
@@ -481,6 +483,8 @@ cs_code cs_store_issue(cs_store *store, const cs_cert_spec *spec, const cs_key *
     if (spec->serial)
         return cs_err_set(err, CS_EINVAL,
                           "spec.serial: must be unset (the store allots serials)");
+    if (store->pg)
+        return csi_pg_issue(store->pg, spec, subject_key, issuer, issuer_key, profile, out, err);
     /* Known before signing when there is an issuer certificate: lets us skip a
      * taken serial without a signature. Self-signed: the UNIQUE index decides. */
     if (issuer) {
@@ -556,6 +560,8 @@ cs_code cs_store_begin(cs_store *store, cs_err *err)
 
     if (!store)
         return cs_err_set(err, CS_EINVAL, "cs_store_begin: no store");
+    if (store->pg)
+        return csi_pg_begin(store->pg, err);
     if (store->in_batch)
         return cs_err_set(err, CS_EINVAL, "%s: a batch is already open", store->path);
     rc = run(store, ST_BEGIN, "starting a batch", err);
@@ -570,6 +576,8 @@ cs_code cs_store_commit(cs_store *store, cs_err *err)
 
     if (!store)
         return cs_err_set(err, CS_EINVAL, "cs_store_commit: no store");
+    if (store->pg)
+        return csi_pg_commit(store->pg, err);
     if (!store->in_batch)
         return cs_err_set(err, CS_EINVAL, "%s: no batch is open", store->path);
     rc = run(store, ST_COMMIT, "committing the batch", err);
@@ -587,6 +595,10 @@ cs_code cs_store_commit(cs_store *store, cs_err *err)
 
 void cs_store_rollback(cs_store *store)
 {
+    if (store && store->pg) {
+        csi_pg_rollback(store->pg);
+        return;
+    }
     if (!store || !store->in_batch)
         return;
     if (!sqlite3_get_autocommit(store->db))
@@ -606,6 +618,8 @@ cs_code cs_store_find(cs_store *store, const char *serial_hex, const char *issue
 
     if (!store || !serial_hex || !out)
         return cs_err_set(err, CS_EINVAL, "cs_store_find: missing argument");
+    if (store->pg)
+        return csi_pg_find(store->pg, serial_hex, issuer, out, profile, err);
     if (canon_serial(serial_hex, serial) != 0)
         return cs_err_set(err, CS_EINVAL, "serial %.64s: not a hexadecimal serial of at most "
                           "20 bytes", serial_hex);
@@ -673,6 +687,8 @@ cs_code cs_store_count(cs_store *store, int64_t *out, cs_err *err)
 
     if (!store || !out)
         return cs_err_set(err, CS_EINVAL, "cs_store_count: missing argument");
+    if (store->pg)
+        return csi_pg_count(store->pg, out, err);
     st = store->st[ST_COUNT];
     if (sqlite3_step(st) == SQLITE_ROW)
         *out = sqlite3_column_int64(st, 0);
@@ -771,6 +787,8 @@ cs_code cs_store_status(cs_store *s, const char *issuer, const char *serial_hex,
 
     if (!s || !serial_hex || !out)
         return cs_err_set(err, CS_EINVAL, "cs_store_status: missing argument");
+    if (s->pg)
+        return csi_pg_status(s->pg, issuer, serial_hex, out, err);
     if (canon_serial(serial_hex, serial) != 0)
         return cs_err_set(err, CS_EINVAL, "serial %.64s: not a hexadecimal serial of at most "
                           "20 bytes", serial_hex);
@@ -805,6 +823,8 @@ cs_code cs_store_revoke(cs_store *s, const char *serial_hex, const char *issuer,
     if (at <= 0)
         return cs_err_set(err, CS_EINVAL, "revocation time %lld: must be positive",
                           (long long)at);
+    if (s->pg)
+        return csi_pg_revoke(s->pg, serial_hex, issuer, reason, at, err);
 
     rc = run(s, s->in_batch ? ST_SAVEPOINT : ST_BEGIN, "starting a transaction", err);
     if (rc != CS_OK)
@@ -861,6 +881,8 @@ cs_code cs_store_revoked(cs_store *s, const char *issuer, cs_revoked **out, size
 
     if (!s || !issuer || !out || !n)
         return cs_err_set(err, CS_EINVAL, "cs_store_revoked: missing argument");
+    if (s->pg)
+        return csi_pg_revoked(s->pg, issuer, out, n, err);
     st = s->st[ST_REVOKED];
     if (sqlite3_bind_text(st, 1, issuer, -1, SQLITE_STATIC) != SQLITE_OK) {
         rc = db_fail(s, "listing revocations", err);
@@ -976,6 +998,8 @@ cs_code cs_store_list(cs_store *s, const cs_store_filter *filter, cs_record **ou
     if ((int)filter->status < (int)CS_LIST_ANY || (int)filter->status > (int)CS_LIST_EXPIRED)
         return cs_err_set(err, CS_EINVAL, "cs_store_list: unknown status filter %d",
                           (int)filter->status);
+    if (s->pg)
+        return csi_pg_list(s->pg, filter, out, n, err);
     st = s->st[ST_LIST];
     if ((filter->issuer && sqlite3_bind_text(st, 1, filter->issuer, -1, SQLITE_STATIC)
                                != SQLITE_OK) ||
@@ -1030,6 +1054,8 @@ cs_code cs_store_next_crl_number(cs_store *s, const char *issuer, int64_t *out, 
 
     if (!s || !issuer || !out)
         return cs_err_set(err, CS_EINVAL, "cs_store_next_crl_number: missing argument");
+    if (s->pg)
+        return csi_pg_next_crl_number(s->pg, issuer, out, err);
     rc = run(s, s->in_batch ? ST_SAVEPOINT : ST_BEGIN, "starting a transaction", err);
     if (rc != CS_OK)
         return rc;
@@ -1066,6 +1092,8 @@ cs_code cs_store_mark_add(cs_store *s, const char *id, const char *path, cs_err 
 
     if (!s || !id || !path)
         return cs_err_set(err, CS_EINVAL, "cs_store_mark_add: missing argument");
+    if (s->pg)
+        return csi_pg_mark_add(s->pg, id, path, err);
     if (!s->in_batch)
         return cs_err_set(err, CS_EINVAL, "%s: a journal mark needs an open batch", s->path);
     st = s->st[ST_MARK_ADD];
@@ -1086,6 +1114,8 @@ cs_code cs_store_mark_find(cs_store *s, const char *id, int *found, cs_err *err)
 
     if (!s || !id || !found)
         return cs_err_set(err, CS_EINVAL, "cs_store_mark_find: missing argument");
+    if (s->pg)
+        return csi_pg_mark_find(s->pg, id, found, err);
     st = s->st[ST_MARK_FIND];
     if (sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC) != SQLITE_OK)
         step = SQLITE_ERROR;
@@ -1111,6 +1141,8 @@ cs_code cs_store_mark_prune(cs_store *s, cs_err *err)
 
     if (!s)
         return cs_err_set(err, CS_EINVAL, "cs_store_mark_prune: no store");
+    if (s->pg)
+        return csi_pg_mark_prune(s->pg, err);
     if (!s->in_batch)
         return cs_err_set(err, CS_EINVAL, "%s: pruning journal marks needs an open batch",
                           s->path);
@@ -1242,6 +1274,30 @@ static cs_code set_up(cs_store *s, cs_err *err)
     return CS_OK;
 }
 
+/* A store over PostgreSQL: no SQLite connection, every call dispatched. */
+static cs_code open_pg(const char *url, cs_store **out, cs_err *err)
+{
+    cs_store *s = calloc(1, sizeof *s);
+    cs_code rc;
+
+    if (!s)
+        return cs_err_set(err, CS_ENOMEM, "opening the database: out of memory");
+    rc = csi_pg_open(url, &s->pg, err);
+    if (rc != CS_OK) {
+        free(s);
+        return rc;
+    }
+    *out = s;
+    return CS_OK;
+}
+
+cs_code cs_store_set_node(cs_store *store, const char *node, cs_err *err)
+{
+    if (!store || !node)
+        return cs_err_set(err, CS_EINVAL, "cs_store_set_node: missing argument");
+    return store->pg ? csi_pg_set_node(store->pg, node, err) : CS_OK;
+}
+
 cs_code cs_store_open(const char *path, cs_store **out, cs_err *err)
 {
     cs_store *s = NULL;
@@ -1250,6 +1306,8 @@ cs_code cs_store_open(const char *path, cs_store **out, cs_err *err)
 
     if (!path || !*path || !out)
         return cs_err_set(err, CS_EINVAL, "cs_store_open: missing path");
+    if (csi_store_is_url(path))
+        return open_pg(path, out, err);
     /* Create it ourselves so it is 0600 from the first byte (SQLite would use
      * 0644); SQLite gives its -wal and -shm files the database's mode. */
     fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
@@ -1313,6 +1371,7 @@ void cs_store_close(cs_store *store)
             sqlite3_finalize(store->st[i]);
         sqlite3_close(store->db);
     }
+    csi_pg_close(store->pg);
     EVP_MD_free(store->sha256);
     free(store->path);
     free(store);

@@ -1,5 +1,5 @@
-/* The CA database (SQLite): every certificate issued, with the serial allotted
- * in the same transaction that records it. */
+/* The CA database (SQLite, or PostgreSQL for several nodes): every
+ * certificate issued, with the serial allotted before it is recorded. */
 #ifndef CS_STORE_H
 #define CS_STORE_H
 
@@ -14,9 +14,18 @@
 typedef struct cs_store cs_store;
 
 /* Open or create the database at path (created 0600, WAL mode, schema
- * versioned; a newer schema than this build knows is CS_EDB). */
+ * versioned; a newer schema than this build knows is CS_EDB). A path that
+ * is a PostgreSQL URL (postgresql://... or postgres://..., libpq's syntax)
+ * opens that database instead, creating the tables if they are missing;
+ * core/store_pg.c says how its promises differ (serials, pending rows,
+ * several nodes). */
 CS_NODISCARD cs_code cs_store_open(const char *path, cs_store **out, cs_err *err);
 void cs_store_close(cs_store *store);
+
+/* The node id of this process (PostgreSQL only; a SQLite store ignores it):
+ * the prefix of the serials it draws and the owner of its journal marks.
+ * Default: the host name. 1 to 200 characters, else CS_EINVAL. */
+CS_NODISCARD cs_code cs_store_set_node(cs_store *store, const char *node, cs_err *err);
 
 /* Issue one certificate: in one transaction, allot a random serial unique for
  * the issuer (spec->serial must be NULL), sign with cs_cert_sign, record it
