@@ -7,6 +7,7 @@
 pg_bin=${CS_PG_BIN:-/usr/lib/postgresql/15/bin}
 pg_dir=""
 pg_url=""
+pg_pids="" # processes the test started against the cluster: ended before it stops
 
 as_pg() {
     if [ "$(id -u)" -eq 0 ]; then
@@ -17,6 +18,12 @@ as_pg() {
 }
 
 pg_stop() {
+    local p
+    for p in $pg_pids; do
+        kill -9 "$p" 2>/dev/null
+        wait "$p" 2>/dev/null
+    done
+    pg_pids=""
     if [ -n "$pg_dir" ] && [ -f "$pg_dir/data/postmaster.pid" ]; then
         as_pg "$pg_bin/pg_ctl" -D "$pg_dir/data" -m immediate -w stop >/dev/null 2>&1
     fi
@@ -64,4 +71,10 @@ pg_start() {
 psql_q() {
     /usr/lib/postgresql/15/bin/psql -X -q -A -t -h "$pg_dir" -U postgres -d chainsmith \
         -v ON_ERROR_STOP=1 -c "$1"
+}
+
+# psql_q_stdin SQL: SQL run with the lines of stdin in the temp table x (s).
+psql_q_stdin() {
+    /usr/lib/postgresql/15/bin/psql -X -q -A -t -h "$pg_dir" -U postgres -d chainsmith \
+        -v ON_ERROR_STOP=1 -c "CREATE TEMP TABLE x (s text)" -c "COPY x FROM STDIN" -c "$1"
 }
