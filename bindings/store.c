@@ -388,8 +388,30 @@ static const luaL_Reg store_methods[] = {
     {NULL, NULL},
 };
 
+/* pki.migrate_store(sqlite_path, postgresql_url) -> {certificates, revoked,
+ * crl_numbers} */
+static int store_migrate(lua_State *L)
+{
+    const char *from = luaL_checkstring(L, 1);
+    const char *to = luaL_checkstring(L, 2);
+    cs_err err = {CS_OK, ""};
+    cs_store_migrated n;
+
+    if (cs_store_migrate(from, to, &n, &err) != CS_OK)
+        return pki_fail(L, &err);
+    lua_createtable(L, 0, 3);
+    lua_pushinteger(L, (lua_Integer)n.certificates);
+    lua_setfield(L, -2, "certificates");
+    lua_pushinteger(L, (lua_Integer)n.revoked);
+    lua_setfield(L, -2, "revoked");
+    lua_pushinteger(L, (lua_Integer)n.crl_numbers);
+    lua_setfield(L, -2, "crl_numbers");
+    return 1;
+}
+
 const luaL_Reg pki_store_funcs[] = {
     {"open_store", store_open},
+    {"migrate_store", store_migrate},
     {NULL, NULL},
 };
 

@@ -152,6 +152,23 @@ void cs_store_records_free(cs_record *list, size_t n);
 /* How many certificates are recorded. */
 CS_NODISCARD cs_code cs_store_count(cs_store *store, int64_t *out, cs_err *err);
 
+/* What cs_store_migrate copied. */
+typedef struct cs_store_migrated {
+    int64_t certificates; /* rows, revoked ones included */
+    int64_t revoked;
+    int64_t crl_numbers;  /* issuers whose last CRL number was copied */
+} cs_store_migrated;
+
+/* Copy the SQLite database at from (read-only, never changed; schema 3)
+ * into the empty PostgreSQL database at the URL to, in one transaction:
+ * every certificate with its status, revocation and profile, and each
+ * issuer's last CRL number (so the next CRL continues the sequence).
+ * Refused with nothing copied: a target holding certificates (CS_EEXIST),
+ * open journals or rows in tables this build does not copy in the source
+ * (CS_EINVAL, naming them), a source missing (CS_ENOENT). */
+CS_NODISCARD cs_code cs_store_migrate(const char *from, const char *to, cs_store_migrated *out,
+                                      cs_err *err);
+
 /* The schema version this build writes. */
 int cs_store_schema_version(void);
 
