@@ -110,6 +110,7 @@ enum {
     P_LIST,
     P_IMPORT,
     P_IMPORT_CRL,
+    P_UNRESERVE,
     P_N
 };
 
@@ -157,6 +158,7 @@ static const char *const stmt_sql[P_N] = {
                  ", revoked_at, reason) VALUES ($1, $2, $12, $3, $10, $4, $5, $6, $7, $8, $9,"
                  " $11, $10, $13, $14)",
     [P_IMPORT_CRL] = "INSERT INTO crl_numbers (issuer, last) VALUES ($1, $2)",
+    [P_UNRESERVE] = "DELETE FROM certificates WHERE id = $1 AND status = 'pending'",
 };
 
 struct csi_pg {
@@ -727,10 +729,17 @@ cs_code csi_pg_issue(csi_pg *p, const cs_cert_spec *spec, const cs_key *subject_
             goto done;
         }
         rc = reserve(p, issuer_line, serial, id, sizeof id, err);
-        if (rc == CS_OK)
-            rc = cs_cert_sign(&local, subject_key, issuer, issuer_key, &cert, err);
-        if (rc == CS_OK)
-            rc = fill(p, id, cert, profile, err);
+        if (rc != CS_OK)
+            goto done;
+        rc = cs_cert_sign(&local, subject_key, issuer, issuer_key, &cert, err);
+        if (rc != CS_OK) {
+            /* Refused (lint, a bad spec): no certificate carries the serial,
+             * so its reservation can go (if this fails too, it stays burnt). */
+            const char *v[1] = {id};
+            PQclear(run(p, P_UNRESERVE, 1, v, 0));
+            goto done;
+        }
+        rc = fill(p, id, cert, profile, err);
         goto done;
     }
     /* In a batch, or self-signed (the issuer line is known only once

@@ -86,6 +86,18 @@ int main(void)
     CHECK(s2 && s3 && strncmp(s2, s3, 6) == 0);
     CHECK(s1 && s2 && strcmp(s1 + 6, s2 + 6) != 0);
 
+    /* A refused certificate (a leaf without SAN fails lint) leaves no
+     * reservation behind. */
+    {
+        cs_cert_spec nosan = fx_leaf_spec(leaf_cn, 1, server_auth, NULL, 0, 10);
+        cs_cert *refused = NULL;
+        CHECK(cs_store_issue(a, &nosan, k, root, k, "server", &refused, &err) != CS_OK);
+        CHECK(refused == NULL);
+        CHECK(fx_sh("test \"$(/usr/lib/postgresql/15/bin/psql -X -A -t -d '%s' -c "
+                    "\"SELECT count(*) FROM certificates WHERE status = 'pending'\")\" = 0",
+                    url));
+    }
+
     /* Find: through the other node, any case; the profile as recorded. */
     CHECK_OK(cs_store_find(b, s1, "CN=PG Root", &found, &profile, &err), &err);
     CHECK(found && cs_cert_not_after(found) == cs_cert_not_after(l1));
