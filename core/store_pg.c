@@ -707,31 +707,22 @@ static cs_code fill(csi_pg *p, const char *id, const cs_cert *cert, const char *
     return rc;
 }
 
-cs_code csi_pg_issue(csi_pg *p, const cs_cert_spec *spec, const cs_key *subject_key,
-                     const cs_cert *issuer, const cs_key *issuer_key, const char *profile,
-                     cs_cert **out, cs_err *err)
+cs_code csi_pg_issue_with(csi_pg *p, const char *issuer_line, csi_pg_sign_fn sign,
+                          const void *arg, const char *profile, cs_cert **out, cs_err *err)
 {
     unsigned char serial[SERIAL_BYTES];
-    char *issuer_line = NULL, id[24];
+    char id[24];
     cs_cert *cert = NULL;
-    cs_cert_spec local = *spec;
     cs_code rc = CS_OK;
     int tries, dup = 0;
 
-    local.serial = serial;
-    local.serial_len = sizeof serial;
-    if (issuer && !p->in_batch) {
+    if (issuer_line && !p->in_batch) {
         /* Reserve (commit 1), sign with no transaction open, record
          * (commit 2). */
-        issuer_line = csi_name_oneline(X509_get_subject_name(issuer->x509));
-        if (!issuer_line) {
-            rc = cs_err_set(err, CS_ENOMEM, "%s: out of memory", p->name);
-            goto done;
-        }
         rc = reserve(p, issuer_line, serial, id, sizeof id, err);
         if (rc != CS_OK)
             goto done;
-        rc = cs_cert_sign(&local, subject_key, issuer, issuer_key, &cert, err);
+        rc = sign(arg, serial, sizeof serial, &cert, err);
         if (rc != CS_OK) {
             /* Refused (lint, a bad spec): no certificate carries the serial,
              * so its reservation can go (if this fails too, it stays burnt). */
@@ -747,7 +738,7 @@ cs_code csi_pg_issue(csi_pg *p, const cs_cert_spec *spec, const cs_key *subject_
     for (tries = 0; tries < SERIAL_TRIES && !cert; tries++) {
         rc = draw_serial(p, serial, err);
         if (rc == CS_OK)
-            rc = cs_cert_sign(&local, subject_key, issuer, issuer_key, &cert, err);
+            rc = sign(arg, serial, sizeof serial, &cert, err);
         if (rc == CS_OK)
             rc = insert_whole(p, cert, profile, &dup, err);
         if (rc != CS_OK) {
@@ -768,6 +759,41 @@ done:
         cert = NULL;
     }
     cs_cert_free(cert);
+    return rc;
+}
+
+/* cs_store_issue's way: a spec, its keys and issuer. */
+typedef struct spec_signer {
+    const cs_cert_spec *spec;
+    const cs_key *subject_key, *issuer_key;
+    const cs_cert *issuer;
+} spec_signer;
+
+static cs_code sign_spec(const void *arg, const unsigned char *serial, size_t len,
+                         cs_cert **out, cs_err *err)
+{
+    const spec_signer *sg = arg;
+    cs_cert_spec local = *sg->spec;
+
+    local.serial = serial;
+    local.serial_len = len;
+    return cs_cert_sign(&local, sg->subject_key, sg->issuer, sg->issuer_key, out, err);
+}
+
+cs_code csi_pg_issue(csi_pg *p, const cs_cert_spec *spec, const cs_key *subject_key,
+                     const cs_cert *issuer, const cs_key *issuer_key, const char *profile,
+                     cs_cert **out, cs_err *err)
+{
+    spec_signer sg = {spec, subject_key, issuer_key, issuer};
+    char *issuer_line = NULL;
+    cs_code rc;
+
+    if (issuer) {
+        issuer_line = csi_name_oneline(X509_get_subject_name(issuer->x509));
+        if (!issuer_line)
+            return cs_err_set(err, CS_ENOMEM, "%s: out of memory", p->name);
+    }
+    rc = csi_pg_issue_with(p, issuer_line, sign_spec, &sg, profile, out, err);
     free(issuer_line);
     return rc;
 }

@@ -19,6 +19,18 @@ CS_NODISCARD cs_code csi_pg_set_node(csi_pg *p, const char *node, cs_err *err);
 CS_NODISCARD cs_code csi_pg_issue(csi_pg *p, const cs_cert_spec *spec, const cs_key *subject_key,
                                   const cs_cert *issuer, const cs_key *issuer_key,
                                   const char *profile, cs_cert **out, cs_err *err);
+
+/* What signs a certificate once the store has drawn its serial (len
+ * big-endian bytes): any way of building one (a spec, a template) issues
+ * through csi_pg_issue_with. */
+typedef cs_code (*csi_pg_sign_fn)(const void *arg, const unsigned char *serial, size_t len,
+                                  cs_cert **out, cs_err *err);
+
+/* Issue with sign: issuer_line is the issuer's subject line, or NULL for a
+ * self-signed certificate (its line is known only once signed). */
+CS_NODISCARD cs_code csi_pg_issue_with(csi_pg *p, const char *issuer_line, csi_pg_sign_fn sign,
+                                       const void *arg, const char *profile, cs_cert **out,
+                                       cs_err *err);
 CS_NODISCARD cs_code csi_pg_begin(csi_pg *p, cs_err *err);
 CS_NODISCARD cs_code csi_pg_commit(csi_pg *p, cs_err *err);
 void csi_pg_rollback(csi_pg *p);
