@@ -14,3 +14,5 @@ ${LUA:-lua5.4} "$here/scale.lua" "$max"
 printf '\nCrash-safe files and revocation\n'
 ${LUA:-lua5.4} "$here/issue_files.lua" 300
 ${LUA:-lua5.4} "$here/revocation.lua" 10000 1000 2000
+printf '\nThe CA database: PostgreSQL beside SQLite (a throwaway cluster)\n'
+if [ "${QUICK:-0}" = 1 ]; then "$here/pg.sh" 300; else "$here/pg.sh" 1000; fi

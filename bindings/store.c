@@ -26,16 +26,47 @@ static int store_tostring(lua_State *L)
     return 1;
 }
 
+/* pki.open_store(path_or_url [, {node = id}]): node is this process's id on
+ * a PostgreSQL database (its serial prefix); a SQLite file ignores it. */
 static int store_open(lua_State *L)
 {
     const char *path = luaL_checkstring(L, 1);
+    const char *node = NULL;
     cs_err err = {CS_OK, ""};
-    cs_store **box = lua_newuserdatauv(L, sizeof *box, 0);
+    cs_store **box;
 
+    if (!lua_isnoneornil(L, 2)) {
+        luaL_checktype(L, 2, LUA_TTABLE);
+        lua_pushnil(L);
+        while (lua_next(L, 2) != 0) {
+            lua_pop(L, 1);
+            if (lua_type(L, -1) != LUA_TSTRING || strcmp(lua_tostring(L, -1), "node") != 0) {
+                const char *name = luaL_tolstring(L, -1, NULL);
+                lua_pushnil(L);
+                lua_pushfstring(L, "open_store: unknown option %s", name);
+                lua_pushstring(L, cs_code_name(CS_EINVAL));
+                return 3;
+            }
+        }
+        lua_getfield(L, 2, "node");
+        if (!lua_isnil(L, -1) && lua_type(L, -1) != LUA_TSTRING) {
+            lua_pushnil(L);
+            lua_pushliteral(L, "open_store: node: a string expected");
+            lua_pushstring(L, cs_code_name(CS_EINVAL));
+            return 3;
+        }
+        node = lua_tostring(L, -1); /* stays on the stack while used */
+    }
+    box = lua_newuserdatauv(L, sizeof *box, 0);
     *box = NULL;
     luaL_setmetatable(L, PKI_STORE);
     if (cs_store_open(path, box, &err) != CS_OK)
         return pki_fail(L, &err);
+    if (node && cs_store_set_node(*box, node, &err) != CS_OK) {
+        cs_store_close(*box);
+        *box = NULL;
+        return pki_fail(L, &err);
+    }
     return 1;
 }
 
@@ -379,8 +410,30 @@ static const luaL_Reg store_methods[] = {
     {NULL, NULL},
 };
 
+/* pki.migrate_store(sqlite_path, postgresql_url) -> {certificates, revoked,
+ * crl_numbers} */
+static int store_migrate(lua_State *L)
+{
+    const char *from = luaL_checkstring(L, 1);
+    const char *to = luaL_checkstring(L, 2);
+    cs_err err = {CS_OK, ""};
+    cs_store_migrated n;
+
+    if (cs_store_migrate(from, to, &n, &err) != CS_OK)
+        return pki_fail(L, &err);
+    lua_createtable(L, 0, 3);
+    lua_pushinteger(L, (lua_Integer)n.certificates);
+    lua_setfield(L, -2, "certificates");
+    lua_pushinteger(L, (lua_Integer)n.revoked);
+    lua_setfield(L, -2, "revoked");
+    lua_pushinteger(L, (lua_Integer)n.crl_numbers);
+    lua_setfield(L, -2, "crl_numbers");
+    return 1;
+}
+
 const luaL_Reg pki_store_funcs[] = {
     {"open_store", store_open},
+    {"migrate_store", store_migrate},
     {NULL, NULL},
 };
 

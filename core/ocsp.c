@@ -17,6 +17,7 @@
 #include <openssl/x509v3.h>
 
 #include "internal.h"
+#include "store_pg.h"
 #include "ocsp.h"
 
 /* A request asking about more certificates than this is malformedRequest:
@@ -231,7 +232,7 @@ cs_code cs_ocsp_responder_open(const char *db_path, const cs_ocsp_params *p,
         return cs_err_set(err, CS_EINVAL, "ocsp: lookup: the database is the lookup");
     /* cs_store_open would create a missing database: an empty one would
      * answer "unknown" for every certificate we issued. */
-    if (stat(db_path, &st) != 0)
+    if (!csi_store_is_url(db_path) && stat(db_path, &st) != 0)
         return cs_err_set(err, errno == ENOENT ? CS_ENOENT : CS_EIO, "%s: %s", db_path,
                           strerror(errno));
     rc = cs_store_open(db_path, &store, err);

@@ -51,7 +51,9 @@ CS_NODISCARD cs_code cs_ocsp_responder_new(const cs_ocsp_params *p, cs_ocsp_resp
 /* A responder over the CA database at db_path, which must exist (CS_ENOENT,
  * never created here): it opens its own connection, only reads, and looks
  * each status up with cs_store_status. p->lookup and p->lookup_arg must be
- * NULL. */
+ * NULL. db_path may be a PostgreSQL URL (store.h): then each answer reads
+ * the status from that server when the request comes, with no cache, so a
+ * revocation committed by any node shows in the next answer. */
 CS_NODISCARD cs_code cs_ocsp_responder_open(const char *db_path, const cs_ocsp_params *p,
                                             cs_ocsp_responder **out, cs_err *err);
 

@@ -39,6 +39,7 @@
 #include <sqlite3.h>
 
 #include "internal.h"
+#include "store_pg.h"
 
 #define SCHEMA_VERSION 4
 #define SERIAL_BYTES 16
@@ -225,6 +226,7 @@ struct cs_store {
     sqlite3_stmt *st[ST_N];
     EVP_MD *sha256; /* fetched once at open: the fingerprint of each record */
     int in_batch;
+    csi_pg *pg; /* opened by URL: every call goes to store_pg.c */
     struct timespec busy_since; /* when the current wait for the lock began */
     uint32_t jitter;            /* xorshift state: spreads the waiters' retries */
 };
@@ -570,6 +572,19 @@ static cs_code sign_template(const signer *sg, const unsigned char *serial, size
     return csi_template_sign_der(sg->tpl, &req, sg->subject_key, out, der, der_len, err);
 }
 
+/* sg's sign for the PostgreSQL backend, which records no DER of its own. */
+static cs_code sign_for_pg(const void *arg, const unsigned char *serial, size_t len,
+                           cs_cert **out, cs_err *err)
+{
+    const signer *sg = arg;
+    unsigned char *der = NULL;
+    size_t der_len = 0;
+    cs_code rc = sg->sign(sg, serial, len, out, &der, &der_len, err);
+
+    OPENSSL_free(der);
+    return rc;
+}
+
 /* One issue: in a transaction (a savepoint in a batch), draw a serial free
  * for the issuer, sign, record, commit (release). issuer_line is the
  * issuer's subject line, known before signing when there is an issuer
@@ -585,6 +600,8 @@ static cs_code issue(cs_store *store, const char *issuer_line, const signer *sg,
     cs_code rc = CS_OK;
     int open_tx = 0, tries, dup = 0;
 
+    if (store->pg)
+        return csi_pg_issue_with(store->pg, issuer_line, sign_for_pg, sg, profile, out, err);
     rc = run(store, store->in_batch ? ST_SAVEPOINT : ST_BEGIN, "starting a transaction", err);
     if (rc != CS_OK)
         goto done;
@@ -684,6 +701,8 @@ cs_code cs_store_begin(cs_store *store, cs_err *err)
 
     if (!store)
         return cs_err_set(err, CS_EINVAL, "cs_store_begin: no store");
+    if (store->pg)
+        return csi_pg_begin(store->pg, err);
     if (store->in_batch)
         return cs_err_set(err, CS_EINVAL, "%s: a batch is already open", store->path);
     rc = run(store, ST_BEGIN, "starting a batch", err);
@@ -698,6 +717,8 @@ cs_code cs_store_commit(cs_store *store, cs_err *err)
 
     if (!store)
         return cs_err_set(err, CS_EINVAL, "cs_store_commit: no store");
+    if (store->pg)
+        return csi_pg_commit(store->pg, err);
     if (!store->in_batch)
         return cs_err_set(err, CS_EINVAL, "%s: no batch is open", store->path);
     rc = run(store, ST_COMMIT, "committing the batch", err);
@@ -715,6 +736,10 @@ cs_code cs_store_commit(cs_store *store, cs_err *err)
 
 void cs_store_rollback(cs_store *store)
 {
+    if (store && store->pg) {
+        csi_pg_rollback(store->pg);
+        return;
+    }
     if (!store || !store->in_batch)
         return;
     if (!sqlite3_get_autocommit(store->db))
@@ -734,6 +759,8 @@ cs_code cs_store_find(cs_store *store, const char *serial_hex, const char *issue
 
     if (!store || !serial_hex || !out)
         return cs_err_set(err, CS_EINVAL, "cs_store_find: missing argument");
+    if (store->pg)
+        return csi_pg_find(store->pg, serial_hex, issuer, out, profile, err);
     if (canon_serial(serial_hex, serial) != 0)
         return cs_err_set(err, CS_EINVAL, "serial %.64s: not a hexadecimal serial of at most "
                           "20 bytes", serial_hex);
@@ -801,6 +828,8 @@ cs_code cs_store_count(cs_store *store, int64_t *out, cs_err *err)
 
     if (!store || !out)
         return cs_err_set(err, CS_EINVAL, "cs_store_count: missing argument");
+    if (store->pg)
+        return csi_pg_count(store->pg, out, err);
     st = store->st[ST_COUNT];
     if (sqlite3_step(st) == SQLITE_ROW)
         *out = sqlite3_column_int64(st, 0);
@@ -899,6 +928,8 @@ cs_code cs_store_status(cs_store *s, const char *issuer, const char *serial_hex,
 
     if (!s || !serial_hex || !out)
         return cs_err_set(err, CS_EINVAL, "cs_store_status: missing argument");
+    if (s->pg)
+        return csi_pg_status(s->pg, issuer, serial_hex, out, err);
     if (canon_serial(serial_hex, serial) != 0)
         return cs_err_set(err, CS_EINVAL, "serial %.64s: not a hexadecimal serial of at most "
                           "20 bytes", serial_hex);
@@ -933,6 +964,8 @@ cs_code cs_store_revoke(cs_store *s, const char *serial_hex, const char *issuer,
     if (at <= 0)
         return cs_err_set(err, CS_EINVAL, "revocation time %lld: must be positive",
                           (long long)at);
+    if (s->pg)
+        return csi_pg_revoke(s->pg, serial_hex, issuer, reason, at, err);
 
     rc = run(s, s->in_batch ? ST_SAVEPOINT : ST_BEGIN, "starting a transaction", err);
     if (rc != CS_OK)
@@ -989,6 +1022,8 @@ cs_code cs_store_revoked(cs_store *s, const char *issuer, cs_revoked **out, size
 
     if (!s || !issuer || !out || !n)
         return cs_err_set(err, CS_EINVAL, "cs_store_revoked: missing argument");
+    if (s->pg)
+        return csi_pg_revoked(s->pg, issuer, out, n, err);
     st = s->st[ST_REVOKED];
     if (sqlite3_bind_text(st, 1, issuer, -1, SQLITE_STATIC) != SQLITE_OK) {
         rc = db_fail(s, "listing revocations", err);
@@ -1104,6 +1139,8 @@ cs_code cs_store_list(cs_store *s, const cs_store_filter *filter, cs_record **ou
     if ((int)filter->status < (int)CS_LIST_ANY || (int)filter->status > (int)CS_LIST_EXPIRED)
         return cs_err_set(err, CS_EINVAL, "cs_store_list: unknown status filter %d",
                           (int)filter->status);
+    if (s->pg)
+        return csi_pg_list(s->pg, filter, out, n, err);
     st = s->st[ST_LIST];
     if ((filter->issuer && sqlite3_bind_text(st, 1, filter->issuer, -1, SQLITE_STATIC)
                                != SQLITE_OK) ||
@@ -1158,6 +1195,8 @@ cs_code cs_store_next_crl_number(cs_store *s, const char *issuer, int64_t *out, 
 
     if (!s || !issuer || !out)
         return cs_err_set(err, CS_EINVAL, "cs_store_next_crl_number: missing argument");
+    if (s->pg)
+        return csi_pg_next_crl_number(s->pg, issuer, out, err);
     rc = run(s, s->in_batch ? ST_SAVEPOINT : ST_BEGIN, "starting a transaction", err);
     if (rc != CS_OK)
         return rc;
@@ -1194,6 +1233,8 @@ cs_code cs_store_mark_add(cs_store *s, const char *id, const char *path, cs_err 
 
     if (!s || !id || !path)
         return cs_err_set(err, CS_EINVAL, "cs_store_mark_add: missing argument");
+    if (s->pg)
+        return csi_pg_mark_add(s->pg, id, path, err);
     if (!s->in_batch)
         return cs_err_set(err, CS_EINVAL, "%s: a journal mark needs an open batch", s->path);
     st = s->st[ST_MARK_ADD];
@@ -1214,6 +1255,8 @@ cs_code cs_store_mark_find(cs_store *s, const char *id, int *found, cs_err *err)
 
     if (!s || !id || !found)
         return cs_err_set(err, CS_EINVAL, "cs_store_mark_find: missing argument");
+    if (s->pg)
+        return csi_pg_mark_find(s->pg, id, found, err);
     st = s->st[ST_MARK_FIND];
     if (sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC) != SQLITE_OK)
         step = SQLITE_ERROR;
@@ -1239,6 +1282,8 @@ cs_code cs_store_mark_prune(cs_store *s, cs_err *err)
 
     if (!s)
         return cs_err_set(err, CS_EINVAL, "cs_store_mark_prune: no store");
+    if (s->pg)
+        return csi_pg_mark_prune(s->pg, err);
     if (!s->in_batch)
         return cs_err_set(err, CS_EINVAL, "%s: pruning journal marks needs an open batch",
                           s->path);
@@ -1372,6 +1417,30 @@ static cs_code set_up(cs_store *s, cs_err *err)
     return CS_OK;
 }
 
+/* A store over PostgreSQL: no SQLite connection, every call dispatched. */
+static cs_code open_pg(const char *url, cs_store **out, cs_err *err)
+{
+    cs_store *s = calloc(1, sizeof *s);
+    cs_code rc;
+
+    if (!s)
+        return cs_err_set(err, CS_ENOMEM, "opening the database: out of memory");
+    rc = csi_pg_open(url, &s->pg, err);
+    if (rc != CS_OK) {
+        free(s);
+        return rc;
+    }
+    *out = s;
+    return CS_OK;
+}
+
+cs_code cs_store_set_node(cs_store *store, const char *node, cs_err *err)
+{
+    if (!store || !node)
+        return cs_err_set(err, CS_EINVAL, "cs_store_set_node: missing argument");
+    return store->pg ? csi_pg_set_node(store->pg, node, err) : CS_OK;
+}
+
 cs_code cs_store_open(const char *path, cs_store **out, cs_err *err)
 {
     cs_store *s = NULL;
@@ -1380,6 +1449,8 @@ cs_code cs_store_open(const char *path, cs_store **out, cs_err *err)
 
     if (!path || !*path || !out)
         return cs_err_set(err, CS_EINVAL, "cs_store_open: missing path");
+    if (csi_store_is_url(path))
+        return open_pg(path, out, err);
     /* Create it ourselves so it is 0600 from the first byte (SQLite would use
      * 0644); SQLite gives its -wal and -shm files the database's mode. */
     fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
@@ -1443,6 +1514,7 @@ void cs_store_close(cs_store *store)
             sqlite3_finalize(store->st[i]);
         sqlite3_close(store->db);
     }
+    csi_pg_close(store->pg);
     EVP_MD_free(store->sha256);
     free(store->path);
     free(store);

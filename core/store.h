@@ -1,5 +1,5 @@
-/* The CA database (SQLite): every certificate issued, with the serial allotted
- * in the same transaction that records it. */
+/* The CA database (SQLite, or PostgreSQL for several nodes): every
+ * certificate issued, with the serial allotted before it is recorded. */
 #ifndef CS_STORE_H
 #define CS_STORE_H
 
@@ -15,9 +15,18 @@
 typedef struct cs_store cs_store;
 
 /* Open or create the database at path (created 0600, WAL mode, schema
- * versioned; a newer schema than this build knows is CS_EDB). */
+ * versioned; a newer schema than this build knows is CS_EDB). A path that
+ * is a PostgreSQL URL (postgresql://... or postgres://..., libpq's syntax)
+ * opens that database instead, creating the tables if they are missing;
+ * core/store_pg.c says how its promises differ (serials, pending rows,
+ * several nodes). */
 CS_NODISCARD cs_code cs_store_open(const char *path, cs_store **out, cs_err *err);
 void cs_store_close(cs_store *store);
+
+/* The node id of this process (PostgreSQL only; a SQLite store ignores it):
+ * the prefix of the serials it draws and the owner of its journal marks.
+ * Default: the host name. 1 to 200 characters, else CS_EINVAL. */
+CS_NODISCARD cs_code cs_store_set_node(cs_store *store, const char *node, cs_err *err);
 
 /* Issue one certificate: in one transaction, allot a random serial unique for
  * the issuer (spec->serial must be NULL), sign with cs_cert_sign, record it
@@ -151,6 +160,23 @@ void cs_store_records_free(cs_record *list, size_t n);
 
 /* How many certificates are recorded. */
 CS_NODISCARD cs_code cs_store_count(cs_store *store, int64_t *out, cs_err *err);
+
+/* What cs_store_migrate copied. */
+typedef struct cs_store_migrated {
+    int64_t certificates; /* rows, revoked ones included */
+    int64_t revoked;
+    int64_t crl_numbers;  /* issuers whose last CRL number was copied */
+} cs_store_migrated;
+
+/* Copy the SQLite database at from (read-only, never changed; schema 3)
+ * into the empty PostgreSQL database at the URL to, in one transaction:
+ * every certificate with its status, revocation and profile, and each
+ * issuer's last CRL number (so the next CRL continues the sequence).
+ * Refused with nothing copied: a target holding certificates (CS_EEXIST),
+ * open journals or rows in tables this build does not copy in the source
+ * (CS_EINVAL, naming them), a source missing (CS_ENOENT). */
+CS_NODISCARD cs_code cs_store_migrate(const char *from, const char *to, cs_store_migrated *out,
+                                      cs_err *err);
 
 /* The schema version this build writes. */
 int cs_store_schema_version(void);

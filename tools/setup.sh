@@ -1,7 +1,9 @@
 #!/bin/sh
 # Install what chainsmith needs on Debian 12, then fetch CivetWeb's source.
 # With --test, also what only the tests use (a browser, NSS tools, keytool,
-# testssl.sh, the stock ACME clients and Debian's pebble as their oracle).
+# testssl.sh, the stock ACME clients and Debian's pebble as their oracle,
+# PostgreSQL 15 for the shared-database tests: they start their own
+# throwaway clusters, so the packaged cluster's service is not needed).
 # Safe to run again: it installs only what is missing and fetches only once.
 set -eu
 
@@ -9,12 +11,12 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 cache="$here/.cache"
 
 packages="build-essential cmake pkg-config libssl-dev openssl libsqlite3-dev sqlite3
-libidn2-dev libjansson-dev liblua5.4-dev lua5.4 lua-argparse lua-cjson lua-filesystem lua-check gnutls-bin
+libidn2-dev libjansson-dev libpq-dev liblua5.4-dev lua5.4 lua-argparse lua-cjson lua-filesystem lua-check gnutls-bin
 curl dpkg-dev ca-certificates libcurl4-openssl-dev libc-ares-dev"
 
 if [ "${1:-}" = "--test" ]; then
     packages="$packages chromium libnss3-tools openjdk-17-jre-headless testssl.sh bsdutils
-python3 certbot lego pebble python3-acme"
+python3 certbot lego pebble python3-acme postgresql-15 postgresql-client-15"
 fi
 
 missing=""

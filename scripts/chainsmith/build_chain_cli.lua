@@ -68,6 +68,7 @@ local function new_parser(defaults)
         .. "Reuses a valid root and intermediate; rolls the intermediate under the same\n"
         .. "root when it expired, nears expiry or its profile changed; re-issues the server\n"
         .. "certificate when its profile changed or it nears expiry." }
+    common.db_option(parser)
     common.chain_option(parser,
         "Folder for keys, certificates and the CA database.", true)
     parser:option("--profiles", "Folder holding root.lua, intermediate.lua, server.lua.",

@@ -85,7 +85,7 @@ function ca.open(opts)
         return nil, ("%s: %s (run build_chain.lua again)"):format(files.intermediate.cert, verr),
             "verify"
     end
-    local store, serr, scode = pki.open_store(files.db)
+    local store, serr, scode = layout.open_store(files.db)
     if not store then
         return nil, serr, scode
     end

@@ -343,7 +343,7 @@ function chain.recover(out, store)
         if not layout.exists(files.db) then
             return true
         end
-        local opened, err, code = pki.open_store(files.db)
+        local opened, err, code = layout.open_store(files.db)
         if not opened then
             return nil, err, code
         end
@@ -490,7 +490,7 @@ function chain.build(opts)
     if not ok then
         return nil, derr, dcode
     end
-    local store <close>, serr, scode = pki.open_store(files.db)
+    local store <close>, serr, scode = layout.open_store(files.db)
     if not store then
         return nil, serr, scode
     end

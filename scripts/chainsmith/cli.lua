@@ -51,6 +51,33 @@ function cli.chain_option(parser, help, alias_out)
     return opt
 end
 
+-- --db URL and --node ID, for the commands that read or write the CA
+-- database: a postgresql:// URL (several nodes, one database) or a SQLite
+-- .db file instead of the chain folder's ca.db; CHAINSMITH_DB and
+-- CHAINSMITH_NODE when not given. Applied as parsed (layout.use_db), so
+-- layout.files(dir).db is the chosen database from then on.
+function cli.db_option(parser)
+    local layout = require "chainsmith.layout"
+    parser:option("--db", "CA database: a postgresql://... URL, or a SQLite .db file "
+        .. "(default: $CHAINSMITH_DB, else ca.db in the chain folder).")
+        :argname("URL")
+        :action(function(args, target, value)
+            local valid, err = layout.check_db(value)
+            if not valid then
+                parser:error("--db " .. err)
+            end
+            args[target] = value
+            layout.use_db(value, nil)
+        end)
+    parser:option("--node", "This process's node id on a shared PostgreSQL database: the "
+        .. "prefix of the serials it draws (default: $CHAINSMITH_NODE, else the host name).")
+        :argname("ID")
+        :action(function(args, target, value)
+            args[target] = value
+            layout.use_db(nil, value)
+        end)
+end
+
 -- --json, one JSON document on stdout.
 function cli.json_option(parser, help)
     return parser:flag("--json", help or "Print one JSON document on stdout instead of text.")

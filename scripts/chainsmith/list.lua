@@ -30,7 +30,7 @@ function list.query(dir, filters, now)
         return nil, ("%s: missing; build the chain first (lua scripts/build_chain.lua --out %s)")
             :format(db, dir), "notfound"
     end
-    local store, err, code = pki.open_store(db)
+    local store, err, code = layout.open_store(db)
     if not store then
         return nil, err, code
     end

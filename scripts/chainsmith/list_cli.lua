@@ -10,6 +10,7 @@ function cli.main(args)
         description =
             "List what the chain's CA issued, from ca.db: serial, status (good, revoked or\n"
         .. "expired), not-after, profile, subject and names. Filters combine (all must hold)." }
+    common.db_option(parser)
     common.chain_option(parser)
     parser:option("--status", "Only certificates with this status.")
         :choices { "good", "revoked", "expired" }

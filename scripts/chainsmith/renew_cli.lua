@@ -20,6 +20,7 @@ local function parse(args, defaults)
         .. "which: {due, renewed = [...], crls = [...], server = {...}}); serve.lua\n"
         .. "reloads a new server certificate without a restart, and stops (exit 1) on a\n"
         .. "new intermediate, to be restarted." }
+    common.db_option(parser)
     common.chain_option(parser, nil, true)
     parser:option("--profiles", "Folder holding root.lua, intermediate.lua, server.lua.",
         defaults.profiles)

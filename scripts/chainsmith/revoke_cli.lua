@@ -22,6 +22,7 @@ function cli.main(args, boot)
         parser:option("--cert", "The certificate itself (PEM or DER file)."):argname("FILE"))
     parser:option("--reason", "RFC 5280 reason: " .. table.concat(reasons, ", ") .. ".",
         "unspecified")
+    common.db_option(parser)
     common.chain_option(parser, "Folder build_chain.lua wrote (ca.db, keys, CRLs).", true)
     parser:option("--profiles", "Folder holding the profiles (crl_next_update_days).",
         boot.profiles_dir)

@@ -61,6 +61,7 @@ function cli.main(args, boot)
     parser:flag("--no-http", "No plain-HTTP listener.")
     parser:flag("--json", "Print where it listens as one JSON line on stdout once bound "
         .. "(https and http ports, serial); the other lines go to stderr.")
+    common.db_option(parser)
     common.chain_option(parser)
     parser:option("--www", "Folder of pages to serve.", boot.www_dir)
     parser:option("--listen", "Address to listen on (repeatable; default 127.0.0.1 and ::1)")

@@ -1,4 +1,5 @@
 -- Short human-readable descriptions of certificates, for the commands.
+local layout = require "chainsmith.layout"
 local timefmt = require "chainsmith.timefmt"
 
 local summary = {}
@@ -177,7 +178,8 @@ function summary.chain(report, files)
         end
     end
     parts[#parts + 1] = ("files: %s (trust this), %s + %s (serve these)%s, %s\n")
-        :format(files.root.cert, files.server_chain, files.server.key, responder, files.db)
+        :format(files.root.cert, files.server_chain, files.server.key, responder,
+            layout.db_name(files.db))
     return table.concat(parts, "\n")
 end
 
@@ -210,7 +212,7 @@ function summary.chain_json(report, files, root_differs)
     end
     return { certificates = certs, crls = crls, root_differs = root_differs and true or false,
         files = { root = files.root.cert, server_chain = files.server_chain,
-                  server_key = files.server.key, db = files.db } }
+                  server_key = files.server.key, db = layout.db_name(files.db) } }
 end
 
 return summary
