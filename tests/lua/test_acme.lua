@@ -85,7 +85,7 @@ t.case("mounted at /acme: asks reach Lua as tables, answers reach the client", f
     local base = "https://127.0.0.1:" .. port
     local acme = assert(pki.acme{db = db, base_url = base, terms = base .. "/terms",
                                  chain = c.inter:pem(), ask_timeout_ms = 60000})
-    local srv <close> = assert(pki.start_server{hosts = {"127.0.0.1"}, port = port,
+    local _server <close> = assert(pki.start_server{hosts = {"127.0.0.1"}, port = port,
                                                 cert = c.leaf, chain = {c.inter},
                                                 key = c.leaf_key, acme = acme})
     local out = t.sh(("curl -sS --max-time 10 --cacert %s %s/acme/directory")
