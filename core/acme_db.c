@@ -470,6 +470,10 @@ done:
     return CS_OK;
 }
 
+static cs_code read_fresh(csi_acme_db *db, int64_t now, const char *order_sql,
+                          const char *arg, cs_err *err);
+static cs_code finish_read(csi_acme_db *db, cs_code rc, cs_err *err);
+
 /* The order by sql (one text parameter), inside the lock. */
 static cs_code order_where(csi_acme_db *db, const char *sql, const char *arg,
                            csi_acme_order *out, cs_err *err)
@@ -543,28 +547,12 @@ cs_code csi_acme_db_order_new(csi_acme_db *db, const char *account, const char *
 cs_code csi_acme_db_order_get(csi_acme_db *db, const char *id, int64_t now,
                               csi_acme_order *out, cs_err *err)
 {
-    cs_code rc;
+    cs_code rc = read_fresh(db, now, "?", id, err);
 
-    pthread_mutex_lock(&db->lock);
-    rc = begin(db, err);
-    if (rc != CS_OK) {
-        pthread_mutex_unlock(&db->lock);
+    if (rc != CS_OK)
         return rc;
-    }
-    rc = expire(db, now, "?", id, err);
-    if (rc == CS_OK)
-        rc = order_where(db, "SELECT " ORDER_COLS " FROM acme_orders WHERE id = ?", id, out,
-                         err);
-    if (rc == CS_ENOENT) {
-        cs_err keep = *err;
-        rc = finish(db, CS_OK, err);
-        if (rc == CS_OK) {
-            *err = keep;
-            rc = CS_ENOENT;
-        }
-        return rc;
-    }
-    return finish(db, rc, err);
+    return finish_read(db, order_where(db, "SELECT " ORDER_COLS " FROM acme_orders WHERE id = ?",
+                                       id, out, err), err);
 }
 
 cs_code csi_acme_db_order_by_serial(csi_acme_db *db, const char *serial, csi_acme_order *out,
@@ -785,38 +773,51 @@ static cs_code authz_read(csi_acme_db *db, const char *id, csi_acme_authz *out, 
     return CS_OK;
 }
 
-/* A read inside a transaction that first expires what is due in the order
- * order_sql names (as expire). */
+/* Before a read: take the lock and, if the order order_sql names (as
+ * expire) is pending or ready past its expiry, expire it in a transaction
+ * of its own. A read of a live order takes no write lock, so polling
+ * clients do not queue behind the Lua side's issuing. On success the lock
+ * is held; give it back with finish_read. */
 static cs_code read_fresh(csi_acme_db *db, int64_t now, const char *order_sql,
                           const char *arg, cs_err *err)
 {
+    sqlite3_stmt *st = NULL;
+    char sql[512];
+    int due = 0;
     cs_code rc;
 
     pthread_mutex_lock(&db->lock);
-    rc = begin(db, err);
-    if (rc != CS_OK) {
-        pthread_mutex_unlock(&db->lock);
-        return rc;
+    snprintf(sql, sizeof sql, "SELECT 1 FROM acme_orders WHERE id = %s AND expires < ?"
+             " AND status IN ('pending', 'ready')", order_sql);
+    rc = prepare(db, &st, "reading an order's expiry", err, sql, "si", arg, now);
+    if (rc == CS_OK) {
+        int step = sqlite3_step(st);
+        if (step == SQLITE_ROW)
+            due = 1;
+        else if (step != SQLITE_DONE)
+            rc = db_fail(db, "reading an order's expiry", err);
     }
-    rc = expire(db, now, order_sql, arg, err);
+    sqlite3_finalize(st);
+    if (rc == CS_OK && due) {
+        rc = begin(db, err);
+        if (rc == CS_OK)
+            rc = expire(db, now, order_sql, arg, err);
+        if (rc == CS_OK && sqlite3_exec(db->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+            rc = db_fail(db, "committing", err);
+        if (rc != CS_OK)
+            (void)sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);
+    }
     if (rc != CS_OK)
-        return finish(db, rc, err);
-    return CS_OK;
+        pthread_mutex_unlock(&db->lock);
+    return rc;
 }
 
-/* finish for a read: a CS_ENOENT read still commits the expiry. */
+/* After a read started by read_fresh: unlock, rc as it was. */
 static cs_code finish_read(csi_acme_db *db, cs_code rc, cs_err *err)
 {
-    if (rc == CS_ENOENT) {
-        cs_err keep = *err;
-        rc = finish(db, CS_OK, err);
-        if (rc == CS_OK) {
-            *err = keep;
-            rc = CS_ENOENT;
-        }
-        return rc;
-    }
-    return finish(db, rc, err);
+    (void)err;
+    pthread_mutex_unlock(&db->lock);
+    return rc;
 }
 
 cs_code csi_acme_db_authz_get(csi_acme_db *db, const char *id, int64_t now,

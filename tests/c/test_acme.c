@@ -180,6 +180,127 @@ static void test_config(const char *db)
     CHECK(acme == NULL);
 }
 
+/* ---- the ACME tables (acme_db.c) ---- */
+static void test_db(const char *path)
+{
+    static const char *const http[] = {"http-01", "dns-01"};
+    const csi_acme_new_authz az[] = {{"dns", "a.test", 0, http, 2},
+                                     {"dns", "b.test", 1, http + 1, 1}};
+    csi_acme_db *db = NULL;
+    csi_acme_account a, got;
+    csi_acme_order o, o2;
+    csi_acme_authz z;
+    char other[CSI_ACME_ID_LEN + 1];
+    int64_t now = (int64_t)time(NULL);
+    cs_err err;
+    size_t i;
+
+    memset(&a, 0, sizeof a);
+    memset(&got, 0, sizeof got);
+    memset(&o, 0, sizeof o);
+    memset(&o2, 0, sizeof o2);
+    memset(&z, 0, sizeof z);
+    CHECK_OK(csi_acme_db_open(path, &db, &err), &err);
+    if (!db)
+        return;
+    CHECK_OK(csi_acme_random_id(a.id, 16, &err), &err);
+    CHECK(strlen(a.id) == CSI_ACME_ID_LEN);
+    a.jwk = "{\"crv\":\"P-256\"}";
+    a.thumbprint = "thumb-1";
+    a.contact = "[]";
+    a.created = now;
+    CHECK_OK(csi_acme_db_account_insert(db, &a, other, &err), &err);
+    /* one account per key: the second insert names the first */
+    memcpy(got.id, "another-id-0123456789a", CSI_ACME_ID_LEN + 1);
+    got.jwk = a.jwk;
+    got.thumbprint = a.thumbprint;
+    got.contact = "[]";
+    CHECK_FAIL(csi_acme_db_account_insert(db, &got, other, &err), CS_EEXIST, &err, "already");
+    CHECK(strcmp(other, a.id) == 0);
+    memset(&got, 0, sizeof got);
+    CHECK_OK(csi_acme_db_account_by_thumbprint(db, "thumb-1", &got, &err), &err);
+    CHECK(strcmp(got.id, a.id) == 0 && strcmp(got.status, "valid") == 0);
+    csi_acme_account_clear(&got);
+    CHECK_FAIL(csi_acme_db_account_get(db, "nobody", &got, &err), CS_ENOENT, &err, "no such");
+
+    /* an order: pending, its authorizations and challenges as asked */
+    CHECK_OK(csi_acme_db_order_new(db, a.id, "[]", now + 3600, "server", az, 2, &o, &err),
+             &err);
+    CHECK(strcmp(o.status, "pending") == 0 && o.authz_len == 2);
+    if (o.authz_len == 2) {
+        CHECK_OK(csi_acme_db_authz_get(db, o.authz[1], now, &z, &err), &err);
+        CHECK(z.wildcard == 1 && z.challenges_len == 1 &&
+              strcmp(z.challenges[0].type, "dns-01") == 0 &&
+              strlen(z.challenges[0].token) == CSI_ACME_TOKEN_LEN &&
+              strcmp(z.account, a.id) == 0);
+        csi_acme_authz_clear(&z);
+        /* finalize before ready: refused */
+        CHECK_FAIL(csi_acme_db_order_processing(db, o.id, (const unsigned char *)"x", 1, &err),
+                   CS_EMISMATCH, &err, "not in the state");
+        /* both authorizations valid through a challenge each: ready */
+        for (i = 0; i < 2; i++) {
+            CHECK_OK(csi_acme_db_authz_get(db, o.authz[i], now, &z, &err), &err);
+            if (z.challenges_len > 0) {
+                CHECK_OK(csi_acme_db_challenge_start(db, z.challenges[0].id, &err), &err);
+                CHECK_FAIL(csi_acme_db_challenge_start(db, z.challenges[0].id, &err),
+                           CS_EMISMATCH, &err, "not in the state");
+                CHECK_OK(csi_acme_db_challenge_done(db, z.challenges[0].id, NULL, now, &err),
+                         &err);
+            }
+            csi_acme_authz_clear(&z);
+        }
+        CHECK_OK(csi_acme_db_order_get(db, o.id, now, &o2, &err), &err);
+        CHECK(strcmp(o2.status, "ready") == 0);
+        csi_acme_order_clear(&o2);
+        /* ready -> processing once: a second finalize loses */
+        CHECK_OK(csi_acme_db_order_processing(db, o.id, (const unsigned char *)"csr", 3, &err),
+                 &err);
+        CHECK_FAIL(csi_acme_db_order_processing(db, o.id, (const unsigned char *)"csr", 3,
+                                                &err), CS_EMISMATCH, &err, "not in the state");
+        CHECK_OK(csi_acme_db_order_issued(db, o.id, "0A1B", "PEM", now, now + 10, &err), &err);
+        CHECK_OK(csi_acme_db_order_by_serial(db, "0A1B", &o2, &err), &err);
+        CHECK(strcmp(o2.id, o.id) == 0 && strcmp(o2.status, "valid") == 0 &&
+              o2.csr_len == 3 && strcmp(o2.cert_chain, "PEM") == 0);
+        csi_acme_order_clear(&o2);
+    }
+    csi_acme_order_clear(&o);
+
+    /* an order past its expiry reads invalid, its authorizations expired */
+    CHECK_OK(csi_acme_db_order_new(db, a.id, "[]", now - 1, NULL, az, 1, &o, &err), &err);
+    if (o.authz_len == 1) {
+        CHECK_OK(csi_acme_db_order_get(db, o.id, now, &o2, &err), &err);
+        CHECK(strcmp(o2.status, "invalid") == 0 && o2.error && strstr(o2.error, "expired"));
+        csi_acme_order_clear(&o2);
+        CHECK_OK(csi_acme_db_authz_get(db, o.authz[0], now, &z, &err), &err);
+        CHECK(strcmp(z.status, "expired") == 0);
+        if (z.challenges_len > 0)
+            CHECK_FAIL(csi_acme_db_challenge_start(db, z.challenges[0].id, &err), CS_EMISMATCH,
+                       &err, "not in the state");
+        csi_acme_authz_clear(&z);
+    }
+    csi_acme_order_clear(&o);
+
+    /* a failed challenge fails its order */
+    CHECK_OK(csi_acme_db_order_new(db, a.id, "[]", now + 3600, NULL, az, 1, &o, &err), &err);
+    if (o.authz_len == 1) {
+        CHECK_OK(csi_acme_db_authz_get(db, o.authz[0], now, &z, &err), &err);
+        CHECK_OK(csi_acme_db_challenge_start(db, z.challenges[0].id, &err), &err);
+        CHECK_OK(csi_acme_db_challenge_done(db, z.challenges[0].id, "{\"type\":\"x\"}", now,
+                                            &err), &err);
+        csi_acme_authz_clear(&z);
+        CHECK_OK(csi_acme_db_order_get(db, o.id, now, &o2, &err), &err);
+        CHECK(strcmp(o2.status, "invalid") == 0 && strcmp(o2.error, "{\"type\":\"x\"}") == 0);
+        csi_acme_order_clear(&o2);
+    }
+    csi_acme_order_clear(&o);
+
+    /* one-time token ids: once */
+    CHECK_OK(csi_acme_db_use_token(db, "jti-1", now + 300, now, &err), &err);
+    CHECK_FAIL(csi_acme_db_use_token(db, "jti-1", now + 300, now, &err), CS_EEXIST, &err,
+               "used before");
+    csi_acme_db_close(db);
+}
+
 /* ---- the decider: the Lua side's part, in a thread ---- */
 typedef struct decider {
     cs_acme *acme[2];
@@ -469,6 +590,9 @@ int main(void)
     test_nonces();
     test_queue();
     test_config(db);
+    fx_path(db, sizeof db, "acme-db.db");
+    test_db(db);
+    fx_path(db, sizeof db, "ca.db");
     test_protocol(db);
     fx_rmdir();
     return CHECK_DONE();

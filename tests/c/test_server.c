@@ -289,6 +289,8 @@ static void test_client_errors(const cs_server_config *good, const cs_cert *root
 
 /* mTLS: who gets in under "require" and "request", what the greeting says,
  * what the CertificateRequest names, and that no request goes out without. */
+static void request_handler(void *ctx, const cs_http_request *req, cs_http_reply *out);
+
 static void test_client_auth(const cs_server_config *base, const cs_cert *root,
                              const cs_cert *inter, const cs_cert *leaf)
 {
@@ -362,6 +364,29 @@ static void test_client_auth(const cs_server_config *base, const cs_cert *root,
         CHECK(strstr(out, "CN = Test Root") != NULL && strstr(out, "CN = Test Inter") != NULL);
         cs_server_stop(srv);
         srv = NULL;
+    }
+
+    /* a request-style handler sees the verified client certificate */
+    {
+        int calls = 0;
+        const cs_handler req[] = {{"/req", NULL, &calls, 0, request_handler}};
+        cs_server_config r = c;
+
+        r.handlers = req;
+        r.handlers_len = 1;
+        r.client_auth = CS_CLIENT_AUTH_REQUEST;
+        CHECK_OK(cs_server_start(&r, &srv, &err), &err);
+        if (srv) {
+            port = cs_server_port(srv);
+            rc = fx_run(out, sizeof out, CURL_AS "https://localhost:%d/req 2>/dev/null", port,
+                        "--cert ", "client.pem", "--key ", "client.key", port);
+            CHECK(rc == 0 && strstr(out, " tls=1 cert=yes") != NULL);
+            rc = fx_run(out, sizeof out, CURL_AS "https://localhost:%d/req 2>/dev/null", port,
+                        "", "", "", "", port);
+            CHECK(rc == 0 && strstr(out, " tls=1 cert=no") != NULL);
+            cs_server_stop(srv);
+            srv = NULL;
+        }
     }
 
     /* Only the root trusted: the client sends its intermediate, or is refused. */
