@@ -2,7 +2,6 @@
 -- signal, and pick up a renewed certificate (SIGHUP or its files changing)
 -- without a restart. serve_cli.lua parses the options and calls run.
 local acme_options = require "chainsmith.acme_options"
-local acme_service = require "chainsmith.acme_service"
 local ca_watch = require "chainsmith.ca_watch"
 local cjson = require "cjson"
 local json = require "chainsmith.json"
@@ -445,7 +444,9 @@ local function open_acme(opts, boot, config, base, http_port, watch, box)
         probe:stop()
     end
     local base_url = acme_options.base_url(opts.acme_settings.base_url, base, config.port)
-    local svc, err = acme_service.open {
+    -- required here, not at the top: the CA side (profiles, policy, their
+    -- sandbox) is loaded only when ACME is on (tests/lua/test_layers.lua)
+    local svc, err = require("chainsmith.acme_service").open {
         chain = opts.chain,
         profiles = opts.profiles,
         policy = opts.policy_module,

@@ -88,6 +88,7 @@ t.case("mounted at /acme: asks reach Lua as tables, answers reach the client", f
     local srv <close> = assert(pki.start_server{hosts = {"127.0.0.1"}, port = port,
                                                 cert = c.leaf, chain = {c.inter},
                                                 key = c.leaf_key, acme = acme})
+    assert(srv:port() == port)
     local out = t.sh(("curl -sS --max-time 10 --cacert %s %s/acme/directory")
                      :format(t.quote(root_pem), base))
     assert(out:match('"newAccount":"' .. base:gsub("%p", "%%%0") .. '/acme/new%-account"'), out)
