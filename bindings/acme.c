@@ -94,6 +94,9 @@ static cs_acme *check_acme(lua_State *L)
     return box->ref->acme;
 }
 
+/* Collected (or closed with <close>): nobody can take asks any more, so
+ * the queue closes (requests get 503 at once rather than wait for nothing);
+ * a server still mounting it keeps the object itself alive. */
 static int acme_gc(lua_State *L)
 {
     acme_box *box = luaL_checkudata(L, 1, PKI_ACME);

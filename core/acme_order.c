@@ -433,7 +433,6 @@ void csi_acme_challenge_post(acme_req *r, const char *id)
     cs_err err = {CS_OK, ""};
     validation *v = NULL;
     char *key_auth = NULL, up[600], url[512];
-    size_t i;
     int type;
 
     memset(&c, 0, sizeof c);
@@ -484,7 +483,6 @@ void csi_acme_challenge_post(acme_req *r, const char *id)
             goto done;
         }
     }
-    (void)i;
     csi_acme_reply_json(r, 200, challenge_json(r->acme, &c), NULL);
     csi_acme_url(r->acme, url, sizeof url, "authz", z.id);
     snprintf(up, sizeof up, "<%s>;rel=\"up\"", url);
@@ -647,7 +645,7 @@ void csi_acme_finalize(acme_req *r, const char *id)
     const char *b64 = NULL, *bad;
     unsigned char *der = NULL;
     size_t der_len = 0;
-    char why[300], url[512];
+    char why[300];
     csi_wait w;
 
     memset(&o, 0, sizeof o);
@@ -701,7 +699,6 @@ void csi_acme_finalize(acme_req *r, const char *id)
         csi_acme_header(r, "Retry-After", "5");
         goto done;
     }
-    csi_acme_url(r->acme, url, sizeof url, "order", id);
     reply_order(r, 200, &o);
     csi_acme_header(r, "Retry-After", "1");
 done:

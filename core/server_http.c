@@ -475,6 +475,34 @@ static int headers_ok(const char *headers)
     return 1;
 }
 
+/* A body too large to take, read and dropped when it says how long it is
+ * (up to CS_HANDLER_DRAIN_MAX bytes, within CS_SERVER_BODY_MS): the reply
+ * then reaches the client. Closing on unread bytes makes the kernel send a
+ * reset, which can throw the reply away before the client reads it. */
+#define CS_HANDLER_DRAIN_MAX (16 * 1024 * 1024)
+static void drain_body(struct mg_connection *conn, const struct mg_request_info *ri)
+{
+    char buf[16384];
+    long long left = ri->content_length;
+    struct timespec now;
+    long long deadline;
+    int n;
+
+    if (left <= 0 || left > CS_HANDLER_DRAIN_MAX || mg_get_header(conn, "Transfer-Encoding"))
+        return;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    deadline = (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000 + CS_SERVER_BODY_MS;
+    while (left > 0) {
+        n = mg_read(conn, buf, left < (long long)sizeof buf ? (size_t)left : sizeof buf);
+        if (n <= 0)
+            return;
+        left -= n;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if ((long long)now.tv_sec * 1000 + now.tv_nsec / 1000000 > deadline)
+            return;
+    }
+}
+
 /* Call a request-style handler (cs_request_fn): the request as it came. */
 static void serve_request(const handler *h, struct mg_connection *conn,
                           const struct mg_request_info *ri, const char *path,
@@ -518,9 +546,10 @@ static int call_handler(const cs_server *srv, struct mg_connection *conn,
     status = csi_http_read_body(conn, ri, CS_HANDLER_MAX_BODY, &body, &body_len);
     if (status == 413 && !h->serve)
         return send_plain_status(conn, ri, 413, "request body too large\n", 1);
-    if (status == 413)
+    if (status == 413) {
         too_large = 1;
-    else if (status == 408)
+        drain_body(conn, ri);
+    } else if (status == 408)
         return send_plain_status(conn, ri, 408, "request body too slow or cut short\n", 1);
     else if (status != 0)
         return send_plain_status(conn, ri, 500, "out of memory\n", 1);

@@ -85,11 +85,10 @@ t.case("mounted at /acme: asks reach Lua as tables, answers reach the client", f
     local base = "https://127.0.0.1:" .. port
     local acme = assert(pki.acme{db = db, base_url = base, terms = base .. "/terms",
                                  chain = c.inter:pem(), ask_timeout_ms = 60000})
-    -- luacheck: push ignore 211 (held only to be closed when the case ends)
     local srv <close> = assert(pki.start_server{hosts = {"127.0.0.1"}, port = port,
                                                 cert = c.leaf, chain = {c.inter},
                                                 key = c.leaf_key, acme = acme})
-    -- luacheck: pop
+    assert(srv:port() == port)
     local out = t.sh(("curl -sS --max-time 10 --cacert %s %s/acme/directory")
                      :format(t.quote(root_pem), base))
     assert(out:match('"newAccount":"' .. base:gsub("%p", "%%%0") .. '/acme/new%-account"'), out)
