@@ -170,7 +170,7 @@ verify_chain() {
 names_are() {
     local got
     got=$(openssl x509 -in "$2" -noout -ext subjectAltName 2>/dev/null |
-          tr ',' '\n' | sed -n 's/^ *DNS://p' | sort | tr '\n' ' ')
+          tr ',' '\n' | sed -n 's/^ *DNS://p' | LC_ALL=C sort | tr '\n' ' ')
     equal "$1: names" "${got% }" "$3"
 }
 
