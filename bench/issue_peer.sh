@@ -15,6 +15,13 @@ LUA=${LUA:-lua5.4}
 if [ "${QUICK:-0}" = 1 ]; then runs=${RUNS:-3}; n=${N:-3000}; else runs=${RUNS:-7}; n=${N:-10000}; fi
 batch=${BATCH:-1000}
 modes=${MODES:-"names template luaossl"}
+# the peer: Debian's lua-luaossl (benchmark only, as serve.sh installs nginx)
+if ! "$LUA" -e 'require "openssl"' >/dev/null 2>&1; then
+    echo "installing lua-luaossl (benchmark only)" >&2
+    sudo=""
+    [ "$(id -u)" = 0 ] || sudo=sudo
+    $sudo apt-get install -y lua-luaossl >/dev/null
+fi
 work=$(mktemp -d /tmp/cs-bench-peer-XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
