@@ -11,6 +11,7 @@
 local lfs = require "lfs"
 local pki = require "pki"
 local ca_mod = require "chainsmith.ca"
+local layout = require "chainsmith.layout"
 local profile = require "chainsmith.profile"
 
 local service = {}
@@ -251,6 +252,11 @@ function service.open(opts)
     if not ca then
         return nil, err
     end
+    local db, dberr = layout.sqlite_only(ca.files, "ACME")
+    if not db then
+        ca:close()
+        return nil, dberr
+    end
     -- a policy module made before ACME (its own functions, or an older
     -- engine.new) gets the ACME decisions; the functions it has are kept
     require("chainsmith.policy_engine").new(ca.policy)
@@ -263,7 +269,7 @@ function service.open(opts)
     local s = opts.settings
     local v = s.validation
     local acme, aerr = pki.acme {
-        db = ca.files.db,
+        db = db,
         base_url = opts.base_url,
         terms = s.terms,
         eab = { required = s.eab.required, keys = s.eab.keys },

@@ -113,13 +113,18 @@ function service.open(opts)
     if not ca then
         return nil, err
     end
+    local db, dberr = require("chainsmith.layout").sqlite_only(ca.files, "the signing API")
+    if not db then
+        ca:close()
+        return nil, dberr
+    end
     local s, serr = api_policy.settings(ca.policy)
     if not s then
         ca:close()
         return nil, serr
     end
     local api, aerr = pki.signapi {
-        db = ca.files.db,
+        db = db,
         base_url = opts.base_url,
         mtls = opts.mtls,
         token_keys = opts.token_keys,

@@ -17,6 +17,17 @@ function layout.is_url(db)
     return type(db) == "string" and (db:find("^postgresql://") or db:find("^postgres://")) ~= nil
 end
 
+-- The SQLite file that what (ACME, the signing API) keeps its state in:
+-- files.db, or nil, message when the CA database is PostgreSQL (their
+-- tables are in SQLite only for now: docs/database.md).
+function layout.sqlite_only(files, what)
+    if layout.is_url(files.db) then
+        return nil, ("%s keeps its accounts, orders and tokens in SQLite only for now: "
+            .. "serve it without --db postgresql:// (or CHAINSMITH_DB)"):format(what)
+    end
+    return files.db
+end
+
 -- Whether value can name a database: true, or nil, message.
 function layout.check_db(value)
     if layout.is_url(value) or (type(value) == "string" and value:find("%.db$")) then
