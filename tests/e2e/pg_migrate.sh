@@ -72,7 +72,8 @@ stop_server TERM
 # ACME and the signing API keep their tables in SQLite only: refused at start, by name.
 for what in "--acme:ACME" "--api --mtls:the signing API"; do
     # shellcheck disable=SC2086 # the flags split on purpose
-    refuse "serve ${what%%:*} on PostgreSQL" timeout 60 lua "$repo/scripts/serve.lua" \
+    refuse "serve ${what%%:*} on PostgreSQL" timeout 60 env LD_PRELOAD="$lua_preload" "$LUA" \
+        "$repo/scripts/serve.lua" \
         --chain "$chain" --db "$pg_url" --port 0 ${what%%:*}
     contains "serve ${what%%:*} on PostgreSQL says why" "$tmp/last.out" \
         "${what#*:} keeps its accounts, orders and tokens in SQLite only"
