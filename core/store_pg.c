@@ -54,6 +54,7 @@
 #include <openssl/rand.h>
 
 #include "internal.h"
+#include "lazy.h"
 
 #define PG_SCHEMA_VERSION 1
 #define PREFIX_BYTES 3
@@ -388,8 +389,10 @@ cs_code csi_pg_open(const char *url, csi_pg **out, cs_err *err)
 {
     csi_pg *p = calloc(1, sizeof *p);
     char host[256];
-    cs_code rc = CS_OK;
+    cs_code rc = cs_lazy_load(&cs_lazy_pq, err); /* opened here, not at load time (core/lazy.h) */
 
+    if (rc != CS_OK)
+        goto done;
     if (!p || !(p->url = strdup(url)) || !(p->name = display_name(url))) {
         rc = cs_err_set(err, CS_ENOMEM, "opening the database: out of memory");
         goto done;
