@@ -56,7 +56,8 @@ void cs_lazy_open(cs_lazy_lib *lib);
 /* The address of lib's function number i, opening lib on first use. A stub
  * that cannot open its library has no error to return through the
  * library's own API, so it prints why on stderr and aborts: the library is a
- * dependency of the installed package, and every entry point has called
+ * dependency of the installed package, and the entry points that can say
+ * so (opening a PostgreSQL store, starting ACME validation) have called
  * cs_lazy_load first. */
 cs_lazy_fn cs_lazy_fn_at(cs_lazy_lib *lib, size_t i);
 
@@ -79,22 +80,23 @@ cs_lazy_fn cs_lazy_fn_at(cs_lazy_lib *lib, size_t i);
 #define CS_LAZY_STUB(ret, name, params, args)                                                  \
     __attribute__((visibility("hidden"))) ret name params                                      \
     {                                                                                          \
-        return ((ret(*) params)cs_lazy_fn_at(lazy_self, CS_LAZY_I_##name)) args;            \
+        return ((ret(*) params)cs_lazy_fn_at(lazy_self, CS_LAZY_I_##name)) args;               \
     }
 #define CS_LAZY_STUB_V(name, params, args)                                                     \
     __attribute__((visibility("hidden"))) void name params                                     \
     {                                                                                          \
-        ((void(*) params)cs_lazy_fn_at(lazy_self, CS_LAZY_I_##name)) args;                  \
+        ((void(*) params)cs_lazy_fn_at(lazy_self, CS_LAZY_I_##name)) args;                     \
     }
 #define CS_LAZY_DEFINE(LIB, SONAME, LIST)                                                      \
-    enum { LIST(CS_LAZY_INDEX, CS_LAZY_INDEX_V, CS_LAZY_INDEX_H) CS_LAZY_COUNT };                               \
-    static const char *const lazy_names[CS_LAZY_COUNT] = {LIST(CS_LAZY_NAME, CS_LAZY_NAME_V, CS_LAZY_NAME_H)}; \
+    enum { LIST(CS_LAZY_INDEX, CS_LAZY_INDEX_V, CS_LAZY_INDEX_H) CS_LAZY_COUNT };              \
+    static const char *const lazy_names[CS_LAZY_COUNT] = {                                     \
+        LIST(CS_LAZY_NAME, CS_LAZY_NAME_V, CS_LAZY_NAME_H)};                                   \
     static cs_lazy_fn lazy_fns[CS_LAZY_COUNT];                                                 \
     static void lazy_open_once(void);                                                          \
     cs_lazy_lib LIB = {SONAME,           lazy_names,     lazy_fns, CS_LAZY_COUNT,              \
                        PTHREAD_ONCE_INIT, lazy_open_once, 0,        ""};                       \
     static void lazy_open_once(void) { cs_lazy_open(&LIB); }                                   \
-    static cs_lazy_lib *const lazy_self = &LIB;                                                \
+    static cs_lazy_lib *const lazy_self __attribute__((unused)) = &LIB;                        \
     LIST(CS_LAZY_STUB, CS_LAZY_STUB_V, CS_LAZY_NONE_H)
 
 #endif
