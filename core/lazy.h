@@ -1,7 +1,8 @@
 /* Libraries opened on first use instead of at load time.
  *
- * libpq (the PostgreSQL store), libcurl and c-ares (ACME validation) and
- * jansson (ACME, the signing API, JWS) are needed by few processes, yet a
+ * libpq (the PostgreSQL store), libcurl and c-ares (ACME validation),
+ * jansson (ACME, the signing API, JWS) and libidn2 with its libunistring
+ * (internationalized names) are needed by few processes, yet a
  * DT_NEEDED entry makes every `require "pki"` map and relocate them and the
  * ~25 libraries libcurl pulls in (krb5, ldap, ssh2, ...): 38 libraries, ~4 MB
  * of RSS and most of the module's load time (bench/README.md). glibc has no
@@ -41,7 +42,7 @@ typedef struct cs_lazy_lib {
     char why[256]; /* dlerror()'s message when !ok */
 } cs_lazy_lib;
 
-extern cs_lazy_lib cs_lazy_pq, cs_lazy_curl, cs_lazy_cares, cs_lazy_jansson;
+extern cs_lazy_lib cs_lazy_pq, cs_lazy_curl, cs_lazy_cares, cs_lazy_jansson, cs_lazy_idn2;
 
 /* Open lib now if it is not yet open: CS_OK, or CS_EUNSUPPORTED naming the
  * library and why it could not be opened. Entry points (opening a

@@ -54,7 +54,8 @@ int main(void)
 
     /* the libraries core opens on first use: each one named at build time
      * is there and has every function core calls */
-    cs_lazy_lib *const used[] = {&cs_lazy_pq, &cs_lazy_curl, &cs_lazy_cares, &cs_lazy_jansson};
+    cs_lazy_lib *const used[] = {&cs_lazy_pq, &cs_lazy_curl, &cs_lazy_cares, &cs_lazy_jansson,
+                                 &cs_lazy_idn2};
     for (size_t i = 0; i < sizeof used / sizeof used[0]; i++)
         CHECK_OK(cs_lazy_load(used[i], &err), &err);
     return CHECK_DONE();

@@ -1,7 +1,8 @@
 # Libraries opened on first use (core/lazy.h; issues 14 and 15, RSS and
 # module load): a plain `require "pki"` and a server without --acme or a
 # PostgreSQL database map none of libpq, libcurl (nor the ~25 libraries it
-# brings: krb5, ldap, ssh2, ...), c-ares or jansson; the process that opens a
+# brings: krb5, ldap, ssh2, ...), c-ares, jansson or libidn2 (nor its
+# libunistring); the process that opens a
 # PostgreSQL store maps libpq, the one that serves ACME maps libcurl and
 # c-ares, the one that answers the signing API maps jansson, and each works.
 # Read from /proc/PID/maps of the real processes.
@@ -14,7 +15,7 @@ mapped() {
 }
 # none_of NAME FILE: FILE names no library opened on first use, nor libcurl's own.
 none_of() {
-    if grep -E '^lib(pq|curl|cares|jansson|gnutls|krb5|ldap|ssh2|rtmp|nghttp2)[.-]' "$2" >"$tmp/hits"; then
+    if grep -E '^lib(pq|curl|cares|jansson|idn2|unistring|gnutls|krb5|ldap|ssh2|rtmp|nghttp2)[.-]' "$2" >"$tmp/hits"; then
         bad "$1 maps: $(tr '\n' ' ' <"$tmp/hits")"
     else
         ok
@@ -42,6 +43,15 @@ lua "$tmp/maps.lua" "$tmp/ca.db" >"$tmp/store.maps" 2>&1 || { bad "SQLite store"
 awk '$6 ~ /\.so/ { n = split($6, p, "/"); print p[n] }' "$tmp/store.maps" | sort -u >"$tmp/store.libs"
 contains "SQLite is mapped" "$tmp/store.libs" "libsqlite3"
 none_of "a SQLite store" "$tmp/store.libs"
+
+# an internationalized name: libidn2 is opened for it, and converts it
+cat >"$tmp/idn.lua" <<'LUA'
+local pki = require "pki"
+assert(pki.normalize_name("dns", "b\u{fc}cher.example") == "xn--bcher-kva.example")
+io.write(io.open("/proc/self/maps"):read("a"))
+LUA
+lua "$tmp/idn.lua" >"$tmp/idn.maps" 2>&1 || { bad "an IDN"; cat "$tmp/idn.maps" >&2; }
+contains "an IDN maps libidn2" "$tmp/idn.maps" "/libidn2.so"
 
 # 2. the server with the OCSP responder, after a page and an OCSP answer
 out=$tmp/chain
