@@ -32,6 +32,13 @@ local function chain(curve)
     assert(pki.sign(leaf_spec, lk, inter, ik))
 end
 
+-- `chain_floor.lua once`: one P-384 chain and nothing else, for an instruction
+-- count of the whole process (bench/chain_load.sh).
+if arg[1] == "once" then
+    chain("P-384")
+    return
+end
+
 for _, curve in ipairs { "P-384", "P-256" } do
     chain(curve) -- warm up: provider and algorithm fetches happen once
     local t0 = os.clock()

@@ -1,0 +1,53 @@
+#!/bin/bash
+# Module load and chain build in instructions (callgrind): stable on a
+# shared, loaded machine where bench/chain_build.sh's wall-clock figures are
+# not. For this tree and, with BASELINE=/other/tree (built), that tree's
+# module and scripts in the same run:
+#   lua5.4 -e ''                          the interpreter alone
+#   lua5.4 -e 'require "pki"'             + the module and its libraries
+#   dlopen libssl, libcrypto, libsqlite3  what the module's libraries alone cost
+#   chain_floor.lua once                  + one P-384 chain in-process: the floor
+#   build_chain.lua --force               the command (P-384 profiles)
+# A benchmark, not a test: it asserts nothing.
+set -eu
+repo=$(cd "$(dirname "$0")/.." && pwd)
+LUA=${LUA:-lua5.4}
+baseline=${BASELINE:-}
+work=$(mktemp -d /tmp/cs-bench-load-XXXXXX)
+trap 'rm -rf "$work"' EXIT
+command -v valgrind >/dev/null || { echo "chain_load.sh needs valgrind" >&2; exit 2; }
+
+# instructions TREE CMD...: Ir of the process, with TREE's module first.
+# build_chain.lua forks a child per profile it reads (pki.run_bounded, the
+# sandbox); callgrind's count in a child starts from the parent's at the
+# fork, so the parent's is the largest, and is the one reported: the
+# children's own work (reading a profile) is left out, in both trees.
+instructions() {
+    local tree=$1
+    shift
+    LUA_CPATH="$tree/build/?.so;;" valgrind --tool=callgrind \
+        --callgrind-out-file="$work/cg.%p" "$@" 2>&1 >/dev/null |
+        sed -n 's/^==[0-9]*== Collected : \([0-9]*\)$/\1/p' | sort -n | tail -1
+    rm -f "$work"/cg.*
+}
+libs="assert(package.loadlib('libssl.so.3', '*')) assert(package.loadlib('libsqlite3.so.0', '*'))"
+
+row() { # row TREE: one line of figures for TREE
+    local tree=$1 bare req libs_only floor chain
+    bare=$(instructions "$tree" "$LUA" -e '')
+    req=$(instructions "$tree" "$LUA" -e 'require "pki"')
+    libs_only=$(instructions "$tree" "$LUA" -e "$libs")
+    floor=$(instructions "$tree" "$LUA" "$repo/bench/chain_floor.lua" once)
+    rm -rf "$work/chain"
+    chain=$(instructions "$tree" "$LUA" "$tree/scripts/build_chain.lua" --force --out "$work/chain")
+    printf '%-28s %10.2f %10.2f %10.2f %10.2f %10.2f %7.2fx\n' "$2" \
+        "$(echo "$bare / 1000000" | bc -l)" "$(echo "($req - $bare) / 1000000" | bc -l)" \
+        "$(echo "($libs_only - $bare) / 1000000" | bc -l)" "$(echo "$floor / 1000000" | bc -l)" \
+        "$(echo "$chain / 1000000" | bc -l)" "$(echo "$chain / $floor" | bc -l)"
+}
+
+printf 'Million instructions (callgrind), load average %s\n' "$(cut -d' ' -f1-3 /proc/loadavg)"
+printf '%-28s %10s %10s %10s %10s %10s %8s\n' "tree" "lua alone" "require" "its libs" \
+    "floor" "build" "/floor"
+[ -z "$baseline" ] || row "$baseline" "baseline"
+row "$repo" "this tree"
