@@ -4,7 +4,10 @@
 # summed by kind: each shared library, the worker stacks (CivetWeb's 256 KiB
 # thread stacks), the heap and the other anonymous memory. With
 # BASELINE=/other/tree (built), that tree's server too, in the same run.
+# SERVE_ARGS adds serve.lua flags (e.g. "--threads 64"); the environment
+# passes through (e.g. MALLOC_ARENA_MAX=2).
 # A benchmark, not a test: it asserts nothing.
+# shellcheck disable=SC2086 # SERVE_ARGS is split on purpose
 set -eu
 repo=$(cd "$(dirname "$0")/.." && pwd)
 LUA=${LUA:-lua5.4}
@@ -18,7 +21,7 @@ LUA_CPATH="$repo/build/?.so;;" "$LUA" "$repo/scripts/build_chain.lua" --out "$wo
 measure() { # measure TREE LABEL
     local tree=$1 port=""
     LUA_CPATH="$tree/build/?.so;;" "$LUA" "$tree/scripts/serve.lua" --chain "$work/chain" \
-        --port 0 --http-port 0 --json >"$work/serve.log" 2>&1 &
+        --port 0 --http-port 0 --json ${SERVE_ARGS:-} >"$work/serve.log" 2>&1 &
     pid=$!
     for _ in $(seq 1 100); do
         port=$(sed -n 's|^{.*"https":{[^}]*"port":\([0-9]*\).*|\1|p' "$work/serve.log")
@@ -31,7 +34,7 @@ measure() { # measure TREE LABEL
     python3 - "$pid" "$2" <<'PY'
 import re, sys
 pid, label = sys.argv[1], sys.argv[2]
-kinds, prev, cur = {}, None, None
+kinds, other, prev, cur = {}, {}, None, None
 for line in open(f"/proc/{pid}/smaps"):
     m = re.match(r"^([0-9a-f]+)-([0-9a-f]+) (\S+) \S+ \S+ \S+\s*(.*)$", line)
     if m:
@@ -48,8 +51,12 @@ for line in open(f"/proc/{pid}/smaps"):
         prev = (lo, hi, perm)
     elif line.startswith("Rss:"):
         kinds[cur] = kinds.get(cur, 0) + int(line.split()[1])
+    elif line.startswith(("Private_Dirty:", "Pss:")):
+        key = line.split(":")[0]
+        other[key] = other.get(key, 0) + int(line.split()[1])
 total = sum(kinds.values())
-print(f"\n{label}: VmRSS {total / 1024:.1f} MB")
+print(f"\n{label}: VmRSS {total / 1024:.1f} MB, PSS {other['Pss'] / 1024:.1f} MB, "
+      f"private dirty {other['Private_Dirty'] / 1024:.1f} MB")
 for k, v in sorted(kinds.items(), key=lambda kv: -kv[1]):
     if v >= 64:
         print(f"  {v / 1024:6.2f} MB  {k}")
