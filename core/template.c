@@ -47,7 +47,6 @@ struct cs_template {
     int sigalg_len;
     int has_san;           /* the spec had its own subjectAltName (kept in its slot) */
     int san_critical;
-    int issuer_in_place;   /* the issuer's entries, added in place, encode as issuer_der */
     int64_t duration;      /* notAfter - notBefore */
     EVP_MD_CTX *sign;      /* set up for the signer once; copied per certificate */
 };
@@ -124,44 +123,6 @@ static int rdn_der(const X509_NAME_ENTRY *e, unsigned char **out, int *len)
     *out = der;
     *len = (int)(q - der);
     return 1;
-}
-
-/* src's entries added to dst, each in its own RDN or in its predecessor's
- * as in src (a multi-valued RDN stays one). In place: X509_set_issuer_name
- * copies a name by encoding and decoding it, 32 k instructions a
- * certificate against 13 k for a two-entry name. 1 on success. */
-static int add_entries(X509_NAME *dst, const X509_NAME *src)
-{
-    int n = X509_NAME_entry_count(src), prev = -1;
-
-    for (int i = 0; i < n; i++) {
-        const X509_NAME_ENTRY *e = X509_NAME_get_entry(src, i);
-        int set = X509_NAME_ENTRY_set(e);
-
-        if (X509_NAME_add_entry(dst, e, -1, i > 0 && set == prev ? -1 : 0) != 1)
-            return 0;
-        prev = set;
-    }
-    return 1;
-}
-
-/* Does the issuer's subject, rebuilt entry by entry, encode as the issuer
- * certificate has it (issuer_der)? Lint wants the two byte for byte; a
- * name that DER would reorder or re-encode keeps the copy. */
-static int issuer_rebuilds(const cs_template *t)
-{
-    X509_NAME *name = X509_NAME_new();
-    unsigned char *der = NULL;
-    int len = -1, ok;
-
-    ERR_set_mark();
-    ok = name && add_entries(name, X509_get_subject_name(t->issuer)) == 1 &&
-         (len = i2d_X509_NAME(name, &der)) == t->issuer_der_len &&
-         memcmp(der, t->issuer_der, (size_t)len) == 0;
-    ERR_pop_to_mark();
-    OPENSSL_free(der);
-    X509_NAME_free(name);
-    return ok;
 }
 
 /* The subject entries and extension slots of x, built from the spec. */
@@ -299,7 +260,6 @@ cs_code cs_template_new(const cs_cert_spec *spec, const cs_cert *issuer,
     }
     t->issuer = issuer->x509;
     t->signer = issuer_key->pkey;
-    t->issuer_in_place = issuer_rebuilds(t);
     *out = t;
     t = NULL;
 done:
@@ -638,9 +598,7 @@ cs_code csi_template_sign_der(const cs_template *t, const cs_template_request *r
     rc = set_subject(t, x, req->cn, err);
     if (rc == CS_OK &&
         (X509_set_version(x, X509_VERSION_3) != 1 ||
-         (t->issuer_in_place
-              ? add_entries(X509_get_issuer_name(x), X509_get_subject_name(t->issuer))
-              : X509_set_issuer_name(x, X509_get_subject_name(t->issuer))) != 1 ||
+         X509_set_issuer_name(x, X509_get_subject_name(t->issuer)) != 1 ||
          csi_cert_set_pubkey(x, subject_key) != 1))
         rc = cs_err_ossl(err, CS_ECRYPTO, "certificate: cannot set names or key");
     if (rc == CS_OK)
