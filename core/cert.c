@@ -566,10 +566,15 @@ static EVP_PKEY *ec_public_copy(const cs_key *key)
     EVP_PKEY *pub = NULL;
     size_t len = 0;
 
-    if (!EVP_PKEY_is_a(key->pkey, "EC") ||
-        EVP_PKEY_get_octet_string_param(key->pkey, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, point,
-                                        sizeof point, &len) != 1)
+    if (!EVP_PKEY_is_a(key->pkey, "EC"))
         return NULL;
+    if (key->ec_point && key->ec_params) {
+        cp = key->ec_point; /* as the CSR had it: no conversion */
+        len = key->ec_point_len;
+    } else if (EVP_PKEY_get_octet_string_param(key->pkey, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY,
+                                               point, sizeof point, &len) != 1) {
+        return NULL;
+    }
     if (key->ec_params) {
         pub = EVP_PKEY_new();
         if (pub && EVP_PKEY_copy_parameters(pub, key->ec_params) != 1) {

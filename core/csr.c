@@ -183,8 +183,16 @@ static cs_code wrap_fast(loaded *l, const char *what, cs_csr **out, cs_err *err)
     csr->cri_len = l->fast.cri_len;
     csr->md_nid = l->fast.md_nid;
     rc = csi_key_from_public(l->fast.key, what, &csr->key, err);
-    if (rc == CS_OK && EVP_PKEY_up_ref(l->fast.ec_params) == 1)
+    if (rc == CS_OK && EVP_PKEY_up_ref(l->fast.ec_params) == 1) {
+        const unsigned char *point;
+        int point_len;
+
         csr->key->ec_params = l->fast.ec_params;
+        /* the SPKI's point as read (csi_csr_parse set it, no key object) */
+        if (X509_PUBKEY_get0_param(NULL, &point, &point_len, NULL,
+                                   X509_REQ_get_X509_PUBKEY(csr->req)) == 1 && point_len > 0)
+            csi_key_keep_point(csr->key, point, (size_t)point_len);
+    }
     if (rc == CS_OK)
         rc = cs_csr_verify(csr, what, err);
     if (rc != CS_OK) {
@@ -326,8 +334,11 @@ cs_code cs_csr_public_key(const cs_csr *csr, cs_key **out, cs_err *err)
         return cs_err_set(err, CS_EINVAL, "CSR: none");
     rc = csi_key_from_public(csr->key->pkey, "CSR", out, err);
     /* the curve's parameters go along: signing for this key copies them */
-    if (rc == CS_OK && csr->key->ec_params && EVP_PKEY_up_ref(csr->key->ec_params) == 1)
+    if (rc == CS_OK && csr->key->ec_params && EVP_PKEY_up_ref(csr->key->ec_params) == 1) {
         (*out)->ec_params = csr->key->ec_params;
+        if (csr->key->ec_point)
+            csi_key_keep_point(*out, csr->key->ec_point, csr->key->ec_point_len);
+    }
     return rc;
 }
 

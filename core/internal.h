@@ -33,6 +33,12 @@ struct cs_key {
      * parameters key, shared by the generator's keys (a reference each), so
      * cs_cert_sign copies the group instead of creating it; else NULL. */
     EVP_PKEY *ec_params;
+    /* From a CSR read the fast way: the EC point as the CSR encoded it
+     * (malloc), so a certificate's public-key copy need not ask the provider
+     * for it (a conversion to affine coordinates, a field inversion: 50 k
+     * instructions); else NULL. */
+    unsigned char *ec_point;
+    size_t ec_point_len;
 };
 
 struct cs_cert {
@@ -59,6 +65,9 @@ cs_code csi_cert_adopt(X509 **x509, cs_cert **out, cs_err *err);
 /* A public-only cs_key holding another reference to pkey, if it is a key we
  * support (cs_key_generate's types); what names the source in messages. */
 cs_code csi_key_from_public(EVP_PKEY *pkey, const char *what, cs_key **out, cs_err *err);
+/* Keep a copy of key's EC point as encoded (see struct cs_key); a copy of
+ * nothing when out of memory, which only costs speed. */
+void csi_key_keep_point(cs_key *key, const unsigned char *point, size_t len);
 
 /* A public-only key of the shape p describes (cs_key_generate's params and
  * refusals), made without generating one: the EC curve's generator, the

@@ -56,6 +56,8 @@ static cs_code wrap(EVP_PKEY **pkey, cs_key **out, cs_err *err)
     key->pkey = *pkey;
     key->is_private = 1;
     key->ec_params = NULL;
+    key->ec_point = NULL;
+    key->ec_point_len = 0;
     *pkey = NULL;
     *out = key;
     return CS_OK;
@@ -416,8 +418,19 @@ cs_code csi_key_from_public(EVP_PKEY *pkey, const char *what, cs_key **out, cs_e
     key->pkey = pkey;
     key->is_private = 0;
     key->ec_params = NULL;
+    key->ec_point = NULL;
+    key->ec_point_len = 0;
     *out = key;
     return CS_OK;
+}
+
+void csi_key_keep_point(cs_key *key, const unsigned char *point, size_t len)
+{
+    free(key->ec_point);
+    key->ec_point = len > 0 ? malloc(len) : NULL;
+    key->ec_point_len = key->ec_point ? len : 0;
+    if (key->ec_point)
+        memcpy(key->ec_point, point, len);
 }
 
 /* The uncompressed encoding of curve's generator into buf (133 bytes hold
@@ -547,6 +560,7 @@ void cs_key_free(cs_key *key)
         return;
     EVP_PKEY_free(key->ec_params);
     EVP_PKEY_free(key->pkey);
+    free(key->ec_point);
     free(key);
 }
 

@@ -237,6 +237,43 @@ t.case("a certificate for a CSR's public key verifies with openssl", function()
     assert(r == nil and code == "invalid" and msg:find("issuer key: public key only"), msg)
 end)
 
+t.case("a certificate for a CSR carries the CSR's point as the CSR encoded it", function()
+    -- the certificate's key is copied from the point as read (compressed
+    -- here), not asked of the provider; pki.sign, a template and the store
+    -- give the same subjectPublicKeyInfo as the request's
+    local c = t.chain()
+    assert(os.execute(("env -u LD_PRELOAD openssl ecparam -name prime256v1 -genkey -noout "
+        .. "-out %s && env -u LD_PRELOAD openssl ec -in %s -conv_form compressed -out %s "
+        .. ">/dev/null 2>&1 && env -u LD_PRELOAD openssl req -new -key %s -subj '/CN=cmp.test' "
+        .. "-out %s") :format(t.quote(path("cmp0.key")), t.quote(path("cmp0.key")),
+            t.quote(path("cmp.key")), t.quote(path("cmp.key")), t.quote(path("cmp.csr")))),
+        "openssl req failed")
+    local function spki(kind, file)
+        return t.sh(("env -u LD_PRELOAD openssl %s -in %s -noout -pubkey"):format(kind,
+            t.quote(file)))
+    end
+    local want = spki("req", path("cmp.csr"))
+    -- 33 bytes of point (02 or 03, then X) make a 59-byte SPKI: 80 base64 characters
+    assert(#want:gsub("%-%-%-%-%-[^\n]*%-%-%-%-%-", ""):gsub("%s", "") == 80, want)
+    local csr = assert(pki.read_csr(path("cmp.csr")))
+    local tpl = assert(pki.template(t.leaf_spec("cmp.test"), c.inter, c.inter_key))
+    local store = assert(pki.open_store(path("cmp.db")))
+    local leaves = {
+        assert(pki.sign(t.leaf_spec("cmp.test"), assert(csr:public_key()), c.inter, c.inter_key)),
+        assert(tpl:sign(assert(csr:public_key()), {dns = {"cmp.test"}}, "cmp.test")),
+        assert(store:issue_template(tpl, assert(csr:public_key()), {dns = {"cmp.test"}},
+                                    "cmp.test", "server")),
+    }
+    store:close()
+    local key = assert(pki.read_key(path("cmp.key")))
+    for i, leaf in ipairs(leaves) do
+        assert(leaf:save(path("cmp" .. i .. ".pem")))
+        assert(spki("x509", path("cmp" .. i .. ".pem")) == want, i)
+        assert(leaf:check_key(key) == true, i)
+        assert(pki.verify{leaf = leaf, chain = {c.inter}, roots = {c.root}})
+    end
+end)
+
 t.case("a server refuses a public-only key, named", function()
     local c = t.chain()
     local pub = assert(pki.load_public_key(c.leaf_key:public_pem()))

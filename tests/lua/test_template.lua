@@ -172,6 +172,31 @@ t.case("an Ed25519 issuer and RSA subject keys take the same path", function()
     assert(pki.load_cert(a:der()):der() == a:der())
 end)
 
+t.case("an issuer whose subject has a multi-valued RDN keeps it byte for byte", function()
+    -- the issuer name is rebuilt entry by entry in each certificate; a
+    -- multi-valued RDN must stay one RDN (lint checks the bytes, openssl
+    -- the chain)
+    local key_path, ca_path = dir .. "/mv.key", dir .. "/mv.pem"
+    assert(os.execute(("env -u LD_PRELOAD openssl req -x509 -new -newkey ec -pkeyopt "
+        .. "ec_paramgen_curve:P-256 -nodes -keyout %s -out %s -days 30 -multivalue-rdn "
+        .. "-subj '/O=Multi/OU=Issuing+CN=Multi CA' "
+        .. "-addext 'basicConstraints=critical,CA:TRUE' "
+        .. "-addext 'keyUsage=critical,keyCertSign,cRLSign' >/dev/null 2>&1")
+        :format(t.quote(key_path), t.quote(ca_path))), "openssl req -x509 failed")
+    local ca, ca_key = assert(pki.read_cert(ca_path)), assert(pki.read_key(key_path))
+    assert(ca:info().subject_line:find("+", 1, true), ca:info().subject_line)
+    local tpl = assert(pki.template(template_spec(), ca, ca_key))
+    local key = assert(pki.generate_key{type = "ec", curve = "P-256"})
+    local a = assert(tpl:sign(key, {dns = {"mv.test"}}, "mv.test"))
+    assert(a:info().issuer_line == ca:info().subject_line, a:info().issuer_line)
+    assert(pki.load_cert(a:der()):der() == a:der())
+    assert(pki.verify{leaf = a, chain = {}, roots = {ca}})
+    t.write_file(dir .. "/mv_leaf.pem", a:pem())
+    local out = t.sh(("env -u LD_PRELOAD openssl verify -x509_strict -CAfile %s %s 2>&1")
+        :format(t.quote(ca_path), t.quote(dir .. "/mv_leaf.pem")))
+    assert(out:find(": OK"), out)
+end)
+
 collectgarbage()
 t.cleanup()
 t.done()
