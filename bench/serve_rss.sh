@@ -60,8 +60,8 @@ print(f"\n{label}: VmRSS {total / 1024:.1f} MB, PSS {other['Pss'] / 1024:.1f} MB
 for k, v in sorted(kinds.items(), key=lambda kv: -kv[1]):
     if v >= 64:
         print(f"  {v / 1024:6.2f} MB  {k}")
-rest = sum(v for v in kinds.values() if v < 64)
-print(f"  {rest / 1024:6.2f} MB  the rest ({sum(1 for v in kinds.values() if v < 64)} mappings under 64 kB)")
+small = [v for v in kinds.values() if v < 64]
+print(f"  {sum(small) / 1024:6.2f} MB  the rest ({len(small)} mappings under 64 kB)")
 PY
     kill "$pid"
     wait "$pid" 2>/dev/null || true

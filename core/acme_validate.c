@@ -637,8 +637,11 @@ cs_code cs_validator_start(const cs_validator_config *config, cs_validator **out
     if (!config || !out)
         return cs_err_set(err, CS_EINVAL, "validation: no configuration");
     /* opened here, not at load time (core/lazy.h): a missing one is named */
-    if (cs_lazy_load(&cs_lazy_curl, err) != CS_OK || cs_lazy_load(&cs_lazy_cares, err) != CS_OK)
-        return err ? err->code : CS_EUNSUPPORTED;
+    rc = cs_lazy_load(&cs_lazy_curl, err);
+    if (rc == CS_OK)
+        rc = cs_lazy_load(&cs_lazy_cares, err);
+    if (rc != CS_OK)
+        return rc;
     pthread_once(&global_once, global_init);
     if (!global_ok)
         return cs_err_set(err, CS_ECRYPTO,

@@ -9,13 +9,15 @@
 . "$(dirname "$0")/lib.sh"
 . "$repo/tests/pg/pglib.sh"
 
-# mapped PID: the shared objects PID maps, one per line, by file name.
-mapped() {
-    awk '$6 ~ /\.so/ { n = split($6, p, "/"); print p[n] }' "/proc/$1/maps" | sort -u
+# libs_in MAPS: the shared objects a maps file names, one per line, by file name.
+libs_in() {
+    awk '$6 ~ /\.so/ { n = split($6, p, "/"); print p[n] }' "$1" | sort -u
 }
-# none_of NAME FILE: FILE names no library opened on first use, nor libcurl's own.
+# The libraries opened on first use, and some of libcurl's own.
+lazy='^lib(pq|curl|cares|jansson|idn2|unistring|gnutls|krb5|ldap|ssh2|rtmp|nghttp2)[.-]'
+# none_of NAME FILE: FILE names none of them.
 none_of() {
-    if grep -E '^lib(pq|curl|cares|jansson|idn2|unistring|gnutls|krb5|ldap|ssh2|rtmp|nghttp2)[.-]' "$2" >"$tmp/hits"; then
+    if grep -E "$lazy" "$2" >"$tmp/hits"; then
         bad "$1 maps: $(tr '\n' ' ' <"$tmp/hits")"
     else
         ok
@@ -36,11 +38,12 @@ end
 io.write(io.open("/proc/self/maps"):read("a"))
 LUA
 lua "$tmp/maps.lua" >"$tmp/require.maps" 2>&1 || { bad "require pki"; cat "$tmp/require.maps" >&2; }
-awk '$6 ~ /\.so/ { n = split($6, p, "/"); print p[n] }' "$tmp/require.maps" | sort -u >"$tmp/require.libs"
+libs_in "$tmp/require.maps" >"$tmp/require.libs"
 contains "the module itself is mapped (the check reads real maps)" "$tmp/require.libs" "pki.so"
 none_of 'require "pki"' "$tmp/require.libs"
-lua "$tmp/maps.lua" "$tmp/ca.db" >"$tmp/store.maps" 2>&1 || { bad "SQLite store"; cat "$tmp/store.maps" >&2; }
-awk '$6 ~ /\.so/ { n = split($6, p, "/"); print p[n] }' "$tmp/store.maps" | sort -u >"$tmp/store.libs"
+lua "$tmp/maps.lua" "$tmp/ca.db" >"$tmp/store.maps" 2>&1 ||
+    { bad "SQLite store"; cat "$tmp/store.maps" >&2; }
+libs_in "$tmp/store.maps" >"$tmp/store.libs"
 contains "SQLite is mapped" "$tmp/store.libs" "libsqlite3"
 none_of "a SQLite store" "$tmp/store.libs"
 
@@ -58,25 +61,28 @@ out=$tmp/chain
 check "build_chain" build_chain --out "$out"
 check "issue a leaf" lua "$repo/scripts/issue.lua" --chain "$out" --profile server \
     --name leaf.test --out "$tmp/leaf"
-start_server "$tmp/serve.log" --chain "$out" --http-port 0 || { bad "server start"; finish; exit 1; }
+start_server "$tmp/serve.log" --chain "$out" --http-port 0 ||
+    { bad "server start"; finish; exit 1; }
 check "a page" curl -sS --fail --max-time 10 --cacert "$out/root.pem" \
     --resolve "localhost:$port:127.0.0.1" -o /dev/null "https://localhost:$port/"
-check "an OCSP answer" openssl ocsp -issuer "$out/intermediate.pem" -cert "$tmp/leaf/leaf.test.pem" \
-    -CAfile "$out/root.pem" -url "http://127.0.0.1:$http_port/ocsp" -timeout 10
+check "an OCSP answer" openssl ocsp -issuer "$out/intermediate.pem" \
+    -cert "$tmp/leaf/leaf.test.pem" -CAfile "$out/root.pem" \
+    -url "http://127.0.0.1:$http_port/ocsp" -timeout 10
 contains "... good" "$tmp/last.out" "leaf.test.pem: good"
-mapped "$server_pid" >"$tmp/serve.libs"
+libs_in "/proc/$server_pid/maps" >"$tmp/serve.libs"
 contains "the server maps OpenSSL" "$tmp/serve.libs" "libssl.so"
 none_of "serve.lua without --acme or PostgreSQL" "$tmp/serve.libs"
 stop_server TERM && ok || bad "SIGTERM exit status"
 
 # 3. ACME: libcurl and c-ares once validation starts
-vport=$(/usr/bin/python3 -S -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+vport=$(/usr/bin/python3 -S -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])')
 start_server "$tmp/acme.log" --chain "$out" --acme --acme-http-port "$vport" ||
     { bad "server start with --acme"; finish; exit 1; }
 check "the ACME directory" curl -sS --fail --max-time 10 --cacert "$out/root.pem" \
     --resolve "localhost:$port:127.0.0.1" "https://localhost:$port/acme/directory"
 contains "... names newOrder" "$tmp/last.out" "newOrder"
-mapped "$server_pid" >"$tmp/acme.libs"
+libs_in "/proc/$server_pid/maps" >"$tmp/acme.libs"
 contains "--acme maps libcurl" "$tmp/acme.libs" "libcurl"
 contains "--acme maps c-ares" "$tmp/acme.libs" "libcares"
 contains "--acme maps jansson" "$tmp/acme.libs" "libjansson"
@@ -96,7 +102,8 @@ local root = assert(store:issue({ subject = { { "CN", "Lazy PG Root" } }, validi
 assert(store:status(root:serial(), root:info().subject_line).status == "good")
 io.write(io.open("/proc/self/maps"):read("a"))
 LUA
-lua "$tmp/pg.lua" "$pg_url" >"$tmp/pg.maps" 2>&1 || { bad "PostgreSQL store"; cat "$tmp/pg.maps" >&2; }
+lua "$tmp/pg.lua" "$pg_url" >"$tmp/pg.maps" 2>&1 ||
+    { bad "PostgreSQL store"; cat "$tmp/pg.maps" >&2; }
 contains "a PostgreSQL store maps libpq" "$tmp/pg.maps" "/libpq.so"
 lacks "... and not libcurl" "$tmp/pg.maps" "/libcurl"
 finish
