@@ -33,6 +33,7 @@ struct cs_key {
      * parameters key, shared by the generator's keys (a reference each), so
      * cs_cert_sign copies the group instead of creating it; else NULL. */
     EVP_PKEY *ec_params;
+    int on_token; /* the private half is on a PKCS#11 token (core/hsm.c) */
 };
 
 struct cs_cert {

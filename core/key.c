@@ -56,6 +56,7 @@ static cs_code wrap(EVP_PKEY **pkey, cs_key **out, cs_err *err)
     key->pkey = *pkey;
     key->is_private = 1;
     key->ec_params = NULL;
+    key->on_token = 0;
     *pkey = NULL;
     *out = key;
     return CS_OK;
@@ -416,6 +417,7 @@ cs_code csi_key_from_public(EVP_PKEY *pkey, const char *what, cs_key **out, cs_e
     key->pkey = pkey;
     key->is_private = 0;
     key->ec_params = NULL;
+    key->on_token = 0;
     *out = key;
     return CS_OK;
 }
