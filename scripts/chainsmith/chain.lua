@@ -305,7 +305,8 @@ local function load_existing(files, passphrase)
     if not ok then
         return nil, ("%s: %s"):format(files.cert, merr)
     end
-    return { key = key, cert = cert, encrypt = encrypt, token = on_token and ca_key.token_of(files) }
+    return { key = key, cert = cert, encrypt = encrypt,
+        token = on_token and ca_key.token_of(files) }
 end
 
 -- Sign a certificate from its profile with a new key, and record it. hsm:
