@@ -67,6 +67,17 @@ check "the CRL lists the leaf and verifies" sh -c \
      cat '$chain/root.pem' '$chain/intermediate.pem' >'$tmp/cas.pem' &&
      openssl crl -inform DER -in '$chain/intermediate.crl' -CAfile '$tmp/cas.pem' -noout"
 
+# renew.lua rolls the intermediate: the new key is made on the same token
+old_uri=$(cat "$chain/intermediate.key.uri")
+check "renew.lua --intermediate rolls through the token" lua "$repo/scripts/renew.lua" \
+    --chain "$chain" --intermediate --pin-env CS_PIN
+contains "the new intermediate key is on the token" "$chain/intermediate.key.uri" \
+    "pkcs11:token=ca;object=chainsmith-intermediate-"
+if [ "$(cat "$chain/intermediate.key.uri")" != "$old_uri" ] && [ ! -e "$chain/intermediate.key" ]
+then ok; else bad "the rolled intermediate's key is not a new token key"; fi
+check "openssl verifies the renewed server certificate" openssl verify \
+    -CAfile "$chain/root.pem" -untrusted "$chain/intermediate.pem" "$chain/server.pem"
+
 # serve.lua on a copy of the token: one process per token
 token_home "$tmp/hsm-serve"
 cp -a "$tmp/hsm/tokens/." "$tmp/hsm-serve/tokens/"
@@ -146,7 +157,34 @@ for f in root.pem root.key.uri root.key intermediate.pem; do
 done
 check "no new objects on the token after the refusals" sh -c \
     "pkcs11-tool --module '$module' --token-label ca --login --pin 1234 -O 2>/dev/null |
-     grep -c 'Private Key Object' | grep -qx 3"
+     grep -c 'Private Key Object' | grep -qx 5"
+
 equal "nothing in chain/ changed" "$(snapshot)" ""
+
+# malformed URIs, from Lua: each refused by what is wrong
+cat >"$tmp/read_key.lua" <<'LUA'
+-- read_key.lua URI: print why pki.read_key refuses URI; exit 1 if it does not
+local key, err = require("pki").read_key(arg[1], { pin = "1234" })
+io.write(tostring(err), "\n")
+os.exit(key == nil and 0 or 1)
+LUA
+uri_error() { # uri_error URI TEXT: pki.read_key refuses URI saying TEXT
+    lua "$tmp/read_key.lua" "$1" >"$tmp/uri.out" 2>&1 || bad "read_key accepted $1"
+    contains "URI $1" "$tmp/uri.out" "$2"
+}
+uri_error "pkcs11:token=ca" "needs token= and object="
+uri_error "pkcs11:token=ca;object=a%2" "object: bad or empty value"
+uri_error "pkcs11:token=ca;object=x;serial=1" "unsupported attribute 'serial'"
+uri_error "pkcs11:token=ca;object=x?pin-source=file:/etc/pin" "pin-source: a PIN never goes in the URI"
+uri_error "pkcs11:token=c%61;object=nothere" "token 'ca': no private key labelled 'nothere'"
+uri_error "pkcs11:token=ca;object=x?module-path=/nonexistent.so" \
+    "PKCS#11 module /nonexistent.so: cannot load it"
+
+# --force without --hsm: back to key files, the URI files gone
+check "build_chain --force without --hsm" build_chain --out "$chain" --force
+for name in root intermediate ocsp; do
+    if [ -e "$chain/$name.key" ] && [ ! -e "$chain/$name.key.uri" ]; then ok
+    else bad "$name: not back to a key file after --force"; fi
+done
 
 finish
