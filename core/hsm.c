@@ -107,7 +107,7 @@ static cs_code take_attr(struct p11_uri *u, const char *a, size_t n, int query, 
         dst = u->object, cap = sizeof u->object;
     else if (query && k == 11 && memcmp(a, "module-path", 11) == 0)
         dst = u->module, cap = sizeof u->module;
-    else if (!query && ((k == 4 && memcmp(a, "type", 4) == 0)))
+    else if (!query && k == 4 && memcmp(a, "type", 4) == 0)
         return CS_OK; /* the key we want is the private one whatever it says */
     else
         return cs_err_set(err, CS_EINVAL,
@@ -403,10 +403,28 @@ static EVP_PKEY *load_by_store(const char *uri, const char *pin)
     return pkey;
 }
 
+/* label percent-encoded where RFC 7512 needs it, into out (3 * LABEL_MAX + 1). */
+static void escape(const char *label, char *out)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    const unsigned char *s = (const unsigned char *)label;
+
+    for (; *s; s++) {
+        if (strchr(";?&%/=", *s) || *s < 0x21 || *s > 0x7e) {
+            *out++ = '%';
+            *out++ = hex[*s >> 4];
+            *out++ = hex[*s & 15];
+        } else {
+            *out++ = (char)*s;
+        }
+    }
+    *out = '\0';
+}
+
 static cs_code load(const struct p11_uri *u, const char *uri, const char *pin, cs_key **out,
                     cs_err *err)
 {
-    char canon[2 * LABEL_MAX + 64];
+    char tok[3 * LABEL_MAX + 1], obj[3 * LABEL_MAX + 1], canon[sizeof tok + sizeof obj + 64];
     struct p11 m;
     ENGINE *e = NULL;
     EVP_PKEY *pkey = NULL;
@@ -423,28 +441,12 @@ static cs_code load(const struct p11_uri *u, const char *uri, const char *pin, c
     }
     p11_close(&m);
     /* The engine's URI parser knows fewer attributes than RFC 7512: give
-     * it the two that name the key. Labels we write need no escaping; one
-     * with ';' or '%' is escaped. */
-    {
-        char tok[3 * LABEL_MAX + 1], obj[3 * LABEL_MAX + 1];
-        const char *src[2] = {u->token, u->object};
-        char *dst[2] = {tok, obj};
-        int i;
-        for (i = 0; i < 2; i++) {
-            const unsigned char *s = (const unsigned char *)src[i];
-            char *d = dst[i];
-            for (; *s; s++) {
-                if (strchr(";?&%/=", *s) || *s < 0x21 || *s > 0x7e)
-                    d += sprintf(d, "%%%02X", *s);
-                else
-                    *d++ = (char)*s;
-            }
-            *d = '\0';
-        }
-        if (snprintf(canon, sizeof canon, "pkcs11:token=%s;object=%s;type=private", tok, obj) >=
-            (int)sizeof canon)
-            return cs_err_set(err, CS_EINVAL, "pkcs11 URI '%s': too long", uri);
-    }
+     * it the two that name the key, escaped. */
+    escape(u->token, tok);
+    escape(u->object, obj);
+    if (snprintf(canon, sizeof canon, "pkcs11:token=%s;object=%s;type=private", tok, obj) >=
+        (int)sizeof canon)
+        return cs_err_set(err, CS_EINVAL, "pkcs11 URI '%s': too long", uri);
     pthread_mutex_lock(&route_lock);
     if (have_provider()) {
         pkey = load_by_store(canon, pin);
@@ -559,6 +561,7 @@ cs_code cs_hsm_generate_key(const char *uri, const char *pin, const cs_key_param
             {CKA_LABEL, u.object, lab},
             {CKA_ID, id, sizeof id},
         };
+        /* EC: the first five (the curve); RSA: the size and the exponent too */
         rv = m.f->C_GenerateKeyPair(m.session, &mech, pub_tpl,
                                     is_ec ? 5 : 6, priv_tpl,
                                     sizeof priv_tpl / sizeof priv_tpl[0], &pub, &priv);

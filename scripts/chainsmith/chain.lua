@@ -604,12 +604,12 @@ function chain.build(opts)
             -- a key re-made stays where the old one was: --hsm, or its token
             local hsm = ca_key.on_token_names[name] and
                 (opts.hsm or (existing and existing.token)) or nil
-            local code
-            key, cert, code = issue(store, p, issuer_cert, issuer_key, hsm)
-            uri = code -- issue's third result, on success: the key's URI
+            local third -- the key's URI (nil: a key file), or on failure the code
+            key, cert, third = issue(store, p, issuer_cert, issuer_key, hsm)
             if not key then
-                return nil, cert, code
+                return nil, cert, third
             end
+            uri = third
             action = why and "re-issued" or "created"
             issuer_changed = issuer_changed or not leaf[name]
         end
