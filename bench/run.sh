@@ -16,3 +16,5 @@ ${LUA:-lua5.4} "$here/issue_files.lua" 300
 ${LUA:-lua5.4} "$here/revocation.lua" 10000 1000 2000
 printf '\nThe CA database: PostgreSQL beside SQLite (a throwaway cluster)\n'
 if [ "${QUICK:-0}" = 1 ]; then "$here/pg.sh" 300; else "$here/pg.sh" 1000; fi
+printf '\nSignatures through a PKCS#11 token (SoftHSM2) beside a file key\n'
+if [ "${QUICK:-0}" = 1 ]; then "$here/hsm.sh" 200 3; else "$here/hsm.sh" 1000 7; fi

@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "hsm.h"
+
 static int key_gc(lua_State *L)
 {
     cs_key **box = luaL_checkudata(L, 1, PKI_KEY);
@@ -119,12 +121,14 @@ static int keygen_generate(lua_State *L)
 }
 
 /* The optional {passphrase = s} table at idx (with overwrite too when
- * allow_overwrite): the passphrase or NULL; *overwrite set when asked. A
- * wrong type or an unknown option is the caller's bug and raises; an empty
- * passphrase is data, refused by core. */
-static const char *opt_passphrase(lua_State *L, int idx, int allow_overwrite, int *overwrite)
+ * allow_overwrite; with pin too when pin is not NULL): the passphrase or
+ * NULL; *overwrite and *pin set when asked. A wrong type or an unknown
+ * option is the caller's bug and raises; an empty passphrase is data,
+ * refused by core. */
+static const char *opt_secrets(lua_State *L, int idx, int allow_overwrite, int *overwrite,
+                               const char **pin)
 {
-    static const char *const load_names[] = {"passphrase", NULL};
+    static const char *const load_names[] = {"passphrase", "pin", NULL};
     static const char *const save_names[] = {"passphrase", "overwrite", NULL};
     const char *pass = NULL;
     pki_fields f;
@@ -136,7 +140,14 @@ static const char *opt_passphrase(lua_State *L, int idx, int allow_overwrite, in
     pki_field_string(&f, "passphrase", PKI_RAISE, &pass, NULL);
     if (allow_overwrite)
         pki_field_bool(&f, "overwrite", PKI_RAISE, overwrite);
+    if (pin)
+        pki_field_string(&f, "pin", PKI_RAISE, pin, NULL);
     return pass;
+}
+
+static const char *opt_passphrase(lua_State *L, int idx, int allow_overwrite, int *overwrite)
+{
+    return opt_secrets(L, idx, allow_overwrite, overwrite, NULL);
 }
 
 /* pki.load_key(pem_or_der [, what [, {passphrase = s}]]) */
@@ -167,15 +178,41 @@ static int key_load_public(lua_State *L)
     return 1;
 }
 
-/* pki.read_key(path [, {passphrase = s}]) */
+/* pki.read_key(path_or_uri [, {passphrase = s, pin = s}]): a pkcs11: URI
+ * (core/hsm.h) is opened on its token with the pin. */
 static int key_read(lua_State *L)
 {
     const char *path = luaL_checkstring(L, 1);
-    const char *pass = opt_passphrase(L, 2, 0, NULL);
+    const char *pin = NULL;
+    const char *pass = opt_secrets(L, 2, 0, NULL, &pin);
     cs_err err = {CS_OK, ""};
     cs_key **box = pki_newkey(L);
+    cs_code rc;
 
-    if (cs_key_load_file_pass(path, pass, box, &err) != CS_OK)
+    if (cs_hsm_is_uri(path))
+        rc = cs_hsm_load_key(path, pin, box, &err);
+    else
+        rc = cs_key_load_file_pass(path, pass, box, &err);
+    if (rc != CS_OK)
+        return pki_fail(L, &err);
+    return 1;
+}
+
+/* pki.generate_token_key(uri, {type = ..., curve = ..., bits = ...}, {pin = s}):
+ * a key pair made on the token (core/hsm.h, cs_hsm_generate_key). */
+static int key_generate_on_token(lua_State *L)
+{
+    const char *uri = luaL_checkstring(L, 1);
+    cs_key_params p = {NULL, NULL, 0};
+    cs_err err = {CS_OK, ""};
+    const char *pin = NULL;
+    cs_key **box;
+
+    if (pki_key_params(L, 2, 2, "key", &p, &err) < 0)
+        return pki_fail(L, &err);
+    (void)opt_secrets(L, 3, 0, NULL, &pin);
+    box = pki_newkey(L);
+    if (cs_hsm_generate_key(uri, pin, &p, box, &err) != CS_OK)
         return pki_fail(L, &err);
     return 1;
 }
@@ -235,6 +272,8 @@ static int key_info(lua_State *L)
     lua_setfield(L, -2, "bits");
     lua_pushstring(L, fp);
     lua_setfield(L, -2, "fingerprint");
+    lua_pushboolean(L, cs_key_on_token(key));
+    lua_setfield(L, -2, "on_token");
     return 1;
 }
 
@@ -258,6 +297,7 @@ const luaL_Reg pki_key_funcs[] = {
     {"load_key", key_load},
     {"load_public_key", key_load_public},
     {"read_key", key_read},
+    {"generate_token_key", key_generate_on_token},
     {"key_generator", keygen_new},
     {NULL, NULL},
 };

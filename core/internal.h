@@ -39,6 +39,7 @@ struct cs_key {
      * instructions); else NULL. */
     unsigned char *ec_point;
     size_t ec_point_len;
+    int on_token; /* the private half is on a PKCS#11 token (core/hsm.c) */
 };
 
 struct cs_cert {

@@ -58,6 +58,7 @@ static cs_code wrap(EVP_PKEY **pkey, cs_key **out, cs_err *err)
     key->ec_params = NULL;
     key->ec_point = NULL;
     key->ec_point_len = 0;
+    key->on_token = 0;
     *pkey = NULL;
     *out = key;
     return CS_OK;
@@ -420,6 +421,7 @@ cs_code csi_key_from_public(EVP_PKEY *pkey, const char *what, cs_key **out, cs_e
     key->ec_params = NULL;
     key->ec_point = NULL;
     key->ec_point_len = 0;
+    key->on_token = 0;
     *out = key;
     return CS_OK;
 }

@@ -16,6 +16,7 @@
 #include <openssl/ocsp.h>
 #include <openssl/x509v3.h>
 
+#include "hsm.h"
 #include "internal.h"
 #include "store_pg.h"
 #include "ocsp.h"
@@ -50,6 +51,7 @@ struct cs_ocsp_responder {
     EVP_PKEY *key;
     const char *digest; /* cs_key_digest_name's static string, or NULL */
     int delegated;      /* signer is not the issuer: include its certificate */
+    int on_token;       /* key is on a PKCS#11 token: sign under token_sign_lock */
     pthread_mutex_t signer_lock;
     char *issuer_line;  /* what the lookup is given */
     issuer_hash hashes[N_HASHES];
@@ -184,6 +186,7 @@ cs_code cs_ocsp_responder_new(const cs_ocsp_params *p, cs_ocsp_responder **out, 
     }
     atomic_init(&r->refs, 1);
     r->digest = cs_key_digest_name(p->signer_key);
+    r->on_token = cs_key_on_token(p->signer_key);
     r->next_update_secs = p->next_update_secs;
     r->lookup = p->lookup;
     r->lookup_arg = p->lookup_arg;
@@ -412,6 +415,9 @@ static cs_code encode_response(int status, OCSP_BASICRESP *bs, unsigned char **d
 /* Sign bs with the signer's key and digest; responderID by key hash (RFC
  * 6960 4.2.2.3, the smaller one); the signer's certificate along when
  * delegated, so the client can check it chains to the issuer (4.2.2.2). */
+/* One signature at a time through a PKCS#11 token (core/hsm.h). */
+static pthread_mutex_t token_sign_lock = PTHREAD_MUTEX_INITIALIZER;
+
 static cs_code sign_basic(cs_ocsp_responder *r, OCSP_BASICRESP *bs, cs_err *err)
 {
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
@@ -419,6 +425,7 @@ static cs_code sign_basic(cs_ocsp_responder *r, OCSP_BASICRESP *bs, cs_err *err)
     EVP_PKEY *key;
     const char *digest;
     unsigned long flags;
+    int on_token;
     cs_code rc = CS_OK;
 
     pthread_mutex_lock(&r->signer_lock);
@@ -426,12 +433,20 @@ static cs_code sign_basic(cs_ocsp_responder *r, OCSP_BASICRESP *bs, cs_err *err)
     key = EVP_PKEY_up_ref(r->key) == 1 ? r->key : NULL;
     digest = r->digest;
     flags = OCSP_RESPID_KEY | (r->delegated ? 0 : OCSP_NOCERTS);
+    on_token = r->on_token;
     pthread_mutex_unlock(&r->signer_lock);
+
+    /* A token does one operation per session at a time; the workers sign
+     * one after another rather than count on the driver's session pool. */
+    if (on_token)
+        pthread_mutex_lock(&token_sign_lock);
 
     if (!ctx || !signer || !key ||
         EVP_DigestSignInit_ex(ctx, NULL, digest, NULL, NULL, key, NULL) != 1 ||
         OCSP_basic_sign_ctx(bs, signer->x509, ctx, NULL, flags) != 1)
         rc = cs_err_ossl(err, CS_ECRYPTO, "ocsp: signing the response");
+    if (on_token)
+        pthread_mutex_unlock(&token_sign_lock);
     EVP_MD_CTX_free(ctx);
     EVP_PKEY_free(key);
     cs_cert_free(signer);
@@ -462,6 +477,7 @@ cs_code cs_ocsp_responder_set_signer(cs_ocsp_responder *r, const cs_cert *signer
     r->signer = cert;
     r->key = key->pkey;
     r->digest = cs_key_digest_name(key);
+    r->on_token = cs_key_on_token(key);
     r->delegated = delegated;
     pthread_mutex_unlock(&r->signer_lock);
     cs_cert_free(old_cert);

@@ -12,11 +12,11 @@ cache="$here/.cache"
 
 packages="build-essential cmake pkg-config libssl-dev openssl libsqlite3-dev sqlite3
 libidn2-dev libjansson-dev libpq-dev liblua5.4-dev lua5.4 lua-argparse lua-cjson lua-filesystem lua-check gnutls-bin
-curl dpkg-dev ca-certificates libcurl4-openssl-dev libc-ares-dev"
+curl dpkg-dev ca-certificates libcurl4-openssl-dev libc-ares-dev libp11-kit-dev libengine-pkcs11-openssl"
 
 if [ "${1:-}" = "--test" ]; then
     packages="$packages chromium libnss3-tools openjdk-17-jre-headless testssl.sh bsdutils
-python3 certbot lego pebble python3-acme postgresql-15 postgresql-client-15"
+python3 certbot lego pebble python3-acme postgresql-15 postgresql-client-15 softhsm2 opensc"
 fi
 
 missing=""

@@ -1,4 +1,5 @@
 -- The build_chain.lua command: options, the build, the summary.
+local ca_key = require "chainsmith.ca_key"
 local chain = require "chainsmith.chain"
 local common = require "chainsmith.cli"
 local layout = require "chainsmith.layout"
@@ -80,6 +81,12 @@ local function new_parser(defaults)
     common.json_option(parser)
     secret.options(parser, "passphrase", "Encrypt the root and intermediate keys (and open "
         .. "them when they already are) with a passphrase")
+    parser:option("--hsm", "Make the root, intermediate and OCSP responder keys this run "
+        .. "creates on a PKCS#11 token, named by a pkcs11: URI without object= (e.g. "
+        .. "pkcs11:token=ca, or pkcs11:token=ca?module-path=/usr/lib/softhsm/libsofthsm2.so); "
+        .. "chain/ then holds NAME.key.uri, not the key (docs/keys.md).")
+        :argname("URI")
+    ca_key.options(parser)
     return parser
 end
 
@@ -90,12 +97,23 @@ function cli.main(args, boot)
     local defaults = { chain = "chain", profiles = boot.profiles_dir }
     local opts = quick_parse(args, defaults) or new_parser(defaults):parse(args)
 
+    if opts.hsm then
+        local good, uerr = ca_key.check_uri(opts.hsm, "--hsm")
+        if not good then -- a usage error, like --passphrase VALUE (exit 2)
+            io.stderr:write("build_chain: ", uerr, "\n")
+            os.exit(2)
+        end
+    end
     local passphrase, perr = secret.read(opts, "passphrase")
     if passphrase == nil then
         boot.die("build_chain: %s", perr)
     end
+    local pinned, pin_err = ca_key.use_options(opts)
+    if not pinned then
+        boot.die("build_chain: %s", pin_err)
+    end
     local report, err = chain.build { out = opts.chain, profiles = opts.profiles,
-        force = opts.force, passphrase = passphrase or nil,
+        force = opts.force, passphrase = passphrase or nil, hsm = opts.hsm,
         roll_intermediate = opts.roll_intermediate and "--roll-intermediate" or nil }
     if not report then
         boot.die("build_chain: %s", err)

@@ -7,6 +7,7 @@
 --
 -- docs/issue.md describes the request and the result.
 local pki = require "pki"
+local ca_key = require "chainsmith.ca_key"
 local crl = require "chainsmith.crl"
 local guard = require "chainsmith.guard"
 local layout = require "chainsmith.layout"
@@ -31,7 +32,8 @@ end
 -- opts.policy a policy module (default require "policy"; a table of data
 -- alone, shaped like scripts/policy.lua's, gets the engine), opts.config its
 -- issuance table (default that module's policy.issuance), opts.passphrase
--- the intermediate key's when build_chain.lua encrypted it.
+-- the intermediate key's when build_chain.lua encrypted it, opts.pin the
+-- token's when the CA keys are on one (chainsmith/ca_key.lua).
 -- Returns the CA, or nil, message, code.
 function ca.open(opts)
     opts = opts or {}
@@ -46,7 +48,10 @@ function ca.open(opts)
         return nil, perr, pcode
     end
     guard.folder(dir)
-    for _, path in ipairs { files.intermediate.key, files.intermediate.cert, files.root.cert,
+    ca_key.use_pin(opts.pin)
+    local key_file = layout.exists(files.intermediate.uri) and files.intermediate.uri
+        or files.intermediate.key
+    for _, path in ipairs { key_file, files.intermediate.cert, files.root.cert,
         files.db } do
         local readable, rerr, rcode = guard.readable(path)
         if not readable then
@@ -57,8 +62,7 @@ function ca.open(opts)
                 :format(path, dir), "notfound"
         end
     end
-    local key, kerr, kcode = pki.read_key(files.intermediate.key,
-        opts.passphrase and { passphrase = opts.passphrase } or nil)
+    local key, kerr, kcode = ca_key.read(files.intermediate, opts.passphrase)
     if not key then
         return nil, kerr, kcode
     end
@@ -595,8 +599,7 @@ function CA:crl_signer(issuer_line)
     end
     if issuer_line == self.root:info().subject_line then
         -- one passphrase protects both CA keys (docs/keys.md)
-        local key, err, code = pki.read_key(self.files.root.key,
-            self.passphrase and { passphrase = self.passphrase } or nil)
+        local key, err, code = ca_key.read(self.files.root, self.passphrase)
         if not key then
             return nil, ("revoking a certificate the root issued needs the root key: %s")
                 :format(err), code

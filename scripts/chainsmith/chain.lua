@@ -3,6 +3,7 @@
 
 local pki = require "pki"
 local policy = require "policy"
+local ca_key = require "chainsmith.ca_key"
 local crl = require "chainsmith.crl"
 local guard = require "chainsmith.guard"
 local layout = require "chainsmith.layout"
@@ -263,23 +264,35 @@ end
 -- Returns {key = , cert = , encrypt = true when passphrase was given but the
 -- key is stored plain}; nil when neither exists; or nil, message.
 local function load_existing(files, passphrase)
-    for _, path in ipairs { files.key, files.cert } do
+    for _, path in ipairs { files.key, files.uri, files.cert } do
         local readable, rerr, rcode = guard.readable(path)
         if not readable then
             return nil, rerr, rcode
         end
     end
-    local have_key, have_cert = layout.exists(files.key), layout.exists(files.cert)
+    local on_token = layout.exists(files.uri)
+    if on_token and layout.exists(files.key) then
+        return nil, ("%s and %s are both there: one key is stale (a build cut short); remove "
+            .. "the one that does not match %s"):format(files.key, files.uri, files.cert),
+            "invalid"
+    end
+    local have_key, have_cert = ca_key.exists(files), layout.exists(files.cert)
     if not have_key and not have_cert then
         return nil, nil
     end
     if not (have_key and have_cert) then
-        return nil, ("%s or %s is missing"):format(files.key, files.cert)
+        return nil, ("%s or %s is missing"):format(on_token and files.uri or files.key,
+            files.cert)
     end
-    local key, kerr, kcode = pki.read_key(files.key)
-    local encrypt = key ~= nil and passphrase ~= nil
-    if not key and passphrase then
-        key, kerr, kcode = pki.read_key(files.key, { passphrase = passphrase })
+    local key, kerr, kcode, encrypt
+    if on_token then
+        key, kerr, kcode = ca_key.read(files)
+    else
+        key, kerr, kcode = pki.read_key(files.key)
+        encrypt = key ~= nil and passphrase ~= nil
+        if not key and passphrase then
+            key, kerr, kcode = pki.read_key(files.key, { passphrase = passphrase })
+        end
     end
     if not key then
         return nil, kerr, kcode
@@ -292,13 +305,23 @@ local function load_existing(files, passphrase)
     if not ok then
         return nil, ("%s: %s"):format(files.cert, merr)
     end
-    return { key = key, cert = cert, encrypt = encrypt }
+    return { key = key, cert = cert, encrypt = encrypt,
+        token = on_token and ca_key.token_of(files) }
 end
 
--- Sign a certificate from its profile with a new key, and record it.
-local function issue(store, p, issuer_cert, issuer_key)
+-- Sign a certificate from its profile with a new key, and record it. hsm:
+-- a pkcs11: URI naming the token to make the key on (chainsmith/ca_key.lua),
+-- or nil for a key in memory (written to a file). Returns the key, the
+-- certificate and the key's URI when on a token; or nil, message, code.
+local function issue(store, p, issuer_cert, issuer_key, hsm)
     progress.key(p.key)
-    local key, err, code = pki.generate_key(p.key)
+    local key, err, code, uri
+    if hsm then
+        key, uri, code = ca_key.generate(hsm, p.name, p.key)
+        err = uri
+    else
+        key, err, code = pki.generate_key(p.key)
+    end
     if not key then
         return nil, ("profile %s: %s"):format(p.name, err), code
     end
@@ -307,7 +330,7 @@ local function issue(store, p, issuer_cert, issuer_key)
     if not cert then
         return nil, ("profile %s: %s"):format(p.name, err), code
     end
-    return key, cert
+    return key, cert, uri
 end
 
 -- The files of what was issued, each key with its certificate, and the
@@ -320,7 +343,10 @@ local function build_files(report, files, force, passphrase)
     for _, r in ipairs(report) do
         local f, overwrite = files[r.name], force or r.action == "re-issued"
         local pass = ca_keys[r.name] and passphrase or nil
-        if r.action ~= "kept" then
+        if r.action ~= "kept" and r.uri then -- on a token: only where it is
+            out[#out + 1] = { path = f.uri, data = r.uri .. "\n", overwrite = overwrite }
+            out[#out + 1] = { path = f.cert, cert = r.cert, overwrite = overwrite }
+        elseif r.action ~= "kept" then
             out[#out + 1] = { path = f.key, key = r.key, overwrite = overwrite, passphrase = pass }
             out[#out + 1] = { path = f.cert, cert = r.cert, overwrite = overwrite }
         elseif r.encrypt and pass then
@@ -332,6 +358,18 @@ local function build_files(report, files, force, passphrase)
         out[#out + 1] = { path = files.server_chain, certs = certs, overwrite = true }
     end
     return out
+end
+
+-- A key re-made in the other form (--force with or without --hsm) leaves
+-- the old form's file: removed once the new one is in place. (A build cut
+-- short between the two is caught by load_existing, which finds both.)
+local function remove_replaced(report, files)
+    for _, r in ipairs(report) do
+        if r.action ~= "kept" then
+            local f = files[r.name]
+            os.remove(r.uri and f.key or f.uri)
+        end
+    end
 end
 
 -- Finish or undo what a build, renewal, revocation or issuance killed
@@ -470,13 +508,17 @@ end
 -- opts.force re-creates everything; opts.renew (a reason) re-issues the
 -- server certificate even when nothing else asks for it; opts.roll_intermediate
 -- (a reason) rolls the intermediate under the kept root even when it is not
--- due (chainsmith/rollover.lua). opts.passphrase, if
+-- due (chainsmith/rollover.lua). opts.hsm, a pkcs11: URI naming a token
+-- (no object=), makes the root, intermediate and OCSP responder keys that
+-- this run creates on that token, with opts.pin (chainsmith/ca_key.lua); a
+-- key re-made later stays on its token. opts.passphrase, if
 -- given, encrypts the root and intermediate keys (and opens them when they
 -- already are); the server key stays plain so that serve.lua starts
 -- unattended. Returns a report: one entry per
 -- certificate {name, cert, action = "created"|"kept"|"re-issued", why}, or
 -- nil, message, code.
 function chain.build(opts)
+    ca_key.use_pin(opts.pin)
     local profiles, files, fcode = open_folder(opts.profiles, opts.out, opts.force)
     if not profiles then
         return nil, files, fcode
@@ -555,15 +597,19 @@ function chain.build(opts)
             drift = kerr -- how the kept CA differs from its profile, or nil
         end
 
-        local key, cert, action
+        local key, cert, action, uri
         if existing and not why then
             key, cert, action = existing.key, existing.cert, "kept"
         else
-            local code
-            key, cert, code = issue(store, p, issuer_cert, issuer_key)
+            -- a key re-made stays where the old one was: --hsm, or its token
+            local hsm = ca_key.on_token_names[name] and
+                (opts.hsm or (existing and existing.token)) or nil
+            local third -- the key's URI (nil: a key file), or on failure the code
+            key, cert, third = issue(store, p, issuer_cert, issuer_key, hsm)
             if not key then
-                return nil, cert, code
+                return nil, cert, third
             end
+            uri = third
             action = why and "re-issued" or "created"
             issuer_changed = issuer_changed or not leaf[name]
         end
@@ -572,7 +618,7 @@ function chain.build(opts)
             why = "key now encrypted"
         end
         report[#report + 1] = { name = name, key = key, cert = cert, action = action, why = why,
-            encrypt = encrypt, drift = drift, profile_file = p.file,
+            encrypt = encrypt, uri = uri, drift = drift, profile_file = p.file,
             previous = action == "re-issued" and existing.cert or nil }
         if name == "root" then
             roots = { cert }
@@ -635,6 +681,7 @@ function chain.build(opts)
     if not placed then
         return nil, perr2, pcode
     end
+    remove_replaced(report, files)
     return report
 end
 

@@ -18,8 +18,10 @@ function guard.database(files, dir)
     end
     local keys = {}
     for _, name in ipairs(ca_keys) do
-        if layout.present(files[name].key) then
-            keys[#keys + 1] = files[name].key
+        for _, path in ipairs { files[name].key, files[name].uri } do
+            if layout.present(path) then
+                keys[#keys + 1] = path
+            end
         end
     end
     if #keys == 0 then

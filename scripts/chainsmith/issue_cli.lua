@@ -1,4 +1,5 @@
 -- The issue.lua command: options, the request, the files, the summary.
+local ca_key = require "chainsmith.ca_key"
 local common = require "chainsmith.cli"
 local number = require "chainsmith.number"
 local pki = require "pki"
@@ -41,6 +42,7 @@ function cli.main(args, boot)
     common.json_option(parser)
     secret.options(parser, "passphrase", "The intermediate key's passphrase, when "
         .. "build_chain.lua encrypted it")
+    ca_key.options(parser)
     local opts = parser:parse(args)
     if not opts.csr and #opts.name == 0 then
         parser:error("give --csr FILE or at least one --name NAME")
@@ -57,6 +59,10 @@ function cli.main(args, boot)
     local passphrase, perr = secret.read(opts, "passphrase")
     if passphrase == nil then
         boot.die("issue: %s", perr)
+    end
+    local pinned, pin_err = ca_key.use_options(opts)
+    if not pinned then
+        boot.die("issue: %s", pin_err)
     end
     local ca, err = require("chainsmith.ca").open { dir = opts.chain, profiles = opts.profiles,
         policy = pol, passphrase = passphrase or nil }

@@ -74,7 +74,10 @@ function layout.open_store(db)
 end
 
 local function paths(out, name)
-    return { key = out .. "/" .. name .. ".key", cert = out .. "/" .. name .. ".pem" }
+    -- uri: NAME.key.uri, the key's pkcs11: URI when it is on a token
+    -- instead of in NAME.key (chainsmith/ca_key.lua)
+    return { key = out .. "/" .. name .. ".key", cert = out .. "/" .. name .. ".pem",
+        uri = out .. "/" .. name .. ".key.uri" }
 end
 
 -- The files of the chain folder out: each certificate's key and cert, the

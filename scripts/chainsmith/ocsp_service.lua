@@ -5,6 +5,7 @@
 -- (chain/ocsp.pem, ocsp.key: OCSPSigning only), so serving OCSP never needs
 -- the intermediate's key, which may be encrypted (docs/keys.md).
 local pki = require "pki"
+local ca_key = require "chainsmith.ca_key"
 local layout = require "chainsmith.layout"
 
 local service = {}
@@ -23,7 +24,7 @@ local function read_signer(files)
         return nil, err
     end
     local key
-    key, err = pki.read_key(files.key)
+    key, err = ca_key.read(files.pair)
     if not key then
         return nil, err
     end
@@ -35,7 +36,9 @@ end
 -- has no ocsp.pem).
 function service.open(dir)
     local f = layout.files(dir)
-    local files = { issuer = f.intermediate.cert, signer = f.ocsp.cert, key = f.ocsp.key,
+    -- the responder's key: ocsp.key, or on a token (ocsp.key.uri)
+    local key_file = layout.exists(f.ocsp.uri) and f.ocsp.uri or f.ocsp.key
+    local files = { issuer = f.intermediate.cert, signer = f.ocsp.cert, key = key_file,
         db = f.db }
     for _, path in pairs(files) do
         if not layout.exists(path) then
@@ -46,6 +49,7 @@ function service.open(dir)
     if not issuer then
         return nil, err
     end
+    files.pair = f.ocsp
     local signer, key = read_signer(files)
     if not signer then
         return nil, key

@@ -3,6 +3,7 @@
 -- test build_chain.lua applies: chain.leaf_status), or now with --force, and
 -- sign again the CRLs past half their life. Meant for cron; a running
 -- serve.lua picks the new files up by itself.
+local ca_key = require "chainsmith.ca_key"
 local common = require "chainsmith.cli"
 local renew_result = require "chainsmith.renew_result"
 local renewal = require "chainsmith.renewal"
@@ -35,6 +36,7 @@ local function parse(args, defaults)
         .. "its profile.")
     secret.options(parser, "passphrase", "The CA keys' passphrase, when build_chain.lua "
         .. "encrypted them")
+    ca_key.options(parser)
     return parser:parse(args)
 end
 
@@ -42,6 +44,10 @@ function cli.main(args, boot)
     local opts = parse(args, { profiles = boot.profiles_dir })
     if opts.json then
         io.output(io.stderr) -- the human lines (io.write) stay out of the JSON
+    end
+    local pinned, pin_err = ca_key.use_options(opts)
+    if not pinned then
+        boot.die("renew: %s", pin_err)
     end
     local result, err = renewal.run(opts, function()
         return secret.read(opts, "passphrase")

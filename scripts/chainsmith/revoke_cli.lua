@@ -2,6 +2,7 @@
 -- chainsmith.revocation and its summary.
 -- Exit status: 0 revoked, 1 any other failure, 3 unknown serial, 4 already
 -- revoked (docs/revocation.md).
+local ca_key = require "chainsmith.ca_key"
 local common = require "chainsmith.cli"
 local pki = require "pki"
 local revocation = require "chainsmith.revocation"
@@ -29,12 +30,18 @@ function cli.main(args, boot)
     common.json_option(parser)
     secret.options(parser, "passphrase", "The CA keys' passphrase, when build_chain.lua "
         .. "encrypted them")
+    ca_key.options(parser)
     local opts = parser:parse(args)
     if not opts.serial and not opts.cert then
         parser:error("give --serial HEX or --cert FILE")
     end
 
     local passphrase, perr = secret.read(opts, "passphrase")
+    local pinned, pin_err = ca_key.use_options(opts)
+    if not pinned then
+        io.stderr:write("revoke: ", pin_err, "\n")
+        os.exit(1)
+    end
     local result, err, code = revocation.revoke { chain = opts.chain, profiles = opts.profiles,
         reason = opts.reason, serial = opts.serial, cert = opts.cert,
         passphrase = passphrase, passphrase_error = perr }

@@ -1,4 +1,5 @@
 -- The serve.lua command: options in, one call to chainsmith.server_runtime.
+local ca_key = require "chainsmith.ca_key"
 local acme_options = require "chainsmith.acme_options"
 local api_options = require "chainsmith.api_options"
 local common = require "chainsmith.cli"
@@ -88,6 +89,7 @@ function cli.main(args, boot)
         .. "policy.acme decides ACME requests, policy.api the signing API's).")
     secret.options(parser, "passphrase", "The CA keys' passphrase, when build_chain.lua "
         .. "encrypted them (ACME issues with the intermediate's key)")
+    ca_key.options(parser)
     local opts = parser:parse(args)
     local problem = option_problem(opts)
     if problem then
@@ -115,6 +117,10 @@ function cli.main(args, boot)
             common.fail("serve", "--policy: " .. perr)
         end
         opts.policy_module = pol
+    end
+    local pinned, pin_err = ca_key.use_options(opts)
+    if not pinned then
+        common.fail("serve", pin_err)
     end
     runtime.run(opts, boot)
 end

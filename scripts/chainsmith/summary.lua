@@ -174,7 +174,9 @@ function summary.chain(report, files)
     local responder = ""
     for _, r in ipairs(report) do
         if r.name == "ocsp" then
-            responder = (", %s + %s (the OCSP responder)"):format(files.ocsp.cert, files.ocsp.key)
+            -- its key in a file, or on a token (chainsmith/ca_key.lua)
+            local key = layout.exists(files.ocsp.uri) and files.ocsp.uri or files.ocsp.key
+            responder = (", %s + %s (the OCSP responder)"):format(files.ocsp.cert, key)
         end
     end
     parts[#parts + 1] = ("files: %s (trust this), %s + %s (serve these)%s, %s\n")
