@@ -29,7 +29,9 @@ this load now and then): every client stops, the line says "stalled": true
 and the exit status is 3, so the caller can start a fresh server.
 
 Prints one JSON line: orders, errors, stalled, seconds, orders_per_s,
-p50_ms, p99_ms, max_ms, client_cpu_s, server_cpu_s, rss_idle_kb,
+p50_ms, p99_ms, max_ms, client_cpu_s, polls_per_order (status reads while
+waiting), phase_ms (mean wall time of each step of an order: where its
+latency goes), server_cpu_s, rss_idle_kb,
 rss_peak_kb.
 """
 import argparse
@@ -47,26 +49,62 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from acmeraw import Account, Server, csr_for, new_order, wait_status  # noqa: E402
 
 
-def one_order(acct, publish, unpublish, name, poll):
+class Phases:
+    """Wall time per step of an order, summed over the orders of a process:
+    where an order's latency goes (the "phase_ms" means in the output)."""
+
+    NAMES = ("newOrder", "authz", "publish", "challenge", "authz_wait", "order_ready_wait",
+             "finalize", "order_valid_wait", "download")
+
+    def __init__(self):
+        self.sum = dict.fromkeys(self.NAMES, 0.0)
+        self.polls = 0
+        self.t = None
+        self.last = "start"
+
+    def start(self):
+        self.t = time.monotonic()
+
+    def poll(self):
+        self.polls += 1
+
+    def mark(self, name):
+        now = time.monotonic()
+        self.sum[name] += now - self.t
+        self.t = now
+        self.last = name
+
+
+def one_order(acct, publish, unpublish, name, poll, phases):
+    phases.start()
     order_url, order = new_order(acct, [name])
+    phases.mark("newOrder")
     for authz_url in order["authorizations"]:
         authz = acct.get(authz_url).json()
+        phases.mark("authz")
         chall = next(c for c in authz["challenges"] if c["type"] == "http-01")
         publish(chall["token"], f"{chall['token']}.{acct.key.thumbprint()}")
+        phases.mark("publish")
         acct.server.ok(acct.post(chall["url"], {}), "challenge")
-        done = wait_status(acct, authz_url, ("valid", "invalid"), poll=poll)
+        phases.mark("challenge")
+        done = wait_status(acct, authz_url, ("valid", "invalid"), poll=poll, on_poll=phases.poll)
         unpublish(chall["token"])
+        phases.mark("authz_wait")
         if done["status"] != "valid":
             raise RuntimeError(f"authorization: {json.dumps(done)[:300]}")
-    order = wait_status(acct, order_url, ("ready", "invalid"), poll=poll)
+    order = wait_status(acct, order_url, ("ready", "invalid"), poll=poll, on_poll=phases.poll)
+    phases.mark("order_ready_wait")
     _, csr = csr_for([name])
     acct.server.ok(acct.post(order["finalize"], {"csr": csr}), "finalize")
-    order = wait_status(acct, order_url, ("valid", "invalid"), poll=poll)
+    phases.mark("finalize")
+    order = wait_status(acct, order_url, ("valid", "invalid"), poll=poll, on_poll=phases.poll)
+    phases.mark("order_valid_wait")
     if order["status"] != "valid":
         raise RuntimeError(f"order: {json.dumps(order)[:300]}")
     chain = acct.get(order["certificate"]).text
     if "BEGIN CERTIFICATE" not in chain:
         raise RuntimeError("no certificate in the download")
+    phases.mark("download")
 
 
 def worker(proc, args, accounts, barrier, counter, stalled, results):
@@ -88,6 +126,8 @@ def worker(proc, args, accounts, barrier, counter, stalled, results):
     servers = [Server(args.directory, args.ca_bundle, args.timeout) for _ in range(accounts)]
     accts = [Account(s) for s in servers]
     latencies, errors = [], []
+    phases = Phases()
+    plock = threading.Lock()
     barrier.wait()
     start = time.time()
 
@@ -99,14 +139,21 @@ def worker(proc, args, accounts, barrier, counter, stalled, results):
                     return
                 counter.value += 1
             t = time.monotonic()
+            mine = Phases()
             try:
-                one_order(acct, publish, unpublish, f"o{n}.p{proc}.bench.test", args.poll_ms / 1000)
+                one_order(acct, publish, unpublish, f"o{n}.p{proc}.bench.test", args.poll_ms / 1000,
+                          mine)
                 latencies.append(time.monotonic() - t)
+                with plock:
+                    for k, v in mine.sum.items():
+                        phases.sum[k] += v
+                    phases.polls += mine.polls
             except requests.Timeout as e:
                 stalled.value = 1
                 errors.append(f"stalled: {e}"[:300])
             except Exception as e:  # counted and shown, the run goes on
-                errors.append(str(e)[:300])
+                errors.append(f"after {mine.last}, {time.monotonic() - mine.t:.2f} s into the "
+                              f"next step: {e}"[:300])
 
     threads = [threading.Thread(target=run, args=(a,)) for a in accts]
     for t in threads:
@@ -115,7 +162,8 @@ def worker(proc, args, accounts, barrier, counter, stalled, results):
         t.join()
     end = time.time()
     ru = resource.getrusage(resource.RUSAGE_SELF)
-    results.put((latencies, errors, start, end, ru.ru_utime + ru.ru_stime))
+    results.put((latencies, errors, start, end, ru.ru_utime + ru.ru_stime, phases.sum,
+                 phases.polls))
 
 
 def server_cpu(pid):
@@ -191,6 +239,9 @@ def main():
         "p50_ms": pct(0.50), "p99_ms": pct(0.99), "max_ms": pct(1.0),
         "client_cpu_s": round(sum(g[4] for g in got), 1),
         **server,
+        "polls_per_order": round(sum(g[6] for g in got) / len(lat), 1) if lat else None,
+        "phase_ms": {k: round(sum(g[5][k] for g in got) / len(lat) * 1000, 1)
+                     for k in Phases.NAMES} if lat else None,
         "first_error": errors[0] if errors else None,
     }))
     sys.exit(3 if stalled.value else 1 if errors and not lat else 0)

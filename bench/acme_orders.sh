@@ -10,6 +10,7 @@
 #   bench/acme_orders.sh                  # ORDERS=500 per server, ACCOUNTS=32
 #   QUICK=1 bench/acme_orders.sh          # ORDERS=200
 #   SERVERS=pebble ACCOUNTS=64 PROCS=2 POLL_MS=20 bench/acme_orders.sh
+#   SERVERS=chainsmith SERVE_LOG=/tmp/serve.log bench/acme_orders.sh
 #
 # chainsmith runs when serve.lua has --acme; otherwise its row says so.
 # Both servers see the same validation set-up: names *.bench.test resolve
@@ -88,6 +89,8 @@ for server in $servers; do
         directory=$(acme_directory_of "$tmp/serve.log")
         drive chainsmith "$server_pid" "$directory" "$tmp/chain/root.pem"
         stop_server TERM
+        # SERVE_LOG=FILE: keep serve.lua's log (its decisions, any error)
+        [ -n "${SERVE_LOG:-}" ] && cp "$tmp/serve.log" "$SERVE_LOG"
         ;;
     *) echo "unknown server '$server' (pebble, chainsmith)" >&2; exit 2 ;;
     esac
@@ -118,4 +121,10 @@ for name, r in rows:
           f"| {rss} | {r['client_cpu_s']} | {ratio} |")
     if r.get("first_error"):
         print(f"  {name} first error: {r['first_error']}")
+print()
+print("Where an order's time goes (mean ms per step; status reads while waiting per order):")
+for name, r in rows:
+    if r.get("phase_ms"):
+        steps = ", ".join(f"{k} {v}" for k, v in r["phase_ms"].items())
+        print(f"  {name}: {steps}; {r['polls_per_order']} polls")
 EOF

@@ -16,7 +16,7 @@ curl dpkg-dev ca-certificates libcurl4-openssl-dev libc-ares-dev libp11-kit-dev 
 
 if [ "${1:-}" = "--test" ]; then
     packages="$packages chromium libnss3-tools openjdk-17-jre-headless testssl.sh bsdutils
-python3 certbot lego pebble python3-acme postgresql-15 postgresql-client-15 softhsm2 opensc"
+python3 certbot lego dehydrated acme-tiny pebble python3-acme postgresql-15 postgresql-client-15 softhsm2 opensc"
 fi
 
 missing=""

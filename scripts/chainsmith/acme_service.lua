@@ -294,7 +294,13 @@ end
 function Service:step(timeout_ms)
     local ask, err = self.acme:next(timeout_ms)
     if not ask then
-        return err == nil and false or nil
+        -- (not "err == nil and false or nil", which is nil either way: the
+        -- serve loop took every timeout for a closed queue and slept 100 ms
+        -- more without looking at it)
+        if err == nil then
+            return false
+        end
+        return nil
     end
     local answer, problem = self.decider:decide(ask)
     if problem then

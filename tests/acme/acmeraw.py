@@ -120,9 +120,13 @@ def csr_for(names, key=None):
     return key, b64(builder.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.DER))
 
 
-def wait_status(acct, url, want, timeout=60, poll=0.2):
+def wait_status(acct, url, want, timeout=60, poll=0.2, on_poll=None):
+    """Read url until its status is in want (or timeout s pass); on_poll(),
+    when given, is called before each read."""
     deadline = time.time() + timeout
     while True:
+        if on_poll:
+            on_poll()
         body = acct.get(url).json()
         if body["status"] in want or time.time() > deadline:
             return body

@@ -43,16 +43,10 @@ verify_chain "standalone" "$live/a/cert.pem" "$live/a/chain.pem"
 names_are "standalone" "$live/a/cert.pem" "a.test"
 
 echo "certbot: webroot (python3 -m http.server serves it on the http-01 port)"
-mkdir -p "$tmp/webroot"
-"$PY" -m http.server "$ACME_HTTP_PORT" --bind 127.0.0.1 --directory "$tmp/webroot" \
-    >"$tmp/webroot.log" 2>&1 &
-web_pid=$!
-acme_pids="$acme_pids $web_pid"
-wait_http "http://127.0.0.1:$ACME_HTTP_PORT/" || bad "webroot server start"
+start_webroot "$tmp/webroot" || bad "webroot server start"
 cb "webroot" "$main" "${new_cert[@]}" --webroot -w "$tmp/webroot" -d b.test -d www.b.test \
     --cert-name b --key-type rsa --rsa-key-size 2048
-kill "$web_pid"
-wait "$web_pid" 2>/dev/null
+stop_webroot
 contains "webroot: the server fetched the token from the webroot" "$tmp/webroot.log" \
     '"GET /.well-known/acme-challenge/'
 verify_chain "webroot" "$live/b/cert.pem" "$live/b/chain.pem"

@@ -150,6 +150,22 @@ start_pebble_pair() {
     export ACME_EAB_ROOT=$tmp/pebble-eab-root.pem
 }
 
+# start_webroot DIR: serve DIR over plain HTTP on the http-01 port
+# (python3 -m http.server, its log in DIR.log), for the clients that put
+# their http-01 answers in a web root (certbot --webroot, dehydrated,
+# acme-tiny); sets web_pid. stop_webroot: stop it.
+start_webroot() {
+    mkdir -p "$1/.well-known/acme-challenge"
+    "$PY" -m http.server "$ACME_HTTP_PORT" --bind 127.0.0.1 --directory "$1" >"$1.log" 2>&1 &
+    web_pid=$!
+    acme_pids="$acme_pids $web_pid"
+    wait_http "http://127.0.0.1:$ACME_HTTP_PORT/"
+}
+stop_webroot() {
+    kill "$web_pid"
+    wait "$web_pid" 2>/dev/null
+}
+
 # set_txt NAME VALUE / clear_txt NAME: dns-01 records in challtestsrv.
 set_txt() {
     curl -sS --fail --max-time 10 -d "{\"host\":\"$1.\",\"value\":\"$2\"}" \
@@ -236,27 +252,34 @@ need_env() {
     fi
 }
 
-# run_acme_suites SERVER_NAME [HOSTILE ARGS...]: the certbot and lego
-# scripts and the hostile requests against the server the ACME_* variables
-# name, each timed.
+# run_acme_suites SERVER_NAME [HOSTILE ARGS...]: the certbot, lego,
+# dehydrated and acme-tiny scripts and the hostile requests against the
+# server the ACME_* variables name, each timed. ACME_SUITES (a list of
+# certbot lego dehydrated tiny hostile; all by default) runs some of them
+# only, when working on one.
 run_acme_suites() {
-    local server=$1 start client
+    local server=$1 start suite
     shift
-    for client in certbot lego; do
+    for suite in ${ACME_SUITES:-certbot lego dehydrated tiny hostile}; do
         start=$(date +%s)
-        if bash "$repo/tests/e2e/acme_$client.sh"; then ok; else bad "$client against $server"; fi
-        echo "$client against $server: $(($(date +%s) - start)) s"
+        case $suite in
+        hostile)
+            echo "hostile requests"
+            if "$PY" "$repo/tests/acme/hostile.py" --directory "$ACME_DIRECTORY" \
+                --ca-bundle "$ACME_CA_BUNDLE" --http-port "$ACME_HTTP_PORT" \
+                --eab-directory "$ACME_EAB_DIRECTORY" "$@"; then
+                ok
+            else
+                bad "hostile requests against $server"
+            fi
+            ;;
+        certbot | lego | dehydrated | tiny)
+            if bash "$repo/tests/e2e/acme_$suite.sh"; then ok; else bad "$suite against $server"; fi
+            ;;
+        *) bad "ACME_SUITES: no suite '$suite' (certbot lego dehydrated tiny hostile)" ;;
+        esac
+        echo "$suite against $server: $(($(date +%s) - start)) s"
     done
-    start=$(date +%s)
-    echo "hostile requests"
-    if "$PY" "$repo/tests/acme/hostile.py" --directory "$ACME_DIRECTORY" \
-        --ca-bundle "$ACME_CA_BUNDLE" --http-port "$ACME_HTTP_PORT" \
-        --eab-directory "$ACME_EAB_DIRECTORY" "$@"; then
-        ok
-    else
-        bad "hostile requests against $server"
-    fi
-    echo "hostile requests against $server: $(($(date +%s) - start)) s"
 }
 
 # acme_directory_of LOG: the ACME directory URL from serve.lua --json's
