@@ -36,6 +36,7 @@
 #include <p11-kit/pkcs11.h>
 
 #include "internal.h"
+#include "text.h"
 
 #define LABEL_MAX 255
 
@@ -47,17 +48,6 @@ struct p11_uri {
     char module[4096];
 };
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Percent-decode s[0..n) into out (size cap); 0, or -1 when malformed or too long. */
 static int decode(const char *s, size_t n, char *out, size_t cap)
 {
@@ -66,8 +56,8 @@ static int decode(const char *s, size_t n, char *out, size_t cap)
     for (i = 0; i < n; i++) {
         int c = (unsigned char)s[i];
         if (c == '%') {
-            int hi = i + 2 < n ? hexval(s[i + 1]) : -1;
-            int lo = i + 2 < n ? hexval(s[i + 2]) : -1;
+            int hi = i + 2 < n ? cs_text_hex_digit(s[i + 1]) : -1;
+            int lo = i + 2 < n ? cs_text_hex_digit(s[i + 2]) : -1;
             if (hi < 0 || lo < 0)
                 return -1;
             c = hi * 16 + lo;

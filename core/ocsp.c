@@ -18,6 +18,7 @@
 
 #include "hsm.h"
 #include "internal.h"
+#include "text.h"
 #include "store_pg.h"
 #include "ocsp.h"
 
@@ -667,18 +668,6 @@ void cs_ocsp_handler(void *ctx, const char *method, const char *path,
         fprintf(stderr, "ocsp: %s\n", err.msg);
 }
 
-/* The value of a hex digit, or -1. */
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* One character of (standard) base64, from what a URL may have made of it:
  * %XX decoded, the URL-safe alphabet's - and _, and a + turned to a space by
  * form decoding. -1 if it is none. */
@@ -710,8 +699,8 @@ cs_code cs_ocsp_decode_get(const char *text, size_t len, unsigned char **der,
         size_t at = i;
         int c = (unsigned char)text[i];
         if (c == '%') {
-            int hi = i + 2 < len ? hex_value(text[i + 1]) : -1;
-            int lo = i + 2 < len ? hex_value(text[i + 2]) : -1;
+            int hi = i + 2 < len ? cs_text_hex_digit(text[i + 1]) : -1;
+            int lo = i + 2 < len ? cs_text_hex_digit(text[i + 2]) : -1;
             if (hi < 0 || lo < 0) {
                 rc = cs_err_set(err, CS_EINVAL, "ocsp GET: bad %%-escape at offset %zu", i);
                 goto done;

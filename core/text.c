@@ -141,3 +141,14 @@ int cs_text_has_control(const void *p, size_t len, unsigned flags)
     }
     return 0;
 }
+
+int cs_text_hex_digit(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}

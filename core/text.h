@@ -27,4 +27,8 @@ char *cs_text_escape_dup(const void *p, size_t len, unsigned flags);
  * control character, a NUL, invalid UTF-8)? 1 or 0. */
 int cs_text_has_control(const void *p, size_t len, unsigned flags);
 
+/* The value of the hex digit c (either case), or -1: for the percent-decoding
+ * of OCSP GET paths and PKCS#11 URIs. */
+int cs_text_hex_digit(int c);
+
 #endif
