@@ -540,6 +540,8 @@ cs_handler cs_acme_handler(cs_acme *acme)
     h.serve = acme_serve;
     h.ctx = acme;
     h.plain = 0;
+    /* a request may wait ask_timeout_ms for the Lua loop (csi_acme_ask) */
+    h.work_ms = acme->ask_timeout_ms;
     return h;
 }
 

@@ -100,6 +100,12 @@ typedef struct cs_handler {
     void *ctx;          /* passed to fn; must live until cs_server_stop returns */
     int plain;          /* 1: also on the plain-HTTP listener, as cs_route.plain */
     cs_request_fn serve;
+    /* How long fn or serve may take once the body is read, ms: a handler
+     * that waits for the Lua loop (ACME, the signing API) gives its ask
+     * timeout, and the connection's deadline is moved past it, so a slow
+     * decision is answered (503 + Retry-After), not cut by the watchdog.
+     * 0: the handler's time counts against the body's deadline. */
+    int work_ms;
 } cs_handler;
 
 #define CS_HANDLER_MAX_BODY (64 * 1024)

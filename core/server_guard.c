@@ -11,6 +11,11 @@
  *   the wait for the next request. A body must arrive whole within
  *   csi_guard_body_ms of its head (csi_http_read_body checks it between
  *   reads, one byte at a time, so a trickle cannot stretch one read).
+ *   Once the body is in, a handler that waits for the Lua loop (ACME, the
+ *   signing API: cs_handler.work_ms, their ask timeout) moves the deadline
+ *   past that wait and the reply's write (csi_guard_extend): the time is
+ *   the server's, and a decision slower than the body's deadline must come
+ *   back as a 503 with Retry-After, not as a cut connection.
  * - A watchdog thread. Each worker has a slot saying what its connection is
  *   doing (handshake, waiting for a head, in a request) and until when.
  *   For a TLS connection the slot also holds its socket (the SSL object
@@ -421,6 +426,20 @@ static int on_begin_request(struct mg_connection *conn)
         return 400;
     }
     return 0;
+}
+
+void csi_guard_extend(const struct mg_connection *conn, long long ms)
+{
+    guard *g = guard_of(conn);
+    guard_slot *s = mg_get_thread_pointer(conn);
+    long long until = now_ms() + ms;
+
+    if (!g || !s)
+        return;
+    pthread_mutex_lock(&g->lock);
+    if (s->state == SLOT_REQUEST && s->deadline < until)
+        s->deadline = until;
+    pthread_mutex_unlock(&g->lock);
 }
 
 static void on_end_request(const struct mg_connection *conn, int status)

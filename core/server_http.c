@@ -558,10 +558,17 @@ static int call_handler(const cs_server *srv, struct mg_connection *conn,
      * closed after, as routes do, and so is one left unread. */
     closing = !client_keeps_alive(conn, ri) || mg_get_header(conn, "Transfer-Encoding") ||
               too_large;
+    /* The body is in: from here the time is the server's, not the client's
+     * (an ACME request may wait its ask timeout for the Lua loop), so the
+     * watchdog's deadline covers that wait, and then the reply's write. */
+    if (h->work_ms > 0)
+        csi_guard_extend(conn, (long long)h->work_ms + CS_SERVER_BODY_MS);
     if (h->serve)
         serve_request(h, conn, ri, path, body, body_len, too_large, &reply);
     else
         h->fn(h->ctx, ri->request_method, path, body, body_len, &reply);
+    if (h->work_ms > 0)
+        csi_guard_extend(conn, CS_SERVER_BODY_MS);
     free(body);
     status = reply.status >= 200 && reply.status <= 599 ? reply.status : 500;
     type = reply.content_type && !has_ctl(reply.content_type) && strlen(reply.content_type) < 200
@@ -951,6 +958,11 @@ cs_code csi_handlers_build(const cs_server_config *cfg, handler **out, size_t *o
         handlers[i].serve = src->serve;
         handlers[i].ctx = src->ctx;
         handlers[i].plain = src->plain != 0;
+        if (src->work_ms < 0) {
+            rc = cs_err_set(err, CS_EINVAL, "server: handlers[%zu].work_ms: negative", i + 1);
+            goto done;
+        }
+        handlers[i].work_ms = src->work_ms;
     }
     /* The responder: signed answers, so on the plain listener too (RFC 6960
      * A.1 has clients fetch over http). Its ctx is the server's reference. */

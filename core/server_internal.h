@@ -66,6 +66,7 @@ typedef struct handler {
     cs_request_fn serve;
     void *ctx;
     int plain;
+    int work_ms; /* cs_handler.work_ms */
 } handler;
 
 /* What a new handshake is given: immutable once made, freed by the last
@@ -197,5 +198,8 @@ void csi_guard_callbacks(struct mg_callbacks *cb);
 void csi_guard_tls_info(const SSL *ssl, int where, int ret);
 /* How long a body of content_length bytes (-1: unknown) may take, ms. */
 long long csi_guard_body_ms(long long content_length);
+/* The server's own work on conn's request (a handler waiting for the Lua
+ * loop) will take up to ms more: its deadline becomes at least now + ms. */
+void csi_guard_extend(const struct mg_connection *conn, long long ms);
 
 #endif

@@ -728,6 +728,8 @@ cs_handler cs_signapi_handler(cs_signapi *api)
     h.prefix = PREFIX;
     h.ctx = api;
     h.serve = serve;
+    /* a request may wait ask_timeout_ms for the Lua loop (ask_lua) */
+    h.work_ms = api->ask_timeout_ms;
     return h;
 }
 

@@ -369,7 +369,7 @@ static void test_client_auth(const cs_server_config *base, const cs_cert *root,
     /* a request-style handler sees the verified client certificate */
     {
         int calls = 0;
-        const cs_handler req[] = {{"/req", NULL, &calls, 0, request_handler}};
+        const cs_handler req[] = {{"/req", NULL, &calls, 0, request_handler, 0}};
         cs_server_config r = c;
 
         r.handlers = req;
@@ -829,13 +829,14 @@ static void test_handlers_plain(const cs_server_config *base)
     };
     int calls = 0;
     const cs_handler handlers[] = {
-        {"/ocsp", echo_handler, &calls, 1, NULL},
-        {"/private", echo_handler, &calls, 0, NULL},
-        {"/req", NULL, &calls, 0, request_handler},
+        {"/ocsp", echo_handler, &calls, 1, NULL, 0},
+        {"/private", echo_handler, &calls, 0, NULL, 0},
+        {"/req", NULL, &calls, 0, request_handler, 0},
     };
-    const cs_handler bad_prefix[] = {{"ocsp", echo_handler, &calls, 1, NULL}};
-    const cs_handler no_fn[] = {{"/ocsp", NULL, &calls, 1, NULL}};
-    const cs_handler both_fn[] = {{"/ocsp", echo_handler, &calls, 1, request_handler}};
+    const cs_handler bad_prefix[] = {{"ocsp", echo_handler, &calls, 1, NULL, 0}};
+    const cs_handler no_fn[] = {{"/ocsp", NULL, &calls, 1, NULL, 0}};
+    const cs_handler both_fn[] = {{"/ocsp", echo_handler, &calls, 1, request_handler, 0}};
+    const cs_handler bad_work[] = {{"/ocsp", echo_handler, &calls, 1, NULL, -1}};
     cs_server_config c = *base;
     cs_server *srv = NULL, *none = NULL;
     char out[16384];
@@ -852,6 +853,8 @@ static void test_handlers_plain(const cs_server_config *base)
     c.handlers = both_fn;
     CHECK_FAIL(cs_server_start(&c, &srv, &err), CS_EINVAL, &err,
                "handlers[1].fn: and serve both set");
+    c.handlers = bad_work;
+    CHECK_FAIL(cs_server_start(&c, &srv, &err), CS_EINVAL, &err, "handlers[1].work_ms: negative");
     c.http_port = 70000;
     CHECK_FAIL(cs_server_start(&c, &srv, &err), CS_EINVAL, &err, "http_port");
     c.handlers = handlers;
@@ -1025,7 +1028,7 @@ static void test_ocsp_route(const cs_server_config *base, const cs_cert *inter,
                             const cs_key *inter_key)
 {
     int calls = 0;
-    const cs_handler taken[] = {{"/ocsp", echo_handler, &calls, 1, NULL}};
+    const cs_handler taken[] = {{"/ocsp", echo_handler, &calls, 1, NULL, 0}};
     cs_ocsp_params p = {inter, inter, inter_key, 3600, all_good, &calls};
     cs_ocsp_responder *r = NULL;
     cs_server_config c = *base;

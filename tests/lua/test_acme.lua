@@ -142,4 +142,71 @@ t.case("mounted at /acme: asks reach Lua as tables, answers reach the client", f
     assert(out:match("newNonce"), out)
 end)
 
+-- A raw newAccount (tests/acme/acmeraw.py), printing the status, Retry-After
+-- and the problem type, or how the connection failed.
+local slow_client = [[
+import sys
+sys.path.insert(0, sys.argv[1])
+from acmeraw import Key, Server
+url, ca, who = sys.argv[2], sys.argv[3], sys.argv[4]
+server = Server(url, ca, timeout=60)
+try:
+    r = server.post(Key(), server.dir["newAccount"],
+                    {"termsOfServiceAgreed": True, "contact": ["mailto:" + who + "@example.test"]})
+    print(r.status_code, r.headers.get("Retry-After"), r.json().get("type") or r.json().get("status"))
+except Exception as e:
+    print("failed", type(e).__name__, e)
+]]
+
+-- The request watchdog gives a request about 5 s from its head
+-- (csi_guard_body_ms); a decision may take the ask timeout (7 s here). A
+-- decision that comes after 6 s is the client's answer, and one that never
+-- comes is a 503 serverInternal with Retry-After: neither a cut connection.
+t.case("a decision slower than the body deadline is answered, not cut", function()
+    local port = free_port()
+    local base = "https://127.0.0.1:" .. port
+    local acme <close> = assert(pki.acme{db = dir .. "/slow.db", base_url = base,
+                                         chain = c.inter:pem(), ask_timeout_ms = 7000})
+    local srv <close> = assert(pki.start_server{hosts = {"127.0.0.1"}, port = port,
+                                                cert = c.leaf, chain = {c.inter},
+                                                key = c.leaf_key, acme = acme})
+    t.write_file(dir .. "/slow.py", slow_client)
+    local acme_dir = (arg[0]:match("(.-)[^/]*$") or "./") .. "../acme"
+    for _, who in ipairs{"slow", "never"} do
+        os.execute(("env -u LD_PRELOAD /usr/bin/python3 %s %s %s/acme/directory %s %s"
+                    .. " > %s 2>&1 &"):format(t.quote(dir .. "/slow.py"), t.quote(acme_dir),
+                    base, t.quote(root_pem), who, t.quote(dir .. "/" .. who .. ".out")))
+    end
+    local slow, never
+    for _ = 1, 600 do
+        local ask = acme:next(100)
+        if ask then
+            local contact = ask.account.contact[1]
+            if contact == "mailto:slow@example.test" then
+                slow = {id = ask.id, at = os.time()}
+            else
+                assert(contact == "mailto:never@example.test", contact)
+                never = ask
+            end
+        end
+        if slow and never then break end
+    end
+    assert(slow and never, "the asks did not come")
+    -- 6 s after the ask (so after the request's head): past the body deadline
+    os.execute("sleep " .. math.max(0, slow.at + 6 - os.time()) .. ".5")
+    assert(acme:answer(slow.id, {ok = true}))
+    local function result(who)
+        for _ = 1, 300 do
+            local text = t.read_file(dir .. "/" .. who .. ".out") or ""
+            if text:match("\n$") then return text end
+            os.execute("sleep 0.1")
+        end
+        error(who .. ": the client did not finish")
+    end
+    local text = result("slow")
+    assert(text:match("^201 None valid"), text)
+    text = result("never")
+    assert(text:match("^503 5 urn:ietf:params:acme:error:serverInternal"), text)
+end)
+
 t.done()

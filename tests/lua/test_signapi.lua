@@ -146,6 +146,65 @@ t.case("ACME and the signing API on one server", function()
     assert(body:match("\n200$") and body:find("CN=robot", 1, true), body)
 end)
 
+
+-- The request watchdog gives a request about 5 s from its head
+-- (csi_guard_body_ms); a decision may take the ask timeout (7 s here). A
+-- sign answered after 6 s reaches the client, and a revoke nobody answers
+-- is a 503 "unavailable" with Retry-After: neither a cut connection.
+t.case("a decision slower than the body deadline is answered, not cut", function()
+    local api <close> = assert(pki.signapi{db = db, base_url = "https://ca.test",
+        mtls = true, ask_timeout_ms = 7000})
+    local srv <close> = assert(pki.start_server{hosts = {"127.0.0.1"}, port = 0,
+        cert = c.leaf, key = c.leaf_key, chain = {c.inter}, threads = 4,
+        client_ca = {c.root, c.inter}, client_cert = "request", api = api})
+    local port = srv:port()
+    t.write_file(dir .. "/slow-revoke.json", ('{"serial":"%s"}'):format(client:serial()))
+    for _, r in ipairs{{"slow-sign", "sign", "sign.json"}, {"slow-revoke", "revoke",
+                                                             "slow-revoke.json"}} do
+        -- curl's exit status is the last line: 0, or 52/56 for a cut connection
+        os.execute(("(cd %s && env -u LD_PRELOAD curl -s -i --max-time 60 --cacert root.pem "
+            .. "--cert client.pem --key client.key --resolve localhost:%d:127.0.0.1 "
+            .. "-H 'Content-Type: application/json' --data-binary @%s "
+            .. "https://localhost:%d/api/v1/%s > %s.out; echo \"exit $?\" >> %s.out; "
+            .. "touch %s.done) &"):format(t.quote(dir), port, r[3], port, r[2], r[1], r[1],
+            r[1]))
+    end
+    local sign, revoke
+    for _ = 1, 600 do
+        local ask = api:next(100)
+        if ask and ask.kind == "sign" then
+            sign = {id = ask.id, at = os.time(), csr = ask.csr}
+        elseif ask then
+            assert(ask.kind == "revoke", ask.kind)
+            revoke = ask
+        end
+        if sign and revoke then break end
+    end
+    assert(sign and revoke, "the asks did not come")
+    local leaf = assert(store:issue(t.leaf_spec("api.test"),
+        assert(assert(pki.load_csr(sign.csr)):public_key()), c.inter, c.inter_key, "server"))
+    -- 6 s after the ask (so after the request's head): past the body deadline
+    os.execute("sleep " .. math.max(0, sign.at + 6 - os.time()) .. ".5")
+    assert(api:answer(sign.id, {ok = true, chain = leaf:pem() .. c.inter:pem(),
+        serial = leaf:serial()}))
+    local function result(name)
+        for _ = 1, 300 do
+            if t.read_file(dir .. "/" .. name .. ".done") then
+                return assert(t.read_file(dir .. "/" .. name .. ".out"))
+            end
+            os.execute("sleep 0.1")
+        end
+        error(name .. ": curl did not finish")
+    end
+    local text = result("slow-sign")
+    assert(text:match("^HTTP/1.1 201") and text:find(leaf:serial(), 1, true)
+        and text:match("\nexit 0\n$"), text)
+    text = result("slow-revoke")
+    assert(text:match("^HTTP/1.1 503") and text:match("\r\nRetry%-After: 5\r\n")
+        and text:find('"unavailable"', 1, true) and text:match("\nexit 0\n$"), text)
+    assert(store:status(client:serial()).status == "good")
+end)
+
 store:close()
 t.cleanup()
 t.done()
