@@ -163,6 +163,9 @@ enum {
     ST_SAVEPOINT,
     ST_RELEASE,
     ST_ROLLBACK_TO,
+    ST_NEST,
+    ST_NEST_RELEASE,
+    ST_NEST_ROLLBACK,
     ST_EXISTS,
     ST_INSERT,
     ST_FIND,
@@ -188,6 +191,9 @@ static const char *const stmt_sql[ST_N] = {
     [ST_SAVEPOINT] = "SAVEPOINT cs_issue",
     [ST_RELEASE] = "RELEASE cs_issue",
     [ST_ROLLBACK_TO] = "ROLLBACK TO cs_issue",
+    [ST_NEST] = "SAVEPOINT cs_nested",
+    [ST_NEST_RELEASE] = "RELEASE cs_nested",
+    [ST_NEST_ROLLBACK] = "ROLLBACK TO cs_nested",
     [ST_EXISTS] = "SELECT 1 FROM certificates WHERE issuer = ?1 AND serial = ?2",
     [ST_INSERT] = "INSERT INTO certificates (issuer, serial, subject, sans, not_before,"
                   " not_after, profile, fingerprint, pem, issued_at)"
@@ -226,6 +232,7 @@ struct cs_store {
     sqlite3_stmt *st[ST_N];
     EVP_MD *sha256; /* fetched once at open: the fingerprint of each record */
     int in_batch;
+    int nested; /* begins inside the batch not yet committed or rolled back */
     csi_pg *pg; /* opened by URL: every call goes to store_pg.c */
     struct timespec busy_since; /* when the current wait for the lock began */
     uint32_t jitter;            /* xorshift state: spreads the waiters' retries */
@@ -526,6 +533,7 @@ static void undo(cs_store *s, cs_err *err)
         }
         if (sqlite3_get_autocommit(s->db)) {
             s->in_batch = 0;
+            s->nested = 0;
             if (err) {
                 size_t used = strlen(err->msg);
                 snprintf(err->msg + used, sizeof err->msg - used,
@@ -703,8 +711,14 @@ cs_code cs_store_begin(cs_store *store, cs_err *err)
         return cs_err_set(err, CS_EINVAL, "cs_store_begin: no store");
     if (store->pg)
         return csi_pg_begin(store->pg, err);
-    if (store->in_batch)
-        return cs_err_set(err, CS_EINVAL, "%s: a batch is already open", store->path);
+    if (store->in_batch) {
+        /* nested: a savepoint, so its rollback undoes only its own writes
+         * (the serve loop's batch of ACME finalizes, each a ca:issue) */
+        rc = run(store, ST_NEST, "starting a nested batch", err);
+        if (rc == CS_OK)
+            store->nested++;
+        return rc;
+    }
     rc = run(store, ST_BEGIN, "starting a batch", err);
     if (rc == CS_OK)
         store->in_batch = 1;
@@ -721,6 +735,11 @@ cs_code cs_store_commit(cs_store *store, cs_err *err)
         return csi_pg_commit(store->pg, err);
     if (!store->in_batch)
         return cs_err_set(err, CS_EINVAL, "%s: no batch is open", store->path);
+    if (store->nested > 0) {
+        /* its writes join the outer batch: durable at the outer commit */
+        store->nested--;
+        return run(store, ST_NEST_RELEASE, "closing a nested batch", err);
+    }
     rc = run(store, ST_COMMIT, "committing the batch", err);
     if (rc != CS_OK && !sqlite3_get_autocommit(store->db)) {
         /* Leave no half-open transaction behind: the batch is lost, say so. */
@@ -742,9 +761,18 @@ void cs_store_rollback(cs_store *store)
     }
     if (!store || !store->in_batch)
         return;
+    if (store->nested > 0 && !sqlite3_get_autocommit(store->db)) {
+        store->nested--;
+        (void)run(store, ST_NEST_ROLLBACK, "rolling back a nested batch", NULL);
+        (void)run(store, ST_NEST_RELEASE, "rolling back a nested batch", NULL);
+        if (!sqlite3_get_autocommit(store->db))
+            return;
+    }
+    /* the outer batch, or one SQLite already ended (I/O error): all of it */
     if (!sqlite3_get_autocommit(store->db))
         (void)run(store, ST_ROLLBACK, "rolling back the batch", NULL);
     store->in_batch = 0;
+    store->nested = 0;
 }
 
 cs_code cs_store_find(cs_store *store, const char *serial_hex, const char *issuer,

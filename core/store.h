@@ -46,7 +46,11 @@ CS_NODISCARD cs_code cs_store_issue_template(cs_store *store, const cs_template 
                                              cs_cert **out, cs_err *err);
 
 /* Bulk mode: between begin and commit, issues share one transaction (one
- * fsync for the batch). A failed issue inside a batch rolls back only itself. */
+ * fsync for the batch). A failed issue inside a batch rolls back only itself.
+ * A begin inside a batch nests (SQLite only; PostgreSQL says "already
+ * open"): a savepoint whose commit keeps its writes for the outer commit
+ * and whose rollback undoes only them, so code that wraps its own work in
+ * begin/commit (ca:issue) can run inside a caller's batch. */
 CS_NODISCARD cs_code cs_store_begin(cs_store *store, cs_err *err);
 CS_NODISCARD cs_code cs_store_commit(cs_store *store, cs_err *err);
 void cs_store_rollback(cs_store *store);

@@ -136,7 +136,26 @@ int main(void)
 
     /* Bulk: N_BATCH leaves in one transaction, a refused one in the middle. */
     CHECK_OK(cs_store_begin(s, &err), &err);
-    CHECK_FAIL(cs_store_begin(s, &err), CS_EINVAL, &err, "already open");
+    /* A begin inside the batch nests: its rollback undoes only its own
+     * issue, its commit leaves the issue to the outer commit. */
+    {
+        cs_cert *undone = NULL, *kept = NULL;
+        CHECK_OK(cs_store_begin(s, &err), &err);
+        CHECK(issue_leaf(s, 90001, leaf_key, root, root_key, &undone, &err) == CS_OK);
+        CHECK(count(s) == 2);
+        cs_store_rollback(s);
+        CHECK(count(s) == 1);
+        CHECK_OK(cs_store_begin(s, &err), &err);
+        CHECK(issue_leaf(s, 90002, leaf_key, root, root_key, &kept, &err) == CS_OK);
+        CHECK_OK(cs_store_commit(s, &err), &err);
+        CHECK(count(s) == 2);
+        cs_store_rollback(s); /* the outer batch: the nested commit goes with it */
+        CHECK(count(s) == 1);
+        CHECK_FAIL(cs_store_commit(s, &err), CS_EINVAL, &err, "no batch");
+        cs_cert_free(undone);
+        cs_cert_free(kept);
+    }
+    CHECK_OK(cs_store_begin(s, &err), &err);
     n_ok = 0;
     for (i = 0; i < N_BATCH; i++) {
         if (issue_leaf(s, i, leaf_key, root, root_key, &leaves[i], &err) == CS_OK)
