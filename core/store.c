@@ -736,9 +736,12 @@ cs_code cs_store_commit(cs_store *store, cs_err *err)
     if (!store->in_batch)
         return cs_err_set(err, CS_EINVAL, "%s: no batch is open", store->path);
     if (store->nested > 0) {
-        /* its writes join the outer batch: durable at the outer commit */
-        store->nested--;
-        return run(store, ST_NEST_RELEASE, "closing a nested batch", err);
+        /* its writes join the outer batch: durable at the outer commit (on
+         * failure it stays open, for the caller's rollback) */
+        rc = run(store, ST_NEST_RELEASE, "closing a nested batch", err);
+        if (rc == CS_OK)
+            store->nested--;
+        return rc;
     }
     rc = run(store, ST_COMMIT, "committing the batch", err);
     if (rc != CS_OK && !sqlite3_get_autocommit(store->db)) {

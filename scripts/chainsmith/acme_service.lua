@@ -288,21 +288,9 @@ function service.open(opts)
         decider = service.decider(ca, opts.on_revoked, log) }, Service)
 end
 
--- Take the next ask (waiting at most timeout_ms), decide and answer it.
--- Returns true when one was answered, false when none came, nil once the
--- queue is closed.
-function Service:step(timeout_ms)
-    local ask, err = self.acme:next(timeout_ms)
-    if not ask then
-        -- (not "err == nil and false or nil", which is nil either way: the
-        -- serve loop took every timeout for a closed queue and slept 100 ms
-        -- more without looking at it)
-        if err == nil then
-            return false
-        end
-        return nil
-    end
-    local answer, problem = self.decider:decide(ask)
+-- Send answer (with problem, a line for the log, or nil) to the request
+-- waiting for ask.
+function Service:reply(ask, answer, problem)
     if problem then
         self.log(problem)
     end
@@ -323,6 +311,80 @@ function Service:step(timeout_ms)
             tostring(ask.kind), serr))
     end
     self.log(service.describe(ask, answer))
+end
+
+-- The finalizes of one turn: each ca:issue nested in one transaction of
+-- ca.db (store:begin inside a batch is a savepoint: a refused or failed
+-- issue undoes only itself), so the turn pays one fsync, not one per
+-- certificate. No answer leaves before the commit: a certificate is handed
+-- out only once it is recorded; if the commit fails, every issue of the
+-- turn is lost and each answer says serverInternal.
+function Service:finalize_all(asks)
+    local store = self.ca.store
+    local batched = #asks > 1 and store:begin()
+    local answers, problems = {}, {}
+    for i, ask in ipairs(asks) do
+        answers[i], problems[i] = self.decider:decide(ask)
+    end
+    if batched then
+        local committed, cerr = store:commit()
+        if not committed then
+            for i, ask in ipairs(asks) do
+                if answers[i].ok then
+                    answers[i] = refusal("serverInternal", "the certificate could not be "
+                        .. "issued (see the server's log)")
+                    problems[i] = ("finalize order %s: the turn's commit failed: %s")
+                        :format(tostring(ask.order), cerr)
+                end
+            end
+        end
+    end
+    for i, ask in ipairs(asks) do
+        self:reply(ask, answers[i], problems[i])
+    end
+end
+
+-- How many asks one turn of the serve loop takes at most.
+local TURN_MAX = 64
+
+-- Take the asks waiting (the first waiting at most timeout_ms; up to
+-- TURN_MAX), decide and answer them: accounts and orders at once (they
+-- write nothing of the CA's), then the finalizes in one transaction, then
+-- revocations one by one (each writes and names its CRL files around its
+-- own commit). Returns true when some were answered, false when none came,
+-- nil once the queue is closed.
+function Service:step(timeout_ms)
+    local ask, err = self.acme:next(timeout_ms)
+    if not ask then
+        -- (not "err == nil and false or nil", which is nil either way: the
+        -- serve loop took every timeout for a closed queue and slept 100 ms
+        -- more without looking at it)
+        if err == nil then
+            return false
+        end
+        return nil
+    end
+    local finals, revokes, n = {}, {}, 0
+    while ask do
+        n = n + 1
+        if ask.kind == "finalize" then
+            finals[#finals + 1] = ask
+        elseif ask.kind == "revoke" then
+            revokes[#revokes + 1] = ask
+        else
+            self:reply(ask, self.decider:decide(ask))
+        end
+        if n >= TURN_MAX then
+            break
+        end
+        ask = self.acme:next(0)
+    end
+    if #finals > 0 then
+        self:finalize_all(finals)
+    end
+    for _, r in ipairs(revokes) do
+        self:reply(r, self.decider:decide(r))
+    end
     return true
 end
 

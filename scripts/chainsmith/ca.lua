@@ -498,54 +498,63 @@ function CA:issue(req, opts)
         store:rollback()
         return nil, msg, c
     end
-    -- The certificate from the profile's compiled template (the bulk path's
-    -- and the ACME finalize path's): linted, recorded in this transaction.
-    local tpl, cn, tcode = self:template(spec)
-    if not tpl then
-        return fail(("profile %s: %s"):format(p.name, cn), tcode)
-    end
-    local cert, serr, scode = store:issue_template(tpl, subject_key, spec.subject_alt_name, cn,
-        p.name)
-    if not cert then
-        return fail(("profile %s: %s"):format(p.name, serr), scode)
-    end
-    local valid, verr = pki.verify { leaf = cert, chain = { self.cert }, roots = { self.root } }
-    if not valid then
-        return fail(("the issued certificate does not verify: %s"):format(verr), "verify")
-    end
-    local result = {
-        cert = cert,
-        key = key,
-        chain = { cert, self.cert },
-        serial = cert:serial(),
-        profile = p.name,
-        names = names,
-        dropped = decision.dropped,
-    }
-    local journal
-    if opts.files then
-        local entries, ferr, fcode = opts.files(result)
-        if not entries then
-            return fail(ferr, fcode)
+    -- Between begin and commit: a raise (a bug) must not leave the
+    -- transaction open, or the next begin would nest in it (store:begin
+    -- inside a batch is a savepoint) and nothing after would be durable.
+    local function within()
+        -- The certificate from the profile's compiled template (the bulk path's
+        -- and the ACME finalize path's): linted, recorded in this transaction.
+        local tpl, cn, tcode = self:template(spec)
+        if not tpl then
+            return fail(("profile %s: %s"):format(p.name, cn), tcode)
         end
-        -- A bad entry raises (a caller bug): the batch must not stay open.
-        local called, staged, jerr, jcode = pcall(pki.stage_files, self.pending, store, cert,
-            entries)
-        if not called then
-            store:rollback()
-            error(staged, 0)
+        local cert, serr, scode = store:issue_template(tpl, subject_key, spec.subject_alt_name, cn,
+            p.name)
+        if not cert then
+            return fail(("profile %s: %s"):format(p.name, serr), scode)
         end
-        if not staged then
-            return fail(jerr, jcode)
+        local valid, verr = pki.verify { leaf = cert, chain = { self.cert }, roots = { self.root } }
+        if not valid then
+            return fail(("the issued certificate does not verify: %s"):format(verr), "verify")
         end
-        journal = staged
+        local result = {
+            cert = cert,
+            key = key,
+            chain = { cert, self.cert },
+            serial = cert:serial(),
+            profile = p.name,
+            names = names,
+            dropped = decision.dropped,
+        }
+        local journal
+        if opts.files then
+            local entries, ferr, fcode = opts.files(result)
+            if not entries then
+                return fail(ferr, fcode)
+            end
+            -- A bad entry raises (a caller bug): within's caller rolls back.
+            local staged, jerr, jcode = pki.stage_files(self.pending, store, cert, entries)
+            if not staged then
+                return fail(jerr, jcode)
+            end
+            journal = staged
+        end
+        local committed, cerr, ccode = store:commit()
+        if not committed then
+            if journal then
+                journal:abort()
+            end
+            return fail(cerr, ccode)
+        end
+        return result, journal
     end
-    local committed, cerr, ccode = store:commit()
-    if not committed then
-        if journal then
-            journal:abort()
-        end
-        return fail(cerr, ccode)
+    local called, result, journal, wcode = pcall(within)
+    if not called then
+        store:rollback()
+        error(result, 0)
+    end
+    if not result then
+        return nil, journal, wcode
     end
     if journal then
         local placed, plerr, plcode = journal:place()

@@ -153,7 +153,8 @@ server = Server(url, ca, timeout=60)
 try:
     r = server.post(Key(), server.dir["newAccount"],
                     {"termsOfServiceAgreed": True, "contact": ["mailto:" + who + "@example.test"]})
-    print(r.status_code, r.headers.get("Retry-After"), r.json().get("type") or r.json().get("status"))
+    body = r.json()
+    print(r.status_code, r.headers.get("Retry-After"), body.get("type") or body.get("status"))
 except Exception as e:
     print("failed", type(e).__name__, e)
 ]]
@@ -170,6 +171,7 @@ t.case("a decision slower than the body deadline is answered, not cut", function
     local srv <close> = assert(pki.start_server{hosts = {"127.0.0.1"}, port = port,
                                                 cert = c.leaf, chain = {c.inter},
                                                 key = c.leaf_key, acme = acme})
+    assert(srv:port() == port)
     t.write_file(dir .. "/slow.py", slow_client)
     local acme_dir = (arg[0]:match("(.-)[^/]*$") or "./") .. "../acme"
     for _, who in ipairs{"slow", "never"} do
