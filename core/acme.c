@@ -657,6 +657,8 @@ cs_code cs_acme_new(const cs_acme_config *cfg, cs_acme **out, cs_err *err)
     if (rc == CS_OK)
         rc = csi_queue_new(&a->queue, err);
     if (rc == CS_OK)
+        rc = csi_settle_new(&a->settle, err);
+    if (rc == CS_OK)
         rc = csi_acme_db_open(cfg->db_path, &a->db, err);
     if (rc == CS_OK) {
         memset(&vc, 0, sizeof vc);
@@ -688,8 +690,10 @@ cs_code cs_acme_new(const cs_acme_config *cfg, cs_acme **out, cs_err *err)
 
 void cs_acme_close(cs_acme *acme)
 {
-    if (acme)
+    if (acme) {
         csi_queue_close(acme->queue);
+        csi_settle_close(acme->settle);
+    }
 }
 
 void cs_acme_free(cs_acme *acme)
@@ -701,7 +705,9 @@ void cs_acme_free(cs_acme *acme)
     if (acme->queue)
         csi_queue_close(acme->queue);
     /* validations in flight call back into the database: stop them first */
+    csi_settle_close(acme->settle);
     cs_validator_stop(acme->validator);
+    csi_settle_free(acme->settle); /* after the validator: validated() notes */
     csi_queue_free(acme->queue);
     csi_nonces_free(acme->nonces);
     csi_acme_db_close(acme->db);
@@ -762,7 +768,9 @@ cs_code cs_acme_answer(cs_acme *acme, uint64_t id, const cs_acme_decision *a, cs
         rc = check_answer(kind, a, err);
     if (rc == CS_OK)
         rc = csi_queue_answer(acme->queue, id, a, order, err);
-    if (rc == CS_OK && order[0])
+    if (rc == CS_OK && order[0]) {
         rc = csi_acme_finalize_answer(acme, order, a, err);
+        csi_settle_note(acme->settle, order); /* its finalize reply may be waiting */
+    }
     return rc;
 }

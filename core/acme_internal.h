@@ -76,6 +76,32 @@ CS_NODISCARD cs_code csi_queue_answer(csi_queue *q, uint64_t id, const cs_acme_d
                                       char *order, cs_err *err);
 void csi_queue_close(csi_queue *q);
 
+/* ---- outcomes a request waits for briefly, in acme_settle.c ----
+ * A finalize's or a challenge's reply waits up to CSI_SETTLE_MS for its
+ * outcome (the Lua loop's answer, the validator's verdict), so a client
+ * mostly reads the result in the reply instead of polling. Well below any
+ * request deadline (the body's 5 s; a handler's is its ask timeout + 5 s). */
+#define CSI_SETTLE_MS 2000
+#define CSI_SETTLE_RING 256
+typedef struct csi_settle {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    unsigned long count; /* outcomes noted so far */
+    char ids[CSI_SETTLE_RING][CSI_ACME_ID_LEN + 1]; /* outcome n's id at n % RING */
+    int closed;
+} csi_settle;
+CS_NODISCARD cs_code csi_settle_new(csi_settle **out, cs_err *err);
+void csi_settle_free(csi_settle *s); /* NULL is fine */
+/* Outcomes noted so far: read it before starting the work waited for. */
+unsigned long csi_settle_count(csi_settle *s);
+/* id's outcome is recorded: wake its waiter. */
+void csi_settle_note(csi_settle *s, const char *id);
+/* Wake every waiter for good (the server stops). */
+void csi_settle_close(csi_settle *s);
+/* Wait up to timeout_ms for id's outcome noted after *since (updated):
+ * 1 it was noted (or maybe: too many were, read again), 0 timeout or closed. */
+int csi_settle_wait(csi_settle *s, const char *id, unsigned long *since, int timeout_ms);
+
 /* ---- the server object ---- */
 typedef struct csi_eab {
     char *kid;
@@ -95,6 +121,7 @@ struct cs_acme {
     csi_acme_db *db;
     csi_nonces *nonces;
     csi_queue *queue;
+    csi_settle *settle;
     cs_validator *validator;
     char *directory; /* the directory document, made at start */
 };

@@ -394,6 +394,22 @@ done:
     csi_acme_authz_clear(&z);
 }
 
+/* ---- waiting briefly for an outcome (acme_settle.c) ---- */
+
+static long long mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Wait for id's outcome until deadline (mono_ms): 1 read it again, 0 not in time. */
+static int settle_wait(cs_acme *acme, const char *id, unsigned long *since, long long deadline)
+{
+    long long left = deadline - mono_ms();
+    return left > 0 && csi_settle_wait(acme->settle, id, since, (int)left);
+}
+
 /* ---- challenges ---- */
 
 typedef struct validation {
@@ -414,6 +430,7 @@ static void validated(void *arg, const char *problem, const char *detail)
     if (problem && strcmp(problem, "serverInternal") == 0) {
         if (csi_acme_db_challenge_reset(v->acme->db, v->id, &err) != CS_OK)
             fprintf(stderr, "acme: challenge %s: %s\n", v->id, err.msg);
+        csi_settle_note(v->acme->settle, v->id);
         free(v);
         return;
     }
@@ -422,6 +439,7 @@ static void validated(void *arg, const char *problem, const char *detail)
     if (csi_acme_db_challenge_done(v->acme->db, v->id, problem && !error ? "{}" : error,
                                    (int64_t)time(NULL), &err) != CS_OK)
         fprintf(stderr, "acme: challenge %s: %s\n", v->id, err.msg);
+    csi_settle_note(v->acme->settle, v->id); /* its challenge reply may be waiting */
     free(error);
     free(v);
 }
@@ -433,6 +451,8 @@ void csi_acme_challenge_post(acme_req *r, const char *id)
     cs_err err = {CS_OK, ""};
     validation *v = NULL;
     char *key_auth = NULL, up[600], url[512];
+    unsigned long since;
+    long long deadline;
     int type;
 
     memset(&c, 0, sizeof c);
@@ -462,6 +482,8 @@ void csi_acme_challenge_post(acme_req *r, const char *id)
         sprintf(key_auth, "%s.%s", c.token, r->account.thumbprint);
         v->acme = r->acme;
         memcpy(v->id, c.id, sizeof v->id);
+        since = csi_settle_count(r->acme->settle);
+        deadline = mono_ms() + CSI_SETTLE_MS;
         if (csi_acme_db_challenge_start(r->acme->db, id, &err) == CS_OK) {
             if (cs_validator_submit(r->acme->validator, (cs_challenge_type)type, z.value,
                                     c.token, key_auth, validated, v, &err) == CS_OK) {
@@ -475,13 +497,18 @@ void csi_acme_challenge_post(acme_req *r, const char *id)
                 free(e);
             }
         }
-        /* read it again: processing, or what a racing request made it */
-        csi_acme_challenge_clear(&c);
-        csi_acme_authz_clear(&z);
-        if (csi_acme_db_challenge_get(r->acme->db, id, r->now, &c, &z, &err) != CS_OK) {
-            csi_acme_problem(r, 500, "serverInternal", "%s", err.msg);
-            goto done;
-        }
+        /* read it again: processing, or what a racing request made it;
+         * while processing, wait briefly for the validator's verdict, so
+         * the client mostly reads it here (7.5.1 lets the reply carry it) */
+        do {
+            csi_acme_challenge_clear(&c);
+            csi_acme_authz_clear(&z);
+            if (csi_acme_db_challenge_get(r->acme->db, id, r->now, &c, &z, &err) != CS_OK) {
+                csi_acme_problem(r, 500, "serverInternal", "%s", err.msg);
+                goto done;
+            }
+        } while (strcmp(c.status, "processing") == 0 &&
+                 settle_wait(r->acme, id, &since, deadline));
     }
     csi_acme_reply_json(r, 200, challenge_json(r->acme, &c), NULL);
     csi_acme_url(r->acme, url, sizeof url, "authz", z.id);
@@ -646,6 +673,8 @@ void csi_acme_finalize(acme_req *r, const char *id)
     unsigned char *der = NULL;
     size_t der_len = 0;
     char why[300];
+    unsigned long since;
+    long long deadline;
     csi_wait w;
 
     memset(&o, 0, sizeof o);
@@ -688,6 +717,8 @@ void csi_acme_finalize(acme_req *r, const char *id)
         goto done;
     }
     /* the Lua side issues; the client polls the order */
+    since = csi_settle_count(r->acme->settle);
+    deadline = mono_ms() + CSI_SETTLE_MS;
     w = csi_queue_post(r->acme->queue, finalize_ask(&o, &r->account));
     if (w != CSI_WAIT_ANSWERED) {
         cs_err ignore;
@@ -699,8 +730,18 @@ void csi_acme_finalize(acme_req *r, const char *id)
         csi_acme_header(r, "Retry-After", "5");
         goto done;
     }
+    /* wait briefly for the answer: the reply then mostly says valid (or
+     * invalid) and the client need not poll (7.4 returns the order as it is) */
+    while (strcmp(o.status, "processing") == 0 && settle_wait(r->acme, id, &since, deadline)) {
+        csi_acme_order_clear(&o);
+        if (csi_acme_db_order_get(r->acme->db, id, r->now, &o, &err) != CS_OK) {
+            csi_acme_problem(r, 500, "serverInternal", "%s", err.msg);
+            goto done;
+        }
+    }
     reply_order(r, 200, &o);
-    csi_acme_header(r, "Retry-After", "1");
+    if (strcmp(o.status, "processing") == 0)
+        csi_acme_header(r, "Retry-After", "1");
 done:
     json_decref(ids);
     cs_csr_free(csr);
