@@ -15,6 +15,7 @@
 #   DRIVER=py PROCS=2 bench/acme_orders.sh   # the Python client (~20 ms CPU per order)
 #   ROUNDS=2 bench/acme_orders.sh         # pebble, chainsmith, pebble, chainsmith
 #   PERF=/tmp/acme.perf bench/acme_orders.sh  # perf record of each server: /tmp/acme.perf.NAME
+#   TIMEOUT=20 bench/acme_orders.sh       # a request unanswered 20 s is a stall (default 60)
 #
 # chainsmith runs when serve.lua has --acme; otherwise its row says so.
 # Both servers see the same validation set-up: names *.bench.test resolve
@@ -65,11 +66,11 @@ drive() {
     if [ "$driver" = c ]; then
         result=$("$driver_bin" --directory "$3" --ca-bundle "$4" \
             --challtestsrv "$challtestsrv" --accounts "$accounts" --orders "$orders" \
-            --poll-ms "$poll" --server-pid "$2") || status=$?
+            --poll-ms "$poll" --server-pid "$2" --timeout "${TIMEOUT:-60}") || status=$?
     else
         result=$("$PY" "$repo/bench/acme_orders.py" --directory "$3" --ca-bundle "$4" \
             --challtestsrv "$challtestsrv" --accounts "$accounts" --orders "$orders" \
-            --procs "$procs" --poll-ms "$poll" --server-pid "$2") || status=$?
+            --procs "$procs" --poll-ms "$poll" --server-pid "$2" --timeout "${TIMEOUT:-60}") || status=$?
     fi
     if [ -n "$perf_pid" ]; then
         kill -INT "$perf_pid"
