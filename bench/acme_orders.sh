@@ -16,6 +16,8 @@
 #   ROUNDS=2 bench/acme_orders.sh         # pebble, chainsmith, pebble, chainsmith
 #   PERF=/tmp/acme.perf bench/acme_orders.sh  # perf record of each server: /tmp/acme.perf.NAME
 #   TIMEOUT=20 bench/acme_orders.sh       # a request unanswered 20 s is a stall (default 60)
+#   SERVERS="pebble baseline chainsmith" BASELINE=/work/main bench/acme_orders.sh
+#                                         # baseline: another tree's serve.lua (built there)
 #
 # chainsmith runs when serve.lua has --acme; otherwise its row says so.
 # Both servers see the same validation set-up: names *.bench.test resolve
@@ -105,22 +107,32 @@ for server in $(for _ in $(seq 1 "$rounds"); do echo $servers; done); do
         echo "$stalls" >"$tmp/pebble.stalls"
         [ "$status" = 3 ] && echo "pebble {\"note\": \"stalled in all $stalls attempts\"}" >>"$tmp/rows"
         ;;
-    chainsmith)
+    chainsmith | baseline)
+        # baseline: serve.lua of the tree in BASELINE (its build/pki.so)
+        here=$repo
+        if [ "$server" = baseline ]; then
+            [ -f "${BASELINE:-}/scripts/serve.lua" ] ||
+                { echo "baseline: BASELINE=$BASELINE has no scripts/serve.lua" >&2; exit 2; }
+            repo=$BASELINE
+        fi
         if ! lua "$repo/scripts/serve.lua" --help 2>/dev/null | grep -q -- '--acme-resolve'; then
-            echo "chainsmith {\"note\": \"chainsmith ACME not built (serve.lua has no --acme)\"}" >>"$tmp/rows"
+            repo=$here
+            echo "$server {\"note\": \"chainsmith ACME not built (serve.lua has no --acme)\"}" >>"$tmp/rows"
             continue
         fi
+        rm -rf "$tmp/chain" # a fresh CA and ca.db for every run
         build_chain --out "$tmp/chain" >/dev/null || exit 1
         start_server "$tmp/serve.log" --chain "$tmp/chain" --acme --acme-http-port "$ACME_HTTP_PORT" \
             --acme-tls-port "$ACME_TLS_PORT" --acme-resolve '*.test=127.0.0.1' \
             --acme-dns-resolver "$ACME_DNS" || exit 1
+        repo=$here
         directory=$(acme_directory_of "$tmp/serve.log")
-        drive chainsmith "$server_pid" "$directory" "$tmp/chain/root.pem"
+        drive "$server" "$server_pid" "$directory" "$tmp/chain/root.pem"
         stop_server TERM
         # SERVE_LOG=FILE: keep serve.lua's log (its decisions, any error)
         [ -n "${SERVE_LOG:-}" ] && cp "$tmp/serve.log" "$SERVE_LOG"
         ;;
-    *) echo "unknown server '$server' (pebble, chainsmith)" >&2; exit 2 ;;
+    *) echo "unknown server '$server' (pebble, chainsmith, baseline)" >&2; exit 2 ;;
     esac
 done
 
