@@ -740,6 +740,16 @@ done:
     return rc;
 }
 
+/* This process's CPU so far (all threads), seconds. */
+static double own_cpu(void)
+{
+    struct rusage ru;
+
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -758,7 +768,6 @@ int main(int argc, char **argv)
 {
     client *clients;
     pthread_t *threads, watcher;
-    struct rusage ru;
     double start, seconds, cpu0 = 0, cpu1, client_cpu;
     long rss_idle = 0;
     int i;
@@ -805,16 +814,12 @@ int main(int argc, char **argv)
         atomic_store(&watching, 1);
         pthread_create(&watcher, NULL, watch_thread, NULL);
     }
-    getrusage(RUSAGE_SELF, &ru);
-    client_cpu = -((double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-                   (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6);
+    client_cpu = -own_cpu();
     start = now_s();
     for (i = 0; i < opt.accounts; i++)
         pthread_join(threads[i], NULL);
     seconds = now_s() - start;
-    getrusage(RUSAGE_SELF, &ru);
-    client_cpu += (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-                  (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+    client_cpu += own_cpu();
     cpu1 = opt.server_pid ? server_cpu(opt.server_pid) : 0;
     if (opt.server_pid) {
         atomic_store(&watching, 0);
