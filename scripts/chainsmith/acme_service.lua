@@ -313,18 +313,20 @@ function Service:reply(ask, answer, problem)
     self.log(service.describe(ask, answer))
 end
 
--- The finalizes of one turn: each ca:issue nested in one transaction of
--- ca.db (store:begin inside a batch is a savepoint: a refused or failed
--- issue undoes only itself), so the turn pays one fsync, not one per
--- certificate. No answer leaves before the commit: a certificate is handed
--- out only once it is recorded; if the commit fails, every issue of the
--- turn is lost and each answer says serverInternal.
-function Service:finalize_all(asks)
-    local store = self.ca.store
+-- The finalizes of one turn, decided by decider over its CA: each ca:issue
+-- nested in one transaction of ca.db (store:begin inside a batch is a
+-- savepoint: a refused or failed issue undoes only itself), so the turn
+-- pays one fsync, not one per certificate. Returns the answers and log
+-- lines, by index, once the transaction is committed: no answer may leave
+-- before, so a certificate is handed out only once recorded. If the commit
+-- fails, every issue of the turn is lost and each answer says
+-- serverInternal.
+function service.finalize_batch(decider, asks)
+    local store = decider.ca.store
     local batched = #asks > 1 and store:begin()
     local answers, problems = {}, {}
     for i, ask in ipairs(asks) do
-        answers[i], problems[i] = self.decider:decide(ask)
+        answers[i], problems[i] = decider:decide(ask)
     end
     if batched then
         local committed, cerr = store:commit()
@@ -339,9 +341,7 @@ function Service:finalize_all(asks)
             end
         end
     end
-    for i, ask in ipairs(asks) do
-        self:reply(ask, answers[i], problems[i])
-    end
+    return answers, problems
 end
 
 -- How many asks one turn of the serve loop takes at most.
@@ -379,8 +379,9 @@ function Service:step(timeout_ms)
         end
         ask = self.acme:next(0)
     end
-    if #finals > 0 then
-        self:finalize_all(finals)
+    local answers, problems = service.finalize_batch(self.decider, finals)
+    for i, f in ipairs(finals) do
+        self:reply(f, answers[i], problems[i])
     end
     for _, r in ipairs(revokes) do
         self:reply(r, self.decider:decide(r))

@@ -289,6 +289,38 @@ end
 expect_refusal("finalize: garbage for a CSR is badCSR", d, finalize_ask("not a csr",
     "dns:x.test"), "badCSR", ".")
 
+-- A serve loop turn's finalizes in one transaction (acme_service.finalize_batch):
+-- one that raises after its certificate was inserted (pki.verify, wrapped
+-- here) is undone alone, the others are recorded and answered.
+t.case("finalize batch: a failed issue undoes only itself", function()
+    local verify = pki.verify
+    pki.verify = function(opts)
+        if opts.leaf:info().subject_alt_name.dns[1] == "boom.test" then
+            error("a bug after the insert")
+        end
+        return verify(opts)
+    end
+    local asks = {}
+    for i, name in ipairs { "b1.test", "boom.test", "b2.test" } do
+        asks[i] = finalize_ask((csr_for { "dns:" .. name }), "dns:" .. name)
+    end
+    local before = ca.store:count()
+    local ok, answers, problems = pcall(acme_service.finalize_batch, d, asks)
+    pki.verify = verify
+    assert(ok, answers)
+    assert(answers[1].ok and answers[3].ok, tostring(answers[1].detail))
+    assert(answers[2].ok == false and answers[2].type == "serverInternal")
+    assert(tostring(problems[2]):find("a bug after the insert"), tostring(problems[2]))
+    local store <close> = assert(pki.open_store(dir .. "/ca.db"))
+    assert(store:count() == before + 2, ("%d rows, %d before"):format(store:count(), before))
+    assert(store:find(answers[1].serial) and store:find(answers[3].serial))
+    assert(#assert(store:list { name = "boom.test" }) == 0)
+    -- and the CA's store is out of the batch: the next issue commits alone
+    local a = d:decide(finalize_ask((csr_for { "dns:b3.test" }), "dns:b3.test"))
+    assert(a.ok, a.detail)
+    assert(store:find(a.serial))
+end)
+
 -- Revocation: ca:revoke, then the CRL says so and on_revoked is called
 local seen
 local rd = acme_service.decider(ca, function(r) seen = r end)
