@@ -361,15 +361,23 @@ local function build_files(report, files, force, passphrase)
 end
 
 -- A key re-made in the other form (--force with or without --hsm) leaves
--- the old form's file: removed once the new one is in place. (A build cut
--- short between the two is caught by load_existing, which finds both.)
-local function remove_replaced(report, files)
+-- the old form's file (NAME.key for a key now on a token, NAME.key.uri for
+-- one back in a file): the paths to remove, listed in the build's journal
+-- so the removal is part of the same step and a build killed between the
+-- new file's name and the removal is finished by the next run's recovery
+-- (load_existing would otherwise find both forms and refuse).
+local function replaced_files(report, files)
+    local gone = {}
     for _, r in ipairs(report) do
         if r.action ~= "kept" then
             local f = files[r.name]
-            os.remove(r.uri and f.key or f.uri)
+            local old = r.uri and f.key or f.uri
+            if old and layout.exists(old) then
+                gone[#gone + 1] = old
+            end
         end
     end
+    return gone
 end
 
 -- Finish or undo what a build, renewal, revocation or issuance killed
@@ -669,7 +677,8 @@ function chain.build(opts)
     -- Every file under a temporary name in one journal, every record and
     -- CRL number in one commit, then the names: a build stopped anywhere
     -- leaves the old chain or, once the next run finishes it, the new one.
-    local journal <close>, jerr, jcode = pki.stage_files(files.pending, store, nil, out)
+    local journal <close>, jerr, jcode = pki.stage_files(files.pending, store, nil, out,
+        replaced_files(report, files))
     if not journal then
         return nil, jerr, jcode
     end
@@ -681,7 +690,6 @@ function chain.build(opts)
     if not placed then
         return nil, perr2, pcode
     end
-    remove_replaced(report, files)
     return report
 end
 

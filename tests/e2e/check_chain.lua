@@ -5,8 +5,9 @@
 --
 --   lua check_chain.lua REPO CHAIN SEEN
 --
--- Checks: nothing temporary and no journal left; every key matches its
--- certificate; intermediate, server and OCSP certificates verify to the
+-- Checks: nothing temporary and no journal left; each key in one form only
+-- (NAME.key or, on a token, NAME.key.uri: read with the PIN in CS_PIN);
+-- every key matches its certificate; intermediate, server and OCSP certificates verify to the
 -- root; server-chain.pem is exactly server.pem then intermediate.pem; each
 -- CRL's DER and PEM are the same CRL, signed by the current CA, with the
 -- CRL number ca.db last handed out for it and exactly the serials ca.db
@@ -18,6 +19,7 @@ local repo, dir, seen = arg[1], arg[2], arg[3]
 package.path = repo .. "/scripts/?.lua;" .. package.path
 local pki = require "pki"
 local chain = require "chainsmith.chain"
+local ca_key = require "chainsmith.ca_key"
 local crl = require "chainsmith.crl"
 local layout = require "chainsmith.layout"
 
@@ -61,10 +63,14 @@ end
 
 local files = layout.files(dir)
 local certs = {}
+ca_key.use_pin(os.getenv("CS_PIN"))
 for _, name in ipairs { "root", "intermediate", "server", "ocsp" } do
     local f = files[name]
+    if layout.exists(f.key) and layout.exists(f.uri) then
+        problem("%s: both %s and %s are there", name, f.key, f.uri)
+    end
     local cert, cerr = pki.read_cert(f.cert)
-    local key, kerr = pki.read_key(f.key)
+    local key, kerr = ca_key.read(f)
     if not cert or not key then
         problem("%s: %s", name, cerr or kerr)
     else

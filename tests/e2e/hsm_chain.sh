@@ -6,20 +6,8 @@
 # its own copy of the token; bad input (wrong PIN, missing token or object, a
 # PIN in the URI or on the command line) is refused by name, nothing written.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/hsmlib.sh"
 
-module=${CS_PKCS11_MODULE:-/usr/lib/softhsm/libsofthsm2.so}
-if ! command -v softhsm2-util >/dev/null || [ ! -e "$module" ]; then
-    echo "softhsm2 is not installed: run tools/setup.sh --test" >&2
-    exit 1
-fi
-export CHAINSMITH_PKCS11_MODULE=$module
-
-# token_home DIR: a SoftHSM2 configuration and token folder in DIR.
-token_home() {
-    mkdir -p "$1/tokens"
-    printf 'directories.tokendir = %s/tokens\nobjectstore.backend = file\nlog.level = ERROR\n' \
-        "$1" >"$1/softhsm2.conf"
-}
 token_home "$tmp/hsm"
 export SOFTHSM2_CONF=$tmp/hsm/softhsm2.conf
 check "softhsm2-util makes a token" softhsm2-util --init-token --free --label ca \
