@@ -13,6 +13,8 @@ local guard = require "chainsmith.guard"
 local layout = require "chainsmith.layout"
 local progress = require "chainsmith.progress"
 local profile = require "chainsmith.profile"
+local rollover = require "chainsmith.rollover"
+local summary = require "chainsmith.summary"
 local validity = require "chainsmith.validity"
 
 local ca = {}
@@ -610,13 +612,48 @@ function CA:crl_signer(issuer_line)
         "notfound"
 end
 
+-- A key identifier as openssl prints it, or "none".
+local function key_id(hex)
+    return hex and summary.fingerprint(hex) or "none"
+end
+
+-- nil when signer (the CRL's signer, name "intermediate" or "root")
+-- issued cert; else the warning that its CRL cannot serve cert: a
+-- certificate of an intermediate replaced by a roll, same name, other key
+-- (its authority key id names the old key). Until the previous key signs
+-- its own CRL and OCSP answers (docs/revocation.md, "Certificates of the
+-- previous intermediate"), nothing a validator fetches shows this one
+-- revoked: the user must know.
+function CA:unserved_revocation(cert, name, signer)
+    if name ~= "intermediate" or cert:issued_by(signer) then
+        return nil
+    end
+    local path = rollover.previous_path(self.dir)
+    local previous = layout.exists(path) and pki.read_cert(path)
+    local by = previous and cert:issued_by(previous)
+        and ("the previous intermediate (%s, serial %s)"):format(path, previous:serial())
+        or "an intermediate replaced before the last roll (not kept)"
+    local info = cert:info()
+    return ("serial %s was issued by %s, key id %s; the current intermediate (key id %s) "
+        .. "signs %s, so validators find no usable CRL for it (authority key id mismatch: "
+        .. "openssl verify -crl_check says \"unable to get certificate CRL\") and serve.lua's "
+        .. "OCSP responder answers \"unauthorized\" for it. The revocation is recorded in "
+        .. "ca.db and listed, but not served: replace the certificate (issue.lua) and stop "
+        .. "trusting it by other means (docs/revocation.md, \"Certificates of the previous "
+        .. "intermediate\")"):format(info.serial, by,
+        key_id(info.authority_key_id), key_id(signer:info().subject_key_id),
+        layout.crl_files(self.dir, name).der)
+end
+
 -- Revoke a certificate this CA (or its root) issued and sign the issuer's
 -- CRL again. req = {serial = HEX | cert = pki.cert, reason = name} (reason
 -- as pki.crl_reasons() lists them; default "unspecified").
 -- Returns {serial, issuer, ca = "intermediate"|"root", reason, revoked_at,
 -- crl = {number, revoked, der, pem, next_update}}, or nil, message, code:
 -- "notfound" (unknown serial), "exists" (already revoked: the message says
--- when and why), "invalid" (bad request or reason, a root). On failure
+-- when and why), "invalid" (bad request or reason, a root). warnings, a
+-- list, says when the revocation is recorded but not served
+-- (CA:unserved_revocation). On failure
 -- nothing is recorded and no CRL is written, but for one case: the
 -- revocation committed and a CRL file that cannot be replaced (the message
 -- says so and names the serial; the next revocation or build writes it).
@@ -687,6 +724,7 @@ function CA:revoke(req)
         reason = reason,
         revoked_at = at,
         crl = out,
+        warnings = { self:unserved_revocation(cert, name, signer) },
     }
 end
 

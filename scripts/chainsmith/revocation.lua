@@ -1,6 +1,7 @@
 -- revoke.lua's work: check the request, open the chain, revoke (the CA
 -- signs its CRL again: chainsmith.ca), and the summary as text or JSON.
 local pki = require "pki"
+local json = require "chainsmith.json"
 local summary = require "chainsmith.summary"
 
 local revocation = {}
@@ -56,7 +57,8 @@ function revocation.json(result)
     crl.ca, crl.why = result.ca, nil
     return { serial = result.serial, subject = result.subject,
         reason = result.reason, revoked_at = summary.date(result.revoked_at),
-        issuer = result.issuer, crl = crl }
+        issuer = result.issuer, crl = crl,
+        warnings = json.array(result.warnings) }
 end
 
 -- The result as text, one line per fact.
