@@ -13,6 +13,7 @@ local page = require "chainsmith.page"
 local ocsp_service = require "chainsmith.ocsp_service"
 local secret = require "chainsmith.secret"
 local validity = require "chainsmith.validity"
+local previous = require "chainsmith.previous"
 
 local runtime = {}
 
@@ -196,7 +197,8 @@ local function file_routes(dir)
     local routes = {
         { path = "/root.pem", file = layout.files(dir).root.cert, type = "application/x-pem-file" },
     }
-    for _, name in ipairs(crl.names) do
+    -- and the previous intermediate's, while its key is kept (chainsmith/previous.lua)
+    for _, name in ipairs { crl.names[1], crl.names[2], previous.name } do
         local f = layout.crl_files(dir, name)
         routes[#routes + 1] = { path = ("/crl/%s.crl"):format(name), file = f.der,
             type = "application/pkix-crl", plain = true, optional = true }

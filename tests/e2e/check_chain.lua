@@ -157,5 +157,46 @@ for _, name in ipairs(crl.names) do
     end
     ::next::
 end
+
+-- The previous intermediate's CRL, while its key is kept
+-- (chainsmith/previous.lua): signed by it, the same list as ca.db, and
+-- signed in the same step as intermediate.crl, just before it.
+local pf = layout.crl_files(dir, "intermediate-previous")
+local prev_cert = pki.read_cert(files.intermediate_previous.cert)
+local kept = layout.exists(files.intermediate_previous.key)
+    or layout.exists(files.intermediate_previous.uri)
+if kept and prev_cert then
+    local der, pem = pki.read_crl(pf.der), pki.read_crl(pf.pem)
+    local ours = pki.read_crl(layout.crl_files(dir, "intermediate").der)
+    if not der or not pem or der:der() ~= pem:der() then
+        problem("intermediate-previous CRL: missing, or DER and PEM differ")
+    elseif not der:verify(prev_cert) then
+        problem("intermediate-previous.crl: not signed by intermediate-previous.pem")
+    else
+        local info = der:info()
+        local n = ours and ours:info().number
+        if info.number ~= (n or 0) - 1 then
+            problem("intermediate-previous.crl: number %s, not the one before %s",
+                tostring(info.number), "intermediate.crl's " .. tostring(n))
+        end
+        local want = {}
+        for _, e in ipairs(assert(store:revoked(prev_cert:info().subject_line))) do
+            want[e.serial] = true
+        end
+        for _, e in ipairs(info.revoked or {}) do
+            if not want[e.serial] then
+                problem("intermediate-previous.crl: lists %s, not revoked in ca.db", e.serial)
+            end
+            want[e.serial] = nil
+        end
+        if next(want) then
+            problem("intermediate-previous.crl: lacks %s, revoked in ca.db", next(want))
+        end
+        report[#report + 1] = ("crl intermediate-previous=%s/%d"):format(tostring(info.number),
+            #(info.revoked or {}))
+    end
+elseif layout.exists(pf.der) or layout.exists(pf.pem) then
+    problem("intermediate-previous CRL without the previous key")
+end
 print(table.concat(report, " "))
 os.exit(problems == 0 and 0 or 1)

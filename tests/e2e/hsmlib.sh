@@ -15,3 +15,13 @@ token_home() {
     printf 'directories.tokendir = %s/tokens\nobjectstore.backend = file\nlog.level = ERROR\n' \
         "$1" >"$1/softhsm2.conf"
 }
+
+# ca_token DIR: a token labelled ca in its own folder DIR, used from now on
+# (SOFTHSM2_CONF), its PIN 1234 in CS_PIN.
+ca_token() {
+    token_home "$1"
+    export SOFTHSM2_CONF=$1/softhsm2.conf
+    check "softhsm2-util makes a token" softhsm2-util --init-token --free --label ca \
+        --pin 1234 --so-pin 5678
+    export CS_PIN=1234
+}

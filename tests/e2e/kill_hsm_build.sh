@@ -12,11 +12,7 @@
 plain_ms=700 paused_ms=3000
 . "$(dirname "$0")/killlib.sh"
 
-token_home "$tmp/hsm"
-export SOFTHSM2_CONF=$tmp/hsm/softhsm2.conf
-check "softhsm2-util makes a token" softhsm2-util --init-token --free --label ca \
-    --pin 1234 --so-pin 5678
-export CS_PIN=1234
+ca_token "$tmp/hsm"
 
 check "build the chain on the token" build_chain --out "$chain" --hsm "pkcs11:token=ca" \
     --pin-env CS_PIN
