@@ -400,9 +400,18 @@ end
 -- the responder reads ca.db on every request. The CRL files' stamps are
 -- taken as loaded, so the watch does not reload everything for them.
 local function on_revoked(server, opts, stapler, watch, result)
-    local f = layout.crl_files(opts.chain, result.ca)
-    for path, file in pairs { [("/crl/%s.crl"):format(result.ca)] = f.der,
-        [("/crl/%s.crl.pem"):format(result.ca)] = f.pem } do
+    -- and the previous intermediate's CRL, signed with the intermediate's
+    -- (chainsmith/previous.lua; a route when its file was there at start)
+    local names, routes = { result.ca }, {}
+    if result.previous_crl then
+        names[2] = previous.name
+    end
+    for _, name in ipairs(names) do
+        local f = layout.crl_files(opts.chain, name)
+        routes[("/crl/%s.crl"):format(name)] = f.der
+        routes[("/crl/%s.crl.pem"):format(name)] = f.pem
+    end
+    for path, file in pairs(routes) do
         local body, err = read_text(file)
         if body then
             server:set_route(path, body)
