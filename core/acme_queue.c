@@ -12,6 +12,9 @@
  * is not keeping up, and the requests would only time out. */
 #define QUEUE_MAX 4096
 
+/* A posted finalize hands its order id to the answering thread as its tag. */
+_Static_assert(CSI_ACME_ID_LEN <= CSI_DQ_TAG_MAX, "an order id fits a queue tag");
+
 void csi_answer_free(csi_answer *a)
 {
     size_t i;
