@@ -7,6 +7,8 @@
 #   lua5.4 -e 'require "pki"'             + the module and its libraries
 #   dlopen libssl, libcrypto, libsqlite3  what the module's libraries alone cost
 #   chain_floor.lua once                  + one P-384 chain in-process: the floor
+#   chain_floor.lua once_full             + the OCSP responder and 2 CRLs: the
+#                                           floor of all build_chain signs
 #   build_chain.lua --force               the command (P-384 profiles)
 # A benchmark, not a test: it asserts nothing.
 set -eu
@@ -44,21 +46,23 @@ instructions() {
 libs="assert(package.loadlib('libssl.so.3', '*')) assert(package.loadlib('libsqlite3.so.0', '*'))"
 
 row() { # row TREE: one line of figures for TREE
-    local tree=$1 bare req libs_only floor chain
+    local tree=$1 bare req libs_only floor full chain
     bare=$(instructions "$tree" "$LUA" -e '')
     req=$(instructions "$tree" "$LUA" -e 'require "pki"')
     libs_only=$(instructions "$tree" "$LUA" -e "$libs")
     floor=$(instructions "$tree" "$LUA" "$repo/bench/chain_floor.lua" once)
+    full=$(instructions "$tree" "$LUA" "$repo/bench/chain_floor.lua" once_full)
     rm -rf "$work/chain"
     chain=$(instructions "$tree" "$LUA" "$tree/scripts/build_chain.lua" --force --out "$work/chain")
     awk -v label="$2" -v bare="$bare" -v req="$req" -v libs="$libs_only" -v floor="$floor" \
-        -v chain="$chain" 'BEGIN { m = 1000000
-        printf "%-28s %10.2f %10.2f %10.2f %10.2f %10.2f %7.2fx\n", label, bare / m,
-               (req - bare) / m, (libs - bare) / m, floor / m, chain / m, chain / floor }' 
+        -v full="$full" -v chain="$chain" 'BEGIN { m = 1000000
+        printf "%-28s %10.2f %10.2f %10.2f %10.2f %10.2f %10.2f %7.2fx %7.2fx\n", label,
+               bare / m, (req - bare) / m, (libs - bare) / m, floor / m, full / m, chain / m,
+               chain / floor, chain / full }' 
 }
 
 printf 'Million instructions (callgrind), load average %s\n' "$(cut -d' ' -f1-3 /proc/loadavg)"
-printf '%-28s %10s %10s %10s %10s %10s %8s\n' "tree" "lua alone" "require" "its libs" \
-    "floor" "build" "/floor"
+printf '%-28s %10s %10s %10s %10s %10s %10s %8s %8s\n' "tree" "lua alone" "require" \
+    "its libs" "floor" "full floor" "build" "/floor" "/full"
 [ -z "$baseline" ] || row "$baseline" "baseline"
 row "$repo" "this tree"

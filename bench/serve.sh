@@ -7,6 +7,8 @@
 #   RUNS=5 DURATION=10 bench/serve.sh
 #   BASELINE=/path/to/other/tree bench/serve.sh   # a third column: that tree's
 #                                  # serve.lua (built), in the same runs
+#   AUTOGROUP_NICE=-10 bench/serve.sh   # (root) the servers' and wrk's sessions
+#                                  # ahead of other sessions' work on a shared machine
 #
 # serve.lua gets --per-address CONNS (PER_ADDRESS to change it): wrk's
 # connections all come from 127.0.0.1, and the server's cap per client address
@@ -61,15 +63,30 @@ set_pinning() {
     else on_server=(); on_client=(); fi
 }
 set_pinning
+# Each server, and wrk, in a session of its own. With autogroup scheduling
+# (/proc/sys/kernel/sched_autogroup_enabled, on in Debian's kernels) the
+# threads of a session share one scheduling entity per CPU, weighted by the
+# session's load on that CPU: a server in wrk's session, which keeps CPU 1
+# busy, got a small share of CPU 0 against other sessions' processes,
+# whatever their nice value (nice orders threads within a session only), and
+# a server with less to do (nginx) lost the most (bench/README.md, 18:00 UTC
+# run). AUTOGROUP_NICE sets these sessions' nice (/proc/PID/autogroup).
+# shellcheck disable=SC2016 # $1 and $@ are the inner shell's
+session=(setsid sh -c 'n=$1; shift; [ -z "$n" ] || echo "$n" >/proc/self/autogroup || exit 1
+    exec "$@"' sh "${AUTOGROUP_NICE:-}")
 placement="server on CPU 0, wrk -t1 on CPU 1"
 [ "$pin" = 1 ] || placement="one CPU: nothing pinned"
 wrk_threads=1
 
+# A port below the kernel's ephemeral range (32768 up on Linux) that no TCP
+# socket uses: wrk's thousands of connections per second leave client ports
+# in TIME-WAIT all over that range, and nginx cannot bind over one (seen:
+# "bind() to 127.0.0.1:33740 failed (98: Address already in use)").
 free_port() {
     local p
     while :; do
-        p=$((20000 + RANDOM % 20000))
-        [ -z "$(ss -Hltn "sport = :$p")" ] && { echo "$p"; return; }
+        p=$((20000 + RANDOM % 12000))
+        [ -z "$(ss -Htan "sport = :$p")" ] && { echo "$p"; return; }
     done
 }
 
@@ -114,7 +131,7 @@ start_tree() {
     # trees from before the cap have no --per-address
     grep -q -- '--per-address' "$tree/scripts/chainsmith/serve_cli.lua" 2>/dev/null &&
         cap=(--per-address "$per_address")
-    "${on_server[@]}" "$LUA" "$tree/scripts/serve.lua" --port 0 --listen 127.0.0.1 \
+    "${session[@]}" "${on_server[@]}" "$LUA" "$tree/scripts/serve.lua" --port 0 --listen 127.0.0.1 \
         --chain "$2" ${threads:+--threads "$threads"} "${cap[@]}" "${@:3}" >"$log" 2>&1 &
     tree_pid=$!
     pids+=("$tree_pid")
@@ -191,7 +208,7 @@ http {
     }
 }
 EOF
-    "${on_server[@]}" "$NGINX" -c "$conf" -p "$work/nginx/" >"$work/nginx/out.log" 2>&1 &
+    "${session[@]}" "${on_server[@]}" "$NGINX" -c "$conf" -p "$work/nginx/" >"$work/nginx/out.log" 2>&1 &
     ngx_pid=$!
     pids+=("$ngx_pid")
     for _ in $(seq 1 100); do
@@ -210,7 +227,7 @@ load() {
     local name=$1 port=$2 procs=$3 t0 t1 out rps p99 errs reqs
     shift 3
     t0=$(cpu_ticks $procs)
-    out=$("${on_client[@]}" wrk -t"$wrk_threads" -c"$conns" -d"${dur}s" --latency "$@" "https://127.0.0.1:$port/")
+    out=$("${session[@]}" "${on_client[@]}" wrk -t"$wrk_threads" -c"$conns" -d"${dur}s" --latency "$@" "https://127.0.0.1:$port/")
     t1=$(cpu_ticks $procs)
     rps=$(awk '/^Requests\/sec:/ { print $2 }' <<<"$out")
     reqs=$(awk '/requests in/ { print $1 }' <<<"$out")

@@ -41,88 +41,14 @@
  *       -- ("not found": nobody waits for that id any more)
  *   acme:close()   -- waiting requests get 503; next() drains then says closed
  *
- * Never called from a worker thread: the queue is the only way in. */
+ * next, answer, close and the object's lifetime are bindings/decider.c's;
+ * this file reads the config, pushes asks and reads answers. */
 #include "bindings.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "acme.h"
-
-/* The acme object is shared by its userdata and every server mounting it:
- * the last one to let go frees it (a server's handler must never outlive
- * it, whatever order the collector finalizes them in). Touched only from
- * the Lua thread. */
-struct pki_acme_ref {
-    cs_acme *acme;
-    int refs;
-};
-
-typedef struct acme_box {
-    pki_acme_ref *ref;
-} acme_box;
-
-void pki_acme_unref(pki_acme_ref *ref)
-{
-    if (ref && --ref->refs == 0) {
-        cs_acme_free(ref->acme);
-        free(ref);
-    }
-}
-
-pki_acme_ref *pki_acme_ref_get(lua_State *L, int idx)
-{
-    acme_box *box = luaL_checkudata(L, idx, PKI_ACME);
-
-    if (!box->ref)
-        luaL_error(L, "attempt to use a closed %s", PKI_ACME);
-    box->ref->refs++;
-    return box->ref;
-}
-
-cs_acme *pki_acme_of(const pki_acme_ref *ref)
-{
-    return ref->acme;
-}
-
-static cs_acme *check_acme(lua_State *L)
-{
-    acme_box *box = luaL_checkudata(L, 1, PKI_ACME);
-
-    if (!box->ref)
-        luaL_error(L, "attempt to use a closed %s", PKI_ACME);
-    return box->ref->acme;
-}
-
-/* Collected (or closed with <close>): nobody can take asks any more, so
- * the queue closes (requests get 503 at once rather than wait for nothing);
- * a server still mounting it keeps the object itself alive. */
-static int acme_gc(lua_State *L)
-{
-    acme_box *box = luaL_checkudata(L, 1, PKI_ACME);
-
-    if (box->ref) {
-        cs_acme_close(box->ref->acme);
-        pki_acme_unref(box->ref);
-        box->ref = NULL;
-    }
-    return 0;
-}
-
-/* acme:close(): no more asks; requests waiting get 503; next() drains. */
-static int acme_close(lua_State *L)
-{
-    cs_acme_close(check_acme(L));
-    return 0;
-}
-
-static int acme_tostring(lua_State *L)
-{
-    acme_box *box = luaL_checkudata(L, 1, PKI_ACME);
-
-    lua_pushstring(L, box->ref ? "pki.acme" : "pki.acme (closed)");
-    return 1;
-}
 
 /* An array of strings at field name of f (absent: 0 entries), as a scratch
  * userdata left on the stack. */
@@ -198,75 +124,16 @@ static void read_eab(lua_State *L, const pki_fields *f, cs_acme_config *cfg)
     }
 }
 
-/* pki.acme{db, base_url, terms, eab, chain, validation, ask_timeout_ms,
- * order_lifetime, nonce_capacity}: a pki.acme, or nil, message, code. */
-static int acme_new(lua_State *L)
+/* The next ask as acme:next gives it (decider.c: 1 pushed, 0 none, -1 err). */
+static int next_ask(lua_State *L, void *acme, int timeout_ms, cs_err *err)
 {
-    static const char *const names[] = {"db", "base_url", "terms", "eab", "chain",
-                                        "validation", "ask_timeout_ms", "order_lifetime",
-                                        "nonce_capacity", NULL};
-    static const char *const vnames[] = {"http_port", "tls_port", "resolve", "dns_resolver",
-                                         "workers", "timeout_ms", NULL};
-    cs_acme_config cfg;
-    cs_err err = {CS_OK, ""};
-    pki_fields f, v;
-    acme_box *box;
-    pki_acme_ref *ref;
-
-    memset(&cfg, 0, sizeof cfg);
-    lua_settop(L, 1);
-    f = pki_fields_at(L, 1, 1, NULL, NULL);
-    pki_check_fields(&f, names, PKI_RAISE);
-    pki_field_string(&f, "db", PKI_RAISE | PKI_NEEDED, &cfg.db_path, NULL);
-    pki_field_string(&f, "base_url", PKI_RAISE | PKI_NEEDED, &cfg.base_url, NULL);
-    pki_field_string(&f, "terms", PKI_RAISE, &cfg.terms, NULL);
-    pki_field_string(&f, "chain", PKI_RAISE, &cfg.chain_pem, NULL);
-    read_int(&f, "ask_timeout_ms", 3600000, &cfg.ask_timeout_ms);
-    read_int(&f, "order_lifetime", 30 * 86400, &cfg.order_lifetime_s);
-    read_int(&f, "nonce_capacity", 1 << 24, &cfg.nonce_capacity);
-    read_eab(L, &f, &cfg);
-    if (pki_field_table(&f, "validation", PKI_RAISE)) {
-        v = pki_fields_at(L, -1, 1, "validation", NULL);
-        pki_check_fields(&v, vnames, PKI_RAISE);
-        read_int(&v, "http_port", 65535, &cfg.validation.http_port);
-        read_int(&v, "tls_port", 65535, &cfg.validation.tls_port);
-        read_int(&v, "workers", 1024, &cfg.validation.workers);
-        read_int(&v, "timeout_ms", 3600000, &cfg.validation.timeout_ms);
-        pki_field_string(&v, "dns_resolver", PKI_RAISE, &cfg.validation.dns_resolver, NULL);
-        cfg.validation.resolve = string_array(&v, "resolve", &cfg.validation.resolve_len);
-    }
-    box = lua_newuserdatauv(L, sizeof *box, 0);
-    box->ref = NULL;
-    luaL_setmetatable(L, PKI_ACME);
-    ref = malloc(sizeof *ref);
-    if (!ref)
-        return luaL_error(L, "out of memory");
-    ref->refs = 1;
-    if (cs_acme_new(&cfg, &ref->acme, &err) != CS_OK) {
-        free(ref);
-        return pki_fail(L, &err);
-    }
-    box->ref = ref;
-    return 1;
-}
-
-/* acme:next([timeout_ms]): the next ask as a table, nil on timeout, or
- * nil, message, "notfound" once closed and drained. */
-static int acme_next(lua_State *L)
-{
-    cs_acme *acme = check_acme(L);
-    lua_Integer ms = luaL_optinteger(L, 2, 0);
     cs_acme_ask *ask = NULL;
-    cs_err err = {CS_OK, ""};
     size_t i;
 
-    luaL_argcheck(L, ms >= 0 && ms <= 0x7fffffff, 2, "timeout out of range");
-    if (cs_acme_next(acme, (int)ms, &ask, &err) != CS_OK)
-        return pki_fail(L, &err);
-    if (!ask) {
-        lua_pushnil(L);
-        return 1;
-    }
+    if (cs_acme_next(acme, timeout_ms, &ask, err) != CS_OK)
+        return -1;
+    if (!ask)
+        return 0;
     lua_createtable(L, 0, 8);
     lua_pushinteger(L, (lua_Integer)ask->id);
     lua_setfield(L, -2, "id");
@@ -320,48 +187,78 @@ static int acme_next(lua_State *L)
     return 1;
 }
 
-/* acme:answer(id, {ok, type, detail, profile, challenges, chain, serial}):
- * true, or nil, message, code ("notfound": nobody waits for id). */
-static int acme_answer(lua_State *L)
-{
-    static const char *const names[] = {"ok", "type", "detail", "profile", "challenges",
-                                        "chain", "serial", NULL};
-    cs_acme *acme = check_acme(L);
-    lua_Integer id = luaL_checkinteger(L, 2);
-    cs_acme_decision d;
-    cs_err err = {CS_OK, ""};
-    pki_fields f;
+/* acme:answer(id, {ok, type, detail, profile, challenges, chain, serial}). */
+static const char *const answer_fields[] = {"ok", "type", "detail", "profile", "challenges",
+                                            "chain", "serial", NULL};
 
-    memset(&d, 0, sizeof d);
-    lua_settop(L, 3);
-    f = pki_fields_at(L, 3, 3, NULL, NULL);
-    pki_check_fields(&f, names, PKI_RAISE);
-    pki_field_bool(&f, "ok", PKI_RAISE | PKI_NEEDED, &d.ok);
-    pki_field_string(&f, "type", PKI_RAISE, &d.type, NULL);
-    pki_field_string(&f, "detail", PKI_RAISE, &d.detail, NULL);
-    pki_field_string(&f, "profile", PKI_RAISE, &d.profile, NULL);
-    pki_field_string(&f, "chain", PKI_RAISE, &d.chain_pem, NULL);
-    pki_field_string(&f, "serial", PKI_RAISE, &d.serial_hex, NULL);
-    d.challenges = string_array(&f, "challenges", &d.challenges_len);
-    if (cs_acme_answer(acme, (uint64_t)id, &d, &err) != CS_OK)
-        return pki_fail(L, &err);
-    lua_pushboolean(L, 1);
-    return 1;
+static cs_code answer(void *acme, uint64_t id, const pki_answer *a, const pki_fields *f,
+                      cs_err *err)
+{
+    cs_acme_decision d = {.ok = a->ok, .detail = a->detail, .chain_pem = a->chain_pem,
+                          .serial_hex = a->serial_hex};
+
+    pki_field_string(f, "type", PKI_RAISE, &d.type, NULL);
+    pki_field_string(f, "profile", PKI_RAISE, &d.profile, NULL);
+    d.challenges = string_array(f, "challenges", &d.challenges_len);
+    return cs_acme_answer(acme, id, &d, err);
 }
 
-static const luaL_Reg acme_meta[] = {
-    {"__gc", acme_gc},
-    {"__close", acme_gc},
-    {"__tostring", acme_tostring},
-    {NULL, NULL},
-};
+static void close_acme(void *acme)
+{
+    cs_acme_close(acme);
+}
 
-static const luaL_Reg acme_methods[] = {
-    {"next", acme_next},
-    {"answer", acme_answer},
-    {"close", acme_close},
-    {NULL, NULL},
-};
+static void free_acme(void *acme)
+{
+    cs_acme_free(acme);
+}
+
+static const pki_decider_type acme_type = {PKI_ACME, close_acme, free_acme, next_ask,
+                                           answer_fields, answer};
+
+/* pki.acme{db, base_url, terms, eab, chain, validation, ask_timeout_ms,
+ * order_lifetime, nonce_capacity}: a pki.acme, or nil, message, code. */
+static int acme_new(lua_State *L)
+{
+    static const char *const names[] = {"db", "base_url", "terms", "eab", "chain",
+                                        "validation", "ask_timeout_ms", "order_lifetime",
+                                        "nonce_capacity", NULL};
+    static const char *const vnames[] = {"http_port", "tls_port", "resolve", "dns_resolver",
+                                         "workers", "timeout_ms", NULL};
+    cs_acme_config cfg;
+    cs_err err = {CS_OK, ""};
+    pki_fields f, v;
+    pki_decider_box *box;
+    cs_acme *acme;
+
+    memset(&cfg, 0, sizeof cfg);
+    lua_settop(L, 1);
+    f = pki_fields_at(L, 1, 1, NULL, NULL);
+    pki_check_fields(&f, names, PKI_RAISE);
+    pki_field_string(&f, "db", PKI_RAISE | PKI_NEEDED, &cfg.db_path, NULL);
+    pki_field_string(&f, "base_url", PKI_RAISE | PKI_NEEDED, &cfg.base_url, NULL);
+    pki_field_string(&f, "terms", PKI_RAISE, &cfg.terms, NULL);
+    pki_field_string(&f, "chain", PKI_RAISE, &cfg.chain_pem, NULL);
+    read_int(&f, "ask_timeout_ms", 3600000, &cfg.ask_timeout_ms);
+    read_int(&f, "order_lifetime", 30 * 86400, &cfg.order_lifetime_s);
+    read_int(&f, "nonce_capacity", 1 << 24, &cfg.nonce_capacity);
+    read_eab(L, &f, &cfg);
+    if (pki_field_table(&f, "validation", PKI_RAISE)) {
+        v = pki_fields_at(L, -1, 1, "validation", NULL);
+        pki_check_fields(&v, vnames, PKI_RAISE);
+        read_int(&v, "http_port", 65535, &cfg.validation.http_port);
+        read_int(&v, "tls_port", 65535, &cfg.validation.tls_port);
+        read_int(&v, "workers", 1024, &cfg.validation.workers);
+        read_int(&v, "timeout_ms", 3600000, &cfg.validation.timeout_ms);
+        pki_field_string(&v, "dns_resolver", PKI_RAISE, &cfg.validation.dns_resolver, NULL);
+        cfg.validation.resolve = string_array(&v, "resolve", &cfg.validation.resolve_len);
+    }
+    box = pki_decider_push(L, &acme_type);
+    if (cs_acme_new(&cfg, &acme, &err) != CS_OK)
+        return pki_fail(L, &err);
+    pki_decider_open(L, box, &acme_type, acme);
+    return 1;
+}
 
 const luaL_Reg pki_acme_funcs[] = {
     {"acme", acme_new},
@@ -370,5 +267,5 @@ const luaL_Reg pki_acme_funcs[] = {
 
 void pki_acme_register(lua_State *L)
 {
-    pki_new_metatable(L, PKI_ACME, acme_meta, acme_methods);
+    pki_decider_register(L, &acme_type);
 }

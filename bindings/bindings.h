@@ -27,27 +27,7 @@
 #define PKI_OCSP "pki.ocsp_responder"
 #define PKI_JOURNAL "pki.journal"
 #define PKI_ACME "pki.acme"
-
-/* The ACME server object (bindings/acme.c), shared by its userdata and the
- * servers mounting it: pki_acme_ref_get takes a reference on the pki.acme
- * at idx (raises if it is not one, or closed), pki_acme_unref gives one
- * back (the last frees it). */
-struct cs_acme;
-typedef struct pki_acme_ref pki_acme_ref;
-pki_acme_ref *pki_acme_ref_get(lua_State *L, int idx);
-void pki_acme_unref(pki_acme_ref *ref);
-struct cs_acme *pki_acme_of(const pki_acme_ref *ref);
 #define PKI_SIGNAPI "pki.signapi"
-
-/* The signing API object (bindings/signapi.c), shared by its userdata and
- * the servers mounting it: pki_signapi_ref_get takes a reference on the
- * pki.signapi at idx (raises if it is not one, or closed), pki_signapi_unref
- * gives one back (the last frees it). */
-struct cs_signapi;
-typedef struct pki_signapi_ref pki_signapi_ref;
-pki_signapi_ref *pki_signapi_ref_get(lua_State *L, int idx);
-void pki_signapi_unref(pki_signapi_ref *ref);
-struct cs_signapi *pki_signapi_of(const pki_signapi_ref *ref);
 #define PKI_TEMPLATE "pki.template"
 
 /* Argument idx as an open pki.ocsp_responder (else raises). Its userdata
@@ -176,6 +156,48 @@ int pki_key_params(lua_State *L, int idx, int argn, const char *where, cs_key_pa
                    cs_err *err);
 /* Push cert:info()'s table. */
 void pki_push_info(lua_State *L, const cs_cert_info *info);
+
+/* ---- Deciders (bindings/decider.c): pki.acme and pki.signapi ----
+ * A core object whose requests wait for Lua's decisions, with the methods
+ * next(timeout_ms), answer(id, table) and close(). What every answer table
+ * has: ok (required), detail, chain, serial (the strings live while the
+ * table does). */
+typedef struct pki_answer {
+    int ok;
+    const char *detail, *chain_pem, *serial_hex;
+} pki_answer;
+/* What differs between deciders is in their type: */
+typedef struct pki_decider_type {
+    const char *tname;        /* the metatable: PKI_ACME */
+    void (*close)(void *obj); /* no more asks: waiting requests get 503 */
+    void (*free)(void *obj);  /* the last reference went */
+    /* next: the next ask (waiting at most timeout_ms) pushed as a table, 1;
+     * 0 and nothing pushed on timeout; -1 with err (closed and drained). */
+    int (*next)(lua_State *L, void *obj, int timeout_ms, cs_err *err);
+    const char *const *answer_fields; /* the names an answer table may have */
+    /* answer: deliver to ask id the answer a (the fields every answer has)
+     * and what else the answer table f holds (its names checked against
+     * answer_fields already). */
+    cs_code (*answer)(void *obj, uint64_t id, const pki_answer *a, const pki_fields *f,
+                      cs_err *err);
+} pki_decider_type;
+
+/* Make one: pki_decider_push pushes a closed userdata of t (before the
+ * core object exists, so no Lua error can leak it); pki_decider_open puts
+ * obj (taken over: freed if that fails, which raises) in it. */
+typedef struct pki_decider_box pki_decider_box;
+pki_decider_box *pki_decider_push(lua_State *L, const pki_decider_type *t);
+void pki_decider_open(lua_State *L, pki_decider_box *box, const pki_decider_type *t, void *obj);
+/* Create t's metatable, its methods and metamethods. */
+void pki_decider_register(lua_State *L, const pki_decider_type *t);
+/* The object is shared by its userdata and the servers mounting it:
+ * pki_decider_ref takes a reference on the one at idx (raises if it is not
+ * a tname, or closed), pki_decider_unref gives one back (the last frees
+ * it; NULL is fine), pki_decider_of is the core object. */
+typedef struct pki_decider pki_decider;
+pki_decider *pki_decider_ref(lua_State *L, int idx, const char *tname);
+void pki_decider_unref(pki_decider *ref);
+void *pki_decider_of(const pki_decider *ref);
 
 /* Each file registers its metatable; the funcs go into the module table. */
 void pki_key_register(lua_State *L);

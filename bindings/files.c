@@ -195,10 +195,36 @@ static int files_write(lua_State *L)
     return 1;
 }
 
-/* pki.stage_files(dir, store, cert, entries): inside store's open batch,
- * which records cert (or, cert nil, gets the journal's mark), write entries
- * (as pki.write_files takes them) to temporary names listed in a journal in
- * dir (core/journal.h). Returns a
+/* The array of path strings at idx (nil: none) in a userdata pushed on the
+ * stack (the strings stay referenced from the array); *n is the count. A
+ * caller bug (not a table, not a string) raises. */
+static const char **check_paths(lua_State *L, int idx, size_t *n)
+{
+    const char **paths;
+
+    *n = 0;
+    if (lua_isnoneornil(L, idx)) {
+        lua_pushnil(L);
+        return NULL;
+    }
+    luaL_checktype(L, idx, LUA_TTABLE);
+    *n = lua_rawlen(L, idx);
+    paths = lua_newuserdatauv(L, (*n > 0 ? *n : 1) * sizeof *paths, 0);
+    for (size_t i = 0; i < *n; i++) {
+        if (lua_rawgeti(L, idx, (lua_Integer)i + 1) != LUA_TSTRING)
+            luaL_argerror(L, idx, lua_pushfstring(L, "[%d]: string expected, got %s",
+                                                  (int)i + 1, luaL_typename(L, -1)));
+        paths[i] = lua_tostring(L, -1);
+        lua_pop(L, 1);
+    }
+    return paths;
+}
+
+/* pki.stage_files(dir, store, cert, entries [, removes]): inside store's
+ * open batch, which records cert (or, cert nil, gets the journal's mark),
+ * write entries (as pki.write_files takes them) to temporary names listed
+ * in a journal in dir (core/journal.h); removes, paths of files the new
+ * state replaces, go once every file has its name. Returns a
  * pki.journal: journal:place() after the commit, journal:abort() (or
  * letting it be collected) after a rollback. Or nil, message, code with
  * nothing left behind. */
@@ -213,18 +239,21 @@ static int files_stage(lua_State *L)
     const entry *entries;
     cs_journal **box;
     lua_Integer n;
-    size_t nfiles;
+    size_t nfiles, nremove;
+    const char **removes;
     cs_code rc;
 
-    lua_settop(L, 4);
-    entries = check_entries(L, 4, &n); /* 5, 6 */
+    lua_settop(L, 5);
+    removes = check_paths(L, 5, &nremove); /* 6 */
+    entries = check_entries(L, 4, &n);      /* 7, 8 */
     box = lua_newuserdatauv(L, sizeof *box, 0);
     *box = NULL;
     luaL_setmetatable(L, PKI_JOURNAL);
     rc = fill(entries, n, &fs, &err);
     if (rc == CS_OK) {
         files = cs_fileset_files(fs, &nfiles);
-        rc = cs_journal_stage(dir, store, cert, files, nfiles, box, &err);
+        rc = cs_journal_stage_removing(dir, store, cert, files, nfiles, removes, nremove, box,
+                                       &err);
     }
     cs_fileset_free(fs);
     if (rc != CS_OK)

@@ -14,17 +14,17 @@
 
 typedef struct server_box {
     cs_server *srv;
-    pki_acme_ref *acme;   /* the ACME server mounted at /acme, or NULL */
-    pki_signapi_ref *api; /* the signing API mounted at /api/v1, or NULL */
+    pki_decider *acme; /* the ACME server (pki.acme) mounted at /acme, or NULL */
+    pki_decider *api;  /* the signing API (pki.signapi) mounted at /api/v1, or NULL */
 } server_box;
 
 static void release(server_box *box)
 {
     cs_server_stop(box->srv); /* no handler runs after this */
     box->srv = NULL;
-    pki_acme_unref(box->acme);
+    pki_decider_unref(box->acme);
     box->acme = NULL;
-    pki_signapi_unref(box->api);
+    pki_decider_unref(box->api);
     box->api = NULL;
 }
 
@@ -231,8 +231,8 @@ static int server_start(lua_State *L)
         if (!luaL_testudata(L, -1, PKI_ACME))
             luaL_argerror(L, 1, lua_pushfstring(L, "acme: pki.acme expected, got %s",
                                                 pki_type_of(L, -1)));
-        box->acme = pki_acme_ref_get(L, -1);
-        handlers[cfg.handlers_len++] = cs_acme_handler(pki_acme_of(box->acme));
+        box->acme = pki_decider_ref(L, -1, PKI_ACME);
+        handlers[cfg.handlers_len++] = cs_acme_handler(pki_decider_of(box->acme));
     }
     lua_pop(L, 1);
     /* /api/v1, HTTPS only; the same */
@@ -240,15 +240,15 @@ static int server_start(lua_State *L)
         if (!luaL_testudata(L, -1, PKI_SIGNAPI))
             luaL_argerror(L, 1, lua_pushfstring(L, "api: pki.signapi expected, got %s",
                                                 pki_type_of(L, -1)));
-        box->api = pki_signapi_ref_get(L, -1);
-        handlers[cfg.handlers_len++] = cs_signapi_handler(pki_signapi_of(box->api));
+        box->api = pki_decider_ref(L, -1, PKI_SIGNAPI);
+        handlers[cfg.handlers_len++] = cs_signapi_handler(pki_decider_of(box->api));
     }
     lua_pop(L, 1);
     cfg.handlers = cfg.handlers_len ? handlers : NULL;
     if (cs_server_start(&cfg, &box->srv, &err) != CS_OK) {
-        pki_acme_unref(box->acme);
+        pki_decider_unref(box->acme);
         box->acme = NULL;
-        pki_signapi_unref(box->api);
+        pki_decider_unref(box->api);
         box->api = NULL;
         return pki_fail(L, &err);
     }

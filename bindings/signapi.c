@@ -26,83 +26,14 @@
  *       -- returns true, or nil, message, code ("notfound": nobody waits for that id)
  *   api:close()   -- waiting requests get 503; next() drains then says closed
  *
- * Never called from a worker thread: the queue is the only way in. */
+ * next, answer, close and the object's lifetime are bindings/decider.c's;
+ * this file reads the config, pushes asks and reads answers. */
 #include "bindings.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "signapi.h"
-
-/* Shared by the userdata and every server mounting it: the last one to let
- * go frees it (a server's handler must never outlive it, whatever order the
- * collector finalizes them in). Touched only from the Lua thread. */
-struct pki_signapi_ref {
-    cs_signapi *api;
-    int refs;
-};
-
-typedef struct signapi_box {
-    pki_signapi_ref *ref;
-} signapi_box;
-
-void pki_signapi_unref(pki_signapi_ref *ref)
-{
-    if (ref && --ref->refs == 0) {
-        cs_signapi_free(ref->api);
-        free(ref);
-    }
-}
-
-pki_signapi_ref *pki_signapi_ref_get(lua_State *L, int idx)
-{
-    signapi_box *box = luaL_checkudata(L, idx, PKI_SIGNAPI);
-
-    if (!box->ref)
-        luaL_error(L, "attempt to use a closed %s", PKI_SIGNAPI);
-    box->ref->refs++;
-    return box->ref;
-}
-
-cs_signapi *pki_signapi_of(const pki_signapi_ref *ref)
-{
-    return ref->api;
-}
-
-static cs_signapi *check_api(lua_State *L)
-{
-    signapi_box *box = luaL_checkudata(L, 1, PKI_SIGNAPI);
-
-    if (!box->ref)
-        luaL_error(L, "attempt to use a closed %s", PKI_SIGNAPI);
-    return box->ref->api;
-}
-
-static int signapi_gc(lua_State *L)
-{
-    signapi_box *box = luaL_checkudata(L, 1, PKI_SIGNAPI);
-
-    if (box->ref) {
-        cs_signapi_close(box->ref->api);
-        pki_signapi_unref(box->ref);
-        box->ref = NULL;
-    }
-    return 0;
-}
-
-static int signapi_close(lua_State *L)
-{
-    cs_signapi_close(check_api(L));
-    return 0;
-}
-
-static int signapi_tostring(lua_State *L)
-{
-    signapi_box *box = luaL_checkudata(L, 1, PKI_SIGNAPI);
-
-    lua_pushstring(L, box->ref ? PKI_SIGNAPI : PKI_SIGNAPI " (closed)");
-    return 1;
-}
 
 /* token_keys = { [kid] = PEM, ... } as a scratch array left on the stack
  * (the options table holds the strings). */
@@ -136,45 +67,6 @@ static void read_token_keys(const pki_fields *f, cs_signapi_config *cfg)
     cfg->token_keys_len = n;
 }
 
-/* pki.signapi{db, base_url, mtls, token_keys, ask_timeout_ms}: a
- * pki.signapi, or nil, message, code. */
-static int signapi_new(lua_State *L)
-{
-    static const char *const names[] = {"db", "base_url", "mtls", "token_keys",
-                                        "ask_timeout_ms", NULL};
-    cs_signapi_config cfg;
-    cs_err err = {CS_OK, ""};
-    pki_fields f;
-    signapi_box *box;
-    pki_signapi_ref *ref;
-    lua_Integer ms = 0;
-
-    memset(&cfg, 0, sizeof cfg);
-    lua_settop(L, 1);
-    f = pki_fields_at(L, 1, 1, NULL, NULL);
-    pki_check_fields(&f, names, PKI_RAISE);
-    pki_field_string(&f, "db", PKI_RAISE | PKI_NEEDED, &cfg.db_path, NULL);
-    pki_field_string(&f, "base_url", PKI_RAISE | PKI_NEEDED, &cfg.base_url, NULL);
-    pki_field_bool(&f, "mtls", PKI_RAISE, &cfg.mtls);
-    if (pki_field_int(&f, "ask_timeout_ms", PKI_RAISE, &ms) == 1 && (ms < 1 || ms > 3600000))
-        luaL_argerror(L, 1, "ask_timeout_ms: not in 1..3600000");
-    cfg.ask_timeout_ms = (int)ms;
-    read_token_keys(&f, &cfg);
-    box = lua_newuserdatauv(L, sizeof *box, 0);
-    box->ref = NULL;
-    luaL_setmetatable(L, PKI_SIGNAPI);
-    ref = malloc(sizeof *ref);
-    if (!ref)
-        return luaL_error(L, "out of memory");
-    ref->refs = 1;
-    if (cs_signapi_new(&cfg, &ref->api, &err) != CS_OK) {
-        free(ref);
-        return pki_fail(L, &err);
-    }
-    box->ref = ref;
-    return 1;
-}
-
 static void set_string(lua_State *L, const char *name, const char *value)
 {
     if (!value)
@@ -183,22 +75,15 @@ static void set_string(lua_State *L, const char *name, const char *value)
     lua_setfield(L, -2, name);
 }
 
-/* api:next([timeout_ms]): the next ask as a table, nil on timeout, or nil,
- * message, "notfound" once closed and drained. */
-static int signapi_next(lua_State *L)
+/* The next ask as api:next gives it (decider.c: 1 pushed, 0 none, -1 err). */
+static int next_ask(lua_State *L, void *api, int timeout_ms, cs_err *err)
 {
-    cs_signapi *api = check_api(L);
-    lua_Integer ms = luaL_optinteger(L, 2, 0);
     cs_signapi_ask *ask = NULL;
-    cs_err err = {CS_OK, ""};
 
-    luaL_argcheck(L, ms >= 0 && ms <= 0x7fffffff, 2, "timeout out of range");
-    if (cs_signapi_next(api, (int)ms, &ask, &err) != CS_OK)
-        return pki_fail(L, &err);
-    if (!ask) {
-        lua_pushnil(L);
-        return 1;
-    }
+    if (cs_signapi_next(api, timeout_ms, &ask, err) != CS_OK)
+        return -1;
+    if (!ask)
+        return 0;
     lua_createtable(L, 0, 10);
     lua_pushinteger(L, (lua_Integer)ask->id);
     lua_setfield(L, -2, "id");
@@ -220,46 +105,63 @@ static int signapi_next(lua_State *L)
     return 1;
 }
 
-/* api:answer(id, {ok, error, detail, chain, serial}): true, or nil,
- * message, code ("notfound": nobody waits for id; "invalid": a sign answer
- * without chain or serial). */
-static int signapi_answer(lua_State *L)
-{
-    static const char *const names[] = {"ok", "error", "detail", "chain", "serial", NULL};
-    cs_signapi *api = check_api(L);
-    lua_Integer id = luaL_checkinteger(L, 2);
-    cs_signapi_decision d;
-    cs_err err = {CS_OK, ""};
-    pki_fields f;
+/* api:answer(id, {ok, error, detail, chain, serial}) ("invalid": a sign
+ * answer without chain or serial). */
+static const char *const answer_fields[] = {"ok", "error", "detail", "chain", "serial", NULL};
 
-    memset(&d, 0, sizeof d);
-    lua_settop(L, 3);
-    f = pki_fields_at(L, 3, 3, NULL, NULL);
-    pki_check_fields(&f, names, PKI_RAISE);
-    pki_field_bool(&f, "ok", PKI_RAISE | PKI_NEEDED, &d.ok);
-    pki_field_string(&f, "error", PKI_RAISE, &d.error, NULL);
-    pki_field_string(&f, "detail", PKI_RAISE, &d.detail, NULL);
-    pki_field_string(&f, "chain", PKI_RAISE, &d.chain_pem, NULL);
-    pki_field_string(&f, "serial", PKI_RAISE, &d.serial_hex, NULL);
-    if (cs_signapi_answer(api, (uint64_t)id, &d, &err) != CS_OK)
-        return pki_fail(L, &err);
-    lua_pushboolean(L, 1);
-    return 1;
+static cs_code answer(void *api, uint64_t id, const pki_answer *a, const pki_fields *f,
+                      cs_err *err)
+{
+    cs_signapi_decision d = {.ok = a->ok, .detail = a->detail, .chain_pem = a->chain_pem,
+                             .serial_hex = a->serial_hex};
+
+    pki_field_string(f, "error", PKI_RAISE, &d.error, NULL);
+    return cs_signapi_answer(api, id, &d, err);
 }
 
-static const luaL_Reg signapi_meta[] = {
-    {"__gc", signapi_gc},
-    {"__close", signapi_gc},
-    {"__tostring", signapi_tostring},
-    {NULL, NULL},
-};
+static void close_api(void *api)
+{
+    cs_signapi_close(api);
+}
 
-static const luaL_Reg signapi_methods[] = {
-    {"next", signapi_next},
-    {"answer", signapi_answer},
-    {"close", signapi_close},
-    {NULL, NULL},
-};
+static void free_api(void *api)
+{
+    cs_signapi_free(api);
+}
+
+static const pki_decider_type signapi_type = {PKI_SIGNAPI, close_api, free_api, next_ask,
+                                              answer_fields, answer};
+
+/* pki.signapi{db, base_url, mtls, token_keys, ask_timeout_ms}: a
+ * pki.signapi, or nil, message, code. */
+static int signapi_new(lua_State *L)
+{
+    static const char *const names[] = {"db", "base_url", "mtls", "token_keys",
+                                        "ask_timeout_ms", NULL};
+    cs_signapi_config cfg;
+    cs_err err = {CS_OK, ""};
+    pki_fields f;
+    pki_decider_box *box;
+    cs_signapi *api;
+    lua_Integer ms = 0;
+
+    memset(&cfg, 0, sizeof cfg);
+    lua_settop(L, 1);
+    f = pki_fields_at(L, 1, 1, NULL, NULL);
+    pki_check_fields(&f, names, PKI_RAISE);
+    pki_field_string(&f, "db", PKI_RAISE | PKI_NEEDED, &cfg.db_path, NULL);
+    pki_field_string(&f, "base_url", PKI_RAISE | PKI_NEEDED, &cfg.base_url, NULL);
+    pki_field_bool(&f, "mtls", PKI_RAISE, &cfg.mtls);
+    if (pki_field_int(&f, "ask_timeout_ms", PKI_RAISE, &ms) == 1 && (ms < 1 || ms > 3600000))
+        luaL_argerror(L, 1, "ask_timeout_ms: not in 1..3600000");
+    cfg.ask_timeout_ms = (int)ms;
+    read_token_keys(&f, &cfg);
+    box = pki_decider_push(L, &signapi_type);
+    if (cs_signapi_new(&cfg, &api, &err) != CS_OK)
+        return pki_fail(L, &err);
+    pki_decider_open(L, box, &signapi_type, api);
+    return 1;
+}
 
 const luaL_Reg pki_signapi_funcs[] = {
     {"signapi", signapi_new},
@@ -268,5 +170,5 @@ const luaL_Reg pki_signapi_funcs[] = {
 
 void pki_signapi_register(lua_State *L)
 {
-    pki_new_metatable(L, PKI_SIGNAPI, signapi_meta, signapi_methods);
+    pki_decider_register(L, &signapi_type);
 }

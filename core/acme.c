@@ -655,7 +655,7 @@ cs_code cs_acme_new(const cs_acme_config *cfg, cs_acme **out, cs_err *err)
     if (rc == CS_OK)
         rc = csi_nonces_new((size_t)cfg->nonce_capacity, &a->nonces, err);
     if (rc == CS_OK)
-        rc = csi_queue_new(&a->queue, err);
+        rc = csi_dq_new(&csi_acme_queue, &a->queue, err);
     if (rc == CS_OK)
         rc = csi_settle_new(&a->settle, err);
     if (rc == CS_OK)
@@ -691,7 +691,7 @@ cs_code cs_acme_new(const cs_acme_config *cfg, cs_acme **out, cs_err *err)
 void cs_acme_close(cs_acme *acme)
 {
     if (acme) {
-        csi_queue_close(acme->queue);
+        csi_dq_close(acme->queue);
         csi_settle_close(acme->settle);
     }
 }
@@ -703,12 +703,12 @@ void cs_acme_free(cs_acme *acme)
     if (!acme)
         return;
     if (acme->queue)
-        csi_queue_close(acme->queue);
+        csi_dq_close(acme->queue);
     /* validations in flight call back into the database: stop them first */
     csi_settle_close(acme->settle);
     cs_validator_stop(acme->validator);
     csi_settle_free(acme->settle); /* after the validator: validated() notes */
-    csi_queue_free(acme->queue);
+    csi_dq_free(acme->queue);
     csi_nonces_free(acme->nonces);
     csi_acme_db_close(acme->db);
     for (i = 0; i < acme->eab_len; i++) {

@@ -2,7 +2,7 @@
  * dispatch, JWS checks, replies), acme_account.c (newAccount, account
  * update, keyChange), acme_order.c (newOrder, orders, authorizations,
  * challenges, finalize, download), acme_revoke.c, acme_nonce.c and
- * acme_queue.c. */
+ * acme_queue.c (the ACME side of decision_queue.c). */
 #ifndef CS_ACME_INTERNAL_H
 #define CS_ACME_INTERNAL_H
 
@@ -15,6 +15,7 @@
 #include "acme.h"
 #include "acme_db.h"
 #include "acme_validate.h"
+#include "decision_queue.h"
 #include "jws.h"
 #include "key.h"
 #include "server.h"
@@ -35,8 +36,7 @@ CS_NODISCARD cs_code csi_nonce_make(csi_nonces *n, char *out, cs_err *err);
 /* 1: nonce was handed out, not used yet and not pushed out: now used. 0 otherwise. */
 int csi_nonce_use(csi_nonces *n, const char *nonce);
 
-/* ---- the decision queue, in acme_queue.c ---- */
-typedef struct csi_queue csi_queue;
+/* ---- the decision queue: decision_queue.c, its ACME side in acme_queue.c ---- */
 
 /* A copied answer, owned by the request that waited for it. */
 typedef struct csi_answer {
@@ -48,33 +48,24 @@ typedef struct csi_answer {
 void csi_answer_free(csi_answer *a);
 CS_NODISCARD cs_code csi_answer_copy(const cs_acme_decision *a, csi_answer **out, cs_err *err);
 
-typedef enum csi_wait {
-    CSI_WAIT_ANSWERED,
-    CSI_WAIT_TIMEOUT, /* nobody answered in time: the ask is withdrawn */
-    CSI_WAIT_CLOSED,  /* the queue is closed */
-    CSI_WAIT_FULL,    /* too many asks wait */
-    CSI_WAIT_NOMEM,
-} csi_wait;
-
-CS_NODISCARD cs_code csi_queue_new(csi_queue **out, cs_err *err);
-void csi_queue_free(csi_queue *q); /* frees asks nobody took */
+/* What a decision queue of ACME asks is (csi_dq_new(&csi_acme_queue, ...));
+ * the typed calls below go through it. */
+extern const csi_dq_type csi_acme_queue;
 /* Queue ask (taken over whatever happens) and wait up to timeout_ms for its
  * answer (*out, on ANSWERED). */
-csi_wait csi_queue_ask(csi_queue *q, cs_acme_ask *ask, int timeout_ms, csi_answer **out);
-/* Queue ask (taken over) without waiting: its answer goes to whoever calls
- * csi_queue_answer, who learns the kind and the order. */
-csi_wait csi_queue_post(csi_queue *q, cs_acme_ask *ask);
-CS_NODISCARD cs_code csi_queue_next(csi_queue *q, int timeout_ms, cs_acme_ask **out,
-                                    cs_err *err);
-/* The kind of the ask id waiting for an answer: CS_ENOENT when none. */
-CS_NODISCARD cs_code csi_queue_kind(csi_queue *q, uint64_t id, cs_acme_ask_kind *kind,
+csi_wait csi_queue_ask(csi_dq *q, cs_acme_ask *ask, int timeout_ms, csi_answer **out);
+/* Queue ask (taken over; NULL: NOMEM) without waiting: its answer goes to
+ * whoever calls csi_queue_answer, who learns the kind and the order. */
+csi_wait csi_queue_post(csi_dq *q, cs_acme_ask *ask);
+CS_NODISCARD cs_code csi_queue_next(csi_dq *q, int timeout_ms, cs_acme_ask **out, cs_err *err);
+/* The kind of the taken ask id waiting for an answer: CS_ENOENT when none. */
+CS_NODISCARD cs_code csi_queue_kind(csi_dq *q, uint64_t id, cs_acme_ask_kind *kind,
                                     cs_err *err);
 /* Deliver a (copied) to the request waiting for id, or, for a posted ask,
  * hand back its order id (*order, CSI_ACME_ID_LEN + 1 bytes; "" for a
  * waited one). CS_ENOENT when id waits no more. */
-CS_NODISCARD cs_code csi_queue_answer(csi_queue *q, uint64_t id, const cs_acme_decision *a,
+CS_NODISCARD cs_code csi_queue_answer(csi_dq *q, uint64_t id, const cs_acme_decision *a,
                                       char *order, cs_err *err);
-void csi_queue_close(csi_queue *q);
 
 /* ---- outcomes a request waits for briefly, in acme_settle.c ----
  * A finalize's or a challenge's reply waits up to CSI_SETTLE_MS for its
@@ -120,7 +111,7 @@ struct cs_acme {
     int order_lifetime_s;
     csi_acme_db *db;
     csi_nonces *nonces;
-    csi_queue *queue;
+    csi_dq *queue;
     csi_settle *settle;
     cs_validator *validator;
     char *directory; /* the directory document, made at start */

@@ -5,7 +5,13 @@
  *   issuer C=SE, O=Simple Inc, CN=...   tells whether it was committed)
  *   mark 5c1e...                       (or a marked one: the store's mark)
  *   file <overwrite 0|1> <mode octal> <temporary path>\t<final path>
+ *   remove <path>                      (a file the new state has no place for)
  *   end
+ *
+ * Removals are done once every file has its name, and only then: a key
+ * re-made in the other form (a token's NAME.key.uri for NAME.key, or back)
+ * takes the old form away in the same step, and recovery does it again
+ * when the kill came between (unlink of a file already gone is fine).
  *
  * It is written under NAME.journal-new, locked, fsynced, then renamed to
  * NAME.journal; the temporary files are created only after that, so a
@@ -63,6 +69,8 @@ struct cs_journal {
     int fd;      /* holds the flock; -1 once released */
     jfile *files;
     size_t n;
+    char **removes; /* removed once the files have their names */
+    size_t nremove;
     size_t written; /* temporary files on disk */
     int placed;
 };
@@ -74,6 +82,8 @@ typedef struct jtext {
     char *mark;
     jfile *files;
     size_t n;
+    char **removes;
+    size_t nremove;
 } jtext;
 
 static void jfiles_free(jfile *files, size_t n)
@@ -85,12 +95,20 @@ static void jfiles_free(jfile *files, size_t n)
     free(files);
 }
 
+static void paths_free(char **paths, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(paths[i]);
+    free(paths);
+}
+
 static void jtext_free(jtext *t)
 {
     free(t->serial);
     free(t->issuer);
     free(t->mark);
     jfiles_free(t->files, t->n);
+    paths_free(t->removes, t->nremove);
     memset(t, 0, sizeof *t);
 }
 
@@ -171,6 +189,14 @@ static int parse(const char *text, jtext *t)
             free(line);
             if (!t->files[t->n - 1].tmp || !t->files[t->n - 1].path)
                 goto bad;
+        } else if (len > 7 && memcmp(p, "remove ", 7) == 0) {
+            char **grown = realloc(t->removes, (t->nremove + 1) * sizeof *grown);
+            if (!grown)
+                goto bad;
+            t->removes = grown;
+            if (!(t->removes[t->nremove] = csi_dup_n(p + 7, len - 7)))
+                goto bad;
+            t->nremove++;
         } else if (len == 3 && memcmp(p, "end", 3) == 0) {
             ended = 1;
         } else {
@@ -277,6 +303,22 @@ static cs_code place_files(const jfile *files, size_t n, long delay_us, cs_err *
     return rc;
 }
 
+/* Remove paths (a missing one was removed before: a replay after a
+ * crash), then fsync their folders. On failure the rest are still tried
+ * and err names the first that stayed. */
+static cs_code remove_files(char *const *paths, size_t n, cs_err *err)
+{
+    cs_code rc = CS_OK;
+
+    for (size_t i = 0; i < n; i++) {
+        if (unlink(paths[i]) != 0 && errno != ENOENT && rc == CS_OK)
+            rc = cs_err_set(err, CS_EIO, "%s: cannot remove the replaced file: %s", paths[i],
+                            strerror(errno));
+        csi_sync_dir_of(paths[i]);
+    }
+    return rc;
+}
+
 /* ---- recovery ---- */
 
 /* Finish or undo the journal at path (the caller holds its lock). 1
@@ -317,7 +359,8 @@ static int recover_one(const char *path, cs_store *store, cs_err *err)
          * and the rest of the set are dropped, and the record stays, as
          * cs_journal_place leaves it; the open that recovers goes on. */
         cs_err perr;
-        (void)place_files(t.files, t.n, 0, &perr);
+        if (place_files(t.files, t.n, 0, &perr) == CS_OK)
+            (void)remove_files(t.removes, t.nremove, &perr);
     } else if (rc == CS_ENOENT) {
         dir = 0;
         for (size_t i = 0; i < t.n; i++)
@@ -506,7 +549,8 @@ static char *absolute(const char *dir)
 /* The journal's text: a certificate's (serial, issuer) or a mark (name);
  * free with free(). */
 static char *journal_text(const char *serial, const char *issuer, const char *mark,
-                          const jfile *files, size_t n)
+                          const jfile *files, size_t n, char *const *removes,
+                          size_t nremove)
 {
     size_t cap = strlen(MAGIC) + 64, used;
     char *out;
@@ -514,6 +558,8 @@ static char *journal_text(const char *serial, const char *issuer, const char *ma
     cap += mark ? strlen(mark) : strlen(serial) + strlen(issuer);
     for (size_t i = 0; i < n; i++)
         cap += strlen(files[i].tmp) + strlen(files[i].path) + 32;
+    for (size_t i = 0; i < nremove; i++)
+        cap += strlen(removes[i]) + 16;
     out = malloc(cap);
     if (!out)
         return NULL;
@@ -526,12 +572,31 @@ static char *journal_text(const char *serial, const char *issuer, const char *ma
         used += (size_t)snprintf(out + used, cap - used, "file %d %o %s\t%s\n",
                                  files[i].overwrite, files[i].mode, files[i].tmp,
                                  files[i].path);
+    for (size_t i = 0; i < nremove; i++)
+        used += (size_t)snprintf(out + used, cap - used, "remove %s\n", removes[i]);
     snprintf(out + used, cap - used, "end\n");
     return out;
 }
 
 cs_code cs_journal_stage(const char *dir, cs_store *store, const cs_cert *cert,
                          const cs_file_out *files, size_t n, cs_journal **out, cs_err *err)
+{
+    return cs_journal_stage_removing(dir, store, cert, files, n, NULL, 0, out, err);
+}
+
+/* Is path one of files' targets? */
+static int is_target(const char *path, const cs_file_out *files, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(files[i].path, path) == 0)
+            return 1;
+    return 0;
+}
+
+cs_code cs_journal_stage_removing(const char *dir, cs_store *store, const cs_cert *cert,
+                                  const cs_file_out *files, size_t n,
+                                  const char *const *removes, size_t nremove,
+                                  cs_journal **out, cs_err *err)
 {
     cs_journal *j = NULL;
     char *serial = NULL, *issuer = NULL, *text = NULL, *newpath = NULL, *real = NULL;
@@ -541,7 +606,7 @@ cs_code cs_journal_stage(const char *dir, cs_store *store, const cs_cert *cert,
     struct stat st;
     cs_code rc = CS_OK;
 
-    if (!dir || !store || (!files && n) || !out)
+    if (!dir || !store || (!files && n) || (!removes && nremove) || !out)
         return cs_err_set(err, CS_EINVAL, "cs_journal_stage: missing argument");
     for (size_t i = 0; i < n; i++) {
         if (!files[i].path || strpbrk(files[i].path, "\t\n\r"))
@@ -549,6 +614,15 @@ cs_code cs_journal_stage(const char *dir, cs_store *store, const cs_cert *cert,
                               files[i].path ? files[i].path : "(null)");
         if (exists(&files[i], &st))
             return csi_file_exists_error(files[i].path, err);
+    }
+    for (size_t i = 0; i < nremove; i++) {
+        if (!removes[i] || !removes[i][0] || strpbrk(removes[i], "\t\n\r"))
+            return cs_err_set(err, CS_EINVAL, "%s: a file to remove with an empty name, a tab "
+                              "or a line break", removes[i] ? removes[i] : "(null)");
+        /* it would take away what this journal just placed */
+        if (is_target(removes[i], files, n))
+            return cs_err_set(err, CS_EINVAL, "%s: both written and removed by one journal",
+                              removes[i]);
     }
     rc = cs_file_mkdir(dir, 0700, err);
     if (rc != CS_OK)
@@ -563,10 +637,16 @@ cs_code cs_journal_stage(const char *dir, cs_store *store, const cs_cert *cert,
     }
     j->fd = -1;
     j->files = calloc(n ? n : 1, sizeof *j->files);
-    if (!j->files) {
+    j->removes = calloc(nremove ? nremove : 1, sizeof *j->removes);
+    if (!j->files || !j->removes) {
         rc = cs_err_set(err, CS_ENOMEM, "journal: out of memory");
         goto done;
     }
+    for (; j->nremove < nremove; j->nremove++)
+        if (!(j->removes[j->nremove] = strdup(removes[j->nremove]))) {
+            rc = cs_err_set(err, CS_ENOMEM, "journal: out of memory");
+            goto done;
+        }
     /* Keys last: placed in this order, a key never has its name before its
      * certificate. */
     for (int pass = 0; pass < 2; pass++)
@@ -657,7 +737,8 @@ cs_code cs_journal_stage(const char *dir, cs_store *store, const cs_cert *cert,
             rc = cs_err_set(err, CS_ENOMEM, "journal: out of memory");
         }
     }
-    text = rc == CS_OK ? journal_text(serial, issuer, cert ? NULL : name, j->files, j->n)
+    text = rc == CS_OK ? journal_text(serial, issuer, cert ? NULL : name, j->files, j->n,
+                                      j->removes, j->nremove)
                        : NULL;
     if (!text) {
         if (rc == CS_OK)
@@ -706,6 +787,9 @@ cs_code cs_journal_place(cs_journal *j, cs_err *err)
     if (!j || j->placed || j->fd < 0)
         return cs_err_set(err, CS_EINVAL, "cs_journal_place: not a staged journal");
     rc = place_files(j->files, j->n, PLACE_DELAY_US, err);
+    /* Only once the new files are in: a failed placement keeps the old. */
+    if (rc == CS_OK)
+        rc = remove_files(j->removes, j->nremove, err);
     /* Placed or, after a failure, removed: the journal has nothing left. */
     j->placed = 1;
     unlink(j->jpath);
@@ -727,6 +811,7 @@ void cs_journal_free(cs_journal *j)
     if (j->fd >= 0)
         close(j->fd);
     jfiles_free(j->files, j->n);
+    paths_free(j->removes, j->nremove);
     free(j->jpath);
     free(j);
 }

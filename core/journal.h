@@ -48,10 +48,21 @@ CS_NODISCARD cs_code cs_journal_stage(const char *dir, cs_store *store, const cs
                                       const cs_file_out *files, size_t n, cs_journal **out,
                                       cs_err *err);
 
+/* cs_journal_stage, and then remove nremove files (paths) once every file
+ * has its name: the form a replaced file had (a key now on a token, or back
+ * in a file). Listed in the journal, so recovery forward removes them too;
+ * back leaves them. A missing one is fine. CS_EINVAL for an empty name, one
+ * with a tab or a line break, or one that is also a file target. */
+CS_NODISCARD cs_code cs_journal_stage_removing(const char *dir, cs_store *store,
+                                               const cs_cert *cert, const cs_file_out *files,
+                                               size_t n, const char *const *removes,
+                                               size_t nremove, cs_journal **out,
+                                               cs_err *err);
+
 /* After the commit: give each file its name, fsync the folders, remove the
- * journal. On failure (a target that appeared from outside chainsmith) the
- * files not yet placed are removed, the key among them, and the message
- * names the file. */
+ * files to remove, remove the journal. On failure (a target that appeared
+ * from outside chainsmith) the files not yet placed are removed, the key
+ * among them, nothing is removed, and the message names the file. */
 CS_NODISCARD cs_code cs_journal_place(cs_journal *j, cs_err *err);
 
 void cs_journal_free(cs_journal *j);

@@ -39,7 +39,7 @@ struct cs_signapi {
     pthread_mutex_t db_lock; /* store and db: one connection each, one thread at a time */
     cs_store *store;
     sqlite3 *db; /* the used token ids */
-    csi_sa_queue *queue;
+    csi_dq *queue;
 };
 
 /* Who asks (auth: "mtls" or "token"). */
@@ -385,12 +385,12 @@ static int ask_lua(cs_signapi *api, cs_signapi_ask *ask, csi_sa_answer **answer,
 {
     csi_sa_answer *a = NULL;
     switch (csi_sa_queue_ask(api->queue, ask, api->ask_timeout_ms, &a)) {
-    case CSI_SA_ANSWERED:
+    case CSI_WAIT_ANSWERED:
         break;
-    case CSI_SA_NOMEM:
+    case CSI_WAIT_NOMEM:
         reply_error(out, 500, "internal", "out of memory");
         return 0;
-    case CSI_SA_CLOSED:
+    case CSI_WAIT_CLOSED:
         reply_error(out, 503, "unavailable", "the CA is shutting down");
         add_header(out, "Retry-After", "5");
         return 0;
@@ -691,7 +691,7 @@ cs_code cs_signapi_new(const cs_signapi_config *cfg, cs_signapi **out, cs_err *e
     }
     rc = db_open(api, cfg->db_path, err);
     if (rc == CS_OK)
-        rc = csi_sa_queue_new(&api->queue, err);
+        rc = csi_dq_new(&csi_sa_queue, &api->queue, err);
     if (rc != CS_OK)
         goto done;
     *out = api;
@@ -706,8 +706,8 @@ void cs_signapi_free(cs_signapi *api)
     if (!api)
         return;
     if (api->queue) {
-        csi_sa_queue_close(api->queue);
-        csi_sa_queue_free(api->queue);
+        csi_dq_close(api->queue);
+        csi_dq_free(api->queue);
     }
     sqlite3_close(api->db);
     cs_store_close(api->store);
@@ -735,7 +735,12 @@ cs_handler cs_signapi_handler(cs_signapi *api)
 
 cs_code cs_signapi_next(cs_signapi *api, int timeout_ms, cs_signapi_ask **out, cs_err *err)
 {
-    return csi_sa_queue_next(api->queue, timeout_ms, out, err);
+    void *ask = NULL;
+    cs_code rc = csi_dq_next(api->queue, timeout_ms, &ask, err);
+
+    if (rc == CS_OK)
+        *out = ask;
+    return rc;
 }
 
 cs_code cs_signapi_answer(cs_signapi *api, uint64_t id, const cs_signapi_decision *a,
@@ -746,5 +751,5 @@ cs_code cs_signapi_answer(cs_signapi *api, uint64_t id, const cs_signapi_decisio
 
 void cs_signapi_close(cs_signapi *api)
 {
-    csi_sa_queue_close(api->queue);
+    csi_dq_close(api->queue);
 }

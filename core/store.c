@@ -24,7 +24,6 @@
  * batch flag are not shared state). */
 #include "store.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -39,12 +38,12 @@
 #include <sqlite3.h>
 
 #include "internal.h"
+#include "store_text.h"
 #include "store_pg.h"
 
 #define SCHEMA_VERSION 4
 #define SERIAL_BYTES 16
 #define SERIAL_TRIES 8
-#define SERIAL_HEX_MAX 40 /* RFC 5280 4.1.2.2: at most 20 octets */
 
 /* The ACME tables (schema 4; core/acme_db.c reads and writes them, RFC
  * 8555 7.1 names the objects). Ids are random base64url. JSON columns hold
@@ -296,77 +295,6 @@ static cs_code run(cs_store *s, int which, const char *doing, cs_err *err)
     return code;
 }
 
-/* Whole bytes of a big-endian magnitude as upper-case hex, no leading zero
- * byte ("00" for zero); out holds 2 * n + 3. */
-static void hex_bytes(const unsigned char *b, size_t n, char *out)
-{
-    static const char digits[] = "0123456789ABCDEF";
-    size_t i = 0, o = 0;
-
-    while (i < n && b[i] == 0)
-        i++;
-    if (i == n) {
-        strcpy(out, "00");
-        return;
-    }
-    for (; i < n; i++) {
-        out[o++] = digits[b[i] >> 4];
-        out[o++] = digits[b[i] & 0x0f];
-    }
-    out[o] = '\0';
-}
-
-/* A serial typed by someone, in the stored form; -1 if not hex or too long. */
-static int canon_serial(const char *in, char out[SERIAL_HEX_MAX + 1])
-{
-    size_t len = strlen(in), skip = 0, rem, o = 0, i;
-
-    if (len == 0)
-        return -1;
-    for (i = 0; i < len; i++)
-        if (!isxdigit((unsigned char)in[i]))
-            return -1;
-    while (skip < len && in[skip] == '0')
-        skip++;
-    rem = len - skip;
-    if (rem == 0) {
-        strcpy(out, "00");
-        return 0;
-    }
-    if (rem > SERIAL_HEX_MAX)
-        return -1;
-    if (rem % 2)
-        out[o++] = '0';
-    for (i = skip; i < len; i++)
-        out[o++] = (char)toupper((unsigned char)in[i]);
-    out[o] = '\0';
-    return 0;
-}
-
-/* "DNS:localhost, IP:127.0.0.1"; free with free(). */
-static char *sans_text(const cs_name *names, size_t n)
-{
-    size_t i, len = 1;
-    char *out, *p;
-
-    for (i = 0; i < n; i++)
-        len += strlen(names[i].value) + 8;
-    out = malloc(len);
-    if (!out)
-        return NULL;
-    p = out;
-    *p = '\0';
-    for (i = 0; i < n; i++) {
-        const cs_name *nm = &names[i];
-        const char *tag = nm->type == CS_NAME_DNS     ? "DNS"
-                          : nm->type == CS_NAME_IP    ? "IP"
-                          : nm->type == CS_NAME_EMAIL ? "email"
-                                                      : "URI";
-        p += sprintf(p, "%s%s:%s", i ? ", " : "", tag, nm->value);
-    }
-    return out;
-}
-
 /* DER as PEM, the bytes PEM_write_bio_X509 writes (64-column base64 lines);
  * free with free(). From the DER the fingerprint was taken of, so the
  * certificate is encoded once per issue. */
@@ -399,14 +327,14 @@ static char *pem_text(const unsigned char *der, int der_len, size_t *len)
 }
 
 /* The cert's serial in the stored form. */
-static int cert_serial(const cs_cert *cert, char out[SERIAL_HEX_MAX + 3])
+static int cert_serial(const cs_cert *cert, char out[CSI_SERIAL_HEX_MAX + 3])
 {
     const ASN1_INTEGER *ai = X509_get0_serialNumber(cert->x509);
     int n = ASN1_STRING_length(ai);
 
-    if (ASN1_STRING_type(ai) != V_ASN1_INTEGER || n <= 0 || n > SERIAL_HEX_MAX / 2)
+    if (ASN1_STRING_type(ai) != V_ASN1_INTEGER || n <= 0 || n > CSI_SERIAL_HEX_MAX / 2)
         return -1;
-    hex_bytes(ASN1_STRING_get0_data(ai), (size_t)n, out);
+    csi_hex_bytes(ASN1_STRING_get0_data(ai), (size_t)n, out);
     return 0;
 }
 
@@ -428,7 +356,7 @@ static cs_code record(cs_store *s, const cs_cert *cert, const unsigned char *cer
     cs_name *names = NULL;
     size_t n_names = 0, pem_len = 0;
     char *subject = NULL, *issuer = NULL, *sans = NULL, *pem = NULL;
-    char serial[SERIAL_HEX_MAX + 3], fp[65];
+    char serial[CSI_SERIAL_HEX_MAX + 3], fp[65];
     int64_t not_before = 0, not_after = 0;
     int der_len, src;
     cs_code rc;
@@ -461,7 +389,7 @@ static cs_code record(cs_store *s, const cs_cert *cert, const unsigned char *cer
     subject = csi_name_oneline(X509_get_subject_name(x));
     if (!issuer_line)
         issuer_line = issuer = csi_name_oneline(X509_get_issuer_name(x));
-    sans = sans_text(names, n_names);
+    sans = csi_sans_text(names, n_names);
     pem = pem_text(bytes, der_len, &pem_len);
     if (!subject || !issuer_line || !sans || !pem) {
         rc = cs_err_set(err, CS_ENOMEM, "%s: recording a certificate: out of memory", s->path);
@@ -621,7 +549,7 @@ static cs_code issue(cs_store *store, const char *issuer_line, const signer *sg,
             goto done;
         }
         serial[0] &= 0x7f; /* positive, so the DER INTEGER needs no 17th octet */
-        hex_bytes(serial, sizeof serial, serial_hex);
+        csi_hex_bytes(serial, sizeof serial, serial_hex);
         if (strcmp(serial_hex, "00") == 0)
             continue; /* RFC 5280 4.1.2.2: positive */
         if (issuer_line) {
@@ -782,7 +710,7 @@ cs_code cs_store_find(cs_store *store, const char *serial_hex, const char *issue
                       cs_cert **out, char **profile, cs_err *err)
 {
     sqlite3_stmt *st;
-    char serial[SERIAL_HEX_MAX + 1], what[128];
+    char serial[CSI_SERIAL_HEX_MAX + 1], what[128];
     cs_cert *cert = NULL;
     char *prof = NULL;
     cs_code rc = CS_OK;
@@ -792,7 +720,7 @@ cs_code cs_store_find(cs_store *store, const char *serial_hex, const char *issue
         return cs_err_set(err, CS_EINVAL, "cs_store_find: missing argument");
     if (store->pg)
         return csi_pg_find(store->pg, serial_hex, issuer, out, profile, err);
-    if (canon_serial(serial_hex, serial) != 0)
+    if (csi_canon_serial(serial_hex, serial) != 0)
         return cs_err_set(err, CS_EINVAL, "serial %.64s: not a hexadecimal serial of at most "
                           "20 bytes", serial_hex);
     st = store->st[issuer ? ST_FIND_ISSUER : ST_FIND];
@@ -952,7 +880,7 @@ done:
 cs_code cs_store_status(cs_store *s, const char *issuer, const char *serial_hex,
                         cs_revocation *out, cs_err *err)
 {
-    char serial[SERIAL_HEX_MAX + 1];
+    char serial[CSI_SERIAL_HEX_MAX + 1];
     cs_revocation rev = {CS_STATUS_UNKNOWN, 0, -1, 0};
     int64_t id = 0;
     cs_code rc;
@@ -961,7 +889,7 @@ cs_code cs_store_status(cs_store *s, const char *issuer, const char *serial_hex,
         return cs_err_set(err, CS_EINVAL, "cs_store_status: missing argument");
     if (s->pg)
         return csi_pg_status(s->pg, issuer, serial_hex, out, err);
-    if (canon_serial(serial_hex, serial) != 0)
+    if (csi_canon_serial(serial_hex, serial) != 0)
         return cs_err_set(err, CS_EINVAL, "serial %.64s: not a hexadecimal serial of at most "
                           "20 bytes", serial_hex);
     rc = lookup(s, serial, issuer, &id, &rev, err); /* no row: rev stays UNKNOWN */
@@ -974,7 +902,7 @@ cs_code cs_store_status(cs_store *s, const char *issuer, const char *serial_hex,
 cs_code cs_store_revoke(cs_store *s, const char *serial_hex, const char *issuer, int reason,
                         int64_t at, cs_err *err)
 {
-    char serial[SERIAL_HEX_MAX + 1], when[32];
+    char serial[CSI_SERIAL_HEX_MAX + 1], when[32];
     cs_revocation rev = {CS_STATUS_UNKNOWN, 0, -1, 0};
     sqlite3_stmt *st;
     int64_t id = 0;
@@ -983,7 +911,7 @@ cs_code cs_store_revoke(cs_store *s, const char *serial_hex, const char *issuer,
 
     if (!s || !serial_hex)
         return cs_err_set(err, CS_EINVAL, "cs_store_revoke: missing argument");
-    if (canon_serial(serial_hex, serial) != 0)
+    if (csi_canon_serial(serial_hex, serial) != 0)
         return cs_err_set(err, CS_EINVAL, "serial %.64s: not a hexadecimal serial of at most "
                           "20 bytes", serial_hex);
     if (reason == 6 || reason == 8)

@@ -38,7 +38,6 @@
  * One csi_pg is used by one thread at a time, as a cs_store. */
 #include "store_pg.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -54,6 +53,7 @@
 #include <openssl/rand.h>
 
 #include "internal.h"
+#include "store_text.h"
 #include "lazy.h"
 
 #define PG_SCHEMA_VERSION 1
@@ -61,7 +61,6 @@
 #define RANDOM_BYTES 16 /* 128 random bits */
 #define SERIAL_BYTES (PREFIX_BYTES + RANDOM_BYTES)
 #define SERIAL_TRIES 8
-#define SERIAL_HEX_MAX 40 /* RFC 5280 4.1.2.2: at most 20 octets */
 #define SCHEMA_LOCK "7162534401" /* pg_advisory_xact_lock key: schema set-up */
 
 /* One transaction under an advisory lock, so nodes starting together do not
@@ -450,54 +449,6 @@ void csi_pg_close(csi_pg *p)
 
 /* ---- serials, rows ---- */
 
-/* Whole bytes as upper-case hex, no leading zero byte: the stored form,
- * as store.c writes it (BN_bn2hex's). */
-static void hex_bytes(const unsigned char *b, size_t n, char *out)
-{
-    static const char digits[] = "0123456789ABCDEF";
-    size_t i = 0, o = 0;
-
-    while (i < n && b[i] == 0)
-        i++;
-    if (i == n) {
-        strcpy(out, "00");
-        return;
-    }
-    for (; i < n; i++) {
-        out[o++] = digits[b[i] >> 4];
-        out[o++] = digits[b[i] & 0x0f];
-    }
-    out[o] = '\0';
-}
-
-/* A serial typed by someone, in the stored form; -1 if not hex or too long
- * (store.c's canon_serial). */
-static int canon_serial(const char *in, char out[SERIAL_HEX_MAX + 1])
-{
-    size_t len = strlen(in), skip = 0, rem, o = 0, i;
-
-    if (len == 0)
-        return -1;
-    for (i = 0; i < len; i++)
-        if (!isxdigit((unsigned char)in[i]))
-            return -1;
-    while (skip < len && in[skip] == '0')
-        skip++;
-    rem = len - skip;
-    if (rem == 0) {
-        strcpy(out, "00");
-        return 0;
-    }
-    if (rem > SERIAL_HEX_MAX)
-        return -1;
-    if (rem % 2)
-        out[o++] = '0';
-    for (i = skip; i < len; i++)
-        out[o++] = (char)toupper((unsigned char)in[i]);
-    out[o] = '\0';
-    return 0;
-}
-
 /* A new serial: this node's prefix, then 128 random bits. */
 static cs_code draw_serial(csi_pg *p, unsigned char serial[SERIAL_BYTES], cs_err *err)
 {
@@ -509,7 +460,7 @@ static cs_code draw_serial(csi_pg *p, unsigned char serial[SERIAL_BYTES], cs_err
 
 /* What a row holds of a certificate, as text parameters. */
 typedef struct row {
-    char serial[SERIAL_HEX_MAX + 3];
+    char serial[CSI_SERIAL_HEX_MAX + 3];
     char *issuer, *subject, *sans, *pem;
     char fp[65];
     char not_before[24], not_after[24];
@@ -521,30 +472,6 @@ static void row_free(row *r)
     free(r->subject);
     free(r->sans);
     free(r->pem);
-}
-
-/* "DNS:localhost, IP:127.0.0.1", as store.c records it. */
-static char *sans_text(const cs_name *names, size_t n)
-{
-    size_t i, len = 1;
-    char *out, *q;
-
-    for (i = 0; i < n; i++)
-        len += strlen(names[i].value) + 8;
-    out = malloc(len);
-    if (!out)
-        return NULL;
-    q = out;
-    *q = '\0';
-    for (i = 0; i < n; i++) {
-        const cs_name *nm = &names[i];
-        const char *tag = nm->type == CS_NAME_DNS     ? "DNS"
-                          : nm->type == CS_NAME_IP    ? "IP"
-                          : nm->type == CS_NAME_EMAIL ? "email"
-                                                      : "URI";
-        q += sprintf(q, "%s%s:%s", i ? ", " : "", tag, nm->value);
-    }
-    return out;
 }
 
 static int x509_pem(BIO *bio, const void *x)
@@ -564,12 +491,12 @@ static cs_code row_of(csi_pg *p, const X509 *x, row *r, cs_err *err)
     cs_code rc;
 
     memset(r, 0, sizeof *r);
-    if (ASN1_STRING_type(ai) != V_ASN1_INTEGER || n <= 0 || n > SERIAL_HEX_MAX / 2 ||
+    if (ASN1_STRING_type(ai) != V_ASN1_INTEGER || n <= 0 || n > CSI_SERIAL_HEX_MAX / 2 ||
         !csi_asn1_time_unix(X509_get0_notBefore(x), &nb) ||
         !csi_asn1_time_unix(X509_get0_notAfter(x), &na))
         return cs_err_set(err, CS_EINVAL, "%s: recording a certificate: bad serial or validity",
                           p->name);
-    hex_bytes(ASN1_STRING_get0_data(ai), (size_t)n, r->serial);
+    csi_hex_bytes(ASN1_STRING_get0_data(ai), (size_t)n, r->serial);
     snprintf(r->not_before, sizeof r->not_before, "%" PRId64, nb);
     snprintf(r->not_after, sizeof r->not_after, "%" PRId64, na);
     rc = csi_cert_san_names(x, &names, &n_names);
@@ -583,7 +510,7 @@ static cs_code row_of(csi_pg *p, const X509 *x, row *r, cs_err *err)
     csi_hex_lower(md, sizeof md, r->fp);
     r->subject = csi_name_oneline(X509_get_subject_name(x));
     r->issuer = csi_name_oneline(X509_get_issuer_name(x));
-    r->sans = sans_text(names, n_names);
+    r->sans = csi_sans_text(names, n_names);
     if (!r->subject || !r->issuer || !r->sans) {
         rc = cs_err_set(err, CS_ENOMEM, "%s: recording a certificate: out of memory", p->name);
         goto done;
@@ -617,7 +544,7 @@ static cs_code reserve(csi_pg *p, const char *issuer_line, unsigned char serial[
         rc = draw_serial(p, serial, err);
         if (rc != CS_OK)
             return rc;
-        hex_bytes(serial, SERIAL_BYTES, hex);
+        csi_hex_bytes(serial, SERIAL_BYTES, hex);
         v[0] = issuer_line;
         v[1] = hex;
         v[2] = p->node;
@@ -857,14 +784,14 @@ void csi_pg_rollback(csi_pg *p)
 cs_code csi_pg_find(csi_pg *p, const char *serial_hex, const char *issuer, cs_cert **out,
                     char **profile, cs_err *err)
 {
-    char serial[SERIAL_HEX_MAX + 1], what[128];
+    char serial[CSI_SERIAL_HEX_MAX + 1], what[128];
     const char *v[2];
     PGresult *res;
     cs_cert *cert = NULL;
     char *prof = NULL;
     cs_code rc = CS_OK;
 
-    if (canon_serial(serial_hex, serial) != 0)
+    if (csi_canon_serial(serial_hex, serial) != 0)
         return cs_err_set(err, CS_EINVAL, "serial %.64s: not a hexadecimal serial of at most "
                           "20 bytes", serial_hex);
     v[0] = serial;
@@ -962,11 +889,11 @@ static cs_code lookup(csi_pg *p, const char *serial, const char *issuer, char id
 cs_code csi_pg_status(csi_pg *p, const char *issuer, const char *serial_hex,
                       cs_revocation *out, cs_err *err)
 {
-    char serial[SERIAL_HEX_MAX + 1], id[24];
+    char serial[CSI_SERIAL_HEX_MAX + 1], id[24];
     cs_revocation rev = {CS_STATUS_UNKNOWN, 0, -1, 0};
     cs_code rc;
 
-    if (canon_serial(serial_hex, serial) != 0)
+    if (csi_canon_serial(serial_hex, serial) != 0)
         return cs_err_set(err, CS_EINVAL, "serial %.64s: not a hexadecimal serial of at most "
                           "20 bytes", serial_hex);
     rc = lookup(p, serial, issuer, id, &rev, err);
@@ -991,14 +918,14 @@ static void utc_text(int64_t t, char out[32])
 cs_code csi_pg_revoke(csi_pg *p, const char *serial_hex, const char *issuer, int reason,
                       int64_t at, cs_err *err)
 {
-    char serial[SERIAL_HEX_MAX + 1], id[24], at_text[24], reason_text[16], when[32];
+    char serial[CSI_SERIAL_HEX_MAX + 1], id[24], at_text[24], reason_text[16], when[32];
     cs_revocation rev = {CS_STATUS_UNKNOWN, 0, -1, 0};
     const char *v[3];
     PGresult *res;
     cs_code rc;
     int changed;
 
-    if (canon_serial(serial_hex, serial) != 0)
+    if (csi_canon_serial(serial_hex, serial) != 0)
         return cs_err_set(err, CS_EINVAL, "serial %.64s: not a hexadecimal serial of at most "
                           "20 bytes", serial_hex);
     rc = lookup(p, serial, issuer, id, &rev, err);

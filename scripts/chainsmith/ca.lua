@@ -12,7 +12,10 @@ local crl = require "chainsmith.crl"
 local guard = require "chainsmith.guard"
 local layout = require "chainsmith.layout"
 local progress = require "chainsmith.progress"
+local previous = require "chainsmith.previous"
 local profile = require "chainsmith.profile"
+local rollover = require "chainsmith.rollover"
+local summary = require "chainsmith.summary"
 local validity = require "chainsmith.validity"
 
 local ca = {}
@@ -619,13 +622,53 @@ function CA:crl_signer(issuer_line)
         "notfound"
 end
 
+-- A key identifier as openssl prints it, or "none".
+local function key_id(hex)
+    return hex and summary.fingerprint(hex) or "none"
+end
+
+-- nil when signer (the CRL's signer, name "intermediate" or "root")
+-- issued cert; else the warning that what validators fetch does not show
+-- cert revoked: a certificate of an intermediate replaced by a roll, same
+-- name, other key (its authority key id names the old key). prev_crl: the
+-- previous intermediate's CRL signed with this revocation, or nil.
+-- docs/revocation.md, "Certificates of the previous intermediate".
+function CA:unserved_revocation(cert, name, signer, prev_crl)
+    if name ~= "intermediate" or cert:issued_by(signer) then
+        return nil
+    end
+    local path = rollover.previous_path(self.dir)
+    local kept = layout.exists(path) and pki.read_cert(path)
+    local ours = kept and cert:issued_by(kept)
+    local by = ours and ("the previous intermediate (%s, serial %s)"):format(path, kept:serial())
+        or "an intermediate replaced before the last roll (not kept)"
+    local info = cert:info()
+    local listed = ours and prev_crl
+        and ("it is listed in %s, signed by that key (served at /crl/%s.crl: give it to "
+            .. "validators that take CRL files, openssl verify -CRLfile, nginx ssl_crl); but "
+            .. "its CRL distribution point names the current intermediate's CRL"):format(
+            prev_crl.der, previous.name)
+        or "the revocation is recorded in ca.db, but the only CRL that lists it is the "
+            .. "current intermediate's"
+    return ("serial %s was issued by %s, key id %s: %s, %s, signed by another key (key id "
+        .. "%s), where validators find no usable CRL for it (authority key id mismatch: "
+        .. "openssl verify -crl_check says \"unable to get certificate CRL\"), and serve.lua's "
+        .. "OCSP responder answers \"unauthorized\" for it. Replace the certificate "
+        .. "(issue.lua) and stop trusting it by other means (docs/revocation.md, "
+        .. "\"Certificates of the previous intermediate\")"):format(info.serial, by,
+        key_id(info.authority_key_id), listed, layout.crl_files(self.dir, name).der,
+        key_id(signer:info().subject_key_id))
+end
+
 -- Revoke a certificate this CA (or its root) issued and sign the issuer's
 -- CRL again. req = {serial = HEX | cert = pki.cert, reason = name} (reason
 -- as pki.crl_reasons() lists them; default "unspecified").
 -- Returns {serial, issuer, ca = "intermediate"|"root", reason, revoked_at,
 -- crl = {number, revoked, der, pem, next_update}}, or nil, message, code:
 -- "notfound" (unknown serial), "exists" (already revoked: the message says
--- when and why), "invalid" (bad request or reason, a root). On failure
+-- when and why), "invalid" (bad request or reason, a root). warnings, a
+-- list, says when the revocation is recorded but not served
+-- (CA:unserved_revocation). On failure
 -- nothing is recorded and no CRL is written, but for one case: the
 -- revocation committed and a CRL file that cannot be replaced (the message
 -- says so and names the serial; the next revocation or build writes it).
@@ -669,11 +712,28 @@ function CA:revoke(req)
         store:rollback()
         return nil, rerr, rcode
     end
-    local out, files, ccode = crl.sign(store, self.dir, name, signer, signer_key, days)
+    -- the previous intermediate's CRL, while its key is kept, first: the
+    -- two share one counter and intermediate.crl keeps the last number
+    local files, warnings, prev_crl = {}, {}, nil
+    if name == "intermediate" then
+        local kept, kerr = previous.load(self.dir, self.passphrase, at)
+        local pfiles
+        if kept then
+            prev_crl, pfiles, kerr = crl.sign(store, self.dir, previous.name, kept.cert, kept.key,
+                days)
+        end
+        if prev_crl then
+            table.move(pfiles, 1, #pfiles, 1, files)
+        elseif kerr then -- the revocation itself must not wait on the old key
+            warnings[#warnings + 1] = ("%s CRL not signed: %s"):format(previous.name, kerr)
+        end
+    end
+    local out, cfiles, ccode = crl.sign(store, self.dir, name, signer, signer_key, days)
     if not out then
         store:rollback()
-        return nil, files, ccode
+        return nil, cfiles, ccode
     end
+    table.move(cfiles, 1, #cfiles, #files + 1, files)
     local journal <close>, jerr, jcode = pki.stage_files(self.pending, store, nil, files)
     if not journal then
         store:rollback()
@@ -688,6 +748,7 @@ function CA:revoke(req)
         return nil, ("serial %s is revoked, but its CRL is not written: %s")
             :format(info.serial, perr), pcode
     end
+    warnings[#warnings + 1] = self:unserved_revocation(cert, name, signer, prev_crl)
     return {
         serial = info.serial,
         issuer = info.issuer_line,
@@ -696,6 +757,8 @@ function CA:revoke(req)
         reason = reason,
         revoked_at = at,
         crl = out,
+        previous_crl = prev_crl,
+        warnings = warnings,
     }
 end
 

@@ -7,9 +7,11 @@ local ca_key = require "chainsmith.ca_key"
 local crl = require "chainsmith.crl"
 local guard = require "chainsmith.guard"
 local layout = require "chainsmith.layout"
+local previous = require "chainsmith.previous"
 local profile = require "chainsmith.profile"
 local progress = require "chainsmith.progress"
 local rollover = require "chainsmith.rollover"
+local validity = require "chainsmith.validity"
 
 local chain = {}
 
@@ -361,15 +363,57 @@ local function build_files(report, files, force, passphrase)
 end
 
 -- A key re-made in the other form (--force with or without --hsm) leaves
--- the old form's file: removed once the new one is in place. (A build cut
--- short between the two is caught by load_existing, which finds both.)
-local function remove_replaced(report, files)
+-- the old form's file (NAME.key for a key now on a token, NAME.key.uri for
+-- one back in a file): the paths to remove, listed in the build's journal
+-- so the removal is part of the same step and a build killed between the
+-- new file's name and the removal is finished by the next run's recovery
+-- (load_existing would otherwise find both forms and refuse).
+local function replaced_files(report, files)
+    local gone = {}
     for _, r in ipairs(report) do
         if r.action ~= "kept" then
             local f = files[r.name]
-            os.remove(r.uri and f.key or f.uri)
+            local old = r.uri and f.key or f.uri
+            if old and layout.exists(old) then
+                gone[#gone + 1] = old
+            end
         end
     end
+    return gone
+end
+
+-- The previous intermediate in a build (chainsmith/previous.lua), r being
+-- the intermediate's report entry: a roll keeps the one it replaces with
+-- its key; --force, or the kept one's expiry, removes its key and CRL.
+-- Adds to out (files to stage) and removes (paths). Returns {cert, key,
+-- why} when its CRL is to be signed in this build (why: the reason, or nil
+-- when it only follows the intermediate's), false when there is none, or
+-- nil, message, code.
+local function previous_for_build(opts, r, out, removes, now)
+    local function add(files, gone)
+        table.move(files, 1, #files, #out + 1, out)
+        table.move(gone, 1, #gone, #removes + 1, removes)
+    end
+    if r.previous_key then
+        local old = r.previous_key
+        add(previous.keep(opts.out, old, opts.passphrase, now))
+        if validity.state(old.cert, now) then
+            return false
+        end
+        return { cert = old.cert, key = old.key, why = "kept after the roll" }
+    elseif opts.force then
+        add({}, previous.leftovers(opts.out))
+        return false
+    end
+    local kept, err, code = previous.load(opts.out, opts.passphrase, now)
+    if kept == nil then
+        return nil, err, code
+    elseif not kept then
+        add({}, previous.leftovers(opts.out))
+        return false
+    end
+    kept.why = crl.stale(opts.out, previous.name, kept.cert, now)
+    return kept
 end
 
 -- Finish or undo what a build, renewal, revocation or issuance killed
@@ -499,6 +543,17 @@ function chain.leaf_status(opts)
             crls_due[#crls_due + 1] = ("%s CRL (%s)"):format(name, stale)
         end
     end
+    -- the previous intermediate's, while its key is kept (read by the build)
+    local kept_prev = layout.exists(files.intermediate_previous.cert)
+        and ca_key.exists(files.intermediate_previous)
+        and pki.read_cert(files.intermediate_previous.cert)
+    if kept_prev then
+        local stale = validity.state(kept_prev, now) and "its certificate expired: the key goes"
+            or crl.stale(opts.out, previous.name, kept_prev, now)
+        if stale then
+            crls_due[#crls_due + 1] = ("%s CRL (%s)"):format(previous.name, stale)
+        end
+    end
     return { cert = certs.server, why = why, profile = profiles.server, ocsp_why = ocsp_why,
         crls_due = crls_due, intermediate_why = intermediate_why,
         intermediate = certs.intermediate }
@@ -617,9 +672,13 @@ function chain.build(opts)
         if encrypt then
             why = "key now encrypted"
         end
+        local rolled = action == "re-issued" and existing or nil
         report[#report + 1] = { name = name, key = key, cert = cert, action = action, why = why,
             encrypt = encrypt, uri = uri, drift = drift, profile_file = p.file,
-            previous = action == "re-issued" and existing.cert or nil }
+            previous = rolled and rolled.cert or nil,
+            -- the replaced key, kept beside intermediate-previous.pem
+            previous_key = rolled and { cert = rolled.cert, key = rolled.key,
+                uri = rolled.token and ca_key.uri(f) or nil } or nil }
         if name == "root" then
             roots = { cert }
         end
@@ -630,13 +689,31 @@ function chain.build(opts)
     -- Each CA's CRL, signed again when the CA is new or the CRL is missing,
     -- foreign or half-way to its nextUpdate; its number drawn in the batch.
     local out = build_files(report, files, opts.force, opts.passphrase)
-    if report[2].previous then
-        out[#out + 1] = rollover.previous_file(opts.out, report[2].previous)
+    local removes = replaced_files(report, files)
+    local prev, verr, vcode = previous_for_build(opts, report[2], out, removes, now)
+    if prev == nil then
+        return nil, verr, vcode
     end
     report.crls = {}
     for i, name in ipairs(crl.names) do
         local r = report[i]
         local why = r.action ~= "kept" and r.action or crl.stale(opts.out, name, r.cert, now)
+        -- the previous intermediate's CRL and the intermediate's are signed
+        -- together, the previous first: their numbers come from one counter
+        -- (one issuer name), and intermediate.crl keeps the last
+        if name == "intermediate" and prev then
+            why = why or prev.why
+            if why then
+                local signed, list, scode2 = crl.sign(store, opts.out, previous.name, prev.cert,
+                    prev.key, profiles[name].crl_next_update_days)
+                if not signed then
+                    return nil, list, scode2
+                end
+                signed.why = prev.why or why
+                report.crls[#report.crls + 1] = signed
+                table.move(list, 1, #list, #out + 1, out)
+            end
+        end
         if why then
             local signed, list, scode2 = crl.sign(store, opts.out, name, r.cert, r.key,
                 profiles[name].crl_next_update_days)
@@ -653,7 +730,7 @@ function chain.build(opts)
     -- what is written (a CA key now encrypted, a chain file edited by hand)
     -- holds what the folder already says, written as one step; with nothing
     -- to write, nothing is touched.
-    local recorded = #report.crls > 0
+    local recorded = #report.crls > 0 or #removes > 0
     for _, r in ipairs(report) do
         recorded = recorded or r.action ~= "kept"
     end
@@ -669,7 +746,8 @@ function chain.build(opts)
     -- Every file under a temporary name in one journal, every record and
     -- CRL number in one commit, then the names: a build stopped anywhere
     -- leaves the old chain or, once the next run finishes it, the new one.
-    local journal <close>, jerr, jcode = pki.stage_files(files.pending, store, nil, out)
+    local journal <close>, jerr, jcode = pki.stage_files(files.pending, store, nil, out,
+        removes)
     if not journal then
         return nil, jerr, jcode
     end
@@ -681,7 +759,6 @@ function chain.build(opts)
     if not placed then
         return nil, perr2, pcode
     end
-    remove_replaced(report, files)
     return report
 end
 

@@ -88,6 +88,9 @@ function layout.files(out)
         intermediate = paths(out, "intermediate"),
         server = paths(out, "server"),
         ocsp = paths(out, "ocsp"),
+        -- the intermediate a roll replaced, kept with its key until it
+        -- expires (chainsmith/previous.lua)
+        intermediate_previous = paths(out, "intermediate-previous"),
         server_chain = out .. "/server-chain.pem",
         db = layout.db(out), -- ca.db, or --db / CHAINSMITH_DB
         pending = out .. "/pending", -- journals (docs/issue.md, Durability)

@@ -1,6 +1,7 @@
 -- revoke.lua's work: check the request, open the chain, revoke (the CA
 -- signs its CRL again: chainsmith.ca), and the summary as text or JSON.
 local pki = require "pki"
+local json = require "chainsmith.json"
 local summary = require "chainsmith.summary"
 
 local revocation = {}
@@ -56,16 +57,21 @@ function revocation.json(result)
     crl.ca, crl.why = result.ca, nil
     return { serial = result.serial, subject = result.subject,
         reason = result.reason, revoked_at = summary.date(result.revoked_at),
-        issuer = result.issuer, crl = crl }
+        issuer = result.issuer, crl = crl,
+        previous_crl = result.previous_crl and summary.crl_json(result.previous_crl) or nil,
+        warnings = json.array(result.warnings) }
 end
 
 -- The result as text, one line per fact.
 function revocation.text(result)
-    local c = result.crl
+    local c, p = result.crl, result.previous_crl
+    local previous = p and ("%s CRL: number %d, %d revoked, next update %s (%s, %s)\n"):format(
+        p.name, p.number, p.revoked, summary.date(p.next_update), p.der, p.pem) or ""
     return ("revoked %s (%s)\n"):format(result.serial, result.subject)
         .. ("  reason    %s\n"):format(result.reason)
         .. ("  at        %s\n"):format(summary.date(result.revoked_at))
         .. ("  issuer    %s (%s)\n"):format(result.issuer, result.ca)
+        .. previous
         .. ("%s CRL: number %d, %d revoked, next update %s\n"):format(result.ca, c.number,
             c.revoked, summary.date(c.next_update))
         .. ("files: %s, %s\n"):format(c.der, c.pem)

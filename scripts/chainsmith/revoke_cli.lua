@@ -49,6 +49,11 @@ function cli.main(args, boot)
         io.stderr:write("revoke: ", err, "\n")
         os.exit(cli.exit_codes[code] or 1)
     end
+    -- recorded but not served (a leaf of the previous intermediate): said
+    -- on stderr whatever the output form, so a script sees it too
+    for _, w in ipairs(result.warnings) do
+        io.stderr:write("revoke: warning: ", w, "\n")
+    end
     if opts.json then
         common.print_json(revocation.json(result))
         return

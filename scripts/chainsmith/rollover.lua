@@ -7,7 +7,8 @@
 -- the server certificate and the OCSP responder follow (they no longer
 -- chain to the current intermediate), the intermediate's CRL is signed by
 -- the new key, and the certificate replaced is kept beside the chain, so
--- what it issued still verifies until it expires. The root is never
+-- what it issued still verifies until it expires (with its key, to sign
+-- their CRL: chainsmith/previous.lua). The root is never
 -- rolled: that stays build_chain.lua --force.
 local pki = require "pki"
 local summary = require "chainsmith.summary"
@@ -50,11 +51,6 @@ function rollover.due(cert, p, root, now, difference, forced)
     return nil
 end
 
--- The file that keeps the replaced intermediate, for the build's journal.
-function rollover.previous_file(out, old)
-    return { path = rollover.previous_path(out), cert = old, overwrite = true }
-end
-
 -- What a build that rolled the intermediate says after its summary: the
 -- lines, or "" when report (chain.build's) rolled nothing.
 function rollover.note(report, out)
@@ -64,8 +60,9 @@ function rollover.note(report, out)
     end
     local state = validity.state(r.previous, os.time())
     local issued = state and ("(%s): what it issued no longer verifies; issue it again with "
-        .. "issue.lua"):format(state) or "for the certificates it issued, which verify (with "
-        .. "it as -untrusted) until they expire"
+        .. "issue.lua"):format(state) or ("for the certificates it issued, which verify (with "
+        .. "it as -untrusted) until they expire, with its key, which signs their CRL, %s.crl, "
+        .. "until then"):format(out .. "/intermediate-previous")
     return ("intermediate rolled under the same root: serial %s -> %s (%s); root.pem is "
         .. "unchanged, so nothing is trusted again; the previous intermediate is kept in %s "
         .. "%s\n"):format(r.previous:serial(), r.cert:serial(), r.why,

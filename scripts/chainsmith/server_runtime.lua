@@ -13,6 +13,7 @@ local page = require "chainsmith.page"
 local ocsp_service = require "chainsmith.ocsp_service"
 local secret = require "chainsmith.secret"
 local validity = require "chainsmith.validity"
+local previous = require "chainsmith.previous"
 
 local runtime = {}
 
@@ -196,7 +197,8 @@ local function file_routes(dir)
     local routes = {
         { path = "/root.pem", file = layout.files(dir).root.cert, type = "application/x-pem-file" },
     }
-    for _, name in ipairs(crl.names) do
+    -- and the previous intermediate's, while its key is kept (chainsmith/previous.lua)
+    for _, name in ipairs { crl.names[1], crl.names[2], previous.name } do
         local f = layout.crl_files(dir, name)
         routes[#routes + 1] = { path = ("/crl/%s.crl"):format(name), file = f.der,
             type = "application/pkix-crl", plain = true, optional = true }
@@ -241,15 +243,24 @@ end
 -- file-backed routes, the page, the OCSP signer and the staple. Returns
 -- the new leaf's serial and what was reloaded, in words; or nil, why, and
 -- "kept" (nothing was swapped: a pair caught half-renamed does not match,
--- and the next tick tries again), "partly" (the certificate was, the OCSP
--- signer was not; retried too) or "restart" (another root or intermediate:
+-- or a certificate is outside its dates, and the next tick tries again),
+-- "partly" (the certificate was, the OCSP signer was not; retried too; its
+-- serial comes fourth) or "restart" (another root or intermediate:
 -- chainsmith/ca_watch.lua).
 local function reload(server, opts, template, routes, ocsp, stapler, cas)
     local c, err = load_chain(opts.chain)
     if not c then
         return nil, err, "kept"
     end
-    local moved = ca_watch.changed(cas, c, layout.files(opts.chain))
+    -- checked before the CA watch: an intermediate re-signed with dates
+    -- outside now is refused and the old chain kept, where a restart would
+    -- only stop at startup's own date check
+    local files = layout.files(opts.chain)
+    local dated = validity.served(c.served, files.server_chain, c.root, files.root.cert, os.time())
+    if dated then
+        return nil, ("%s: not served"):format(dated), "kept"
+    end
+    local moved = ca_watch.changed(cas, c, files)
     if moved then
         return nil, moved, "restart"
     end
@@ -280,7 +291,7 @@ local function reload(server, opts, template, routes, ocsp, stapler, cas)
         local signed, serr = ocsp:reload_signer()
         if not signed then
             return nil, ("serial %s served, but the OCSP signer was not reloaded (still the "
-                .. "previous one): %s"):format(serial, serr), "partly"
+                .. "previous one): %s"):format(serial, serr), "partly", serial
         end
         done[#done + 1] = ("OCSP signer serial %s"):format(serr)
         local stapled, sterr = stapler:staple(c.served[1])
@@ -292,8 +303,9 @@ end
 -- Serve until SIGINT or SIGTERM; reload on SIGHUP and when a watched file
 -- changes (polled each second); keep the OCSP staple fresh; with ACME
 -- (acme: acme_service's) and the signing API (api: api_service's), answer
--- each ask as it comes. watch = {files, loaded}: the watched files and their
--- stamps as last loaded, shared with the revocation hook (on_revoked).
+-- each ask as it comes. watch = {files, loaded, serial}: the watched files and
+-- their stamps as last loaded, shared with the revocation hook (on_revoked),
+-- and the serial served.
 -- Returns the signal that stopped it, or the line saying a CA changed under
 -- it (cas: ca_watch.new's).
 local function serve_loop(server, opts, template, routes, ocsp, stapler, cas, acme, api, watch)
@@ -350,8 +362,8 @@ local function serve_loop(server, opts, template, routes, ocsp, stapler, cas, ac
             if signal == "SIGHUP" or not same_stamps(now, watch.loaded) or pending then
                 -- a raised error (a bug, a file gone odd) must not take the
                 -- server down: it is reported and retried like a failed reload
-                local done, serial, err, state = pcall(reload, server, opts, template, routes,
-                    ocsp, stapler, cas)
+                local done, serial, err, state, swapped = pcall(reload, server, opts, template,
+                    routes, ocsp, stapler, cas)
                 if not done then
                     serial, err, state = nil, serial, "kept"
                 end
@@ -359,19 +371,23 @@ local function serve_loop(server, opts, template, routes, ocsp, stapler, cas, ac
                     return err
                 elseif serial then
                     say:write(("reloaded: serial %s: %s\n"):format(serial, err))
+                    say:flush()
                     watch.loaded, pending, last_err = now, false, nil
+                    watch.serial = serial
                 else
-                    -- say it once, not every second while the files settle
+                    watch.serial = swapped or watch.serial
+                    -- say it once, not every second while the files settle;
+                    -- on stderr, where a supervisor's log keeps failures
                     if err ~= last_err then
-                        say:write(state == "partly"
+                        io.stderr:write(state == "partly"
                             and ("reload incomplete (retrying): %s\n"):format(err)
                             or ("reload failed (still serving the previous certificate, "
-                            .. "retrying): %s\n"):format(err))
+                            .. "serial %s, retrying): %s\n"):format(watch.serial, err))
+                        io.stderr:flush()
                     end
                     pending, last_err = true, err
                     watch.loaded = now
                 end
-                say:flush()
             end
         end
     end
@@ -384,9 +400,18 @@ end
 -- the responder reads ca.db on every request. The CRL files' stamps are
 -- taken as loaded, so the watch does not reload everything for them.
 local function on_revoked(server, opts, stapler, watch, result)
-    local f = layout.crl_files(opts.chain, result.ca)
-    for path, file in pairs { [("/crl/%s.crl"):format(result.ca)] = f.der,
-        [("/crl/%s.crl.pem"):format(result.ca)] = f.pem } do
+    -- and the previous intermediate's CRL, signed with the intermediate's
+    -- (chainsmith/previous.lua; a route when its file was there at start)
+    local names, routes = { result.ca }, {}
+    if result.previous_crl then
+        names[2] = previous.name
+    end
+    for _, name in ipairs(names) do
+        local f = layout.crl_files(opts.chain, name)
+        routes[("/crl/%s.crl"):format(name)] = f.der
+        routes[("/crl/%s.crl.pem"):format(name)] = f.pem
+    end
+    for path, file in pairs(routes) do
         local body, err = read_text(file)
         if body then
             server:set_route(path, body)
@@ -621,7 +646,8 @@ function runtime.run(opts, boot)
     -- what the ACME revocation hook reaches: the server and stapler once
     -- they exist, the watched files and their stamps
     local box = {}
-    local watch = { files = watched_files(opts.chain, froutes) }
+    -- serial: the leaf served now, named when a reload is refused
+    local watch = { files = watched_files(opts.chain, froutes), serial = c.served[1]:serial() }
     for _, f in ipairs(ocsp and ocsp:watched() or {}) do
         watch.files[#watch.files + 1] = f
     end

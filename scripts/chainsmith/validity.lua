@@ -61,4 +61,29 @@ function validity.chain(certs, files, dir, now)
     return nil
 end
 
+-- nil when every certificate a reload would serve is valid at now; else
+-- one line naming the first that is not: the file it came from, its place
+-- in that file, subject, serial, both dates and the state. served is the
+-- chain file's certificates, leaf first (read from served_path); root is
+-- root.pem's (root_path). Startup checks the same through validity.chain;
+-- a reload must not swap in what every client would then refuse.
+function validity.served(served, served_path, root, root_path, now)
+    local function line(cert, where)
+        local state = validity.state(cert, now)
+        if not state then
+            return nil
+        end
+        local info = cert:info()
+        return ("%s (%s, serial %s, valid %s to %s) %s"):format(where, info.subject_line,
+            cert:serial(), summary.date(info.not_before), summary.date(info.not_after), state)
+    end
+    for i, cert in ipairs(served) do
+        local bad = line(cert, ("%s certificate %d"):format(served_path, i))
+        if bad then
+            return bad
+        end
+    end
+    return root and line(root, root_path) or nil
+end
+
 return validity

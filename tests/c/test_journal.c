@@ -155,6 +155,91 @@ static void live(cs_store *s)
     close(fds[1]);
 }
 
+/* A child stages new.uri and the removal of old.key, commits, and dies
+ * before placing (a kill between the commit and the names). */
+static void removal_child(const char *old)
+{
+    pid_t pid = fork();
+    int status = -1;
+
+    if (pid == 0) {
+        cs_store *s = NULL;
+        cs_journal *j = NULL;
+        cs_err err = {0};
+        cs_file_out f = file("new.uri", "pkcs11:token=ca;object=k", 1);
+        if (cs_store_open(db, &s, &err) != CS_OK || cs_store_begin(s, &err) != CS_OK ||
+            cs_journal_stage_removing(pending, s, NULL, &f, 1, &old, 1, &j, &err) != CS_OK ||
+            cs_store_commit(s, &err) != CS_OK)
+            _exit(2);
+        _exit(0);
+    }
+    CHECK(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+          WEXITSTATUS(status) == 0);
+}
+
+/* Removals: done once the files have their names; replayed by recovery
+ * forward (a second time is fine: the file is gone already); never done
+ * back; a path both written and removed, or with a line break, refused. */
+static void removals(cs_store *s)
+{
+    cs_err err = {0};
+    cs_journal *j = NULL;
+    char old[256], gone[256];
+    const char *one = old;
+    size_t fwd = 9, back = 9;
+    cs_file_out f = file("placed.uri", "uri", 1);
+
+    fx_path(old, sizeof old, "old.key");
+    fx_path(gone, sizeof gone, "never-there.key");
+    CHECK(fx_write_file(old, "old key", 7) == 0);
+    {
+        const char *both[] = {old, gone};
+        CHECK_OK(cs_store_begin(s, &err), &err);
+        CHECK_OK(cs_journal_stage_removing(pending, s, NULL, &f, 1, both, 2, &j, &err), &err);
+        CHECK(exists("old.key")); /* staged: nothing removed yet */
+        CHECK_OK(cs_store_commit(s, &err), &err);
+        CHECK_OK(cs_journal_place(j, &err), &err);
+        cs_journal_free(j);
+        j = NULL;
+        CHECK(holds("placed.uri", "uri") && !exists("old.key"));
+    }
+
+    /* Killed after the commit: recovery places new.uri, then removes. */
+    CHECK(fx_write_file(old, "old key", 7) == 0);
+    removal_child(old);
+    CHECK(exists("old.key") && !exists("new.uri") && count(pending, ".journal") == 1);
+    CHECK_OK(cs_journal_recover(pending, s, &fwd, &back, &err), &err);
+    CHECK(fwd == 1 && back == 0);
+    CHECK(holds("new.uri", "pkcs11:token=ca;object=k") && !exists("old.key"));
+    CHECK(count(fx_dir, ".tmp-") == 0 && count(pending, ".journal") == 0);
+
+    /* Rolled back: the file to remove stays. */
+    CHECK(fx_write_file(old, "old key", 7) == 0);
+    f = file("rolled.uri", "uri", 1);
+    CHECK_OK(cs_store_begin(s, &err), &err);
+    CHECK_OK(cs_journal_stage_removing(pending, s, NULL, &f, 1, &one, 1, &j, &err), &err);
+    cs_store_rollback(s);
+    cs_journal_free(j);
+    j = NULL;
+    CHECK(exists("old.key") && !exists("rolled.uri"));
+
+    /* Refused, nothing staged. */
+    {
+        char target[256];
+        const char *self = target, *nl = "a\nb.key";
+        fx_path(target, sizeof target, "self.uri");
+        f = file("self.uri", "uri", 1);
+        CHECK_OK(cs_store_begin(s, &err), &err);
+        CHECK_FAIL(cs_journal_stage_removing(pending, s, NULL, &f, 1, &self, 1, &j, &err),
+                   CS_EINVAL, &err, "both written and removed");
+        CHECK_FAIL(cs_journal_stage_removing(pending, s, NULL, &f, 1, &nl, 1, &j, &err),
+                   CS_EINVAL, &err, "line break");
+        cs_store_rollback(s);
+        CHECK(j == NULL && !exists("self.uri") && exists("old.key"));
+        CHECK(count(fx_dir, ".tmp-") == 0 && count(pending, ".journal") == 0);
+    }
+}
+
 int main(void)
 {
     cs_err err = {0};
@@ -286,6 +371,8 @@ int main(void)
 
     live(s);
     CHECK(count(fx_dir, ".tmp-") == 0 && count(pending, ".journal") == 0);
+
+    removals(s);
 
     cs_cert_free(root);
     cs_store_close(s);

@@ -13,6 +13,7 @@
 #include "check.h"
 #include "fixtures.h"
 #include "store.h"
+#include "store_text.h"
 
 #define N_BATCH 150
 #define N_SINGLE 50
@@ -71,6 +72,59 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* The text forms both stores write (core/store_text.c): a serial as typed
+ * by someone becomes the stored form, or is refused with out untouched. */
+static void test_store_text(void)
+{
+    static const struct {
+        const char *in, *want; /* want NULL: refused */
+    } serials[] = {
+        {"0a1b", "0A1B"}, {"a1b", "0A1B"}, {"000A1B", "0A1B"}, {"ff", "FF"},
+        {"0", "00"}, {"0000", "00"}, {"1", "01"},
+        {"FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF", "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF"},
+        {"0fffffffffffffffffffffffffffffffffffffff", "0FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF"},
+        {"00FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF", "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF"},
+        {"1FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF", NULL}, /* 41 digits: 21 octets */
+        {"", NULL}, {"0x1A", NULL}, {"1A ", NULL}, {" 1A", NULL}, {"1g", NULL}, {"-1", NULL},
+    };
+    static const unsigned char bytes[] = {0x00, 0x0a, 0x1b};
+    static const unsigned char zeros[] = {0x00, 0x00};
+    const cs_name names[] = {{CS_NAME_DNS, "localhost"}, {CS_NAME_IP, "127.0.0.1"},
+                             {CS_NAME_EMAIL, "a@b.test"}, {CS_NAME_URI, "https://a.test/x"}};
+    char out[CSI_SERIAL_HEX_MAX + 3], again[CSI_SERIAL_HEX_MAX + 1];
+    char *sans;
+    size_t i;
+
+    for (i = 0; i < sizeof serials / sizeof serials[0]; i++) {
+        int rc;
+
+        strcpy(out, "untouched");
+        rc = csi_canon_serial(serials[i].in, out);
+        if (serials[i].want)
+            CHECK(rc == 0 && strcmp(out, serials[i].want) == 0);
+        else
+            CHECK(rc == -1 && strcmp(out, "untouched") == 0);
+        if (serials[i].want ? rc != 0 || strcmp(out, serials[i].want) != 0 : rc != -1)
+            fprintf(stderr, "  serial \"%s\": got %d \"%s\"\n", serials[i].in, rc, out);
+    }
+    /* whole bytes, no leading zero byte, "00" for zero; canonical already */
+    csi_hex_bytes(bytes, sizeof bytes, out);
+    CHECK(strcmp(out, "0A1B") == 0);
+    CHECK(csi_canon_serial(out, again) == 0 && strcmp(again, out) == 0);
+    csi_hex_bytes(zeros, sizeof zeros, out);
+    CHECK(strcmp(out, "00") == 0);
+    csi_hex_bytes(bytes, 0, out);
+    CHECK(strcmp(out, "00") == 0);
+    /* the SAN column: every type's tag, in the order given */
+    sans = csi_sans_text(names, 4);
+    CHECK(sans && strcmp(sans, "DNS:localhost, IP:127.0.0.1, email:a@b.test, "
+                               "URI:https://a.test/x") == 0);
+    free(sans);
+    sans = csi_sans_text(names, 0);
+    CHECK(sans && strcmp(sans, "") == 0);
+    free(sans);
+}
+
 int main(void)
 {
     cs_err err = {0};
@@ -88,6 +142,7 @@ int main(void)
     struct stat st;
     int i, n_ok;
 
+    test_store_text();
     if (!fx_mkdtemp("store"))
         return 1;
     fx_path(db, sizeof db, "ca.db");

@@ -61,6 +61,13 @@ lua "$repo/scripts/serve.lua" --chain "$chain" --port 0 --api >"$tmp/bad.out" 2>
 equal "--api without a way to authenticate exits 1" "$?" 1
 contains "... saying how" "$tmp/bad.out" "give --mtls (client certificates) or --api-token-key"
 
+# The serve loop logs a decision after answering it, so the reply can reach
+# curl before the line reaches the log (seen on a loaded machine): wait for
+# it a little (at most 10 s) before looking.
+logged() {
+    for _ in $(seq 100); do grep -qF -- "$2" "$1" && return; sleep 0.1; done
+}
+
 start_server "$tmp/serve.log" --chain "$chain" --mtls --api --api-token-key "robot-1=$tmp/tok.pub" \
     --policy "$tmp/policy.lua" || { bad "server start"; finish; exit 1; }
 base="https://localhost:$port"
@@ -101,6 +108,7 @@ check "... the chain verifies, root only" openssl verify -CAfile "$chain/root.pe
 check "... for app.test" sh -c "openssl x509 -in '$tmp/mtls.leaf' -noout -ext subjectAltName |
     grep -q 'DNS:app.test'"
 serial=$(field "$tmp/mtls.json" serial)
+logged "$tmp/serve.log" "issued serial $serial (profile server)"
 contains "the log names the caller and the serial" "$tmp/serve.log" \
     "api: sign by client certificate"
 contains "... and the serial" "$tmp/serve.log" "issued serial $serial (profile server)"
@@ -115,6 +123,7 @@ token t1 "$base/api/v1/sign" "jti-$$-1"
 call tok.json POST /api/v1/sign -H "Authorization: Bearer $(cat "$tmp/t1.tok")" -H "$json" \
     --data-binary "@$tmp/default.json"
 equal "sign with a token (no profile named: server): 201" "$status" 201
+logged "$tmp/serve.log" "api: sign by token robot-1"
 contains "the log names the token's key id" "$tmp/serve.log" "api: sign by token robot-1"
 call replay.json POST /api/v1/sign -H "Authorization: Bearer $(cat "$tmp/t1.tok")" -H "$json" \
     --data-binary "@$tmp/sign.json"

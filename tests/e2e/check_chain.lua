@@ -5,8 +5,9 @@
 --
 --   lua check_chain.lua REPO CHAIN SEEN
 --
--- Checks: nothing temporary and no journal left; every key matches its
--- certificate; intermediate, server and OCSP certificates verify to the
+-- Checks: nothing temporary and no journal left; each key in one form only
+-- (NAME.key or, on a token, NAME.key.uri: read with the PIN in CS_PIN);
+-- every key matches its certificate; intermediate, server and OCSP certificates verify to the
 -- root; server-chain.pem is exactly server.pem then intermediate.pem; each
 -- CRL's DER and PEM are the same CRL, signed by the current CA, with the
 -- CRL number ca.db last handed out for it and exactly the serials ca.db
@@ -18,6 +19,7 @@ local repo, dir, seen = arg[1], arg[2], arg[3]
 package.path = repo .. "/scripts/?.lua;" .. package.path
 local pki = require "pki"
 local chain = require "chainsmith.chain"
+local ca_key = require "chainsmith.ca_key"
 local crl = require "chainsmith.crl"
 local layout = require "chainsmith.layout"
 
@@ -61,10 +63,14 @@ end
 
 local files = layout.files(dir)
 local certs = {}
+ca_key.use_pin(os.getenv("CS_PIN"))
 for _, name in ipairs { "root", "intermediate", "server", "ocsp" } do
     local f = files[name]
+    if layout.exists(f.key) and layout.exists(f.uri) then
+        problem("%s: both %s and %s are there", name, f.key, f.uri)
+    end
     local cert, cerr = pki.read_cert(f.cert)
-    local key, kerr = pki.read_key(f.key)
+    local key, kerr = ca_key.read(f)
     if not cert or not key then
         problem("%s: %s", name, cerr or kerr)
     else
@@ -150,6 +156,47 @@ for _, name in ipairs(crl.names) do
             #(info.revoked or {}))
     end
     ::next::
+end
+
+-- The previous intermediate's CRL, while its key is kept
+-- (chainsmith/previous.lua): signed by it, the same list as ca.db, and
+-- signed in the same step as intermediate.crl, just before it.
+local pf = layout.crl_files(dir, "intermediate-previous")
+local prev_cert = pki.read_cert(files.intermediate_previous.cert)
+local kept = layout.exists(files.intermediate_previous.key)
+    or layout.exists(files.intermediate_previous.uri)
+if kept and prev_cert then
+    local der, pem = pki.read_crl(pf.der), pki.read_crl(pf.pem)
+    local ours = pki.read_crl(layout.crl_files(dir, "intermediate").der)
+    if not der or not pem or der:der() ~= pem:der() then
+        problem("intermediate-previous CRL: missing, or DER and PEM differ")
+    elseif not der:verify(prev_cert) then
+        problem("intermediate-previous.crl: not signed by intermediate-previous.pem")
+    else
+        local info = der:info()
+        local n = ours and ours:info().number
+        if info.number ~= (n or 0) - 1 then
+            problem("intermediate-previous.crl: number %s, not the one before %s",
+                tostring(info.number), "intermediate.crl's " .. tostring(n))
+        end
+        local want = {}
+        for _, e in ipairs(assert(store:revoked(prev_cert:info().subject_line))) do
+            want[e.serial] = true
+        end
+        for _, e in ipairs(info.revoked or {}) do
+            if not want[e.serial] then
+                problem("intermediate-previous.crl: lists %s, not revoked in ca.db", e.serial)
+            end
+            want[e.serial] = nil
+        end
+        if next(want) then
+            problem("intermediate-previous.crl: lacks %s, revoked in ca.db", next(want))
+        end
+        report[#report + 1] = ("crl intermediate-previous=%s/%d"):format(tostring(info.number),
+            #(info.revoked or {}))
+    end
+elseif layout.exists(pf.der) or layout.exists(pf.pem) then
+    problem("intermediate-previous CRL without the previous key")
 end
 print(table.concat(report, " "))
 os.exit(problems == 0 and 0 or 1)

@@ -6,25 +6,9 @@
 # its own copy of the token; bad input (wrong PIN, missing token or object, a
 # PIN in the URI or on the command line) is refused by name, nothing written.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/hsmlib.sh"
 
-module=${CS_PKCS11_MODULE:-/usr/lib/softhsm/libsofthsm2.so}
-if ! command -v softhsm2-util >/dev/null || [ ! -e "$module" ]; then
-    echo "softhsm2 is not installed: run tools/setup.sh --test" >&2
-    exit 1
-fi
-export CHAINSMITH_PKCS11_MODULE=$module
-
-# token_home DIR: a SoftHSM2 configuration and token folder in DIR.
-token_home() {
-    mkdir -p "$1/tokens"
-    printf 'directories.tokendir = %s/tokens\nobjectstore.backend = file\nlog.level = ERROR\n' \
-        "$1" >"$1/softhsm2.conf"
-}
-token_home "$tmp/hsm"
-export SOFTHSM2_CONF=$tmp/hsm/softhsm2.conf
-check "softhsm2-util makes a token" softhsm2-util --init-token --free --label ca \
-    --pin 1234 --so-pin 5678
-export CS_PIN=1234
+ca_token "$tmp/hsm"
 printf '1234\n' >"$tmp/pin"
 chmod 600 "$tmp/pin"
 
@@ -75,6 +59,12 @@ contains "the new intermediate key is on the token" "$chain/intermediate.key.uri
     "pkcs11:token=ca;object=chainsmith-intermediate-"
 if [ "$(cat "$chain/intermediate.key.uri")" != "$old_uri" ] && [ ! -e "$chain/intermediate.key" ]
 then ok; else bad "the rolled intermediate's key is not a new token key"; fi
+equal "the previous key stays on the token, named beside intermediate-previous.pem" \
+    "$(cat "$chain/intermediate-previous.key.uri")" "$old_uri"
+if [ -e "$chain/intermediate-previous.key" ]; then bad "a previous key file beside its URI"
+else ok; fi
+check "the previous intermediate's CRL is signed through the token" openssl crl \
+    -in "$chain/intermediate-previous.crl.pem" -noout -CAfile "$chain/intermediate-previous.pem"
 check "openssl verifies the renewed server certificate" openssl verify \
     -CAfile "$chain/root.pem" -untrusted "$chain/intermediate.pem" "$chain/server.pem"
 

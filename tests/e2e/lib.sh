@@ -93,6 +93,23 @@ stop_server() {
     return $status
 }
 
+# served_serial: the serial of the certificate the server on $port sends.
+served_serial() {
+    echo | openssl s_client -connect "127.0.0.1:$port" 2>/dev/null | openssl x509 -noout -serial \
+        | cut -d= -f2
+}
+
+# wait_in FILE N TEXT: until FILE has at least N lines holding TEXT (20 s at most).
+wait_in() {
+    for _ in $(seq 1 200); do
+        [ "$(grep -cF -- "$3" "$1")" -ge "$2" ] && return 0
+        sleep 0.1
+    done
+    echo "waited in vain for $2 x '$3' in $1:" >&2
+    cat "$1" >&2
+    return 1
+}
+
 fingerprint() {
     openssl x509 -in "$1" -noout -fingerprint -sha256 | cut -d= -f2
 }

@@ -12,8 +12,10 @@ local pki = require "pki"
 local profile = require "chainsmith.profile"
 
 local issuer_of = { root = "root", intermediate = "root", server = "intermediate",
-    ocsp = "intermediate" }
-local p = assert(profile.load(repo .. "/scripts/profiles", name))
+    ocsp = "intermediate", ["intermediate-previous"] = "root" }
+-- the kept previous intermediate (chainsmith/previous.lua) has the intermediate's profile
+local p = assert(profile.load(repo .. "/scripts/profiles",
+    name == "intermediate-previous" and "intermediate" or name))
 local spec = profile.spec(p)
 local now, day = os.time(), 86400
 spec.validity_days = nil

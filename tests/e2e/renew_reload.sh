@@ -11,20 +11,8 @@ start_server "$tmp/serve.log" --chain "$out" || { bad "server start"; finish; ex
 url=https://localhost:$port
 
 serial_of() { openssl x509 -in "$1" -noout -serial | cut -d= -f2; }
-served_serial() {
-    echo | openssl s_client -connect "127.0.0.1:$port" 2>/dev/null | openssl x509 -noout -serial \
-        | cut -d= -f2
-}
-# wait_log N TEXT: until the log has at least N lines holding TEXT (10 s at most).
-wait_log() {
-    for _ in $(seq 1 100); do
-        [ "$(grep -cF -- "$2" "$tmp/serve.log")" -ge "$1" ] && return 0
-        sleep 0.1
-    done
-    echo "waited in vain for $1 x '$2' in:" >&2
-    cat "$tmp/serve.log" >&2
-    return 1
-}
+# wait_log N TEXT: until the log has at least N lines holding TEXT.
+wait_log() { wait_in "$tmp/serve.log" "$@"; }
 
 equal "the first serial is served" "$(served_serial)" "$(serial_of "$out/server.pem")"
 contains "the plain port is announced" "$tmp/serve.log" "plain http://localhost:"

@@ -19,6 +19,9 @@ static void seeds(const char *dir)
               "file 1 600 /ca/keys/x.key.tmp-0a1b\t/ca/keys/x.key\nend\n",
         MAGIC "\nserial 01\nissuer CN=a\nend\n",
         MAGIC "\nissuer CN=a\tb\nserial 7F\nfile 1 0777 a\tb\nfile 0 0 \t\nend\n",
+        /* a build that moves a key to a token: the old form's file goes */
+        MAGIC "\nmark 5c1e\nfile 1 644 /ca/root.key.uri.tmp-0a1b\t/ca/root.key.uri\n"
+              "remove /ca/root.key\nend\n",
     };
     char name[32];
 
