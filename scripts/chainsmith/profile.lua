@@ -236,14 +236,10 @@ local function copy_table(t, seen)
 end
 
 -- What running file in the sandbox gave, from runs (file -> {value,
--- message}: a batch run by load_many; a table comes back as a fresh copy,
--- as from a run of its own); without runs, one child for it now.
--- A file not in runs is added to runs.missing, for the next batch, and
--- answers nil and a message that load_many never shows.
+-- message}: the batches in_rounds ran; a table comes back as a fresh copy,
+-- as from a run of its own). A file not in runs is added to runs.missing,
+-- for the next batch, and answers nil and a message nobody shows.
 local function run(runs, file)
-    if not runs then
-        return sandbox.run(file)
-    end
     local r = runs[file]
     if r then
         if type(r[1]) == "table" then
@@ -348,6 +344,30 @@ local function finish(dir, p, name, label, runs)
     return p
 end
 
+-- Call attempt(runs) until it asks for no file that has not run: after
+-- each call, the files it missed run together in one sandbox child. What
+-- the last call returned.
+local function in_rounds(attempt)
+    local runs = { missing = {} }
+    while true do
+        runs.missing = {}
+        local result = table.pack(attempt(runs))
+        local files, seen = {}, {}
+        for _, file in ipairs(runs.missing) do
+            if not seen[file] then
+                seen[file] = true
+                files[#files + 1] = file
+            end
+        end
+        if #files == 0 then
+            return table.unpack(result, 1, result.n)
+        end
+        for i, r in ipairs(sandbox.run_many(files)) do
+            runs[files[i]] = r
+        end
+    end
+end
+
 local function load_one(dir, name, runs)
     if not profile.valid_name(name) then
         return nil, ("'%s' is not a profile name (letters, digits, '-' and '_')")
@@ -366,9 +386,8 @@ end
 -- next, and so on (the shipped chain: one). Returns a table name -> {p,
 -- message}, as profile.load would have returned for it.
 function profile.load_many(dir, names)
-    local runs, out = { missing = {} }, {}
-    repeat
-        runs.missing = {}
+    local out = {}
+    in_rounds(function(runs)
         for _, name in ipairs(names) do
             if not out[name] then
                 local before = #runs.missing
@@ -378,17 +397,7 @@ function profile.load_many(dir, names)
                 end
             end
         end
-        local files, seen = {}, {}
-        for _, file in ipairs(runs.missing) do
-            if not seen[file] then
-                seen[file] = true
-                files[#files + 1] = file
-            end
-        end
-        for i, r in ipairs(#files > 0 and sandbox.run_many(files) or {}) do
-            runs[files[i]] = r
-        end
-    until #files == 0
+    end)
     return out
 end
 
@@ -421,14 +430,18 @@ function profile.from_table(t, dir)
     if not ok then
         return nil, why
     end
-    if p.extends ~= nil then
-        local parent, perr = resolve(dir, p.extends, {})
-        if not parent then
-            return nil, ("%s: extends '%s': %s"):format(label, p.extends, perr)
+    -- Each attempt starts from its own copy: finish changes what it is given.
+    return in_rounds(function(runs)
+        local q = copy_table(p, {})
+        if q.extends ~= nil then
+            local parent, perr = resolve(dir, q.extends, {}, runs)
+            if not parent then
+                return nil, ("%s: extends '%s': %s"):format(label, q.extends, perr)
+            end
+            q = merge(parent, q)
         end
-        p = merge(parent, p)
-    end
-    return finish(dir, p, name, label)
+        return finish(dir, q, name, label, runs)
+    end)
 end
 
 -- Every profile in dir: each NAME.lua (NAME as profile.valid_name allows),
