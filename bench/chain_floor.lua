@@ -50,10 +50,10 @@ local function chain(curve, full)
     end
 end
 
--- `chain_floor.lua once`: one P-384 chain and nothing else, for an instruction
--- count of the whole process (bench/chain_load.sh).
+-- `chain_floor.lua once [CURVE]`: one chain (P-384 unless CURVE) and nothing
+-- else, for an instruction count of the whole process (bench/chain_load.sh).
 if arg[1] == "once" or arg[1] == "once_full" then
-    chain("P-384", arg[1] == "once_full")
+    chain(arg[2] or "P-384", arg[1] == "once_full")
     return
 end
 
