@@ -45,8 +45,10 @@ local function chain(curve, full)
     if full then
         local ok = assert(pki.generate_key { type = "ec", curve = "P-256" })
         assert(pki.sign(ocsp_spec, ok, inter, ik))
-        assert(pki.sign_crl { issuer = root, key = rk, number = 1, revoked = {}, next_update_days = 30 })
-        assert(pki.sign_crl { issuer = inter, key = ik, number = 1, revoked = {}, next_update_days = 7 })
+        assert(pki.sign_crl { issuer = root, key = rk, number = 1, revoked = {},
+            next_update_days = 30 })
+        assert(pki.sign_crl { issuer = inter, key = ik, number = 1, revoked = {},
+            next_update_days = 7 })
     end
 end
 
