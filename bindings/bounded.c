@@ -240,49 +240,41 @@ static int push_answers(lua_State *L)
     lua_createtable(L, (int)n, 0);
     for (lua_Integer i = 0; i < n; i++) {
         const answer *a = &answers[i];
+        const char *code = "abnormal";
         lua_createtable(L, 0, 2);
+        /* The message (or the value) on the stack, its code in code. */
         switch (a->kind) {
         case 'o':
             lua_pushlstring(L, a->data, a->len);
             lua_setfield(L, -2, "value");
-            break;
+            lua_rawseti(L, -2, i + 1);
+            continue;
         case 'e':
             lua_pushlstring(L, a->data, a->len);
-            lua_setfield(L, -2, "error");
-            lua_pushliteral(L, "invalid");
-            lua_setfield(L, -2, "code");
+            code = "invalid";
             break;
         case 'm':
             lua_pushfstring(L, "needed more than %d bytes of memory", (int)cap);
-            lua_setfield(L, -2, "error");
-            lua_pushliteral(L, "memory");
-            lua_setfield(L, -2, "code");
+            code = "memory";
             break;
         case 't':
             lua_pushfstring(L, "ran past %f seconds", seconds);
-            lua_setfield(L, -2, "error");
-            lua_pushliteral(L, "timeout");
-            lua_setfield(L, -2, "code");
+            code = "timeout";
             break;
         case 's':
             lua_pushfstring(L, "returned more than %d bytes", (int)RESULT_MAX);
-            lua_setfield(L, -2, "error");
-            lua_pushliteral(L, "size");
-            lua_setfield(L, -2, "code");
+            code = "size";
             break;
         case 'f':
             lua_pushfstring(L, "cannot start a child process: %s", strerror(a->status));
-            lua_setfield(L, -2, "error");
-            lua_pushliteral(L, "abnormal");
-            lua_setfield(L, -2, "code");
             break;
         default:
             lua_pushfstring(L, "stopped abnormally (status %d)", a->status);
-            lua_setfield(L, -2, "error");
-            lua_pushliteral(L, "abnormal");
-            lua_setfield(L, -2, "code");
             break;
         }
+        lua_setfield(L, -2, "error");
+        lua_pushstring(L, code);
+        lua_setfield(L, -2, "code");
         lua_rawseti(L, -2, i + 1);
     }
     return 1;
