@@ -1369,6 +1369,24 @@ cs_code cs_store_set_node(cs_store *store, const char *node, cs_err *err)
     return store->pg ? csi_pg_set_node(store->pg, node, err) : CS_OK;
 }
 
+/* Where link() is not offered (vfat, some network filesystems): an empty
+ * file at path, 0600 from the first byte, which set_up then makes a
+ * database in place (the seven syncs create_new avoids). EEXIST: another
+ * process made it first. */
+static cs_code create_in_place(const char *path, int *created, cs_err *err)
+{
+    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+
+    if (fd >= 0) {
+        *created = 1;
+        close(fd);
+    } else if (errno != EEXIST) {
+        return cs_err_set(err, errno == ENOENT ? CS_ENOENT : CS_EIO, "%s: cannot create: %s",
+                          path, strerror(errno));
+    }
+    return CS_OK;
+}
+
 /* A new database, built whole under a temporary name beside path and
  * linked into place: it appears at path with its schema and in WAL mode, or
  * not at all. Built that way it needs two syncs (its bytes, then the
@@ -1425,6 +1443,8 @@ static cs_code create_new(const char *path, int *created, cs_err *err)
     }
     if (link(tmp, path) == 0)
         *created = 1;
+    else if (errno == EPERM || errno == ENOSYS || errno == EOPNOTSUPP)
+        rc = create_in_place(path, created, err); /* a filesystem without hard links */
     else if (errno != EEXIST) /* EEXIST: another process made it first */
         rc = cs_err_set(err, CS_EIO, "%s: cannot create: %s", path, strerror(errno));
 done:
