@@ -45,15 +45,17 @@ local function chain(curve, full)
     if full then
         local ok = assert(pki.generate_key { type = "ec", curve = "P-256" })
         assert(pki.sign(ocsp_spec, ok, inter, ik))
-        assert(pki.sign_crl { issuer = root, key = rk, number = 1, revoked = {}, next_update_days = 30 })
-        assert(pki.sign_crl { issuer = inter, key = ik, number = 1, revoked = {}, next_update_days = 7 })
+        assert(pki.sign_crl { issuer = root, key = rk, number = 1, revoked = {},
+            next_update_days = 30 })
+        assert(pki.sign_crl { issuer = inter, key = ik, number = 1, revoked = {},
+            next_update_days = 7 })
     end
 end
 
--- `chain_floor.lua once`: one P-384 chain and nothing else, for an instruction
--- count of the whole process (bench/chain_load.sh).
+-- `chain_floor.lua once [CURVE]`: one chain (P-384 unless CURVE) and nothing
+-- else, for an instruction count of the whole process (bench/chain_load.sh).
 if arg[1] == "once" or arg[1] == "once_full" then
-    chain("P-384", arg[1] == "once_full")
+    chain(arg[2] or "P-384", arg[1] == "once_full")
     return
 end
 

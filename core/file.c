@@ -85,7 +85,7 @@ cs_code csi_file_write_temp(const char *path, const char *tmp, const void *data,
         return cs_err_set(err, errno == ENOENT ? CS_ENOENT : CS_EIO, "%s: cannot create: %s",
                           path, strerror(errno));
     /* The umask may have removed bits; a key must be exactly 0600, no more. */
-    if (fchmod(fd, (mode_t)mode) != 0 || csi_write_all(fd, data, len) != 0 || fsync(fd) != 0) {
+    if (fchmod(fd, (mode_t)mode) != 0 || csi_write_all(fd, data, len) != 0) {
         int e = errno;
         close(fd);
         unlink(tmp);
@@ -99,7 +99,22 @@ cs_code csi_file_write_temp(const char *path, const char *tmp, const void *data,
     return CS_OK;
 }
 
-/* Write one file's bytes to a fresh temporary name beside it, fsynced.
+cs_code csi_file_sync_temp(const char *path, const char *tmp, cs_err *err)
+{
+    /* fsync acts on the file, not the descriptor: a new one will do. */
+    int fd = open(tmp, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+
+    if (fd < 0 || fsync(fd) != 0) {
+        int e = errno;
+        if (fd >= 0)
+            close(fd);
+        return cs_err_set(err, CS_EIO, "%s: cannot write: %s", path, strerror(e));
+    }
+    close(fd);
+    return CS_OK;
+}
+
+/* Write one file's bytes to a fresh temporary name beside it, not synced.
  * tmp receives the name; on failure nothing is left behind. */
 static cs_code write_temp(const cs_file_out *f, char *tmp, size_t size, cs_err *err)
 {
@@ -149,6 +164,10 @@ cs_code cs_file_write_all(const cs_file_out *files, size_t n, cs_err *err)
         if (rc != CS_OK)
             goto done;
     }
+    for (size_t i = 0; i < n && rc == CS_OK; i++)
+        rc = csi_file_sync_temp(files[i].path, tmp[i], err);
+    if (rc != CS_OK)
+        goto done;
     for (; placed < n; placed++) {
         rc = put_in_place(&files[placed], tmp[placed], err);
         if (rc != CS_OK)

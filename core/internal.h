@@ -226,10 +226,17 @@ int csi_write_all(int fd, const void *data, size_t len);
 void csi_sync_dir_of(const char *path);
 /* CS_EEXIST "PATH: exists, not overwritten". */
 cs_code csi_file_exists_error(const char *path, cs_err *err);
-/* Write len bytes to the new file tmp (O_EXCL), mode exactly mode,
- * fsynced; path names it in messages. On failure tmp is removed. */
+/* Write len bytes to the new file tmp (O_EXCL), mode exactly mode; path
+ * names it in messages. Not yet fsynced: csi_file_sync_temps does that for
+ * all the files written together. On failure tmp is removed. */
 CS_NODISCARD cs_code csi_file_write_temp(const char *path, const char *tmp, const void *data,
                                         size_t len, unsigned mode, cs_err *err);
+/* fsync the file tmp written by csi_file_write_temp (path names it in
+ * messages). Callers write all the files of one change first and sync them
+ * after: the first fsync then carries every file's data in one flush of the
+ * filesystem's journal (ext4), where a sync after each write waited for one
+ * flush per file; each file is still fsynced, whatever the filesystem. */
+CS_NODISCARD cs_code csi_file_sync_temp(const char *path, const char *tmp, cs_err *err);
 
 /* What cs_cert_get_info reads, for csr.c too. Defined in info.c; each
  * returns 0 when out of memory (what was filled so far is still freeable). */

@@ -765,6 +765,11 @@ cs_code cs_journal_stage_removing(const char *dir, cs_store *store, const cs_cer
         if (rc != CS_OK)
             goto done;
     }
+    /* All written, then all synced (internal.h: one journal flush, not n). */
+    for (size_t i = 0; i < j->n && rc == CS_OK; i++)
+        rc = csi_file_sync_temp(j->files[i].path, j->files[i].tmp, err);
+    if (rc != CS_OK)
+        goto done;
     /* The temporary names must survive a power loss once the record does. */
     sync_parents(j->files, j->n);
     *out = j;

@@ -1400,26 +1400,112 @@ cs_code cs_store_set_node(cs_store *store, const char *node, cs_err *err)
     return store->pg ? csi_pg_set_node(store->pg, node, err) : CS_OK;
 }
 
-cs_code cs_store_open(const char *path, cs_store **out, cs_err *err)
+/* Where link() is not offered (vfat, some network filesystems): an empty
+ * file at path, 0600 from the first byte, which set_up then makes a
+ * database in place (the seven syncs create_new avoids). EEXIST: another
+ * process made it first. */
+static cs_code create_in_place(const char *path, int *created, cs_err *err)
 {
-    cs_store *s = NULL;
-    cs_code rc = CS_OK;
-    int created = 0, fd, src;
+    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 
-    if (!path || !*path || !out)
-        return cs_err_set(err, CS_EINVAL, "cs_store_open: missing path");
-    if (csi_store_is_url(path))
-        return open_pg(path, out, err);
-    /* Create it ourselves so it is 0600 from the first byte (SQLite would use
-     * 0644); SQLite gives its -wal and -shm files the database's mode. */
-    fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd >= 0) {
-        created = 1;
+        *created = 1;
         close(fd);
     } else if (errno != EEXIST) {
         return cs_err_set(err, errno == ENOENT ? CS_ENOENT : CS_EIO, "%s: cannot create: %s",
                           path, strerror(errno));
     }
+    return CS_OK;
+}
+
+/* A new database, built whole under a temporary name beside path and
+ * linked into place: it appears at path with its schema and in WAL mode, or
+ * not at all. Built that way it needs two syncs (its bytes, then the
+ * folder) where creating it in place took seven: SQLite's switch of an
+ * empty file into WAL goes through a rollback journal (the journal, the
+ * folder, the journal again, the file), and the schema's commit was the
+ * WAL's first (its header, the folder, the commit). The WAL flag in the
+ * header must be on disk before any row is in the WAL (an empty file
+ * beside a WAL file makes SQLite delete the WAL), which the fsync before
+ * link() ensures. Nothing is journaled while it is built: nobody can see
+ * the temporary file, and a crash leaves at most that file (PATH.new-HEX),
+ * never a half-made database at path. link() fails if path exists, so two
+ * processes creating the same database each keep to their own until one
+ * wins; the other opens the winner's. *created says whether this call made
+ * it. */
+static cs_code create_new(const char *path, int *created, cs_err *err)
+{
+    static const char build_sql[] =
+        "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;"
+        " BEGIN;";
+    static const char wal_sql[] = "COMMIT; PRAGMA journal_mode = WAL;";
+    char tmp[4096], side[4200], hex[17];
+    unsigned char rnd[8];
+    sqlite3 *db = NULL;
+    struct stat st;
+    cs_code rc = CS_OK;
+    int fd;
+
+    *created = 0;
+    if (lstat(path, &st) == 0)
+        return CS_OK; /* there already: opened as it is */
+    if (RAND_bytes(rnd, sizeof rnd) != 1)
+        return cs_err_ossl(err, CS_ECRYPTO, "%s: no random name for creating it", path);
+    csi_hex_lower(rnd, sizeof rnd, hex);
+    if (snprintf(tmp, sizeof tmp, "%s.new-%s", path, hex) >= (int)sizeof tmp)
+        return cs_err_set(err, CS_EINVAL, "%s: path too long", path);
+    fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0)
+        return cs_err_set(err, errno == ENOENT ? CS_ENOENT : CS_EIO, "%s: cannot create: %s",
+                          path, strerror(errno));
+    if (sqlite3_open_v2(tmp, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK ||
+        sqlite3_exec(db, build_sql, NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_exec(db, schema_sql, NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_exec(db, wal_sql, NULL, NULL, NULL) != SQLITE_OK) {
+        rc = cs_err_set(err, CS_EDB, "%s: creating the database: %s", path,
+                        db ? sqlite3_errmsg(db) : "out of memory");
+        goto done;
+    }
+    sqlite3_close(db); /* the last connection: nothing left in its WAL */
+    db = NULL;
+    if (fsync(fd) != 0) {
+        rc = cs_err_set(err, CS_EIO, "%s: cannot create: %s", path, strerror(errno));
+        goto done;
+    }
+    if (link(tmp, path) == 0)
+        *created = 1;
+    else if (errno == EPERM || errno == ENOSYS || errno == EOPNOTSUPP)
+        rc = create_in_place(path, created, err); /* a filesystem without hard links */
+    else if (errno != EEXIST) /* EEXIST: another process made it first */
+        rc = cs_err_set(err, CS_EIO, "%s: cannot create: %s", path, strerror(errno));
+done:
+    sqlite3_close(db);
+    close(fd);
+    unlink(tmp);
+    snprintf(side, sizeof side, "%s-wal", tmp);
+    unlink(side);
+    snprintf(side, sizeof side, "%s-shm", tmp);
+    unlink(side);
+    if (*created)
+        csi_sync_dir_of(path); /* its name, before any row can be committed */
+    return rc;
+}
+
+cs_code cs_store_open(const char *path, cs_store **out, cs_err *err)
+{
+    cs_store *s = NULL;
+    cs_code rc = CS_OK;
+    int created = 0, src;
+
+    if (!path || !*path || !out)
+        return cs_err_set(err, CS_EINVAL, "cs_store_open: missing path");
+    if (csi_store_is_url(path))
+        return open_pg(path, out, err);
+    /* Created by us so it is 0600 from the first byte (SQLite would use
+     * 0644); SQLite gives its -wal and -shm files the database's mode. */
+    rc = create_new(path, &created, err);
+    if (rc != CS_OK)
+        return rc;
 
     s = calloc(1, sizeof *s);
     if (!s || !(s->path = strdup(path))) {

@@ -123,8 +123,9 @@ function Decider:finalize(ask)
     end
     -- The profile as the order decision loaded it, handed over as a table:
     -- ca:issue checks it again (profile.from_table) without loading its
-    -- files, which runs each in a child process (chainsmith/sandbox.lua):
-    -- about 14 of the 22 ms of CPU a finalize took here.
+    -- files, which runs them in sandbox children (chainsmith/sandbox.lua):
+    -- about 14 of the 22 ms of CPU a finalize took here (a child per file
+    -- then; a child per round of extends/{base} lookups since 2026-12-02).
     local p = self:load_profile(pname)
     local given = pname
     if p then

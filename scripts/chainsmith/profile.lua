@@ -211,11 +211,51 @@ local function merge(parent, child)
     return out
 end
 
+-- A copy of a table, so that what was checked is what is used whatever
+-- the caller does with theirs afterwards (and a profile run once can be
+-- loaded more than once: finish changes what it is given); nil, message for
+-- a table that holds itself.
+local function copy_table(t, seen)
+    if seen[t] then
+        return nil, "holds itself"
+    end
+    seen[t] = true
+    local out = {}
+    for k, v in pairs(t) do
+        if type(v) == "table" then
+            local c, err = copy_table(v, seen)
+            if not c then
+                return nil, err
+            end
+            v = c
+        end
+        out[k] = v
+    end
+    seen[t] = nil
+    return out
+end
+
+-- What running file in the sandbox gave, from runs (file -> {value,
+-- message}: the batches in_rounds ran; a table comes back as a fresh copy,
+-- as from a run of its own). A file not in runs is added to runs.missing,
+-- for the next batch, and answers nil and a message nobody shows.
+local function run(runs, file)
+    local r = runs[file]
+    if r then
+        if type(r[1]) == "table" then
+            return copy_table(r[1], {})
+        end
+        return r[1], r[2]
+    end
+    runs.missing[#runs.missing + 1] = file
+    return nil, file .. ": not run yet"
+end
+
 -- Load one file and everything it extends; `chain` holds the names being
 -- loaded, to catch a cycle. Returns the merged table or nil, message.
-local function resolve(dir, name, chain)
+local function resolve(dir, name, chain, runs)
     local file = profile.path(dir, name)
-    local p, err = sandbox.run(file)
+    local p, err = run(runs, file)
     if p == nil and err then
         return nil, err
     end
@@ -236,7 +276,7 @@ local function resolve(dir, name, chain)
                 :format(file, p.extends, table.concat(chain, " -> "), p.extends)
         end
     end
-    local parent, perr = resolve(dir, p.extends, chain)
+    local parent, perr = resolve(dir, p.extends, chain, runs)
     if not parent then
         return nil, ("%s: extends '%s': %s"):format(file, p.extends, perr)
     end
@@ -246,7 +286,7 @@ end
 -- The public_base_url "{base}" stands for in p's URLs: the issuing CA's, or
 -- its issuer's, up to the root (a self-signed profile: its own). nil,
 -- message when none sets one.
-local function base_url(dir, p, file)
+local function base_url(dir, p, file, runs)
     local at = p.issuer == "self" and p or nil
     local issuer, seen = p.issuer, {}
     while not at or not at.public_base_url do
@@ -256,7 +296,7 @@ local function base_url(dir, p, file)
         end
         seen[issuer] = true
         local perr
-        at, perr = resolve(dir, issuer, {})
+        at, perr = resolve(dir, issuer, {}, runs)
         if not at then
             return nil, ("%s: issuer '%s': %s"):format(file, issuer, perr)
         end
@@ -267,7 +307,7 @@ end
 
 -- Replace "{base}" in crl_distribution_points and authority_info_access
 -- with the issuing CA's public_base_url. true, or nil, message.
-local function expand_base(dir, p, file)
+local function expand_base(dir, p, file, runs)
     local lists = { p.crl_distribution_points }
     for _, v in pairs(type(p.authority_info_access) == "table" and p.authority_info_access or {}) do
         lists[#lists + 1] = v
@@ -277,7 +317,7 @@ local function expand_base(dir, p, file)
         for i, url in ipairs(type(list) == "table" and list or {}) do
             if type(url) == "string" and url:find("{base}", 1, true) then
                 if not base then
-                    base, err = base_url(dir, p, file)
+                    base, err = base_url(dir, p, file, runs)
                     if not base then
                         return nil, err
                     end
@@ -292,10 +332,10 @@ end
 -- The last steps every profile takes, from a file or a table: the merged
 -- profile checked, {base} expanded in its URLs, and named after where it
 -- came from (label: the file, or "profile table NAME"). p, or nil and why.
-local function finish(dir, p, name, label)
+local function finish(dir, p, name, label, runs)
     local ok, why = check_profile(p, label)
     if ok then
-        ok, why = expand_base(dir, p, label)
+        ok, why = expand_base(dir, p, label, runs)
     end
     if not ok then
         return nil, why
@@ -304,42 +344,68 @@ local function finish(dir, p, name, label)
     return p
 end
 
--- Load dir/name.lua, merged over what it extends. Returns the profile
--- table (with `name` and `file` added), or nil and a message naming the
--- file (and line, for Lua errors).
-function profile.load(dir, name)
+-- Call attempt(runs) until it asks for no file that has not run: after
+-- each call, the files it missed run together in one sandbox child. What
+-- the last call returned.
+local function in_rounds(attempt)
+    local runs = { missing = {} }
+    while true do
+        runs.missing = {}
+        local result = table.pack(attempt(runs))
+        local files, seen = {}, {}
+        for _, file in ipairs(runs.missing) do
+            if not seen[file] then
+                seen[file] = true
+                files[#files + 1] = file
+            end
+        end
+        if #files == 0 then
+            return table.unpack(result, 1, result.n)
+        end
+        for i, r in ipairs(sandbox.run_many(files)) do
+            runs[files[i]] = r
+        end
+    end
+end
+
+local function load_one(dir, name, runs)
     if not profile.valid_name(name) then
         return nil, ("'%s' is not a profile name (letters, digits, '-' and '_')")
             :format(tostring(name))
     end
-    local p, err = resolve(dir, name, {})
+    local p, err = resolve(dir, name, {}, runs)
     if not p then
         return nil, err
     end
-    return finish(dir, p, name, profile.path(dir, name))
+    return finish(dir, p, name, profile.path(dir, name), runs)
 end
 
--- A copy of a caller's table, so that what was checked is what is used
--- whatever the caller does with theirs afterwards; nil, message for a table
--- that holds itself.
-local function copy_table(t, seen)
-    if seen[t] then
-        return nil, "holds itself"
-    end
-    seen[t] = true
+-- Load each dir/NAME.lua of the list names, as profile.load does, running
+-- the files in as few sandbox children as the profiles allow: all the
+-- named files in one, then what they extend or take {base} from in the
+-- next, and so on (the shipped chain: one). Returns a table name -> {p,
+-- message}, as profile.load would have returned for it.
+function profile.load_many(dir, names)
     local out = {}
-    for k, v in pairs(t) do
-        if type(v) == "table" then
-            local c, err = copy_table(v, seen)
-            if not c then
-                return nil, err
+    in_rounds(function(runs)
+        for _, name in ipairs(names) do
+            if not out[name] then
+                local before = #runs.missing
+                local p, err = load_one(dir, name, runs)
+                if #runs.missing == before then -- everything it needed had run
+                    out[name] = { p, err }
+                end
             end
-            v = c
         end
-        out[k] = v
-    end
-    seen[t] = nil
+    end)
     return out
+end
+
+-- Load dir/name.lua, merged over what it extends. Returns the profile
+-- table (with `name` and `file` added), or nil and a message naming the
+-- file (and line, for Lua errors).
+function profile.load(dir, name)
+    return table.unpack(profile.load_many(dir, { name })[name], 1, 2)
 end
 
 -- A profile given as a table by a script (ca:issue{profile = {...}}):
@@ -364,14 +430,18 @@ function profile.from_table(t, dir)
     if not ok then
         return nil, why
     end
-    if p.extends ~= nil then
-        local parent, perr = resolve(dir, p.extends, {})
-        if not parent then
-            return nil, ("%s: extends '%s': %s"):format(label, p.extends, perr)
+    -- Each attempt starts from its own copy: finish changes what it is given.
+    return in_rounds(function(runs)
+        local q = copy_table(p, {})
+        if q.extends ~= nil then
+            local parent, perr = resolve(dir, q.extends, {}, runs)
+            if not parent then
+                return nil, ("%s: extends '%s': %s"):format(label, q.extends, perr)
+            end
+            q = merge(parent, q)
         end
-        p = merge(parent, p)
-    end
-    return finish(dir, p, name, label)
+        return finish(dir, q, name, label, runs)
+    end)
 end
 
 -- Every profile in dir: each NAME.lua (NAME as profile.valid_name allows),
@@ -395,9 +465,10 @@ function profile.list(dir)
         end
     end
     table.sort(names)
+    local loaded = profile.load_many(dir, names)
     local out = {}
     for _, name in ipairs(names) do
-        local p, err = profile.load(dir, name)
+        local p, err = table.unpack(loaded[name], 1, 2)
         out[#out + 1] = { name = name, file = profile.path(dir, name), profile = p, error = err }
     end
     return out

@@ -1,5 +1,6 @@
 /* The CA database: issue, batch, find, count, persistence, refusals. */
 #include <ctype.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -29,6 +30,41 @@ static int write_file(const char *path, const void *data, size_t len, off_t at)
     ok = pwrite(fd, data, len, at) == (ssize_t)len;
     close(fd);
     return ok ? 0 : -1;
+}
+
+/* Bytes 18-19 of a database's header (2, 2: WAL) and its user_version
+ * (bytes 60-63, big-endian): 0 if the file says so, -1 if not. */
+static int header_is(const char *path, int wal, unsigned version)
+{
+    unsigned char h[64];
+    int fd = open(path, O_RDONLY);
+    int ok;
+
+    if (fd < 0)
+        return -1;
+    ok = read(fd, h, sizeof h) == (ssize_t)sizeof h;
+    close(fd);
+    if (!ok || (wal && (h[18] != 2 || h[19] != 2)))
+        return -1;
+    return ((unsigned)h[60] << 24 | (unsigned)h[61] << 16 | (unsigned)h[62] << 8 | h[63]) ==
+                   version
+               ? 0
+               : -1;
+}
+
+/* Entries in fx_dir whose name starts with prefix. */
+static int entries(const char *prefix)
+{
+    DIR *d = opendir(fx_dir);
+    struct dirent *e;
+    int n = 0;
+
+    if (!d)
+        return -1;
+    while ((e = readdir(d)))
+        n += strncmp(e->d_name, prefix, strlen(prefix)) == 0;
+    closedir(d);
+    return n;
 }
 
 static int64_t count(cs_store *s)
@@ -159,6 +195,10 @@ int main(void)
         return CHECK_DONE();
     CHECK(stat(db, &st) == 0 && (st.st_mode & 0777) == 0600);
     CHECK(count(s) == 0);
+    /* Built under a temporary name and linked into place: it arrives in WAL
+     * mode with its schema, and the temporary name is gone. */
+    CHECK(header_is(db, 1, 4) == 0);
+    CHECK(entries("ca.db.new-") == 0);
 
     /* The root, self-signed. */
     CHECK_OK(cs_key_generate(&p256, &root_key, &err), &err);
@@ -401,6 +441,20 @@ int main(void)
     /* A folder that does not exist: nothing created. */
     CHECK_FAIL(cs_store_open(missing, &s, &err), CS_ENOENT, &err, missing);
     CHECK(s == NULL);
+
+    /* An empty file at the path (a crash while an older build created it
+     * in place, or made by hand) is set up where it is. */
+    {
+        char empty[512];
+        cs_store *e = NULL;
+        fx_path(empty, sizeof empty, "empty.db");
+        CHECK(write_file(empty, "", 0, 0) == 0);
+        CHECK_OK(cs_store_open(empty, &e, &err), &err);
+        CHECK(e && count(e) == 0);
+        cs_store_close(e);
+        CHECK(header_is(empty, 1, 4) == 0);
+        CHECK(entries("empty.db.new-") == 0);
+    }
 
     /* Clean up. */
     for (i = 0; i <= N_LEAVES; i++)

@@ -164,5 +164,46 @@ t.case("run_bounded within its bounds", function()
     assert(pki.run_bounded(function() return "ok" end, 5, 1 << 24) == "ok")
 end)
 
+-- pki.run_bounded_each: one child for the list, each call bounded on its
+-- own, and the calls after one killed at its deadline still run.
+t.case("run_bounded_each bounds each call on its own", function()
+    local r = pki.run_bounded_each({
+        function() return "first" end,
+        function() error("refused", 0) end,
+        function() return ("x"):rep(1 << 26) end, -- past its own 16 MiB
+        function() return ("y"):rep(1 << 23) end, -- 8 MiB: within, after one that was not
+        function() while true do end end,
+        function() return "after the kill" end,
+        function() return {} end,
+    }, 0.5, 1 << 24)
+    assert(#r == 7, #r)
+    assert(r[1].value == "first" and not r[1].error)
+    assert(r[2].error == "refused" and r[2].code == "invalid", r[2].error)
+    assert(r[3].code == "memory" and r[3].error:find("^needed more than 16777216 bytes"))
+    assert(r[4].value == ("y"):rep(1 << 23))
+    assert(r[5].code == "timeout" and r[5].error:find("^ran past 0.5 seconds"), r[5].error)
+    assert(r[6].value == "after the kill")
+    assert(r[7].code == "invalid" and r[7].error == "returned no string")
+end)
+t.case("run_bounded_each: one child for the calls, a new one after a kill", function()
+    -- A global set by one call is seen by the next (same process), never by
+    -- the parent, nor by the child that replaces a killed one.
+    local r = pki.run_bounded_each({
+        function() rawset(_G, "in_child", "yes"); return "set" end,
+        function() return tostring(rawget(_G, "in_child")) end,
+        function() while true do end end,
+        function() return tostring(rawget(_G, "in_child")) end,
+    }, 0.5, 1 << 24)
+    assert(r[2].value == "yes", r[2].value)
+    assert(r[3].code == "timeout")
+    assert(r[4].value == "nil", r[4].value)
+    assert(rawget(_G, "in_child") == nil)
+end)
+t.expect_error("run_bounded_each takes functions only", "entry 2 is a number, not a function",
+    function() return pki.run_bounded_each({ function() return "" end, 2 }, 5, 1 << 24) end)
+t.case("run_bounded_each with no calls", function()
+    assert(#pki.run_bounded_each({}, 5, 1 << 24) == 0)
+end)
+
 t.cleanup()
 t.done()

@@ -612,5 +612,61 @@ case("signing time, new folder: nothing recorded", store:count() == 0, store:cou
 store:close()
 chain.load_profiles = load_profiles
 
+------------------------------------------------- many profiles, one child
+
+-- Count the sandbox children (each pki.run_bounded_each call is one, while
+-- no profile is killed) and the files they run.
+local run_each = pki.run_bounded_each
+local children, ran = 0, 0
+pki.run_bounded_each = function(fns, ...)
+    children, ran = children + 1, ran + #fns
+    return run_each(fns, ...)
+end
+
+local shipped_profiles, serr = chain.load_profiles(shipped)
+case("the shipped chain's profiles load", shipped_profiles ~= nil and
+    shipped_profiles.server.crl_distribution_points[1]:find("^http://") ~= nil, serr)
+case("the shipped chain's profiles: one sandbox child, one run per file", children == 1 and
+    ran == 4, children .. " children, " .. ran .. " runs")
+
+-- An extends chain two deep: a child per level, as the files are found,
+-- and each file run once however many profiles read it.
+children, ran = 0, 0
+local many = profile.load_many(tmp, { "grandchild", "child", "base" })
+case("load_many: extends across batches", many.grandchild[1] ~= nil and
+    many.grandchild[1].validity_days == 20 and many.child[1] ~= nil and many.base[1] ~= nil,
+    many.grandchild[2])
+case("load_many: each file run once", ran == 3 and children == 1,
+    children .. " children, " .. ran .. " runs")
+local again = profile.load_many(tmp, { "child", "child" })
+case("load_many: loaded twice, the same", again.child[1].key.curve == "P-256")
+case("load_many: each load a table of its own", many.child[1] ~= again.child[1] and
+    many.base[1].key ~= many.child[1].key)
+
+-- A hostile profile in the batch is bounded on its own and named; the
+-- others load as if it were not there, those after it included.
+write("good_a", "return { " .. minimal .. ", description = 'a' }")
+write("good_b", "return { " .. minimal .. ", description = 'b' }")
+write("hog2", "local a = string.rep('x', 2^30)\nreturn { " .. minimal .. ", a = a }")
+write("loop2", "local n = 0\nwhile true do n = n + 1 end\n")
+children, ran = 0, 0
+started = os.time()
+many = profile.load_many(tmp, { "good_a", "backtrack", "hog2", "loop2", "good_b" })
+case("in a batch: the good ones load", many.good_a[1] and many.good_a[1].description == "a"
+    and many.good_b[1] and many.good_b[1].description == "b")
+case("in a batch: the backtracking one is stopped by its own deadline",
+    many.backtrack[2] == tmp .. "/backtrack.lua: ran past " .. sandbox.max_seconds ..
+    " seconds (a pattern that backtracks for ever?); a profile is data", many.backtrack[2])
+case("in a batch: within one deadline", os.time() - started <= sandbox.max_seconds + 20,
+    os.time() - started .. " s")
+case("in a batch: the memory hog names its file", many.hog2[2] == tmp .. "/hog2.lua: needs " ..
+    "more than 64 MiB of memory; a profile is data", many.hog2[2])
+case("in a batch: the endless loop names file and line", many.loop2[2] and
+    many.loop2[2]:find(tmp .. "/loop2.lua:2: ran past " .. sandbox.max_instructions ..
+        " instructions", 1, true), many.loop2[2])
+case("in a batch: a new child only after the kill", children == 1 and ran == 5,
+    children .. " calls, " .. ran .. " runs")
+pki.run_bounded_each = run_each
+
 t.cleanup()
 t.done()
