@@ -90,11 +90,12 @@ eab_account=(register --server "$ACME_EAB_DIRECTORY" --agree-tos --register-unsa
 # server, which must refuse it.
 refuse "EAB: no account without a binding" certbot_in "$eab" "${eab_account[@]}"
 contains "EAB: the directory says EAB is required" "$tmp/last.out" "Server requires external account binding"
+# a key may start with "-": passed as --opt=VALUE, never as a separate word
 wrong=$(openssl rand -base64 48 | tr '+/' '-_' | tr -d '=\n')
 refuse "EAB: no account with the wrong MAC key" certbot_in "$eab" "${eab_account[@]}" \
-    --eab-kid "$ACME_EAB_KID" --eab-hmac-key "$wrong"
+    --eab-kid "$ACME_EAB_KID" --eab-hmac-key="$wrong"
 contains "EAB: the server refuses the wrong MAC" "$tmp/last.out" "Error returned by the ACME server"
-cb "EAB register" "$eab" "${eab_account[@]}" --eab-kid "$ACME_EAB_KID" --eab-hmac-key "$ACME_EAB_HMAC"
+cb "EAB register" "$eab" "${eab_account[@]}" --eab-kid "$ACME_EAB_KID" --eab-hmac-key="$ACME_EAB_HMAC"
 cb "EAB issuance" "$eab" certonly --server "$ACME_EAB_DIRECTORY" "${standalone[@]}" -d d.test \
     --cert-name d
 ACME_ROOT=$ACME_EAB_ROOT verify_chain "EAB" "$eab/config/live/d/cert.pem" "$eab/config/live/d/chain.pem"

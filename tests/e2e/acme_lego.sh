@@ -85,10 +85,10 @@ refuse "lego EAB: no account without a binding" lego_in "$eab" "$ACME_EAB_DIRECT
 contains "lego EAB: the directory says EAB is required" "$tmp/last.out" "requires External Account Binding"
 wrong=$(openssl rand -base64 48 | tr '+/' '-_' | tr -d '=\n')
 refuse "lego EAB: no account with the wrong MAC key" lego_in "$eab" "$ACME_EAB_DIRECTORY" \
-    --eab --kid "$ACME_EAB_KID" --hmac "$wrong" "${http[@]}" -d l3.test run
+    --eab --kid "$ACME_EAB_KID" --hmac="$wrong" "${http[@]}" -d l3.test run
 contains "lego EAB: the server refuses the wrong MAC" "$tmp/last.out" "urn:ietf:params:acme:error:"
 check "lego: EAB" lego_in "$eab" "$ACME_EAB_DIRECTORY" --eab --kid "$ACME_EAB_KID" \
-    --hmac "$ACME_EAB_HMAC" "${http[@]}" -d l3.test run
+    --hmac="$ACME_EAB_HMAC" "${http[@]}" -d l3.test run
 ACME_ROOT=$ACME_EAB_ROOT verify_chain "lego EAB" "$eab/certificates/l3.test.crt" \
     "$eab/certificates/l3.test.issuer.crt"
 finish
