@@ -244,29 +244,39 @@ static int cert_info(lua_State *L)
     return 1;
 }
 
-/* pki.verify{leaf = cert, chain = {...}, roots = {...}, host = "x", time = unix} */
+/* pki.verify{leaf = cert, chain = {...}, roots = {...} | anchor = cert, host = "x",
+ * time = unix}: anchor is the one trusted certificate, self-signed or not. */
 static int cert_verify(lua_State *L)
 {
-    static const char *const names[] = {"leaf", "chain", "roots", "host", "time", NULL};
+    static const char *const names[] = {"leaf", "chain", "roots", "anchor", "host", "time",
+                                        NULL};
     const cs_cert **chain, **roots;
     size_t chain_len, roots_len;
     const char *host = NULL;
     lua_Integer at = 0;
-    void *leaf = NULL;
+    void *leaf = NULL, *anchor = NULL;
     cs_err err = {CS_OK, ""};
+    cs_code rc;
     pki_fields f;
 
     lua_settop(L, 1);
     f = pki_fields_at(L, 1, 1, NULL, NULL);
     pki_check_fields(&f, names, PKI_RAISE);
     pki_field_udata(&f, "leaf", PKI_CERT, PKI_RAISE | PKI_NEEDED, &leaf);
+    pki_field_udata(&f, "anchor", PKI_CERT, PKI_RAISE, &anchor);
     pki_field_string(&f, "host", PKI_RAISE, &host, NULL);
     pki_field_int(&f, "time", PKI_RAISE, &at);
     chain = pki_cert_array(L, 1, "chain", 1, &chain_len);
     roots = pki_cert_array(L, 1, "roots", 1, &roots_len);
-    if (cs_cert_verify(leaf, (const cs_cert *const *)chain, chain_len,
-                       (const cs_cert *const *)roots, roots_len, host, (int64_t)at,
-                       &err) != CS_OK)
+    if (anchor && lua_getfield(L, 1, "roots") != LUA_TNIL)
+        return luaL_argerror(L, 1, "give roots or anchor, not both");
+    if (anchor)
+        rc = cs_cert_verify_anchored(leaf, (const cs_cert *const *)chain, chain_len, anchor,
+                                     host, (int64_t)at, &err);
+    else
+        rc = cs_cert_verify(leaf, (const cs_cert *const *)chain, chain_len,
+                            (const cs_cert *const *)roots, roots_len, host, (int64_t)at, &err);
+    if (rc != CS_OK)
         return pki_fail(L, &err);
     lua_pushboolean(L, 1);
     return 1;

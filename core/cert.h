@@ -187,6 +187,17 @@ CS_NODISCARD cs_code cs_cert_verify(const cs_cert *leaf, const cs_cert *const *u
                                     size_t roots_len, const char *host, int64_t at_time,
                                     cs_err *err);
 
+/* cs_cert_verify with anchor as the one trust anchor, self-signed or not
+ * (X509_V_FLAG_PARTIAL_CHAIN): the chain ends at anchor, whose own issuer and
+ * signature are not checked. Everything else is (the anchor's validity,
+ * basicConstraints, keyUsage, nameConstraints, path length; strict mode).
+ * The caller vouches for anchor: use it only for a certificate already
+ * verified up to a root (a CA's own intermediate, checked when opened). */
+CS_NODISCARD cs_code cs_cert_verify_anchored(const cs_cert *leaf,
+                                             const cs_cert *const *untrusted,
+                                             size_t untrusted_len, const cs_cert *anchor,
+                                             const char *host, int64_t at_time, cs_err *err);
+
 /* Did issuer sign cert? Its subject is cert's issuer, the key identifiers
  * agree, it may sign certificates (X509_check_issued), and its public key
  * verifies cert's signature. CS_OK, or CS_EVERIFY with the reason alone

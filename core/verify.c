@@ -1,4 +1,5 @@
-/* cs_cert_verify: a chain up to a trust anchor, strictly, for a host or an IP. */
+/* cs_cert_verify: a chain up to a trust anchor, strictly, for a host or an IP;
+ * cs_cert_verify_anchored: the same up to one certificate the caller vouches for. */
 #include "cert.h"
 
 #include <arpa/inet.h>
@@ -21,9 +22,11 @@ static int is_ip_literal(const char *host)
     return inet_pton(AF_INET, host, buf) == 1 || inet_pton(AF_INET6, host, buf) == 1;
 }
 
-cs_code cs_cert_verify(const cs_cert *leaf, const cs_cert *const *untrusted,
-                       size_t untrusted_len, const cs_cert *const *roots, size_t roots_len,
-                       const char *host, int64_t at_time, cs_err *err)
+/* partial: the chain may end at any certificate of roots, self-signed or not
+ * (X509_V_FLAG_PARTIAL_CHAIN); every other check stays. */
+static cs_code verify_chain(const cs_cert *leaf, const cs_cert *const *untrusted,
+                            size_t untrusted_len, const cs_cert *const *roots, size_t roots_len,
+                            int partial, const char *host, int64_t at_time, cs_err *err)
 {
     X509_STORE *store = NULL;
     X509_STORE_CTX *ctx = NULL;
@@ -79,6 +82,8 @@ cs_code cs_cert_verify(const cs_cert *leaf, const cs_cert *const *untrusted,
 
     param = X509_STORE_CTX_get0_param(ctx);
     X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_X509_STRICT);
+    if (partial)
+        X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_PARTIAL_CHAIN);
     if (at_time != 0) {
         if ((int64_t)(time_t)at_time != at_time) {
             rc = cs_err_set(err, CS_EINVAL, "verify: time %lld out of range",
@@ -123,6 +128,23 @@ done:
     sk_X509_free(chain);
     X509_STORE_free(store);
     return rc;
+}
+
+cs_code cs_cert_verify(const cs_cert *leaf, const cs_cert *const *untrusted,
+                       size_t untrusted_len, const cs_cert *const *roots, size_t roots_len,
+                       const char *host, int64_t at_time, cs_err *err)
+{
+    return verify_chain(leaf, untrusted, untrusted_len, roots, roots_len, 0, host, at_time, err);
+}
+
+cs_code cs_cert_verify_anchored(const cs_cert *leaf, const cs_cert *const *untrusted,
+                                size_t untrusted_len, const cs_cert *anchor, const char *host,
+                                int64_t at_time, cs_err *err)
+{
+    if (!anchor || !anchor->x509)
+        return cs_err_set(err, CS_EINVAL, "verify: no anchor");
+    /* The only trusted certificate: the chain cannot end anywhere else. */
+    return verify_chain(leaf, untrusted, untrusted_len, &anchor, 1, 1, host, at_time, err);
 }
 
 cs_code cs_cert_issued_by(const cs_cert *cert, const cs_cert *issuer, cs_err *err)

@@ -516,7 +516,11 @@ function CA:issue(req, opts)
         if not cert then
             return fail(("profile %s: %s"):format(p.name, serr), scode)
         end
-        local valid, verr = pki.verify { leaf = cert, chain = { self.cert }, roots = { self.root } }
+        -- Only the new link: the intermediate was verified up to the root
+        -- when the CA was opened (ca.open), and its own dates, constraints
+        -- and key usage are still checked with it as the anchor. The root's
+        -- signature on it again cost 0.6 of the 1.25 ms this took (P-384).
+        local valid, verr = pki.verify { leaf = cert, anchor = self.cert }
         if not valid then
             return fail(("the issued certificate does not verify: %s"):format(verr), "verify")
         end

@@ -28,6 +28,42 @@ t.expect_error("verify: unknown option raises", "unknown option 'hots'", pki.ver
 t.expect_error("verify: roots not certs raises", "roots%[1%]: pki.cert expected", pki.verify,
                {leaf = c.leaf, roots = {"root.pem"}})
 
+-- anchor = cert: the chain ends at a certificate the caller vouches for
+-- (a CA's own intermediate, verified up to its root when it was opened).
+local other = t.chain() -- another root and intermediate, same names
+t.case("verify: a leaf under the anchored intermediate verifies", function()
+    assert(pki.verify{leaf = c.leaf, anchor = c.inter} == true)
+    assert(pki.verify{leaf = c.leaf, anchor = c.inter, host = "localhost"})
+end)
+t.expect_fail("verify: a leaf of another intermediate does not verify under the anchor",
+              "verify", "unable to get local issuer certificate %(depth 0", pki.verify,
+              {leaf = other.leaf, anchor = c.inter})
+t.expect_fail("verify: the anchor's host check still applies", "verify",
+              "hostname mismatch %(depth 0", pki.verify,
+              {leaf = c.leaf, anchor = c.inter, host = "example.com"})
+t.expect_fail("verify: the anchor's validity still applies", "verify", "expired", pki.verify,
+              {leaf = c.leaf, anchor = c.inter, time = os.time() + 400 * 86400})
+t.expect_fail("verify: without anchor, a non-self-signed root still fails", "verify",
+              "unable to get issuer certificate %(depth 1", pki.verify,
+              {leaf = c.leaf, roots = {c.inter}})
+t.case("verify: the anchor's nameConstraints still refuse a leaf outside them", function()
+    local spec = t.inter_spec()
+    spec.name_constraints = {critical = true, permitted = {dns = {".example.test"}}}
+    local nc = assert(pki.sign(spec, c.inter_key, c.root, c.root_key))
+    local inside = t.leaf_spec("www.example.test")
+    inside.subject_alt_name = {dns = {"www.example.test"}}
+    local outside = t.leaf_spec("www.example.org")
+    outside.subject_alt_name = {dns = {"www.example.org"}}
+    assert(pki.verify{leaf = assert(pki.sign(inside, c.leaf_key, nc, c.inter_key)), anchor = nc})
+    local ok, err, code = pki.verify{leaf = assert(pki.sign(outside, c.leaf_key, nc, c.inter_key)),
+                                     anchor = nc}
+    assert(ok == nil and code == "verify" and err:find("permitted subtree violation", 1, true), err)
+end)
+t.expect_error("verify: roots and anchor together raise", "give roots or anchor, not both",
+               pki.verify, {leaf = c.leaf, anchor = c.inter, roots = {c.root}})
+t.expect_error("verify: an anchor not a cert raises", "anchor", pki.verify,
+               {leaf = c.leaf, anchor = "inter.pem"})
+
 -- the spec: unknown, mistyped and contradictory fields
 local key = c.leaf_key
 local function sign(spec) return pki.sign(spec, key, c.inter, c.inter_key) end
