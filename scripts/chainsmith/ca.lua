@@ -519,7 +519,7 @@ function CA:issue(req, opts)
         -- Only the new link: the intermediate was verified up to the root
         -- when the CA was opened (ca.open), and its own dates, constraints
         -- and key usage are still checked with it as the anchor. The root's
-        -- signature on it again cost 0.6 of the 1.25 ms this took (P-384).
+        -- signature on it again was half this check: 1.18 ms became 0.61 (P-384).
         local valid, verr = pki.verify { leaf = cert, anchor = self.cert }
         if not valid then
             return fail(("the issued certificate does not verify: %s"):format(verr), "verify")

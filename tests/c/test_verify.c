@@ -266,6 +266,19 @@ static void test_verify(const cs_cert *root, const cs_cert *inter, const cs_cert
                "depth 1");
     CHECK(ERR_peek_error() == 0);
 
+    /* Anchored at the intermediate: the leaf alone verifies; the unrelated
+     * root as anchor, an intermediate as a plain root, or no anchor do not. */
+    CHECK_OK(cs_cert_verify_anchored(leaf, NULL, 0, inter, "localhost", 0, &err), &err);
+    CHECK_FAIL(cs_cert_verify_anchored(leaf, NULL, 0, inter, "example.com", 0, &err),
+               CS_EVERIFY, &err, "mismatch");
+    CHECK_FAIL(cs_cert_verify_anchored(leaf, chain, 1, other, NULL, 0, &err), CS_EVERIFY,
+               &err, "depth 1");
+    CHECK_FAIL(cs_cert_verify(leaf, NULL, 0, chain, 1, NULL, 0, &err), CS_EVERIFY, &err,
+               "unable to get issuer certificate");
+    CHECK_FAIL(cs_cert_verify_anchored(leaf, NULL, 0, NULL, NULL, 0, &err), CS_EINVAL, &err,
+               "no anchor");
+    CHECK(ERR_peek_error() == 0);
+
     CHECK_OK(cs_cert_get_info(leaf, &info, &err), &err);
     if (info) {
         not_after = info->not_after;
