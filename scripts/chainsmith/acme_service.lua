@@ -10,6 +10,7 @@
 --   while true do svc:step(100) ... end
 local lfs = require "lfs"
 local pki = require "pki"
+local ask_queue = require "chainsmith.ask_queue"
 local ca_mod = require "chainsmith.ca"
 local layout = require "chainsmith.layout"
 local profile = require "chainsmith.profile"
@@ -355,15 +356,9 @@ local TURN_MAX = 64
 -- own commit). Returns true when some were answered, false when none came,
 -- nil once the queue is closed.
 function Service:step(timeout_ms)
-    local ask, err = self.acme:next(timeout_ms)
+    local ask, none = ask_queue.take(self.acme, timeout_ms)
     if not ask then
-        -- (not "err == nil and false or nil", which is nil either way: the
-        -- serve loop took every timeout for a closed queue and slept 100 ms
-        -- more without looking at it)
-        if err == nil then
-            return false
-        end
-        return nil
+        return none
     end
     local finals, revokes, n = {}, {}, 0
     while ask do
@@ -391,13 +386,7 @@ function Service:step(timeout_ms)
 end
 
 function Service:close()
-    if self.acme then
-        self.acme:close()
-    end
-    if self.ca then
-        self.ca:close()
-        self.ca = nil
-    end
+    ask_queue.close(self, "acme")
 end
 
 return service

@@ -10,6 +10,7 @@
 --   pki.start_server{ ..., api = svc.api }
 --   while true do svc:step(100) ... end
 local pki = require "pki"
+local ask_queue = require "chainsmith.ask_queue"
 local api_policy = require "chainsmith.api_policy"
 
 local service = {}
@@ -141,15 +142,9 @@ end
 -- Returns true when one was answered, false when none came, nil once the
 -- queue is closed.
 function Service:step(timeout_ms)
-    local ask, err = self.api:next(timeout_ms)
+    local ask, none = ask_queue.take(self.api, timeout_ms)
     if not ask then
-        -- (not "err == nil and false or nil", which is nil either way: the
-        -- serve loop took every timeout for a closed queue and slept 100 ms
-        -- more without looking at it)
-        if err == nil then
-            return false
-        end
-        return nil
+        return none
     end
     local answer, problem = self:decide(ask)
     if problem then
@@ -166,13 +161,7 @@ function Service:step(timeout_ms)
 end
 
 function Service:close()
-    if self.api then
-        self.api:close()
-    end
-    if self.ca then
-        self.ca:close()
-        self.ca = nil
-    end
+    ask_queue.close(self, "api")
 end
 
 return service
