@@ -23,7 +23,7 @@ cs_code csi_settle_new(csi_settle **out, cs_err *err)
     if (!s)
         return cs_err_set(err, CS_ENOMEM, "acme: out of memory");
     pthread_mutex_init(&s->lock, NULL);
-    pthread_cond_init(&s->cond, NULL);
+    csi_cond_init_monotonic(&s->cond); /* a clock step must not stretch a wait */
     *out = s;
     return CS_OK;
 }
@@ -70,16 +70,8 @@ void csi_settle_close(csi_settle *s)
 
 int csi_settle_wait(csi_settle *s, const char *id, unsigned long *since, int timeout_ms)
 {
-    struct timespec until;
+    struct timespec until = csi_deadline_in(timeout_ms);
     int found = 0, rc = 0;
-
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += timeout_ms / 1000;
-    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
     pthread_mutex_lock(&s->lock);
     while (!s->closed && rc != ETIMEDOUT) {
         if (s->count - *since > CSI_SETTLE_RING) {

@@ -80,19 +80,13 @@ static void free_slot(const csi_dq_type *t, slot *s)
 cs_code csi_dq_new(const csi_dq_type *type, csi_dq **out, cs_err *err)
 {
     csi_dq *q = calloc(1, sizeof *q);
-    pthread_condattr_t attr;
 
     if (!q)
         return cs_err_set(err, CS_ENOMEM, "%s: out of memory for the queue", type->name);
     q->type = type;
     pthread_mutex_init(&q->lock, NULL);
-    /* waits are measured on the monotonic clock: a clock step must not
-     * stretch or cut them */
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&q->ready, &attr);
-    pthread_cond_init(&q->answered, &attr);
-    pthread_condattr_destroy(&attr);
+    csi_cond_init_monotonic(&q->ready);
+    csi_cond_init_monotonic(&q->answered);
     q->next_id = 1;
     *out = q;
     return CS_OK;
@@ -120,7 +114,17 @@ void csi_dq_free(csi_dq *q)
     free(q);
 }
 
-static struct timespec deadline_in(int ms)
+void csi_cond_init_monotonic(pthread_cond_t *cond)
+{
+    pthread_condattr_t attr;
+
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(cond, &attr);
+    pthread_condattr_destroy(&attr);
+}
+
+struct timespec csi_deadline_in(int ms)
 {
     struct timespec ts;
 
@@ -167,7 +171,7 @@ static slot *new_slot(const csi_dq_type *t, void *ask, int kind, int waited)
 
 csi_wait csi_dq_ask(csi_dq *q, void *ask, int kind, int timeout_ms, void **answer)
 {
-    struct timespec until = deadline_in(timeout_ms > 0 ? timeout_ms : 0);
+    struct timespec until = csi_deadline_in(timeout_ms > 0 ? timeout_ms : 0);
     slot *s = new_slot(q->type, ask, kind, 1);
     csi_wait why;
     int rc = 0;
@@ -213,7 +217,7 @@ csi_wait csi_dq_post(csi_dq *q, void *ask, int kind, const char *tag)
 
 cs_code csi_dq_next(csi_dq *q, int timeout_ms, void **ask, cs_err *err)
 {
-    struct timespec until = deadline_in(timeout_ms > 0 ? timeout_ms : 0);
+    struct timespec until = csi_deadline_in(timeout_ms > 0 ? timeout_ms : 0);
     slot *s;
     int rc = 0;
 

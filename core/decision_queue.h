@@ -9,8 +9,10 @@
 #ifndef CS_DECISION_QUEUE_H
 #define CS_DECISION_QUEUE_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "error.h"
 
@@ -81,5 +83,12 @@ int csi_dq_dup(const char *s, char **out);
 /* Refuse new asks, release every waiting request (CSI_WAIT_CLOSED) and
  * csi_dq_next once drained. Idempotent, thread-safe. */
 void csi_dq_close(csi_dq *q);
+
+/* Waits of core's threads are timed by CLOCK_MONOTONIC, so that setting the
+ * wall clock neither cuts them short nor stretches them: cond initialized
+ * with that clock, and the deadline ms from now on it, for
+ * pthread_cond_timedwait (also used by acme_settle.c). */
+void csi_cond_init_monotonic(pthread_cond_t *cond);
+struct timespec csi_deadline_in(int ms);
 
 #endif
