@@ -27,6 +27,8 @@
  *     order = "<order id>", profile = "<from the order answer>",-- finalize
  *     csr = "<DER>",      -- finalize; C already checked: it parses, its signature holds,
  *                         -- its names == the order's identifiers, its key != the account key
+ *     parsed_csr = pki.csr, -- finalize: the same CSR as the request parsed it (absent when
+ *                         -- the finalize was queued again from ca.db at start-up)
  *     serial = "<HEX>", reason = 0, by = "account" | "key" }   -- revoke; C already checked
  *                                                              -- the requester may revoke it
  *
@@ -174,6 +176,11 @@ static int next_ask(lua_State *L, void *acme, int timeout_ms, cs_err *err)
     if (ask->csr_der) {
         lua_pushlstring(L, (const char *)ask->csr_der, ask->csr_len);
         lua_setfield(L, -2, "csr");
+    }
+    if (ask->csr) { /* parsed by the request's thread: the Lua loop need not */
+        pki_push_csr(L, ask->csr);
+        ask->csr = NULL;
+        lua_setfield(L, -2, "parsed_csr");
     }
     if (ask->serial_hex) {
         lua_pushstring(L, ask->serial_hex);

@@ -7,6 +7,7 @@
 #include <lua.h>
 
 #include "cert.h"
+#include "csr.h"
 #include "error.h"
 #include "key.h"
 #include "name.h"
@@ -198,6 +199,9 @@ typedef struct pki_decider pki_decider;
 pki_decider *pki_decider_ref(lua_State *L, int idx, const char *tname);
 void pki_decider_unref(pki_decider *ref);
 void *pki_decider_of(const pki_decider *ref);
+
+/* Push csr as a pki.csr, taking it over (csr.c). */
+void pki_push_csr(lua_State *L, cs_csr *csr);
 
 /* Each file registers its metatable; the funcs go into the module table. */
 void pki_key_register(lua_State *L);

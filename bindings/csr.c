@@ -16,6 +16,11 @@ static cs_csr **newcsr(lua_State *L)
     return box;
 }
 
+void pki_push_csr(lua_State *L, cs_csr *csr)
+{
+    *newcsr(L) = csr;
+}
+
 static cs_csr *checkcsr(lua_State *L, int idx)
 {
     return pki_checkopen(L, idx, PKI_CSR);

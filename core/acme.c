@@ -91,6 +91,7 @@ void cs_acme_ask_free(cs_acme_ask *ask)
     free(ask->order_id);
     free(ask->profile);
     free(ask->csr_der);
+    cs_csr_free(ask->csr);
     free(ask->serial_hex);
     free(ask);
 }

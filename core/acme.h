@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "csr.h"
 #include "error.h"
 #include "server.h"
 
@@ -108,6 +109,9 @@ typedef struct cs_acme_ask {
     unsigned char *csr_der; /* parsed, signature checked, names == the
                              * identifiers, key != the account key */
     size_t csr_len;
+    cs_csr *csr;    /* the same CSR as the request parsed it, so the Lua loop need
+                     * not parse it again; NULL for an ask queued again from the
+                     * database. Take it over (set NULL) or cs_acme_ask_free frees it */
     /* REVOKE: already checked that the requester may revoke it */
     char *serial_hex;
     int reason;     /* RFC 5280 CRLReason, 0 when the client named none */

@@ -665,6 +665,7 @@ cs_code csi_acme_requeue_finalize(cs_acme *acme, const char *order, cs_err *err)
 void csi_acme_finalize(acme_req *r, const char *id)
 {
     csi_acme_order o;
+    cs_acme_ask *ask;
     cs_csr *csr = NULL;
     cs_err err = {CS_OK, ""};
     json_error_t jerr;
@@ -719,7 +720,12 @@ void csi_acme_finalize(acme_req *r, const char *id)
     /* the Lua side issues; the client polls the order */
     since = csi_settle_count(r->acme->settle);
     deadline = mono_ms() + CSI_SETTLE_MS;
-    w = csi_queue_post(r->acme->queue, finalize_ask(&o, &r->account));
+    ask = finalize_ask(&o, &r->account);
+    if (ask) { /* the Lua loop takes the CSR parsed: it runs one thread for all */
+        ask->csr = csr;
+        csr = NULL;
+    }
+    w = csi_queue_post(r->acme->queue, ask); /* taken over, even when refused */
     if (w != CSI_WAIT_ANSWERED) {
         cs_err ignore;
         if (csi_acme_db_order_unprocess(r->acme->db, id, &ignore) != CS_OK)

@@ -316,6 +316,11 @@ static void finalize(decider *d, cs_acme *acme, const cs_acme_ask *ask)
     size_t len;
 
     memset(&ans, 0, sizeof ans);
+    /* the request's thread hands its parsed CSR over with the ask */
+    if (!ask->csr) {
+        fprintf(stderr, "finalize ask %llu: no parsed CSR\n", (unsigned long long)ask->id);
+        d->failures++;
+    }
     if (cs_csr_load((const char *)ask->csr_der, ask->csr_len, "csr", &csr, &err) != CS_OK ||
         cs_csr_get_info(csr, &info, &err) != CS_OK ||
         cs_csr_public_key(csr, &pub, &err) != CS_OK) {

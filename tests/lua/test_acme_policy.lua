@@ -259,6 +259,20 @@ t.case("finalize: issued under the order's profile, chain verifies, recorded", f
     assert(found and pname == "server")
     issued = a.serial
 end)
+t.case("finalize: the parsed_csr the request's thread hands over is the one issued for",
+    function()
+        local der = csr_for { "dns:parsed.app.test" }
+        local ask = finalize_ask(der, "dns:parsed.app.test")
+        ask.parsed_csr = assert(pki.load_csr(der))
+        ask.csr = csr_for { "dns:other.app.test" } -- would be refused: not the order's name
+        local load = pki.load_csr
+        pki.load_csr = function() error("parsed again", 2) end
+        local ok, a = pcall(d.decide, d, ask)
+        pki.load_csr = load
+        assert(ok, a)
+        assert(a.ok, a.detail)
+        assert(pki.load_cert(a.chain):info().subject_alt_name.dns[1] == "parsed.app.test")
+    end)
 expect_refusal("finalize: a CSR the policy refuses is badCSR naming the rule", d,
     finalize_ask((csr_for { "dns:app.example.com" }), "dns:app.example.com"), "badCSR",
     "outside the nameConstraints .*rule name%-constraints")
