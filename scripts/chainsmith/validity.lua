@@ -21,16 +21,20 @@ function validity.fix(name, dir)
     return ("lua scripts/renew.lua --out %s"):format(dir), nil
 end
 
--- nil when cert is valid at now; else "expired on DATE (notAfter)" or
--- "not valid before DATE (notBefore)".
-function validity.state(cert, now)
-    local info = cert:info()
+-- nil when a certificate with info's dates (cert:info()) is valid at now;
+-- else "expired on DATE (notAfter)" or "not valid before DATE (notBefore)".
+function validity.state_of(info, now)
     if now < info.not_before then
         return ("not valid before %s (notBefore)"):format(summary.date(info.not_before))
     elseif now >= info.not_after then
         return ("expired on %s (notAfter)"):format(summary.date(info.not_after))
     end
     return nil
+end
+
+-- validity.state_of for a certificate.
+function validity.state(cert, now)
+    return validity.state_of(cert:info(), now)
 end
 
 -- nil when cert (certificate name of the chain in dir, read from path) is

@@ -320,6 +320,19 @@ t.case("nothing recorded by the refused profile tables", function()
     assert(count() == n, ("%d records, expected %d"):format(count(), n))
 end)
 
+-- The root's signature is trusted from ca.open on, its dates are not: a
+-- root that expires while a server holds the CA open stops issuance.
+t.case("a root past its notAfter since ca.open: refused, nothing recorded", function()
+    local held, records = ca.root_dates, count()
+    ca.root_dates = { not_before = held.not_before, not_after = os.time() - 60 }
+    local r, err, code = ca:issue { profile = "server", names = { "late.localhost" } }
+    ca.root_dates = held
+    assert(r == nil and code == "verify", tostring(code))
+    assert(err:find("the root CA certificate: expired on ", 1, true), err)
+    assert(count() == records, ("%d records, expected %d"):format(count(), records))
+    assert(ca:issue { profile = "server", names = { "late.localhost" } })
+end)
+
 t.expect_error("an unknown option raises", "unknown option 'wirte'", ca.issue, ca,
     { profile = "server", names = { "localhost" } }, { wirte = print })
 
