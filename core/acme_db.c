@@ -14,6 +14,7 @@
 #include <sqlite3.h>
 
 #include "b64url.h"
+#include "internal.h"
 #include "store.h"
 
 struct csi_acme_db {
@@ -36,16 +37,7 @@ struct csi_acme_db {
 static int busy_wait(void *arg, int tries)
 {
     csi_acme_db *db = arg;
-    struct timespec now, nap = {0, 1000000L};
-
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    if (tries == 0)
-        db->busy_since = now;
-    if ((now.tv_sec - db->busy_since.tv_sec) * 1000 +
-            (now.tv_nsec - db->busy_since.tv_nsec) / 1000000 >= BUSY_WAIT_MS)
-        return 0;
-    nanosleep(&nap, NULL);
-    return 1;
+    return csi_busy_nap(&db->busy_since, tries, BUSY_WAIT_MS, 1000);
 }
 
 /* ---- small helpers ---- */

@@ -396,17 +396,10 @@ done:
 
 /* ---- waiting briefly for an outcome (acme_settle.c) ---- */
 
-static long long mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Wait for id's outcome until deadline (mono_ms): 1 read it again, 0 not in time. */
+/* Wait for id's outcome until deadline (csi_now_ms): 1 read it again, 0 not in time. */
 static int settle_wait(cs_acme *acme, const char *id, unsigned long *since, long long deadline)
 {
-    long long left = deadline - mono_ms();
+    long long left = deadline - csi_now_ms();
     return left > 0 && csi_settle_wait(acme->settle, id, since, (int)left);
 }
 
@@ -483,7 +476,7 @@ void csi_acme_challenge_post(acme_req *r, const char *id)
         v->acme = r->acme;
         memcpy(v->id, c.id, sizeof v->id);
         since = csi_settle_count(r->acme->settle);
-        deadline = mono_ms() + CSI_SETTLE_MS;
+        deadline = csi_now_ms() + CSI_SETTLE_MS;
         if (csi_acme_db_challenge_start(r->acme->db, id, &err) == CS_OK) {
             if (cs_validator_submit(r->acme->validator, (cs_challenge_type)type, z.value,
                                     c.token, key_auth, validated, v, &err) == CS_OK) {
@@ -719,7 +712,7 @@ void csi_acme_finalize(acme_req *r, const char *id)
     }
     /* the Lua side issues; the client polls the order */
     since = csi_settle_count(r->acme->settle);
-    deadline = mono_ms() + CSI_SETTLE_MS;
+    deadline = csi_now_ms() + CSI_SETTLE_MS;
     ask = finalize_ask(&o, &r->account);
     if (ask) { /* the Lua loop takes the CSR parsed: it runs one thread for all */
         ask->csr = csr;

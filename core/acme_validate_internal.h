@@ -13,6 +13,7 @@
 #include <openssl/ssl.h>
 
 #include "acme_validate.h"
+#include "internal.h"
 
 /* How often a wait looks at the stop flag: stop ends a validation within
  * about this long. */
@@ -53,9 +54,6 @@ typedef struct csi_validation {
     const char *problem;
     char detail[768];
 } csi_validation;
-
-/* Milliseconds on CLOCK_MONOTONIC. */
-int64_t csi_now_ms(void);
 
 /* What is left of the deadline (<= 0: none), and at most CSI_VALIDATE_SLICE_MS
  * of it for one wait; 1 when the validation should stop waiting now (the

@@ -13,6 +13,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 #include <string.h>
 
 #include <openssl/asn1.h>
@@ -198,6 +199,14 @@ cs_code csi_bio_copy(BIO *bio, const char *what, char **out, size_t *len, cs_err
 /* A name as one line in certificate order, "C=SE, O=Simple Inc, CN=x";
  * free with free(); NULL when out of memory. Defined in info.c. */
 char *csi_name_oneline(const X509_NAME *name);
+
+/* A SQLite busy handler's step: *since is when the wait began (set at
+ * tries == 0); 0 once limit_ms have passed since, else 1 after a nap of
+ * nap_us. Defined in store.c. */
+int csi_busy_nap(struct timespec *since, int tries, long limit_ms, long nap_us);
+
+/* Milliseconds on CLOCK_MONOTONIC. Defined in acme_validate.c. */
+int64_t csi_now_ms(void);
 
 /* n bytes as lower-case hex into out (2 * n + 1 bytes). */
 static inline void csi_hex_lower(const unsigned char *in, size_t n, char *out)

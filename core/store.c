@@ -250,19 +250,24 @@ struct cs_store {
  * a millisecond of releasing it, so a waiter polling that slowly can miss
  * every gap and starve past any timeout. Short sleeps (1 to 8 ms, with
  * random jitter so waiters do not retry in step) find the gaps. */
-static int busy_wait(void *arg, int tries)
+int csi_busy_nap(struct timespec *since, int tries, long limit_ms, long nap_us)
 {
-    cs_store *s = arg;
-    struct timespec now, nap;
-    long waited_ms, us;
+    struct timespec now, nap = {0, nap_us * 1000};
 
     clock_gettime(CLOCK_MONOTONIC, &now);
     if (tries == 0)
-        s->busy_since = now;
-    waited_ms = (now.tv_sec - s->busy_since.tv_sec) * 1000 +
-                (now.tv_nsec - s->busy_since.tv_nsec) / 1000000;
-    if (waited_ms >= BUSY_WAIT_MS)
+        *since = now;
+    if ((now.tv_sec - since->tv_sec) * 1000 + (now.tv_nsec - since->tv_nsec) / 1000000 >= limit_ms)
         return 0;
+    nanosleep(&nap, NULL);
+    return 1;
+}
+
+static int busy_wait(void *arg, int tries)
+{
+    cs_store *s = arg;
+    long us;
+
     s->jitter ^= s->jitter << 13;
     s->jitter ^= s->jitter >> 17;
     s->jitter ^= s->jitter << 5;
@@ -270,10 +275,7 @@ static int busy_wait(void *arg, int tries)
     us = us / 2 + (long)(s->jitter % (uint32_t)(us / 2 + 1));
     if (us > BUSY_SLEEP_MAX_US)
         us = BUSY_SLEEP_MAX_US;
-    nap.tv_sec = 0;
-    nap.tv_nsec = us * 1000;
-    nanosleep(&nap, NULL);
-    return 1;
+    return csi_busy_nap(&s->busy_since, tries, BUSY_WAIT_MS, us);
 }
 
 /* CS_EDB naming the file, what was being done and SQLite's reason. */
